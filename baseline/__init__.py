@@ -1,0 +1,39 @@
+"""The hardening baseline: every tunable of the toolkit, stated once, each with its ISO 27001:2022 controls.
+
+Pure data. Importing it pulls in nothing from Pulumi, pyinfra or checkov, so a pyinfra operator,
+checkov's own virtual environment and the reports can all read it.
+"""
+
+from baseline.annex_a import Control, control, controls, describe
+from baseline.host import (ACCOUNTS, AUDITD, DOCKER_DAEMON, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS,
+                           PACKAGES, SSH, SYSCTL, TIME)
+from baseline.model import Section, Setting
+from baseline.service import BACKUP, CONTAINER, DATABASE, IDENTITY, KMS, LOGGING, NETWORK, SECRETS, TLS
+
+SECTIONS: tuple[Section, ...] = (
+    TLS, CONTAINER, KMS, SECRETS, IDENTITY, NETWORK, DATABASE, BACKUP, LOGGING,
+    SSH, SYSCTL, ACCOUNTS, KERNEL_MODULES, FILESYSTEM, AUDITD, FIREWALL, JOURNALD, DOCKER_DAEMON, PACKAGES, TIME, LUKS,
+)
+
+
+class BaselineViolation(ValueError):
+    """An input that would weaken the baseline; the message names the setting and the controls at stake."""
+
+    def __init__(self, problem: str, controls_at_stake):
+        self.problem = problem
+        self.controls = tuple(controls_at_stake)
+        super().__init__(f"{problem} [ISO 27001:2022 {describe(self.controls)}]")
+
+
+def require(condition: bool, problem: str, controls_at_stake) -> None:
+    """Raise BaselineViolation(problem, controls) unless condition holds."""
+    if not condition:
+        raise BaselineViolation(problem, controls_at_stake)
+
+
+__all__ = [
+    "ACCOUNTS", "AUDITD", "BACKUP", "BaselineViolation", "CONTAINER", "Control", "DATABASE", "DOCKER_DAEMON",
+    "FILESYSTEM", "FIREWALL", "IDENTITY", "JOURNALD", "KERNEL_MODULES", "KMS", "LOGGING", "LUKS", "NETWORK",
+    "PACKAGES", "SECRETS", "SECTIONS", "SSH", "SYSCTL", "Section", "Setting", "TIME", "TLS", "control", "controls",
+    "describe", "require",
+]

@@ -1,0 +1,262 @@
+"""Baseline for physical nodes (Node1): SSH, kernel, accounts, audit, firewall, disks, Docker daemon.
+
+At least dev-sec's ssh_hardening and os_hardening, plus what dev-sec lacks (auditd rules, nftables,
+LUKS verification, post-quantum key exchange). The pyinfra deploys apply these values, their facts
+read them back, and the reports cite them.
+"""
+
+from baseline.model import Section, Setting as S
+
+SSH = Section(
+    "ssh",
+    # Post-quantum hybrids first where OpenSSH offers them; exactly one classical KEX is kept, under the
+    # name paramiko (pyinfra's transport) speaks, so the deploy never locks itself out.
+    kex_preferred=S(("mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com"),
+                    ("A.8.24", "A.8.20"), "Hybrid post-quantum key exchange where the installed OpenSSH offers it."),
+    kex_classical=S(("curve25519-sha256@libssh.org",), ("A.8.24",),
+                    "The one classical KEX, kept for paramiko 4 (pyinfra), which knows only this name."),
+    ciphers=S(("chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com"),
+              ("A.8.24",), "AEAD ciphers only; aes-gcm is kept for paramiko."),
+    macs=S(("hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "umac-128-etm@openssh.com"),
+           ("A.8.24",), "Encrypt-then-MAC only."),
+    host_key_algorithms=S(("ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"), ("A.8.24", "A.8.5"),
+                          "No ECDSA (NIST curves) and no SHA-1 signatures."),
+    host_key_types=S(("ed25519",), ("A.8.24",), "Only an Ed25519 host key is kept."),
+    permit_root_login=S("no", ("A.8.2", "A.8.5"), "Administrators log in as themselves and escalate with sudo."),
+    password_authentication=S("no", ("A.8.5", "A.5.17"), "Keys only."),
+    kbd_interactive_authentication=S("no", ("A.8.5",), "No password prompts by another name."),
+    permit_empty_passwords=S("no", ("A.8.5",), "Never."),
+    pubkey_authentication=S("yes", ("A.8.5",), "Key authentication."),
+    max_auth_tries=S(2, ("A.8.5",), "Two key attempts, then the connection is dropped."),
+    max_sessions=S(10, ("A.8.6",), "Bounded multiplexed sessions (pyinfra uses several)."),
+    login_grace_time=S(30, ("A.8.5",), "Seconds to authenticate."),
+    client_alive_interval=S(300, ("A.8.5",), "Idle sessions are probed every 5 minutes."),
+    client_alive_count_max=S(3, ("A.8.5",), "and dropped after 3 silent probes."),
+    allow_tcp_forwarding=S("no", ("A.8.20", "A.8.22"), "No tunnels through the node."),
+    allow_agent_forwarding=S("no", ("A.8.20",), "Agent keys never reach the node."),
+    allow_stream_local_forwarding=S("no", ("A.8.20",), "No socket forwarding."),
+    x11_forwarding=S("no", ("A.8.20",), "No X11."),
+    permit_tunnel=S("no", ("A.8.20",), "No tun devices."),
+    gateway_ports=S("no", ("A.8.20",), "Forwarded ports never bind publicly."),
+    permit_user_environment=S("no", ("A.8.2",), "Users cannot inject environment into sshd."),
+    log_level=S("VERBOSE", ("A.8.15",), "Key fingerprints of every login are logged."),
+    strict_modes=S("yes", ("A.8.3",), "sshd refuses world-writable key files."),
+    use_dns=S("no", ("A.8.20",), "No reverse lookups on login."),
+    compression=S("no", ("A.8.24",), "No compression before encryption."),
+    print_motd=S("no", ("A.8.9",), "Quiet logins."),
+    banner=S("/etc/issue.net", ("A.5.10",), "Authorised use only."),
+    moduli_min_bits=S(3072, ("A.8.24",), "Small Diffie-Hellman groups are removed from /etc/ssh/moduli."),
+)
+
+SYSCTL = Section(
+    "sysctl",
+    values=S({
+        # network (dev-sec os_hardening)
+        "net.ipv4.conf.all.rp_filter": "1",
+        "net.ipv4.conf.default.rp_filter": "1",
+        "net.ipv4.icmp_echo_ignore_broadcasts": "1",
+        "net.ipv4.icmp_ignore_bogus_error_responses": "1",
+        "net.ipv4.icmp_ratelimit": "100",
+        "net.ipv4.icmp_ratemask": "88089",
+        "net.ipv4.tcp_timestamps": "0",
+        "net.ipv4.conf.all.arp_ignore": "1",
+        "net.ipv4.conf.all.arp_announce": "2",
+        "net.ipv4.tcp_rfc1337": "1",
+        "net.ipv4.tcp_syncookies": "1",
+        "net.ipv4.conf.all.shared_media": "1",
+        "net.ipv4.conf.default.shared_media": "1",
+        "net.ipv4.conf.all.accept_source_route": "0",
+        "net.ipv4.conf.default.accept_source_route": "0",
+        "net.ipv4.conf.all.accept_redirects": "0",
+        "net.ipv4.conf.default.accept_redirects": "0",
+        "net.ipv4.conf.all.secure_redirects": "0",
+        "net.ipv4.conf.default.secure_redirects": "0",
+        "net.ipv4.conf.all.send_redirects": "0",
+        "net.ipv4.conf.default.send_redirects": "0",
+        "net.ipv4.conf.all.log_martians": "1",
+        "net.ipv4.conf.default.log_martians": "1",
+        "net.ipv6.conf.all.accept_redirects": "0",
+        "net.ipv6.conf.default.accept_redirects": "0",
+        "net.ipv6.conf.all.accept_source_route": "0",
+        "net.ipv6.conf.default.accept_source_route": "0",
+        "net.ipv6.conf.all.accept_ra": "0",
+        "net.ipv6.conf.default.accept_ra": "0",
+        "net.ipv6.conf.default.router_solicitations": "0",
+        "net.ipv6.conf.default.accept_ra_rtr_pref": "0",
+        "net.ipv6.conf.default.accept_ra_pinfo": "0",
+        "net.ipv6.conf.default.accept_ra_defrtr": "0",
+        "net.ipv6.conf.default.autoconf": "0",
+        "net.ipv6.conf.default.dad_transmits": "0",
+        "net.ipv6.conf.default.max_addresses": "1",
+        "net.ipv6.conf.all.forwarding": "0",
+        # kernel (dev-sec os_hardening, plus Lynis KRNL-6000 items dev-sec lacks)
+        "kernel.sysrq": "0",
+        "kernel.randomize_va_space": "2",
+        "kernel.core_uses_pid": "1",
+        "kernel.kptr_restrict": "2",
+        "kernel.dmesg_restrict": "1",
+        "kernel.yama.ptrace_scope": "1",
+        "kernel.unprivileged_bpf_disabled": "1",
+        "kernel.perf_event_paranoid": "3",
+        "net.core.bpf_jit_harden": "2",
+        "dev.tty.ldisc_autoload": "0",
+        "fs.suid_dumpable": "0",
+        "fs.protected_hardlinks": "1",
+        "fs.protected_symlinks": "1",
+        "fs.protected_fifos": "2",
+        "fs.protected_regular": "2",
+        "vm.mmap_min_addr": "65536",
+    }, ("A.8.9", "A.8.20", "A.8.7"), "dev-sec os_hardening's sysctl set plus Lynis' kernel items."),
+    # Docker publishes ports through the FORWARD path, so IPv4 forwarding stays on; nftables' forward
+    # chain and Docker's own rules confine it.
+    ipv4_forwarding=S("1", ("A.8.20",), "Needed by Docker on Node1; confined by the firewall."),
+)
+
+ACCOUNTS = Section(
+    "accounts",
+    login_defs=S({
+        "UMASK": "027",
+        "PASS_MAX_DAYS": "60",
+        "PASS_MIN_DAYS": "7",
+        "PASS_WARN_AGE": "7",
+        "LOGIN_RETRIES": "5",
+        "LOGIN_TIMEOUT": "60",
+        "ENCRYPT_METHOD": "YESCRYPT",
+        "SHA_CRYPT_MIN_ROUNDS": "640000",
+        "YESCRYPT_COST_FACTOR": "8",
+        "SYS_UID_MIN": "100",
+        "SYS_UID_MAX": "999",
+        "UID_MIN": "1000",
+        "UID_MAX": "60000",
+        "DEFAULT_HOME": "no",
+    }, ("A.5.17", "A.8.5"), "dev-sec login.defs values; yescrypt hashes."),
+    pwquality=S({"minlen": "14", "dcredit": "-1", "ucredit": "-1", "lcredit": "-1", "ocredit": "-1",
+                 "minclass": "4", "maxrepeat": "3", "enforce_for_root": ""},
+                ("A.5.17",), "Password quality for any local password that exists."),
+    faillock=S({"deny": "5", "unlock_time": "900", "fail_interval": "900", "audit": ""},
+               ("A.8.5",), "Lockout after 5 failures for 15 minutes."),
+    umask=S("027", ("A.8.3",), "New files are not world-readable."),
+    su_restricted_group=S("sudo", ("A.8.2",), "Only the sudo group may use su."),
+)
+
+KERNEL_MODULES = Section(
+    "kernel_modules",
+    blacklist=S(("cramfs", "freevxfs", "jffs2", "hfs", "hfsplus", "squashfs", "udf", "vfat",
+                 "dccp", "sctp", "rds", "tipc", "usb-storage", "firewire-core", "thunderbolt"),
+                ("A.8.9", "A.7.10", "A.8.12"),
+                "dev-sec's filesystem blacklist, rare network protocols, and removable storage (Lynis USB-1000)."),
+)
+
+FILESYSTEM = Section(
+    "filesystem",
+    mount_options=S({"/tmp": "nodev,nosuid,noexec", "/dev/shm": "nodev,nosuid,noexec", "/var/tmp": "nodev,nosuid,noexec"},
+                    ("A.8.9",), "Temporary trees hold no devices, setuid binaries or executables."),
+    proc_hidepid=S("invisible", ("A.8.3",), "Users see only their own processes."),
+    permissions=S({
+        "/etc/passwd": "0644", "/etc/group": "0644", "/etc/shadow": "0640", "/etc/gshadow": "0640",
+        "/etc/ssh/sshd_config": "0600", "/etc/crontab": "0600", "/etc/cron.d": "0700",
+        "/etc/cron.daily": "0700", "/etc/cron.hourly": "0700", "/etc/cron.weekly": "0700",
+        "/etc/cron.monthly": "0700", "/boot/grub/grub.cfg": "0600", "/etc/sudoers": "0440",
+    }, ("A.8.3", "A.8.9"), "dev-sec's file permissions plus cron (Lynis)."),
+    legacy_packages=S(("telnet", "telnetd", "inetutils-telnetd", "rsh-client", "rsh-server", "nis", "talk", "talkd",
+                       "xinetd", "tftp", "tftpd", "atftpd", "prelink", "ypbind"),
+                      ("A.8.19", "A.8.20"), "Clear-text and obsolete services are removed."),
+    core_dumps=S("off", ("A.8.12",), "Memory images with cached vectors and secrets never hit disk."),
+)
+
+AUDITD = Section(
+    "auditd",
+    rules=S((
+        "-w /etc/passwd -p wa -k identity",
+        "-w /etc/group -p wa -k identity",
+        "-w /etc/shadow -p wa -k identity",
+        "-w /etc/gshadow -p wa -k identity",
+        "-w /etc/security/opasswd -p wa -k identity",
+        "-w /etc/sudoers -p wa -k scope",
+        "-w /etc/sudoers.d -p wa -k scope",
+        "-w /etc/ssh/sshd_config -p wa -k sshd",
+        "-w /etc/ssh/sshd_config.d -p wa -k sshd",
+        "-w /usr/bin/dockerd -p x -k docker",
+        "-w /etc/docker -p wa -k docker",
+        "-w /var/lib/docker -p wa -k docker",
+        "-w /etc/nftables.conf -p wa -k firewall",
+        "-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time-change",
+        "-w /etc/localtime -p wa -k time-change",
+        "-a always,exit -F arch=b64 -S init_module,finit_module,delete_module -k modules",
+        "-w /sbin/insmod -p x -k modules",
+        "-w /sbin/modprobe -p x -k modules",
+        "-w /sbin/rmmod -p x -k modules",
+        "-w /usr/bin/sudo -p x -k privileged",
+        "-w /usr/bin/su -p x -k privileged",
+        "-w /usr/bin/passwd -p x -k privileged",
+        "-w /usr/bin/chsh -p x -k privileged",
+        "-w /usr/bin/newgrp -p x -k privileged",
+        "-w /usr/bin/mount -p x -k privileged",
+        "-w /usr/bin/umount -p x -k privileged",
+        "-w /var/log/lastlog -p wa -k logins",
+        "-w /var/run/faillock -p wa -k logins",
+    ), ("A.8.15", "A.8.16", "A.8.17", "A.8.2"),
+        "Who changed identities, privileges, sshd, docker, time or kernel modules (dev-sec has none of these)."),
+    max_log_file_mb=S(50, ("A.8.15",), "auditd log file size before rotation."),
+    num_logs=S(10, ("A.8.15",), "Rotated auditd logs kept."),
+    space_left_action=S("email", ("A.8.16",), "Operators are told when audit space runs low."),
+)
+
+FIREWALL = Section(
+    "firewall",
+    table=S("harden", ("A.8.20",), "Our own nftables table: Docker's iptables-nft tables are left alone."),
+    input_policy=S("drop", ("A.8.20", "A.8.22"), "Inbound is dropped unless a rule allows it."),
+    ssh_interfaces=S(("tailscale0",), ("A.8.20", "A.8.22"), "SSH is reachable only over Tailscale (seed 000)."),
+    service_ports=S({}, ("A.8.20", "A.8.22"), "Service ports per interface, declared per host in the inventory."),
+    icmp_allowed=S(True, ("A.8.20",), "ICMP (rate limited) keeps path-MTU discovery working."),
+)
+
+JOURNALD = Section(
+    "journald",
+    storage=S("persistent", ("A.8.15",), "Logs survive a reboot."),
+    system_max_use=S("1G", ("A.8.15", "A.8.6"), "Bounded on disk."),
+    max_retention_sec=S("1year", ("A.8.15", "A.5.28"), "Kept as long as the logging policy says."),
+    compress=S("yes", ("A.8.15",), "Compressed."),
+    forward_to_syslog=S("no", ("A.8.15",), "One store."),
+)
+
+DOCKER_DAEMON = Section(
+    "docker_daemon",
+    config=S({
+        "icc": False,
+        "live-restore": True,
+        "no-new-privileges": True,
+        "userland-proxy": False,
+        "log-driver": "json-file",
+        "log-opts": {"max-size": "10m", "max-file": "5"},
+        "default-ulimits": {"nofile": {"Name": "nofile", "Soft": 65536, "Hard": 65536}},
+        "default-pids-limit": 256,
+    }, ("A.8.9", "A.8.22", "A.8.15", "A.8.6"),
+        "docker-bench section 2: no inter-container traffic by default, no-new-privileges, bounded logs and pids."),
+)
+
+PACKAGES = Section(
+    "packages",
+    required=S(("auditd", "nftables", "unattended-upgrades", "systemd-timesyncd", "libpam-pwquality",
+                "cryptsetup", "apt-listchanges"),
+               ("A.8.8", "A.8.15", "A.8.17", "A.8.20"), "What the baseline needs on the node."),
+    unattended_origins=S(("origin=Debian,codename=${distro_codename}-security,label=Debian-Security",),
+                         ("A.8.8",), "Security updates install themselves daily."),
+)
+
+TIME = Section(
+    "time",
+    service=S("systemd-timesyncd", ("A.8.17",), "Clocks agree, so log timestamps can be correlated."),
+    ntp_servers=S(("time.cloudflare.com", "time.google.com"), ("A.8.17",), "Two independent sources."),
+)
+
+LUKS = Section(
+    "luks",
+    required_for=S(("postgres", "qdrant", "swap"), ("A.8.24", "A.7.10", "A.7.9"),
+                   "Data volumes and swap of a physical node must sit on dm-crypt (seed 000 SEC-06)."),
+    luks_version=S(2, ("A.8.24",), "LUKS2 headers."),
+    allowed_ciphers=S(("aes-xts-plain64",), ("A.8.24",), "XTS-AES."),
+    min_key_bits=S(512, ("A.8.24",), "AES-256 in XTS mode uses a 512-bit key."),
+    data_paths=S({"postgres": "/srv/data/postgres", "qdrant": "/srv/data/qdrant"}, ("A.8.24",),
+                 "Where Node1 keeps the database volumes."),
+)

@@ -1,0 +1,144 @@
+"""Baseline for the services: TLS, container runtime, keys, secrets, identity, database, backups.
+
+Stated once here; the Pulumi components, the policies and the reports read these values.
+"""
+
+from baseline.model import Section, Setting as S
+
+TLS = Section(
+    "tls",
+    min_version=S("TLSv1.3", ("A.8.24", "A.8.20", "A.5.14"),
+                  "TLS 1.2 and older allow downgrade and non-AEAD suites; seed 000 Phase 3 asks for TLS 1.3."),
+    allowed_versions=S(("TLSv1.3",), ("A.8.24", "A.5.14"), "Only TLS 1.3 is accepted on any endpoint."),
+    cipher_suites=S(("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"),
+                    ("A.8.24",), "The TLS 1.3 AEAD suites; CCM variants are not offered."),
+    gcp_ssl_policy_profile=S("RESTRICTED", ("A.8.24", "A.8.20"),
+                             "The Google load balancer profile that removes legacy suites."),
+    gcp_min_tls_version=S("TLS_1_3", ("A.8.24", "A.8.20"),
+                          "Google's spelling of the minimum; only load balancers can enforce it."),
+    key_algorithm=S("ECDSA", ("A.8.24",), "ECDSA keys: short, fast, and accepted by every TLS 1.3 client."),
+    ecdsa_curve=S("P384", ("A.8.24",), "P-384 gives a security margin above 128 bits for the CA and servers."),
+    ca_validity_hours=S(24 * 365 * 5, ("A.8.24",), "The private CA lives 5 years; its key never leaves the state."),
+    cert_validity_hours=S(24 * 90, ("A.8.24",), "Server and client certificates are re-issued at least every 90 days."),
+    cert_early_renewal_hours=S(24 * 30, ("A.8.24",), "A certificate is replaced when 30 days remain."),
+    client_cert_required_for_nodes=S(True, ("A.5.14", "A.8.5"),
+                                     "Node-to-node traffic (control node <-> Node1) is mutually authenticated (seed 000 Phase 2)."),
+)
+
+CONTAINER = Section(
+    "container",
+    uid=S(10001, ("A.8.2", "A.8.18"), "A numeric non-root uid: a breakout does not start as root on the host."),
+    gid=S(10001, ("A.8.2",), "A numeric non-root gid, matching the images' USER."),
+    read_only_rootfs=S(True, ("A.8.9", "A.8.19"), "An attacker cannot persist or install tools in the image filesystem."),
+    tmpfs=S({"/tmp": "rw,noexec,nosuid,nodev,size=64m", "/run": "rw,noexec,nosuid,nodev,size=16m"},
+            ("A.8.9",), "The only writable paths besides declared volumes, small and not executable."),
+    cap_drop=S(("ALL",), ("A.8.2", "A.8.18"), "Every Linux capability is dropped; none is added back."),
+    cap_add_allowed=S((), ("A.8.2",), "No capability may be added back to a hardened container."),
+    security_opts=S(("no-new-privileges:true",), ("A.8.2",), "setuid binaries cannot raise privileges."),
+    forbidden_security_opts=S(("seccomp=unconfined", "seccomp:unconfined", "apparmor=unconfined", "apparmor:unconfined",
+                               "label=disable", "label:disable"),
+                              ("A.8.9", "A.8.2"), "The default seccomp/AppArmor profiles stay on."),
+    memory_mb_default=S(512, ("A.8.6",), "A memory ceiling keeps one service from starving the host."),
+    memory_mb_max=S(8192, ("A.8.6",), "No container may claim more than this without a baseline change."),
+    pids_limit=S(256, ("A.8.6",), "Fork bombs stop at the daemon's default pids limit (pulumi-docker has no input)."),
+    healthcheck_required=S(True, ("A.8.16",), "Every container reports health; an unhealthy service is visible."),
+    bind_addresses=S(("127.0.0.1",), ("A.8.20", "A.8.22"),
+                     "Published ports bind to declared addresses only, never 0.0.0.0 (Tailscale address on Node1)."),
+    restart=S("unless-stopped", ("A.8.14",), "A crashed service comes back; an operator's stop is respected."),
+    log_driver=S("json-file", ("A.8.15",), "Logs stay on the host where the journal/agent ships them."),
+    log_opts=S({"max-size": "10m", "max-file": "5"}, ("A.8.15", "A.8.6"), "Rotated logs: no disk exhaustion."),
+    image_pinning=S("digest-or-id", ("A.8.19", "A.8.32", "A.5.21"),
+                    "An image is referenced by sha256 id or digest, never by a mutable tag."),
+    forbidden_mounts=S(("/var/run/docker.sock", "/run/docker.sock", "/", "/etc", "/proc", "/sys", "/dev"),
+                       ("A.8.2", "A.8.18"), "Host control sockets and system trees are never mounted."),
+    host_namespaces_allowed=S(False, ("A.8.22", "A.8.2"), "No host network, pid, ipc or userns mode."),
+    privileged_allowed=S(False, ("A.8.2", "A.8.18"), "Privileged mode is never allowed."),
+)
+
+KMS = Section(
+    "kms",
+    rotation_period_seconds=S(7776000, ("A.8.24",), "Customer-managed keys rotate at least every 90 days."),
+    algorithm=S("GOOGLE_SYMMETRIC_ENCRYPTION", ("A.8.24",), "AES-256-GCM envelope keys."),
+    protection_level=S("SOFTWARE", ("A.8.24",), "Raise to HSM where the risk treatment plan asks."),
+    destroy_scheduled_duration=S("2592000s", ("A.8.10", "A.8.13"), "A destroyed key version can be restored for 30 days."),
+    prevent_destroy=S(True, ("A.8.13",), "Key rings and keys are protected from accidental deletion."),
+)
+
+SECRETS = Section(
+    "secrets",
+    length=S(40, ("A.5.17", "A.8.24"), "Generated passwords and API keys: 40 characters from a CSPRNG."),
+    file_mode=S(0o400, ("A.5.17", "A.8.3"), "Secrets reach containers as read-only files owned by the service uid."),
+    delivery=S("file", ("A.5.17", "A.8.12"), "Never environment variables, command lines or logs."),
+    forbidden_env_markers=S(("PASSWORD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY"),
+                            ("A.5.17", "A.8.12"),
+                            "Environment variables with these names are rejected unless they end in _FILE."),
+)
+
+IDENTITY = Section(
+    "identity",
+    one_account_per_service=S(True, ("A.5.15", "A.5.18", "A.8.2"), "Each service has its own identity."),
+    forbidden_roles=S(("roles/owner", "roles/editor", "roles/viewer", "roles/iam.serviceAccountTokenCreator",
+                       "roles/iam.serviceAccountKeyAdmin", "roles/iam.serviceAccountUser"),
+                      ("A.5.15", "A.8.2"), "Basic roles and impersonation roles are never granted."),
+    grant_scope=S("resource", ("A.5.15", "A.5.18"), "Roles are bound on the key, secret or bucket, not the project."),
+    account_keys_allowed=S(False, ("A.5.17", "A.8.5"), "No long-lived service account keys (seed 002 A.10.1.2)."),
+    ci_federation=S("workload-identity", ("A.5.17", "A.8.5"),
+                    "CI authenticates by Workload Identity Federation pinned to its repository's assertion.sub."),
+)
+
+NETWORK = Section(
+    "network",
+    database_public_ip=S(False, ("A.8.20", "A.8.22"), "Databases have private addresses only."),
+    cloud_run_ingress=S("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER", ("A.8.20", "A.8.22"),
+                        "Cloud Run is reached only through the TLS 1.3 load balancer."),
+    docker_internal_network=S(True, ("A.8.22",), "Backends sit on an internal Docker network without egress."),
+)
+
+DATABASE = Section(
+    "database",
+    engine_version=S("POSTGRES_15", ("A.8.8",), "A supported major version."),
+    password_encryption=S("scram-sha-256", ("A.8.5", "A.8.24"), "MD5 password hashes are refused."),
+    ssl_min_protocol_version=S("TLSv1.3", ("A.8.24", "A.5.14"), "Postgres speaks TLS 1.3 only."),
+    reject_non_tls=S(True, ("A.8.24", "A.5.14"), "pg_hba: hostnossl ... reject before any host rule."),
+    gcp_ssl_mode=S("TRUSTED_CLIENT_CERTIFICATE_REQUIRED", ("A.8.24", "A.8.5"),
+                   "Cloud SQL has no TLS-version knob: client certificates are required instead."),
+    log_flags=S({
+        "log_checkpoints": "on",
+        "log_connections": "on",
+        "log_disconnections": "on",
+        "log_lock_waits": "on",
+        "log_min_messages": "warning",
+        "log_min_error_statement": "error",
+        "log_min_duration_statement": "-1",
+        "log_statement": "ddl",
+        "log_temp_files": "0",
+        "log_hostname": "off",
+    }, ("A.8.15", "A.8.16"), "The CIS PostgreSQL/Cloud SQL logging flags."),
+    gcp_extra_flags=S({"cloudsql.enable_pgaudit": "on", "pgaudit.log": "ddl,role,write", "log_duration": "off"},
+                      ("A.8.15",), "pgaudit records DDL, role changes and writes on Cloud SQL."),
+    audit_log_table=S("audit_log", ("A.8.15", "A.5.28", "A.5.33"),
+                      "Append-only: no UPDATE, DELETE or TRUNCATE for any application role (seed 000 Phase 4)."),
+    tenant_column=S("tenant_id", ("A.5.15", "A.8.3"), "Row-level security isolates tenants (seed 000 Phase 2, SEC-02)."),
+    deletion_protection=S(True, ("A.8.13",), "A database cannot be destroyed by a stray `pulumi destroy`."),
+)
+
+BACKUP = Section(
+    "backup",
+    retention_days=S(35, ("A.8.13",), "Daily backups kept 35 days."),
+    retained_backups=S(35, ("A.8.13",), "Cloud SQL keeps this many automated backups."),
+    point_in_time_recovery=S(True, ("A.8.13",), "Transaction logs allow recovery to any point in the window."),
+    transaction_log_retention_days=S(7, ("A.8.13",), "Cloud SQL's maximum PITR window."),
+    start_time=S("02:00", ("A.8.13",), "Backups run in the quiet hours (UTC)."),
+    bucket_retention_days=S(35, ("A.8.13", "A.5.33"), "Objects in the backup bucket cannot be deleted for 35 days."),
+    encryption=S("aes-256-cbc-pbkdf2", ("A.8.24", "A.8.13"),
+                 "Local dumps are encrypted (openssl enc -aes-256-cbc -pbkdf2 -iter 600000) before they leave the host."),
+    pbkdf2_iterations=S(600000, ("A.8.24",), "OWASP 2023 guidance for PBKDF2-HMAC-SHA256."),
+    copies=S(3, ("A.8.13", "A.8.14"), "3-2-1: three copies, two media, one off-site (seed 000 Phase 4)."),
+    restore_verified=S(True, ("A.8.13", "A.5.30"), "Every backup is restored once and compared."),
+)
+
+LOGGING = Section(
+    "logging",
+    retention_days=S(365, ("A.8.15", "A.5.28"), "Security logs are kept a year for investigations."),
+    pii_masking=S(True, ("A.8.11", "A.5.34", "A.8.12"), "PII is masked at INFO level (seed 000 Phase 3, SEC-03)."),
+)

@@ -1,0 +1,5 @@
+import sys
+
+from harden.cli import main
+
+sys.exit(main())

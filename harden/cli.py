@@ -1,0 +1,24 @@
+"""`harden`: the toolkit's own commands, only what pulumi, pyinfra and checkov lack.
+
+  harden policy PATH   the pull-request gate (CrossGuard rules + checkov + application checks)
+  harden audit         drift and compliance evidence for auditors
+"""
+
+import argparse
+import sys
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="harden", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from harden.audit_cli import register as register_audit
+    from harden.gate_cli import register as register_gate
+
+    register_gate(commands)
+    register_audit(commands)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
