@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Debian packages the toolkit's scripts and tests use. One apt transaction, skipped when all are present.
+# Debian packages the toolkit needs, in one apt transaction, skipped when all are present.
+#   apt-packages.sh up     what `make up` needs (Docker engine, image building, TLS tools)
+#   apt-packages.sh test   that plus what the suites need (qemu VM, checkov's venv, Chromium, Graphviz)
 set -euo pipefail
-packages=(
-    docker.io debootstrap qemu-system-x86 qemu-utils cryptsetup-bin e2fsprogs openssh-client
-    nftables iproute2 openssl postgresql-client graphviz chromium socat
-)
+group=${1:-test}
+packages=(docker.io debootstrap openssl postgresql-client ca-certificates)
+if [ "$group" = test ]; then
+    packages+=(qemu-system-x86 qemu-utils cryptsetup-bin e2fsprogs openssh-client nftables iproute2
+               graphviz chromium fonts-dejavu-core socat python3-venv)
+fi
 missing=()
-for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
 if [ ${#missing[@]} -eq 0 ]; then echo "[apt] all ${#packages[@]} packages present"; exit 0; fi
-echo "[apt] installing: ${missing[*]}"
+echo "[apt] installing ${#missing[@]} packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 step "apt packages"
-bash scripts/apt-packages.sh
+bash scripts/apt-packages.sh test
 step "Python environment (.venv from requirements.lock)"
 bash scripts/bootstrap.sh
 step "Docker engine"
