@@ -1,14 +1,22 @@
 """The rule catalog: one source of truth for CrossGuard policies, checkov custom checks and reports.
 
-Pure data; imports nothing from Pulumi or checkov.
+Pure data; imports nothing from Pulumi or checkov (only the baseline, which is pure data too), so
+checkov's own virtual environment can import it for the custom checks' ids and controls.
+Controls are read from the baseline setting each rule enforces, never restated.
 """
 
 from dataclasses import dataclass
 
+from baseline import BACKUP, CONTAINER, DATABASE, IDENTITY, KMS, LOGGING, LUKS, NETWORK, SECRETS, TLS
+
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule: stable id, what it asserts, how bad a failure is, the Annex A controls it serves, why, and how to fix."""
+    """One rule: stable id, what it asserts, how bad a failure is, the Annex A controls it serves, why, and how to fix.
+
+    + engine: which scanner of the gate judges it ("crossguard", "checkov", "app", "bandit", "pip-audit")
+    + checkov_ids: checkov built-in checks whose findings are reported under this rule ("CKV_SECRET_*": a prefix)
+    """
 
     id: str
     title: str
@@ -16,8 +24,210 @@ class Rule:
     controls: tuple[str, ...]
     rationale: str
     remediation: str
+    engine: str = "crossguard"
+    checkov_ids: tuple[str, ...] = ()
 
 
 SEVERITIES = ("low", "medium", "high", "critical")
+ENGINES = ("crossguard", "checkov", "app", "bandit", "pip-audit")
 
-RULES: dict[str, Rule] = {}
+
+def _rules(*rules: Rule) -> dict[str, Rule]:
+    return {rule.id: rule for rule in rules}
+
+
+def _union(*control_lists: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(cid for controls in control_lists for cid in controls))
+
+
+_C = CONTAINER.controls
+_SECRET_DELIVERY = SECRETS.controls("delivery")
+
+RULES: dict[str, Rule] = _rules(
+    # --- docker:index/container:Container -------------------------------------------------------
+    Rule("RAE-CTR-001", "Container runs as a numeric non-root user", "high", _C("uid"),
+         CONTAINER.setting("uid").why, f"Set user='{CONTAINER.uid}:{CONTAINER.gid}' (numeric uid:gid, not 0)."),
+    Rule("RAE-CTR-002", "Container root filesystem is read-only", "medium", _C("read_only_rootfs"),
+         CONTAINER.setting("read_only_rootfs").why, "Set read_only=True; give writable paths as tmpfs or volumes."),
+    Rule("RAE-CTR-003", "Container drops all capabilities and adds none", "high", _union(_C("cap_drop"), _C("cap_add_allowed")),
+         CONTAINER.setting("cap_drop").why, f"Set capabilities={{'drops': {list(CONTAINER.cap_drop)}}} and no adds."),
+    Rule("RAE-CTR-004", "Container forbids privilege escalation and keeps seccomp/AppArmor", "high",
+         _union(_C("security_opts"), _C("forbidden_security_opts")), CONTAINER.setting("security_opts").why,
+         f"Set security_opts={list(CONTAINER.security_opts)}; remove any unconfined/disable option."),
+    Rule("RAE-CTR-005", "Container has a bounded memory limit", "medium", _C("memory_mb_max"),
+         CONTAINER.setting("memory_mb_default").why, f"Set memory between 1 and {CONTAINER.memory_mb_max} MiB."),
+    Rule("RAE-CTR-006", "Container declares a healthcheck", "low", _C("healthcheck_required"),
+         CONTAINER.setting("healthcheck_required").why, "Add healthcheck={'tests': ['CMD', ...]}."),
+    Rule("RAE-CTR-007", "Published ports bind to declared addresses only", "high", _C("bind_addresses"),
+         CONTAINER.setting("bind_addresses").why, f"Set ports[].ip to one of {list(CONTAINER.bind_addresses)}."),
+    Rule("RAE-CTR-008", "Container is not privileged", "critical", _C("privileged_allowed"),
+         CONTAINER.setting("privileged_allowed").why, "Remove privileged=True."),
+    Rule("RAE-CTR-009", "Container shares no host namespace (network, pid, ipc, userns)", "high",
+         _C("host_namespaces_allowed"), CONTAINER.setting("host_namespaces_allowed").why,
+         "Remove network_mode/pid_mode/ipc_mode/userns_mode 'host'; attach an internal network."),
+    Rule("RAE-CTR-010", "Container mounts no host control socket or system tree", "critical", _C("forbidden_mounts"),
+         CONTAINER.setting("forbidden_mounts").why, "Remove the mount; use a named volume on an encrypted path."),
+    Rule("RAE-CTR-011", "Container image is pinned by sha256 id or digest", "medium", _C("image_pinning"),
+         CONTAINER.setting("image_pinning").why, "Reference the image as sha256:<id> or repo@sha256:<digest>."),
+    Rule("RAE-CTR-012", "Container environment carries no secrets", "high", _SECRET_DELIVERY,
+         SECRETS.setting("delivery").why, "Deliver the secret as a 0400 file and pass its path in NAME_FILE."),
+    Rule("RAE-CTR-013", "Container logs are rotated", "low", _C("log_opts"),
+         CONTAINER.setting("log_opts").why, f"Set log_opts={dict(CONTAINER.log_opts)}."),
+    # --- Cloud SQL ---------------------------------------------------------------------------------
+    Rule("RAE-SQL-001", "Cloud SQL is encrypted with a customer-managed key", "high", KMS.controls("rotation_period_seconds"),
+         "CMEK keeps key custody, rotation and destruction under our control (seed 000 Phase 3).",
+         "Set encryption_key_name to a KMS key id."),
+    Rule("RAE-SQL-002", "Cloud SQL requires trusted client certificates", "high", DATABASE.controls("gcp_ssl_mode"),
+         DATABASE.setting("gcp_ssl_mode").why, f"Set settings.ip_configuration.ssl_mode='{DATABASE.gcp_ssl_mode}'.",
+         checkov_ids=("CKV_GCP_6",)),
+    Rule("RAE-SQL-003", "Cloud SQL has no public IP", "critical", NETWORK.controls("database_public_ip"),
+         NETWORK.setting("database_public_ip").why,
+         "Set settings.ip_configuration.ipv4_enabled=False with a private_network.", checkov_ids=("CKV_GCP_60",)),
+    Rule("RAE-SQL-004", "Cloud SQL automated backups are on and retained", "high", BACKUP.controls("retained_backups"),
+         BACKUP.setting("retained_backups").why,
+         f"Enable settings.backup_configuration with retained_backups >= {BACKUP.retained_backups}.",
+         checkov_ids=("CKV_GCP_14",)),
+    Rule("RAE-SQL-005", "Cloud SQL point-in-time recovery is on", "medium", BACKUP.controls("point_in_time_recovery"),
+         BACKUP.setting("point_in_time_recovery").why, "Set backup_configuration.point_in_time_recovery_enabled=True."),
+    Rule("RAE-SQL-006", "Cloud SQL deletion protection is on", "medium", DATABASE.controls("deletion_protection"),
+         DATABASE.setting("deletion_protection").why, "Set deletion_protection=True and settings.deletion_protection_enabled=True."),
+    Rule("RAE-SQL-007", "Cloud SQL logging and pgaudit flags are set", "medium",
+         _union(DATABASE.controls("log_flags"), DATABASE.controls("gcp_extra_flags")), DATABASE.setting("log_flags").why,
+         "Set settings.database_flags to the baseline's DATABASE.log_flags and gcp_extra_flags."),
+    # --- KMS, disks, TLS, Cloud Run, Secret Manager ---------------------------------------------------
+    Rule("RAE-KMS-001", "KMS keys rotate at least every 90 days", "high", KMS.controls("rotation_period_seconds"),
+         KMS.setting("rotation_period_seconds").why,
+         f"Set rotation_period to at most '{KMS.rotation_period_seconds}s'.", checkov_ids=("CKV_GCP_43",)),
+    Rule("RAE-DSK-001", "Compute disks are encrypted with a customer-managed key", "high", LUKS.controls("required_for"),
+         LUKS.setting("required_for").why, "Set disk_encryption_key.kms_key_self_link.", checkov_ids=("CKV_GCP_37",)),
+    Rule("RAE-TLS-001", "Load balancer SSL policy is RESTRICTED with TLS 1.3 minimum", "high",
+         _union(TLS.controls("gcp_ssl_policy_profile"), TLS.controls("gcp_min_tls_version")), TLS.setting("min_version").why,
+         f"Set profile='{TLS.gcp_ssl_policy_profile}' and min_tls_version='{TLS.gcp_min_tls_version}'."),
+    Rule("RAE-RUN-001", "Cloud Run is reachable only through the internal load balancer", "high",
+         NETWORK.controls("cloud_run_ingress"), NETWORK.setting("cloud_run_ingress").why,
+         f"Set ingress='{NETWORK.cloud_run_ingress}'."),
+    Rule("RAE-SEC-001", "Secret Manager secrets are encrypted with a customer-managed key", "medium",
+         _union(SECRETS.controls("delivery"), KMS.controls("rotation_period_seconds")),
+         "CMEK on secrets puts their key under our rotation and audit.",
+         "Set replication.user_managed.replicas[].customer_managed_encryption.kms_key_name "
+         "(or replication.auto.customer_managed_encryption)."),
+    # --- Cloud Storage -------------------------------------------------------------------------------
+    Rule("RAE-GCS-001", "Bucket is encrypted with a customer-managed key", "medium", KMS.controls("rotation_period_seconds"),
+         "CMEK on backups keeps their key under our rotation and audit.", "Set encryption.default_kms_key_name."),
+    Rule("RAE-GCS-002", "Bucket versioning is on", "medium", BACKUP.controls("copies"), BACKUP.setting("copies").why,
+         "Set versioning.enabled=True.", checkov_ids=("CKV_GCP_78",)),
+    Rule("RAE-GCS-003", "Bucket retention policy holds objects for the backup window", "medium",
+         BACKUP.controls("bucket_retention_days"), BACKUP.setting("bucket_retention_days").why,
+         f"Set retention_policy.retention_period >= {BACKUP.bucket_retention_days} days in seconds."),
+    Rule("RAE-GCS-004", "Bucket uses uniform bucket-level access", "medium", IDENTITY.controls("grant_scope"),
+         "Object ACLs bypass IAM review; uniform access keeps one place to audit.",
+         "Set uniform_bucket_level_access=True.", checkov_ids=("CKV_GCP_29",)),
+    Rule("RAE-GCS-005", "Bucket public access prevention is enforced", "critical", NETWORK.controls("database_public_ip"),
+         "Backups and media are never reachable from the internet.", "Set public_access_prevention='enforced'.",
+         checkov_ids=("CKV_GCP_114",)),
+    # --- IAM ------------------------------------------------------------------------------------------
+    Rule("RAE-IAM-001", "No basic or impersonation role is granted", "critical", IDENTITY.controls("forbidden_roles"),
+         IDENTITY.setting("forbidden_roles").why, "Grant a predefined role scoped to the resource instead.",
+         checkov_ids=("CKV_GCP_117", "CKV_GCP_41", "CKV_GCP_49")),
+    Rule("RAE-IAM-002", "No project-level role grant to a service account", "high", IDENTITY.controls("grant_scope"),
+         IDENTITY.setting("grant_scope").why, "Bind the role on the key, secret or bucket (resource-level IAM member)."),
+    Rule("RAE-IAM-003", "No service account keys", "critical", IDENTITY.controls("account_keys_allowed"),
+         IDENTITY.setting("account_keys_allowed").why, "Remove serviceaccount.Key; use Workload Identity Federation."),
+    Rule("RAE-IAM-004", "Workload Identity provider is pinned to one repository", "critical", IDENTITY.controls("ci_federation"),
+         IDENTITY.setting("ci_federation").why,
+         "Set attribute_condition to \"assertion.sub == 'repo:ORG/REPO:ref:refs/heads/main'\" (or assertion.repository ==)."),
+    # --- Compute instances ----------------------------------------------------------------------------
+    Rule("RAE-VM-001", "VM has no external IP", "high", NETWORK.controls("database_public_ip"),
+         NETWORK.setting("database_public_ip").why, "Remove network_interfaces[].access_configs; reach it over IAP or VPN.",
+         checkov_ids=("CKV_GCP_40",)),
+    Rule("RAE-VM-002", "VM is a Shielded VM (secure boot, vTPM, integrity monitoring)", "medium", ("A.8.9", "A.8.7"),
+         "Boot-level tampering is detected and refused.",
+         "Set shielded_instance_config with enable_secure_boot, enable_vtpm, enable_integrity_monitoring True.",
+         checkov_ids=("CKV_GCP_39",)),
+    Rule("RAE-VM-003", "VM boot disk is encrypted with a customer-managed key", "high", LUKS.controls("required_for"),
+         LUKS.setting("required_for").why, "Set boot_disk.kms_key_self_link.", checkov_ids=("CKV_GCP_38",)),
+    # --- whole-stack rules ------------------------------------------------------------------------------
+    Rule("RAE-STK-001", "Every Postgres and Qdrant volume is encrypted", "critical", LUKS.controls("required_for"),
+         LUKS.setting("required_for").why,
+         "Docker: mount data from a LUKS-backed volume (labelled encryption=luks). GCP: CMEK on the SQL instance and disks."),
+    Rule("RAE-STK-002", "Each service runs under its own service account", "high", IDENTITY.controls("one_account_per_service"),
+         IDENTITY.setting("one_account_per_service").why,
+         "Create one serviceaccount.Account per Cloud Run service / VM and set it explicitly."),
+    Rule("RAE-STK-003", "No database is reachable on a public address", "critical", NETWORK.controls("database_public_ip"),
+         NETWORK.setting("database_public_ip").why,
+         "Private IP only for Cloud SQL and database VMs; database containers publish no port beyond declared addresses."),
+    Rule("RAE-STK-004", "Every HTTPS endpoint enforces TLS 1.3", "high", TLS.controls("min_version"),
+         TLS.setting("min_version").why,
+         "Attach a RESTRICTED / TLS_1_3 SSL policy to every target HTTPS proxy; serve no plain-HTTP proxy."),
+    # --- container images (checkov built-ins on Dockerfiles) ------------------------------------------
+    Rule("RAE-IMG-001", "Image ends with a non-root USER", "high", _C("uid"), CONTAINER.setting("uid").why,
+         f"Add 'USER {CONTAINER.uid}:{CONTAINER.gid}' as the last USER instruction.", engine="checkov",
+         checkov_ids=("CKV_DOCKER_3", "CKV_DOCKER_8")),
+    Rule("RAE-IMG-002", "Image declares a HEALTHCHECK", "low", _C("healthcheck_required"),
+         CONTAINER.setting("healthcheck_required").why, "Add a HEALTHCHECK instruction.", engine="checkov",
+         checkov_ids=("CKV_DOCKER_2",)),
+    Rule("RAE-IMG-003", "Image base is not a mutable 'latest' tag", "medium", _C("image_pinning"),
+         CONTAINER.setting("image_pinning").why, "FROM image@sha256:<digest> (or a built base by id).", engine="checkov",
+         checkov_ids=("CKV_DOCKER_7",)),
+    Rule("RAE-SCR-001", "No secret is committed to the repository", "critical", _SECRET_DELIVERY,
+         SECRETS.setting("delivery").why, "Remove the secret, rotate it, and load it from Secret Manager or a 0400 file.",
+         engine="checkov", checkov_ids=("CKV_SECRET_*",)),
+    # --- application settings (Django, from seed 002) --------------------------------------------------
+    Rule("RAE-APP-001", "CORS does not allow every origin in production", "critical", ("A.8.20", "A.8.26"),
+         "CORS_ORIGIN_ALLOW_ALL inherited by Production lets any site call the API with the user's session (seed 002).",
+         "Set CORS_ALLOW_ALL_ORIGINS = False in production and list CORS_ALLOWED_ORIGINS.", engine="app"),
+    Rule("RAE-APP-002", "DEBUG is off in production", "high", ("A.8.9", "A.8.12"),
+         "Debug pages leak settings, queries and stack traces.", "Set DEBUG = False (read it from the environment).",
+         engine="app"),
+    Rule("RAE-APP-003", "HTTPS redirect is on", "high", TLS.controls("min_version"), TLS.setting("min_version").why,
+         "Set SECURE_SSL_REDIRECT = True.", engine="app"),
+    Rule("RAE-APP-004", "HSTS is set for at least a year", "medium", TLS.controls("min_version"),
+         "Without HSTS a first request can be downgraded to plain HTTP.",
+         "Set SECURE_HSTS_SECONDS to 31536000 or more.", engine="app"),
+    Rule("RAE-APP-005", "Session and CSRF cookies are Secure", "high", ("A.8.24", "A.5.17"),
+         "Cookies sent over plain HTTP expose sessions.", "Set SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True.",
+         engine="app"),
+    Rule("RAE-APP-006", "Email verification is mandatory", "medium", ("A.5.16", "A.8.5"),
+         "Unverified email addresses allow account takeover and impersonation (seed 002 A.9.2.1).",
+         "Set ACCOUNT_EMAIL_VERIFICATION = 'mandatory'.", engine="app"),
+    Rule("RAE-APP-007", "JWT cookies are HttpOnly", "high", ("A.8.5", "A.5.17"),
+         "JWTs readable by JavaScript are stolen by any XSS (seed 002 A.9.2.4).",
+         "Set REST_AUTH['JWT_AUTH_HTTPONLY'] = True.", engine="app"),
+    Rule("RAE-APP-008", "Redis TLS verifies the server certificate", "high", TLS.controls("min_version"),
+         "rediss:// with ssl_cert_reqs=none accepts any certificate: a man in the middle reads the broker (seed 002).",
+         "Use ssl_cert_reqs=required with the CA bundle.", engine="app"),
+    Rule("RAE-APP-009", "Internal service URLs use HTTPS", "high", TLS.controls("min_version"),
+         "Plain http:// between services exposes data inside the network (seed 002 A.13.2.1).",
+         "Use https:// URLs (TLS 1.3) for every internal service.", engine="app"),
+    Rule("RAE-APP-010", "No default or hard-coded API keys and secrets", "critical", _SECRET_DELIVERY,
+         SECRETS.setting("delivery").why + " (seed 000 SEC-04)",
+         "Read the key from Secret Manager or a 0400 file; fail when it is missing instead of using a default.",
+         engine="app"),
+    Rule("RAE-APP-011", "No hard-coded IP addresses", "medium", ("A.8.9", "A.8.20"),
+         "Hard-coded addresses bypass configuration management and name-based TLS (seed 000 Phase 2).",
+         "Read addresses from configuration or use service names.", engine="app"),
+    Rule("RAE-APP-012", "PII is masked in logs", "low", LOGGING.controls("pii_masking"), LOGGING.setting("pii_masking").why,
+         "Configure a log processor that masks PII at INFO level.", engine="app"),
+    # --- software supply chain -------------------------------------------------------------------------
+    Rule("RAE-SAST-001", "No high-severity, high-confidence bandit finding", "high", ("A.8.28", "A.8.25"),
+         "Secure coding is enforced in CI, not only run (seed 000 Phase 1, SEC-01).",
+         "Fix the finding; a reviewed false positive gets '# nosec BXXX' with its reason.", engine="bandit"),
+    Rule("RAE-DEP-001", "No dependency with a known vulnerability", "high", ("A.8.8", "A.8.28", "A.5.21"),
+         "Supply chain attacks and known CVEs in dependencies (seed 000 risk 4).",
+         "Upgrade to a fixed version and re-lock.", engine="pip-audit"),
+)
+
+# Controls of checkov built-in findings that no rule above claims, by checkov framework.
+CHECKOV_FRAMEWORK_CONTROLS: dict[str, tuple[str, ...]] = {
+    "terraform_plan": ("A.8.9",),
+    "dockerfile": ("A.8.9", "A.8.19"),
+    "github_actions": ("A.8.25", "A.8.32"),
+    "secrets": _SECRET_DELIVERY,
+}
+
+
+def rule_for_checkov(check_id: str) -> Rule | None:
+    """The catalog rule a checkov built-in check reports under, or None."""
+    return next((rule for rule in RULES.values()
+                 if any(check_id == pattern or (pattern.endswith("*") and check_id.startswith(pattern[:-1]))
+                        for pattern in rule.checkov_ids)), None)

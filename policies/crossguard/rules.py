@@ -1,0 +1,55 @@
+"""The CrossGuard policies: each catalog rule's function wrapped as a ResourceValidationPolicy or
+StackValidationPolicy. This module does not construct the PolicyPack (that starts a gRPC server and
+blocks), so tests call `POLICIES[rule_id].validate(args, report_violation)` directly.
+"""
+
+from pulumi_policy import (EnforcementLevel, PolicyComplianceFramework, ResourceValidationPolicy, Severity,
+                           StackValidationPolicy)
+
+from policies.catalog import RULES
+from policies.rules import ResourceRule, StackRule, resource_rules, stack_rules
+
+ISO_27001 = PolicyComplianceFramework(name="ISO/IEC 27001", version="2022", reference="Annex A")
+
+
+def _metadata(rule_id: str) -> dict:
+    rule = RULES[rule_id]
+    return {
+        "name": rule_id.lower(),
+        "description": f"{rule.title} [ISO 27001:2022 {', '.join(rule.controls)}]",
+        "enforcement_level": EnforcementLevel.MANDATORY,
+        "severity": Severity(rule.severity),
+        "framework": ISO_27001,
+        "tags": list(rule.controls),
+        "remediation_steps": rule.remediation,
+    }
+
+
+def _message(rule_id: str, detail: str) -> str:
+    rule = RULES[rule_id]
+    return f"{rule_id} {rule.title}: {detail} [ISO 27001:2022 {', '.join(rule.controls)}]"
+
+
+def resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
+    def validate(args, report_violation):
+        if args.resource_type in rule.resource_types:
+            for detail in rule.check(dict(args.props)):
+                report_violation(_message(rule.rule_id, detail))
+
+    return ResourceValidationPolicy(validate=validate, **_metadata(rule.rule_id))
+
+
+def stack_policy(rule: StackRule) -> StackValidationPolicy:
+    def validate(args, report_violation):
+        resources = [{"type": r.resource_type, "name": r.name, "urn": r.urn, "props": dict(r.props)} for r in args.resources]
+        urns = {resource["name"]: resource["urn"] for resource in resources}
+        for name, detail in rule.check(resources):
+            report_violation(_message(rule.rule_id, f"{name}: {detail}"), urns.get(name))
+
+    return StackValidationPolicy(validate=validate, **_metadata(rule.rule_id))
+
+
+POLICIES: dict[str, ResourceValidationPolicy | StackValidationPolicy] = {
+    **{rule.rule_id: resource_policy(rule) for rule in resource_rules()},
+    **{rule.rule_id: stack_policy(rule) for rule in stack_rules()},
+}

@@ -1,0 +1,118 @@
+"""Rules on the whole resource graph: what no single resource shows (shared identities, unencrypted data paths)."""
+
+from collections import defaultdict
+
+from baseline import CONTAINER, LUKS, NETWORK, TLS
+from policies.rules import StackRule, as_list, dig
+from policies.rules.container import CONTAINER_TYPE
+from policies.rules.gcp import CLOUD_RUN, DISK, INSTANCE, SQL, SSL_POLICY, ssl_policy
+
+DOCKER_VOLUME = "docker:index/volume:Volume"
+HTTPS_PROXIES = ("gcp:compute/targetHttpsProxy:TargetHttpsProxy", "gcp:compute/regionTargetHttpsProxy:RegionTargetHttpsProxy")
+HTTP_PROXIES = ("gcp:compute/targetHttpProxy:TargetHttpProxy", "gcp:compute/regionTargetHttpProxy:RegionTargetHttpProxy")
+URL_MAPS = ("gcp:compute/uRLMap:URLMap", "gcp:compute/regionUrlMap:RegionUrlMap")
+# The label components.volume.EncryptedVolume puts on a Docker volume: "luks" when the kernel showed dm-crypt.
+ENCRYPTION_LABEL = "org.rae.hardening.encryption"
+
+
+def _of_type(resources, *types):
+    return [resource for resource in resources if resource["type"] in types]
+
+
+def _identity(resource) -> str:
+    return " ".join(str(part) for part in (resource["name"], resource["props"].get("name"),
+                                           resource["props"].get("image"), resource["props"].get("labels"))).lower()
+
+
+def _is_database(resource) -> bool:
+    identity = _identity(resource)
+    return any(service in identity for service in LUKS.required_for)
+
+
+def _refers_to(reference, resource) -> bool:
+    """Whether a rendered reference (id, self link, name) points at `resource`."""
+    names = {resource["name"], resource["props"].get("name")} - {None, ""}
+    return bool(reference) and any(str(name) in str(reference) for name in names)
+
+
+def _volume_labels(volume) -> dict:
+    return {label.get("label"): label.get("value") for label in as_list(volume["props"].get("labels"))}
+
+
+def encrypted_data_volumes(resources):
+    volumes = _of_type(resources, DOCKER_VOLUME)
+    for container in filter(_is_database, _of_type(resources, CONTAINER_TYPE)):
+        props = container["props"]
+        references = [(m.get("source"), m.get("type")) for m in as_list(props.get("mounts"))]
+        references += [(v.get("volumeName") or v.get("hostPath"), "volume" if v.get("volumeName") else "bind")
+                       for v in as_list(props.get("volumes"))]
+        for source, kind in references:
+            volume = next((v for v in volumes if kind == "volume" and _refers_to(source, v)), None)
+            if volume is None:
+                yield container["name"], f"data mount {source!r} is not an encrypted (LUKS-labelled) Docker volume"
+            elif _volume_labels(volume).get(ENCRYPTION_LABEL) != "luks":
+                yield container["name"], (f"volume {volume['name']} is labelled "
+                                          f"{ENCRYPTION_LABEL}={_volume_labels(volume).get(ENCRYPTION_LABEL)!r}, not 'luks'")
+    for instance in _of_type(resources, SQL):
+        if not instance["props"].get("encryptionKeyName"):
+            yield instance["name"], "Cloud SQL data is not encrypted with a customer-managed key"
+    disks = _of_type(resources, DISK)
+    for vm in filter(_is_database, _of_type(resources, INSTANCE)):
+        if not dig(vm["props"], "bootDisk", "kmsKeySelfLink"):
+            yield vm["name"], "database VM boot disk has no customer-managed key"
+        for attached in as_list(vm["props"].get("attachedDisks")):
+            disk = next((d for d in disks if _refers_to(attached.get("source"), d)), None)
+            encrypted = attached.get("kmsKeySelfLink") or (disk and dig(disk["props"], "diskEncryptionKey", "kmsKeySelfLink"))
+            if not encrypted:
+                yield vm["name"], f"attached disk {attached.get('source')!r} has no customer-managed key"
+
+
+def one_account_per_service(resources):
+    services = [(run, dig(run["props"], "template", "serviceAccount")) for run in _of_type(resources, CLOUD_RUN)]
+    services += [(vm, dig(vm["props"], "serviceAccount", "email")) for vm in _of_type(resources, INSTANCE)]
+    users = defaultdict(list)
+    for service, account in services:
+        if not account:
+            yield service["name"], "no service account set: it runs as the project's default compute account"
+        else:
+            users[str(account)].append(service["name"])
+    for account, names in users.items():
+        if len(names) > 1:
+            for name in names:
+                yield name, f"shares service account {account} with {sorted(set(names) - {name})}"
+
+
+def private_databases(resources):
+    for instance in _of_type(resources, SQL):
+        if dig(instance["props"], "settings", "ipConfiguration", "ipv4Enabled") is not NETWORK.database_public_ip:
+            yield instance["name"], "Cloud SQL instance has a public IP"
+    for vm in filter(_is_database, _of_type(resources, INSTANCE)):
+        if any(as_list(nic.get("accessConfigs")) for nic in as_list(vm["props"].get("networkInterfaces"))):
+            yield vm["name"], "database VM has an external IP"
+    for container in filter(_is_database, _of_type(resources, CONTAINER_TYPE)):
+        for port in as_list(container["props"].get("ports")):
+            if (port.get("ip") or "0.0.0.0") not in CONTAINER.bind_addresses:  # nosec B104 - Docker's default, rejected here
+                yield container["name"], f"database port {port.get('internal')} published on {port.get('ip') or 'all addresses'}"
+
+
+def tls13_endpoints(resources):
+    policies = _of_type(resources, SSL_POLICY)
+    for proxy in _of_type(resources, *HTTPS_PROXIES):
+        reference = proxy["props"].get("sslPolicy")
+        policy = next((p for p in policies if _refers_to(reference, p)), None)
+        if policy is None:
+            yield proxy["name"], f"HTTPS proxy has no SSL policy of this stack (sslPolicy={reference!r}): Google's default allows TLS 1.0"
+        elif list(ssl_policy(policy["props"])):
+            yield proxy["name"], f"HTTPS proxy uses SSL policy {policy['name']} that is weaker than {TLS.min_version}"
+    redirects = [m for m in _of_type(resources, *URL_MAPS) if dig(m["props"], "defaultUrlRedirect", "httpsRedirect") is True]
+    for proxy in _of_type(resources, *HTTP_PROXIES):
+        if not any(_refers_to(proxy["props"].get("urlMap"), m) for m in redirects):
+            yield proxy["name"], "plain-HTTP proxy that does not only redirect to HTTPS"
+
+
+RULES = (
+    StackRule("RAE-STK-001", encrypted_data_volumes),
+    StackRule("RAE-STK-002", one_account_per_service),
+    StackRule("RAE-STK-003", private_databases),
+    StackRule("RAE-STK-004", tls13_endpoints),
+)
