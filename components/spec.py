@@ -6,6 +6,7 @@ the same settings. Pure Python: no Pulumi import.
 """
 
 import re
+import shlex
 from dataclasses import dataclass, field
 
 from baseline import CONTAINER, SECRETS, require
@@ -181,3 +182,33 @@ def docker_api_kwargs(spec: ContainerSpec) -> dict:
         },
         "detach": True,
     }
+
+
+def docker_run_args(spec: ContainerSpec) -> list[str]:
+    """The same runtime as `docker run` arguments (cloud-init on a VM without the Docker API from Pulumi)."""
+    hc = spec.healthcheck
+    args = ["--name", spec.name, "--user", spec.user, "--cap-drop", "ALL", "--memory", f"{spec.memory_mb}m",
+            "--pids-limit", str(spec.pids_limit), "--restart", spec.restart, "--log-driver", CONTAINER.log_driver]
+    args += ["--read-only"] if spec.read_only else []
+    for option in spec.security_opts:
+        args += ["--security-opt", option]
+    for path, options in spec.tmpfs.items():
+        args += ["--tmpfs", f"{path}:{options}"]
+    for key, value in spec.log_opts.items():
+        args += ["--log-opt", f"{key}={value}"]
+    for port in spec.ports:
+        args += ["--publish", f"{port.host_ip}:{port.external}:{port.internal}/{port.protocol}"]
+    for mount in spec.mounts:
+        args += ["--mount", f"type={mount.type},source={mount.source},target={mount.target}"
+                            + (",readonly" if mount.read_only else "")]
+    for secret in spec.secret_files:
+        args += ["--mount", f"type=bind,source={secret.source},target={secret.target},readonly"]
+    for key, value in sorted(spec.env.items()):
+        args += ["--env", f"{key}={value}"]
+    for network in spec.networks:
+        args += ["--network", network]
+    # The CLI takes the health command in shell form only.
+    args += ["--health-cmd", hc.test[1] if hc.test[0] == "CMD-SHELL" else shlex.join(hc.test[1:]),
+             "--health-interval", f"{hc.interval_s}s", "--health-timeout", f"{hc.timeout_s}s",
+             "--health-retries", str(hc.retries), "--health-start-period", f"{hc.start_period_s}s"]
+    return [*args, spec.image, *spec.command]

@@ -1,0 +1,93 @@
+"""HardenedContainer: a docker.Container that can only be the runtime a validated ContainerSpec describes."""
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pulumi
+import pulumi_docker as docker
+
+from baseline import CONTAINER
+from components.spec import ContainerSpec, validate
+
+LABEL_COMPONENT = "org.rae.hardening.component"
+LABEL_STACK = "org.rae.hardening.stack"
+LABEL_SERVICE = "org.rae.hardening.service"
+
+SERVES = ((CONTAINER, "uid"), (CONTAINER, "read_only_rootfs"), (CONTAINER, "tmpfs"), (CONTAINER, "cap_drop"),
+          (CONTAINER, "security_opts"), (CONTAINER, "memory_mb_max"), (CONTAINER, "pids_limit"),
+          (CONTAINER, "healthcheck_required"), (CONTAINER, "bind_addresses"), (CONTAINER, "restart"),
+          (CONTAINER, "log_opts"), (CONTAINER, "image_pinning"), (CONTAINER, "forbidden_mounts"),
+          (CONTAINER, "host_namespaces_allowed"), (CONTAINER, "privileged_allowed"))
+
+
+def labels(component: str, service: str) -> dict[str, str]:
+    """The labels by which the audit finds what this toolkit deployed."""
+    return {LABEL_COMPONENT: component, LABEL_STACK: pulumi.get_stack(), LABEL_SERVICE: service}
+
+
+@dataclass
+class HardenedContainerArgs:
+    """+ spec: the validated runtime (components.spec.ContainerSpec)
+    + component: the toolkit component that owns this container (label org.rae.hardening.component)
+    + depends_on: networks, volumes and secret files the container needs first
+    """
+
+    spec: ContainerSpec
+    component: str = "HardenedContainer"
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+def _seconds(value: int) -> str:
+    return f"{value}s"
+
+
+class HardenedContainer(pulumi.ComponentResource):
+    """One hardened container; Pulumi waits until its healthcheck reports healthy.
+
+    Example: HardenedContainer("postgres", HardenedContainerArgs(postgres_spec(...), component="Postgres"))
+    """
+
+    container: docker.Container
+
+    def __init__(self, name: str, args: HardenedContainerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rae:hardening:HardenedContainer", name, None, opts)
+        spec = args.spec
+        # A spec is validated when built; validate again in case it was copied with dataclasses.replace tricks.
+        validate(spec)
+        health = spec.healthcheck
+        ready_within = health.start_period_s + health.retries * (health.interval_s + health.timeout_s)
+        self.container = docker.Container(
+            name,
+            name=spec.name,
+            hostname=spec.name,
+            image=spec.image,
+            command=list(spec.command) or None,
+            user=spec.user,
+            read_only=spec.read_only,
+            tmpfs=dict(spec.tmpfs),
+            capabilities=docker.ContainerCapabilitiesArgs(drops=list(spec.cap_drop)),
+            security_opts=list(spec.security_opts),
+            privileged=False,
+            memory=spec.memory_mb,
+            envs=[f"{key}={value}" for key, value in sorted(spec.env.items())],
+            ports=[docker.ContainerPortArgs(internal=port.internal, external=port.external, ip=port.host_ip,
+                                            protocol=port.protocol) for port in spec.ports],
+            mounts=[docker.ContainerMountArgs(target=mount.target, source=mount.source, type=mount.type,
+                                              read_only=mount.read_only) for mount in spec.mounts]
+            + [docker.ContainerMountArgs(target=secret.target, source=secret.source, type="bind", read_only=True)
+               for secret in spec.secret_files],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network) for network in spec.networks],
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=list(health.test), interval=_seconds(health.interval_s), timeout=_seconds(health.timeout_s),
+                retries=health.retries, start_period=_seconds(health.start_period_s)),
+            restart=spec.restart,
+            log_driver=CONTAINER.log_driver,
+            log_opts=dict(spec.log_opts),
+            labels=[docker.ContainerLabelArgs(label=key, value=value)
+                    for key, value in labels(args.component, spec.name).items()],
+            wait=True,
+            wait_timeout=ready_within + 30,
+            must_run=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        self.register_outputs({"name": self.container.name, "id": self.container.id})

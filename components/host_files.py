@@ -1,0 +1,169 @@
+"""Files and directories on the Docker host: secret files (0400, service uid) and data directories.
+
+HostSecretFile is a small `pulumi.dynamic` provider: Docker has no secret store outside swarm, and secrets must reach
+containers as read-only files, never environment variables, command lines or logs (baseline SECRETS).
+The file is written where the Pulumi program runs, which is the Docker host (this host or Node1).
+
+The content is a Pulumi secret: it is kept encrypted in the state (`additional_secret_outputs`) and
+never appears in diffs, logs or errors. Writing is idempotent (same content, mode and owner: no change)
+and atomic (temporary file in the same directory, then rename).
+"""
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pulumi
+import pulumi.dynamic as dynamic
+
+from baseline import CONTAINER, SECRETS, require
+
+SERVES = ((SECRETS, "file_mode"), (SECRETS, "delivery"))
+
+_DIRECTORY_MODE = 0o700
+
+
+def _fingerprint(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def write_secret_file(path: str, content: str, uid: int, gid: int, mode: int = SECRETS.file_mode) -> None:
+    """Atomically write `content` to `path` with `mode`, owned by uid:gid; parent directories are 0700 root.
+
+    + path: absolute host path
+    + content: the secret (never logged)
+    + uid, gid: the service's numeric owner inside and outside the container
+    """
+    target = Path(path)
+    target.parent.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        os.fchmod(descriptor, mode)
+        os.fchown(descriptor, uid, gid)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def file_matches(path: str, content: str, uid: int, gid: int, mode: int = SECRETS.file_mode) -> bool:
+    """True when the file exists with exactly this content, owner and mode."""
+    try:
+        info = os.stat(path)
+        current = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (mode, uid, gid) and current == content
+
+
+class SecretFileProvider(dynamic.ResourceProvider):
+    """Create/update/delete the file; `read` (refresh) reports drift of content, owner or mode."""
+
+    def create(self, props):
+        write_secret_file(props["path"], props["content"], int(props["uid"]), int(props["gid"]))
+        return dynamic.CreateResult(id_=props["path"], outs={**props, "fingerprint": _fingerprint(props["content"])})
+
+    def diff(self, _id, olds, news):
+        changed = [key for key in ("path", "content", "uid", "gid") if olds.get(key) != news.get(key)]
+        drifted = not file_matches(news["path"], news["content"], int(news["uid"]), int(news["gid"]))
+        return dynamic.DiffResult(changes=bool(changed) or drifted, replaces=["path"] if "path" in changed else [],
+                                  delete_before_replace=False)
+
+    def update(self, _id, olds, news):
+        write_secret_file(news["path"], news["content"], int(news["uid"]), int(news["gid"]))
+        return dynamic.UpdateResult(outs={**news, "fingerprint": _fingerprint(news["content"])})
+
+    def read(self, id_, props):
+        if not file_matches(props["path"], props["content"], int(props["uid"]), int(props["gid"])):
+            return dynamic.ReadResult(id_=id_, outs={**props, "fingerprint": "drifted"})
+        return dynamic.ReadResult(id_=id_, outs=props)
+
+    def delete(self, _id, props):
+        Path(props["path"]).unlink(missing_ok=True)
+
+
+class HostSecretFile(dynamic.Resource):
+    """A secret file on the Docker host (mode from baseline.SECRETS, owned by uid:gid).
+
+    + path: absolute host path of the file
+    + content: the secret (made a Pulumi secret if it was not one)
+    + uid, gid: owner (the container's numeric user)
+
+    Example: HostSecretFile("pg-password", path, password.result, 10001, 10001, opts)
+    """
+
+    path: pulumi.Output[str]
+    fingerprint: pulumi.Output[str]
+
+    def __init__(self, name: str, path: str, content: pulumi.Input[str], uid: int, gid: int,
+                 opts: pulumi.ResourceOptions | None = None):
+        require(os.path.isabs(path), f"secret file {name}: host path {path!r} must be absolute",
+                SECRETS.controls("file_mode"))
+        require(uid != 0 and gid != 0,
+                f"secret file {name}: owner {uid}:{gid}; secrets belong to the non-root service user",
+                CONTAINER.controls("uid"))
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["content", "fingerprint"])
+        super().__init__(
+            SecretFileProvider(), name,
+            {"path": path, "content": pulumi.Output.secret(content), "uid": uid, "gid": gid, "fingerprint": None},
+            pulumi.ResourceOptions.merge(secret_opts, opts),
+        )
+
+
+class DirectoryProvider(dynamic.ResourceProvider):
+    """Create the directory (0700, owner uid:gid) if absent and fix its mode and owner; never delete data."""
+
+    def create(self, props):
+        ensure_directory(props["path"], int(props["uid"]), int(props["gid"]))
+        return dynamic.CreateResult(id_=props["path"], outs=props)
+
+    def diff(self, _id, olds, news):
+        changed = [key for key in ("path", "uid", "gid") if olds.get(key) != news.get(key)]
+        return dynamic.DiffResult(changes=bool(changed) or not directory_matches(
+            news["path"], int(news["uid"]), int(news["gid"])), replaces=["path"] if "path" in changed else [])
+
+    def update(self, _id, olds, news):
+        ensure_directory(news["path"], int(news["uid"]), int(news["gid"]))
+        return dynamic.UpdateResult(outs=news)
+
+    def delete(self, _id, props):
+        # Data outlives the stack unless an operator released it (scripts/down.sh RELEASE_DATA=1).
+        if props.get("remove_on_delete"):
+            shutil.rmtree(props["path"], ignore_errors=True)
+
+
+def ensure_directory(path: str, uid: int, gid: int) -> None:
+    """mkdir -p with 0700 parents, then chmod 0700 and chown uid:gid on the directory itself."""
+    Path(path).mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
+    os.chmod(path, _DIRECTORY_MODE)
+    os.chown(path, uid, gid)
+
+
+def directory_matches(path: str, uid: int, gid: int) -> bool:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (_DIRECTORY_MODE, uid, gid)
+
+
+class HostDirectory(dynamic.Resource):
+    """A service's data directory on the Docker host: 0700, owned by the service uid.
+
+    + remove_on_delete: delete the tree with the resource (only when an operator released the data)
+
+    Example: HostDirectory("pgdata", "/srv/data/postgres", 10001, 10001)
+    """
+
+    path: pulumi.Output[str]
+
+    def __init__(self, name: str, path: str, uid: int, gid: int, remove_on_delete: bool = False,
+                 opts: pulumi.ResourceOptions | None = None):
+        require(os.path.isabs(path), f"data directory {name}: host path {path!r} must be absolute",
+                CONTAINER.controls("forbidden_mounts"))
+        super().__init__(DirectoryProvider(), name,
+                         {"path": path, "uid": uid, "gid": gid, "remove_on_delete": remove_on_delete}, opts)

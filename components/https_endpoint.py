@@ -1,0 +1,88 @@
+"""HttpsEndpoint (gcp): the API on Cloud Run, reachable only through an HTTPS load balancer that speaks TLS 1.3.
+
+Only Google's load balancers can enforce a TLS minimum, so the service's ingress is
+INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER and the load balancer's SSL policy is RESTRICTED with
+TLS_1_3 minimum (baseline.TLS). The Cloud Run service runs as its own service account.
+"""
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+from baseline import NETWORK, TLS, require
+
+SERVES = ((TLS, "gcp_ssl_policy_profile"), (TLS, "gcp_min_tls_version"), (NETWORK, "cloud_run_ingress"))
+
+
+@dataclass
+class HttpsEndpointArgs:
+    """+ region: Cloud Run region
+    + image: the API image, pinned by digest (REGISTRY/REPO@sha256:...)
+    + service_account: email of the API's ServiceIdentity
+    + domains: hostnames of the Google-managed certificate
+    + min_tls_version: only the baseline's value is accepted (kept as an input so a weaker one is refused loudly)
+    """
+
+    region: str
+    image: str
+    service_account: pulumi.Input[str]
+    domains: Sequence[str]
+    min_tls_version: str = TLS.gcp_min_tls_version
+    ingress: str = NETWORK.cloud_run_ingress
+    env: dict = field(default_factory=dict)
+    project: str | None = None
+
+
+class HttpsEndpoint(pulumi.ComponentResource):
+    """Cloud Run behind a global external HTTPS load balancer with a TLS 1.3-only SSL policy.
+
+    Example: HttpsEndpoint("api", HttpsEndpointArgs("europe-west4", "europe-docker.pkg.dev/p/r/api@sha256:...", sa.email, ["rae.example.org"]))
+    """
+
+    def __init__(self, name: str, args: HttpsEndpointArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rae:hardening:HttpsEndpoint", name, None, opts)
+        require(args.min_tls_version == TLS.gcp_min_tls_version,
+                f"endpoint {name}: minimum TLS version {args.min_tls_version} is below {TLS.gcp_min_tls_version}",
+                TLS.controls("gcp_min_tls_version"))
+        require(args.ingress == NETWORK.cloud_run_ingress,
+                f"endpoint {name}: Cloud Run ingress {args.ingress} bypasses the TLS 1.3 load balancer",
+                NETWORK.controls("cloud_run_ingress"))
+        require("@sha256:" in args.image, f"endpoint {name}: image {args.image!r} is not pinned by digest",
+                ("A.8.19", "A.8.32"))
+        require(bool(args.domains), f"endpoint {name}: at least one domain is needed for the certificate",
+                TLS.controls("min_version"))
+        child = pulumi.ResourceOptions(parent=self)
+        self.ssl_policy = gcp.compute.SSLPolicy(
+            f"{name}-tls13", profile=TLS.gcp_ssl_policy_profile, min_tls_version=args.min_tls_version,
+            project=args.project, opts=child)
+        self.service = gcp.cloudrunv2.Service(
+            name, location=args.region, ingress=args.ingress, project=args.project, deletion_protection=True,
+            template=gcp.cloudrunv2.ServiceTemplateArgs(
+                service_account=args.service_account,
+                containers=[gcp.cloudrunv2.ServiceTemplateContainerArgs(
+                    image=args.image,
+                    envs=[gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=key, value=value)
+                          for key, value in sorted(args.env.items())])]),
+            opts=child)
+        neg = gcp.compute.RegionNetworkEndpointGroup(
+            f"{name}-neg", region=args.region, network_endpoint_type="SERVERLESS", project=args.project,
+            cloud_run=gcp.compute.RegionNetworkEndpointGroupCloudRunArgs(service=self.service.name), opts=child)
+        backend = gcp.compute.BackendService(
+            f"{name}-backend", load_balancing_scheme="EXTERNAL_MANAGED", protocol="HTTPS", project=args.project,
+            backends=[gcp.compute.BackendServiceBackendArgs(group=neg.id)],
+            log_config=gcp.compute.BackendServiceLogConfigArgs(enable=True, sample_rate=1.0), opts=child)
+        url_map = gcp.compute.URLMap(f"{name}-urls", default_service=backend.id, project=args.project, opts=child)
+        certificate = gcp.compute.ManagedSslCertificate(
+            f"{name}-cert", managed=gcp.compute.ManagedSslCertificateManagedArgs(domains=list(args.domains)),
+            project=args.project, opts=child)
+        self.proxy = gcp.compute.TargetHttpsProxy(
+            f"{name}-https", url_map=url_map.id, ssl_certificates=[certificate.id], ssl_policy=self.ssl_policy.id,
+            project=args.project, opts=child)
+        self.address = gcp.compute.GlobalAddress(f"{name}-ip", project=args.project, opts=child)
+        gcp.compute.GlobalForwardingRule(
+            f"{name}-443", target=self.proxy.id, ip_address=self.address.address, port_range="443",
+            load_balancing_scheme="EXTERNAL_MANAGED", project=args.project, opts=child)
+        self.url = pulumi.Output.from_input(f"https://{args.domains[0]}")
+        self.register_outputs({"url": self.url, "address": self.address.address})

@@ -1,0 +1,143 @@
+"""Postgres: the memory store, hardened on either target.
+
+- docker: our Postgres image (components.postgres_runtime gives its flags, pg_hba and ContainerSpec)
+  as a HardenedContainer, data on an EncryptedVolume, TLS 1.3 with a server certificate from the
+  private CA, passwords as host secret files. The audit_log + row-level-security schema is baked
+  into the image (components/sql) and applied on first start.
+- gcp: Cloud SQL with CMEK, private IP only, client certificates required, backups + PITR, the CIS
+  logging flags plus pgaudit, deletion protection. The same components/sql schema is applied after
+  creation through the Cloud SQL Auth Proxy by the deploy pipeline; mocks cannot verify it.
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+from baseline import BACKUP, DATABASE, NETWORK, require
+from components import postgres_runtime
+from components.container import HardenedContainer, HardenedContainerArgs
+from components.spec import Port
+
+SERVES = ((DATABASE, "engine_version"), (DATABASE, "password_encryption"), (DATABASE, "ssl_min_protocol_version"),
+          (DATABASE, "reject_non_tls"), (DATABASE, "gcp_ssl_mode"), (DATABASE, "log_flags"),
+          (DATABASE, "gcp_extra_flags"), (DATABASE, "audit_log_table"), (DATABASE, "tenant_column"),
+          (DATABASE, "deletion_protection"), (NETWORK, "database_public_ip"), (BACKUP, "retained_backups"),
+          (BACKUP, "point_in_time_recovery"), (BACKUP, "transaction_log_retention_days"), (BACKUP, "start_time"))
+
+APP_USER = postgres_runtime.APP_ROLE
+DATABASE_NAME = postgres_runtime.DATABASE_NAME
+
+
+def database_flags(extra: Mapping[str, str]) -> dict[str, str]:
+    """The Cloud SQL flags: baseline logging + pgaudit, plus extras that do not override either."""
+    required = {**DATABASE.log_flags, **DATABASE.gcp_extra_flags}
+    overridden = sorted(key for key, value in extra.items() if key in required and required[key] != value)
+    require(not overridden, f"database flags {overridden} would override the baseline's logging/pgaudit flags",
+            DATABASE.controls("log_flags"))
+    return {**required, **extra}
+
+
+@dataclass
+class CloudSqlArgs:
+    """+ region, tier: where and how large
+    + private_network: self link of the VPC (private IP only)
+    + kms_key: customer-managed key id (required)
+    + app_password: the application user's password (a Pulumi secret)
+    + extra_flags: more database flags; baseline flags cannot be overridden
+    + retained_backups: at least baseline.BACKUP.retained_backups
+    """
+
+    region: str
+    private_network: pulumi.Input[str]
+    kms_key: pulumi.Input[str]
+    app_password: pulumi.Input[str]
+    tier: str = "db-custom-2-7680"
+    extra_flags: Mapping[str, str] = field(default_factory=dict)
+    retained_backups: int = BACKUP.retained_backups
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    project: str | None = None
+
+
+class CloudSqlPostgres(pulumi.ComponentResource):
+    """Cloud SQL for PostgreSQL that can only be private, CMEK-encrypted, mTLS-only, backed up and audited.
+
+    Example: CloudSqlPostgres("db", CloudSqlArgs("europe-west4", vpc.self_link, keys.keys["sql"].id, pw))
+    """
+
+    def __init__(self, name: str, args: CloudSqlArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rae:hardening:Postgres", name, None, opts)
+        require(bool(args.kms_key), f"Cloud SQL {name}: a customer-managed key is required",
+                DATABASE.controls("ssl_min_protocol_version") + ("A.8.24",))
+        require(bool(args.private_network), f"Cloud SQL {name}: a private network is required (no public IP)",
+                NETWORK.controls("database_public_ip"))
+        require(args.retained_backups >= BACKUP.retained_backups,
+                f"Cloud SQL {name}: {args.retained_backups} retained backups is fewer than the baseline's "
+                f"{BACKUP.retained_backups}", BACKUP.controls("retained_backups"))
+        flags = database_flags(args.extra_flags)
+        self.instance = gcp.sql.DatabaseInstance(
+            name, region=args.region, database_version=DATABASE.engine_version, project=args.project,
+            encryption_key_name=args.kms_key, deletion_protection=DATABASE.deletion_protection,
+            settings=gcp.sql.DatabaseInstanceSettingsArgs(
+                tier=args.tier, availability_type="REGIONAL", disk_autoresize=True,
+                deletion_protection_enabled=DATABASE.deletion_protection,
+                ip_configuration=gcp.sql.DatabaseInstanceSettingsIpConfigurationArgs(
+                    ipv4_enabled=NETWORK.database_public_ip, private_network=args.private_network,
+                    ssl_mode=DATABASE.gcp_ssl_mode),
+                backup_configuration=gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgs(
+                    enabled=True, start_time=BACKUP.start_time,
+                    point_in_time_recovery_enabled=BACKUP.point_in_time_recovery,
+                    transaction_log_retention_days=BACKUP.transaction_log_retention_days,
+                    backup_retention_settings=gcp.sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs(
+                        retained_backups=args.retained_backups, retention_unit="COUNT")),
+                database_flags=[gcp.sql.DatabaseInstanceSettingsDatabaseFlagArgs(name=key, value=value)
+                                for key, value in sorted(flags.items())],
+                user_labels={"rae-service": "postgres"}),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
+                                        protect=DATABASE.deletion_protection))
+        child = pulumi.ResourceOptions(parent=self)
+        gcp.sql.Database(f"{name}-db", instance=self.instance.name, name=DATABASE_NAME, project=args.project,
+                         opts=child)
+        gcp.sql.User(f"{name}-app", instance=self.instance.name, name=APP_USER, password=args.app_password,
+                     project=args.project, opts=child)
+        self.connection_name = self.instance.connection_name
+        self.register_outputs({"connection_name": self.connection_name,
+                               "private_ip": self.instance.private_ip_address})
+
+
+@dataclass
+class DockerPostgresArgs:
+    """+ image: our Postgres image by sha256 id (build/images.json)
+    + data_volume: the EncryptedVolume's docker volume name
+    + secrets: host paths of the secret files (postgres_runtime.PostgresSecrets)
+    + port: published port on a declared bind address
+    + networks: docker networks to join
+    """
+
+    image: str
+    data_volume: str
+    secrets: postgres_runtime.PostgresSecrets
+    port: Port
+    networks: Sequence[str]
+    allowed_bind_addresses: Sequence[str]
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+class DockerPostgres(pulumi.ComponentResource):
+    """Our Postgres image as a HardenedContainer: TLS 1.3 only, scram-sha-256, audit_log + RLS baked in.
+
+    Example: DockerPostgres("postgres", DockerPostgresArgs(image_id, volume.docker_volume_name, PostgresSecrets(...), Port(5432, 5432), ["rae-backend"], ["127.0.0.1"]))
+    """
+
+    def __init__(self, name: str, args: DockerPostgresArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rae:hardening:Postgres", name, None, opts)
+        spec = dataclasses.replace(
+            postgres_runtime.postgres_spec(args.image, args.data_volume, args.secrets, port=args.port, name=name,
+                                           networks=tuple(args.networks)),
+            allowed_bind_addresses=tuple(args.allowed_bind_addresses))
+        self.container = HardenedContainer(name, HardenedContainerArgs(spec, "Postgres", args.depends_on),
+                                           opts=pulumi.ResourceOptions(parent=self))
+        self.endpoint = f"{args.port.host_ip}:{args.port.external}"
+        self.register_outputs({"endpoint": self.endpoint})

@@ -1,0 +1,119 @@
+"""Secrets: generated from a CSPRNG, kept as Pulumi secrets, delivered as files or Secret Manager versions.
+
+- docker: `random.RandomPassword` -> `HostSecretFile` (mode 0400, owned by the service uid) that the
+  container mounts read-only. Never an environment variable, command line or log line.
+- gcp: `secretmanager.Secret` replicated with the customer-managed key, one version from the same
+  generator, and `secretAccessor` granted per service account on that secret only.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_random as random
+
+from baseline import CONTAINER, SECRETS, require
+from components.host_files import HostSecretFile
+from components.identity import ResourceGrant, grant
+
+SERVES = ((SECRETS, "length"), (SECRETS, "file_mode"), (SECRETS, "delivery"))
+
+ACCESSOR = "roles/secretmanager.secretAccessor"
+_SECRET_NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+@dataclass
+class SecretsArgs:
+    """+ target: "docker" or "gcp"
+    + names: one generated secret per name (e.g. "postgres-app-password")
+    + length: at least baseline.SECRETS.length
+    docker:
+    + directory: absolute host directory for the files (0700, root)
+    gcp:
+    + kms_key: customer-managed key id for replication; location: its region
+    + accessors: secret name -> IAM members allowed to read that secret
+    + provided: secret name -> value made elsewhere (a TLS key, a config file holding a generated key)
+    """
+
+    target: str
+    names: Sequence[str]
+    length: int = SECRETS.length
+    directory: str | None = None
+    kms_key: pulumi.Input[str] | None = None
+    location: str | None = None
+    accessors: Mapping[str, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
+    provided: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    project: str | None = None
+
+
+class Secrets(pulumi.ComponentResource):
+    """Generated secrets for the services of a stack.
+
+    Example: Secrets("secrets", SecretsArgs("docker", ["postgres-app-password"], directory="/srv/secrets"))
+    """
+
+    values: dict[str, pulumi.Output[str]]
+    files: dict[str, str]
+    secrets: dict[str, gcp.secretmanager.Secret]
+
+    def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rae:hardening:Secrets", name, None, opts)
+        require(args.length >= SECRETS.length,
+                f"secrets of {args.length} characters are shorter than the baseline's {SECRETS.length}",
+                SECRETS.controls("length"))
+        for secret_name in (*args.names, *args.provided):
+            require(bool(_SECRET_NAME.match(secret_name)), f"secret name {secret_name!r} is not a plain lowercase name",
+                    SECRETS.controls("delivery"))
+        require(args.target in ("docker", "gcp"), f"secrets {name}: unknown target {args.target!r}",
+                SECRETS.controls("delivery"))
+        self.values, self.files, self.secrets = {}, {}, {}
+        for secret_name, value in args.provided.items():
+            self.values[secret_name] = pulumi.Output.secret(value)
+        for secret_name in (name for name in args.names if name not in args.provided):
+            # Alphanumeric only: the value lands in config files and connection strings without quoting.
+            password = random.RandomPassword(f"{name}-{secret_name}", length=args.length, special=False,
+                                             min_lower=4, min_upper=4, min_numeric=4,
+                                             opts=pulumi.ResourceOptions(parent=self))
+            self.values[secret_name] = pulumi.Output.secret(password.result)
+        if args.target == "docker":
+            self._files(name, args)
+        else:
+            self._secret_manager(name, args)
+        self.register_outputs({"files": self.files, "secrets": {key: s.id for key, s in self.secrets.items()}})
+
+    def _files(self, name: str, args: SecretsArgs) -> None:
+        require(args.directory is not None and os.path.isabs(args.directory),
+                f"secrets {name}: the host directory {args.directory!r} must be absolute", SECRETS.controls("file_mode"))
+        for secret_name, value in self.values.items():
+            path = os.path.join(args.directory, secret_name)
+            HostSecretFile(f"{name}-{secret_name}-file", path, value, CONTAINER.uid, CONTAINER.gid,
+                           opts=pulumi.ResourceOptions(parent=self))
+            self.files[secret_name] = path
+
+    def _secret_manager(self, name: str, args: SecretsArgs) -> None:
+        require(args.kms_key is not None and args.location is not None,
+                f"secrets {name}: Secret Manager replication needs a customer-managed key and its location",
+                SECRETS.controls("delivery"))
+        unknown = sorted(set(args.accessors) - set(self.values))
+        require(not unknown, f"secrets {name}: accessors for secrets {unknown} that are not declared",
+                SECRETS.controls("delivery"))
+        for secret_name, value in self.values.items():
+            secret = gcp.secretmanager.Secret(
+                f"{name}-{secret_name}", secret_id=f"rae-{secret_name}", project=args.project,
+                replication=gcp.secretmanager.SecretReplicationArgs(
+                    user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(replicas=[
+                        gcp.secretmanager.SecretReplicationUserManagedReplicaArgs(
+                            location=args.location,
+                            customer_managed_encryption=gcp.secretmanager
+                            .SecretReplicationUserManagedReplicaCustomerManagedEncryptionArgs(kms_key_name=args.kms_key),
+                        )])),
+                labels={"rae-secret": secret_name}, opts=pulumi.ResourceOptions(parent=self))
+            gcp.secretmanager.SecretVersion(f"{name}-{secret_name}-v", secret=secret.id, secret_data=value,
+                                            opts=pulumi.ResourceOptions(parent=self))
+            for index, member in enumerate(args.accessors.get(secret_name, ())):
+                grant(f"{name}-{secret_name}-accessor-{index}", ResourceGrant("secret", secret.id, ACCESSOR),
+                      member, self)
+            self.secrets[secret_name] = secret

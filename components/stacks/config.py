@@ -1,0 +1,126 @@
+"""Stack configuration (`rae:*` keys in Pulumi.<stack>.yaml), read and checked in one place.
+
+Relative paths are resolved against the project directory at run time, so no machine path is ever
+written into the committed stack files.
+"""
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from baseline import CONTAINER, require
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+TARGETS = ("local", "gcp")
+IMAGES = ("base", "postgres", "tls-proxy")
+
+
+def project_path(value: str) -> Path:
+    """An absolute path as is; a relative one under the project directory."""
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def load_images(images_file: Path) -> dict[str, str]:
+    """Image name -> sha256 id from build/images.json ({"postgres": {"ref", "id"}, ...}).
+
+    + images_file: the file scripts/build-images.sh writes
+    """
+    if not images_file.is_file():
+        raise FileNotFoundError(f"{images_file} is missing: run scripts/build-images.sh (or `make up`) to build "
+                                f"the images; the stack pins them by the ids that script records")
+    recorded = json.loads(images_file.read_text())
+    missing = [name for name in IMAGES if not recorded.get(name, {}).get("id")]
+    require(not missing, f"{images_file} has no image id for {missing}; rerun scripts/build-images.sh",
+            CONTAINER.controls("image_pinning"))
+    return {name: recorded[name]["id"] for name in IMAGES}
+
+
+def target() -> str:
+    chosen = pulumi.Config("rae").get("target") or "local"
+    if chosen not in TARGETS:
+        raise ValueError(f"rae:target is {chosen!r}; choose one of {list(TARGETS)}")
+    return chosen
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """+ bind_address: where published ports listen (127.0.0.1; Node1's Tailscale address on Node1)
+    + data_root: host directory of the data volumes and secrets (/srv/data on Node1, on LUKS)
+    + unencrypted_exemption: `rae:allowUnencryptedVolumes`, "dev-only: <reason>" or None
+    + qdrant_image: `qdrant/qdrant@sha256:...` or None (then the stack has no Qdrant)
+    + api_upstream: host:port of the API behind the TLS proxy, on the internal network
+    + keep_data: false only after `RELEASE_DATA=1 make down` set rae:releaseData
+    """
+
+    bind_address: str
+    data_root: Path
+    images_file: Path
+    unencrypted_exemption: str | None
+    qdrant_image: str | None
+    api_upstream: str
+    postgres_port: int
+    proxy_port: int
+    keep_data: bool
+
+    @classmethod
+    def from_stack(cls) -> "LocalConfig":
+        config = pulumi.Config("rae")
+        bind_address = config.get("bindAddress") or CONTAINER.bind_addresses[0]
+        require(not ipaddress.ip_address(bind_address).is_unspecified,
+                f"rae:bindAddress {bind_address} listens on every interface; name one address",
+                CONTAINER.controls("bind_addresses"))
+        return cls(
+            bind_address=bind_address,
+            data_root=project_path(config.get("dataRoot") or ".state/local-data"),
+            images_file=project_path(config.get("imagesFile") or "build/images.json"),
+            unencrypted_exemption=config.get("allowUnencryptedVolumes"),
+            qdrant_image=config.get("qdrantImage"),
+            api_upstream=config.get("apiUpstream") or "rae-api:8000",
+            postgres_port=config.get_int("postgresPort") or 5432,
+            proxy_port=config.get_int("proxyPort") or 8443,
+            keep_data=not config.get_bool("releaseData"),
+        )
+
+    @property
+    def allowed_bind_addresses(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*CONTAINER.bind_addresses, self.bind_address)))
+
+
+@dataclass(frozen=True)
+class GcpConfig:
+    """+ project, region, zone: where (gcp:project, gcp:region, rae:zone)
+    + repository: GitHub ORG/REPO whose main branch may deploy (Workload Identity Federation)
+    + ci_subject: exact OIDC subject, default repo:ORG/REPO:ref:refs/heads/main
+    + api_image, qdrant_image: pinned by digest
+    + domains: hostnames of the API's certificate
+    """
+
+    project: str
+    region: str
+    zone: str
+    repository: str
+    ci_subject: str | None
+    api_image: str
+    qdrant_image: str
+    domains: tuple[str, ...]
+    backup_location: str
+
+    @classmethod
+    def from_stack(cls) -> "GcpConfig":
+        gcp_config, config = pulumi.Config("gcp"), pulumi.Config("rae")
+        region = gcp_config.require("region")
+        return cls(
+            project=gcp_config.require("project"),
+            region=region,
+            zone=config.get("zone") or f"{region}-a",
+            repository=config.require("repository"),
+            ci_subject=config.get("ciSubject"),
+            api_image=config.require("apiImage"),
+            qdrant_image=config.require("qdrantImage"),
+            domains=tuple(config.require_object("domains")),
+            backup_location=config.get("backupLocation") or region,
+        )

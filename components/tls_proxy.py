@@ -1,0 +1,51 @@
+"""TlsProxy: the TLS 1.3-only reverse proxy in front of the API (our tls-proxy image, components.proxy_runtime)."""
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pulumi
+
+from baseline import TLS
+from components import proxy_runtime
+from components.container import HardenedContainer, HardenedContainerArgs
+from components.spec import Port
+
+SERVES = ((TLS, "min_version"), (TLS, "allowed_versions"), (TLS, "cipher_suites"))
+
+
+@dataclass
+class TlsProxyArgs:
+    """+ image: our tls-proxy image by sha256 id
+    + upstream: host:port of the API on the internal network
+    + cert_file, key_file: host secret files of the server certificate
+    + port: published port on a declared bind address
+    + networks: edge network (published) and the internal network of the upstream
+    """
+
+    image: str
+    upstream: str
+    cert_file: str
+    key_file: str
+    port: Port
+    networks: Sequence[str]
+    allowed_bind_addresses: Sequence[str]
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+class TlsProxy(pulumi.ComponentResource):
+    """The API's only published endpoint: TLS 1.3 with the baseline's suites.
+
+    Example: TlsProxy("proxy", TlsProxyArgs(image_id, "rae-api:8000", crt, key, Port(8443, 8443), ["edge", "backend"], ["127.0.0.1"]))
+    """
+
+    def __init__(self, name: str, args: TlsProxyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rae:hardening:TlsProxy", name, None, opts)
+        spec = dataclasses.replace(
+            proxy_runtime.proxy_spec(args.image, proxy_runtime.ProxySecrets(args.cert_file, args.key_file),
+                                     args.upstream, port=args.port, name=name, networks=tuple(args.networks)),
+            allowed_bind_addresses=tuple(args.allowed_bind_addresses))
+        self.container = HardenedContainer(name, HardenedContainerArgs(spec, "TlsProxy", args.depends_on),
+                                           opts=pulumi.ResourceOptions(parent=self))
+        self.endpoint = f"{args.port.host_ip}:{args.port.external}"
+        self.register_outputs({"endpoint": self.endpoint})
