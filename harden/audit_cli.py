@@ -1,6 +1,111 @@
-"""Registers `harden audit`; its owner replaces this placeholder."""
+"""`harden audit`: drift and compliance evidence for ISO/IEC 27001:2022 auditors.
+
+Exit codes: 0 clean; 1 drift or violations (a check failed); 2 error, or evidence incomplete
+(a check is unknown: host down, probe timed out, engine unreachable). Unknown never counts as pass.
+With --verify DIR: 0 intact, 1 tampered, 2 error.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+_EPILOG = """examples:
+  harden audit --out out/audit --stack local --endpoint 127.0.0.1:5432,postgres,name=postgres --ca ca.pem
+  harden audit --out out/audit --inventory hosts/inventory.py --gate-json out/gate.json --previous old/report.json
+  harden audit --verify out/audit --public-key trusted.pub
+
+exit codes: 0 clean, 1 drift or violations, 2 error or incomplete evidence (unknown is never a pass)"""
+
+_CONFIG_KEYS = ("stack", "declared", "containers", "container_names", "bind_addresses", "endpoints", "ca", "inventory",
+                "gate", "gate_json", "previous", "sign_key", "not_applicable", "environment", "timeout")
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("audit", help="not built yet")
-    parser.set_defaults(run=lambda args: (print("harden audit: not built yet"), 2)[1])
+    parser = commands.add_parser("audit", help="drift and compliance report keyed by ISO 27001:2022 Annex A",
+                                 description=__doc__, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, help="report directory (replaced atomically when the run completes)")
+    parser.add_argument("--config", type=Path, help=f"JSON object with any of: {', '.join(_CONFIG_KEYS)}")
+    parser.add_argument("--stack", help="Pulumi stack: refresh preview and export through the engine")
+    parser.add_argument("--declared", help="declared resource graph (pulumi stack export or components.render JSON)")
+    parser.add_argument("--no-containers", dest="containers", action="store_false", default=None,
+                        help="skip the live container runtime checks")
+    parser.add_argument("--container", dest="container_names", action="append", help="check this container (repeatable); without it, every container labelled by our components")
+    parser.add_argument("--bind-address", dest="bind_addresses", action="append",
+                        help="a host address published ports may bind to besides the baseline's (e.g. Node1's Tailscale IP)")
+    parser.add_argument("--endpoint", dest="endpoints", action="append",
+                        help="host:port[,postgres][,name=SERVER_NAME][,ca=PATH] to probe with TLS handshakes")
+    parser.add_argument("--ca", help="the stack's CA bundle (PEM) that endpoint chains must verify against")
+    parser.add_argument("--inventory", help="pyinfra inventory file of the hosts to verify")
+    parser.add_argument("--gate", help="run `harden policy PATH --format json` and include its findings")
+    parser.add_argument("--gate-json", help="a saved `harden policy --format json` result")
+    parser.add_argument("--previous", help="previous report.json: newly failed, fixed, still failing, trend")
+    parser.add_argument("--sign-key", help="Ed25519 private key (PEM or OpenSSH) to sign manifest.json")
+    parser.add_argument("--not-applicable", action="append", metavar="A.x.y=JUSTIFICATION",
+                        help="exclude a control from the Statement of Applicability, with the reason")
+    parser.add_argument("--timeout", type=float, help="seconds per network probe (default 5)")
+    parser.add_argument("--verify", type=Path, metavar="DIR", help="verify a report directory's manifest and signature")
+    parser.add_argument("--public-key", type=Path, help="trusted Ed25519 public key (PEM) for --verify")
+    parser.set_defaults(run=run)
+
+
+def _options(args):
+    from harden.audit.run import AuditInputError, AuditOptions
+
+    config = {}
+    if args.config:
+        try:
+            config = json.loads(args.config.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise AuditInputError(f"--config {args.config}: {error}") from None
+        unknown = sorted(set(config) - set(_CONFIG_KEYS))
+        if unknown:
+            raise AuditInputError(f"--config {args.config}: unknown keys {unknown}; allowed: {list(_CONFIG_KEYS)}")
+    merged = dict(config)
+    for key in _CONFIG_KEYS:
+        value = getattr(args, key, None)
+        if value is not None:
+            merged[key] = value
+    if args.not_applicable:
+        pairs = [item.partition("=") for item in args.not_applicable]
+        bad = [item for item, (_, sep, _) in zip(args.not_applicable, pairs) if not sep]
+        if bad:
+            raise AuditInputError(f"--not-applicable {bad}: expected A.x.y=JUSTIFICATION")
+        merged["not_applicable"] = {**config.get("not_applicable", {}), **{c.strip(): why.strip() for c, _, why in pairs}}
+    if not args.out:
+        raise AuditInputError("--out DIR is required (or --verify DIR)")
+    return AuditOptions(out=args.out, **merged)
+
+
+def run(args) -> int:
+    from baseline import BaselineViolation
+    from harden.audit.run import AuditInputError, run as run_audit
+
+    if args.verify:
+        return verify(args.verify, args.public_key)
+    try:
+        return run_audit(_options(args))
+    except (AuditInputError, BaselineViolation) as error:
+        print(f"harden audit: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # any other failure is an error (2), never mistaken for drift (1) or clean (0)
+        print(f"harden audit: error: {type(error).__name__}: {error}; no report written", file=sys.stderr)
+        return 2
+
+
+def verify(directory: Path, public_key: Path | None) -> int:
+    from harden.audit.integrity import evidence_problems, verify as verify_directory
+
+    if not directory.is_dir():
+        print(f"harden audit --verify: {directory} is not a directory", file=sys.stderr)
+        return 2
+    problems = verify_directory(directory, public_key)
+    report_path = directory / "report.json"
+    if report_path.exists():
+        problems += evidence_problems(json.loads(report_path.read_text(encoding="utf-8")))
+    for problem in problems:
+        print(f"harden audit --verify: {problem} [ISO 27001:2022 A.5.33 Protection of records]", file=sys.stderr)
+    if not problems:
+        signed = "signature verified" if (directory / "manifest.json.sig").exists() else "unsigned"
+        print(f"harden audit --verify: {directory}: every file matches manifest.json; {signed}", file=sys.stderr)
+    return 1 if problems else 0

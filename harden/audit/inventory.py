@@ -1,0 +1,129 @@
+"""Asset inventory and data flows, derived from the resource graph, the live containers and the host inventory."""
+
+import runpy
+import subprocess
+
+from baseline import SSH, TLS
+from harden.audit.containers import SERVICE_LABEL, STACK_LABEL
+
+CONTROL_NODE = "control-node"
+
+
+def hosts_from_inventory(path: str) -> list[dict]:
+    """Hosts of a pyinfra inventory file: top-level lists of names or (name, data) pairs, keyed by group.
+
+    Host data is not copied (it may carry credentials); only the name, group and ssh port are kept.
+    """
+    namespace = runpy.run_path(path)
+    hosts = []
+    for group, members in namespace.items():
+        if group.startswith("_") or not isinstance(members, (list, tuple)):
+            continue
+        for member in members:
+            name, data = (member if isinstance(member, tuple) else (member, {}))
+            if isinstance(name, str):
+                hosts.append({"name": name, "group": group, "ssh_port": (data or {}).get("ssh_port", 22),
+                              "ssh_hostname": (data or {}).get("ssh_hostname", name)})
+    return hosts
+
+
+def assets(containers: list, resources: list[dict], hosts: list[dict], endpoints: list) -> list[dict]:
+    """One row per asset: kind, name, where it was found and the attributes an auditor needs (no secrets)."""
+    rows = []
+    for container in containers:
+        labels = container.attrs.get("Config", {}).get("Labels") or {}
+        host = container.attrs.get("HostConfig") or {}
+        rows.append({
+            "id": f"container/{container.name}", "kind": "container", "name": container.name, "source": "docker",
+            "attributes": {
+                "service": labels.get(SERVICE_LABEL), "stack": labels.get(STACK_LABEL),
+                "image": container.attrs.get("Image"), "user": container.attrs.get("Config", {}).get("User"),
+                "networks": sorted((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}),
+                "published": sorted(f"{t.get('HostIp') or '0.0.0.0'}:{t.get('HostPort')}->{p}"
+                                    for p, ts in (host.get("PortBindings") or {}).items() for t in ts or []),
+                "volumes": sorted(m.get("Name") or m.get("Destination", "") for m in container.attrs.get("Mounts") or []),
+            },
+        })
+    for resource in resources:
+        kind = resource.get("type", "")
+        if kind.startswith("pulumi:") or resource.get("custom") is False:
+            continue
+        name = resource.get("urn", "").rsplit("::", 1)[-1] or resource.get("name", "")
+        rows.append({"id": f"resource/{name}", "kind": kind, "name": name, "source": "pulumi",
+                     "attributes": {"id": resource.get("id"), "parent": (resource.get("parent") or "").rsplit("::", 1)[-1],
+                                    "dependencies": [d.rsplit("::", 1)[-1] for d in resource.get("dependencies") or []]}})
+    for host in hosts:
+        rows.append({"id": f"host/{host['name']}", "kind": "host", "name": host["name"], "source": "inventory",
+                     "attributes": {"group": host["group"], "ssh": f"{host['ssh_hostname']}:{host['ssh_port']}"}})
+    for endpoint in endpoints:
+        rows.append({"id": endpoint.subject, "kind": "endpoint", "name": f"{endpoint.host}:{endpoint.port}",
+                     "source": "config", "attributes": {"protocol": endpoint.kind, "server_name": endpoint.server_name}})
+    return rows
+
+
+def flows(containers: list, resources: list[dict], hosts: list[dict], tls_evidence: list[dict]) -> list[dict]:
+    """Data flows: resource dependencies of the stack (A depends on B: A calls B), containers sharing a Docker
+    network where no stack is given, and the control node's SSH + mTLS to every host."""
+    edges = []
+    for resource in resources:
+        source = resource.get("urn", "").rsplit("::", 1)[-1]
+        if resource.get("type") != "docker:index/container:Container":
+            continue
+        for dependency in resource.get("dependencies") or []:
+            target = dependency.rsplit("::", 1)[-1]
+            if "container:Container" in dependency:
+                edges.append({"from": source, "to": target, "label": _tls_label(target, tls_evidence), "basis": "stack dependency"})
+    if not edges:
+        by_network: dict[str, list[str]] = {}
+        for container in containers:
+            for network in (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}:
+                if network not in ("bridge", "host", "none"):
+                    by_network.setdefault(network, []).append(container.name)
+        for network, members in sorted(by_network.items()):
+            members = sorted(members)
+            for i, left in enumerate(members):
+                for right in members[i + 1:]:
+                    edges.append({"from": left, "to": right, "label": f"network {network}; {_tls_label(right, tls_evidence)}",
+                                  "basis": "shared Docker network", "both_ways": True})
+    kex = SSH.kex_classical[0]
+    for host in hosts:
+        mtls = "mTLS" if TLS.client_cert_required_for_nodes else "TLS"
+        edges.append({"from": CONTROL_NODE, "to": host["name"],
+                      "label": f"SSH over Tailscale (pyinfra, {kex}); {mtls} {TLS.min_version}",
+                      "basis": "host inventory"})
+    return edges
+
+
+def _tls_label(target: str, tls_evidence: list[dict]) -> str:
+    accepted = [e for e in tls_evidence
+                if e["check"] == "tls1.3_accepted" and f"server_name={target}" in (e.get("detail") or "").split()]
+    if accepted:
+        return f"TLS observed: {accepted[0]['actual']}"
+    return f"TLS {TLS.min_version} (baseline)"
+
+
+def dot_source(assets_rows: list[dict], edges: list[dict]) -> str:
+    """Graphviz source of the data-flow diagram."""
+    def q(text):
+        return '"' + str(text).replace('"', "'") + '"'
+
+    lines = ["digraph dataflow {", "  rankdir=LR; node [shape=box, style=rounded, fontname=Helvetica, fontsize=10];",
+             "  edge [fontname=Helvetica, fontsize=8];"]
+    nodes = {e["from"] for e in edges} | {e["to"] for e in edges}
+    nodes |= {a["name"] for a in assets_rows if a["kind"] in ("container", "host")}
+    kinds = {a["name"]: a["kind"] for a in assets_rows}
+    for node in sorted(nodes):
+        shape = "shape=box3d" if kinds.get(node) == "host" or node == CONTROL_NODE else ""
+        lines.append(f"  {q(node)} [{shape}];")
+    for edge in edges:
+        extra = ", dir=both" if edge.get("both_ways") else ""
+        lines.append(f"  {q(edge['from'])} -> {q(edge['to'])} [label={q(edge['label'])}{extra}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def render_svg(dot: str) -> str:
+    """The diagram as inline SVG by Graphviz `dot` (Debian's graphviz package)."""
+    done = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60, check=True)
+    svg = done.stdout
+    return svg[svg.index("<svg"):]

@@ -1,0 +1,231 @@
+"""One audit run: collect evidence, redact, roll up, write every output into --out atomically, seal it."""
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from baseline import CONTAINER, controls as annex_a_controls
+from harden.audit import containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
+from harden.audit import tls_probe
+from harden.audit.evidence import UNKNOWN, Evidence, now
+from harden.audit.redact import Redactor
+from harden.audit.report import build
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = Path(__file__).with_name("schema") / "report.schema.json"
+
+
+class AuditInputError(ValueError):
+    """Bad input to the audit: the message names the problem and the controls whose evidence it would cost."""
+
+
+@dataclass
+class AuditOptions:
+    """What to audit and where to write; built from the command line and an optional JSON config."""
+
+    out: Path
+    stack: str | None = None
+    declared: str | None = None
+    containers: bool = True
+    container_names: list[str] = field(default_factory=list)
+    bind_addresses: list[str] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)
+    ca: str | None = None
+    inventory: str | None = None
+    gate: str | None = None
+    gate_json: str | None = None
+    previous: str | None = None
+    sign_key: str | None = None
+    not_applicable: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
+    timeout: float = 5.0
+
+    def public(self) -> dict:
+        """The options as recorded in the report (redacted later like everything else)."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+
+
+def progress(message: str) -> None:
+    print(f"[audit {now()[11:19]}] {message}", file=sys.stderr, flush=True)
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+def _docker_client():
+    import docker
+
+    return docker.from_env(timeout=30)
+
+
+def validate(options: AuditOptions) -> list:
+    """Refuse bad input before anything is collected or written; returns the parsed endpoints."""
+    unknown = [cid for cid in options.not_applicable if cid not in annex_a_controls()]
+    if unknown:
+        raise AuditInputError(f"--not-applicable {unknown}: not ISO/IEC 27001:2022 Annex A control ids")
+    empty = [cid for cid, why in options.not_applicable.items() if not str(why).strip()]
+    if empty:
+        raise AuditInputError(f"--not-applicable {empty}: an exclusion needs a justification "
+                              "[ISO 27001:2022 clause 6.1.3 d, Statement of Applicability]")
+    for name, path in (("--ca", options.ca), ("--inventory", options.inventory), ("--gate-json", options.gate_json),
+                       ("--previous", options.previous), ("--sign-key", options.sign_key), ("--declared", options.declared)):
+        if path and not Path(path).is_file():
+            raise AuditInputError(f"{name} {path}: no such file")
+    try:
+        endpoints = [tls_probe.Endpoint.parse(text, options.ca) for text in options.endpoints]
+    except ValueError as error:
+        raise AuditInputError(f"{error} [ISO 27001:2022 A.8.24 Use of cryptography]") from None
+    if options.sign_key:
+        try:
+            integrity.load_private_key(Path(options.sign_key))
+        except (ValueError, TypeError) as error:
+            raise AuditInputError(f"--sign-key: {error} [ISO 27001:2022 A.5.33 Protection of records]") from None
+    if options.out.exists() and any(options.out.iterdir()) and not (options.out / integrity.MANIFEST).exists():
+        raise AuditInputError(f"--out {options.out}: exists, is not empty and is not a previous report; "
+                              "refusing to overwrite [ISO 27001:2022 A.5.33 Protection of records]")
+    return endpoints
+
+
+def collect(options: AuditOptions, endpoints, redactor: Redactor):
+    """Evidence, errors and the graph (containers, resources, hosts) that inventory and data flows are drawn from."""
+    evidence, errors, live, resources, host_rows = [], [], [], [], []
+    client = None
+    if options.containers or options.stack or options.declared:
+        try:
+            client = _docker_client()
+            client.ping()
+        except Exception as error:  # the engine is down: container and drift evidence become unknown
+            progress(f"Docker engine unreachable: {type(error).__name__}: {error}")
+            client = None
+    if options.containers:
+        progress("containers: docker-bench section 5 runtime checks")
+        if client is None:
+            evidence.append(Evidence("container", "docker-engine", "reachable", "engine answers", "unreachable",
+                                     UNKNOWN, CONTAINER.controls("healthcheck_required")))
+        else:
+            allowed = tuple(dict.fromkeys([*CONTAINER.bind_addresses, *options.bind_addresses]))
+            evidence += containers.collect(client, options.stack, options.container_names, allowed, progress, redactor)
+            try:
+                live = containers.hardened_containers(client, options.stack, options.container_names)
+            except Exception:  # already reported as unknown evidence by containers.collect
+                live = []
+    if options.stack or options.declared:
+        evidence_stack, resources = _stack_evidence(options, client, errors)
+        evidence += evidence_stack
+    if endpoints:
+        evidence += tls_probe.collect(endpoints, options.timeout, progress)
+    if options.inventory:
+        host_rows = inventory.hosts_from_inventory(options.inventory)
+        evidence += hosts.collect(host_rows, options.inventory, options.timeout, progress)
+    if options.gate or options.gate_json:
+        progress(f"policy gate: {'running harden policy ' + options.gate if options.gate else options.gate_json}")
+        try:
+            result = gate.run_gate(options.gate) if options.gate else gate.load(options.gate_json)
+            evidence += gate.evidence(result)
+        except (RuntimeError, OSError, json.JSONDecodeError) as error:
+            errors.append(f"policy gate: {error}")
+    return evidence, errors, live, resources, host_rows
+
+
+def _stack_evidence(options: AuditOptions, client, errors: list[str]):
+    resources, evidence = [], []
+    if options.declared:
+        progress(f"stack: declared graph {options.declared} compared with live containers")
+        resources = stack.resources_of(json.loads(Path(options.declared).read_text(encoding="utf-8")))
+        if client is not None:
+            evidence += stack.graph_drift(resources, client, "declared graph")
+        return evidence, resources
+    if not stack.engine_available():
+        errors.append(f"stack {options.stack}: no Pulumi engine (scripts/pulumi-env.sh or pulumi on PATH) and no --declared graph")
+        return evidence, resources
+    progress(f"stack {options.stack}: pulumi refresh --preview-only (engine drift)")
+    evidence += stack.refresh_drift(options.stack)
+    try:
+        resources = stack.resources_of(stack.export(options.stack))
+        progress(f"stack {options.stack}: {len(resources)} resources exported; declared vs live through the Docker API")
+        if client is not None:
+            evidence += stack.graph_drift(resources, client, f"stack {options.stack}")
+    except RuntimeError as error:
+        errors.append(str(error))
+    return evidence, resources
+
+
+def run(options: AuditOptions) -> int:
+    """Audit and write the report; returns the exit code (0 clean, 1 drift, 2 error or incomplete)."""
+    started_at, run_id = now(), str(uuid.uuid4())
+    endpoints = validate(options)
+    redactor = Redactor().learn_env(options.environment).learn_config(options.public())
+    previous = json.loads(Path(options.previous).read_text(encoding="utf-8")) if options.previous else None
+    progress(f"run {run_id}: collecting evidence")
+    evidence, errors, live, resources, host_rows = collect(options, endpoints, redactor)
+    redacted_evidence = [_redact_evidence(e, redactor) for e in evidence]
+    tls_items = [e.as_dict() for e in redacted_evidence if e.source == "tls"]
+    assets = inventory.assets(live, resources, host_rows, endpoints)
+    flows = inventory.flows(live, resources, host_rows, tls_items)
+    history = [*(previous or {}).get("history", [])]
+    report = build(redacted_evidence, run_id=run_id, started_at=started_at, options=options.public(), errors=errors,
+                   assets=assets, flows=flows, not_applicable=options.not_applicable, previous=previous,
+                   history=history, tool_version=_commit())
+    report["history"].append({"run_id": run_id, "started_at": started_at, "controls": report["summary"]["controls"],
+                              "evidence": report["summary"]["evidence"]})
+    report = redactor.scrub(report)
+    write(options, report, redactor)
+    progress(f"verdict {report['summary']['verdict']}: {report['summary']['evidence']}; exit {report['summary']['exit_code']}")
+    return report["summary"]["exit_code"]
+
+
+def _redact_evidence(item, redactor: Redactor):
+    item.expected = redactor.scrub(item.expected)
+    item.actual = redactor.scrub(item.actual)
+    item.detail = redactor.text(item.detail)
+    item.subject = redactor.text(item.subject)
+    return item
+
+
+def write(options: AuditOptions, report: dict, redactor: Redactor) -> None:
+    """Everything goes into a fresh sibling directory first, which replaces --out only when complete."""
+    out = options.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        progress("writing report.json, report.html, summary.md, junit.xml and the audit artifacts")
+        dot = inventory.dot_source(report["assets"], report["flows"])
+        svg = redactor.text(inventory.render_svg(dot))
+        commit = report["tool"]["version"]
+        drafts = {p.slug: redactor.text(policies.render(p, report["run"]["started_at"], commit)) for p in policies.POLICIES}
+        files = {
+            "report.json": json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+            "report.html": html_report.render(report, svg, drafts),
+            "summary.md": text_outputs.summary_markdown(report),
+            "junit.xml": text_outputs.junit_xml(report),
+            "soa.md": text_outputs.soa_markdown(report),
+            "soa.csv": text_outputs.soa_csv(report),
+            "risk-treatment.md": text_outputs.risks_markdown(report),
+            "assets.md": text_outputs.assets_markdown(report),
+            "dataflow.dot": redactor.text(dot) + "\n",
+            "dataflow.svg": svg,
+            "report.schema.json": SCHEMA.read_text(encoding="utf-8"),
+            **{f"policies/{slug}.md": text for slug, text in drafts.items()},
+        }
+        for name, text in files.items():
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        integrity.write_manifest(staging, report["run"]["id"])
+        if options.sign_key:
+            progress("signing manifest.json (Ed25519)")
+            integrity.sign(staging, Path(options.sign_key))
+        staging.chmod(0o755)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,159 @@
+"""Evidence from the Pulumi stack: the engine's refresh preview where an engine runs, else the declared graph
+compared with what is live through the Docker API.
+
+Both say which attribute of which resource drifted, with the declared (expected) and live (actual) value.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from baseline import CONTAINER
+from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
+
+REPO = Path(__file__).resolve().parents[2]
+PULUMI_ENV = REPO / "scripts" / "pulumi-env.sh"
+CONTAINER_TYPE = "docker:index/container:Container"
+_DRIFT_CONTROLS = ("A.8.9", "A.8.32")  # configuration management, change management
+_MIB = 1024 * 1024
+
+
+def engine_available() -> bool:
+    return PULUMI_ENV.exists() or shutil.which("pulumi") is not None
+
+
+def pulumi(args: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the Pulumi CLI with the project's offline environment (scripts/pulumi-env.sh) where it exists."""
+    command = " ".join(["pulumi", *(_quote(a) for a in args)])
+    if PULUMI_ENV.exists():
+        command = f"source {_quote(str(PULUMI_ENV))} >/dev/null && {command}"
+    return subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"})
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def export(stack: str) -> dict:
+    """`pulumi stack export`: the deployment with every resource's inputs, outputs and dependencies."""
+    done = pulumi(["stack", "export", "--stack", stack])
+    if done.returncode != 0:
+        raise RuntimeError(f"pulumi stack export --stack {stack} failed: {done.stderr.strip()[-400:]}")
+    return json.loads(done.stdout)
+
+
+def refresh_drift(stack: str) -> list[Evidence]:
+    """Drift by the engine: `pulumi refresh --preview-only --json --expect-no-changes`, attribute by attribute.
+
+    The refresh step's detailedDiff is often empty (pulumi/pulumi#16278), so old and new outputs are compared here.
+    """
+    done = pulumi(["refresh", "--preview-only", "--json", "--expect-no-changes", "--non-interactive",
+                   "--stack", stack])
+    try:
+        preview = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return [Evidence("stack", f"stack/{stack}", "refresh_preview", "engine reports the live state",
+                         f"pulumi exited {done.returncode}: {done.stderr.strip()[-300:]}", UNKNOWN, _DRIFT_CONTROLS)]
+    evidence = []
+    for step in preview.get("steps", []):
+        urn = step.get("urn", "")
+        old = (step.get("oldState") or {}).get("outputs") or {}
+        new = (step.get("newState") or {}).get("outputs") or {}
+        subject = f"stack/{urn.rsplit('::', 1)[-1]}"
+        if step.get("op") == "delete" or (old and step.get("newState") is None):
+            evidence.append(Evidence("stack", subject, "exists", "present", "deleted outside Pulumi", FAIL,
+                                     _DRIFT_CONTROLS, urn))
+            continue
+        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and not k.startswith("__"))
+        for key in changed:
+            evidence.append(Evidence("stack", subject, f"attribute:{key}", old.get(key), new.get(key), FAIL,
+                                     _DRIFT_CONTROLS, f"refresh preview of {urn}"))
+        if not changed:
+            evidence.append(Evidence("stack", subject, "in_sync", "declared state", "no drift", PASS, _DRIFT_CONTROLS,
+                                     urn))
+    if done.returncode != 0 and not any(e.status == FAIL for e in evidence):
+        evidence.append(Evidence("stack", f"stack/{stack}", "refresh_preview", "exit 0",
+                                 f"exit {done.returncode}: {done.stderr.strip()[-300:]}", UNKNOWN, _DRIFT_CONTROLS))
+    return evidence
+
+
+def declared_containers(resources: list[dict]) -> dict[str, dict]:
+    """name -> the declared attributes we compare, from stack-export or rendered resources (inputs or outputs)."""
+    declared = {}
+    for resource in resources:
+        if resource.get("type") != CONTAINER_TYPE:
+            continue
+        props = {**(resource.get("inputs") or {}), **(resource.get("outputs") or {})}
+        name = props.get("name") or resource.get("urn", "").rsplit("::", 1)[-1]
+        caps = props.get("capabilities") or {}
+        declared[name] = {
+            "image": props.get("image"),
+            "user": props.get("user"),
+            "read_only": props.get("readOnly"),
+            "cap_drop": sorted(caps.get("drops") or []),
+            "cap_add": sorted(caps.get("adds") or []),
+            "security_opts": sorted(props.get("securityOpts") or []),
+            "memory_mb": int(props["memory"]) if props.get("memory") is not None else None,
+            "privileged": bool(props.get("privileged", False)),
+            "port_bind_addresses": sorted({p.get("ip") or "0.0.0.0" for p in props.get("ports") or []}),
+        }
+    return declared
+
+
+def live_attributes(attrs: dict) -> dict:
+    config, host = attrs.get("Config") or {}, attrs.get("HostConfig") or {}
+    return {
+        "image": attrs.get("Image"),
+        "user": config.get("User") or "",
+        "read_only": bool(host.get("ReadonlyRootfs")),
+        "cap_drop": sorted(host.get("CapDrop") or []),
+        "cap_add": sorted(host.get("CapAdd") or []),
+        "security_opts": sorted(host.get("SecurityOpt") or []),
+        "memory_mb": (host.get("Memory") or 0) // _MIB,
+        "privileged": bool(host.get("Privileged")),
+        "port_bind_addresses": sorted({t.get("HostIp") or "0.0.0.0"
+                                       for ts in (host.get("PortBindings") or {}).values() for t in ts or []}),
+    }
+
+
+_ATTRIBUTE_CONTROLS = {
+    "image": CONTAINER.controls("image_pinning"), "user": CONTAINER.controls("uid"),
+    "read_only": CONTAINER.controls("read_only_rootfs"), "cap_drop": CONTAINER.controls("cap_drop"),
+    "cap_add": CONTAINER.controls("cap_add_allowed"), "security_opts": CONTAINER.controls("security_opts"),
+    "memory_mb": CONTAINER.controls("memory_mb_max"), "privileged": CONTAINER.controls("privileged_allowed"),
+    "port_bind_addresses": CONTAINER.controls("bind_addresses"),
+}
+
+
+def graph_drift(resources: list[dict], client, label: str = "declared") -> list[Evidence]:
+    """Declared containers compared with live ones through the Docker API, one evidence item per attribute."""
+    evidence = []
+    for name, declared in sorted(declared_containers(resources).items()):
+        subject = f"stack/{name}"
+        try:
+            live = live_attributes(client.containers.get(name).attrs)
+        except Exception as error:  # docker.errors.NotFound or engine down
+            missing = type(error).__name__ == "NotFound"
+            evidence.append(Evidence("stack", subject, "exists", f"present ({label})",
+                                     "absent" if missing else f"{type(error).__name__}: {error}",
+                                     FAIL if missing else UNKNOWN, _DRIFT_CONTROLS))
+            continue
+        for attribute, expected in declared.items():
+            if expected is None:
+                continue
+            actual = live[attribute]
+            evidence.append(Evidence("stack", subject, f"attribute:{attribute}", expected, actual,
+                                     PASS if expected == actual else FAIL,
+                                     tuple(dict.fromkeys(_DRIFT_CONTROLS + _ATTRIBUTE_CONTROLS[attribute])),
+                                     f"{label} vs live (Docker API)"))
+    return evidence
+
+
+def resources_of(graph) -> list[dict]:
+    """Resources of a `pulumi stack export` document or of a components.render resource list."""
+    if isinstance(graph, list):
+        return graph
+    return (graph.get("deployment") or graph).get("resources") or []

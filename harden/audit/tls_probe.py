@@ -1,0 +1,166 @@
+"""TLS probes of live endpoints: TLS 1.2 refused, TLS 1.3 accepted, chain valid against the stack's CA, days to expiry.
+
+Postgres speaks TLS only after its SSLRequest preamble (an 8-byte message answered by 'S' or 'N'),
+so an endpoint of kind "postgres" sends it before the handshake.
+"""
+
+import socket
+import ssl
+import struct
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from cryptography import x509
+
+from baseline import TLS
+from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
+
+_SSL_REQUEST = struct.pack("!II", 8, 80877103)
+KINDS = ("tls", "postgres")
+_TLS_VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An endpoint to probe.
+
+    + host, port: where it listens
+    + kind: "tls" (TLS from the first byte) or "postgres" (SSLRequest preamble first)
+    + server_name: the name its certificate must carry (defaults to host)
+    + ca: path of the CA bundle the chain must verify against (the stack's CA)
+
+    Example: Endpoint.parse("127.0.0.1:5432,postgres,name=postgres")
+    """
+
+    host: str
+    port: int
+    kind: str = "tls"
+    server_name: str | None = None
+    ca: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, ca: str | None = None) -> "Endpoint":
+        """`host:port[,postgres][,name=SERVER_NAME][,ca=PATH]` as given on the command line."""
+        address, *options = [part.strip() for part in text.split(",")]
+        host, sep, port = address.rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            raise ValueError(f"endpoint {text!r}: expected host:port[,postgres][,name=...][,ca=...]")
+        fields = {"kind": "tls", "server_name": None, "ca": ca}
+        for option in options:
+            key, _, value = option.partition("=")
+            if key in KINDS and not value:
+                fields["kind"] = key
+            elif key == "name" and value:
+                fields["server_name"] = value
+            elif key == "ca" and value:
+                fields["ca"] = value
+            else:
+                raise ValueError(f"endpoint {text!r}: unknown option {option!r} (allowed: {', '.join(KINDS)}, name=, ca=)")
+        return cls(host.strip("[]"), int(port), **fields)
+
+    @property
+    def subject(self) -> str:
+        return f"tls/{self.host}:{self.port}"
+
+
+def _connect(endpoint: Endpoint, timeout: float) -> socket.socket:
+    sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+    if endpoint.kind == "postgres":
+        sock.sendall(_SSL_REQUEST)
+        answer = sock.recv(1)
+        if answer != b"S":
+            sock.close()
+            raise ssl.SSLError(f"postgres answered {answer!r} to SSLRequest: TLS not offered")
+    return sock
+
+
+def _handshake(endpoint: Endpoint, context: ssl.SSLContext, timeout: float):
+    """(version, cipher, peer certificate DER) of one handshake; raises on refusal."""
+    sock = _connect(endpoint, timeout)
+    with context.wrap_socket(sock, server_hostname=endpoint.server_name or endpoint.host) as tls:
+        return tls.version(), tls.cipher()[0], tls.getpeercert(binary_form=True)
+
+
+def _context(version: str, verify_ca: str | None) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = context.maximum_version = _TLS_VERSIONS[version]
+    if version == "TLSv1.2":
+        context.set_ciphers("ALL:@SECLEVEL=0")  # offer everything: the server alone must refuse
+    if verify_ca:
+        context.load_verify_locations(cafile=verify_ca)
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def probe(endpoint: Endpoint, timeout: float = 5.0) -> list[Evidence]:
+    """Evidence about one endpoint; an endpoint that cannot be reached is unknown, never pass."""
+    subject = endpoint.subject
+    try:
+        socket.create_connection((endpoint.host, endpoint.port), timeout=timeout).close()
+    except OSError as error:
+        return [Evidence("tls", subject, "reachable", "accepts TCP connections", f"{type(error).__name__}: {error}",
+                         UNKNOWN, TLS.controls("min_version"), f"kind {endpoint.kind}; host down or probe timed out")]
+    found = []
+    try:
+        version, cipher, _ = _handshake(endpoint, _context("TLSv1.2", None), timeout)
+        actual, refused = f"accepted ({version}, {cipher})", False
+    except (ssl.SSLError, ConnectionError) as error:
+        actual, refused = f"refused ({_reason(error)})", True
+    except OSError as error:
+        actual, refused = f"{type(error).__name__}: {error}", None
+    found.append(Evidence("tls", subject, "tls1.2_refused", "refused", actual,
+                          UNKNOWN if refused is None else PASS if refused else FAIL, TLS.controls("allowed_versions"),
+                          f"baseline allows only {list(TLS.allowed_versions)}"))
+    try:
+        version, cipher, der = _handshake(endpoint, _context("TLSv1.3", None), timeout)
+    except OSError as error:
+        found.append(Evidence("tls", subject, "tls1.3_accepted", "accepted", f"refused ({_reason(error)})", FAIL,
+                              TLS.controls("min_version")))
+        return found
+    found.append(Evidence("tls", subject, "tls1.3_accepted", "accepted", f"accepted ({version}, {cipher})",
+                          PASS if version == "TLSv1.3" else FAIL, TLS.controls("min_version"),
+                          f"server_name={endpoint.server_name or endpoint.host} kind={endpoint.kind}"))
+    found.append(Evidence("tls", subject, "cipher_suite", list(TLS.cipher_suites), cipher,
+                          PASS if cipher in TLS.cipher_suites else FAIL, TLS.controls("cipher_suites")))
+    found.append(_chain(endpoint, timeout))
+    found.append(_expiry(subject, der))
+    return found
+
+
+def _chain(endpoint: Endpoint, timeout: float) -> Evidence:
+    expected = f"verifies against the stack CA for name {endpoint.server_name or endpoint.host}"
+    if not endpoint.ca:
+        return Evidence("tls", endpoint.subject, "chain_valid", expected, "no CA given (--ca)", UNKNOWN,
+                        TLS.controls("key_algorithm"), "without the stack's CA the chain cannot be judged")
+    try:
+        _handshake(endpoint, _context("TLSv1.3", endpoint.ca), timeout)
+        return Evidence("tls", endpoint.subject, "chain_valid", expected, "verified", PASS, TLS.controls("key_algorithm"))
+    except ssl.SSLCertVerificationError as error:
+        return Evidence("tls", endpoint.subject, "chain_valid", expected, f"invalid: {error.verify_message}", FAIL,
+                        TLS.controls("key_algorithm"))
+    except OSError as error:
+        return Evidence("tls", endpoint.subject, "chain_valid", expected, f"{type(error).__name__}: {error}", UNKNOWN,
+                        TLS.controls("key_algorithm"))
+
+
+def _expiry(subject: str, der: bytes) -> Evidence:
+    certificate = x509.load_der_x509_certificate(der)
+    days_left = (certificate.not_valid_after_utc - datetime.now(timezone.utc)).days
+    renew_days = TLS.cert_early_renewal_hours // 24
+    return Evidence("tls", subject, "days_to_expiry", f"more than {renew_days} (re-issued {renew_days} days early)",
+                    days_left, PASS if days_left > renew_days else FAIL, TLS.controls("cert_early_renewal_hours"),
+                    f"not after {certificate.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}")
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "reason", None) or str(error) or type(error).__name__
+
+
+def collect(endpoints, timeout: float = 5.0, progress=print) -> list[Evidence]:
+    evidence = []
+    for endpoint in endpoints:
+        progress(f"tls {endpoint.host}:{endpoint.port} ({endpoint.kind}): handshakes")
+        evidence.extend(probe(endpoint, timeout))
+    return evidence
