@@ -146,9 +146,9 @@ def _stack_evidence(options: AuditOptions, client, errors: list[str]):
         errors.append(f"stack {options.stack}: no Pulumi engine (scripts/pulumi-env.sh or pulumi on PATH) and no --declared graph")
         return evidence, resources
     progress(f"stack {options.stack}: pulumi refresh --preview-only (engine drift)")
-    evidence += stack.refresh_drift(options.stack)
+    evidence += stack.refresh_drift(options.stack, options.environment)
     try:
-        resources = stack.resources_of(stack.export(options.stack))
+        resources = stack.resources_of(stack.export(options.stack, options.environment))
         progress(f"stack {options.stack}: {len(resources)} resources exported; declared vs live through the Docker API")
         if client is not None:
             evidence += stack.graph_drift(resources, client, f"stack {options.stack}")

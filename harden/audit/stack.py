@@ -24,34 +24,37 @@ def engine_available() -> bool:
     return PULUMI_ENV.exists() or shutil.which("pulumi") is not None
 
 
-def pulumi(args: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run the Pulumi CLI with the project's offline environment (scripts/pulumi-env.sh) where it exists."""
+def pulumi(args: list[str], environment: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the Pulumi CLI with the project's offline environment (scripts/pulumi-env.sh) where it exists.
+
+    + environment: extra variables (e.g. PULUMI_CONFIG_PASSPHRASE from the audit config); never logged
+    """
     command = " ".join(["pulumi", *(_quote(a) for a in args)])
     if PULUMI_ENV.exists():
         command = f"source {_quote(str(PULUMI_ENV))} >/dev/null && {command}"
     return subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"})
+                          env={**os.environ, **(environment or {}), "PULUMI_SKIP_UPDATE_CHECK": "true"})
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def export(stack: str) -> dict:
+def export(stack: str, environment: dict | None = None) -> dict:
     """`pulumi stack export`: the deployment with every resource's inputs, outputs and dependencies."""
-    done = pulumi(["stack", "export", "--stack", stack])
+    done = pulumi(["stack", "export", "--stack", stack], environment)
     if done.returncode != 0:
         raise RuntimeError(f"pulumi stack export --stack {stack} failed: {done.stderr.strip()[-400:]}")
     return json.loads(done.stdout)
 
 
-def refresh_drift(stack: str) -> list[Evidence]:
+def refresh_drift(stack: str, environment: dict | None = None) -> list[Evidence]:
     """Drift by the engine: `pulumi refresh --preview-only --json --expect-no-changes`, attribute by attribute.
 
     The refresh step's detailedDiff is often empty (pulumi/pulumi#16278), so old and new outputs are compared here.
     """
     done = pulumi(["refresh", "--preview-only", "--json", "--expect-no-changes", "--non-interactive",
-                   "--stack", stack])
+                   "--stack", stack], environment)
     try:
         preview = json.loads(done.stdout)
     except json.JSONDecodeError:
