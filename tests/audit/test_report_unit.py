@@ -1,0 +1,119 @@
+"""Report logic without real parts: roll-up, exit codes, the Statement of Applicability, policy drafts, redaction."""
+
+import json
+import re
+import string
+
+import jsonschema
+import pytest
+
+import baseline
+from harden.audit import policies
+from harden.audit.evidence import Evidence
+from harden.audit.redact import MASK, Redactor
+from harden.audit.report import build, exit_code, roll_up
+from harden.audit.tls_probe import Endpoint
+from tests.audit.conftest import REPO
+
+SCHEMA = json.loads((REPO / "harden" / "audit" / "schema" / "report.schema.json").read_text())
+
+
+def _report(evidence, not_applicable=None, previous=None):
+    return build(evidence, run_id="r1", started_at="2026-11-23T10:00:00Z", options={}, errors=[], assets=[], flows=[],
+                 not_applicable=not_applicable or {}, previous=previous,
+                 history=[{"run_id": "r0", "started_at": "2026-11-22T10:00:00Z",
+                           "controls": {"pass": 0, "fail": 0, "unknown": 93, "not-applicable": 0},
+                           "evidence": {"pass": 0, "fail": 0, "unknown": 0, "not-applicable": 0}}], tool_version="test")
+
+
+def test_soa_covers_all_93_controls_and_derives_implementation():
+    evidence = [Evidence("container", "container/a", "user", "10001:10001", "0:0", "fail", ("A.8.2",))]
+    report = _report(evidence, not_applicable={"A.7.5": "no site under our control is exposed to floods"})
+    rows = {row["control"]: row for row in report["controls"]}
+    assert list(rows) == list(baseline.controls()) and len(rows) == 93
+    assert rows["A.8.2"]["implementation"] == "automated" and rows["A.8.2"]["status"] == "fail"
+    assert rows["A.8.24"]["implementation"] == "partly automated"  # in the baseline, no runtime evidence here
+    assert "TLS.min_version" in rows["A.8.24"]["baseline_settings"]
+    assert rows["A.6.3"]["implementation"] == "manual" and rows["A.6.3"]["status"] == "unknown"
+    assert rows["A.7.5"]["status"] == "not-applicable" and "floods" in rows["A.7.5"]["justification"]
+    assert "cryptography" in rows["A.8.24"]["policies"]
+    jsonschema.validate(report, SCHEMA)
+
+
+@pytest.mark.parametrize("statuses, code, verdict", [
+    (["pass", "pass"], 0, "clean"),
+    (["pass", "fail"], 1, "drift"),
+    (["pass", "unknown"], 2, "incomplete"),
+    (["fail", "unknown"], 1, "drift"),
+    ([], 2, "incomplete"),
+])
+def test_exit_codes_never_count_unknown_as_pass(statuses, code, verdict):
+    assert exit_code([{"status": s} for s in statuses], []) == (code, verdict)
+
+
+def test_roll_up_prefers_fail_then_unknown():
+    assert roll_up(["pass", "unknown", "fail"]) == "fail"
+    assert roll_up(["pass", "unknown"]) == "unknown"
+    assert roll_up([]) == "unknown"
+
+
+def test_comparison_lists_newly_failed_fixed_and_still_failing():
+    before = _report([Evidence("tls", "tls/a:1", "tls1.2_refused", "refused", "accepted", "fail", ("A.8.24",)),
+                      Evidence("tls", "tls/a:1", "days_to_expiry", ">30", 80, "fail", ("A.8.24",))])
+    after = _report([Evidence("tls", "tls/a:1", "tls1.2_refused", "refused", "refused", "pass", ("A.8.24",)),
+                     Evidence("tls", "tls/a:1", "days_to_expiry", ">30", 10, "fail", ("A.8.24",)),
+                     Evidence("container", "container/b", "user", "10001:10001", "0:0", "fail", ("A.8.2",))],
+                    previous=before)
+    assert after["comparison"]["fixed"] == ["tls:tls/a:1:tls1.2_refused"]
+    assert after["comparison"]["still_failing"] == ["tls:tls/a:1:days_to_expiry"]
+    assert after["comparison"]["newly_failed"] == ["container:container/b:user"]
+
+
+def test_evidence_refuses_unknown_controls_and_statuses():
+    with pytest.raises(ValueError, match="A.9.2"):
+        Evidence("container", "c", "x", 1, 1, "pass", ("A.9.2",))
+    with pytest.raises(ValueError, match="status"):
+        Evidence("container", "c", "x", 1, 1, "ok", ("A.8.2",))
+
+
+def test_policy_drafts_read_their_parameters_from_the_baseline():
+    crypto = next(p for p in policies.POLICIES if p.slug == "cryptography")
+    text = policies.render(crypto, "2026-11-23T10:00:00Z", "abc1234")
+    assert baseline.TLS.min_version in text and f"{baseline.KMS.rotation_period_seconds // 86400} days" in text
+    backup = policies.render(next(p for p in policies.POLICIES if p.slug == "backup"), "t", "c")
+    assert f"Retention: {baseline.BACKUP.retention_days} days" in backup
+    for policy in policies.POLICIES:
+        template = (policies.TEMPLATES / f"{policy.slug}.md").read_text()
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+        assert fields, f"{policy.slug} reads nothing from the baseline"
+        assert not re.search(r"\{[A-Z_]+\.", policies.render(policy, "t", "c")), f"{policy.slug}: unresolved placeholder"
+    assert {p.title for p in policies.POLICIES} >= {"Information Security Policy", "Access Control Policy",
+                                                    "Cryptography Policy", "Information Backup Policy",
+                                                    "Incident Response Plan", "Supplier Relationship Policy"}
+
+
+def test_redactor_masks_keys_known_values_and_patterns():
+    redactor = Redactor(["s3cr3t-value-42"]).learn_env(["API_TOKEN=tok-998877", "HOME=/root"])
+    scrubbed = redactor.scrub({"DB_PASSWORD": "x", "note": "uses s3cr3t-value-42 and tok-998877",
+                               "url": "postgres://app:pw123@db/x", "kex": "curve25519-sha256@libssh.org",
+                               "password_file": "/run/secrets/db", "password_authentication": False})
+    assert scrubbed["DB_PASSWORD"] == MASK and "s3cr3t" not in scrubbed["note"] and "tok-998877" not in scrubbed["note"]
+    assert "pw123" not in scrubbed["url"] and scrubbed["kex"] == "curve25519-sha256@libssh.org"
+    assert scrubbed["password_file"] == "/run/secrets/db" and scrubbed["password_authentication"] is False
+
+
+def test_endpoint_parsing_rejects_bad_input():
+    assert Endpoint.parse("127.0.0.1:5432,postgres,name=db") == Endpoint("127.0.0.1", 5432, "postgres", "db", None)
+    for bad in ("nohost", "h:port", "h:1,mysql"):
+        with pytest.raises(ValueError, match="endpoint"):
+            Endpoint.parse(bad)
+
+
+def test_bad_input_exits_2_naming_the_control(tmp_path, capsys):
+    from harden.cli import main
+
+    assert main(["audit", "--out", str(tmp_path / "o"), "--no-containers", "--endpoint", "h:x"]) == 2
+    assert "A.8.24" in capsys.readouterr().err
+    assert main(["audit", "--out", str(tmp_path / "o"), "--no-containers", "--not-applicable", "A.9.9=why"]) == 2
+    assert "Annex A" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing half-written
