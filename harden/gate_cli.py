@@ -1,6 +1,61 @@
-"""Registers `harden policy`; its owner replaces this placeholder."""
+"""`harden policy PATH`: the pull-request gate (CrossGuard rules + checkov + application checks + SAST + dependencies).
+
+Exit codes: 0 clean, 1 violations at or above --severity (or an expired waiver), 2 the gate could not run
+(or, with --fail-on-unknown, a check could not decide).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from policies.catalog import SEVERITIES
+from policies.report import FORMATS
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("policy", help="not built yet")
-    parser.set_defaults(run=lambda args: (print("harden policy: not built yet"), 2)[1])
+    parser = commands.add_parser("policy", help="the pull-request policy gate, findings keyed by ISO 27001:2022",
+                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", type=Path, help="a Pulumi project or any directory")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument("--output", type=Path, help="write the report here instead of standard output")
+    parser.add_argument("--severity", choices=SEVERITIES, default="low",
+                        help="lowest severity that fails the gate (default: low, every failure)")
+    parser.add_argument("--waivers", type=Path, help="YAML or JSON waivers: rule, match, reason, expires")
+    parser.add_argument("--artifacts", type=Path, default=Path("out/gate"),
+                        help="directory for SBOMs and translated plans (default: out/gate)")
+    parser.add_argument("--engine-json", type=Path,
+                        help="judge this `pulumi preview --json` / `pulumi stack export` output instead of mock rendering")
+    parser.add_argument("--fail-on-unknown", action="store_true",
+                        help="exit 2 when a check could not decide (e.g. the vulnerability service is unreachable)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from policies.gate import GateError, at_or_above, run_gate
+    from policies.report import apply_waivers, load_waivers, render
+
+    try:
+        waivers = load_waivers(args.waivers) if args.waivers else []
+        result = run_gate(args.path, artifacts=args.artifacts, engine_json=args.engine_json)
+    except GateError as error:
+        print(f"harden policy: error: {error}", file=sys.stderr)
+        return 2
+    apply_waivers(result, waivers)
+    report = render(result, args.format, args.severity)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(report)
+        print(f"harden policy: {args.format} report written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(report)
+    blocking = [f for f in result.findings if f.status == "failed" and at_or_above(f.severity, args.severity)]
+    expired = [w for w in result.waivers if w["expired"]]
+    unknown = [f for f in result.findings if f.status == "unknown"]
+    for waiver in expired:
+        print(f"harden policy: waiver for {waiver['rule']} on {waiver['match']} expired {waiver['expires']}: "
+              f"renew it with a new review or fix the finding", file=sys.stderr)
+    print(f"harden policy: {len(blocking)} blocking failures, {len(expired)} expired waivers, "
+          f"{len(unknown)} unknown", file=sys.stderr)
+    if blocking or expired:
+        return 1
+    return 2 if unknown and args.fail_on_unknown else 0

@@ -7,7 +7,7 @@ Controls are read from the baseline setting each rule enforces, never restated.
 
 from dataclasses import dataclass
 
-from baseline import BACKUP, CONTAINER, DATABASE, IDENTITY, KMS, LOGGING, LUKS, NETWORK, SECRETS, TLS
+from baseline import BACKUP, CONTAINER, DATABASE, IDENTITY, KMS, LUKS, NETWORK, SECRETS, TLS
 
 
 @dataclass(frozen=True)
@@ -206,8 +206,6 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-APP-011", "No hard-coded IP addresses", "medium", ("A.8.9", "A.8.20"),
          "Hard-coded addresses bypass configuration management and name-based TLS (seed 000 Phase 2).",
          "Read addresses from configuration or use service names.", engine="app"),
-    Rule("RAE-APP-012", "PII is masked in logs", "low", LOGGING.controls("pii_masking"), LOGGING.setting("pii_masking").why,
-         "Configure a log processor that masks PII at INFO level.", engine="app"),
     # --- software supply chain -------------------------------------------------------------------------
     Rule("RAE-SAST-001", "No high-severity, high-confidence bandit finding", "high", ("A.8.28", "A.8.25"),
          "Secure coding is enforced in CI, not only run (seed 000 Phase 1, SEC-01).",

@@ -1,0 +1,355 @@
+"""The pull-request gate: every scanner on one target, findings keyed by ISO 27001:2022 controls.
+
+  crossguard  the catalog's CrossGuard rules on each Pulumi stack's resource graph, rendered under mocks
+              (or read from `pulumi preview --json` / `pulumi stack export` where the engine ran)
+  checkov     built-in CKV_GCP_* and our custom checks on that graph translated to Terraform plan JSON;
+              built-ins on Dockerfiles, GitHub workflows and committed secrets
+  app         Django settings modules (policies.app_checks)
+  bandit      SAST, high severity and high confidence
+  pip-audit   known vulnerabilities of each requirements file; a CycloneDX SBOM of it beside the report
+
+Example: result = run_gate(Path("."), artifacts=Path("out/gate"))
+"""
+
+import concurrent.futures
+import fnmatch
+import json
+import os
+import subprocess  # nosec B404 - the scanners are our pinned tools, called without a shell
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from policies.app_checks import check_settings
+from policies.catalog import CHECKOV_FRAMEWORK_CONTROLS, RULES, SEVERITIES, rule_for_checkov
+from policies.rules import applicable_rule_ids, evaluate, resource_rules
+from policies.tfplan import to_plan
+
+REPO = Path(__file__).resolve().parents[1]
+CHECKOV = REPO / ".tools" / "checkov-venv" / "bin" / "checkov"
+CHECKOV_CHECKS = Path(__file__).resolve().parent / "checkov_checks"
+VERSION = "1.0"
+ALWAYS_SKIPPED = (".git", ".venv", ".tools", "node_modules", "out", "build", "__pycache__", ".pytest_cache")
+STATUS_ORDER = ("failed", "unknown", "waived", "passed")
+
+
+class GateError(RuntimeError):
+    """The gate could not judge the target (a scanner is missing or a program did not render)."""
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    title: str
+    severity: str
+    controls: list[str]
+    resource: str
+    file: str
+    line: int
+    source: str
+    status: str
+    message: str
+
+
+@dataclass
+class GateResult:
+    target: str
+    findings: list[Finding] = field(default_factory=list)
+    waivers: list[dict] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        counts = {status: sum(f.status == status for f in self.findings) for status in STATUS_ORDER}
+        return {
+            "version": VERSION,
+            "tool": {"name": "harden policy", "checkov": "3.3.30"},
+            "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "target": self.target,
+            "findings": [asdict(finding) for finding in self.findings],
+            "waivers": self.waivers,
+            "summary": {**counts, "total": len(self.findings),
+                        "expired_waivers": sum(w["expired"] for w in self.waivers),
+                        "controls_failed": sorted({c for f in self.findings if f.status == "failed" for c in f.controls})},
+            "artifacts": self.artifacts,
+            "notes": self.notes,
+        }
+
+
+def _finding(rule_id: str, resource: str, file: str, line: int, source: str, status: str, message: str,
+             title: str | None = None, severity: str = "medium", controls=()) -> Finding:
+    rule = RULES.get(rule_id)
+    return Finding(rule_id, rule.title if rule else title or rule_id, rule.severity if rule else severity,
+                   list(rule.controls if rule else controls), resource, file, line, source, status, message)
+
+
+# --- what to scan ----------------------------------------------------------------------------------------
+
+def skip_paths(target: Path) -> list[str]:
+    """Paths excluded from every scanner: checkov's `skip-path` in the target's .checkov.yaml, plus tool dirs."""
+    config = target / ".checkov.yaml"
+    configured = (yaml.safe_load(config.read_text()) or {}).get("skip-path", []) if config.exists() else []
+    return [*ALWAYS_SKIPPED, *(str(path).strip("/") for path in configured)]
+
+
+def _files(target: Path, pattern: str, skipped: list[str]) -> list[Path]:
+    found = []
+    for path in sorted(target.rglob(pattern)):
+        relative = path.relative_to(target).as_posix()
+        if not any(relative == s or relative.startswith(f"{s}/") or f"/{s}/" in f"/{relative}" for s in skipped):
+            found.append(path)
+    return found
+
+
+def _stacks(project: Path) -> dict[str, dict]:
+    """Each stack's flat config ("ns:key" -> string) from Pulumi.<stack>.yaml; secure values stay placeholders."""
+    stacks = {}
+    for file in sorted(project.glob("Pulumi.*.yaml")):
+        config = (yaml.safe_load(file.read_text()) or {}).get("config") or {}
+        stacks[file.name.split(".")[1]] = {
+            key: "[secret]" if isinstance(value, dict) and "secure" in value
+            else value if isinstance(value, str) else json.dumps(value)
+            for key, value in config.items()}
+    return stacks or {"dev": {}}
+
+
+def graph_from_engine_json(path: Path) -> list[dict]:
+    """Resources from `pulumi preview --json` (steps[].newState) or `pulumi stack export` (deployment.resources)."""
+    document = json.loads(path.read_text())
+    states = ([step.get("newState") or {} for step in document.get("steps", [])]
+              or document.get("deployment", {}).get("resources", []))
+    return [{"type": state["type"], "name": state["urn"].rsplit("::", 1)[-1], "props": state.get("inputs") or {}}
+            for state in states if state.get("custom", True) and state.get("type") and not
+            state["type"].startswith("pulumi:")]
+
+
+def render_stack(project: Path, stack: str, config: dict) -> list[dict]:
+    from components.render import render_program
+    try:
+        rendered = render_program(project, stack, config)
+    except RuntimeError as error:
+        raise GateError(str(error)) from error
+    return [{"type": r["type"], "name": r["name"], "props": r["inputs"]} for r in rendered
+            if r.get("custom") and not r["type"].startswith("pulumi:providers:")]
+
+
+# --- scanners ----------------------------------------------------------------------------------------
+
+def crossguard_findings(resources: list[dict], where: str, file: str) -> list[Finding]:
+    """Violations of the CrossGuard rules, and a passed finding for each resource/rule that held."""
+    findings, failed = [], set()
+    for rule_id, resource, message in evaluate(resources):
+        name = f"{where}:{resource['type']}::{resource['name']}"
+        failed.add((rule_id, resource["name"]))
+        findings.append(_finding(rule_id, name, file, 0, "crossguard", "failed", message))
+    applicable = applicable_rule_ids(resources)
+    for rule in resource_rules():
+        for resource in resources:
+            if resource["type"] in rule.resource_types and (rule.rule_id, resource["name"]) not in failed:
+                findings.append(_finding(rule.rule_id, f"{where}:{resource['type']}::{resource['name']}", file, 0,
+                                         "crossguard", "passed", "holds"))
+    for rule_id in sorted(applicable - {rule.rule_id for rule in resource_rules()}):
+        if not any(f.rule_id == rule_id for f in findings):
+            findings.append(_finding(rule_id, f"{where}:stack", file, 0, "crossguard", "passed", "holds for the stack"))
+    return findings
+
+
+def _checkov(arguments: list[str], cwd: Path) -> list[dict]:
+    if not CHECKOV.exists():
+        raise GateError(f"checkov is not installed at {CHECKOV.relative_to(REPO)}: run scripts/ensure-checkov.sh")
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    completed = subprocess.run([str(CHECKOV), *arguments, "--skip-download", "-o", "json", "--soft-fail"],  # nosec B603
+                               cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0 or not completed.stdout.strip():
+        raise GateError(f"checkov {' '.join(arguments)} failed: {completed.stderr.strip()[-2000:]}")
+    reports = json.loads(completed.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    return [report for report in reports if "results" in report]
+
+
+def checkov_findings(reports: list[dict], resource_names: dict[str, str] | None = None,
+                     file: str | None = None) -> list[Finding]:
+    """checkov results as findings: custom checks carry catalog ids; built-ins map to a rule or their framework."""
+    findings = []
+    for report in reports:
+        framework = report.get("check_type", "")
+        for status, key in (("failed", "failed_checks"), ("passed", "passed_checks"), ("waived", "skipped_checks")):
+            for check in report["results"].get(key, []):
+                check_id = check["check_id"]
+                rule = RULES.get(check_id) or rule_for_checkov(check_id)
+                resource = (resource_names or {}).get(check["resource"], check["resource"])
+                message = check["check_name"] if rule is None or rule.id == check_id else f"{check_id}: {check['check_name']}"
+                if status == "waived":
+                    message += f" (skipped in checkov configuration: {check.get('check_result', {}).get('suppress_comment', '')})"
+                path = file or check.get("repo_file_path") or check.get("file_path", "")
+                line = (check.get("file_line_range") or [0])[0] if file is None else 0
+                findings.append(_finding(rule.id if rule else check_id, resource, path.lstrip("/"), line, "checkov",
+                                         status, message, title=check["check_name"],
+                                         severity=(check.get("severity") or "medium").lower(),
+                                         controls=CHECKOV_FRAMEWORK_CONTROLS.get(framework, ("A.8.9",))))
+    return findings
+
+
+def app_findings(target: Path, skipped: list[str]) -> list[Finding]:
+    findings = []
+    for path in _files(target, "*.py", skipped):
+        display = path.relative_to(target).as_posix()
+        try:
+            found = list(check_settings(path, display))
+        except SyntaxError as error:
+            found = []
+            findings.append(_finding("RAE-APP-002", display, display, error.lineno or 0, "app", "unknown",
+                                     f"not parseable as Python: {error.msg}"))
+        findings += [_finding(f.rule_id, f"{f.file}:{f.setting}", f.file, f.line, "app", "failed", f.message)
+                     for f in found]
+    return findings
+
+
+def bandit_findings(target: Path, skipped: list[str]) -> list[Finding]:
+    excluded = ",".join(str(target / path) for path in skipped)
+    completed = subprocess.run([sys.executable, "-m", "bandit", "-r", str(target), "-f", "json", "-q",  # nosec B603
+                                "--severity-level", "high", "--confidence-level", "high", "-x", excluded],
+                               capture_output=True, text=True, check=False)
+    try:
+        report = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        return [_finding("RAE-SAST-001", str(target), "", 0, "bandit", "unknown",
+                         f"bandit did not run: {completed.stderr.strip()[-500:]}")]
+    findings = [_finding("RAE-SAST-001", f"{item['test_id']} {item['test_name']}",
+                         Path(item["filename"]).resolve().relative_to(target).as_posix(), item["line_number"],
+                         "bandit", "failed", f"{item['test_id']}: {item['issue_text']}")
+                for item in report.get("results", [])]
+    scanned = len(report.get("metrics", {})) - 1
+    return findings or [_finding("RAE-SAST-001", f"{max(scanned, 0)} files", "", 0, "bandit", "passed",
+                                 "no high-severity, high-confidence finding")]
+
+
+def dependency_findings(target: Path, skipped: list[str], artifacts: Path) -> tuple[list[Finding], list[str]]:
+    """pip-audit on each requirements file; dependencies it could not look up are 'unknown', never passed."""
+    findings, sboms = [], []
+    requirement_files = _files(target, "requirements*.txt", skipped) + _files(target, "requirements*.lock", skipped)
+    for path in requirement_files:
+        display = path.relative_to(target).as_posix()
+        completed = subprocess.run([sys.executable, "-m", "pip_audit", "-r", str(path), "--no-deps", "--disable-pip",  # nosec B603
+                                    "--progress-spinner", "off", "-f", "json"], capture_output=True, text=True, check=False)
+        try:
+            dependencies = json.loads(completed.stdout)["dependencies"]
+        except (json.JSONDecodeError, KeyError):
+            findings.append(_finding("RAE-DEP-001", display, display, 0, "pip-audit", "unknown",
+                                     f"pip-audit did not run: {completed.stderr.strip()[-500:]}"))
+            continue
+        for dependency in dependencies:
+            for vulnerability in dependency.get("vulns", []):
+                findings.append(_finding("RAE-DEP-001", f"{dependency['name']}=={dependency.get('version')}", display, 0,
+                                         "pip-audit", "failed", f"{vulnerability['id']} fixed in "
+                                         f"{vulnerability.get('fix_versions') or 'no release yet'}"))
+        unaudited = [d for d in dependencies if d.get("skip_reason")]
+        if unaudited:
+            findings.append(_finding("RAE-DEP-001", display, display, 0, "pip-audit", "unknown",
+                                     f"{len(unaudited)} of {len(dependencies)} dependencies could not be audited, e.g. "
+                                     f"{unaudited[0]['skip_reason']!r}"))
+        elif not any(f.file == display and f.status == "failed" for f in findings):
+            findings.append(_finding("RAE-DEP-001", display, display, 0, "pip-audit", "passed",
+                                     f"{len(dependencies)} dependencies audited, no known vulnerability"))
+        sbom = artifacts / f"sbom-{display.replace('/', '_')}.cdx.json"
+        artifacts.mkdir(parents=True, exist_ok=True)
+        made = subprocess.run([sys.executable, "-m", "cyclonedx_py", "requirements", str(path), "--of", "JSON",  # nosec B603
+                               "-o", str(sbom)], capture_output=True, text=True, check=False)
+        if made.returncode == 0:
+            sboms.append(str(sbom))
+    return findings, sboms
+
+
+# --- the gate ----------------------------------------------------------------------------------------------
+
+def merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per (rule, resource, file): a failure anywhere wins; otherwise the first scanner's word."""
+    merged: dict[tuple, Finding] = {}
+    for finding in findings:
+        key = (finding.rule_id, finding.resource, finding.file, finding.line, finding.message if finding.source != "crossguard" else "")
+        key = key if finding.source in ("app", "bandit", "pip-audit") else (finding.rule_id, finding.resource)
+        kept = merged.get(key)
+        if kept is None or STATUS_ORDER.index(finding.status) < STATUS_ORDER.index(kept.status):
+            merged[key] = finding
+    return sorted(merged.values(), key=lambda f: (STATUS_ORDER.index(f.status), f.rule_id, f.resource))
+
+
+def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
+             progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> GateResult:
+    """Scan `target` (a Pulumi project or any directory) with every scanner; raise GateError if one cannot run.
+
+    + target: directory to scan
+    + artifacts: where the SBOMs and the translated plans go
+    + engine_json: `pulumi preview --json` or `pulumi stack export` output to use instead of rendering under mocks
+    + progress: receives one line per step
+    """
+    target = target.resolve()
+    if not target.is_dir():
+        raise GateError(f"{target} is not a directory")
+    result = GateResult(target=str(target))
+    skipped = skip_paths(target)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        progress("[gate] checkov: Dockerfiles, GitHub workflows, secrets")
+        files_scan = pool.submit(_checkov, ["-d", ".", "--framework", "dockerfile", "github_actions", "secrets",
+                                            *(["--config-file", ".checkov.yaml"] if (target / ".checkov.yaml").exists()
+                                              else []), *(f"--skip-path={p}" for p in skipped)], target)
+        progress("[gate] bandit (high severity, high confidence)")
+        bandit_scan = pool.submit(bandit_findings, target, skipped)
+        progress("[gate] pip-audit and CycloneDX SBOM of each requirements file")
+        dependency_scan = pool.submit(dependency_findings, target, skipped, artifacts)
+
+        graphs: list[tuple[str, str, list[dict]]] = []
+        if engine_json is not None:
+            graphs.append((engine_json.name, engine_json.name, graph_from_engine_json(engine_json)))
+        else:
+            for project_file in _files(target, "Pulumi.yaml", skipped):
+                project = project_file.parent
+                for stack, config in _stacks(project).items():
+                    where = f"{project.relative_to(target).as_posix()}#{stack}"
+                    progress(f"[gate] rendering Pulumi program {where} under mocks")
+                    main = project / "__main__.py"
+                    graphs.append((where, (main if main.exists() else project_file).relative_to(target).as_posix(),
+                                   render_stack(project, stack, config)))
+        findings: list[Finding] = []
+        plan_scans = []
+        plans_dir = Path(tempfile.mkdtemp(prefix="plans-", dir=_mkdir(artifacts)))
+        for where, file, resources in graphs:
+            progress(f"[gate] CrossGuard rules on {where}: {len(resources)} resources")
+            findings += crossguard_findings(resources, where, file)
+            plan, unmapped = to_plan(resources)
+            if unmapped:
+                result.notes.append(f"{where}: no Terraform twin for {', '.join(unmapped)} (CrossGuard rules only)")
+            plan_file = plans_dir / f"{where.replace('/', '_').replace('#', '.')}.plan.json"
+            plan_file.write_text(json.dumps(plan, indent=1))
+            names = {r["address"]: f"{where}:{res['type']}::{res['name']}"
+                     for r, res in zip(plan["planned_values"]["root_module"]["resources"],
+                                       [x for x in resources if x["type"] not in unmapped])}
+            progress(f"[gate] checkov on {where} as Terraform plan ({len(names)} resources)")
+            plan_scans.append((pool.submit(_checkov, ["-f", str(plan_file), "--framework", "terraform_plan",
+                                                      "--external-checks-dir", str(CHECKOV_CHECKS)], target), names, file))
+        progress("[gate] application settings checks")
+        findings += app_findings(target, skipped)
+        for scan, names, file in plan_scans:
+            findings += checkov_findings(scan.result(), names, file)
+        findings += checkov_findings(files_scan.result())
+        findings += bandit_scan.result()
+        dependency, sboms = dependency_scan.result()
+        findings += dependency
+        result.artifacts += sboms
+    result.findings = merge(findings)
+    return result
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def at_or_above(severity: str, threshold: str) -> bool:
+    return SEVERITIES.index(severity) >= SEVERITIES.index(threshold)

@@ -1,0 +1,171 @@
+"""Waivers and the gate's output formats: table (grouped by ISO control), json, sarif 2.1.0, junit."""
+
+import json
+import xml.etree.ElementTree as ElementTree  # nosec B405 - we only write XML
+from datetime import date
+from fnmatch import fnmatch
+from pathlib import Path
+
+import yaml
+
+from baseline import control, controls as annex_a
+from policies.catalog import RULES
+from policies.gate import VERSION, Finding, GateError, GateResult
+
+WAIVER_FIELDS = ("rule", "match", "reason", "expires")
+# Waivers are exceptions to policy: their review is A.5.36 (compliance with policies) evidence.
+WAIVER_CONTROLS = ("A.5.36",)
+FORMATS = ("table", "json", "sarif", "junit")
+
+
+def load_waivers(path: Path) -> list[dict]:
+    """Read waivers (YAML or JSON: a list, or {"waivers": [...]}); each needs rule, match, reason, expires (YYYY-MM-DD).
+
+    Example entry: {rule: RAE-STK-001, match: ".#local:*", reason: "dev machine without dm-crypt", expires: 2026-12-31}
+    """
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise GateError(f"waiver file {path}: {error} [ISO 27001:2022 {', '.join(WAIVER_CONTROLS)}]") from error
+    entries = document.get("waivers", []) if isinstance(document, dict) else document or []
+    waivers = []
+    for index, entry in enumerate(entries):
+        missing = [key for key in WAIVER_FIELDS if not isinstance(entry, dict) or not entry.get(key)]
+        if missing:
+            raise GateError(f"waiver #{index + 1} in {path} lacks {missing}: every exception needs a rule, what it "
+                            f"matches, a reason and an expiry [ISO 27001:2022 {', '.join(WAIVER_CONTROLS)}]")
+        try:
+            expires = entry["expires"] if isinstance(entry["expires"], date) else date.fromisoformat(str(entry["expires"]))
+        except ValueError as error:
+            raise GateError(f"waiver #{index + 1} in {path}: expires {entry['expires']!r} is not YYYY-MM-DD") from error
+        waivers.append({"rule": str(entry["rule"]), "match": str(entry["match"]), "reason": str(entry["reason"]),
+                        "expires": expires.isoformat(), "expired": expires < date.today(), "applied_to": 0})
+    return waivers
+
+
+def apply_waivers(result: GateResult, waivers: list[dict]) -> None:
+    """Failed findings matched by a live waiver become 'waived' (reason in the message); expired ones waive nothing."""
+    for finding in result.findings:
+        if finding.status not in ("failed", "unknown"):
+            continue
+        for waiver in waivers:
+            if fnmatch(finding.rule_id, waiver["rule"]) and (fnmatch(finding.resource, waiver["match"])
+                                                             or fnmatch(finding.file, waiver["match"])):
+                if waiver["expired"]:
+                    finding.message += f" (waiver expired {waiver['expires']}: {waiver['reason']})"
+                    continue
+                finding.status = "waived"
+                finding.message += f" (waived until {waiver['expires']}: {waiver['reason']})"
+                waiver["applied_to"] += 1
+                break
+    result.waivers = waivers
+
+
+def _control_order(control_id: str) -> int:
+    order = list(annex_a())
+    return order.index(control_id) if control_id in order else len(order)
+
+
+def table(result: GateResult, threshold: str) -> str:
+    """Console report: failures, unknowns and waivers grouped by ISO 27001:2022 control, then a summary."""
+    lines = [f"harden policy {result.target}"]
+    shown = [f for f in result.findings if f.status != "passed"]
+    by_control: dict[str, list[Finding]] = {}
+    for finding in shown:
+        for control_id in finding.controls or ["(no control)"]:
+            by_control.setdefault(control_id, []).append(finding)
+    for control_id in sorted(by_control, key=_control_order):
+        title = control(control_id).title if control_id in annex_a() else ""
+        lines.append(f"\n{control_id} {title}")
+        for f in by_control[control_id]:
+            where = f"{f.file}:{f.line}" if f.line else f.file
+            lines.append(f"  {f.status.upper():7} {f.severity:8} {f.rule_id:13} {f.resource}  {where}\n"
+                         f"          {f.message}")
+    summary = result.as_json()["summary"]
+    lines.append("\nwaivers:" if result.waivers else "\nwaivers: none")
+    for w in result.waivers:
+        lines.append(f"  {'EXPIRED' if w['expired'] else 'active '} {w['rule']} {w['match']} until {w['expires']} "
+                     f"({w['applied_to']} findings): {w['reason']}")
+    lines.append(f"\n{summary['failed']} failed, {summary['unknown']} unknown, {summary['waived']} waived, "
+                 f"{summary['passed']} passed; gate threshold: {threshold}")
+    if summary["unknown"]:
+        lines.append("UNKNOWN is not a pass: those checks could not run (see messages).")
+    for note in result.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines) + "\n"
+
+
+def sarif(result: GateResult) -> dict:
+    """SARIF 2.1.0: one rule per id seen, results for failed/unknown/waived findings (waived as suppressed)."""
+    reported = [f for f in result.findings if f.status != "passed"]
+    rule_ids = sorted({f.rule_id for f in reported})
+    first = {f.rule_id: f for f in reported}
+    rules = []
+    for rule_id in rule_ids:
+        rule = RULES.get(rule_id)
+        finding = first[rule_id]
+        rules.append({
+            "id": rule_id,
+            "name": rule_id.replace("-", ""),
+            "shortDescription": {"text": finding.title},
+            "fullDescription": {"text": rule.rationale if rule else finding.title},
+            "help": {"text": rule.remediation if rule else finding.title},
+            "properties": {"tags": [f"ISO27001:2022/{c}" for c in finding.controls], "severity": finding.severity},
+        })
+    level = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+    results = []
+    for f in reported:
+        entry = {
+            "ruleId": f.rule_id,
+            "ruleIndex": rule_ids.index(f.rule_id),
+            "level": level[f.severity] if f.status == "failed" else "note",
+            "kind": "fail" if f.status in ("failed", "waived") else "open",
+            "message": {"text": f"{f.resource}: {f.message} [ISO 27001:2022 {', '.join(f.controls)}]"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.file or "."},
+                                                **({"region": {"startLine": f.line}} if f.line else {})}}],
+            "properties": {"controls": f.controls, "status": f.status, "source": f.source, "resource": f.resource},
+        }
+        if f.status == "waived":
+            entry["suppressions"] = [{"kind": "external", "status": "accepted", "justification": f.message}]
+        results.append(entry)
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "harden-policy", "version": VERSION, "rules": rules}},
+            "results": results,
+            "properties": {"waivers": result.waivers, "notes": result.notes},
+        }],
+    }
+
+
+def junit(result: GateResult) -> str:
+    """JUnit XML: one test suite per scanner, one test case per finding (waived findings are skipped)."""
+    suites = ElementTree.Element("testsuites", name="harden policy")
+    for source in sorted({f.source for f in result.findings}):
+        findings = [f for f in result.findings if f.source == source]
+        suite = ElementTree.SubElement(suites, "testsuite", name=source, tests=str(len(findings)),
+                                       failures=str(sum(f.status == "failed" for f in findings)),
+                                       errors=str(sum(f.status == "unknown" for f in findings)),
+                                       skipped=str(sum(f.status == "waived" for f in findings)))
+        for f in findings:
+            case = ElementTree.SubElement(suite, "testcase", classname=f"{source}.{f.rule_id}", name=f.resource,
+                                          file=f.file, line=str(f.line))
+            text = f"{f.message} [ISO 27001:2022 {', '.join(f.controls)}]"
+            if f.status == "failed":
+                ElementTree.SubElement(case, "failure", message=text, type=f.severity)
+            elif f.status == "unknown":
+                ElementTree.SubElement(case, "error", message=text)
+            elif f.status == "waived":
+                ElementTree.SubElement(case, "skipped", message=text)
+    return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)
+
+
+def render(result: GateResult, output_format: str, threshold: str) -> str:
+    if output_format == "json":
+        return json.dumps(result.as_json(), indent=1)
+    if output_format == "sarif":
+        return json.dumps(sarif(result), indent=1)
+    if output_format == "junit":
+        return junit(result)
+    return table(result, threshold)
