@@ -1,0 +1,38 @@
+#!/bin/sh
+# First start: initdb into the (empty) data volume with scram-sha-256 and the superuser password read
+# from a file, then the schema baked in $RAE_SQL_DIR. Every start: exec postgres with the server flags
+# given as the container command (components/postgres_runtime.server_flags()).
+# A failed first start empties the data volume again, so the next start begins from scratch.
+set -eu
+
+for variable in POSTGRES_PASSWORD_FILE RAE_APP_PASSWORD_FILE; do
+    eval "secret=\${$variable:-}"
+    if [ -z "$secret" ] || [ ! -r "$secret" ] || [ ! -s "$secret" ]; then
+        echo "entrypoint: $variable must name a non-empty secret file readable by uid $(id -u)" \
+             "(got '${secret}'; ISO 27001:2022 A.5.17 Authentication information)" >&2
+        exit 1
+    fi
+done
+mkdir -p "$PGHOST"
+
+initialise() {
+    echo "entrypoint: first start, initialising $PGDATA"
+    initdb --pgdata="$PGDATA" --username=postgres --pwfile="$POSTGRES_PASSWORD_FILE" \
+        --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --data-checksums >/dev/null
+    # Socket only, default logging (no statement logging while the role password is set).
+    pg_ctl --pgdata="$PGDATA" --wait --silent \
+        --options="-c listen_addresses= -c unix_socket_directories=$PGHOST -c hba_file=$RAE_HBA_FILE" start
+    set --  # a function's own arguments: the server flags of the script stay untouched
+    for file in "$RAE_SQL_DIR"/*; do set -- "$@" --file="$file"; done
+    psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --set=app_password_file="$RAE_APP_PASSWORD_FILE" \
+        --username=postgres --dbname=postgres "$@"
+    pg_ctl --pgdata="$PGDATA" --wait --silent --mode=fast stop
+    echo "entrypoint: schema applied"
+}
+
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    trap 'pg_ctl --pgdata="$PGDATA" --mode=immediate stop >/dev/null 2>&1 || true; find "$PGDATA" -mindepth 1 -delete; echo "entrypoint: initialisation failed; data volume emptied" >&2' EXIT
+    initialise
+    trap - EXIT
+fi
+exec postgres "$@"

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Build the project's slim images without any registry, and record their ids in build/images.json.
+#
+#   bash scripts/build-images.sh            # base (if absent), postgres, tls-proxy
+#   BASE_IMAGE=debian:bookworm-slim bash scripts/build-images.sh   # use an existing base image instead
+#
+# The base is Debian bookworm from `debootstrap --variant=minbase` + `docker import` (skipped when the
+# tag exists). Service images install Debian packages on it; generated files (pg_hba.conf, HAProxy
+# config, SQL settings) are rendered from components/*_runtime.py, which read the baseline, into a
+# staging build context under build/context/. Rebuilds are cached by docker.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+step() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+base_tag=rae/base:bookworm-minbase
+postgres_tag=rae/postgres:15
+proxy_tag=rae/tls-proxy:haproxy
+python=.venv/bin/python
+[ -x "$python" ] || python=python3
+contexts=build/context
+mkdir -p build "$contexts"
+
+docker info >/dev/null 2>&1 || { echo "[images] no Docker engine answers: run scripts/ensure-docker.sh first" >&2; exit 1; }
+
+# The Debian mirror the host's apt already uses (deb822 or one-line sources); debootstrap's default otherwise.
+host_debian_mirror() {
+    { grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
+      grep -hsE '^deb ' /etc/apt/sources.list | awk '{print $2}'; } | grep -v -- '-security' | grep '/debian/\?$' | head -1 || true
+}
+
+build_base() {
+    if [ -n "${BASE_IMAGE:-}" ]; then
+        step "base: using BASE_IMAGE=$BASE_IMAGE"
+        docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || { echo "[images] BASE_IMAGE $BASE_IMAGE is not present on this engine" >&2; exit 1; }
+        base_ref=$BASE_IMAGE
+        return
+    fi
+    base_ref=$base_tag
+    if docker image inspect "$base_tag" >/dev/null 2>&1; then
+        step "base: $base_tag present, skipped"
+        return
+    fi
+    local mirror rootfs
+    mirror=${DEBIAN_MIRROR:-$(host_debian_mirror)}
+    rootfs=$(mktemp -d "$repo/build/rootfs.XXXXXX")
+    trap 'rm -rf "$rootfs"' RETURN
+    step "base: debootstrap --variant=minbase bookworm ${mirror:-(debootstrap default mirror)} (about a minute)"
+    debootstrap --variant=minbase bookworm "$rootfs" ${mirror:+"$mirror"} \
+        | awk '/^I: (Retrieving|Validating|Extracting|Installing|Configuring|Base system)/ && ++n % 40 == 1 {print "[images]   " $0; fflush()}'
+    step "base: slimming (no docs, man pages or locales now or in later installs) and apt sources incl. security"
+    cp "$repo/images/base/dpkg-slim.cfg" "$rootfs/etc/dpkg/dpkg.cfg.d/slim"
+    cp "$repo/images/base/apt-slim.conf" "$rootfs/etc/apt/apt.conf.d/90slim"
+    # debootstrap wrote the mirror it used; the image also gets that mirror's updates and security suites.
+    local used_mirror
+    used_mirror=$(awk '$1 == "deb" {print $2; exit}' "$rootfs/etc/apt/sources.list")
+    cat > "$rootfs/etc/apt/sources.list" <<EOF
+deb ${used_mirror} bookworm main
+deb ${used_mirror} bookworm-updates main
+deb ${used_mirror%/debian*}/debian-security bookworm-security main
+EOF
+    find "$rootfs/usr/share/doc" -type f ! -name copyright -delete
+    rm -rf "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
+           "$rootfs"/usr/share/locale/* "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*
+    step "base: docker import -> $base_tag"
+    tar -C "$rootfs" --numeric-owner -c . | docker import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8' \
+        --change 'CMD ["/bin/bash"]' - "$base_tag" >/dev/null
+}
+
+# Stage a build context: the image folder plus the files rendered from the runtime modules.
+stage_context() {
+    local name=$1 dir=$contexts/$1
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp -r "images/$name/." "$dir/"
+    echo "$dir"
+}
+
+# docker build with the build args of components/<module>.build_args(); progress per Dockerfile step.
+build_image() {
+    local name=$1 tag=$2 dir=$3 module=$4 arg
+    local -a build_args=(--build-arg "BASE_IMAGE=$base_ref")
+    while IFS= read -r arg; do build_args+=(--build-arg "$arg"); done < <("$python" -c "
+import sys; sys.path.insert(0, '.')
+from components import $module
+print('\\n'.join(f'{k}={v}' for k, v in $module.build_args().items()))")
+    step "$name: docker build -> $tag (a first build installs Debian packages: a few minutes)"
+    docker build "${build_args[@]}" -t "$tag" "$dir" 2>&1 \
+        | awk '/^Step [0-9]+\/[0-9]+ :/ {print "[images]   " $0; fflush()} /(ERROR|rror:|returned a non-zero code)/ {print; fflush()}'
+    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "[images] $name: docker build failed" >&2; exit 1; }
+}
+
+build_base
+
+dir=$(stage_context postgres)
+mkdir -p "$dir/sql"
+cp components/sql/*.sql "$dir/sql/"
+"$python" - "$dir" <<'EOF'
+import sys
+from pathlib import Path
+sys.path.insert(0, ".")
+from components import postgres_runtime
+out = Path(sys.argv[1])
+(out / "pg_hba.conf").write_text(postgres_runtime.pg_hba_conf())
+(out / "sql" / "000_settings.psql").write_text(postgres_runtime.sql_settings())
+EOF
+build_image postgres "$postgres_tag" "$dir" postgres_runtime
+
+dir=$(stage_context tls-proxy)
+"$python" - "$dir" <<'EOF'
+import sys
+from pathlib import Path
+sys.path.insert(0, ".")
+from components import proxy_runtime
+out = Path(sys.argv[1])
+(out / "haproxy.cfg").write_text(proxy_runtime.haproxy_config())
+(out / "healthcheck").write_text(proxy_runtime.healthcheck_script())
+(out / "healthcheck").chmod(0o755)
+EOF
+build_image tls-proxy "$proxy_tag" "$dir" proxy_runtime
+
+step "writing build/images.json"
+"$python" - "$base_ref" "$postgres_tag" "$proxy_tag" <<'EOF'
+import json, subprocess, sys
+refs = dict(zip(("base", "postgres", "tls-proxy"), sys.argv[1:]))
+ids = {name: subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref],
+                            check=True, capture_output=True, text=True).stdout.strip() for name, ref in refs.items()}
+with open("build/images.json", "w") as handle:
+    json.dump({name: {"ref": refs[name], "id": ids[name]} for name in refs}, handle, indent=2)
+    handle.write("\n")
+for name in refs:
+    print(f"[images]   {name:9} {refs[name]:28} {ids[name]}")
+EOF

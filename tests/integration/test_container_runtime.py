@@ -1,0 +1,56 @@
+"""The hardened runtime, observed on the running containers themselves (ISO 27001:2022 A.8.2, A.8.9, A.8.16)."""
+
+from pathlib import Path
+
+import pytest
+
+from baseline import CONTAINER
+
+pytestmark = pytest.mark.integration
+
+SERVICES = ("postgres", "tls_proxy")
+
+
+@pytest.fixture(params=SERVICES)
+def service(request):
+    """Each session container in turn."""
+    return request.getfixturevalue(request.param).container
+
+
+def kernel_status(container) -> dict[str, str]:
+    """/proc/<pid>/status of the container's first process, read on the host: what the kernel enforces."""
+    container.reload()
+    pid = container.attrs["State"]["Pid"]
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+
+
+def test_process_runs_as_the_baseline_uid_not_root(service):
+    real, effective, saved, filesystem = kernel_status(service)["Uid"].split()
+    assert {real, effective, saved, filesystem} == {str(CONTAINER.uid)}
+
+
+def test_no_effective_capabilities(service):
+    assert int(kernel_status(service)["CapEff"], 16) == 0
+
+
+def test_no_new_privileges(service):
+    assert kernel_status(service)["NoNewPrivs"].strip() == "1"
+
+
+def test_root_filesystem_is_read_only(service):
+    result = service.exec_run(["/bin/sh", "-c", "echo persisted > /usr/local/bin/implant"])
+    assert result.exit_code != 0
+    assert b"Read-only file system" in result.output
+
+
+def test_healthcheck_reports_healthy(service):
+    service.reload()
+    assert service.attrs["State"]["Health"]["Status"] == "healthy"
+    assert service.attrs["Config"]["Healthcheck"]["Test"][0] == "CMD"
+
+
+def test_memory_and_pids_are_bounded(service):
+    host_config = service.attrs["HostConfig"]
+    assert host_config["Memory"] == CONTAINER.memory_mb_default * 1024 * 1024
+    assert 0 < host_config["PidsLimit"] <= CONTAINER.pids_limit
