@@ -62,12 +62,14 @@ def _mounts(mountinfo: str) -> list[_Mount]:
     return mounts
 
 
-def _nearest_existing(path: Path) -> Path:
-    """A volume directory may not exist yet; the filesystem that will hold it is its nearest existing ancestor."""
+def _resolved(path: Path) -> Path:
+    """Symlinks of the existing part resolved; a volume directory that does not exist yet keeps its tail."""
     path = Path(os.path.abspath(path))
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path.resolve()
+    existing, missing = path, []
+    while not existing.exists() and existing != existing.parent:
+        missing.insert(0, existing.name)
+        existing = existing.parent
+    return existing.resolve().joinpath(*missing)
 
 
 def _containing_mount(path: Path, mounts: list[_Mount]) -> _Mount:
@@ -106,7 +108,7 @@ def _is_luks(sys_device: Path) -> bool:
 def block_device_status(path, mountinfo: str | None = None, sys_root: Path = Path("/sys")) -> BlockDeviceStatus:
     """Resolve what stores `path` and whether it is encrypted.
 
-    + path: a host path (need not exist yet: its nearest existing ancestor decides)
+    + path: a host path (need not exist yet: the mount that would hold it decides)
     + mountinfo: text of /proc/self/mountinfo (read from the kernel when None)
     + sys_root: where sysfs is mounted (a fixture tree in tests)
 
@@ -114,7 +116,7 @@ def block_device_status(path, mountinfo: str | None = None, sys_root: Path = Pat
     """
     if mountinfo is None:
         mountinfo = Path("/proc/self/mountinfo").read_text()
-    resolved = _nearest_existing(Path(path))
+    resolved = _resolved(Path(path))
     mount = _containing_mount(resolved, _mounts(mountinfo))
     sys_device = sys_root / "dev" / "block" / mount.major_minor
     chain = _device_chain(sys_device) if sys_device.exists() else []

@@ -67,6 +67,9 @@ class ResourceGrant:
 def grant(name: str, what: ResourceGrant, member: pulumi.Input[str], parent: pulumi.Resource) -> pulumi.CustomResource:
     """Bind `what.role` on `what.resource` for `member` with the resource-level IAM member type."""
     member_type, resource_arg = _MEMBER_TYPES[what.kind]
+    if isinstance(member, str):
+        check_member(member)
+    # Members computed by other resources are checked when they resolve.
     checked_member = pulumi.Output.from_input(member).apply(lambda value: (check_member(value), value)[1])
     return member_type(name, role=what.role, member=checked_member, **{resource_arg: what.resource},
                        opts=pulumi.ResourceOptions(parent=parent))

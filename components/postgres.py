@@ -133,10 +133,11 @@ class DockerPostgres(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DockerPostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:Postgres", name, None, opts)
+        # The port joins with the stack's declared addresses: a Tailscale address is not in the runtime's default.
         spec = dataclasses.replace(
-            postgres_runtime.postgres_spec(args.image, args.data_volume, args.secrets, port=args.port, name=name,
+            postgres_runtime.postgres_spec(args.image, args.data_volume, args.secrets, name=name,
                                            networks=tuple(args.networks)),
-            allowed_bind_addresses=tuple(args.allowed_bind_addresses))
+            ports=(args.port,), allowed_bind_addresses=tuple(args.allowed_bind_addresses))
         self.container = HardenedContainer(name, HardenedContainerArgs(spec, "Postgres", args.depends_on),
                                            opts=pulumi.ResourceOptions(parent=self))
         self.endpoint = f"{args.port.host_ip}:{args.port.external}"

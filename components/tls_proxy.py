@@ -41,10 +41,11 @@ class TlsProxy(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TlsProxyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:TlsProxy", name, None, opts)
+        # The port joins with the stack's declared addresses: a Tailscale address is not in the runtime's default.
         spec = dataclasses.replace(
             proxy_runtime.proxy_spec(args.image, proxy_runtime.ProxySecrets(args.cert_file, args.key_file),
-                                     args.upstream, port=args.port, name=name, networks=tuple(args.networks)),
-            allowed_bind_addresses=tuple(args.allowed_bind_addresses))
+                                     args.upstream, name=name, networks=tuple(args.networks)),
+            ports=(args.port,), allowed_bind_addresses=tuple(args.allowed_bind_addresses))
         self.container = HardenedContainer(name, HardenedContainerArgs(spec, "TlsProxy", args.depends_on),
                                            opts=pulumi.ResourceOptions(parent=self))
         self.endpoint = f"{args.port.host_ip}:{args.port.external}"

@@ -1,0 +1,47 @@
+"""HttpsEndpoint: Cloud Run reachable only through a load balancer whose SSL policy is TLS 1.3 RESTRICTED."""
+
+import pytest
+
+from baseline import NETWORK, TLS, BaselineViolation
+from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs
+from tests.unit.components.harness import declare, one
+
+IMAGE = "europe-west4-docker.pkg.dev/p/r/api@sha256:" + "d" * 64
+
+
+def _endpoint(**overrides) -> list[dict]:
+    args = dict(region="europe-west4", image=IMAGE, service_account="rae-api@p.iam.gserviceaccount.com",
+                domains=["memory.example.org"]) | overrides
+    return declare(lambda: HttpsEndpoint("api", HttpsEndpointArgs(**args)))
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> list[dict]:
+    return _endpoint()
+
+
+def test_ssl_policy_is_restricted_tls13_and_on_the_proxy(endpoint):
+    policy = one(endpoint, "gcp:compute/sSLPolicy:SSLPolicy")
+    assert policy["profile"] == TLS.gcp_ssl_policy_profile and policy["minTlsVersion"] == TLS.gcp_min_tls_version
+    proxy = one(endpoint, "gcp:compute/targetHttpsProxy:TargetHttpsProxy")
+    assert proxy["sslPolicy"] == "api-tls13-id"
+
+
+def test_cloud_run_only_takes_traffic_from_the_load_balancer_as_its_own_identity(endpoint):
+    service = one(endpoint, "gcp:cloudrunv2/service:Service")
+    assert service["ingress"] == NETWORK.cloud_run_ingress
+    assert service["template"]["serviceAccount"] == "rae-api@p.iam.gserviceaccount.com"
+    neg = one(endpoint, "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup")
+    assert neg["networkEndpointType"] == "SERVERLESS"
+    assert one(endpoint, "gcp:compute/globalForwardingRule:GlobalForwardingRule")["portRange"] == "443"
+
+
+@pytest.mark.parametrize("overrides, control", [
+    (dict(min_tls_version="TLS_1_2"), "A.8.24"),
+    (dict(ingress="INGRESS_TRAFFIC_ALL"), "A.8.22"),
+    (dict(image="europe-west4-docker.pkg.dev/p/r/api:latest"), "A.8.19"),
+    (dict(domains=[]), "A.8.24"),
+])
+def test_weaker_endpoints_are_refused(overrides, control):
+    with pytest.raises(BaselineViolation, match=control):
+        _endpoint(**overrides)

@@ -1,0 +1,109 @@
+"""Postgres: Cloud SQL private, CMEK, mTLS-only, backed up, audited; Docker: our image with the runtime flags."""
+
+import pytest
+
+from baseline import BACKUP, DATABASE, BaselineViolation
+from components import postgres_runtime
+from components.postgres import CloudSqlArgs, CloudSqlPostgres, DockerPostgres, DockerPostgresArgs, database_flags
+from components.postgres_runtime import PostgresSecrets
+from components.spec import Port
+from tests.unit.components.harness import declare, is_secret, one
+
+KEY = "projects/p/locations/europe-west4/keyRings/k/cryptoKeys/sql"
+VPC = "projects/p/global/networks/rae-vpc"
+IMAGE = "sha256:" + "b" * 64
+SECRETS = PostgresSecrets("/srv/s/su", "/srv/s/app", "/srv/s/tls.crt", "/srv/s/tls.key")
+
+
+def _cloud_sql(**overrides) -> list[dict]:
+    args = dict(region="europe-west4", private_network=VPC, kms_key=KEY, app_password="pw") | overrides
+    return declare(lambda: CloudSqlPostgres("db", CloudSqlArgs(**args)))
+
+
+@pytest.fixture(scope="module")
+def cloud_sql() -> list[dict]:
+    return _cloud_sql()
+
+
+@pytest.fixture(scope="module")
+def instance(cloud_sql) -> dict:
+    return one(cloud_sql, "gcp:sql/databaseInstance:DatabaseInstance")
+
+
+def test_cmek_and_engine_version(instance):
+    assert instance["encryptionKeyName"] == KEY and instance["databaseVersion"] == DATABASE.engine_version
+
+
+def test_private_ip_only_and_client_certificates_required(instance):
+    ip = instance["settings"]["ipConfiguration"]
+    assert ip == {"ipv4Enabled": False, "privateNetwork": VPC, "sslMode": DATABASE.gcp_ssl_mode}
+
+
+def test_backups_with_pitr_and_retention(instance):
+    backup = instance["settings"]["backupConfiguration"]
+    assert backup["enabled"] is True and backup["pointInTimeRecoveryEnabled"] is True
+    assert backup["startTime"] == BACKUP.start_time
+    assert backup["transactionLogRetentionDays"] == BACKUP.transaction_log_retention_days
+    assert backup["backupRetentionSettings"] == {"retainedBackups": BACKUP.retained_backups, "retentionUnit": "COUNT"}
+
+
+def test_logging_and_pgaudit_flags(instance):
+    flags = {flag["name"]: flag["value"] for flag in instance["settings"]["databaseFlags"]}
+    assert flags == {**DATABASE.log_flags, **DATABASE.gcp_extra_flags}
+
+
+def test_deletion_protection_on_both_layers(instance):
+    assert instance["deletionProtection"] is True
+    assert instance["settings"]["deletionProtectionEnabled"] is True
+
+
+def test_application_user_password_stays_secret(cloud_sql):
+    user = one(cloud_sql, "gcp:sql/user:User")
+    assert user["name"] == postgres_runtime.APP_ROLE
+
+
+WEAKENINGS = [
+    ("no cmek", dict(kms_key=""), "A.8.24"),
+    ("no private network", dict(private_network=None), "A.8.20"),
+    ("fewer backups", dict(retained_backups=BACKUP.retained_backups - 1), "A.8.13"),
+    ("logging weakened", dict(extra_flags={"log_connections": "off"}), "A.8.15"),
+    ("pgaudit off", dict(extra_flags={"cloudsql.enable_pgaudit": "off"}), "A.8.15"),
+]
+
+
+@pytest.mark.parametrize("what, overrides, control", WEAKENINGS, ids=[w[0] for w in WEAKENINGS])
+def test_weaker_cloud_sql_is_refused(what, overrides, control):
+    with pytest.raises(BaselineViolation, match=control):
+        _cloud_sql(**overrides)
+
+
+def test_extra_flags_that_do_not_weaken_are_kept():
+    assert database_flags({"log_lock_waits": "on", "work_mem": "16384"})["work_mem"] == "16384"
+
+
+def _docker(port: Port, allowed=("127.0.0.1",)) -> list[dict]:
+    return declare(lambda: DockerPostgres("postgres", DockerPostgresArgs(
+        IMAGE, "rae-unit-pgdata", SECRETS, port, ["rae-unit-edge", "rae-unit-backend"], allowed)))
+
+
+def test_docker_postgres_runs_the_shared_runtime():
+    container = one(_docker(Port(5432, 15432)), "docker:index/container:Container")
+    assert container["command"] == list(postgres_runtime.server_flags())
+    assert "ssl_min_protocol_version=TLSv1.3" in container["command"]
+    assert f"password_encryption={DATABASE.password_encryption}" in container["command"]
+    secret_mounts = {m["target"]: m for m in container["mounts"] if m["type"] == "bind"}
+    assert set(secret_mounts) == {postgres_runtime.SUPERUSER_PASSWORD_PATH, postgres_runtime.APP_PASSWORD_PATH,
+                                  postgres_runtime.TLS_CERT_PATH, postgres_runtime.TLS_KEY_PATH}
+    assert all(m["readOnly"] for m in secret_mounts.values())
+    assert not any("=" in env and not env.split("=")[0].endswith("_FILE") for env in container["envs"])
+
+
+def test_docker_postgres_binds_a_declared_tailscale_address():
+    container = one(_docker(Port(5432, 5432, "100.64.0.7"), ("127.0.0.1", "100.64.0.7")),
+                    "docker:index/container:Container")
+    assert container["ports"][0]["ip"] == "100.64.0.7"
+
+
+def test_docker_postgres_refuses_an_undeclared_address():
+    with pytest.raises(BaselineViolation, match="A.8.20"):
+        _docker(Port(5432, 5432, "0.0.0.0"))

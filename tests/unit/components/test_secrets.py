@@ -1,0 +1,90 @@
+"""Secrets: CSPRNG values of baseline length, never in clear; files 0400 on Docker, CMEK Secret Manager on gcp."""
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from baseline import CONTAINER, SECRETS, BaselineViolation
+from components.host_files import SecretFileProvider, file_matches, write_secret_file
+from components.secrets import ACCESSOR, Secrets, SecretsArgs
+from tests.unit.components.harness import declare, is_secret, of_type, one
+
+KEY = "projects/p/locations/europe-west4/keyRings/k/cryptoKeys/secrets"
+
+
+def _secrets(args: SecretsArgs) -> list[dict]:
+    return declare(lambda: Secrets("s", args))
+
+
+@pytest.fixture(scope="module")
+def docker_secrets() -> list[dict]:
+    return _secrets(SecretsArgs("docker", ["postgres-app-password"], directory="/srv/data/secrets"))
+
+
+def test_generated_with_baseline_length(docker_secrets):
+    password = one(docker_secrets, "random:index/randomPassword:RandomPassword")
+    assert password["length"] == SECRETS.length
+
+
+def test_docker_secret_is_a_file_for_the_service_uid_and_never_in_clear(docker_secrets):
+    secret_file = one(docker_secrets, "pulumi-python:dynamic:Resource")
+    assert secret_file["path"] == "/srv/data/secrets/postgres-app-password"
+    assert (secret_file["uid"], secret_file["gid"]) == (CONTAINER.uid, CONTAINER.gid)
+    assert is_secret(secret_file["content"])
+
+
+def test_gcp_secret_is_replicated_with_cmek_and_readable_by_its_accessor_only():
+    resources = _secrets(SecretsArgs("gcp", ["qdrant-api-key"], kms_key=KEY, location="europe-west4",
+                                     accessors={"qdrant-api-key": ["serviceAccount:rae-api@p.iam.gserviceaccount.com"]}))
+    secret = one(resources, "gcp:secretmanager/secret:Secret")
+    replica = secret["replication"]["userManaged"]["replicas"][0]
+    assert replica == {"location": "europe-west4", "customerManagedEncryption": {"kmsKeyName": KEY}}
+    version = one(resources, "gcp:secretmanager/secretVersion:SecretVersion")
+    assert is_secret(version["secretData"])
+    member = one(resources, "gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert member["role"] == ACCESSOR and member["member"] == "serviceAccount:rae-api@p.iam.gserviceaccount.com"
+    assert member["secretId"] == "s-qdrant-api-key-id"
+    assert not of_type(resources, "gcp:projects/iAMMember:IAMMember")
+
+
+WEAKENINGS = [
+    ("short secret", SecretsArgs("docker", ["a-secret"], length=SECRETS.length - 1, directory="/srv/s"), "A.5.17"),
+    ("relative directory", SecretsArgs("docker", ["a-secret"], directory="secrets"), "A.5.17"),
+    ("no cmek", SecretsArgs("gcp", ["a-secret"], location="europe-west4"), "A.5.17"),
+    ("accessor of an undeclared secret", SecretsArgs("gcp", ["a-secret"], kms_key=KEY, location="r",
+                                                      accessors={"other": ["serviceAccount:x@p"]}), "A.5.17"),
+    ("public accessor", SecretsArgs("gcp", ["a-secret"], kms_key=KEY, location="r",
+                                    accessors={"a-secret": ["allUsers"]}), "A.5.15"),
+]
+
+
+@pytest.mark.parametrize("what, args, control", WEAKENINGS, ids=[w[0] for w in WEAKENINGS])
+def test_weaker_secrets_are_refused(what, args, control):
+    with pytest.raises(BaselineViolation, match=control):
+        _secrets(args)
+
+
+def test_secret_file_is_written_0400_for_the_owner_and_atomically(tmp_path: Path):
+    path = tmp_path / "deep" / "secret"
+    write_secret_file(str(path), "s3cret", CONTAINER.uid, CONTAINER.gid)
+    info = path.stat()
+    assert stat.S_IMODE(info.st_mode) == SECRETS.file_mode and (info.st_uid, info.st_gid) == (CONTAINER.uid, CONTAINER.gid)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["secret"]
+
+
+def test_secret_file_provider_is_idempotent_and_sees_drift(tmp_path: Path):
+    provider = SecretFileProvider()
+    props = {"path": str(tmp_path / "key"), "content": "v1", "uid": CONTAINER.uid, "gid": CONTAINER.gid}
+    created = provider.create(props)
+    assert "v1" not in created.outs["fingerprint"]
+    assert provider.diff(created.id, created.outs, props).changes is False
+    os.chmod(props["path"], 0o644)
+    assert provider.diff(created.id, created.outs, props).changes is True
+    provider.update(created.id, created.outs, props)
+    assert file_matches(props["path"], "v1", CONTAINER.uid, CONTAINER.gid)
+    assert provider.diff(created.id, created.outs, props | {"content": "v2"}).changes is True
+    provider.delete(created.id, props)
+    assert not Path(props["path"]).exists()
