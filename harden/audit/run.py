@@ -119,6 +119,10 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor):
     if options.stack or options.declared:
         evidence_stack, resources = _stack_evidence(options, client, errors)
         evidence += evidence_stack
+        if options.stack:
+            outputs = stack.stack_outputs(resources)
+            evidence += stack.unencrypted_volume_evidence(outputs, options.stack)
+            endpoints = endpoints + _stack_endpoints(outputs, options)
     if endpoints:
         evidence += tls_probe.collect(endpoints, options.timeout, progress)
     if options.inventory:
@@ -132,6 +136,19 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor):
         except (RuntimeError, OSError, json.JSONDecodeError) as error:
             errors.append(f"policy gate: {error}")
     return evidence, errors, live, resources, host_rows
+
+
+def _stack_endpoints(outputs: dict, options: AuditOptions) -> list:
+    """Endpoints the stack exports, probed against the CA certificate it exports (public data, kept beside --out)."""
+    ca_path = options.ca
+    if not ca_path and isinstance(outputs.get("caCertPem"), str):
+        ca_file = options.out.parent / f".{options.out.name}.stack-ca.pem"
+        ca_file.parent.mkdir(parents=True, exist_ok=True)
+        ca_file.write_text(outputs["caCertPem"], encoding="utf-8")
+        ca_path = str(ca_file)
+    specs = stack.endpoints_from_outputs(outputs, ca_path)
+    progress(f"stack {options.stack}: {len(specs)} endpoints from the stack outputs")
+    return [tls_probe.Endpoint.parse(spec) for spec in specs]
 
 
 def _stack_evidence(options: AuditOptions, client, errors: list[str]):

@@ -160,3 +160,36 @@ def resources_of(graph) -> list[dict]:
     if isinstance(graph, list):
         return graph
     return (graph.get("deployment") or graph).get("resources") or []
+
+
+# Stack outputs that name an endpoint: output key -> (probe kind, the name its certificate carries).
+# components/stacks/local.py exports these; the certificate names are the ones it issues.
+ENDPOINT_OUTPUTS = {"postgresEndpoint": ("postgres", "postgres"), "apiEndpoint": ("tls", "rae-api"),
+                    "qdrantEndpoint": ("tls", "qdrant")}
+
+
+def stack_outputs(resources: list[dict]) -> dict:
+    for resource in resources:
+        if resource.get("type") == "pulumi:pulumi:Stack":
+            return resource.get("outputs") or {}
+    return {}
+
+
+def endpoints_from_outputs(outputs: dict, ca_path: str | None) -> list[str]:
+    """`host:port,kind,name=...` specs for every endpoint the stack exports (values that are not host:port are skipped:
+    e.g. Qdrant 'not deployed')."""
+    specs = []
+    for key, (kind, server_name) in ENDPOINT_OUTPUTS.items():
+        value = outputs.get(key)
+        if isinstance(value, str) and value.rpartition(":")[2].isdigit() and " " not in value:
+            specs.append(f"{value},{kind},name={server_name}" + (f",ca={ca_path}" if ca_path else ""))
+    return specs
+
+
+def unencrypted_volume_evidence(outputs: dict, stack: str) -> list[Evidence]:
+    """The stack's own record of volumes not on LUKS (with the operator's reason): each is a failed A.8.24 check."""
+    from baseline import LUKS
+
+    return [Evidence("stack", f"stack/{stack}/volume/{volume}", "encrypted_at_rest", f"LUKS{LUKS.luks_version}",
+                     "not encrypted", FAIL, LUKS.controls("required_for"), str(reason))
+            for volume, reason in sorted((outputs.get("unencryptedVolumes") or {}).items())]
