@@ -4,10 +4,12 @@
   uniform bucket-level access and public access prevention; writers get objectCreator on the bucket
   only. Cloud SQL's own automated backups + PITR are configured on the instance (components.postgres).
 - docker: a backup directory on an EncryptedVolume (second location) and the backup encryption key as
-  a host secret file; the dump itself is the images' encrypted pg_dump (openssl aes-256-cbc, PBKDF2
-  with the baseline iteration count), run by the command this component exports.
+  a host secret file; the dump itself is components.backup_runtime's encrypted pg_dump (openssl
+  aes-256-cbc, PBKDF2 with the baseline iteration count), run by the command this component exports
+  (from cron or a systemd timer on the Docker host).
 """
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -22,6 +24,7 @@ SERVES = ((BACKUP, "retention_days"), (BACKUP, "bucket_retention_days"), (BACKUP
           (BACKUP, "pbkdf2_iterations"), (BACKUP, "copies"))
 
 OBJECT_CREATOR = "roles/storage.objectCreator"
+BACKUP_RUNTIME = "components.backup_runtime"
 _DAY_SECONDS = 86400
 
 
@@ -98,7 +101,11 @@ class DockerBackups(pulumi.ComponentResource):
 
 
 def backup_command(container: str, key_file: str, destination: str) -> str:
-    """The shell command that writes one encrypted dump of `container` into `destination`."""
-    return (f"docker exec {container} pg_dump --format=custom --dbname=rae | "
-            f"openssl enc -{BACKUP.encryption.removesuffix('-pbkdf2')} -pbkdf2 -iter {BACKUP.pbkdf2_iterations} "
-            f"-salt -pass file:{key_file} -out {destination}/rae-$(date -u +%Y%m%dT%H%M%SZ).dump.enc")
+    """The command (run from the project with its .venv) that writes one encrypted dump into `destination`.
+
+    The dump and its encryption are components.backup_runtime's: pg_dump over the container's socket,
+    openssl with the baseline cipher and PBKDF2 iterations, written 0600 atomically.
+    """
+    return (f".venv/bin/python -m {BACKUP_RUNTIME} backup --container {shlex.quote(container)} "
+            f"--key-file {shlex.quote(key_file)} "
+            f"--output {shlex.quote(destination)}/rae-$(date -u +%Y%m%dT%H%M%SZ).dump.enc")

@@ -1,11 +1,12 @@
 """Backups: private, CMEK, versioned bucket under retention; Docker dumps encrypted with the baseline PBKDF2."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 from baseline import BACKUP, BaselineViolation
-from components.backups import OBJECT_CREATOR, BucketBackups, BucketBackupsArgs, DockerBackups, DockerBackupsArgs
+from components.backups import BACKUP_RUNTIME, OBJECT_CREATOR, BucketBackups, BucketBackupsArgs, DockerBackups, DockerBackupsArgs
 from tests.unit.components.harness import declare, one
 
 KEY = "projects/p/locations/EU/keyRings/k/cryptoKeys/backups"
@@ -37,12 +38,12 @@ def test_weaker_buckets_are_refused(overrides):
         declare(lambda: BucketBackups("b", BucketBackupsArgs(**(dict(location="EU", kms_key=KEY) | overrides))))
 
 
-def test_docker_backups_encrypt_with_the_baseline_iterations_into_an_encrypted_store():
+def test_docker_backups_run_the_shared_encrypted_dump_into_an_encrypted_store():
     created = []
     store = str(Path(__file__).resolve().parents[3] / ".state" / "unit-backups")
     declare(lambda: created.append(DockerBackups("backups", DockerBackupsArgs(
         store, "/srv/s/backup-key", "postgres", unencrypted_exemption="dev-only: unit test host without dm-crypt"))))
     command = created[0].command
-    assert f"-iter {BACKUP.pbkdf2_iterations}" in command and "-pbkdf2" in command and "aes-256-cbc" in command
-    assert "-pass file:/srv/s/backup-key" in command and command.count(store) == 1
+    assert importlib.util.find_spec(BACKUP_RUNTIME) is not None
+    assert f"-m {BACKUP_RUNTIME} backup --container postgres --key-file /srv/s/backup-key --output {store}/" in command
     assert created[0].volume.encryption.startswith("EXEMPT")

@@ -1,0 +1,141 @@
+"""Both stacks rendered through the program itself (Pulumi.yaml + __main__.py) with render_program."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from baseline import CONTAINER, KMS, NETWORK, TLS
+from components.connect_info import describe
+from components.render import SECRET_MARKER, render_program
+
+REPO = Path(__file__).resolve().parents[3]
+GCP_CONFIG = {
+    "rae:target": "gcp", "gcp:project": "rae-unit", "gcp:region": "europe-west4", "rae:repository": "rae-org/rae-core",
+    "rae:apiImage": "europe-west4-docker.pkg.dev/rae-unit/rae/api@sha256:" + "e" * 64,
+    "rae:qdrantImage": "qdrant/qdrant@sha256:" + "f" * 64, "rae:domains": json.dumps(["memory.example.org"]),
+}
+IMAGE_IDS = {name: {"ref": f"rae/{name}:unit", "id": "sha256:" + digit * 64}
+             for name, digit in (("base", "1"), ("postgres", "2"), ("tls-proxy", "3"))}
+
+
+def _by_type(resources: list[dict], type_token: str) -> list[dict]:
+    return [resource["inputs"] for resource in resources if resource["type"] == type_token]
+
+
+@pytest.fixture(scope="module")
+def gcp_graph() -> list[dict]:
+    return render_program(REPO, "gcp", GCP_CONFIG)
+
+
+def test_gcp_has_a_key_ring_and_rotating_keys(gcp_graph):
+    assert len(_by_type(gcp_graph, "gcp:kms/keyRing:KeyRing")) == 1
+    keys = _by_type(gcp_graph, "gcp:kms/cryptoKey:CryptoKey")
+    assert {key["name"] for key in keys} == {"rae-disk", "rae-sql", "rae-secrets", "rae-backups"}
+    assert all(key["rotationPeriod"] == f"{KMS.rotation_period_seconds}s" for key in keys)
+
+
+def test_gcp_every_service_agent_is_granted_on_its_own_key(gcp_graph):
+    grants = {(g["cryptoKeyId"].rsplit("/", 1)[-1], g["member"].split("@")[1].split(".")[0])
+              for g in _by_type(gcp_graph, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")}
+    assert grants == {("rae-disk", "compute-system"), ("rae-sql", "gcp-sa-sqladmin"),
+                      ("rae-secrets", "gcp-sa-secretmanager"), ("rae-backups", "gs-project-accounts")}
+
+
+def test_gcp_has_a_cmek_disk(gcp_graph):
+    disks = _by_type(gcp_graph, "gcp:compute/disk:Disk")
+    assert disks and all(disk["diskEncryptionKey"]["kmsKeySelfLink"].endswith("/cryptoKeys/rae-disk") for disk in disks)
+
+
+def test_gcp_has_a_private_cmek_cloud_sql_instance(gcp_graph):
+    (instance,) = _by_type(gcp_graph, "gcp:sql/databaseInstance:DatabaseInstance")
+    assert instance["encryptionKeyName"].endswith("/cryptoKeys/rae-sql")
+    assert instance["settings"]["ipConfiguration"]["ipv4Enabled"] is False
+
+
+def test_gcp_has_a_tls13_ssl_policy(gcp_graph):
+    (policy,) = _by_type(gcp_graph, "gcp:compute/sSLPolicy:SSLPolicy")
+    assert policy["minTlsVersion"] == TLS.gcp_min_tls_version == "TLS_1_3"
+    (service,) = _by_type(gcp_graph, "gcp:cloudrunv2/service:Service")
+    assert service["ingress"] == NETWORK.cloud_run_ingress
+
+
+def test_gcp_has_one_service_account_per_service(gcp_graph):
+    accounts = sorted(account["accountId"] for account in _by_type(gcp_graph, "gcp:serviceaccount/account:Account"))
+    assert accounts == ["rae-api", "rae-backup", "rae-ci", "rae-qdrant"]
+    assert not _by_type(gcp_graph, "gcp:serviceaccount/key:Key")
+    assert not [r for r in gcp_graph if r["type"].startswith("gcp:projects/iAM")]
+
+
+def test_gcp_has_cmek_secret_manager_secrets_without_clear_values(gcp_graph):
+    secrets = _by_type(gcp_graph, "gcp:secretmanager/secret:Secret")
+    assert secrets and all(s["replication"]["userManaged"]["replicas"][0]["customerManagedEncryption"]["kmsKeyName"]
+                           .endswith("/cryptoKeys/rae-secrets") for s in secrets)
+    assert all(v["secretData"] == SECRET_MARKER for v in _by_type(gcp_graph, "gcp:secretmanager/secretVersion:SecretVersion"))
+
+
+def test_gcp_has_a_retained_cmek_backup_bucket(gcp_graph):
+    (bucket,) = _by_type(gcp_graph, "gcp:storage/bucket:Bucket")
+    assert bucket["encryption"]["defaultKmsKeyName"].endswith("/cryptoKeys/rae-backups")
+    assert bucket["retentionPolicy"]["retentionPeriod"] > 0 and bucket["publicAccessPrevention"] == "enforced"
+
+
+def test_gcp_ci_federation_is_pinned(gcp_graph):
+    (provider,) = _by_type(gcp_graph, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
+    assert provider["attributeCondition"] == "assertion.sub == 'repo:rae-org/rae-core:ref:refs/heads/main'"
+
+
+@pytest.fixture(scope="module")
+def images_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("build") / "images.json"
+    path.write_text(json.dumps(IMAGE_IDS))
+    return path
+
+
+def _local_config(images_file: Path, **overrides) -> dict:
+    return {"rae:target": "local", "rae:imagesFile": str(images_file),
+            "rae:dataRoot": str(REPO / ".state" / "unit-render"),
+            "rae:allowUnencryptedVolumes": "dev-only: unit test host without device-mapper"} | overrides
+
+
+def test_local_stack_runs_our_images_hardened_on_separated_networks(images_file):
+    graph = render_program(REPO, "local", _local_config(images_file))
+    containers = {c["name"]: c for c in _by_type(graph, "docker:index/container:Container")}
+    assert set(containers) == {"postgres", "tls-proxy"}
+    assert containers["postgres"]["image"] == IMAGE_IDS["postgres"]["id"]
+    assert containers["tls-proxy"]["image"] == IMAGE_IDS["tls-proxy"]["id"]
+    for container in containers.values():
+        assert container["readOnly"] is True and container["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}"
+        assert all(port["ip"] == "127.0.0.1" for port in container["ports"])
+    networks = {n["name"]: n for n in _by_type(graph, "docker:index/network:Network")}
+    assert networks["rae-local-backend"]["internal"] is True and networks["rae-local-edge"]["internal"] is False
+    secret_files = [r for r in _by_type(graph, "pulumi-python:dynamic:Resource") if "content" in r]
+    assert secret_files and all(f["content"] == SECRET_MARKER for f in secret_files)
+
+
+def test_local_stack_with_qdrant_keeps_it_internal(images_file):
+    graph = render_program(REPO, "local", _local_config(images_file, **{"rae:qdrantImage": "qdrant/qdrant@sha256:" + "9" * 64}))
+    (qdrant,) = [c for c in _by_type(graph, "docker:index/container:Container") if c["name"] == "qdrant"]
+    assert not qdrant.get("ports") and qdrant["networksAdvanced"] == [{"name": "rae-local-backend"}]
+
+
+def test_local_stack_refuses_unencrypted_data_without_the_exemption(images_file):
+    config = _local_config(images_file)
+    del config["rae:allowUnencryptedVolumes"]
+    with pytest.raises(RuntimeError, match="A.8.24"):
+        render_program(REPO, "local", config)
+
+
+def test_local_stack_names_the_missing_images_file():
+    with pytest.raises(RuntimeError, match="scripts/build-images.sh"):
+        render_program(REPO, "local", _local_config(REPO / "build" / "no-such-images.json"))
+
+
+def test_local_stack_refuses_binding_every_interface(images_file):
+    with pytest.raises(RuntimeError, match="A.8.20"):
+        render_program(REPO, "local", _local_config(images_file, **{"rae:bindAddress": "0.0.0.0"}))
+
+
+def test_connect_info_reports_exemptions_as_failing():
+    lines = describe({"postgresEndpoint": "127.0.0.1:5432", "unencryptedVolumes": {"pgdata": "EXEMPT (dev-only: x)"}})
+    assert lines[0].endswith("127.0.0.1:5432") and lines[-1].startswith("A.8.24 NOT MET: volume pgdata")

@@ -1,0 +1,31 @@
+"""TlsProxy: our HAProxy image as a HardenedContainer, published on a declared address only."""
+
+import pytest
+
+from baseline import BaselineViolation
+from components import proxy_runtime
+from components.spec import Port
+from components.tls_proxy import TlsProxy, TlsProxyArgs
+from tests.unit.components.harness import declare, one
+
+IMAGE = "sha256:" + "4" * 64
+
+
+def _proxy(port: Port) -> list[dict]:
+    return declare(lambda: TlsProxy("tls-proxy", TlsProxyArgs(
+        IMAGE, "rae-api:8000", "/srv/s/p.crt", "/srv/s/p.key", port, ["rae-unit-edge", "rae-unit-backend"],
+        ["127.0.0.1"])))
+
+
+def test_proxy_forwards_to_the_upstream_with_its_key_as_a_file():
+    container = one(_proxy(Port(proxy_runtime.LISTEN_PORT, 8443)), "docker:index/container:Container")
+    assert f"{proxy_runtime.UPSTREAM_ENV}=rae-api:8000" in container["envs"]
+    mounts = {m["target"]: m for m in container["mounts"]}
+    assert mounts[proxy_runtime.TLS_KEY_PATH] == {"target": proxy_runtime.TLS_KEY_PATH, "source": "/srv/s/p.key",
+                                                  "type": "bind", "readOnly": True}
+    assert container["ports"][0]["ip"] == "127.0.0.1" and container["readOnly"] is True
+
+
+def test_proxy_on_every_interface_is_refused():
+    with pytest.raises(BaselineViolation, match="A.8.20"):
+        _proxy(Port(proxy_runtime.LISTEN_PORT, 8443, "0.0.0.0"))
