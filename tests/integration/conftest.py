@@ -7,54 +7,17 @@ runtime the Pulumi components declare.
 import http.server
 import threading
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import docker
 import pytest
 
-from components.postgres_runtime import PostgresSecrets, postgres_spec
 from components.proxy_runtime import LISTEN_PORT, ProxySecrets, proxy_spec
 from components.spec import Port, docker_api_kwargs
-from tests.fixtures.docker_engine import free_port, new_password, remove_quietly, wait_healthy
+from tests.fixtures.docker_engine import free_port, remove_quietly, start_postgres, wait_healthy
 from tests.integration.qdrant_image import QDRANT_IMAGE, qdrant_image_present
 
 QDRANT_MODULE = "test_qdrant.py"
-
-
-@dataclass
-class RunningPostgres:
-    """A running hardened Postgres: its container, published port and the secrets it was given."""
-
-    container: object
-    port: int
-    volume: str
-    superuser_password: str = field(repr=False)
-    app_password: str = field(repr=False)
-    secret_values: tuple[bytes, ...] = field(repr=False)
-
-
-def start_postgres(docker_client, image_id: str, test_pki, secret_dir: Path, label: str) -> RunningPostgres:
-    """Start one hardened Postgres container on a fresh volume with fresh passwords; waits until healthy."""
-    suffix = uuid.uuid4().hex[:8]
-    superuser_file, superuser_password = new_password(secret_dir, f"{label}-superuser-{suffix}")
-    app_file, app_password = new_password(secret_dir, f"{label}-app-{suffix}")
-    port = free_port()
-    volume = f"rae-test-{label}-{suffix}"
-    spec = postgres_spec(image_id, volume,
-                         PostgresSecrets(str(superuser_file), str(app_file), str(test_pki.server_cert),
-                                         str(test_pki.server_key)),
-                         port=Port(5432, port), name=f"rae-test-{label}-{suffix}")
-    print(f"[containers] starting {spec.name} on 127.0.0.1:{port}", flush=True)
-    container = docker_client.containers.run(**docker_api_kwargs(spec))
-    running = RunningPostgres(container, port, volume, superuser_password, app_password,
-                              (superuser_password.encode(), app_password.encode(), test_pki.server_key.read_bytes()))
-    try:
-        wait_healthy(container)
-    except BaseException:
-        remove_quietly(docker_client, container, volume)
-        raise
-    return running
 
 
 @pytest.fixture(scope="session")
