@@ -3,6 +3,8 @@
 #
 #   bash scripts/build-images.sh            # base (if absent), postgres, tls-proxy
 #   BASE_IMAGE=debian:bookworm-slim bash scripts/build-images.sh   # use an existing base image instead
+#   NO_CACHE=1 IMAGE_NAMESPACE=rae-bench IMAGES_JSON=build/bench-images.json bash scripts/build-images.sh
+#       # a cold build under other tags, leaving the stack's images and build/images.json alone
 #
 # The base is Debian bookworm from `debootstrap --variant=minbase` + `docker import` (skipped when the
 # tag exists). Service images install Debian packages on it; generated files (pg_hba.conf, HAProxy
@@ -13,9 +15,13 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 step() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-base_tag=rae/base:bookworm-minbase
-postgres_tag=rae/postgres:15
-proxy_tag=rae/tls-proxy:haproxy
+namespace=${IMAGE_NAMESPACE:-rae}
+base_tag=$namespace/base:bookworm-minbase
+postgres_tag=$namespace/postgres:15
+proxy_tag=$namespace/tls-proxy:haproxy
+images_json=${IMAGES_JSON:-build/images.json}
+cache_flag=()
+[ "${NO_CACHE:-0}" = 1 ] && cache_flag=(--no-cache)
 python=.venv/bin/python
 [ -x "$python" ] || python=python3
 contexts=build/context
@@ -86,7 +92,7 @@ import sys; sys.path.insert(0, '.')
 from components import $module
 print('\\n'.join(f'{k}={v}' for k, v in $module.build_args().items()))")
     step "$name: docker build -> $tag (a first build installs Debian packages: a few minutes)"
-    docker build "${build_args[@]}" -t "$tag" "$dir" 2>&1 \
+    docker build "${cache_flag[@]}" "${build_args[@]}" -t "$tag" "$dir" 2>&1 \
         | awk '/^Step [0-9]+\/[0-9]+ :/ {print "[images]   " $0; fflush()} /(ERROR|rror:|returned a non-zero code)/ {print; fflush()}'
     [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "[images] $name: docker build failed" >&2; exit 1; }
 }
@@ -120,13 +126,13 @@ out = Path(sys.argv[1])
 EOF
 build_image tls-proxy "$proxy_tag" "$dir" proxy_runtime
 
-step "writing build/images.json"
-"$python" - "$base_ref" "$postgres_tag" "$proxy_tag" <<'EOF'
+step "writing $images_json"
+"$python" - "$images_json" "$base_ref" "$postgres_tag" "$proxy_tag" <<'EOF'
 import json, subprocess, sys
-refs = dict(zip(("base", "postgres", "tls-proxy"), sys.argv[1:]))
+refs = dict(zip(("base", "postgres", "tls-proxy"), sys.argv[2:]))
 ids = {name: subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref],
                             check=True, capture_output=True, text=True).stdout.strip() for name, ref in refs.items()}
-with open("build/images.json", "w") as handle:
+with open(sys.argv[1], "w") as handle:
     json.dump({name: {"ref": refs[name], "id": ids[name]} for name in refs}, handle, indent=2)
     handle.write("\n")
 for name in refs:

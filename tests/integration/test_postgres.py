@@ -1,13 +1,17 @@
 """Postgres from our image: TLS 1.3 + scram only, append-only audit log, tenant isolation, secrets kept out of sight."""
 
 import json
+import uuid
 
 import psycopg
 import pytest
 from psycopg import errors, sql
 
 from baseline import DATABASE, TLS
-from components.postgres_runtime import APP_ROLE, DATABASE_NAME, SUPERUSER, TENANT_SETTING
+from components.postgres_runtime import (APP_PASSWORD_PATH, APP_ROLE, DATABASE_NAME, SUPERUSER, TENANT_SETTING,
+                                         PostgresSecrets, postgres_spec)
+from components.spec import docker_api_kwargs
+from tests.fixtures.docker_engine import new_password, remove_quietly
 
 pytestmark = pytest.mark.integration
 
@@ -149,3 +153,25 @@ def test_secrets_absent_from_container_logs(postgres, tenant_rows):
     assert b"connection authorized" in logs  # the logs are real and include the log_connections lines
     for secret in postgres.secret_values:
         assert secret.strip() not in logs
+
+
+def test_refuses_to_start_without_its_secret_files(docker_client, built_images, test_pki, secret_dir):
+    superuser_file, _ = new_password(secret_dir, f"refusal-superuser-{uuid.uuid4().hex[:8]}")
+    spec = postgres_spec(built_images["postgres"], f"rae-test-refusal-{uuid.uuid4().hex[:8]}",
+                         PostgresSecrets(str(superuser_file), str(secret_dir / "absent-app-password"),
+                                         str(test_pki.server_cert), str(test_pki.server_key)),
+                         name=f"rae-test-refusal-{uuid.uuid4().hex[:8]}")
+    kwargs = docker_api_kwargs(spec)
+    kwargs["volumes"] = {source: bind for source, bind in kwargs["volumes"].items()
+                         if bind["bind"] != APP_PASSWORD_PATH}
+    kwargs["restart_policy"] = {"Name": "no"}  # observe the one refusal instead of a restart loop
+    container = docker_client.containers.run(**kwargs)
+    try:
+        assert container.wait(timeout=60)["StatusCode"] != 0
+        logs = container.logs().decode()
+        assert "RAE_APP_PASSWORD_FILE" in logs and "A.5.17" in logs
+        listing = docker_client.containers.run(built_images["base"], ["ls", "-A", "/data"], remove=True,
+                                               volumes={spec.mounts[0].source: {"bind": "/data", "mode": "ro"}})
+        assert listing.strip() == b""  # nothing half-initialised in the data volume
+    finally:
+        remove_quietly(docker_client, container, spec.mounts[0].source)
