@@ -56,9 +56,12 @@ class HardenedContainer(pulumi.ComponentResource):
         validate(spec)
         health = spec.healthcheck
         ready_within = health.start_period_s + health.retries * (health.interval_s + health.timeout_s)
+        # Container names are global on a Docker host: the stack prefix lets `local` and `e2e` run side by side.
+        # Other containers reach this one by its service name, an alias on each network.
+        self.container_name = f"rae-{pulumi.get_stack()}-{spec.name}"
         self.container = docker.Container(
             name,
-            name=spec.name,
+            name=self.container_name,
             hostname=spec.name,
             image=spec.image,
             command=list(spec.command) or None,
@@ -76,7 +79,8 @@ class HardenedContainer(pulumi.ComponentResource):
                                               read_only=mount.read_only) for mount in spec.mounts]
             + [docker.ContainerMountArgs(target=secret.target, source=secret.source, type="bind", read_only=True)
                for secret in spec.secret_files],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network) for network in spec.networks],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network, aliases=[spec.name])
+                               for network in spec.networks],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=list(health.test), interval=_seconds(health.interval_s), timeout=_seconds(health.timeout_s),
                 retries=health.retries, start_period=_seconds(health.start_period_s)),

@@ -122,7 +122,8 @@ class DirectoryProvider(dynamic.ResourceProvider):
         return dynamic.CreateResult(id_=props["path"], outs=props)
 
     def diff(self, _id, olds, news):
-        changed = [key for key in ("path", "uid", "gid") if olds.get(key) != news.get(key)]
+        # remove_on_delete must reach the state too: delete only sees the stored properties.
+        changed = [key for key in ("path", "uid", "gid", "remove_on_delete") if olds.get(key) != news.get(key)]
         return dynamic.DiffResult(changes=bool(changed) or not directory_matches(
             news["path"], int(news["uid"]), int(news["gid"])), replaces=["path"] if "path" in changed else [])
 

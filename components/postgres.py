@@ -140,5 +140,6 @@ class DockerPostgres(pulumi.ComponentResource):
             ports=(args.port,), allowed_bind_addresses=tuple(args.allowed_bind_addresses))
         self.container = HardenedContainer(name, HardenedContainerArgs(spec, "Postgres", args.depends_on),
                                            opts=pulumi.ResourceOptions(parent=self))
+        self.container_name = self.container.container_name
         self.endpoint = f"{args.port.host_ip}:{args.port.external}"
-        self.register_outputs({"endpoint": self.endpoint})
+        self.register_outputs({"endpoint": self.endpoint, "container": self.container_name})

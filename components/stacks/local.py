@@ -87,7 +87,7 @@ def build() -> None:
 
     backups = DockerBackups("backups", DockerBackupsArgs(
         host_path=str(config.data_root / "backups"), key_file=secrets.files["backup-key"],
-        postgres_container="postgres", unencrypted_exemption=config.unencrypted_exemption))
+        postgres_container=postgres.container_name, unencrypted_exemption=config.unencrypted_exemption))
 
     exemptions = {volume: encryption for volume, encryption in
                   (("pgdata", pgdata.encryption), ("backups", backups.volume.encryption)) if encryption.startswith("EXEMPT")}

@@ -76,7 +76,11 @@ def test_labels_name_component_stack_and_service(container_inputs):
 def test_mounts_and_networks_are_the_declared_ones(container_inputs):
     assert [(m["source"], m["target"], m["type"]) for m in container_inputs["mounts"]] == [
         ("rae-unit-data", "/data", "volume")]
-    assert container_inputs["networksAdvanced"] == [{"name": "rae-unit-backend"}]
+    assert container_inputs["networksAdvanced"] == [{"name": "rae-unit-backend", "aliases": ["svc"]}]
+
+
+def test_container_name_is_stack_scoped_and_the_service_name_is_its_alias(container_inputs):
+    assert container_inputs["name"] == "rae-unit-svc" and container_inputs["hostname"] == "svc"
 
 
 WEAKENINGS = [

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from baseline import CONTAINER, SECRETS, BaselineViolation
-from components.host_files import SecretFileProvider, file_matches, write_secret_file
+from components.host_files import (DirectoryProvider, SecretFileProvider, directory_matches, file_matches,
+                                  write_secret_file)
 from components.secrets import ACCESSOR, Secrets, SecretsArgs
 from tests.unit.components.harness import declare, is_secret, of_type, one
 
@@ -88,3 +89,18 @@ def test_secret_file_provider_is_idempotent_and_sees_drift(tmp_path: Path):
     assert provider.diff(created.id, created.outs, props | {"content": "v2"}).changes is True
     provider.delete(created.id, props)
     assert not Path(props["path"]).exists()
+
+
+def test_data_directory_provider_keeps_data_unless_released(tmp_path: Path):
+    provider = DirectoryProvider()
+    kept = {"path": str(tmp_path / "pgdata"), "uid": CONTAINER.uid, "gid": CONTAINER.gid, "remove_on_delete": False}
+    created = provider.create(kept)
+    assert directory_matches(kept["path"], CONTAINER.uid, CONTAINER.gid)
+    (tmp_path / "pgdata" / "PG_VERSION").write_text("15\n")
+    assert provider.diff(created.id, created.outs, kept).changes is False
+    provider.delete(created.id, kept)
+    assert (tmp_path / "pgdata" / "PG_VERSION").exists()
+    released = kept | {"remove_on_delete": True}
+    assert provider.diff(created.id, created.outs, released).changes is True
+    provider.delete(created.id, provider.update(created.id, created.outs, released).outs)
+    assert not (tmp_path / "pgdata").exists()

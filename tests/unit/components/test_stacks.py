@@ -101,9 +101,9 @@ def _local_config(images_file: Path, **overrides) -> dict:
 def test_local_stack_runs_our_images_hardened_on_separated_networks(images_file):
     graph = render_program(REPO, "local", _local_config(images_file))
     containers = {c["name"]: c for c in _by_type(graph, "docker:index/container:Container")}
-    assert set(containers) == {"postgres", "tls-proxy"}
-    assert containers["postgres"]["image"] == IMAGE_IDS["postgres"]["id"]
-    assert containers["tls-proxy"]["image"] == IMAGE_IDS["tls-proxy"]["id"]
+    assert set(containers) == {"rae-local-postgres", "rae-local-tls-proxy"}
+    assert containers["rae-local-postgres"]["image"] == IMAGE_IDS["postgres"]["id"]
+    assert containers["rae-local-tls-proxy"]["image"] == IMAGE_IDS["tls-proxy"]["id"]
     for container in containers.values():
         assert container["readOnly"] is True and container["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}"
         assert all(port["ip"] == "127.0.0.1" for port in container["ports"])
@@ -115,8 +115,8 @@ def test_local_stack_runs_our_images_hardened_on_separated_networks(images_file)
 
 def test_local_stack_with_qdrant_keeps_it_internal(images_file):
     graph = render_program(REPO, "local", _local_config(images_file, **{"rae:qdrantImage": "qdrant/qdrant@sha256:" + "9" * 64}))
-    (qdrant,) = [c for c in _by_type(graph, "docker:index/container:Container") if c["name"] == "qdrant"]
-    assert not qdrant.get("ports") and qdrant["networksAdvanced"] == [{"name": "rae-local-backend"}]
+    (qdrant,) = [c for c in _by_type(graph, "docker:index/container:Container") if c["hostname"] == "qdrant"]
+    assert not qdrant.get("ports") and qdrant["networksAdvanced"] == [{"name": "rae-local-backend", "aliases": ["qdrant"]}]
 
 
 def test_local_stack_refuses_unencrypted_data_without_the_exemption(images_file):
