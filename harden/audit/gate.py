@@ -8,8 +8,8 @@ from pathlib import Path
 from baseline import controls as annex_a_controls
 from harden.audit.evidence import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Evidence
 
-_STATUS = {"passed": PASS, "pass": PASS, "failed": FAIL, "fail": FAIL, "skipped": NOT_APPLICABLE,
-           "not-applicable": NOT_APPLICABLE, "error": UNKNOWN, "unknown": UNKNOWN}
+_STATUS = {"passed": PASS, "pass": PASS, "failed": FAIL, "fail": FAIL, "error": UNKNOWN, "unknown": UNKNOWN,
+           "skipped": NOT_APPLICABLE, "waived": NOT_APPLICABLE, "not-applicable": NOT_APPLICABLE}
 
 
 def run_gate(path: str) -> dict:
