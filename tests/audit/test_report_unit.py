@@ -117,3 +117,27 @@ def test_bad_input_exits_2_naming_the_control(tmp_path, capsys):
     assert main(["audit", "--out", str(tmp_path / "o"), "--no-containers", "--not-applicable", "A.9.9=why"]) == 2
     assert "Annex A" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()  # nothing half-written
+
+
+def test_nightly_workflow_is_scheduled_and_publishes_the_report():
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "nightly-audit.yml").read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["schedule"][0]["cron"]
+    steps = workflow["jobs"]["audit"]["steps"]
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and upload["with"]["path"] == "${{ env.AUDIT_OUT }}"
+    audit_step = next(s for s in steps if s.get("id") == "audit")
+    assert "harden audit" in audit_step["run"] and '--out "$AUDIT_OUT"' in audit_step["run"]
+
+
+def test_stack_outputs_give_endpoints_and_unencrypted_volumes():
+    from harden.audit.stack import endpoints_from_outputs, unencrypted_volume_evidence
+
+    outputs = {"postgresEndpoint": "127.0.0.1:15432", "apiEndpoint": "127.0.0.1:18443",
+               "qdrantEndpoint": "not deployed: set rae:qdrantImage", "unencryptedVolumes": {"pgdata": "EXEMPT: no dm"}}
+    assert endpoints_from_outputs(outputs, "/ca.pem") == ["127.0.0.1:15432,postgres,name=postgres,ca=/ca.pem",
+                                                          "127.0.0.1:18443,tls,name=rae-api,ca=/ca.pem"]
+    [volume] = unencrypted_volume_evidence(outputs, "local")
+    assert volume.status == "fail" and "A.8.24" in volume.controls and volume.detail == "EXEMPT: no dm"
