@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHECKOV = REPO / ".tools" / "checkov-venv" / "bin" / "checkov"
 CHECKOV_CHECKS = Path(__file__).resolve().parent / "checkov_checks"
 VERSION = "1.0"
-ALWAYS_SKIPPED = (".git", ".venv", ".tools", "node_modules", "out", "build", "__pycache__", ".pytest_cache")
+ALWAYS_SKIPPED = (".git", ".venv", ".tools", ".state", "node_modules", "out", "build", "__pycache__", ".pytest_cache")
 STATUS_ORDER = ("failed", "unknown", "waived", "passed")
 
 
@@ -297,6 +297,7 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         progress("[gate] checkov: Dockerfiles, GitHub workflows, secrets")
         files_scan = pool.submit(_checkov, ["-d", ".", "--framework", "dockerfile", "github_actions", "secrets",
+                                            "--enable-secret-scan-all-files",
                                             *(["--config-file", ".checkov.yaml"] if (target / ".checkov.yaml").exists()
                                               else []), *(f"--skip-path={p}" for p in skipped)], target)
         progress("[gate] bandit (high severity, high confidence)")

@@ -58,7 +58,7 @@ def healthcheck(props):
 
 def bound_ports(props):
     for port in as_list(props.get("ports")):
-        address = port.get("ip") or "0.0.0.0"  # nosec B104 - Docker's default when ip is unset, rejected here
+        address = port.get("ip") or "0.0.0.0"  # Docker's default when ip is unset
         if address not in CONTAINER.bind_addresses:
             yield (f"port {port.get('internal')} publishes on {address}, "
                    f"not one of the declared addresses {list(CONTAINER.bind_addresses)}")

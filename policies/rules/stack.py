@@ -91,7 +91,7 @@ def private_databases(resources):
             yield vm["name"], "database VM has an external IP"
     for container in filter(_is_database, _of_type(resources, CONTAINER_TYPE)):
         for port in as_list(container["props"].get("ports")):
-            if (port.get("ip") or "0.0.0.0") not in CONTAINER.bind_addresses:  # nosec B104 - Docker's default, rejected here
+            if (port.get("ip") or "0.0.0.0") not in CONTAINER.bind_addresses:
                 yield container["name"], f"database port {port.get('internal')} published on {port.get('ip') or 'all addresses'}"
 
 

@@ -1,0 +1,100 @@
+"""Passing and failing properties for every CrossGuard rule: a hardened resource, and the one change that breaks it."""
+
+from baseline import BACKUP, CONTAINER, DATABASE, KMS, NETWORK, TLS
+
+KEY = "projects/p/locations/l/keyRings/r/cryptoKeys/k"
+CONTAINER_TYPE = "docker:index/container:Container"
+
+HARDENED = {
+    CONTAINER_TYPE: {
+        "image": "sha256:" + "a" * 64, "user": f"{CONTAINER.uid}:{CONTAINER.gid}", "readOnly": True,
+        "capabilities": {"drops": list(CONTAINER.cap_drop)}, "securityOpts": list(CONTAINER.security_opts),
+        "memory": CONTAINER.memory_mb_default, "healthcheck": {"tests": ["CMD", "true"]},
+        "logOpts": dict(CONTAINER.log_opts), "envs": ["PGPASSWORD_FILE=/run/secrets/pg"],
+        "ports": [{"internal": 8443, "external": 8443, "ip": CONTAINER.bind_addresses[0]}],
+        "mounts": [{"type": "volume", "source": "data", "target": "/data"}],
+    },
+    "gcp:sql/databaseInstance:DatabaseInstance": {
+        "encryptionKeyName": KEY, "deletionProtection": True,
+        "settings": {
+            "deletionProtectionEnabled": True,
+            "ipConfiguration": {"ipv4Enabled": False, "sslMode": DATABASE.gcp_ssl_mode},
+            "backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": True,
+                                    "backupRetentionSettings": {"retainedBackups": BACKUP.retained_backups}},
+            "databaseFlags": [{"name": k, "value": v} for k, v in (DATABASE.log_flags | DATABASE.gcp_extra_flags).items()],
+        },
+    },
+    "gcp:kms/cryptoKey:CryptoKey": {"rotationPeriod": f"{KMS.rotation_period_seconds}s"},
+    "gcp:compute/disk:Disk": {"diskEncryptionKey": {"kmsKeySelfLink": KEY}},
+    "gcp:compute/sSLPolicy:SSLPolicy": {"profile": TLS.gcp_ssl_policy_profile, "minTlsVersion": TLS.gcp_min_tls_version},
+    "gcp:cloudrunv2/service:Service": {"ingress": NETWORK.cloud_run_ingress},
+    "gcp:secretmanager/secret:Secret": {"replication": {"auto": {"customerManagedEncryption": {"kmsKeyName": KEY}}}},
+    "gcp:storage/bucket:Bucket": {
+        "encryption": {"defaultKmsKeyName": KEY}, "versioning": {"enabled": True},
+        "retentionPolicy": {"retentionPeriod": str(BACKUP.bucket_retention_days * 86400)},
+        "uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced",
+    },
+    "gcp:projects/iAMMember:IAMMember": {"role": "roles/cloudsql.client", "member": "user:ops@example.org"},
+    "gcp:serviceaccount/key:Key": None,  # no passing form: keys are forbidden
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": {
+        "attributeCondition": "assertion.sub == 'repo:org/repo:ref:refs/heads/main'"},
+    "gcp:compute/instance:Instance": {
+        "bootDisk": {"kmsKeySelfLink": KEY}, "networkInterfaces": [{"network": "vpc"}],
+        "shieldedInstanceConfig": {"enableSecureBoot": True, "enableVtpm": True, "enableIntegrityMonitoring": True},
+    },
+}
+
+# rule id -> (resource type, changes that break only this rule)
+BREAKING = {
+    "RAE-CTR-001": (CONTAINER_TYPE, {"user": "0:0"}),
+    "RAE-CTR-002": (CONTAINER_TYPE, {"readOnly": False}),
+    "RAE-CTR-003": (CONTAINER_TYPE, {"capabilities": {"drops": ["ALL"], "adds": ["NET_ADMIN"]}}),
+    "RAE-CTR-004": (CONTAINER_TYPE, {"securityOpts": [*CONTAINER.security_opts, "apparmor=unconfined"]}),
+    "RAE-CTR-005": (CONTAINER_TYPE, {"memory": CONTAINER.memory_mb_max + 1}),
+    "RAE-CTR-006": (CONTAINER_TYPE, {"healthcheck": None}),
+    "RAE-CTR-007": (CONTAINER_TYPE, {"ports": [{"internal": 8443, "external": 8443}]}),
+    "RAE-CTR-008": (CONTAINER_TYPE, {"privileged": True}),
+    "RAE-CTR-009": (CONTAINER_TYPE, {"pidMode": "host"}),
+    "RAE-CTR-010": (CONTAINER_TYPE, {"mounts": [{"type": "bind", "source": "/run/docker.sock", "target": "/s"}]}),
+    "RAE-CTR-011": (CONTAINER_TYPE, {"image": "postgres:15"}),
+    "RAE-CTR-012": (CONTAINER_TYPE, {"envs": ["API_KEY=abc"]}),
+    "RAE-CTR-013": (CONTAINER_TYPE, {"logOpts": {"max-size": "10m"}}),
+    "RAE-SQL-001": ("gcp:sql/databaseInstance:DatabaseInstance", {"encryptionKeyName": None}),
+    "RAE-SQL-002": ("gcp:sql/databaseInstance:DatabaseInstance", {"settings.ipConfiguration.sslMode": "ENCRYPTED_ONLY"}),
+    "RAE-SQL-003": ("gcp:sql/databaseInstance:DatabaseInstance", {"settings.ipConfiguration.ipv4Enabled": True}),
+    "RAE-SQL-004": ("gcp:sql/databaseInstance:DatabaseInstance", {"settings.backupConfiguration.enabled": False}),
+    "RAE-SQL-005": ("gcp:sql/databaseInstance:DatabaseInstance",
+                    {"settings.backupConfiguration.pointInTimeRecoveryEnabled": False}),
+    "RAE-SQL-006": ("gcp:sql/databaseInstance:DatabaseInstance", {"deletionProtection": False}),
+    "RAE-SQL-007": ("gcp:sql/databaseInstance:DatabaseInstance", {"settings.databaseFlags": []}),
+    "RAE-KMS-001": ("gcp:kms/cryptoKey:CryptoKey", {"rotationPeriod": f"{KMS.rotation_period_seconds + 1}s"}),
+    "RAE-DSK-001": ("gcp:compute/disk:Disk", {"diskEncryptionKey": None}),
+    "RAE-TLS-001": ("gcp:compute/sSLPolicy:SSLPolicy", {"minTlsVersion": "TLS_1_2"}),
+    "RAE-RUN-001": ("gcp:cloudrunv2/service:Service", {"ingress": "INGRESS_TRAFFIC_ALL"}),
+    "RAE-SEC-001": ("gcp:secretmanager/secret:Secret", {"replication": {"auto": {}}}),
+    "RAE-GCS-001": ("gcp:storage/bucket:Bucket", {"encryption": None}),
+    "RAE-GCS-002": ("gcp:storage/bucket:Bucket", {"versioning": {"enabled": False}}),
+    "RAE-GCS-003": ("gcp:storage/bucket:Bucket", {"retentionPolicy": {"retentionPeriod": "86400"}}),
+    "RAE-GCS-004": ("gcp:storage/bucket:Bucket", {"uniformBucketLevelAccess": False}),
+    "RAE-GCS-005": ("gcp:storage/bucket:Bucket", {"publicAccessPrevention": "inherited"}),
+    "RAE-IAM-001": ("gcp:projects/iAMMember:IAMMember", {"role": "roles/owner"}),
+    "RAE-IAM-002": ("gcp:projects/iAMMember:IAMMember", {"member": "serviceAccount:api@p.iam.gserviceaccount.com"}),
+    "RAE-IAM-003": ("gcp:serviceaccount/key:Key", {"serviceAccountId": "api"}),
+    "RAE-IAM-004": ("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", {"attributeCondition": "true"}),
+    "RAE-VM-001": ("gcp:compute/instance:Instance", {"networkInterfaces": [{"network": "vpc", "accessConfigs": [{}]}]}),
+    "RAE-VM-002": ("gcp:compute/instance:Instance", {"shieldedInstanceConfig": {"enableSecureBoot": False}}),
+    "RAE-VM-003": ("gcp:compute/instance:Instance", {"bootDisk": {}}),
+}
+
+
+def broken(resource_type: str, changes: dict) -> dict:
+    """HARDENED[resource_type] with `changes` applied (dotted keys reach into nested objects)."""
+    import copy
+    props = copy.deepcopy(HARDENED[resource_type] or {})
+    for dotted, value in changes.items():
+        *path, last = dotted.split(".")
+        target = props
+        for step in path:
+            target = target[step]
+        target[last] = value
+    return props

@@ -1,0 +1,97 @@
+"""Each CrossGuard policy called directly (no engine, no CLI): a hardened resource passes, one change fails it."""
+
+import pytest
+from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs
+
+from policies.catalog import RULES
+from policies.crossguard.rules import POLICIES
+from policies.rules import resource_rules, stack_rules
+from tests.policy.cases import BREAKING, CONTAINER_TYPE, HARDENED, broken
+
+
+def violations(rule_id: str, resource_type: str, props: dict) -> list[str]:
+    reported = []
+    POLICIES[rule_id].validate(ResourceValidationArgs(resource_type, props, f"urn:{rule_id}", "r", None, None),
+                               lambda message, urn=None: reported.append(message))
+    return reported
+
+
+def stack_violations(rule_id: str, resources: list[tuple[str, str, dict]]) -> list[str]:
+    reported = []
+    policy_resources = [PolicyResource(t, props, f"urn::{name}", name, None, None, None, [], {}) for t, name, props in resources]
+    POLICIES[rule_id].validate(StackValidationArgs(policy_resources), lambda message, urn=None: reported.append(message))
+    return reported
+
+
+def test_every_resource_rule_has_a_case():
+    assert {rule.rule_id for rule in resource_rules()} == set(BREAKING)
+
+
+@pytest.mark.parametrize("rule_id", sorted(BREAKING))
+def test_hardened_resource_passes(rule_id):
+    resource_type, _ = BREAKING[rule_id]
+    if HARDENED[resource_type] is None:  # forbidden resource type: any instance of it fails
+        assert violations(rule_id, resource_type, {}) != []
+    else:
+        assert violations(rule_id, resource_type, HARDENED[resource_type]) == []
+
+
+@pytest.mark.parametrize("rule_id", sorted(BREAKING))
+def test_breaking_change_fails_with_id_and_controls(rule_id):
+    resource_type, changes = BREAKING[rule_id]
+    messages = violations(rule_id, resource_type, broken(resource_type, changes))
+    assert messages, f"{rule_id} did not report {changes}"
+    assert all(m.startswith(rule_id) and ", ".join(RULES[rule_id].controls) in m for m in messages)
+
+
+def test_policy_ignores_other_resource_types():
+    assert violations("RAE-CTR-008", "gcp:storage/bucket:Bucket", {"privileged": True}) == []
+
+
+def _db_container(name, mounts):
+    return (CONTAINER_TYPE, name, {**HARDENED[CONTAINER_TYPE], "image": "sha256:" + "c" * 64, "mounts": mounts})
+
+
+def _volume(name, encryption):
+    return ("docker:index/volume:Volume", name,
+            {"name": name, "labels": [{"label": "org.rae.hardening.encryption", "value": encryption}]})
+
+
+def test_stack_encrypted_volumes():
+    mount = [{"type": "volume", "source": "rae-pgdata", "target": "/var/lib/postgresql/data"}]
+    assert stack_violations("RAE-STK-001", [_db_container("postgres", mount), _volume("rae-pgdata", "luks")]) == []
+    failing = stack_violations("RAE-STK-001", [_db_container("postgres", mount), _volume("rae-pgdata", "exempt")])
+    assert failing and "RAE-STK-001" in failing[0]
+    bind = [{"type": "bind", "source": "/srv/plain", "target": "/qdrant/storage"}]
+    assert stack_violations("RAE-STK-001", [_db_container("qdrant", bind)])
+
+
+def test_stack_one_account_per_service():
+    run = "gcp:cloudrunv2/service:Service"
+    own = [(run, "api", {"template": {"serviceAccount": "api-sa"}}), (run, "worker", {"template": {"serviceAccount": "w-sa"}})]
+    shared = [(run, "api", {"template": {"serviceAccount": "sa"}}), (run, "worker", {"template": {"serviceAccount": "sa"}})]
+    assert stack_violations("RAE-STK-002", own) == []
+    assert len(stack_violations("RAE-STK-002", shared)) == 2
+    assert stack_violations("RAE-STK-002", [(run, "api", {"template": {}})])
+
+
+def test_stack_private_databases():
+    sql = "gcp:sql/databaseInstance:DatabaseInstance"
+    assert stack_violations("RAE-STK-003", [(sql, "db", HARDENED[sql])]) == []
+    assert stack_violations("RAE-STK-003", [(sql, "db", broken(sql, {"settings.ipConfiguration.ipv4Enabled": True}))])
+    exposed = {**HARDENED[CONTAINER_TYPE], "ports": [{"internal": 5432, "external": 5432, "ip": "0.0.0.0"}]}
+    assert stack_violations("RAE-STK-003", [(CONTAINER_TYPE, "postgres", exposed)])
+
+
+def test_stack_tls13_endpoints():
+    proxy, policy = "gcp:compute/targetHttpsProxy:TargetHttpsProxy", "gcp:compute/sSLPolicy:SSLPolicy"
+    good = [(policy, "tls13", HARDENED[policy]), (proxy, "https", {"sslPolicy": "https://mock/p/tls13"})]
+    weak = [(policy, "tls12", {**HARDENED[policy], "minTlsVersion": "TLS_1_2"}), (proxy, "https", {"sslPolicy": "tls12-id"})]
+    assert stack_violations("RAE-STK-004", good) == []
+    assert stack_violations("RAE-STK-004", weak)
+    assert stack_violations("RAE-STK-004", [(proxy, "https", {})])
+    assert stack_violations("RAE-STK-004", [("gcp:compute/targetHttpProxy:TargetHttpProxy", "http", {"urlMap": "m"})])
+
+
+def test_every_stack_rule_is_tested_here():
+    assert {rule.rule_id for rule in stack_rules()} == {"RAE-STK-001", "RAE-STK-002", "RAE-STK-003", "RAE-STK-004"}
