@@ -10,7 +10,7 @@ runs with the same settings. Pure Python: reads the baseline, imports nothing fr
 
 from dataclasses import dataclass
 
-from baseline import CONTAINER, DATABASE, TLS, require
+from baseline import CONTAINER, DATABASE, require
 from components.spec import ContainerSpec, Healthcheck, Mount, Port, SecretFile
 
 MAJOR_VERSION = DATABASE.engine_version.removeprefix("POSTGRES_")
@@ -149,8 +149,3 @@ def postgres_spec(image: str, data_volume: str, secrets: PostgresSecrets, port: 
         networks=networks,
         memory_mb=memory_mb,
     )
-
-
-def client_tls_settings() -> dict[str, str]:
-    """libpq connection parameters a client uses against this server (verify-full, TLS 1.3 floor)."""
-    return {"sslmode": "verify-full", "ssl_min_protocol_version": TLS.min_version}

@@ -54,3 +54,15 @@ def test_memory_and_pids_are_bounded(service):
     host_config = service.attrs["HostConfig"]
     assert host_config["Memory"] == CONTAINER.memory_mb_default * 1024 * 1024
     assert 0 < host_config["PidsLimit"] <= CONTAINER.pids_limit
+
+
+def test_image_has_no_setuid_or_setgid_files(service, docker_client):
+    # A throwaway root container of the same image: the hardened service itself cannot read root-only dirs.
+    found = docker_client.containers.run(service.image.id, ["/", "-xdev", "-type", "f", "-perm", "/6000"],
+                                         entrypoint="find", user="0", remove=True)
+    assert found.decode().split() == []
+
+
+def test_image_has_no_download_tools(service):
+    result = service.exec_run(["/bin/sh", "-c", "for tool in curl wget nc ncat gcc; do command -v $tool; done; true"])
+    assert result.output.decode().split() == []
