@@ -11,7 +11,7 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from baseline import NETWORK, TLS, require
+from baseline import CONTAINER, NETWORK, TLS, require
 
 SERVES = ((TLS, "gcp_ssl_policy_profile"), (TLS, "gcp_min_tls_version"), (NETWORK, "cloud_run_ingress"))
 
@@ -23,6 +23,8 @@ class HttpsEndpointArgs:
     + service_account: email of the API's ServiceIdentity
     + domains: hostnames of the Google-managed certificate
     + min_tls_version: only the baseline's value is accepted (kept as an input so a weaker one is refused loudly)
+    + env: plain settings only (secrets are read from Secret Manager by the service's own identity)
+    + subnetwork: VPC subnetwork for direct egress to private addresses (Cloud SQL, Qdrant)
     """
 
     region: str
@@ -32,6 +34,7 @@ class HttpsEndpointArgs:
     min_tls_version: str = TLS.gcp_min_tls_version
     ingress: str = NETWORK.cloud_run_ingress
     env: dict = field(default_factory=dict)
+    subnetwork: pulumi.Input[str] | None = None
     project: str | None = None
 
 
@@ -50,7 +53,7 @@ class HttpsEndpoint(pulumi.ComponentResource):
                 f"endpoint {name}: Cloud Run ingress {args.ingress} bypasses the TLS 1.3 load balancer",
                 NETWORK.controls("cloud_run_ingress"))
         require("@sha256:" in args.image, f"endpoint {name}: image {args.image!r} is not pinned by digest",
-                ("A.8.19", "A.8.32"))
+                CONTAINER.controls("image_pinning"))
         require(bool(args.domains), f"endpoint {name}: at least one domain is needed for the certificate",
                 TLS.controls("min_version"))
         child = pulumi.ResourceOptions(parent=self)
@@ -61,6 +64,10 @@ class HttpsEndpoint(pulumi.ComponentResource):
             name, location=args.region, ingress=args.ingress, project=args.project, deletion_protection=True,
             template=gcp.cloudrunv2.ServiceTemplateArgs(
                 service_account=args.service_account,
+                vpc_access=gcp.cloudrunv2.ServiceTemplateVpcAccessArgs(
+                    egress="PRIVATE_RANGES_ONLY",
+                    network_interfaces=[gcp.cloudrunv2.ServiceTemplateVpcAccessNetworkInterfaceArgs(
+                        subnetwork=args.subnetwork, tags=["rae-api"])]) if args.subnetwork else None,
                 containers=[gcp.cloudrunv2.ServiceTemplateContainerArgs(
                     image=args.image,
                     envs=[gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=key, value=value)

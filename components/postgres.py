@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from baseline import BACKUP, DATABASE, NETWORK, require
+from baseline import BACKUP, DATABASE, KMS, NETWORK, require
 from components import postgres_runtime
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.spec import Port
@@ -70,7 +70,7 @@ class CloudSqlPostgres(pulumi.ComponentResource):
     def __init__(self, name: str, args: CloudSqlArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:Postgres", name, None, opts)
         require(bool(args.kms_key), f"Cloud SQL {name}: a customer-managed key is required",
-                DATABASE.controls("ssl_min_protocol_version") + ("A.8.24",))
+                KMS.controls("algorithm"))
         require(bool(args.private_network), f"Cloud SQL {name}: a private network is required (no public IP)",
                 NETWORK.controls("database_public_ip"))
         require(args.retained_backups >= BACKUP.retained_backups,

@@ -21,7 +21,7 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from baseline import CONTAINER, NETWORK, SECRETS, require
+from baseline import CONTAINER, KMS, NETWORK, SECRETS, TLS, require
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.spec import ContainerSpec, Healthcheck, Mount, SecretFile, docker_run_args
 from components.volume import EncryptedVolume, EncryptedVolumeArgs
@@ -37,6 +37,7 @@ TLS_KEY_PATH = "/qdrant/tls/key.pem"
 STORAGE_PATH = "/qdrant/storage"
 COS_IMAGE = "cos-cloud/cos-stable"
 VM_DATA_PATH = "/mnt/disks/qdrant"
+NETWORK_TAG = "rae-qdrant"
 VM_SECRETS_PATH = "/run/qdrant"
 
 
@@ -108,7 +109,7 @@ class DockerQdrant(pulumi.ComponentResource):
     def __init__(self, name: str, args: DockerQdrantArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:Qdrant", name, None, opts)
         require(not args.spec.ports, f"Qdrant {name}: its TLS cannot be limited to TLS 1.3, so it is never published",
-                ("A.8.24", "A.8.20"))
+                TLS.controls("min_version"))
         self.container = HardenedContainer(name, HardenedContainerArgs(args.spec, "Qdrant", args.depends_on),
                                            opts=pulumi.ResourceOptions(parent=self))
         self.endpoint = f"https://{args.spec.name}:{HTTP_PORT}"
@@ -154,6 +155,7 @@ class GcpQdrantArgs:
     + kms_key: customer-managed key for the boot and data disks
     + service_account: email of Qdrant's own ServiceIdentity (accessor on its secrets only)
     + config_secret, tls_cert_secret, tls_key_secret: Secret Manager ids (projects/.../secrets/NAME)
+    + network, client_tags: the VPC and the network tags of the only clients allowed in
     """
 
     image: str
@@ -164,6 +166,8 @@ class GcpQdrantArgs:
     config_secret: pulumi.Input[str]
     tls_cert_secret: pulumi.Input[str]
     tls_key_secret: pulumi.Input[str]
+    network: pulumi.Input[str]
+    client_tags: Sequence[str] = ("rae-api",)
     machine_type: str = "e2-standard-2"
     data_size_gb: int = 50
     project: str | None = None
@@ -178,7 +182,8 @@ class GcpQdrant(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpQdrantArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:Qdrant", name, None, opts)
         check_image(args.image)
-        require(bool(args.kms_key), f"Qdrant VM {name}: a customer-managed key is required for its disks", ("A.8.24",))
+        require(bool(args.kms_key), f"Qdrant VM {name}: a customer-managed key is required for its disks",
+                KMS.controls("algorithm"))
         data = EncryptedVolume(f"{name}-data", EncryptedVolumeArgs("gcp", "qdrant", kms_key=args.kms_key,
                                                                    zone=args.zone, size_gb=args.data_size_gb,
                                                                    project=args.project),
@@ -205,7 +210,14 @@ class GcpQdrant(pulumi.ComponentResource):
                                                                    scopes=["cloud-platform"]),
             metadata={"user-data": user_data, "block-project-ssh-keys": "true", "enable-oslogin": "TRUE",
                       "google-logging-enabled": "true"},
-            labels={"rae-service": "qdrant"},
+            tags=[NETWORK_TAG], labels={"rae-service": "qdrant"},
+            opts=pulumi.ResourceOptions(parent=self))
+        # Only the API (its Cloud Run egress carries the client tag) reaches Qdrant, on its HTTP port only.
+        gcp.compute.Firewall(
+            f"{name}-from-clients", network=args.network, direction="INGRESS", project=args.project,
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(HTTP_PORT)])],
+            source_tags=list(args.client_tags), target_tags=[NETWORK_TAG],
+            log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
             opts=pulumi.ResourceOptions(parent=self))
         self.endpoint = self.instance.network_interfaces.apply(
             lambda nics: f"https://{nics[0].network_ip}:{HTTP_PORT}" if nics and nics[0].network_ip else None)

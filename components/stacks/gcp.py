@@ -82,11 +82,12 @@ def build() -> None:
         image=config.qdrant_image, zone=config.zone, subnetwork=subnet.id, kms_key=keys.keys["disk"].id,
         service_account=identities["qdrant"].email, config_secret=qdrant_secrets.secrets["qdrant-config"].id,
         tls_cert_secret=qdrant_secrets.secrets["qdrant-tls-cert"].id,
-        tls_key_secret=qdrant_secrets.secrets["qdrant-tls-key"].id, project=project),
+        tls_key_secret=qdrant_secrets.secrets["qdrant-tls-key"].id, network=vpc.id, client_tags=("rae-api",),
+        project=project),
         opts=pulumi.ResourceOptions(depends_on=[keys]))
     api = HttpsEndpoint("api", HttpsEndpointArgs(
         region=config.region, image=config.api_image, service_account=identities["api"].email,
-        domains=config.domains, project=project,
+        domains=config.domains, subnetwork=subnet.id, project=project,
         env={"RAE_DB_CONNECTION_NAME": database.connection_name, "RAE_QDRANT_URL": qdrant.endpoint}))
     backups = BucketBackups("backups", BucketBackupsArgs(
         location=config.backup_location, kms_key=keys.keys["backups"].id, writers=[identities["backup"].member],

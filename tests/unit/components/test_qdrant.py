@@ -51,7 +51,7 @@ def vm() -> list[dict]:
     return declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
         IMAGE, "europe-west4-a", "subnet", KEY, "rae-qdrant@p.iam.gserviceaccount.com",
         "projects/p/secrets/rae-qdrant-config", "projects/p/secrets/rae-qdrant-tls-cert",
-        "projects/p/secrets/rae-qdrant-tls-key")))
+        "projects/p/secrets/rae-qdrant-tls-key", "projects/p/global/networks/rae-vpc")))
 
 
 def test_vm_is_shielded_cos_without_external_ip(vm):
@@ -61,6 +61,12 @@ def test_vm_is_shielded_cos_without_external_ip(vm):
                                                   "enableIntegrityMonitoring": True}
     assert all("accessConfigs" not in nic for nic in instance["networkInterfaces"])
     assert instance["metadata"]["block-project-ssh-keys"] == "true"
+
+
+def test_only_the_api_reaches_qdrant_on_its_port(vm):
+    firewall = one(vm, "gcp:compute/firewall:Firewall")
+    assert firewall["allows"] == [{"protocol": "tcp", "ports": ["6333"]}] and firewall["sourceTags"] == ["rae-api"]
+    assert firewall["targetTags"] == one(vm, "gcp:compute/instance:Instance")["tags"]
 
 
 def test_vm_disks_use_the_customer_managed_key(vm):
