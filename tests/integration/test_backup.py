@@ -103,3 +103,11 @@ def test_key_file_readable_by_others_is_refused(postgres, backup_key, tmp_path):
     with pytest.raises(ValueError, match="A.8.24"):
         backup_runtime.backup(postgres.container.name, loose_key, tmp_path / "never.enc")
     assert not (tmp_path / "never.enc").exists()
+
+
+def test_command_line_backup_writes_the_dump_and_reports_errors(postgres, backup_key, tmp_path, capsys):
+    assert backup_runtime.main(["backup", "--container", postgres.container.name, "--key-file", str(backup_key),
+                                "--output", str(tmp_path / "cli.dump.enc")]) == 0
+    assert (tmp_path / "cli.dump.enc").read_bytes().startswith(b"Salted__")
+    assert backup_runtime.main(["backup", "--container", postgres.container.name, "--key-file", str(backup_key)]) == 1
+    assert "needs --output" in capsys.readouterr().err
