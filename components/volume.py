@@ -104,7 +104,8 @@ class EncryptedVolume(pulumi.ComponentResource):
                     f"rae:allowUnencryptedVolumes to '{EXEMPTION_PREFIX} <reason>' on a development machine",
                     LUKS.controls("required_for"))
             self.encryption = f"EXEMPT ({args.unencrypted_exemption}): {status.describe()}"
-            pulumi.log.warn(f"A.8.24 NOT MET for volume {name}: {self.encryption}", resource=self)
+            pulumi.log.warn(f"{', '.join(LUKS.controls('required_for'))} NOT MET for volume {name}: {self.encryption}",
+                            resource=self)
         directory = HostDirectory(f"{name}-dir", path, CONTAINER.uid, CONTAINER.gid, remove_on_delete=not args.keep_data,
                                   opts=pulumi.ResourceOptions(parent=self, protect=args.keep_data))
         self.docker_volume_name = f"rae-{pulumi.get_stack()}-{name}"

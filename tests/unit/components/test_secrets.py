@@ -2,9 +2,13 @@
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from pulumi.dynamic.dynamic import serialize_provider
 
 from baseline import CONTAINER, SECRETS, BaselineViolation
 from components.host_files import (DirectoryProvider, SecretFileProvider, directory_matches, file_matches,
@@ -13,6 +17,7 @@ from components.secrets import ACCESSOR, Secrets, SecretsArgs
 from tests.unit.components.harness import declare, is_secret, of_type, one
 
 KEY = "projects/p/locations/europe-west4/keyRings/k/cryptoKeys/secrets"
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _secrets(args: SecretsArgs) -> list[dict]:
@@ -104,3 +109,15 @@ def test_data_directory_provider_keeps_data_unless_released(tmp_path: Path):
     assert provider.diff(created.id, created.outs, released).changes is True
     provider.delete(created.id, provider.update(created.id, created.outs, released).outs)
     assert not (tmp_path / "pgdata").exists()
+
+
+def test_providers_survive_the_engines_pickling_into_a_fresh_process(tmp_path: Path):
+    # The engine's dynamic-provider host unpickles the provider in a new Python started in the project directory.
+    serialized = serialize_provider(SecretFileProvider())
+    path = tmp_path / "roundtrip"
+    program = ("import base64, sys, dill; provider = dill.loads(base64.b64decode(sys.argv[1])); "
+               f"provider.create({{'path': {str(path)!r}, 'content': 'x', 'uid': {CONTAINER.uid}, 'gid': {CONTAINER.gid}}})")
+    completed = subprocess.run([sys.executable, "-c", program, serialized], cwd=REPO, capture_output=True, text=True,
+                               check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert file_matches(str(path), "x", CONTAINER.uid, CONTAINER.gid)
