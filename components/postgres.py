@@ -5,8 +5,10 @@
   private CA, passwords as host secret files. The audit_log + row-level-security schema is baked
   into the image (components/sql) and applied on first start.
 - gcp: Cloud SQL with CMEK, private IP only, client certificates required, backups + PITR, the CIS
-  logging flags plus pgaudit, deletion protection. The same components/sql schema is applied after
-  creation through the Cloud SQL Auth Proxy by the deploy pipeline; mocks cannot verify it.
+  logging flags plus pgaudit, deletion protection. The database, the application role and the same
+  components/sql schema are NOT created by this program (a Cloud SQL API user would join
+  cloudsqlsuperuser, with CREATEROLE): an operator or the CI identity applies them once with the
+  exported `schema_command` through the Cloud SQL Auth Proxy. Mocks cannot verify that step.
 """
 
 import dataclasses
@@ -20,6 +22,7 @@ from baseline import BACKUP, DATABASE, KMS, NETWORK, require
 from components import postgres_runtime
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.spec import Port
+from components.stacks.config import PROJECT_DIR
 
 SERVES = ((DATABASE, "engine_version"), (DATABASE, "password_encryption"), (DATABASE, "ssl_min_protocol_version"),
           (DATABASE, "reject_non_tls"), (DATABASE, "gcp_ssl_mode"), (DATABASE, "log_flags"),
@@ -27,8 +30,7 @@ SERVES = ((DATABASE, "engine_version"), (DATABASE, "password_encryption"), (DATA
           (DATABASE, "deletion_protection"), (NETWORK, "database_public_ip"), (BACKUP, "retained_backups"),
           (BACKUP, "point_in_time_recovery"), (BACKUP, "transaction_log_retention_days"), (BACKUP, "start_time"))
 
-APP_USER = postgres_runtime.APP_ROLE
-DATABASE_NAME = postgres_runtime.DATABASE_NAME
+AUTH_PROXY_PORT = 6432
 
 
 def database_flags(extra: Mapping[str, str]) -> dict[str, str]:
@@ -45,7 +47,7 @@ class CloudSqlArgs:
     """+ region, tier: where and how large
     + private_network: self link of the VPC (private IP only)
     + kms_key: customer-managed key id (required)
-    + app_password: the application user's password (a Pulumi secret)
+    + admin_password: the built-in `postgres` user's password (a Pulumi secret), used to apply the schema
     + extra_flags: more database flags; baseline flags cannot be overridden
     + retained_backups: at least baseline.BACKUP.retained_backups
     """
@@ -53,7 +55,7 @@ class CloudSqlArgs:
     region: str
     private_network: pulumi.Input[str]
     kms_key: pulumi.Input[str]
-    app_password: pulumi.Input[str]
+    admin_password: pulumi.Input[str]
     tier: str = "db-custom-2-7680"
     extra_flags: Mapping[str, str] = field(default_factory=dict)
     retained_backups: int = BACKUP.retained_backups
@@ -80,6 +82,7 @@ class CloudSqlPostgres(pulumi.ComponentResource):
         self.instance = gcp.sql.DatabaseInstance(
             name, region=args.region, database_version=DATABASE.engine_version, project=args.project,
             encryption_key_name=args.kms_key, deletion_protection=DATABASE.deletion_protection,
+            root_password=args.admin_password,
             settings=gcp.sql.DatabaseInstanceSettingsArgs(
                 tier=args.tier, availability_type="REGIONAL", disk_autoresize=True,
                 deletion_protection_enabled=DATABASE.deletion_protection,
@@ -97,14 +100,25 @@ class CloudSqlPostgres(pulumi.ComponentResource):
                 user_labels={"rae-service": "postgres"}),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
                                         protect=DATABASE.deletion_protection))
-        child = pulumi.ResourceOptions(parent=self)
-        gcp.sql.Database(f"{name}-db", instance=self.instance.name, name=DATABASE_NAME, project=args.project,
-                         opts=child)
-        gcp.sql.User(f"{name}-app", instance=self.instance.name, name=APP_USER, password=args.app_password,
-                     project=args.project, opts=child)
         self.connection_name = self.instance.connection_name
+        self.schema_command = self.connection_name.apply(schema_command)
         self.register_outputs({"connection_name": self.connection_name,
-                               "private_ip": self.instance.private_ip_address})
+                               "private_ip": self.instance.private_ip_address, "schema_command": self.schema_command})
+
+
+def schema_command(connection_name: str) -> str:
+    """Shell commands (run from the project, inside the VPC) that apply components/sql to Cloud SQL once.
+
+    The Auth Proxy carries the client-certificate TLS to the instance; psql talks to it on loopback.
+    Passwords come from files the operator fetched from Secret Manager (PGPASSFILE, app_password_file).
+    """
+    files = " ".join(f"--file={path.relative_to(PROJECT_DIR)}" for path in sorted((PROJECT_DIR / "components" / "sql").glob("*.sql")))
+    return (f"cloud-sql-proxy --private-ip --port {AUTH_PROXY_PORT} {connection_name} & "
+            f".venv/bin/python -c 'from components.postgres_runtime import sql_settings; print(sql_settings())' "
+            f"> .state/000_settings.psql && "
+            f"psql 'host=127.0.0.1 port={AUTH_PROXY_PORT} user={postgres_runtime.SUPERUSER} dbname=postgres' "
+            f"--no-psqlrc --set=ON_ERROR_STOP=1 --set=app_password_file=.state/postgres-app-password "
+            f"--file=.state/000_settings.psql {files}")
 
 
 @dataclass

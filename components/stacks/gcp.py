@@ -60,13 +60,14 @@ def build() -> None:
 
     ca = PrivateCa("ca", PrivateCaArgs())
     qdrant_cert = Certificate("qdrant-tls", CertificateArgs(ca, "qdrant", dns_names=["qdrant.rae.internal"]))
-    generated = Secrets("generated", SecretsArgs("gcp", ["postgres-app-password", "qdrant-api-key"],
-                                               kms_key=keys.keys["secrets"].id, location=config.region,
-                                               project=project,
-                                               accessors={"postgres-app-password": [identities["api"].member],
-                                                          "qdrant-api-key": [identities["api"].member]},
-                                               ),
-                      opts=pulumi.ResourceOptions(depends_on=[keys]))
+    # The CI identity reads the two Postgres passwords only to apply the schema (CloudSqlPostgres.schema_command).
+    generated = Secrets("generated", SecretsArgs(
+        "gcp", ["postgres-admin-password", "postgres-app-password", "qdrant-api-key"],
+        kms_key=keys.keys["secrets"].id, location=config.region, project=project,
+        accessors={"postgres-admin-password": [identities["ci"].member],
+                   "postgres-app-password": [identities["api"].member, identities["ci"].member],
+                   "qdrant-api-key": [identities["api"].member]}),
+        opts=pulumi.ResourceOptions(depends_on=[keys]))
     qdrant_secrets = Secrets("qdrant", SecretsArgs(
         "gcp", [], kms_key=keys.keys["secrets"].id, location=config.region, project=project,
         provided={"qdrant-config": generated.values["qdrant-api-key"].apply(config_yaml),
@@ -77,7 +78,7 @@ def build() -> None:
 
     database = CloudSqlPostgres("postgres", CloudSqlArgs(
         region=config.region, private_network=vpc.id, kms_key=keys.keys["sql"].id,
-        app_password=generated.values["postgres-app-password"], depends_on=[peering, keys], project=project))
+        admin_password=generated.values["postgres-admin-password"], depends_on=[peering, keys], project=project))
     qdrant = GcpQdrant("qdrant", GcpQdrantArgs(
         image=config.qdrant_image, zone=config.zone, subnetwork=subnet.id, kms_key=keys.keys["disk"].id,
         service_account=identities["qdrant"].email, config_secret=qdrant_secrets.secrets["qdrant-config"].id,
@@ -98,6 +99,7 @@ def build() -> None:
     pulumi.export("apiAddress", api.address.address)
     pulumi.export("tlsMinVersion", TLS.gcp_min_tls_version)
     pulumi.export("sqlConnectionName", database.connection_name)
+    pulumi.export("sqlSchemaCommand", database.schema_command)
     pulumi.export("qdrantEndpoint", qdrant.endpoint)
     pulumi.export("caCertPem", ca.cert_pem)
     pulumi.export("backupBucket", backups.bucket.url)

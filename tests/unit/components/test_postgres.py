@@ -16,7 +16,7 @@ SECRETS = PostgresSecrets("/srv/s/su", "/srv/s/app", "/srv/s/tls.crt", "/srv/s/t
 
 
 def _cloud_sql(**overrides) -> list[dict]:
-    args = dict(region="europe-west4", private_network=VPC, kms_key=KEY, app_password="pw") | overrides
+    args = dict(region="europe-west4", private_network=VPC, kms_key=KEY, admin_password="pw") | overrides
     return declare(lambda: CloudSqlPostgres("db", CloudSqlArgs(**args)))
 
 
@@ -57,9 +57,19 @@ def test_deletion_protection_on_both_layers(instance):
     assert instance["settings"]["deletionProtectionEnabled"] is True
 
 
-def test_application_user_password_stays_secret(cloud_sql):
-    user = one(cloud_sql, "gcp:sql/user:User")
-    assert user["name"] == postgres_runtime.APP_ROLE
+def test_no_api_user_or_database_is_created(cloud_sql):
+    # API-created users join cloudsqlsuperuser; the schema step creates the restricted application role instead.
+    assert not [r for r in cloud_sql if r["type"] in ("gcp:sql/user:User", "gcp:sql/database:Database")]
+
+
+def test_schema_command_applies_the_shared_sql_through_the_auth_proxy():
+    commands = []
+    declare(lambda: CloudSqlPostgres("db", CloudSqlArgs("europe-west4", VPC, KEY, "pw")).schema_command.apply(
+        commands.append))
+    (command,) = commands
+    assert command.startswith("cloud-sql-proxy --private-ip")
+    assert "--file=components/sql/003_audit_log.sql" in command and "--file=components/sql/004_memories.sql" in command
+    assert "app_password_file=" in command and "pw" not in command.split()
 
 
 WEAKENINGS = [
