@@ -13,6 +13,7 @@
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import pulumi
@@ -22,7 +23,6 @@ from baseline import BACKUP, DATABASE, KMS, NETWORK, require
 from components import postgres_runtime
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.spec import Port
-from components.stacks.config import PROJECT_DIR
 
 SERVES = ((DATABASE, "engine_version"), (DATABASE, "password_encryption"), (DATABASE, "ssl_min_protocol_version"),
           (DATABASE, "reject_non_tls"), (DATABASE, "gcp_ssl_mode"), (DATABASE, "log_flags"),
@@ -31,6 +31,7 @@ SERVES = ((DATABASE, "engine_version"), (DATABASE, "password_encryption"), (DATA
           (BACKUP, "point_in_time_recovery"), (BACKUP, "transaction_log_retention_days"), (BACKUP, "start_time"))
 
 AUTH_PROXY_PORT = 6432
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 def database_flags(extra: Mapping[str, str]) -> dict[str, str]:
