@@ -1,7 +1,8 @@
 """Render a Pulumi Python program's desired resource graph without an engine or cloud credentials.
 
 The program runs under `pulumi.runtime.set_mocks`: every resource it declares is recorded with its
-type token, name, parent chain and inputs (camelCase keys, as the engine would see them). Mocks are
+type token, name, whether it is a custom resource (components are not) and its inputs (camelCase
+keys, numbers as floats, as the engine would see them). Mocks are
 process-global, so `render_program` runs the program in a fresh subprocess; `GraphMocks` is the mock
 itself, for callers (unit tests) that already own a process.
 
@@ -22,6 +23,8 @@ import pulumi.runtime
 _PROJECT_NUMBER = "123456789012"
 _SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc's sig key of a serialized secret
 SECRET_MARKER = "[secret]"
+# Service agent names that differ from their API's name (sqladmin.googleapis.com -> gcp-sa-cloud-sql).
+_SERVICE_AGENT_NAMES = {"sqladmin": "cloud-sql"}
 
 
 class GraphMocks(pulumi.runtime.Mocks):
@@ -53,7 +56,8 @@ class GraphMocks(pulumi.runtime.Mocks):
                          "name": f"projects/{self.project}/serviceAccounts/{account}"}
         elif args.typ == "gcp:projects/serviceIdentity:ServiceIdentity":
             service = args.inputs.get("service", "svc").split(".")[0]
-            computed |= {"email": f"service-{_PROJECT_NUMBER}@gcp-sa-{service}.iam.gserviceaccount.com"}
+            agent = _SERVICE_AGENT_NAMES.get(service, service)
+            computed |= {"email": f"service-{_PROJECT_NUMBER}@gcp-sa-{agent}.iam.gserviceaccount.com"}
         elif args.typ == "gcp:kms/cryptoKey:CryptoKey":
             computed |= {"id": f"{args.inputs.get('keyRing')}/cryptoKeys/{name}"}
         elif args.typ == "gcp:kms/keyRing:KeyRing":
@@ -71,8 +75,6 @@ class GraphMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "gcp:organizations/getProject:getProject":
             return {"number": _PROJECT_NUMBER, "projectId": self.project}
-        if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
-            return {"emailAddress": f"service-{_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"}
         return dict(args.args)
 
 

@@ -38,7 +38,7 @@ def test_gcp_has_a_key_ring_and_rotating_keys(gcp_graph):
 def test_gcp_every_service_agent_is_granted_on_its_own_key(gcp_graph):
     grants = {(g["cryptoKeyId"].rsplit("/", 1)[-1], g["member"].split("@")[1].split(".")[0])
               for g in _by_type(gcp_graph, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")}
-    assert grants == {("rae-disk", "compute-system"), ("rae-sql", "gcp-sa-sqladmin"),
+    assert grants == {("rae-disk", "compute-system"), ("rae-sql", "gcp-sa-cloud-sql"),
                       ("rae-secrets", "gcp-sa-secretmanager"), ("rae-backups", "gs-project-accounts")}
 
 
