@@ -122,7 +122,7 @@ def render_program(project_dir: Path, stack: str, config: dict) -> list[dict]:
     Raises RuntimeError with the program's own error (e.g. a BaselineViolation) when it fails.
     """
     project_dir = Path(project_dir).resolve()
-    completed = subprocess.run(
+    completed = subprocess.run(  # nosec B603: fixed argv, this interpreter, no shell
         [sys.executable, "-m", "components.render", "--project-dir", str(project_dir), "--stack", stack],
         input=json.dumps(config), capture_output=True, text=True, cwd=project_dir,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project_dir), str(Path(__file__).parents[1]),
