@@ -19,7 +19,7 @@ _ENDPOINTS = (("postgresEndpoint", "Postgres (TLS 1.3, scram-sha-256)"), ("apiEn
 def stack_outputs(stack: str) -> dict:
     """The stack's outputs as the engine reports them (secret values masked)."""
     # The engine on PATH is the one scripts/pulumi-env.sh selected; fixed argv, no shell.
-    completed = subprocess.run(["pulumi", "stack", "output",  # nosec B603 B607 "--json", "--stack", stack],
+    completed = subprocess.run(["pulumi", "stack", "output", "--json", "--stack", stack],  # nosec B603 B607
                                capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"`pulumi stack output --stack {stack}` failed: {completed.stderr.strip()}")
