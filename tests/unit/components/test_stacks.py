@@ -139,3 +139,8 @@ def test_local_stack_refuses_binding_every_interface(images_file):
 def test_connect_info_reports_exemptions_as_failing():
     lines = describe({"postgresEndpoint": "127.0.0.1:5432", "unencryptedVolumes": {"pgdata": "EXEMPT (dev-only: x)"}})
     assert lines[0].endswith("127.0.0.1:5432") and lines[-1].startswith("A.8.24 NOT MET: volume pgdata")
+
+
+def test_an_unknown_target_is_named():
+    with pytest.raises(RuntimeError, match="rae:target is 'aws'; choose one of \\['local', 'gcp'\\]"):
+        render_program(REPO, "aws", {"rae:target": "aws"})
