@@ -8,6 +8,7 @@ import http.server
 import threading
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 import pytest
@@ -17,7 +18,7 @@ from components.spec import Port, docker_api_kwargs
 from tests.fixtures.docker_engine import free_port, remove_quietly, start_postgres, wait_healthy
 from tests.integration.qdrant_image import QDRANT_IMAGE, qdrant_image_present
 
-QDRANT_MODULE = "test_qdrant.py"
+QDRANT_MODULE = Path(__file__).with_name("test_qdrant.py")
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +79,7 @@ def tls_proxy(docker_client, built_images, test_pki, upstream_app):
 
 def pytest_collection_modifyitems(config, items):
     """Deselect (not skip) the Qdrant runtime test where its pinned image is absent: no registry is reachable."""
-    qdrant_items = [item for item in items if item.path.name == QDRANT_MODULE]
+    qdrant_items = [item for item in items if item.path == QDRANT_MODULE]
     if not qdrant_items:
         return
     try:
@@ -88,7 +89,7 @@ def pytest_collection_modifyitems(config, items):
     if present:
         return
     config.hook.pytest_deselected(items=qdrant_items)
-    items[:] = [item for item in items if item.path.name != QDRANT_MODULE]
+    items[:] = [item for item in items if item.path != QDRANT_MODULE]
     config.stash[_QDRANT_NOTE] = (f"Qdrant runtime test not run: image {QDRANT_IMAGE} not present "
                                   "(no registry reachable)")
 
