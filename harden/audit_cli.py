@@ -24,7 +24,8 @@ _CONFIG_KEYS = ("stack", "declared", "containers", "container_names", "bind_addr
 def register(commands) -> None:
     parser = commands.add_parser("audit", help="drift and compliance report keyed by ISO 27001:2022 Annex A",
                                  description=__doc__, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, help="report directory (replaced atomically when the run completes)")
+    parser.add_argument("--out", type=Path, default=Path("out/audit"),
+                        help="report directory, replaced atomically when the run completes (default: out/audit)")
     parser.add_argument("--config", type=Path, help=f"JSON object with any of: {', '.join(_CONFIG_KEYS)}")
     parser.add_argument("--stack", help="Pulumi stack: refresh preview and export through the engine")
     parser.add_argument("--declared", help="declared resource graph (pulumi stack export or components.render JSON)")
@@ -72,8 +73,6 @@ def _options(args):
         if bad:
             raise AuditInputError(f"--not-applicable {bad}: expected A.x.y=JUSTIFICATION")
         merged["not_applicable"] = {**config.get("not_applicable", {}), **{c.strip(): why.strip() for c, _, why in pairs}}
-    if not args.out:
-        raise AuditInputError("--out DIR is required (or --verify DIR)")
     return AuditOptions(out=args.out, **merged)
 
 

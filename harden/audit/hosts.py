@@ -5,12 +5,15 @@ A host that does not answer on its SSH port is unknown, never pass.
 
 import inspect
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 from baseline import SSH
 from harden.audit.evidence import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Evidence
 
+MAX_PARALLEL_HOSTS = 8
 _STATUS = {"pass": PASS, "ok": PASS, "passed": PASS, "fail": FAIL, "failed": FAIL, "drift": FAIL,
-           "unknown": UNKNOWN, "error": UNKNOWN, "not-applicable": NOT_APPLICABLE, "skipped": NOT_APPLICABLE}
+           "unknown": UNKNOWN, "error": UNKNOWN, "not-applicable": NOT_APPLICABLE, "not applicable": NOT_APPLICABLE,
+           "skipped": NOT_APPLICABLE}
 
 
 def reachable(hostname: str, port: int, timeout: float) -> str | None:
@@ -32,36 +35,45 @@ def _verifier():
 
 def _call(verify_host, host: dict, inventory: str):
     """verify_host's parameters are matched by name, so the audit follows the verifier's signature."""
-    offered = {"inventory": inventory, "inventory_path": inventory, "host": host["name"], "host_name": host["name"],
+    offered = {"host_data": host["data"], "data": host["data"], "inventory": inventory, "inventory_path": inventory, "host": host["name"], "host_name": host["name"],
                "name": host["name"], "hostname": host["ssh_hostname"], "ssh_hostname": host["ssh_hostname"],
                "port": host["ssh_port"], "ssh_port": host["ssh_port"]}
     parameters = inspect.signature(verify_host).parameters
     return verify_host(**{name: offered[name] for name in parameters if name in offered})
 
 
+def _host_evidence(host: dict, inventory: str, timeout: float, verifier, missing, progress) -> list[Evidence]:
+    subject = f"host/{host['name']}"
+    progress(f"host {host['name']}: SSH reachability, then pyinfra facts (hosts/verify.py)")
+    down = reachable(host["ssh_hostname"], host["ssh_port"], timeout)
+    if down:
+        return [Evidence("host", subject, "reachable", f"SSH answers on port {host['ssh_port']}", down,
+                         UNKNOWN, SSH.controls("permit_root_login"), "host down or unreachable")]
+    if verifier is None:
+        return [Evidence("host", subject, "verified", "hosts/verify.py checks run", missing, UNKNOWN,
+                         SSH.controls("permit_root_login"))]
+    try:
+        checks = _call(verifier, host, inventory)
+    except Exception as error:  # the verifier's failure is this host's evidence, not the audit's crash
+        return [Evidence("host", subject, "verified", "hosts/verify.py checks run", f"{type(error).__name__}: {error}",
+                         UNKNOWN, SSH.controls("permit_root_login"))]
+    progress(f"host {host['name']}: {len(checks)} checks read")
+    return [Evidence("host", subject, str(_field(check, "check")), _field(check, "expected"), _field(check, "actual"),
+                     _STATUS.get(str(_field(check, "status") or "unknown").lower(), UNKNOWN),
+                     tuple(_field(check, "controls") or ()), str(_field(check, "detail") or ""))
+            for check in checks]
+
+
+def _field(check, name):
+    """A check is a dict or an object with attributes (dataclass, named tuple)."""
+    return check.get(name) if isinstance(check, dict) else getattr(check, name, None)
+
+
 def collect(hosts: list[dict], inventory: str, timeout: float = 5.0, progress=print) -> list[Evidence]:
-    evidence = []
-    verify_host, missing = _verifier()
-    for host in hosts:
-        subject = f"host/{host['name']}"
-        progress(f"host {host['name']}: SSH reachability, then pyinfra facts (hosts/verify.py)")
-        down = reachable(host["ssh_hostname"], host["ssh_port"], timeout)
-        if down:
-            evidence.append(Evidence("host", subject, "reachable", f"SSH answers on port {host['ssh_port']}", down,
-                                     UNKNOWN, SSH.controls("permit_root_login"), "host down or unreachable"))
-            continue
-        if verify_host is None:
-            evidence.append(Evidence("host", subject, "verified", "hosts/verify.py checks run", missing, UNKNOWN,
-                                     SSH.controls("permit_root_login")))
-            continue
-        try:
-            checks = _call(verify_host, host, inventory)
-        except Exception as error:  # the verifier's failure is this host's evidence, not the audit's crash
-            evidence.append(Evidence("host", subject, "verified", "hosts/verify.py checks run",
-                                     f"{type(error).__name__}: {error}", UNKNOWN, SSH.controls("permit_root_login")))
-            continue
-        for check in checks:
-            evidence.append(Evidence("host", subject, str(check["check"]), check.get("expected"), check.get("actual"),
-                                     _STATUS.get(str(check.get("status", "unknown")).lower(), UNKNOWN),
-                                     tuple(check.get("controls") or ()), str(check.get("detail", ""))))
-    return evidence
+    """Evidence of every host; hosts are verified in parallel (each is bound by its own SSH round trips)."""
+    verifier, missing = _verifier()
+    if not hosts:
+        return []
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_HOSTS, len(hosts))) as pool:
+        per_host = pool.map(lambda host: _host_evidence(host, inventory, timeout, verifier, missing, progress), hosts)
+        return [item for items in per_host for item in items]

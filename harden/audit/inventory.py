@@ -12,7 +12,8 @@ CONTROL_NODE = "control-node"
 def hosts_from_inventory(path: str) -> list[dict]:
     """Hosts of a pyinfra inventory file: top-level lists of names or (name, data) pairs, keyed by group.
 
-    Host data is not copied (it may carry credentials); only the name, group and ssh port are kept.
+    The host data travels under "data" to the verifier only; reports show the name, group and SSH address
+    (host data may carry credentials).
     """
     namespace = runpy.run_path(path)
     hosts = []
@@ -22,8 +23,9 @@ def hosts_from_inventory(path: str) -> list[dict]:
         for member in members:
             name, data = (member if isinstance(member, tuple) else (member, {}))
             if isinstance(name, str):
-                hosts.append({"name": name, "group": group, "ssh_port": (data or {}).get("ssh_port", 22),
-                              "ssh_hostname": (data or {}).get("ssh_hostname", name)})
+                data = dict(data or {})
+                hosts.append({"name": name, "group": group, "ssh_port": int(data.get("ssh_port", 22)),
+                              "ssh_hostname": data.get("ssh_hostname", name), "data": data})
     return hosts
 
 
