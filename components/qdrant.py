@@ -13,8 +13,8 @@ of the stack stays TLS 1.3-only.
   (API key) and TLS key from Secret Manager into tmpfs with the VM's own service account.
 """
 
+import json
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -133,19 +133,20 @@ def cloud_init(spec: ContainerSpec, secrets: dict[str, str], data_device: str) -
     token = ("TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' "
              "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token "
              "| sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')")
-    mount = VM_DATA_PATH
-    return "\n".join([
-        "#cloud-config",
-        "bootcmd:",
-        f"  - blkid {data_device} || mkfs.ext4 -F {data_device}",
-        f"  - mkdir -p {mount} && mount -o nodev,nosuid,noexec {data_device} {mount}",
-        f"  - chown {spec.uid}:{spec.gid} {mount}",
-        f"  - mkdir -p {VM_SECRETS_PATH} && mount -t tmpfs -o size=1m,mode=0700 tmpfs {VM_SECRETS_PATH}",
-        "runcmd:",
-        f"  - sh -c {shlex.quote(f'{token} && {fetch}')}",
-        f"  - docker run -d {shlex.join(docker_run_args(spec))}",
-        "",
-    ])
+    storage = f"{VM_DATA_PATH}/storage"
+    # JSON is YAML: every command stays one exact string whatever quotes or colons it holds.
+    return "#cloud-config\n" + json.dumps({
+        "bootcmd": [
+            f"blkid {data_device} || mkfs.ext4 -F {data_device}",
+            f"mkdir -p {VM_DATA_PATH} && mount -o nodev,nosuid,noexec {data_device} {VM_DATA_PATH}",
+            f"mkdir -p {storage} && chown {spec.uid}:{spec.gid} {storage} && chmod 0700 {storage}",
+            f"mkdir -p {VM_SECRETS_PATH} && mount -t tmpfs -o size=1m,mode=0700 tmpfs {VM_SECRETS_PATH}",
+        ],
+        "runcmd": [
+            ["sh", "-c", f"{token} && {fetch}"],
+            ["docker", "run", "-d", *docker_run_args(spec)],
+        ],
+    }, indent=1) + "\n"
 
 
 @dataclass

@@ -3,6 +3,7 @@
 import dataclasses
 
 import pytest
+import yaml
 
 from baseline import CONTAINER, BaselineViolation
 from components.qdrant import (CONFIG_PATH, COS_IMAGE, DockerQdrant, DockerQdrantArgs, GcpQdrant, GcpQdrantArgs,
@@ -78,12 +79,19 @@ def test_vm_disks_use_the_customer_managed_key(vm):
 
 def test_vm_runs_the_same_hardened_spec_with_secrets_fetched_into_tmpfs(vm):
     user_data = one(vm, "gcp:compute/instance:Instance")["metadata"]["user-data"]
-    assert "--read-only" in user_data and "--cap-drop ALL" in user_data and f"--user {CONTAINER.uid}" in user_data
-    assert "mount -t tmpfs" in user_data and "secretmanager.googleapis.com/v1/projects/p/secrets/rae-qdrant-config" in user_data
+    assert user_data.startswith("#cloud-config\n")
+    config = yaml.safe_load(user_data)
+    fetch, run = config["runcmd"]
+    assert run[:3] == ["docker", "run", "-d"] and run[-1] == IMAGE
+    assert "--read-only" in run and run[run.index("--user") + 1] == f"{CONTAINER.uid}:{CONTAINER.gid}"
+    assert any(command.startswith("mkdir -p /run/qdrant && mount -t tmpfs") for command in config["bootcmd"])
+    assert "secretmanager.googleapis.com/v1/projects/p/secrets/rae-qdrant-config/versions/latest:access" in fetch[2]
     assert "api_key" not in user_data
 
 
-def test_cloud_init_quotes_the_docker_command():
-    text = cloud_init(_spec(data_volume="/mnt/disks/qdrant/storage", networks=()), {"/run/q/a": "projects/p/secrets/a"},
-                      "/dev/sdb")
-    assert text.startswith("#cloud-config") and "type=bind,source=/mnt/disks/qdrant/storage" in text
+def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service():
+    spec = _spec(data_volume="/mnt/disks/qdrant/storage", networks=())
+    config = yaml.safe_load(cloud_init(spec, {"/run/qdrant/a": "projects/p/secrets/a"}, "/dev/sdb"))
+    assert config["bootcmd"][0] == "blkid /dev/sdb || mkfs.ext4 -F /dev/sdb"
+    assert f"chown {CONTAINER.uid}:{CONTAINER.gid} /mnt/disks/qdrant/storage" in config["bootcmd"][2]
+    assert "type=bind,source=/mnt/disks/qdrant/storage,target=/qdrant/storage" in config["runcmd"][1]
