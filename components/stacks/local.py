@@ -103,7 +103,8 @@ def build() -> None:
             qdrant_spec(config.qdrant_image, qdrant_data.docker_volume_name, f"{secrets_dir}/qdrant.yaml",
                         qdrant_cert_path, qdrant_key_path, networks=[backend_name]),
             depends_on=[backend, qdrant_data, qdrant_config, *qdrant_tls_files]))
-        pulumi.export("qdrantEndpoint", qdrant.endpoint)
+        # Not a host:port on purpose: probes from the host cannot reach the internal network.
+        pulumi.export("qdrantEndpoint", f"{qdrant.endpoint} (internal network {backend_name} only)")
         if qdrant_data.encryption.startswith("EXEMPT"):
             exemptions["qdrant-data"] = qdrant_data.encryption
     else:
