@@ -60,26 +60,34 @@ def refresh_drift(stack: str, environment: dict | None = None) -> list[Evidence]
     except json.JSONDecodeError:
         return [Evidence("stack", f"stack/{stack}", "refresh_preview", "engine reports the live state",
                          f"pulumi exited {done.returncode}: {done.stderr.strip()[-300:]}", UNKNOWN, _DRIFT_CONTROLS)]
+    evidence = drift_from_refresh(preview)
+    if done.returncode != 0 and not any(e.status == FAIL for e in evidence):
+        evidence.append(Evidence("stack", f"stack/{stack}", "refresh_preview", "exit 0",
+                                 f"exit {done.returncode}: {done.stderr.strip()[-300:]}", UNKNOWN, _DRIFT_CONTROLS))
+    return evidence
+
+
+def drift_from_refresh(preview: dict) -> list[Evidence]:
+    """One evidence item per drifted output attribute of each refreshed resource (or one in-sync item)."""
     evidence = []
     for step in preview.get("steps", []):
         urn = step.get("urn", "")
+        if "::pulumi:providers:" in urn or "::pulumi:pulumi:Stack::" in urn:
+            continue
         old = (step.get("oldState") or {}).get("outputs") or {}
         new = (step.get("newState") or {}).get("outputs") or {}
         subject = f"stack/{urn.rsplit('::', 1)[-1]}"
         if step.get("op") == "delete" or (old and step.get("newState") is None):
-            evidence.append(Evidence("stack", subject, "exists", "present", "deleted outside Pulumi", FAIL,
+            evidence.append(Evidence("stack", subject, "refresh:exists", "present", "deleted outside Pulumi", FAIL,
                                      _DRIFT_CONTROLS, urn))
             continue
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and not k.startswith("__"))
         for key in changed:
-            evidence.append(Evidence("stack", subject, f"attribute:{key}", old.get(key), new.get(key), FAIL,
+            evidence.append(Evidence("stack", subject, f"refresh:{key}", old.get(key), new.get(key), FAIL,
                                      _DRIFT_CONTROLS, f"refresh preview of {urn}"))
         if not changed:
-            evidence.append(Evidence("stack", subject, "in_sync", "declared state", "no drift", PASS, _DRIFT_CONTROLS,
+            evidence.append(Evidence("stack", subject, "refresh:in_sync", "state as recorded", "no drift", PASS, _DRIFT_CONTROLS,
                                      urn))
-    if done.returncode != 0 and not any(e.status == FAIL for e in evidence):
-        evidence.append(Evidence("stack", f"stack/{stack}", "refresh_preview", "exit 0",
-                                 f"exit {done.returncode}: {done.stderr.strip()[-300:]}", UNKNOWN, _DRIFT_CONTROLS))
     return evidence
 
 

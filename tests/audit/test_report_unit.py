@@ -141,3 +141,25 @@ def test_stack_outputs_give_endpoints_and_unencrypted_volumes():
                                                           "127.0.0.1:18443,tls,name=rae-api,ca=/ca.pem"]
     [volume] = unencrypted_volume_evidence(outputs, "local")
     assert volume.status == "fail" and "A.8.24" in volume.controls and volume.detail == "EXEMPT: no dm"
+
+
+def test_refresh_preview_drift_names_each_changed_output():
+    """The shape `pulumi refresh --preview-only --json` prints (engine 3.259): op "refresh", old and new state."""
+    from harden.audit.stack import drift_from_refresh
+
+    def step(name, old, new):
+        urn = f"urn:pulumi:e2e::rae::docker:index/container:Container::{name}"
+        return {"op": "refresh", "urn": urn, "oldState": {"urn": urn, "outputs": old},
+                "newState": None if new is None else {"urn": urn, "outputs": new}, "detailedDiff": None}
+
+    preview = {"steps": [
+        {"op": "refresh", "urn": "urn:pulumi:e2e::rae::pulumi:pulumi:Stack::rae-e2e", "oldState": {}, "newState": {}},
+        step("postgres", {"memory": 512, "readOnly": True}, {"memory": 1024, "readOnly": True}),
+        step("proxy", {"memory": 64}, {"memory": 64}),
+        step("qdrant", {"memory": 64}, None)], "changeSummary": {"update": 1}}
+    found = {(e.subject, e.check): e for e in drift_from_refresh(preview)}
+    memory = found[("stack/postgres", "refresh:memory")]
+    assert (memory.expected, memory.actual, memory.status) == (512, 1024, "fail")
+    assert found[("stack/proxy", "refresh:in_sync")].status == "pass"
+    assert found[("stack/qdrant", "refresh:exists")].status == "fail"
+    assert len(found) == 3
