@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pulumi
 
-from baseline import CONTAINER, require
+from baseline import CONTAINER, LUKS, require
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TARGETS = ("local", "gcp")
@@ -70,14 +70,19 @@ class LocalConfig:
     def from_stack(cls) -> "LocalConfig":
         config = pulumi.Config("rae")
         bind_address = config.get("bindAddress") or CONTAINER.bind_addresses[0]
-        require(not ipaddress.ip_address(bind_address).is_unspecified,
-                f"rae:bindAddress {bind_address} listens on every interface; name one address",
+        address = ipaddress.ip_address(bind_address)
+        require(not address.is_unspecified, f"rae:bindAddress {bind_address} listens on every interface; name one address",
                 CONTAINER.controls("bind_addresses"))
+        exemption = config.get("allowUnencryptedVolumes")
+        # A node that serves other machines holds real data: the development exemption stops at loopback.
+        require(exemption is None or address.is_loopback,
+                f"rae:allowUnencryptedVolumes is set on a stack served on {bind_address}; it is for loopback-only "
+                f"development machines: put the data on LUKS and remove it", LUKS.controls("required_for"))
         return cls(
             bind_address=bind_address,
             data_root=project_path(config.get("dataRoot") or ".state/local-data"),
             images_file=project_path(config.get("imagesFile") or "build/images.json"),
-            unencrypted_exemption=config.get("allowUnencryptedVolumes"),
+            unencrypted_exemption=exemption,
             qdrant_image=config.get("qdrantImage"),
             api_upstream=config.get("apiUpstream") or "rae-api:8000",
             postgres_port=config.get_int("postgresPort") or 5432,

@@ -136,6 +136,11 @@ def test_local_stack_refuses_binding_every_interface(images_file):
         render_program(REPO, "local", _local_config(images_file, **{"rae:bindAddress": "0.0.0.0"}))
 
 
+def test_the_development_exemption_is_refused_on_a_served_node(images_file):
+    with pytest.raises(RuntimeError, match="A.8.24"):
+        render_program(REPO, "local", _local_config(images_file, **{"rae:bindAddress": "100.64.0.7"}))
+
+
 def test_connect_info_reports_exemptions_as_failing():
     lines = describe({"postgresEndpoint": "127.0.0.1:5432", "unencryptedVolumes": {"pgdata": "EXEMPT (dev-only: x)"}})
     assert lines[0].endswith("127.0.0.1:5432") and lines[-1].startswith("A.8.24 NOT MET: volume pgdata")
