@@ -97,12 +97,21 @@ def skip_paths(target: Path) -> list[str]:
     return [*ALWAYS_SKIPPED, *(str(path).strip("/") for path in configured)]
 
 
+def _is_skipped(relative: str, skipped: list[str]) -> bool:
+    """Tool directories are skipped at any depth; configured skip-paths are relative to the target."""
+    parts = relative.split("/")
+    return any(part in ALWAYS_SKIPPED for part in parts) or any(
+        relative == path or relative.startswith(f"{path}/") for path in skipped)
+
+
 def _files(target: Path, pattern: str, skipped: list[str]) -> list[Path]:
+    """Files named like `pattern` under target, never descending into a skipped directory."""
     found = []
-    for path in sorted(target.rglob(pattern)):
-        relative = path.relative_to(target).as_posix()
-        if not any(relative == s or relative.startswith(f"{s}/") or f"/{s}/" in f"/{relative}" for s in skipped):
-            found.append(path)
+    for root, directories, files in os.walk(target):
+        base = Path(root).relative_to(target).as_posix()
+        directories[:] = sorted(d for d in directories
+                                if not _is_skipped(d if base == "." else f"{base}/{d}", skipped))
+        found += [Path(root) / name for name in sorted(files) if fnmatch.fnmatch(name, pattern)]
     return found
 
 

@@ -126,7 +126,7 @@ def sarif(result: GateResult) -> dict:
             "properties": {"controls": f.controls, "status": f.status, "source": f.source, "resource": f.resource},
         }
         if f.status == "waived":
-            entry["suppressions"] = [{"kind": "external", "status": "accepted", "justification": f.message}]
+            entry["suppressions"] = [{"kind": "external", "state": "accepted", "justification": f.message}]
         results.append(entry)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

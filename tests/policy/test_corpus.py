@@ -47,6 +47,8 @@ def test_corpus_produces_an_sbom(corpus_result):
 
 
 def test_sarif_validates_against_the_official_schema(corpus_result):
+    # sarif-schema-2.1.0.json: the OASIS SARIF TC's schema, verbatim from oasis-tcs/sarif-spec
+    # Documents/CommitteeSpecifications/2.1.0/ (commit 3682e9ee648f2f3e11ba1fcd47fc390a0b8f9dab).
     schema = json.loads((REPO / "tests" / "policy" / "sarif-schema-2.1.0.json").read_text())
     document = sarif(corpus_result)
     jsonschema.validate(document, schema)

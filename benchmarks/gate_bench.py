@@ -1,0 +1,85 @@
+"""Benchmark of `harden policy`: its wall time against bare checkov on the same inputs, for synthetic
+Pulumi programs of 10 to 1,000 raw resources. Prints a Markdown table (see benchmarks/gate.md).
+
+  .venv/bin/python benchmarks/gate_bench.py [10 100 1000]
+
+Bare checkov gets what checkov alone can read of the same program: the gate's own Terraform-plan
+translation (checkov cannot read Pulumi) plus the directory scan, with the same flags the gate uses.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from policies.gate import CHECKOV, CHECKOV_CHECKS  # noqa: E402
+
+PROGRAM = '''import pulumi_docker as docker
+import pulumi_gcp as gcp
+
+for index in range({containers}):
+    docker.Container(f"app-{{index}}", image="sha256:" + "a" * 64, user="10001:10001", read_only=True,
+                     capabilities={{"drops": ["ALL"]}}, security_opts=["no-new-privileges:true"], memory=512,
+                     healthcheck={{"tests": ["CMD", "true"]}}, log_opts={{"max-size": "10m", "max-file": "5"}})
+for index in range({buckets}):
+    gcp.storage.Bucket(f"bucket-{{index}}", location="EU", uniform_bucket_level_access=True,
+                       public_access_prevention="enforced", versioning={{"enabled": True}},
+                       encryption={{"default_kms_key_name": "projects/p/locations/l/keyRings/r/cryptoKeys/k"}},
+                       retention_policy={{"retention_period": "3024000"}})
+'''
+
+
+def synthetic_program(directory: Path, resources: int) -> None:
+    directory.mkdir(parents=True)
+    (directory / "Pulumi.yaml").write_text(f"name: bench-{resources}\nruntime: python\n")
+    (directory / "Pulumi.bench.yaml").write_text("config:\n  gcp:project: bench\n")
+    (directory / "__main__.py").write_text(PROGRAM.format(containers=resources // 2, buckets=resources - resources // 2))
+
+
+def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+    return time.perf_counter() - start, completed
+
+
+def main(sizes: list[int]) -> int:
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "PYTHONPATH": str(REPO)}
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in sizes:
+            program = Path(scratch) / f"program-{size}"
+            synthetic_program(program, size)
+            artifacts = Path(scratch) / f"artifacts-{size}"
+            print(f"[bench] {size} resources: harden policy", file=sys.stderr)
+            gate_seconds, gate = timed([sys.executable, "-m", "harden", "policy", str(program), "--format", "json",
+                                        "--output", str(artifacts / "gate.json"), "--artifacts", str(artifacts)],
+                                       cwd=REPO)
+            if gate.returncode not in (0, 1):
+                print(gate.stderr[-3000:], file=sys.stderr)
+                return 2
+            report = json.loads((artifacts / "gate.json").read_text())
+            plan = next(artifacts.glob("plans-*/*.plan.json"))
+            print(f"[bench] {size} resources: bare checkov on the same plan and directory", file=sys.stderr)
+            plan_seconds, _ = timed([str(CHECKOV), "-f", str(plan), "--framework", "terraform_plan",
+                                     "--external-checks-dir", str(CHECKOV_CHECKS), "--skip-download", "-o", "json",
+                                     "--soft-fail"], env=env)
+            dir_seconds, _ = timed([str(CHECKOV), "-d", str(program), "--framework", "dockerfile", "github_actions",
+                                    "secrets", "--enable-secret-scan-all-files", "--skip-download", "-o", "json",
+                                    "--soft-fail"], env=env)
+            checkov_seconds = plan_seconds + dir_seconds
+            rows.append((size, len(report["findings"]), gate_seconds, checkov_seconds, gate_seconds / checkov_seconds))
+    print("| resources | findings | harden policy (s) | bare checkov, sequential (s) | ratio |")
+    print("|---:|---:|---:|---:|---:|")
+    for size, findings, gate_seconds, checkov_seconds, ratio in rows:
+        print(f"| {size} | {findings} | {gate_seconds:.1f} | {checkov_seconds:.1f} | {ratio:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main([int(arg) for arg in sys.argv[1:]] or [10, 100, 1000]))
