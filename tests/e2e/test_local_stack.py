@@ -1,0 +1,143 @@
+"""The local stack through the real Pulumi engine: up, live checks, no-change preview/refresh, drift, destroy.
+
+The tests run in file order against one `e2e` stack (tests/fixtures/stack.py). The container-runtime
+assertions shared with the container suite run on the stack's containers in tests/integration.
+"""
+
+import json
+import socket
+import ssl
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from baseline import CONTAINER, TLS
+from components.postgres_runtime import APP_ROLE, DATABASE_NAME
+from tests.integration.test_container_runtime import kernel_status
+
+pytestmark = pytest.mark.integration
+
+STACK_LABEL = "org.rae.hardening.stack"
+
+
+def stack_containers(docker_client, stack: str):
+    return docker_client.containers.list(all=True, filters={"label": f"{STACK_LABEL}={stack}"})
+
+
+def stack_networks(docker_client, stack: str):
+    return [n for n in docker_client.networks.list() if n.name.startswith(f"rae-{stack}-")]
+
+
+def postgres_container(docker_client, stack: str):
+    matches = [c for c in stack_containers(docker_client, stack)
+               if c.labels.get("org.rae.hardening.service") == "postgres"]
+    assert len(matches) == 1, f"expected one postgres container in stack {stack}, found {[c.name for c in matches]}"
+    return matches[0]
+
+
+def host_port(endpoint: str) -> tuple[str, int]:
+    host, port = endpoint.rsplit(":", 1)
+    return host, int(port)
+
+
+def connect_postgres(outputs: dict, **overrides):
+    host, port = host_port(outputs["postgresEndpoint"])
+    password = Path(outputs["secretFiles"]["postgres-app-password"]).read_text().strip()
+    settings = dict(host=host, port=port, dbname=DATABASE_NAME, user=APP_ROLE, password=password,
+                    sslmode="verify-full", sslrootcert=outputs["caCertFile"], connect_timeout=10)
+    return psycopg.connect(**(settings | overrides))
+
+
+def tls_handshake(endpoint: str, ca_file: str, maximum=ssl.TLSVersion.MAXIMUM_SUPPORTED):
+    host, port = host_port(endpoint)
+    context = ssl.create_default_context(cafile=ca_file)
+    context.maximum_version = maximum
+    with socket.create_connection((host, port), timeout=10) as raw, context.wrap_socket(raw, server_hostname=host) as tls:
+        return tls.version(), tls.cipher()[0]
+
+
+def test_up_starts_every_service_healthy_and_hardened(local_stack, docker_client):
+    containers = {c.labels.get("org.rae.hardening.service"): c for c in stack_containers(docker_client, local_stack.name)}
+    assert {"postgres", "tls-proxy"} <= set(containers), f"services running: {sorted(containers)}"
+    for container in containers.values():
+        container.reload()
+        state, host_config = container.attrs["State"], container.attrs["HostConfig"]
+        assert state["Health"]["Status"] == "healthy", container.name
+        assert container.attrs["Config"]["User"] == f"{CONTAINER.uid}:{CONTAINER.gid}", container.name
+        assert host_config["ReadonlyRootfs"] is True, container.name
+        assert host_config["CapDrop"] == list(CONTAINER.cap_drop), container.name
+        assert "no-new-privileges:true" in host_config["SecurityOpt"], container.name
+        status = kernel_status(container)
+        assert set(status["Uid"].split()) == {str(CONTAINER.uid)}, container.name
+        assert int(status["CapEff"], 16) == 0, container.name
+        assert status["NoNewPrivs"].strip() == "1", container.name
+        read_only = container.exec_run(["/bin/sh", "-c", "echo x > /usr/local/bin/implant"])
+        assert read_only.exit_code != 0 and b"Read-only file system" in read_only.output, container.name
+
+
+def test_postgres_endpoint_accepts_tls13_with_scram(local_stack_outputs):
+    with connect_postgres(local_stack_outputs) as connection:
+        version = connection.execute("SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()[0]
+    assert version == TLS.min_version
+
+
+def test_postgres_endpoint_refuses_tls12_and_plain_connections(local_stack_outputs):
+    with pytest.raises(psycopg.OperationalError):
+        connect_postgres(local_stack_outputs, ssl_max_protocol_version="TLSv1.2")
+    with pytest.raises(psycopg.OperationalError, match="no encryption|reject"):
+        connect_postgres(local_stack_outputs, sslmode="disable")
+
+
+def test_api_endpoint_accepts_only_tls13(local_stack_outputs):
+    version, cipher = tls_handshake(local_stack_outputs["apiEndpoint"], local_stack_outputs["caCertFile"])
+    assert (version, cipher in TLS.cipher_suites) == ("TLSv1.3", True)
+    with pytest.raises(ssl.SSLError):
+        tls_handshake(local_stack_outputs["apiEndpoint"], local_stack_outputs["caCertFile"], ssl.TLSVersion.TLSv1_2)
+
+
+def test_preview_and_refresh_report_no_changes(local_stack):
+    preview = local_stack.run("preview", "--expect-no-changes", check=False)
+    assert preview.returncode == 0, preview.stdout[-3000:] + preview.stderr[-3000:]
+    refresh = local_stack.run("refresh", "--preview-only", "--expect-no-changes", check=False)
+    assert refresh.returncode == 0, refresh.stdout[-3000:] + refresh.stderr[-3000:]
+
+
+def drifted_attributes(refresh_preview: dict) -> dict[str, set[str]]:
+    """resource name -> output attributes whose live value differs from the state."""
+    drifted = {}
+    for step in refresh_preview.get("steps", []):
+        old = (step.get("oldState") or {}).get("outputs") or {}
+        new = (step.get("newState") or {}).get("outputs") or {}
+        changed = {key for key in set(old) | set(new) if old.get(key) != new.get(key)}
+        if changed:
+            drifted[step["urn"].rsplit("::", 1)[-1]] = changed
+    return drifted
+
+
+def test_out_of_band_change_is_named_by_refresh_and_reverted_by_up(local_stack, docker_client):
+    container = postgres_container(docker_client, local_stack.name)
+    declared_memory = container.attrs["HostConfig"]["Memory"]
+    container.update(mem_limit="1g", memswap_limit="1g", restart_policy={"Name": "no"})
+
+    drift = drifted_attributes(local_stack.refresh_preview_json())
+    assert "postgres" in drift, f"refresh did not see the change: {json.dumps(sorted(drift))}"
+    assert {"memory", "restart"} <= drift["postgres"], drift["postgres"]
+
+    local_stack.run("up", "--yes", "--refresh", "--skip-preview", "--suppress-progress")
+    restored = postgres_container(docker_client, local_stack.name)
+    assert restored.attrs["HostConfig"]["Memory"] == declared_memory
+    assert restored.attrs["HostConfig"]["RestartPolicy"]["Name"] == CONTAINER.restart
+    refresh = local_stack.run("refresh", "--preview-only", "--expect-no-changes", check=False)
+    assert refresh.returncode == 0, refresh.stdout[-3000:]
+
+
+def test_destroy_leaves_no_container_or_network_and_keeps_data(local_stack, docker_client):
+    data_files_before = sorted(p.name for p in (local_stack.data_root / "postgres").iterdir())
+    local_stack.run("destroy", "--yes", "--skip-preview", "--suppress-progress", "--exclude-protected")
+    assert stack_containers(docker_client, local_stack.name) == []
+    assert stack_networks(docker_client, local_stack.name) == []
+    assert data_files_before, "the Postgres data directory was empty before destroy"
+    assert sorted(p.name for p in (local_stack.data_root / "postgres").iterdir()) == data_files_before
+    kept = [r["urn"] for r in local_stack.state_resources() if r.get("protect")]
+    assert kept, "no protected data resource is left in the state after destroy"
