@@ -31,7 +31,7 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
-    from policies.gate import GateError, at_or_above, run_gate
+    from policies.gate import GateError, run_gate
     from policies.report import apply_waivers, load_waivers, render
 
     try:
@@ -48,14 +48,21 @@ def run(args) -> int:
         print(f"harden policy: {args.format} report written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(report)
-    blocking = [f for f in result.findings if f.status == "failed" and at_or_above(f.severity, args.severity)]
+    return exit_code(result, args.severity, args.fail_on_unknown)
+
+
+def exit_code(result, threshold: str, fail_on_unknown: bool) -> int:
+    """1 for failures at or above the threshold or an expired waiver; 2 for undecided checks when asked; else 0."""
+    from policies.gate import at_or_above
+
+    blocking = [f for f in result.findings if f.status == "failed" and at_or_above(f.severity, threshold)]
     expired = [w for w in result.waivers if w["expired"]]
     unknown = [f for f in result.findings if f.status == "unknown"]
     for waiver in expired:
         print(f"harden policy: waiver for {waiver['rule']} on {waiver['match']} expired {waiver['expires']}: "
-              f"renew it with a new review or fix the finding", file=sys.stderr)
+              f"renew it after a new review or fix the finding", file=sys.stderr)
     print(f"harden policy: {len(blocking)} blocking failures, {len(expired)} expired waivers, "
           f"{len(unknown)} unknown", file=sys.stderr)
     if blocking or expired:
         return 1
-    return 2 if unknown and args.fail_on_unknown else 0
+    return 2 if unknown and fail_on_unknown else 0

@@ -27,7 +27,7 @@ import yaml
 
 from policies.app_checks import check_settings
 from policies.catalog import CHECKOV_FRAMEWORK_CONTROLS, RULES, SEVERITIES, rule_for_checkov
-from policies.rules import applicable_rule_ids, evaluate, resource_rules
+from policies.rules import evaluate, resource_rules, stack_rules
 from policies.tfplan import to_plan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,21 +150,19 @@ def render_stack(project: Path, stack: str, config: dict) -> list[dict]:
 # --- scanners ----------------------------------------------------------------------------------------
 
 def crossguard_findings(resources: list[dict], where: str, file: str) -> list[Finding]:
-    """Violations of the CrossGuard rules, and a passed finding for each resource/rule that held."""
-    findings, failed = [], set()
-    for rule_id, resource, message in evaluate(resources):
-        name = f"{where}:{resource['type']}::{resource['name']}"
-        failed.add((rule_id, resource["name"]))
-        findings.append(_finding(rule_id, name, file, 0, "crossguard", "failed", message))
-    applicable = applicable_rule_ids(resources)
+    """Violations of the CrossGuard rules, and a passed finding for each resource (or stack) a rule held for."""
+    def name(resource):
+        return f"{where}:{resource['type']}::{resource['name']}"
+
+    findings = [_finding(rule_id, name(resource), file, 0, "crossguard", "failed", message)
+                for rule_id, resource, message in evaluate(resources)]
+    failed = {(f.rule_id, f.resource) for f in findings}
     for rule in resource_rules():
-        for resource in resources:
-            if resource["type"] in rule.resource_types and (rule.rule_id, resource["name"]) not in failed:
-                findings.append(_finding(rule.rule_id, f"{where}:{resource['type']}::{resource['name']}", file, 0,
-                                         "crossguard", "passed", "holds"))
-    for rule_id in sorted(applicable - {rule.rule_id for rule in resource_rules()}):
-        if not any(f.rule_id == rule_id for f in findings):
-            findings.append(_finding(rule_id, f"{where}:stack", file, 0, "crossguard", "passed", "holds for the stack"))
+        findings += [_finding(rule.rule_id, name(r), file, 0, "crossguard", "passed", "holds")
+                     for r in resources if r["type"] in rule.resource_types and (rule.rule_id, name(r)) not in failed]
+    if resources:
+        findings += [_finding(rule.rule_id, f"{where}:stack", file, 0, "crossguard", "passed", "holds for the stack")
+                     for rule in stack_rules() if not any(f.rule_id == rule.rule_id for f in findings)]
     return findings
 
 
@@ -205,16 +203,15 @@ def checkov_findings(reports: list[dict], resource_names: dict[str, str] | None 
     return findings
 
 
-def app_findings(target: Path, skipped: list[str]) -> list[Finding]:
+def app_findings(target: Path, skipped: list[str], notes: list[str]) -> list[Finding]:
     findings = []
     for path in _files(target, "*.py", skipped):
         display = path.relative_to(target).as_posix()
         try:
             found = list(check_settings(path, display))
-        except SyntaxError as error:
-            found = []
-            findings.append(_finding("RAE-APP-002", display, display, error.lineno or 0, "app", "unknown",
-                                     f"not parseable as Python: {error.msg}"))
+        except (SyntaxError, UnicodeDecodeError) as error:
+            notes.append(f"{display}: not read by the application checks ({error})")
+            continue
         findings += [_finding(f.rule_id, f"{f.file}:{f.setting}", f.file, f.line, "app", "failed", f.message)
                      for f in found]
     return findings
@@ -278,11 +275,13 @@ def dependency_findings(target: Path, skipped: list[str], artifacts: Path) -> tu
 # --- the gate ----------------------------------------------------------------------------------------------
 
 def merge(findings: list[Finding]) -> list[Finding]:
-    """One finding per (rule, resource, file): a failure anywhere wins; otherwise the first scanner's word."""
+    """One finding per (rule, resource, place): a failure anywhere wins, else the first scanner's word.
+
+    A rule judged by CrossGuard and by checkov on the same Pulumi resource is reported once.
+    """
     merged: dict[tuple, Finding] = {}
     for finding in findings:
-        key = (finding.rule_id, finding.resource, finding.file, finding.line, finding.message if finding.source != "crossguard" else "")
-        key = key if finding.source in ("app", "bandit", "pip-audit") else (finding.rule_id, finding.resource)
+        key = (finding.rule_id, finding.resource, finding.file, finding.line)
         kept = merged.get(key)
         if kept is None or STATUS_ORDER.index(finding.status) < STATUS_ORDER.index(kept.status):
             merged[key] = finding
@@ -337,6 +336,7 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
                 result.notes.append(f"{where}: no Terraform twin for {', '.join(unmapped)} (CrossGuard rules only)")
             plan_file = plans_dir / f"{where.replace('/', '_').replace('#', '.')}.plan.json"
             plan_file.write_text(json.dumps(plan, indent=1))
+            result.artifacts.append(str(plan_file))
             names = {r["address"]: f"{where}:{res['type']}::{res['name']}"
                      for r, res in zip(plan["planned_values"]["root_module"]["resources"],
                                        [x for x in resources if x["type"] not in unmapped])}
@@ -344,7 +344,7 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
             plan_scans.append((pool.submit(_checkov, ["-f", str(plan_file), "--framework", "terraform_plan",
                                                       "--external-checks-dir", str(CHECKOV_CHECKS)], target), names, file))
         progress("[gate] application settings checks")
-        findings += app_findings(target, skipped)
+        findings += app_findings(target, skipped, result.notes)
         for scan, names, file in plan_scans:
             findings += checkov_findings(scan.result(), names, file)
         findings += checkov_findings(files_scan.result())

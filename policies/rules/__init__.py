@@ -76,9 +76,3 @@ def evaluate(resources: Iterable[dict]) -> Iterator[tuple[str, dict, str]]:
         for name, message in rule.check(resources):
             yield rule.rule_id, named.get(name, {"type": "pulumi:pulumi:Stack", "name": name, "props": {}}), message
 
-
-def applicable_rule_ids(resources: Iterable[dict]) -> set[str]:
-    """Rule ids that had something to judge in this graph (a passed finding for each that found nothing)."""
-    types = {resource["type"] for resource in resources}
-    ids = {rule.rule_id for rule in resource_rules() if types & set(rule.resource_types)}
-    return ids | ({rule.rule_id for rule in stack_rules()} if types else set())

@@ -43,7 +43,29 @@ def test_hardened_container_in_corpus_is_clean(corpus_result):
 
 
 def test_corpus_produces_an_sbom(corpus_result):
-    assert corpus_result.artifacts and all(json.load(open(p))["bomFormat"] == "CycloneDX" for p in corpus_result.artifacts)
+    sboms = [path for path in corpus_result.artifacts if "sbom-" in path]
+    assert sboms and all(json.load(open(path))["bomFormat"] == "CycloneDX" for path in sboms)
+
+
+# Our checkov custom checks, run by checkov itself on the corpus plans: each fails where its rule is broken.
+CUSTOM_CHECKS = ("RAE-CTR-001", "RAE-CTR-002", "RAE-CTR-003", "RAE-CTR-004", "RAE-CTR-008", "RAE-CTR-009",
+                 "RAE-RUN-001", "RAE-SQL-001", "RAE-SEC-001", "RAE-GCS-001", "RAE-TLS-001")
+
+
+def test_checkov_custom_checks_fail_where_the_rule_is_broken(corpus_result):
+    from policies.gate import CHECKOV_CHECKS, REPO as GATE_REPO, _checkov
+    results = {}
+    for plan in (path for path in corpus_result.artifacts if path.endswith(".plan.json")):
+        for report in _checkov(["-f", plan, "--framework", "terraform_plan", "--external-checks-dir",
+                                str(CHECKOV_CHECKS)], GATE_REPO):
+            for status in ("failed_checks", "passed_checks"):
+                for check in report["results"][status]:
+                    results.setdefault(check["check_id"], {}).setdefault(status, set()).add(check["resource"])
+    for rule_id in CUSTOM_CHECKS:
+        expected = rule_id.lower().removeprefix("rae-")
+        failed = results.get(rule_id, {}).get("failed_checks", set())
+        assert any(resource.endswith(f".{expected}") for resource in failed), f"{rule_id} did not fail on {expected}"
+    assert "docker_container.hardened" in results["RAE-CTR-001"]["passed_checks"]
 
 
 def test_sarif_validates_against_the_official_schema(corpus_result):

@@ -1,0 +1,70 @@
+"""Django settings checks read from the syntax tree."""
+
+import textwrap
+
+from policies.app_checks import check_settings
+
+
+def findings(tmp_path, source, name="settings.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return {(f.rule_id, f.setting) for f in check_settings(path)}
+
+
+def test_inherited_cors_allow_all_is_found_in_production(tmp_path):
+    found = findings(tmp_path, """
+        class Base:
+            INSTALLED_APPS = []
+            CORS_ORIGIN_ALLOW_ALL = True
+        class Production(Base):
+            DEBUG = False
+    """)
+    assert ("RAE-APP-001", "CORS_ORIGIN_ALLOW_ALL") in found
+    assert not any(rule == "RAE-APP-002" for rule, _ in found)
+
+
+def test_production_override_clears_the_base_value(tmp_path):
+    found = findings(tmp_path, """
+        class Base:
+            INSTALLED_APPS = []
+            CORS_ALLOW_ALL_ORIGINS = True
+        class Production(Base):
+            CORS_ALLOW_ALL_ORIGINS = False
+        class Development(Base):
+            DEBUG = True
+    """)
+    assert not any(rule in ("RAE-APP-001", "RAE-APP-002") for rule, _ in found)
+
+
+def test_environment_defaults_are_read(tmp_path):
+    found = findings(tmp_path, """
+        import os
+        INSTALLED_APPS = []
+        DEBUG = env.bool("DEBUG", default=True)
+        STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "sk_test_default")
+        DB_PASSWORD_FILE = "/run/secrets/db"
+        BROKER = {"ssl_cert_reqs": ssl.CERT_NONE}
+    """)
+    assert {("RAE-APP-002", "DEBUG"), ("RAE-APP-010", "STRIPE_API_KEY"), ("RAE-APP-008", "ssl_cert_reqs")} <= found
+    assert ("RAE-APP-010", "DB_PASSWORD_FILE") not in found
+
+
+def test_hardened_module_is_clean(tmp_path):
+    assert findings(tmp_path, """
+        import os
+        INSTALLED_APPS = ["allauth"]
+        DEBUG = False
+        SECURE_SSL_REDIRECT = True
+        SECURE_HSTS_SECONDS = 63072000
+        SESSION_COOKIE_SECURE = True
+        CSRF_COOKIE_SECURE = True
+        ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+        REST_AUTH = {"JWT_AUTH_HTTPONLY": True}
+        API_URL = "https://api.internal"
+        ALLOWED_HOSTS = ["127.0.0.1"]
+        OPENAI_API_KEY = os.environ["OPENAI_API_KEY"]
+    """) == set()
+
+
+def test_not_a_settings_module(tmp_path):
+    assert findings(tmp_path, "DEBUG = True\nURL = 'http://x'\n", name="tool.py") == set()
