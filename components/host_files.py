@@ -115,7 +115,7 @@ class HostSecretFile(dynamic.Resource):
 
 
 class DirectoryProvider(dynamic.ResourceProvider):
-    """Create the directory (0700, owner uid:gid) if absent and fix its mode and owner; never delete data."""
+    """Create the directory (0700, owner uid:gid) if absent and fix its mode and owner; delete only released data."""
 
     def create(self, props):
         ensure_directory(props["path"], int(props["uid"]), int(props["gid"]))

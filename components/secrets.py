@@ -72,7 +72,7 @@ class Secrets(pulumi.ComponentResource):
         self.values, self.files, self.secrets = {}, {}, {}
         for secret_name, value in args.provided.items():
             self.values[secret_name] = pulumi.Output.secret(value)
-        for secret_name in (name for name in args.names if name not in args.provided):
+        for secret_name in (wanted for wanted in args.names if wanted not in args.provided):
             # Alphanumeric only: the value lands in config files and connection strings without quoting.
             password = random.RandomPassword(f"{name}-{secret_name}", length=args.length, special=False,
                                              min_lower=4, min_upper=4, min_numeric=4,
