@@ -51,8 +51,11 @@ build_base() {
     mirror=${DEBIAN_MIRROR:-$(host_debian_mirror)}
     rootfs=$(mktemp -d "$repo/build/rootfs.XXXXXX")
     trap 'rm -rf "$rootfs"' RETURN
+    # An explicit keyring makes debootstrap fail closed: without one it only warns and installs unverified packages.
+    local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+    [ -f "$keyring" ] || { echo "[images] $keyring is missing (package debian-archive-keyring); refusing an unverified base (ISO 27001:2022 A.8.19)" >&2; exit 1; }
     step "base: debootstrap --variant=minbase bookworm ${mirror:-(debootstrap default mirror)} (about a minute)"
-    debootstrap --variant=minbase bookworm "$rootfs" ${mirror:+"$mirror"} \
+    debootstrap --keyring="$keyring" --variant=minbase bookworm "$rootfs" ${mirror:+"$mirror"} \
         | awk '/^I: (Retrieving|Validating|Extracting|Installing|Configuring|Base system)/ && ++n % 40 == 1 {print "[images]   " $0; fflush()}'
     step "base: slimming (no docs, man pages or locales now or in later installs) and apt sources incl. security"
     cp "$repo/images/base/dpkg-slim.cfg" "$rootfs/etc/dpkg/dpkg.cfg.d/slim"
@@ -91,10 +94,16 @@ build_image() {
 import sys; sys.path.insert(0, '.')
 from components import $module
 print('\\n'.join(f'{k}={v}' for k, v in $module.build_args().items()))")
-    step "$name: docker build -> $tag (a first build installs Debian packages: a few minutes)"
-    docker build "${cache_flag[@]}" "${build_args[@]}" -t "$tag" "$dir" 2>&1 \
-        | awk '/^Step [0-9]+\/[0-9]+ :/ {print "[images]   " $0; fflush()} /(ERROR|rror:|returned a non-zero code)/ {print; fflush()}'
-    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "[images] $name: docker build failed" >&2; exit 1; }
+    local log=build/logs/$name.log
+    mkdir -p build/logs
+    step "$name: docker build -> $tag (a first build installs Debian packages: a few minutes; log: $log)"
+    docker build "${cache_flag[@]}" "${build_args[@]}" -t "$tag" "$dir" 2>&1 | tee "$log" \
+        | awk '/^Step [0-9]+\/[0-9]+ :/ {print "[images]   " substr($0, 1, 110); fflush()}'
+    if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+        echo "[images] $name: docker build failed; last lines of $log:" >&2
+        tail -25 "$log" >&2
+        exit 1
+    fi
 }
 
 build_base
