@@ -6,14 +6,17 @@ TLS_1_3 minimum (baseline.TLS). The Cloud Run service runs as its own service ac
 """
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
 
-from baseline import CONTAINER, NETWORK, TLS, require
+from baseline import CONTAINER, NETWORK, SECRETS, TLS, require
 
-SERVES = ((TLS, "gcp_ssl_policy_profile"), (TLS, "gcp_min_tls_version"), (NETWORK, "cloud_run_ingress"))
+SERVES = ((TLS, "gcp_ssl_policy_profile"), (TLS, "gcp_min_tls_version"), (NETWORK, "cloud_run_ingress"),
+          (SECRETS, "delivery"))
+
+SECRETS_DIR = "/run/secrets"
 
 
 @dataclass
@@ -23,7 +26,9 @@ class HttpsEndpointArgs:
     + service_account: email of the API's ServiceIdentity
     + domains: hostnames of the Google-managed certificate
     + min_tls_version: only the baseline's value is accepted (kept as an input so a weaker one is refused loudly)
-    + env: plain settings only (secrets are read from Secret Manager by the service's own identity)
+    + env: plain settings only; a name that looks like a secret is refused
+    + secret_files: name -> Secret Manager secret id, mounted read-only at /run/secrets/<name>/value
+      (Cloud Run mounts one directory per secret); env <NAME>_FILE points at it
     + subnetwork: VPC subnetwork for direct egress to private addresses (Cloud SQL, Qdrant)
     """
 
@@ -34,6 +39,7 @@ class HttpsEndpointArgs:
     min_tls_version: str = TLS.gcp_min_tls_version
     ingress: str = NETWORK.cloud_run_ingress
     env: dict = field(default_factory=dict)
+    secret_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     subnetwork: pulumi.Input[str] | None = None
     project: str | None = None
 
@@ -56,6 +62,12 @@ class HttpsEndpoint(pulumi.ComponentResource):
                 CONTAINER.controls("image_pinning"))
         require(bool(args.domains), f"endpoint {name}: at least one domain is needed for the certificate",
                 TLS.controls("min_version"))
+        leaking = [key for key in args.env
+                   if not key.upper().endswith("_FILE") and any(m in key.upper() for m in SECRETS.forbidden_env_markers)]
+        require(not leaking, f"endpoint {name}: environment variables {leaking} look like secrets; use secret_files",
+                SECRETS.controls("delivery"))
+        env = dict(args.env) | {f"RAE_{secret.upper().replace('-', '_')}_FILE": f"{SECRETS_DIR}/{secret}/value"
+                                for secret in args.secret_files}
         child = pulumi.ResourceOptions(parent=self)
         self.ssl_policy = gcp.compute.SSLPolicy(
             f"{name}-tls13", profile=TLS.gcp_ssl_policy_profile, min_tls_version=args.min_tls_version,
@@ -68,10 +80,17 @@ class HttpsEndpoint(pulumi.ComponentResource):
                     egress="PRIVATE_RANGES_ONLY",
                     network_interfaces=[gcp.cloudrunv2.ServiceTemplateVpcAccessNetworkInterfaceArgs(
                         subnetwork=args.subnetwork, tags=["rae-api"])]) if args.subnetwork else None,
+                volumes=[gcp.cloudrunv2.ServiceTemplateVolumeArgs(
+                    name=secret, secret=gcp.cloudrunv2.ServiceTemplateVolumeSecretArgs(
+                        secret=secret_id, default_mode=SECRETS.file_mode,
+                        items=[gcp.cloudrunv2.ServiceTemplateVolumeSecretItemArgs(path="value", version="latest")]))
+                    for secret, secret_id in sorted(args.secret_files.items())],
                 containers=[gcp.cloudrunv2.ServiceTemplateContainerArgs(
                     image=args.image,
+                    volume_mounts=[gcp.cloudrunv2.ServiceTemplateContainerVolumeMountArgs(
+                        name=secret, mount_path=f"{SECRETS_DIR}/{secret}") for secret in sorted(args.secret_files)],
                     envs=[gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=key, value=value)
-                          for key, value in sorted(args.env.items())])]),
+                          for key, value in sorted(env.items())])]),
             opts=child)
         neg = gcp.compute.RegionNetworkEndpointGroup(
             f"{name}-neg", region=args.region, network_endpoint_type="SERVERLESS", project=args.project,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from baseline import NETWORK, TLS, BaselineViolation
+from baseline import NETWORK, SECRETS, TLS, BaselineViolation
 from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs
 from tests.unit.components.harness import declare, one
 
@@ -36,7 +36,19 @@ def test_cloud_run_only_takes_traffic_from_the_load_balancer_as_its_own_identity
     assert one(endpoint, "gcp:compute/globalForwardingRule:GlobalForwardingRule")["portRange"] == "443"
 
 
+def test_secrets_reach_the_service_as_read_only_files_never_env():
+    service = one(_endpoint(secret_files={"qdrant-api-key": "projects/p/secrets/rae-qdrant-api-key"}),
+                  "gcp:cloudrunv2/service:Service")
+    (volume,) = service["template"]["volumes"]
+    assert volume["secret"] == {"secret": "projects/p/secrets/rae-qdrant-api-key", "defaultMode": SECRETS.file_mode,
+                                "items": [{"path": "value", "version": "latest"}]}
+    (container,) = service["template"]["containers"]
+    assert container["volumeMounts"] == [{"name": "qdrant-api-key", "mountPath": "/run/secrets/qdrant-api-key"}]
+    assert container["envs"] == [{"name": "RAE_QDRANT_API_KEY_FILE", "value": "/run/secrets/qdrant-api-key/value"}]
+
+
 @pytest.mark.parametrize("overrides, control", [
+    (dict(env={"DATABASE_PASSWORD": "x"}), "A.5.17"),
     (dict(min_tls_version="TLS_1_2"), "A.8.24"),
     (dict(ingress="INGRESS_TRAFFIC_ALL"), "A.8.22"),
     (dict(image="europe-west4-docker.pkg.dev/p/r/api:latest"), "A.8.19"),
