@@ -250,8 +250,14 @@ build_provider() { # NAME VERSION
     echo '{}' >"$work/$cmd/bridge-metadata.json"
     run_step "building pulumi-tfgen-$name $version" "$LOGS/tfgen-$name.log" \
         go -C "$work" build -trimpath -ldflags "$ldflags" -o "$ROOT/$work/pulumi-tfgen-$name" "./cmd/pulumi-tfgen-$name"
+    # tfgen takes resource docs from the upstream module (its docs/ folder).
+    local upstream_var upstream_mod upstream_dir
+    upstream_var="TF_$(printf '%s' "$name" | tr '[:lower:]' '[:upper:]')_MODULE"
+    upstream_mod="${!upstream_var%@*}"
+    upstream_dir="$(go -C "$work" list -m -f '{{.Dir}}' "$upstream_mod")"
     run_step "generating $name schema.json + bridge-metadata.json" "$LOGS/schema-$name.log" \
-        env -C "$work/$cmd" BRIDGE_METADATA=bridge-metadata.json "$ROOT/$work/pulumi-tfgen-$name" schema --out .
+        env -C "$work/$cmd" BRIDGE_METADATA=bridge-metadata.json PULUMI_TFGEN_UPSTREAM_DIR="$upstream_dir" \
+        "$ROOT/$work/pulumi-tfgen-$name" schema --skip-examples --out .
     run_step "generating $name schema-embed.json" "$LOGS/embed-$name.log" \
         env -C "$work/$cmd" VERSION="$version" go run ./generate.go
     run_step "building pulumi-resource-$name $version" "$LOGS/provider-$name.log" \

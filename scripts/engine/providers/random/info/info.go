@@ -4,6 +4,8 @@
 package info
 
 import (
+	"os"
+
 	pf "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/pf/tfbridge"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge/tokens"
@@ -29,10 +31,19 @@ func Provider(metadata []byte) tfbridge.ProviderInfo {
 		Description:       "A Pulumi package to safely use randomness in Pulumi programs.",
 		Keywords:          []string{"pulumi", "random"},
 		MetadataInfo:      tfbridge.NewProviderMetadata(metadata),
-		UpstreamRepoPath:  ".",
+		UpstreamRepoPath:  upstreamDir(),
 		TFProviderVersion: "3.6.3",
 		Python:            &tfbridge.PythonInfo{},
 	}
 	prov.MustComputeTokens(tokens.SingleModule("", "index", tokens.MakeStandard("random")))
 	return prov
+}
+
+// upstreamDir is where tfgen reads the upstream docs (docs/, website/) from:
+// the upstream module directory, passed by scripts/engine.sh at schema time.
+func upstreamDir() string {
+	if dir := os.Getenv("PULUMI_TFGEN_UPSTREAM_DIR"); dir != "" {
+		return dir
+	}
+	return "."
 }
