@@ -95,3 +95,9 @@ def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service():
     assert config["bootcmd"][0] == "blkid /dev/sdb || mkfs.ext4 -F /dev/sdb"
     assert f"chown {CONTAINER.uid}:{CONTAINER.gid} /mnt/disks/qdrant/storage" in config["bootcmd"][2]
     assert "type=bind,source=/mnt/disks/qdrant/storage,target=/qdrant/storage" in config["runcmd"][1]
+
+
+def test_vm_without_a_customer_managed_key_is_refused():
+    with pytest.raises(BaselineViolation, match="A.8.24"):
+        declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
+            IMAGE, "europe-west4-a", "subnet", "", "rae-qdrant@p.iam.gserviceaccount.com", "c", "t", "k", "net")))
