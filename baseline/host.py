@@ -238,8 +238,13 @@ DOCKER_DAEMON = Section(
 PACKAGES = Section(
     "packages",
     required=S(("auditd", "nftables", "unattended-upgrades", "systemd-timesyncd", "libpam-pwquality",
-                "cryptsetup", "apt-listchanges"),
+                "cryptsetup", "apt-listchanges", "sudo"),
                ("A.8.8", "A.8.15", "A.8.17", "A.8.20"), "What the baseline needs on the node."),
+    integrity_tools=S(("debsums", "apt-show-versions", "needrestart", "acct", "sysstat", "libpam-tmpdir", "aide",
+                       "rkhunter", "lynis"),
+                      ("A.8.7", "A.8.8", "A.8.16", "A.8.34"),
+                      "Package checksums, pending restarts, process accounting, file integrity, rootkit scan, "
+                      "and Lynis itself for the audit (Lynis DEB-0280, FINT-4350, HRDN-7230, ACCT-9622)."),
     unattended_origins=S(("origin=Debian,codename=${distro_codename}-security,label=Debian-Security",),
                          ("A.8.8",), "Security updates install themselves daily."),
 )

@@ -1,0 +1,161 @@
+"""Boot the Node1 test VM (built by hosts/vm/build-image.sh) under qemu and wait until its sshd answers.
+
+Disks are attached with snapshot=on, so every boot starts from the freshly built, unhardened image.
+KVM is used when it works; where `-enable-kvm` hangs (nested or restricted hosts) the kernel never
+writes to the console, so after a short wait the VM is restarted under software emulation (TCG).
+
+    python -m hosts.vm.boot            # boots, prints host/port/key/known_hosts, waits for Ctrl-C
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE_DIR = REPO / ".tools" / "vm"
+ADMIN_USER = "admin"
+GUEST_INTERFACE = "eth0"  # the build script pins classic names (net.ifnames=0 below)
+KVM_PROBE_SECONDS = 15
+SSH_WAIT_SECONDS = 600
+
+
+@dataclass
+class RunningVM:
+    """A booted VM: where its sshd listens and how a client trusts it."""
+
+    host: str
+    port: int
+    user: str
+    key_path: Path
+    known_hosts_path: Path
+    console_log: Path
+    accelerator: str
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        """Power the VM off (its disks are snapshots: nothing is kept)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _say(message: str) -> None:
+    print(f"[vm {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_loopback_port() -> int:
+    """A TCP port nobody listens on at 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _kvm_usable() -> bool:
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+        return True
+    except OSError:
+        return False
+
+
+def _qemu_command(accelerator: str, port: int, console_log: Path, memory_mb: int) -> list[str]:
+    disks = ["root.img", "data-luks.img", "data-plain.img"]
+    command = [
+        "qemu-system-x86_64", "-accel", accelerator, "-m", str(memory_mb), "-smp", "2",
+        "-display", "none", "-monitor", "none", "-serial", f"file:{console_log}",
+        "-kernel", str(IMAGE_DIR / "vmlinuz"), "-initrd", str(IMAGE_DIR / "initrd.img"),
+        "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 audit=1",
+        "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:22", "-device", "virtio-net-pci,netdev=net0",
+        "-device", "virtio-rng-pci",
+    ]
+    for disk in disks:
+        command += ["-drive", f"file={IMAGE_DIR / disk},format=raw,if=virtio,snapshot=on"]
+    return command
+
+
+def _console_text(console_log: Path) -> str:
+    return console_log.read_text(errors="replace") if console_log.exists() else ""
+
+
+def _sshd_banner(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.settimeout(10)
+            return connection.recv(64).startswith(b"SSH-2.0")
+    except OSError:
+        return False
+
+
+def _start(accelerator: str, run_dir: Path, memory_mb: int) -> tuple[subprocess.Popen, int, Path]:
+    port = free_loopback_port()
+    console_log = run_dir / "console.log"
+    console_log.unlink(missing_ok=True)
+    process = subprocess.Popen(_qemu_command(accelerator, port, console_log, memory_mb),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return process, port, console_log
+
+
+def boot(run_dir: Path, memory_mb: int = 2048) -> RunningVM:
+    """Boot the VM and return once sshd sends its banner; raises RuntimeError with the console tail otherwise.
+
+    + run_dir: where the console log and the known_hosts file (with this boot's port) are written
+    + memory_mb: guest memory
+    """
+    for needed in ("root.img", "vmlinuz", "initrd.img", "admin_ed25519", "host_ed25519.pub"):
+        if not (IMAGE_DIR / needed).exists():
+            raise RuntimeError(f"VM image incomplete ({IMAGE_DIR / needed} missing): run bash hosts/vm/build-image.sh")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    accelerator = "tcg,thread=multi"
+    if _kvm_usable():
+        process, port, console_log = _start("kvm", run_dir, memory_mb)
+        deadline = time.monotonic() + KVM_PROBE_SECONDS
+        while time.monotonic() < deadline and "Linux version" not in _console_text(console_log):
+            time.sleep(0.5)
+        if "Linux version" in _console_text(console_log):
+            accelerator = "kvm"
+        else:
+            _say(f"KVM gave no console output within {KVM_PROBE_SECONDS} s: falling back to software emulation (TCG)")
+            process.kill()
+            process.wait()
+    if accelerator != "kvm":
+        process, port, console_log = _start(accelerator, run_dir, memory_mb)
+    _say(f"booting under {accelerator.split(',')[0]}, sshd forwarded to 127.0.0.1:{port}, console {console_log}")
+    started = time.monotonic()
+    last_report = started
+    while not _sshd_banner(port):
+        if process.poll() is not None:
+            raise RuntimeError(f"qemu exited ({process.returncode}): {process.stderr.read().decode(errors='replace')}")
+        if time.monotonic() - started > SSH_WAIT_SECONDS:
+            process.kill()
+            tail = _console_text(console_log)[-2000:]
+            raise RuntimeError(f"VM sshd did not answer within {SSH_WAIT_SECONDS} s; console tail:\n{tail}")
+        if time.monotonic() - last_report > 10:
+            lines = _console_text(console_log).strip().splitlines()
+            _say(f"waiting for sshd ({time.monotonic() - started:.0f} s): {lines[-1][:100] if lines else 'no console yet'}")
+            last_report = time.monotonic()
+        time.sleep(1)
+    _say(f"sshd answered after {time.monotonic() - started:.0f} s")
+    known_hosts = run_dir / "known_hosts"
+    host_key = (IMAGE_DIR / "host_ed25519.pub").read_text().split()[:2]
+    known_hosts.write_text(f"[127.0.0.1]:{port} {' '.join(host_key)}\n")
+    return RunningVM(host="127.0.0.1", port=port, user=ADMIN_USER, key_path=IMAGE_DIR / "admin_ed25519",
+                     known_hosts_path=known_hosts, console_log=console_log, accelerator=accelerator,
+                     process=process)
+
+
+if __name__ == "__main__":
+    vm = boot(REPO / ".tools" / "vm" / "run")
+    print(f"host={vm.host} port={vm.port} user={vm.user} key={vm.key_path} known_hosts={vm.known_hosts_path}")
+    try:
+        vm.process.wait()
+    except KeyboardInterrupt:
+        vm.stop()

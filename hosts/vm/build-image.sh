@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Build the Node1 test VM (a Debian 12 guest for qemu) into .tools/vm/ (git-ignored):
+#   root.img        ext4 root filesystem, with every package the deploys install already present, so the
+#                   deploys' apt operations are no-ops and the tests never need the guest's network
+#   data-luks.img   LUKS2 (cipher and key size from baseline.LUKS), opened at boot (keyfile baked into the
+#                   image) and mounted above baseline.LUKS.data_paths
+#   data-plain.img  an unencrypted disk, mounted at /srv/plain, for the "data not encrypted" test
+#   admin_ed25519   the test operator's key (user "admin", sudo); root login is what the deploy disables
+#   host_ed25519.pub the guest's only trusted host key, generated here, so tests check it strictly
+# Cached: nothing is rebuilt while root.img exists and the inputs (this script, the package lists) are unchanged.
+# Env: NODE1_MIRROR overrides the Debian mirror (default: the first Debian mirror of this host's apt sources).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=.tools/vm
+mkdir -p .tools
+# Several test sessions may call this at once (the VM fixture does): one builds, the others wait.
+exec 9>.tools/vm-image.lock
+flock 9
+say() { printf '[vm-image %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+python=.venv/bin/python; [ -x "$python" ] || python=python3
+read_baseline() { PYTHONPATH=. "$python" -c "import os; from baseline import LUKS, PACKAGES; print($1)"; }
+deploy_packages=$(read_baseline '",".join(PACKAGES.required + PACKAGES.integrity_tools)')
+luks_cipher=$(read_baseline 'LUKS.allowed_ciphers[0]')
+luks_key_bits=$(read_baseline 'LUKS.min_key_bits')
+luks_mount=$(read_baseline 'os.path.commonpath(list(LUKS.data_paths.values()))')
+boot_packages=systemd-sysv,openssh-server,linux-image-cloud-amd64,cryptsetup,dmsetup,udev,iproute2,kmod,procps,dbus,e2fsprogs,less
+
+inputs=$(printf '%s\n' "$(sha256sum "$0")" "$deploy_packages" "$luks_cipher $luks_key_bits $luks_mount" "$boot_packages" \
+         | sha256sum | cut -d' ' -f1)
+if [ -f "$out/root.img" ] && [ "$(cat "$out/inputs.sha256" 2>/dev/null)" = "$inputs" ]; then
+    say "image up to date ($out/root.img), nothing to do"; exit 0
+fi
+
+mirror=${NODE1_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
+          2>/dev/null | grep -v '^ *#' | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -1 | tr -d ' ' || true)}
+[ -n "$mirror" ] || { echo "no Debian mirror in this host's apt sources; set NODE1_MIRROR" >&2; exit 1; }
+
+# a debootstrap that failed half-way leaves proc/sys mounted inside the tree
+findmnt -rn -o TARGET | grep "^$PWD/$out/rootfs/" | sort -r | xargs -r -n1 umount -l || true
+rm -rf "$out/rootfs" "$out/inputs.sha256"
+mkdir -p "$out"
+# The debootstrap tree is cached on its own (keyed by the package list), so changing the guest's
+# configuration below rebuilds in seconds instead of minutes.
+packages_key=$(printf '%s\n' "$boot_packages" "$deploy_packages" | sha256sum | cut -d' ' -f1)
+if [ -f "$out/debootstrap.tar" ] && [ "$(cat "$out/debootstrap.key" 2>/dev/null)" = "$packages_key" ]; then
+    say "unpacking the cached debootstrap tree"
+    mkdir -p "$out/rootfs"; tar -C "$out/rootfs" -xf "$out/debootstrap.tar"
+else
+    say "debootstrap Debian 12 (minbase + boot + deploy packages), about 2-4 minutes"
+    debootstrap --variant=minbase --include="$boot_packages,$deploy_packages" bookworm "$out/rootfs" "$mirror" \
+        | while read -r line; do case $line in *Retrieving*|*Validating*|*Extracting*|*Unpacking*) ;; *) say "  $line";; esac; done
+    tar -C "$out/rootfs" -cf "$out/debootstrap.tar" .
+    echo "$packages_key" > "$out/debootstrap.key"
+fi
+rootfs=$out/rootfs
+in_guest() { chroot "$rootfs" "$@"; }
+
+say "guest system: hostname, network (eth0 DHCP via systemd-networkd), no apt sources"
+echo node1 > "$rootfs/etc/hostname"
+printf '127.0.0.1 localhost\n127.0.1.1 node1\n' > "$rootfs/etc/hosts"
+: > "$rootfs/etc/apt/sources.list"
+printf '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n' > "$rootfs/etc/systemd/network/10-eth0.network"
+in_guest systemctl enable systemd-networkd >/dev/null 2>&1
+in_guest systemctl disable apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1 || true
+
+say "admin user with the test key and sudo; root password locked"
+rm -f "$out/admin_ed25519" "$out/admin_ed25519.pub"
+ssh-keygen -q -t ed25519 -N '' -C node1-test-admin -f "$out/admin_ed25519"
+in_guest useradd --create-home --shell /bin/bash --groups sudo admin
+in_guest passwd --lock root >/dev/null
+install -d -m 0700 "$rootfs/home/admin/.ssh"
+install -m 0600 "$out/admin_ed25519.pub" "$rootfs/home/admin/.ssh/authorized_keys"
+in_guest chown -R admin:admin /home/admin/.ssh
+echo 'admin ALL=(ALL) NOPASSWD:ALL' > "$rootfs/etc/sudoers.d/admin"; chmod 0440 "$rootfs/etc/sudoers.d/admin"
+
+say "guest ed25519 host key generated here (the package's RSA/ECDSA keys stay: the deploy removes them)"
+rm -f "$rootfs"/etc/ssh/ssh_host_ed25519_key*
+ssh-keygen -q -t ed25519 -N '' -C node1 -f "$rootfs/etc/ssh/ssh_host_ed25519_key"
+cp "$rootfs/etc/ssh/ssh_host_ed25519_key.pub" "$out/host_ed25519.pub"
+
+say "data disk: LUKS2 $luks_cipher, $luks_key_bits-bit key, opened at boot, mounted at $luks_mount"
+rm -f "$out/data-luks.img" "$out/data-plain.img" "$out/data.key"
+truncate -s 96M "$out/data-luks.img"
+(umask 077; head -c 64 /dev/urandom > "$out/data.key")
+# A small argon2id memory cost so the 1 GiB guest opens the volume quickly under software emulation.
+cryptsetup luksFormat --batch-mode --type luks2 --cipher "$luks_cipher" --key-size "$luks_key_bits" \
+    --pbkdf argon2id --pbkdf-memory 65536 --pbkdf-force-iterations 4 --key-file "$out/data.key" "$out/data-luks.img"
+luks_uuid=$(cryptsetup luksUUID "$out/data-luks.img")
+install -d -m 0700 "$rootfs/etc/cryptsetup-keys.d"
+install -m 0400 "$out/data.key" "$rootfs/etc/cryptsetup-keys.d/srvdata.key"
+# Opened by a oneshot unit rather than crypttab: in this minimal guest the dm device never becomes a
+# systemd .device unit under software emulation, so a crypttab/fstab mount would block the boot forever.
+cat > "$rootfs/etc/systemd/system/srv-data-open.service" <<UNIT
+[Unit]
+Description=Open the LUKS data disk and mount it at $luks_mount
+DefaultDependencies=no
+After=local-fs.target systemd-udev-settle.service
+Before=ssh.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/sbin/cryptsetup open --key-file /etc/cryptsetup-keys.d/srvdata.key /dev/vdb srvdata
+ExecStart=/bin/sh -c 'blkid /dev/mapper/srvdata || mkfs.ext4 -q /dev/mapper/srvdata'
+ExecStart=/bin/mount -o nodev,nosuid /dev/mapper/srvdata $luks_mount
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+in_guest systemctl enable srv-data-open.service >/dev/null 2>&1
+truncate -s 64M "$out/data-plain.img"
+mkfs.ext4 -q -L plaindata "$out/data-plain.img"
+mkdir -p "$rootfs$luks_mount" "$rootfs/srv/plain"
+cat > "$rootfs/etc/fstab" <<FSTAB
+/dev/vda / ext4 defaults,errors=remount-ro 0 1
+LABEL=plaindata /srv/plain ext4 defaults,nodev,nosuid,nofail 0 2
+FSTAB
+
+say "root filesystem image (ext4, from the tree)"
+rm -f "$out/root.img"
+size_mb=$(( $(du -sm "$rootfs" | cut -f1) + 1024 ))
+mkfs.ext4 -q -L node1root -d "$rootfs" "$out/root.img" "${size_mb}M"
+cp "$rootfs"/boot/vmlinuz-* "$out/vmlinuz"
+cp "$rootfs"/boot/initrd.img-* "$out/initrd.img"
+echo "$inputs" > "$out/inputs.sha256"
+say "done: $out/root.img (${size_mb} MiB), kernel $(basename "$rootfs"/boot/vmlinuz-*)"
