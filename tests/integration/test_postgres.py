@@ -155,23 +155,41 @@ def test_secrets_absent_from_container_logs(postgres, tenant_rows):
         assert secret.strip() not in logs
 
 
-def test_refuses_to_start_without_its_secret_files(docker_client, built_images, test_pki, secret_dir):
-    superuser_file, _ = new_password(secret_dir, f"refusal-superuser-{uuid.uuid4().hex[:8]}")
-    spec = postgres_spec(built_images["postgres"], f"rae-test-refusal-{uuid.uuid4().hex[:8]}",
-                         PostgresSecrets(str(superuser_file), str(secret_dir / "absent-app-password"),
-                                         str(test_pki.server_cert), str(test_pki.server_key)),
-                         name=f"rae-test-refusal-{uuid.uuid4().hex[:8]}")
+def run_until_exit(docker_client, built_images, test_pki, secret_dir, label, drop_mount=None, environment=None):
+    """Run the Postgres spec once (no restart) until it exits; returns (exit code, logs, data volume listing)."""
+    suffix = uuid.uuid4().hex[:8]
+    superuser_file, _ = new_password(secret_dir, f"{label}-superuser-{suffix}")
+    app_file, _ = new_password(secret_dir, f"{label}-app-{suffix}")
+    spec = postgres_spec(built_images["postgres"], f"rae-test-{label}-{suffix}",
+                         PostgresSecrets(str(superuser_file), str(app_file), str(test_pki.server_cert),
+                                         str(test_pki.server_key)),
+                         name=f"rae-test-{label}-{suffix}")
     kwargs = docker_api_kwargs(spec)
-    kwargs["volumes"] = {source: bind for source, bind in kwargs["volumes"].items()
-                         if bind["bind"] != APP_PASSWORD_PATH}
-    kwargs["restart_policy"] = {"Name": "no"}  # observe the one refusal instead of a restart loop
+    kwargs["volumes"] = {source: bind for source, bind in kwargs["volumes"].items() if bind["bind"] != drop_mount}
+    kwargs["environment"] |= environment or {}
+    kwargs["restart_policy"] = {"Name": "no"}  # observe the one failure instead of a restart loop
     container = docker_client.containers.run(**kwargs)
     try:
-        assert container.wait(timeout=60)["StatusCode"] != 0
-        logs = container.logs().decode()
-        assert "RAE_APP_PASSWORD_FILE" in logs and "A.5.17" in logs
+        exit_code = container.wait(timeout=120)["StatusCode"]
         listing = docker_client.containers.run(built_images["base"], ["ls", "-A", "/data"], remove=True,
                                                volumes={spec.mounts[0].source: {"bind": "/data", "mode": "ro"}})
-        assert listing.strip() == b""  # nothing half-initialised in the data volume
+        return exit_code, container.logs().decode(), listing.decode().split()
     finally:
         remove_quietly(docker_client, container, spec.mounts[0].source)
+
+
+def test_refuses_to_start_without_its_secret_files(docker_client, built_images, test_pki, secret_dir):
+    exit_code, logs, data = run_until_exit(docker_client, built_images, test_pki, secret_dir, "no-secret",
+                                           drop_mount=APP_PASSWORD_PATH)
+    assert exit_code != 0
+    assert "RAE_APP_PASSWORD_FILE" in logs and "A.5.17" in logs
+    assert data == []
+
+
+def test_failed_first_start_leaves_no_half_initialised_data(docker_client, built_images, test_pki, secret_dir):
+    # Point the schema step at a directory of non-SQL files, so initialisation fails after initdb.
+    exit_code, logs, data = run_until_exit(docker_client, built_images, test_pki, secret_dir, "bad-schema",
+                                           environment={"RAE_SQL_DIR": "/etc/rae"})
+    assert exit_code != 0
+    assert "initialisation failed; data volume emptied" in logs
+    assert data == []
