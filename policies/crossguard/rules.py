@@ -33,7 +33,7 @@ def _message(rule_id: str, detail: str) -> str:
 def resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
     def validate(args, report_violation):
         if args.resource_type in rule.resource_types:
-            for detail in rule.check(dict(args.props)):
+            for detail in rule.check(args.props):
                 report_violation(_message(rule.rule_id, detail))
 
     return ResourceValidationPolicy(validate=validate, **_metadata(rule.rule_id))
@@ -41,7 +41,7 @@ def resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
 
 def stack_policy(rule: StackRule) -> StackValidationPolicy:
     def validate(args, report_violation):
-        resources = [{"type": r.resource_type, "name": r.name, "urn": r.urn, "props": dict(r.props)} for r in args.resources]
+        resources = [{"type": r.resource_type, "name": r.name, "urn": r.urn, "props": r.props} for r in args.resources]
         urns = {resource["name"]: resource["urn"] for resource in resources}
         for name, detail in rule.check(resources):
             report_violation(_message(rule.rule_id, f"{name}: {detail}"), urns.get(name))

@@ -4,6 +4,7 @@ Pure Python: no Pulumi, CrossGuard or checkov import, so the gate evaluates a mo
 with exactly the functions the CrossGuard pack wraps. One small function per rule id.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -32,12 +33,20 @@ class StackRule:
     check: Callable[[list[dict]], Iterator[tuple[str, str]]]
 
 
+def _is_list(value) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
 def dig(value, *path):
-    """props["a"]["b"][0]... that answers None where any step is missing (lists: first element)."""
+    """props["a"]["b"]... answering None where a step is missing (a list step takes its first element).
+
+    Works on plain dicts and on CrossGuard's read-only proxies, touching only the path it reads
+    (so an unknown value elsewhere in a preview does not stop the rule).
+    """
     for step in path:
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if not isinstance(value, dict):
+        if _is_list(value):
+            value = value[0] if len(value) else None
+        if not isinstance(value, Mapping):
             return None
         value = value.get(step)
     return value
@@ -47,7 +56,7 @@ def as_list(value) -> list:
     """A list-valued property as a list (absent -> [])."""
     if value is None:
         return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+    return list(value) if _is_list(value) else [value]
 
 
 def resource_rules() -> tuple[ResourceRule, ...]:
