@@ -68,6 +68,10 @@ class LocalConfig:
 
     @classmethod
     def from_stack(cls) -> "LocalConfig":
+        docker_host = pulumi.Config("docker").get("host")
+        if docker_host and not docker_host.startswith("unix://"):
+            raise ValueError(f"docker:host is {docker_host}: the local stack writes secret files and checks LUKS where "
+                             f"the program runs, so run it on the Docker host itself (e.g. on Node1)")
         config = pulumi.Config("rae")
         bind_address = config.get("bindAddress") or CONTAINER.bind_addresses[0]
         address = ipaddress.ip_address(bind_address)

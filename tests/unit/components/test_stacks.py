@@ -141,6 +141,11 @@ def test_the_development_exemption_is_refused_on_a_served_node(images_file):
         render_program(REPO, "local", _local_config(images_file, **{"rae:bindAddress": "100.64.0.7"}))
 
 
+def test_a_remote_docker_host_is_refused(images_file):
+    with pytest.raises(RuntimeError, match="run it on the Docker host itself"):
+        render_program(REPO, "local", _local_config(images_file, **{"docker:host": "ssh://root@node1"}))
+
+
 def test_connect_info_reports_exemptions_as_failing():
     lines = describe({"postgresEndpoint": "127.0.0.1:5432", "unencryptedVolumes": {"pgdata": "EXEMPT (dev-only: x)"}})
     assert lines[0].endswith("127.0.0.1:5432") and lines[-1].startswith("A.8.24 NOT MET: volume pgdata")
