@@ -3,11 +3,14 @@
 import json
 from pathlib import Path
 
+import pulumi
 import pytest
 
-from baseline import CONTAINER, KMS, NETWORK, TLS
+from baseline import CONTAINER, KMS, NETWORK, TLS, BaselineViolation
 from components.connect_info import describe
 from components.render import SECRET_MARKER, render_program
+from components.stacks import local
+from tests.unit.components.harness import declare
 
 REPO = Path(__file__).resolve().parents[3]
 GCP_CONFIG = {
@@ -122,28 +125,37 @@ def test_local_stack_with_qdrant_keeps_it_internal(images_file):
 def test_local_stack_refuses_unencrypted_data_without_the_exemption(images_file):
     config = _local_config(images_file)
     del config["rae:allowUnencryptedVolumes"]
-    with pytest.raises(RuntimeError, match="A.8.24"):
-        render_program(REPO, "local", config)
+    with pytest.raises(BaselineViolation) as refused:
+        declare(local.build, config)
+    assert {"A.8.24", "A.7.10"} <= set(refused.value.controls)
 
 
 def test_local_stack_names_the_missing_images_file():
-    with pytest.raises(RuntimeError, match="scripts/build-images.sh"):
-        render_program(REPO, "local", _local_config(REPO / "build" / "no-such-images.json"))
+    with pytest.raises(FileNotFoundError, match="run scripts/build-images.sh"):
+        declare(local.build, _local_config(REPO / "build" / "no-such-images.json"))
 
 
 def test_local_stack_refuses_binding_every_interface(images_file):
-    with pytest.raises(RuntimeError, match="A.8.20"):
-        render_program(REPO, "local", _local_config(images_file, **{"rae:bindAddress": "0.0.0.0"}))
+    with pytest.raises(BaselineViolation, match="A.8.20"):
+        declare(local.build, _local_config(images_file, **{"rae:bindAddress": "0.0.0.0"}))
 
 
 def test_the_development_exemption_is_refused_on_a_served_node(images_file):
-    with pytest.raises(RuntimeError, match="A.8.24"):
-        render_program(REPO, "local", _local_config(images_file, **{"rae:bindAddress": "100.64.0.7"}))
+    with pytest.raises(BaselineViolation, match="A.8.24"):
+        declare(local.build, _local_config(images_file, **{"rae:bindAddress": "100.64.0.7"}))
 
 
 def test_a_remote_docker_host_is_refused(images_file):
-    with pytest.raises(RuntimeError, match="run it on the Docker host itself"):
-        render_program(REPO, "local", _local_config(images_file, **{"docker:host": "ssh://root@node1"}))
+    with pytest.raises(ValueError, match="run it on the Docker host itself"):
+        declare(local.build, _local_config(images_file, **{"docker:host": "ssh://root@node1"}))
+
+
+def test_exemptions_are_exported_for_the_audit(images_file, monkeypatch):
+    exported = {}
+    monkeypatch.setattr(pulumi, "export", exported.__setitem__)
+    declare(local.build, _local_config(images_file))
+    assert set(exported["unencryptedVolumes"]) == {"pgdata", "backups"}
+    assert all(why.startswith("EXEMPT (dev-only:") for why in exported["unencryptedVolumes"].values())
 
 
 def test_connect_info_reports_exemptions_as_failing():
