@@ -202,3 +202,48 @@ def test_stack_lifecycle_with_built_providers(env: dict[str, str], tmp_path: Pat
         down = pulumi(local, "destroy", "--yes", cwd=project, check=False)
         pulumi(local, "stack", "rm", "selftest", "--yes", cwd=project, check=False)
     assert down.returncode == 0, down.stdout + down.stderr
+
+
+def test_policy_pack_runs_through_language_host(env: dict[str, str], tmp_path: Path) -> None:
+    """A Python CrossGuard pack is run by the language host (RunPlugin) and blocks a preview."""
+    pytest.importorskip("pulumi_policy")
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    venv_opts = f"runtime:\n  name: python\n  options:\n    virtualenv: {sys.prefix}\n"
+    (pack / "PulumiPolicy.yaml").write_text(venv_opts + "description: engine self-test pack\n")
+    (pack / "__main__.py").write_text(
+        textwrap.dedent(
+            """\
+            from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+            def min_length(args, report_violation):
+                if args.resource_type == "random:index/randomPassword:RandomPassword":
+                    if args.props.get("length", 0) < 16:
+                        report_violation("passwords must be at least 16 characters")
+
+            PolicyPack(
+                name="engine-selftest",
+                enforcement_level=EnforcementLevel.MANDATORY,
+                policies=[ResourceValidationPolicy(
+                    name="min-password-length", description="minimum length", validate=min_length)],
+            )
+            """
+        )
+    )
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: engine-policy-selftest\n" + venv_opts)
+    (project / "__main__.py").write_text(
+        "import pulumi_random as random\nrandom.RandomPassword('short', length=8)\n"
+    )
+    (tmp_path / "state").mkdir()
+    local = engine_env(
+        PULUMI_BACKEND_URL=f"file://{tmp_path / 'state'}",
+        PULUMI_CONFIG_PASSPHRASE="engine-selftest",
+    )
+    local.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    pulumi(local, "stack", "init", "selftest", cwd=project)
+    pre = pulumi(local, "preview", "--policy-pack", str(pack), cwd=project, check=False)
+    out = pre.stdout + pre.stderr
+    assert pre.returncode != 0, out
+    assert "min-password-length" in out and "at least 16 characters" in out, out
