@@ -1,5 +1,8 @@
 """Pulumi graph -> Terraform plan JSON: explicit type map, snake_case, nested objects as blocks."""
 
+import json
+
+from policies.gate import graph_from_engine_json
 from policies.tfplan import TYPE_MAP, terraform_values, to_plan
 
 
@@ -35,3 +38,16 @@ def test_plan_shape_and_unmapped_types():
 def test_type_map_targets_terraform_names():
     assert TYPE_MAP["gcp:compute/sSLPolicy:SSLPolicy"] == "google_compute_ssl_policy"
     assert all(t.startswith(("google_", "docker_")) for t in TYPE_MAP.values())
+
+
+def test_engine_json_from_preview_and_stack_export(tmp_path):
+    state = {"urn": "urn:pulumi:gcp::rae::gcp:compute/sSLPolicy:SSLPolicy::tls", "custom": True,
+             "type": "gcp:compute/sSLPolicy:SSLPolicy", "inputs": {"profile": "RESTRICTED"}}
+    component = {"urn": "urn:pulumi:gcp::rae::rae:hardening:Tls::tls", "custom": False, "type": "rae:hardening:Tls"}
+    preview = tmp_path / "preview.json"
+    preview.write_text('{"steps": [{"op": "create", "newState": %s}, {"op": "create", "newState": %s}]}'
+                       % (json.dumps(state), json.dumps(component)))
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps({"version": 3, "deployment": {"resources": [state, component]}}))
+    expected = [{"type": "gcp:compute/sSLPolicy:SSLPolicy", "name": "tls", "props": {"profile": "RESTRICTED"}}]
+    assert graph_from_engine_json(preview) == expected == graph_from_engine_json(export)
