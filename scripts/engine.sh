@@ -210,8 +210,17 @@ else
 fi
 
 # --------------------------------------------------------- language host ---
+# With a user's own pulumi, its official language host (installed beside it)
+# is used when present.
+SYSTEM_LANGHOST=""
+if [ -n "$SYSTEM_PULUMI" ] && [ -x "$(dirname "$SYSTEM_PULUMI")/pulumi-language-python" ]; then
+    SYSTEM_LANGHOST="$(dirname "$SYSTEM_PULUMI")/pulumi-language-python"
+fi
 lh_stamp="$(stamp_of "$PULUMI_LANGUAGE_PYTHON_VERSION" "$ENGINE_DIR/langhost")"
-if stamp_ok langhost "$lh_stamp" "$BIN/pulumi-language-python" "$BIN/pulumi-language-python-exec"; then
+if [ -n "$SYSTEM_LANGHOST" ]; then
+    log "using the language host beside it: $SYSTEM_LANGHOST"
+    rm -f "$BIN/pulumi-language-python" "$BIN/pulumi-language-python-exec" "$STAMPS/langhost"
+elif stamp_ok langhost "$lh_stamp" "$BIN/pulumi-language-python" "$BIN/pulumi-language-python-exec"; then
     log "pulumi-language-python $PULUMI_LANGUAGE_PYTHON_VERSION already built"
 else
     need_go
