@@ -157,6 +157,7 @@ class GcpQdrantArgs:
     + service_account: email of Qdrant's own ServiceIdentity (accessor on its secrets only)
     + config_secret, tls_cert_secret, tls_key_secret: Secret Manager ids (projects/.../secrets/NAME)
     + network, client_tags: the VPC and the network tags of the only clients allowed in
+    + depends_on: what the disks wait for (the key grant of the compute service agent)
     """
 
     image: str
@@ -169,6 +170,7 @@ class GcpQdrantArgs:
     tls_key_secret: pulumi.Input[str]
     network: pulumi.Input[str]
     client_tags: Sequence[str] = ("rae-api",)
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     machine_type: str = "e2-standard-2"
     data_size_gb: int = 50
     project: str | None = None
@@ -187,7 +189,7 @@ class GcpQdrant(pulumi.ComponentResource):
                 KMS.controls("algorithm"))
         data = EncryptedVolume(f"{name}-data", EncryptedVolumeArgs("gcp", "qdrant", kms_key=args.kms_key,
                                                                    zone=args.zone, size_gb=args.data_size_gb,
-                                                                   project=args.project),
+                                                                   project=args.project, depends_on=args.depends_on),
                                opts=pulumi.ResourceOptions(parent=self))
         spec = qdrant_spec(args.image, f"{VM_DATA_PATH}/storage", f"{VM_SECRETS_PATH}/local.yaml",
                            f"{VM_SECRETS_PATH}/cert.pem", f"{VM_SECRETS_PATH}/key.pem", networks=())
@@ -212,7 +214,7 @@ class GcpQdrant(pulumi.ComponentResource):
             metadata={"user-data": user_data, "block-project-ssh-keys": "true", "enable-oslogin": "TRUE",
                       "google-logging-enabled": "true"},
             tags=[NETWORK_TAG], labels={"rae-service": "qdrant"},
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         # Only the API (its Cloud Run egress carries the client tag) reaches Qdrant, on its HTTP port only.
         gcp.compute.Firewall(
             f"{name}-from-clients", network=args.network, direction="INGRESS", project=args.project,

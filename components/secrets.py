@@ -36,6 +36,7 @@ class SecretsArgs:
     + kms_key: customer-managed key id for replication; location: its region
     + accessors: secret name -> IAM members allowed to read that secret
     + provided: secret name -> value made elsewhere (a TLS key, a config file holding a generated key)
+    + depends_on: what the secrets wait for (the key grants of the Secret Manager service agent)
     """
 
     target: str
@@ -46,6 +47,7 @@ class SecretsArgs:
     location: str | None = None
     accessors: Mapping[str, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
     provided: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     project: str | None = None
 
 
@@ -110,7 +112,8 @@ class Secrets(pulumi.ComponentResource):
                             customer_managed_encryption=gcp.secretmanager
                             .SecretReplicationUserManagedReplicaCustomerManagedEncryptionArgs(kms_key_name=args.kms_key),
                         )])),
-                labels={"rae-secret": secret_name}, opts=pulumi.ResourceOptions(parent=self))
+                labels={"rae-secret": secret_name},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
             gcp.secretmanager.SecretVersion(f"{name}-{secret_name}-v", secret=secret.id, secret_data=value,
                                             opts=pulumi.ResourceOptions(parent=self))
             for index, member in enumerate(args.accessors.get(secret_name, ())):

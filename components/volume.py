@@ -8,7 +8,8 @@
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
 import pulumi
 import pulumi_docker as docker
@@ -46,6 +47,7 @@ class EncryptedVolumeArgs:
     + kms_key: id of the customer-managed key (required)
     + zone, size_gb, project
     + keep_data: protect the data from `pulumi destroy` (false only when an operator releases it)
+    + depends_on: what the disk waits for (the key grant of the compute service agent)
     """
 
     target: str
@@ -57,6 +59,7 @@ class EncryptedVolumeArgs:
     size_gb: int = 20
     project: str | None = None
     keep_data: bool = True
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
 class EncryptedVolume(pulumi.ComponentResource):
@@ -84,7 +87,8 @@ class EncryptedVolume(pulumi.ComponentResource):
         self.disk = gcp.compute.Disk(
             name, zone=args.zone, size=args.size_gb, type="pd-ssd", project=args.project,
             disk_encryption_key=gcp.compute.DiskDiskEncryptionKeyArgs(kms_key_self_link=args.kms_key),
-            labels={"rae-service": args.service}, opts=pulumi.ResourceOptions(parent=self, protect=args.keep_data))
+            labels={"rae-service": args.service},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.keep_data, depends_on=list(args.depends_on)))
         self.volume_name = self.disk.name
         self.encryption = "cmek"
 

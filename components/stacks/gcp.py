@@ -66,15 +66,13 @@ def build() -> None:
         kms_key=keys.keys["secrets"].id, location=config.region, project=project,
         accessors={"postgres-admin-password": [identities["ci"].member],
                    "postgres-app-password": [identities["api"].member, identities["ci"].member],
-                   "qdrant-api-key": [identities["api"].member]}),
-        opts=pulumi.ResourceOptions(depends_on=[keys]))
+                   "qdrant-api-key": [identities["api"].member]}, depends_on=[keys]))
     qdrant_secrets = Secrets("qdrant", SecretsArgs(
         "gcp", [], kms_key=keys.keys["secrets"].id, location=config.region, project=project,
         provided={"qdrant-config": generated.values["qdrant-api-key"].apply(config_yaml),
                   "qdrant-tls-cert": qdrant_cert.cert_pem, "qdrant-tls-key": qdrant_cert.private_key_pem},
         accessors={name: [identities["qdrant"].member] for name in ("qdrant-config", "qdrant-tls-cert",
-                                                                    "qdrant-tls-key")}),
-        opts=pulumi.ResourceOptions(depends_on=[keys]))
+                                                                    "qdrant-tls-key")}, depends_on=[keys]))
 
     database = CloudSqlPostgres("postgres", CloudSqlArgs(
         region=config.region, private_network=vpc.id, kms_key=keys.keys["sql"].id,
@@ -84,8 +82,7 @@ def build() -> None:
         service_account=identities["qdrant"].email, config_secret=qdrant_secrets.secrets["qdrant-config"].id,
         tls_cert_secret=qdrant_secrets.secrets["qdrant-tls-cert"].id,
         tls_key_secret=qdrant_secrets.secrets["qdrant-tls-key"].id, network=vpc.id, client_tags=("rae-api",),
-        project=project),
-        opts=pulumi.ResourceOptions(depends_on=[keys]))
+        depends_on=[keys], project=project))
     api = HttpsEndpoint("api", HttpsEndpointArgs(
         region=config.region, image=config.api_image, service_account=identities["api"].email,
         domains=config.domains, subnetwork=subnet.id, project=project,
