@@ -199,7 +199,9 @@ AUDITD = Section(
         "Who changed identities, privileges, sshd, docker, time or kernel modules (dev-sec has none of these)."),
     max_log_file_mb=S(50, ("A.8.15",), "auditd log file size before rotation."),
     num_logs=S(10, ("A.8.15",), "Rotated auditd logs kept."),
-    space_left_action=S("email", ("A.8.16",), "Operators are told when audit space runs low."),
+    space_left_action=S("syslog", ("A.8.16",),
+                        "Operators are told (journal/monitoring) when audit space runs low; auditd refuses \"email\" "
+                        "on a node without a local MTA."),
 )
 
 FIREWALL = Section(

@@ -1,0 +1,19 @@
+"""auditd: the baseline's rules loaded in the kernel and persisted, bounded log rotation."""
+
+from pyinfra.api import deploy
+from pyinfra.operations import apt, server, systemd
+
+from hosts import desired
+from hosts.operations import harden
+
+
+@deploy("auditd (baseline.AUDITD)")
+def harden_audit():
+    apt.packages(name="auditd present", packages=["auditd"])
+    systemd.service(name="auditd enabled and running", service="auditd", running=True, enabled=True)
+    config = harden.config_values(name="auditd.conf", path="/etc/audit/auditd.conf", values=desired.auditd_conf(),
+                                  separator=" = ")
+    # auditd refuses `systemctl restart`; SIGHUP makes it re-read auditd.conf
+    server.shell(name="auditd re-reads its configuration", commands=["kill -HUP $(pidof auditd)"],
+                 _if=config.did_change)
+    harden.audit_rules(name="audit rules loaded", rules=desired.audit_rules())

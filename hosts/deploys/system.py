@@ -1,0 +1,58 @@
+"""OS hardening: packages, accounts and PAM, kernel modules, mounts, file modes, core dumps, sysctl."""
+
+from pyinfra.api import deploy
+from pyinfra.operations import apt, files
+
+from baseline import ACCOUNTS, FILESYSTEM, KERNEL_MODULES, PACKAGES
+from hosts import desired
+from hosts.operations import harden
+
+# pam-auth-update profiles for pam_faillock (Debian ships the module but no profile)
+FAILLOCK_PROFILES = {
+    "faillock": ("Name: Deny access after repeated failures (pam_faillock)\nDefault: yes\nPriority: 0\n"
+                 "Auth-Type: Primary\nAuth:\n\t[default=die]\tpam_faillock.so authfail\n"),
+    "faillock_notify": ("Name: Count failures and reset on success (pam_faillock)\nDefault: yes\nPriority: 1024\n"
+                        "Auth-Type: Primary\nAuth:\n\trequisite\tpam_faillock.so preauth\n"
+                        "Account-Type: Primary\nAccount:\n\trequired\tpam_faillock.so\n"),
+}
+
+
+@deploy("Packages: baseline tools present, legacy services absent")
+def harden_packages():
+    apt.packages(name="baseline packages present", packages=list(PACKAGES.required + PACKAGES.integrity_tools))
+    apt.packages(name="legacy clear-text packages absent", packages=list(FILESYSTEM.legacy_packages), present=False)
+
+
+@deploy("Accounts and PAM (baseline.ACCOUNTS)")
+def harden_accounts():
+    harden.config_values(name="login.defs", path="/etc/login.defs", values=ACCOUNTS.login_defs, separator=" ")
+    harden.config_values(name="pwquality", path="/etc/security/pwquality.conf", values=ACCOUNTS.pwquality,
+                         separator=" = ")
+    harden.config_values(name="faillock", path="/etc/security/faillock.conf", values=ACCOUNTS.faillock,
+                         separator=" = ")
+    for profile, text in FAILLOCK_PROFILES.items():
+        harden.text_file(name=f"pam profile {profile}", path=f"/usr/share/pam-configs/{profile}", text=text)
+    harden.pam_profiles(name="pam_faillock enabled", profiles=tuple(FAILLOCK_PROFILES), module="pam_faillock.so")
+    files.line(name="su only for the sudo group", path="/etc/pam.d/su",
+               line=r"^#?\s*auth\s+required\s+pam_wheel\.so.*$",
+               replace=f"auth       required   pam_wheel.so group={ACCOUNTS.su_restricted_group}")
+    harden.text_file(name="umask for login shells", path="/etc/profile.d/harden-umask.sh",
+                     text=f"umask {ACCOUNTS.umask}\n")
+
+
+@deploy("Filesystem: modes, core dumps off")
+def harden_files():
+    harden.modes(name="file modes", wanted=FILESYSTEM.permissions)
+    harden.text_file(name="no core dumps (limits)", path="/etc/security/limits.d/harden-core.conf",
+                     text="* hard core 0\n* soft core 0\n")
+    harden.text_file(name="no core dumps (systemd)", path="/etc/systemd/coredump.conf.d/harden.conf",
+                     text="[Coredump]\nStorage=none\nProcessSizeMax=0\n")
+
+
+@deploy("Kernel: sysctl, module blacklist, mount options")
+def harden_kernel():
+    harden.sysctl(name="sysctl values", values=desired.sysctl_values())
+    blacklist = "".join(f"blacklist {module}\ninstall {module} /bin/false\n" for module in KERNEL_MODULES.blacklist)
+    harden.text_file(name="kernel module blacklist", path="/etc/modprobe.d/harden-blacklist.conf", text=blacklist)
+    harden.mount_options(name="mount options",
+                         wanted={**FILESYSTEM.mount_options, "/proc": f"hidepid={FILESYSTEM.proc_hidepid}"})

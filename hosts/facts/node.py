@@ -1,0 +1,196 @@
+"""Facts about a node's effective hardening state: what the kernel, sshd, auditd and nftables actually run.
+
+Each fact is a command and a parser into plain data, so a deploy (to decide what to change) and
+hosts.verify (to report evidence) read the same thing.
+"""
+
+import json
+import shlex
+
+from pyinfra.api import FactBase
+
+
+class SshdEffective(FactBase):
+    """sshd's effective configuration (`sshd -T`): lower-case keyword -> value (a list for repeated keywords)."""
+
+    requires_command = "sshd"
+
+    def command(self, config_path="/etc/ssh/sshd_config"):
+        return f"sshd -T -f {shlex.quote(config_path)}"
+
+    def process(self, output):
+        repeated = {"hostkey", "listenaddress", "port", "include", "acceptenv", "subsystem"}
+        config: dict = {}
+        for line in output:
+            keyword, _, value = line.partition(" ")
+            if keyword in repeated:
+                config.setdefault(keyword, []).append(value)
+            else:
+                config[keyword] = value
+        return config
+
+
+class SshOfferedKex(FactBase):
+    """Key exchange algorithms the node's OpenSSH implements (`ssh -Q kex`)."""
+
+    requires_command = "ssh"
+
+    def command(self):
+        return "ssh -Q kex"
+
+    def process(self, output):
+        return [line.strip() for line in output if line.strip()]
+
+
+class SshHostKeyFiles(FactBase):
+    """Private host key files present in /etc/ssh."""
+
+    def command(self):
+        return "find /etc/ssh -maxdepth 1 -name 'ssh_host_*_key' -type f | sort"
+
+    def process(self, output):
+        return list(output)
+
+
+class WeakModuli(FactBase):
+    """Number of Diffie-Hellman groups in /etc/ssh/moduli smaller than min_bits."""
+
+    def command(self, min_bits):
+        # the fifth field is the modulus size minus one (a 3072-bit group reads 3071)
+        return f"awk '$5 != \"\" && $5 ~ /^[0-9]+$/ && $5 < {int(min_bits) - 1}' /etc/ssh/moduli | wc -l"
+
+    def process(self, output):
+        return int(output[0])
+
+
+class SysctlValues(FactBase):
+    """Running kernel values of the given sysctl keys (keys the kernel lacks are absent)."""
+
+    def command(self, keys):
+        return "sysctl -e " + " ".join(shlex.quote(key) for key in keys)
+
+    def process(self, output):
+        values = {}
+        for line in output:
+            key, _, value = line.partition(" = ")
+            values[key.strip()] = " ".join(value.split())
+        return values
+
+
+class AuditRules(FactBase):
+    """Rules loaded in the kernel audit subsystem (`auditctl -l`), in auditctl's canonical form."""
+
+    requires_command = "auditctl"
+
+    def command(self):
+        return "auditctl -l"
+
+    def process(self, output):
+        return [line for line in output if line and line != "No rules"]
+
+
+class NftablesTable(FactBase):
+    """One nftables table as parsed JSON objects (`nft -j list table FAMILY NAME`); None when it does not exist."""
+
+    requires_command = "nft"
+
+    def command(self, family, table):
+        return f"nft -j list table {shlex.quote(family)} {shlex.quote(table)} 2>/dev/null || true"
+
+    def process(self, output):
+        text = "\n".join(output).strip()
+        return json.loads(text)["nftables"] if text else None
+
+
+class EncryptionBacking(FactBase):
+    """For named paths and every active swap device: the block device below it and its dm-crypt mapping.
+
+    Returns {name: {"path", "source", "crypt_name", "type", "cipher", "key_bits", "device"}}; crypt_name
+    is None when the device does not sit on dm-crypt. Swap entries are named "swap:<device>".
+    """
+
+    def command(self, named_paths):
+        probe = (
+            'q="$2"; while [ ! -e "$q" ]; do q=$(dirname "$q"); done; '
+            'src=$(findmnt -n -o SOURCE --target "$q" | head -1); '
+            'echo "@@ $1 $2 $src"; '
+            'crypt=$(lsblk -n -s -r -o NAME,TYPE "$src" 2>/dev/null | awk \'$2=="crypt"{print $1; exit}\'); '
+            '[ -n "$crypt" ] && { echo "crypt_name: $crypt"; cryptsetup status "$crypt"; }; true'
+        )
+        lines = [f"probe() {{ {probe}; }}"]
+        lines += [f"probe {shlex.quote(name)} {shlex.quote(path)}" for name, path in sorted(named_paths.items())]
+        lines.append('for s in $(swapon --show=NAME --noheadings 2>/dev/null); do probe "swap:$s" "$s"; done')
+        return "; ".join(lines)
+
+    def process(self, output):
+        backing: dict = {}
+        current = None
+        for line in output:
+            if line.startswith("@@ "):
+                _, name, path, *source = line.split(" ")
+                current = backing[name] = {"path": path, "source": " ".join(source), "crypt_name": None,
+                                           "type": None, "cipher": None, "key_bits": None, "device": None}
+                continue
+            key, _, value = line.strip().partition(":")
+            value = value.strip()
+            if current is None:
+                continue
+            if key == "crypt_name":
+                current["crypt_name"] = value
+            elif key in ("type", "cipher", "device"):
+                current[key] = value
+            elif key == "keysize":
+                current["key_bits"] = int(value.split()[0])
+        return backing
+
+
+class FileModes(FactBase):
+    """Octal modes of the given paths that exist: path -> "0644"."""
+
+    def command(self, paths):
+        return "stat -c '%a %n' " + " ".join(shlex.quote(path) for path in paths) + " 2>/dev/null || true"
+
+    def process(self, output):
+        modes = {}
+        for line in output:
+            mode, _, path = line.partition(" ")
+            modes[path] = mode.zfill(4)
+        return modes
+
+
+class MountOptions(FactBase):
+    """Mount options of those given mount points that are mounted: target -> set of options."""
+
+    def command(self, targets):
+        quoted = " ".join(shlex.quote(target) for target in targets)
+        return f"for t in {quoted}; do findmnt -n -r -o TARGET,OPTIONS -M \"$t\"; done; true"
+
+    def process(self, output):
+        mounts = {}
+        for line in output:
+            target, _, options = line.partition(" ")
+            mounts[target] = set(options.split(","))
+        return mounts
+
+
+class FileLines(FactBase):
+    """Lines of a text file (empty when it does not exist)."""
+
+    def command(self, path):
+        return f"cat {shlex.quote(path)} 2>/dev/null || true"
+
+    def process(self, output):
+        return list(output)
+
+    def default(self):
+        return []
+
+
+class CommandPresent(FactBase):
+    """Whether a command is on the node's PATH."""
+
+    def command(self, program):
+        return f"command -v {shlex.quote(program)} >/dev/null && echo yes || echo no"
+
+    def process(self, output):
+        return output[0] == "yes"

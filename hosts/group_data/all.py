@@ -1,0 +1,7 @@
+"""Connection data every host gets. Host keys are checked strictly: a host whose key is missing from,
+or differs from, its known_hosts file is refused (pyinfra's default would add unknown keys)."""
+
+ssh_strict_host_key_checking = "yes"
+ssh_look_for_keys = False
+ssh_allow_agent = False
+ssh_connect_retries = 1

@@ -1,0 +1,321 @@
+"""Operations that bring one part of a node to the baseline, or say it is already there (host.noop).
+
+Every operation reads the node's effective state through hosts.facts.node, compares it with the
+desired state it is given, and yields only the commands that close the gap.
+"""
+
+import hashlib
+import shlex
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.api import OperationError, operation
+from pyinfra.facts.files import Sha256File
+from pyinfra.operations import files
+
+from baseline import LUKS, BaselineViolation, require
+from hosts.facts.node import (AuditRules, EncryptionBacking, FileLines, FileModes, MountOptions, NftablesTable,
+                              SshHostKeyFiles, SysctlValues, WeakModuli)
+
+SCOPES = ("node", "container")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _put_text(text: str, path: str, mode: str):
+    """Commands that upload text to path with mode, none when the node already has exactly that text."""
+    yield from files.put._inner(src=StringIO(text), dest=path, mode=mode, user="root", group="root")
+
+
+@operation()
+def not_applicable(part: str, reason: str):
+    """Record, in the run's output, that a part of the baseline does not apply to this host.
+
+    + part: the baseline part skipped, e.g. "auditd"
+    + reason: why, e.g. "harden_scope=container: no kernel of its own"
+    """
+    host.noop(f"{part}: not applicable ({reason})")
+    yield from ()  # an operation is a generator, even one that never changes anything
+
+
+@operation()
+def text_file(path: str, text: str, mode: str = "0644"):
+    """Make path hold exactly text (uploaded only when its checksum differs).
+
+    + path: file on the node
+    + text: the whole content
+    + mode: octal permissions
+    """
+    yield from _put_text(text, path, mode)
+
+
+@operation()
+def sshd_config(text: str, path: str = "/etc/ssh/sshd_config"):
+    """Install an sshd configuration only after `sshd -t` accepted it, then reload sshd.
+
+    A configuration sshd rejects is never installed, so a bad baseline cannot lock the operator out.
+    + text: the complete sshd_config
+    + path: where sshd reads it
+    """
+    if host.get_fact(Sha256File, path=path) == _sha256(text):
+        host.noop(f"{path} already matches the baseline")
+        return
+    candidate = f"{path}.harden-new"
+    yield from _put_text(text, candidate, "0600")
+    # sshd runs under systemd on a node; in a container without systemd it is signalled directly.
+    yield (f"sshd -t -f {candidate} && mv {candidate} {path} && "
+           "{ systemctl reload ssh 2>/dev/null || kill -HUP \"$(cat /run/sshd.pid)\"; }")
+
+
+@operation()
+def ssh_host_keys(keep_types: tuple):
+    """Remove every sshd host key whose type is not in keep_types (e.g. ("ed25519",)).
+
+    + keep_types: host key types that stay
+    """
+    keep = {f"/etc/ssh/ssh_host_{key_type}_key" for key_type in keep_types}
+    extra = [path for path in host.get_fact(SshHostKeyFiles) if path not in keep]
+    if not extra:
+        host.noop(f"only {', '.join(keep_types)} host keys present")
+        return
+    yield "rm -f " + " ".join(f"{shlex.quote(path)} {shlex.quote(path)}.pub" for path in extra)
+
+
+@operation()
+def ssh_moduli(min_bits: int):
+    """Remove Diffie-Hellman groups smaller than min_bits from /etc/ssh/moduli.
+
+    + min_bits: smallest modulus kept, e.g. 3072
+    """
+    weak = host.get_fact(WeakModuli, min_bits=min_bits)
+    if not weak:
+        host.noop(f"/etc/ssh/moduli has no group below {min_bits} bits")
+        return
+    yield (f"awk '$5 !~ /^[0-9]+$/ || $5 >= {min_bits - 1}' /etc/ssh/moduli > /etc/ssh/moduli.harden-new && "
+           "mv /etc/ssh/moduli.harden-new /etc/ssh/moduli")
+
+
+@operation()
+def sysctl(values: dict, path: str = "/etc/sysctl.d/99-harden.conf"):
+    """Persist sysctl values in path and load them when the running kernel differs.
+
+    Keys the running kernel does not have are reported, not failed (e.g. IPv6 keys with IPv6 off).
+    + values: sysctl key -> value
+    + path: the sysctl.d file
+    """
+    text = "".join(f"{key} = {value}\n" for key, value in sorted(values.items()))
+    yield from _put_text(text, path, "0644")
+    running = host.get_fact(SysctlValues, keys=tuple(sorted(values)))
+    missing = sorted(set(values) - set(running))
+    if missing:
+        host.noop(f"kernel lacks {', '.join(missing)}")
+    drifted = sorted(key for key in running if running[key] != str(values[key]))
+    if drifted:
+        yield f"sysctl -q -e -p {path}"
+    else:
+        host.noop(f"{len(running)} sysctl values already as set")
+
+
+@operation()
+def config_values(path: str, values: dict, separator: str = " "):
+    """Set `key<separator>value` lines in a config file; an empty value writes the bare key (a flag).
+
+    + path: the config file (login.defs, pwquality.conf, faillock.conf, auditd.conf)
+    + values: key -> value
+    + separator: between key and value as written, e.g. " = "
+    """
+    active = {}
+    for line in host.get_fact(FileLines, path=path):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            key, _, value = stripped.replace("=", " ", 1).partition(" ")
+            active[key.strip()] = value.strip()
+    changed = [key for key, value in values.items() if active.get(key) != str(value)]
+    if not changed:
+        host.noop(f"{path}: {len(values)} settings already as set")
+        return
+    for key in changed:
+        line = key if values[key] == "" else f"{key}{separator}{values[key]}"
+        yield (f"sed -i -E '/^[[:space:]]*#?[[:space:]]*{key}([[:space:]=]|$)/d' {path} && "
+               f"echo {shlex.quote(line)} >> {path}")
+
+
+@operation()
+def modes(wanted: dict):
+    """chmod the paths whose mode differs; paths absent on the node are reported, not created.
+
+    + wanted: path -> octal mode, e.g. {"/etc/shadow": "0640"}
+    """
+    actual = host.get_fact(FileModes, paths=tuple(sorted(wanted)))
+    absent = sorted(set(wanted) - set(actual))
+    if absent:
+        host.noop(f"absent on this node: {', '.join(absent)}")
+    wrong = sorted(path for path in actual if actual[path] != wanted[path])
+    for path in wrong:
+        yield f"chmod {wanted[path]} {shlex.quote(path)}"
+    if not wrong:
+        host.noop(f"{len(actual)} file modes already as set")
+
+
+MOUNT_SOURCES = {"/tmp": "tmpfs /tmp tmpfs", "/dev/shm": "tmpfs /dev/shm tmpfs",
+                 "/var/tmp": "/var/tmp /var/tmp none", "/proc": "proc /proc proc"}
+
+
+@operation()
+def mount_options(wanted: dict):
+    """Mount each target with at least the wanted options, persisted in /etc/fstab.
+
+    + wanted: mount point -> comma-separated options, e.g. {"/tmp": "nodev,nosuid,noexec"}
+    """
+    unknown = sorted(set(wanted) - set(MOUNT_SOURCES))
+    if unknown:
+        raise OperationError(f"mount_options knows {sorted(MOUNT_SOURCES)}, not {unknown}")
+    mounted = host.get_fact(MountOptions, targets=tuple(sorted(wanted)))
+    for target, options in sorted(wanted.items()):
+        needed = set(options.split(","))
+        if needed <= mounted.get(target, set()):
+            host.noop(f"{target} already mounted {options}")
+            continue
+        source = MOUNT_SOURCES[target]
+        extra = ",bind" if " none" in source else (",mode=1777" if "tmpfs" in source and target != "/dev/shm" else "")
+        line = f"{source} {options}{extra} 0 0"
+        yield from files.line._inner(path="/etc/fstab", line=rf"^\S+\s+{target}\s", replace=line)
+        if target in mounted:
+            yield f"mount -o remount,{options} {target}"
+        else:
+            yield f"mount {target}"
+
+
+def _audit_canonical(rule: str) -> str:
+    # auditctl -l prints syscall rules' keys as "-F key=NAME" and watches' keys as "-k NAME"
+    return rule.replace(" -k ", " -F key=") if rule.startswith("-a") else rule
+
+
+@operation()
+def audit_rules(rules: tuple, path: str = "/etc/audit/rules.d/50-harden.rules"):
+    """Persist audit rules in rules.d and load them when the kernel's rule set lacks any of them.
+
+    + rules: auditctl rule lines
+    + path: the rules.d file augenrules merges
+    """
+    yield from _put_text("".join(f"{rule}\n" for rule in rules), path, "0640")
+    loaded = set(host.get_fact(AuditRules))
+    missing = [rule for rule in rules if _audit_canonical(rule) not in loaded]
+    if missing:
+        yield "augenrules --load"
+    else:
+        host.noop(f"{len(rules)} audit rules already loaded")
+
+
+def nftables_text(table: str, policy: str, ssh_interfaces: tuple, service_ports: dict, icmp: bool) -> str:
+    """The nftables file of our own table: replaced atomically, other tables (Docker's) untouched."""
+    accepts = [(interface, 22) for interface in ssh_interfaces]
+    accepts += [(interface, int(port)) for interface, ports in sorted(service_ports.items()) for port in ports]
+    rules = ['iif "lo" accept', "ct state established,related accept", "ct state invalid drop"]
+    if icmp:
+        rules.append("meta l4proto { icmp, ipv6-icmp } limit rate 20/second accept")
+    rules += [f'iifname "{interface}" tcp dport {port} accept' for interface, port in accepts]
+    body = "".join(f"        {rule}\n" for rule in rules)
+    # "table" then "delete table" makes the load idempotent; no "flush ruleset", which would drop Docker's tables.
+    return (f"#!/usr/sbin/nft -f\ntable inet {table}\ndelete table inet {table}\n"
+            f"table inet {table} {{\n    chain input {{\n        type filter hook input priority filter; "
+            f"policy {policy};\n{body}    }}\n}}\n")
+
+
+def nftables_summary(objects) -> dict:
+    """What matters of a table as `nft -j` lists it: input policy, rule count, (interface, port) accepts."""
+    if not objects:
+        return {"policy": None, "rule_count": 0, "accepts": []}
+    policy = next((item["chain"].get("policy") for item in objects
+                   if "chain" in item and item["chain"]["name"] == "input"), None)
+    rules = [item["rule"] for item in objects if "rule" in item]
+    accepts = []
+    for rule in rules:
+        interface = port = None
+        for expression in rule["expr"]:
+            match = expression.get("match", {})
+            left = match.get("left", {})
+            if left.get("meta", {}).get("key") == "iifname":
+                interface = match["right"]
+            if left.get("payload", {}).get("field") == "dport":
+                port = match["right"]
+        if interface and port is not None and any("accept" in expression for expression in rule["expr"]):
+            accepts.append(f"{interface}:{port}")
+    return {"policy": policy, "rule_count": len(rules), "accepts": sorted(accepts)}
+
+
+def nftables_expected(ssh_interfaces: tuple, service_ports: dict, icmp: bool, policy: str) -> dict:
+    """The summary nftables_text's table has once loaded."""
+    accepts = [f"{interface}:22" for interface in ssh_interfaces]
+    accepts += [f"{interface}:{port}" for interface, ports in service_ports.items() for port in ports]
+    return {"policy": policy, "rule_count": 3 + int(bool(icmp)) + len(accepts), "accepts": sorted(accepts)}
+
+
+@operation()
+def nftables_table(table: str, policy: str, ssh_interfaces: tuple, service_ports: dict, icmp: bool,
+                   path: str = "/etc/nftables.conf"):
+    """Load our own nftables table (input default drop, SSH and service ports only on declared interfaces).
+
+    + table: the inet table's name
+    + policy: input chain policy ("drop")
+    + ssh_interfaces: interfaces SSH is accepted on, e.g. ("tailscale0",)
+    + service_ports: interface -> ports accepted on it
+    + icmp: accept rate-limited ICMP
+    + path: the file nftables.service loads at boot
+    """
+    if not ssh_interfaces:
+        raise OperationError("firewall_ssh_interfaces is empty: the node would be unreachable over SSH "
+                             "[ISO 27001:2022 A.8.20]")
+    text = nftables_text(table, policy, ssh_interfaces, service_ports, icmp)
+    yield from _put_text(text, path, "0600")
+    actual = nftables_summary(host.get_fact(NftablesTable, family="inet", table=table))
+    if actual != nftables_expected(ssh_interfaces, service_ports, icmp, policy):
+        yield f"nft -f {path}"
+    else:
+        host.noop(f"table inet {table} already loaded as set")
+
+
+def luks_findings(backing: dict) -> list[str]:
+    """Problems of the devices under data paths and swap: not dm-crypt, not LUKS2, weak cipher or key."""
+    problems = []
+    for name, state in sorted(backing.items()):
+        where = f"{name} ({state['path']} on {state['source']})"
+        if not state["crypt_name"]:
+            problems.append(f"{where} is not on dm-crypt")
+        elif state["type"] != f"LUKS{LUKS.luks_version}":
+            problems.append(f"{where} is {state['type']}, not LUKS{LUKS.luks_version}")
+        elif state["cipher"] not in LUKS.allowed_ciphers or (state["key_bits"] or 0) < LUKS.min_key_bits:
+            problems.append(f"{where} uses {state['cipher']} with a {state['key_bits']}-bit key "
+                            f"(allowed: {', '.join(LUKS.allowed_ciphers)}, >= {LUKS.min_key_bits} bits)")
+    return problems
+
+
+@operation()
+def require_encrypted(data_paths: dict):
+    """Fail this host, changing nothing, unless every data path and every swap device sits on LUKS as the baseline says.
+
+    + data_paths: name -> path, e.g. {"postgres": "/srv/data/postgres"}
+    """
+    backing = host.get_fact(EncryptionBacking, named_paths=data_paths)
+    try:
+        problems = luks_findings(backing)
+        require(not problems, "data at rest not encrypted: " + "; ".join(problems), LUKS.controls("required_for"))
+    except BaselineViolation as violation:
+        raise OperationError(str(violation)) from None
+    host.noop("encrypted: " + "; ".join(f"{name} on {state['device']} ({state['type']} {state['cipher']} "
+                                           f"{state['key_bits']}-bit)" for name, state in sorted(backing.items())))
+
+
+@operation()
+def pam_profiles(profiles: tuple, module: str):
+    """Enable pam-auth-update profiles unless common-auth already uses their module.
+
+    + profiles: profile names under /usr/share/pam-configs
+    + module: the PAM module they add, e.g. "pam_faillock.so"
+    """
+    if any(module in line for line in host.get_fact(FileLines, path="/etc/pam.d/common-auth")):
+        host.noop(f"{module} already in the PAM stack")
+        return
+    yield f"DEBIAN_FRONTEND=noninteractive pam-auth-update --enable {' '.join(profiles)}"

@@ -1,0 +1,110 @@
+"""Evidence of a node's hardening: its effective state, read over SSH, compared with the baseline.
+
+    from hosts.verify import verify_host
+    checks = verify_host("node1", {"ssh_hostname": "node1", "ssh_user": "admin", "ssh_key": "~/.ssh/id_ed25519",
+                                   "ssh_known_hosts_file": "~/.ssh/known_hosts", "_sudo": True,
+                                   "harden_scope": "node", "firewall_ssh_interfaces": ["tailscale0"]})
+    # [{"check": "sshd permitrootlogin", "expected": "no", "actual": "no", "controls": ["A.8.2", "A.8.5"],
+    #   "status": "pass"}, ...]
+
+status is "pass", "fail" or "not applicable". A host that cannot be reached (or whose host key is
+not the known one) raises ConnectionError: no evidence is better than made-up evidence.
+It reads the same facts (hosts.facts.node) the deploys use, so what is checked is what is applied.
+"""
+
+from pyinfra.api import Config, Inventory, State
+from pyinfra.api.connect import connect_all, disconnect_all
+
+from baseline import AUDITD, FILESYSTEM, FIREWALL, LUKS, SSH, SYSCTL
+from hosts import desired
+from hosts.facts.node import (AuditRules, EncryptionBacking, FileModes, NftablesTable, SshdEffective,
+                              SshHostKeyFiles, SshOfferedKex, SysctlValues, WeakModuli)
+from hosts.operations.harden import _audit_canonical, luks_findings, nftables_expected, nftables_summary
+
+SSHD_LIST_CONTROLS = {"kexalgorithms": SSH.controls("kex_classical") + SSH.controls("kex_preferred"),
+                      "ciphers": SSH.controls("ciphers"), "macs": SSH.controls("macs"),
+                      "hostkeyalgorithms": SSH.controls("host_key_algorithms"),
+                      "pubkeyacceptedalgorithms": SSH.controls("host_key_algorithms")}
+
+
+def _check(check: str, expected, actual, controls, status: str | None = None) -> dict:
+    return {"check": check, "expected": expected, "actual": actual, "controls": sorted(set(controls)),
+            "status": status or ("pass" if expected == actual else "fail")}
+
+
+def _ssh_checks(host) -> list[dict]:
+    effective = host.get_fact(SshdEffective)
+    checks = []
+    for keyword, expected in desired.sshd_settings(host.get_fact(SshOfferedKex)).items():
+        baseline_key = next((key for key in desired.SSHD_KEYWORDS if key.replace("_", "") == keyword), None)
+        controls = SSH.controls(baseline_key) if baseline_key else SSHD_LIST_CONTROLS[keyword]
+        checks.append(_check(f"sshd {keyword}", expected, effective.get(keyword), controls))
+    keep = sorted(f"/etc/ssh/ssh_host_{key_type}_key" for key_type in SSH.host_key_types)
+    checks.append(_check("ssh host keys", keep, sorted(host.get_fact(SshHostKeyFiles)), SSH.controls("host_key_types")))
+    checks.append(_check(f"ssh moduli below {SSH.moduli_min_bits} bits", 0,
+                         host.get_fact(WeakModuli, min_bits=SSH.moduli_min_bits), SSH.controls("moduli_min_bits")))
+    return checks
+
+
+def _kernel_checks(host) -> list[dict]:
+    wanted = desired.sysctl_values()
+    running = host.get_fact(SysctlValues, keys=tuple(sorted(wanted)))
+    checks = [_check(f"sysctl {key}", str(value), running.get(key), SYSCTL.controls("values"),
+                     None if key in running else "not applicable") for key, value in sorted(wanted.items())]
+    loaded = set(host.get_fact(AuditRules))
+    checks += [_check(f"audit rule {rule}", "loaded", "loaded" if _audit_canonical(rule) in loaded else "missing",
+                      AUDITD.controls("rules")) for rule in desired.audit_rules()]
+    return checks
+
+
+def _firewall_check(host, data: dict) -> dict:
+    service_ports = data.get("firewall_service_ports", FIREWALL.service_ports)
+    expected = nftables_expected(tuple(data["firewall_ssh_interfaces"]), service_ports, FIREWALL.icmp_allowed,
+                                 FIREWALL.input_policy)
+    actual = nftables_summary(host.get_fact(NftablesTable, family="inet", table=FIREWALL.table))
+    return _check(f"nftables table inet {FIREWALL.table}", expected, actual, FIREWALL.controls("input_policy"))
+
+
+def _luks_checks(host, data: dict) -> list[dict]:
+    backing = host.get_fact(EncryptionBacking, named_paths=data.get("luks_data_paths", LUKS.data_paths))
+    checks = []
+    for name, state in sorted(backing.items()):
+        problems = luks_findings({name: state})
+        actual = {key: state[key] for key in ("source", "type", "cipher", "key_bits")}
+        expected = {"type": f"LUKS{LUKS.luks_version}", "cipher": LUKS.allowed_ciphers,
+                    "min_key_bits": LUKS.min_key_bits}
+        checks.append(_check(f"encryption of {name} ({state['path']})", expected, actual,
+                             LUKS.controls("required_for"), "fail" if problems else "pass"))
+    return checks
+
+
+def _file_mode_checks(host) -> list[dict]:
+    actual = host.get_fact(FileModes, paths=tuple(sorted(FILESYSTEM.permissions)))
+    return [_check(f"mode of {path}", mode, actual.get(path), FILESYSTEM.controls("permissions"),
+                   None if path in actual else "not applicable")
+            for path, mode in sorted(FILESYSTEM.permissions.items())]
+
+
+def verify_host(name: str, host_data: dict) -> list[dict]:
+    """Connect to one host (pyinfra over paramiko, strict host keys) and check it against the baseline.
+
+    + name: the host's inventory name
+    + host_data: pyinfra host data as in hosts/inventory.py (ssh_*, _sudo, harden_scope, firewall_ssh_interfaces)
+    """
+    data = {**host_data, "ssh_strict_host_key_checking": "yes"}
+    inventory = Inventory(([(name, data)], {}))
+    state = State(inventory, Config())
+    connect_all(state)
+    host = inventory.get_host(name)
+    if not host.connected:
+        raise ConnectionError(f"{name}: no SSH connection (unreachable, or its host key is not the known one)")
+    try:
+        checks = _ssh_checks(host) + _file_mode_checks(host)
+        if data.get("harden_scope") == "node":
+            checks += _kernel_checks(host) + [_firewall_check(host, data)] + _luks_checks(host, data)
+        else:
+            checks.append(_check("kernel, auditd, nftables, LUKS", None, None, LUKS.controls("required_for"),
+                                 "not applicable"))
+        return checks
+    finally:
+        disconnect_all(state)

@@ -1,0 +1,71 @@
+"""Run the pyinfra CLI (its native interface) on a generated JSON inventory and read its JSON report."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PYINFRA = Path(sys.executable).parent / "pyinfra"
+NODE1_DEPLOY = "hosts/deploys/node1.py"
+
+
+def _own_name(operation: dict) -> str:
+    # pyinfra names an operation inside a deploy "Deploy name | operation name"
+    return operation["name"].split(" | ")[-1]
+
+
+@dataclass
+class PyinfraRun:
+    """Exit code, the --json payload (plan, results) and the log pyinfra printed."""
+
+    returncode: int
+    payload: dict
+    log: str
+
+    def changed(self, host: str) -> list[str]:
+        """Names of the operations that changed (or, in a dry run, would change) host."""
+        if self.payload.get("results"):
+            return [_own_name(op) for op in self.payload["results"]["operations"] if host in op["success"]]
+        return [_own_name(op) for op in self.payload.get("plan", []) if host in op["hosts_with_change"]]
+
+    def failed_hosts(self) -> list[str]:
+        results = self.payload.get("results") or {}
+        return results.get("failed_hosts", [])
+
+    def succeeded(self, host: str) -> bool:
+        """host ran every operation without error."""
+        results = self.payload.get("results") or {}
+        return bool(results) and host not in results.get("failed_hosts", []) and not any(
+            host in op["error"] for op in results["operations"])
+
+
+def run_pyinfra(groups: dict, work_dir: Path, *options: str, deploy: str = NODE1_DEPLOY,
+                timeout: int = 1800) -> PyinfraRun:
+    """Run `pyinfra hosts/inventory_json.py DEPLOY -y --json OPTIONS`, echoing pyinfra's progress to stderr.
+
+    + groups: {"group": [(host name, host data), ...]} written as the JSON inventory
+    + work_dir: where the inventory file is written
+    + options: extra CLI options, e.g. "--dry", "--parallel", "5"
+    """
+    inventory = work_dir / "inventory.json"
+    inventory.write_text(json.dumps(groups))
+    inventory.chmod(0o600)
+    env = {**os.environ, "HARDEN_INVENTORY_JSON": str(inventory), "PYTHONPATH": str(REPO)}
+    command = [str(PYINFRA), "hosts/inventory_json.py", deploy, "-y", "-v", "--json", *options]
+    report = work_dir / "pyinfra-report.json"
+    with report.open("w") as stdout_file:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=stdout_file, stderr=subprocess.PIPE, text=True)
+        log_lines = []
+        for line in process.stderr:
+            log_lines.append(line)
+            print(f"[pyinfra] {line}", end="", file=sys.stderr, flush=True)
+        process.wait(timeout=timeout)
+    stdout = report.read_text()
+    try:
+        payload = json.loads(stdout) if stdout.strip() else {}
+    except json.JSONDecodeError:
+        payload = {"unparsed_stdout": stdout}
+    return PyinfraRun(process.returncode, payload, "".join(log_lines))
