@@ -30,6 +30,7 @@ class HttpsEndpointArgs:
     + secret_files: name -> Secret Manager secret id, mounted read-only at /run/secrets/<name>/value
       (Cloud Run mounts one directory per secret); env <NAME>_FILE points at it
     + subnetwork: VPC subnetwork for direct egress to private addresses (Cloud SQL, Qdrant)
+    + depends_on: what the service waits for (its accessor grants on the mounted secrets)
     """
 
     region: str
@@ -41,6 +42,7 @@ class HttpsEndpointArgs:
     env: dict = field(default_factory=dict)
     secret_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     subnetwork: pulumi.Input[str] | None = None
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     project: str | None = None
 
 
@@ -91,7 +93,7 @@ class HttpsEndpoint(pulumi.ComponentResource):
                         name=secret, mount_path=f"{SECRETS_DIR}/{secret}") for secret in sorted(args.secret_files)],
                     envs=[gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=key, value=value)
                           for key, value in sorted(env.items())])]),
-            opts=child)
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         neg = gcp.compute.RegionNetworkEndpointGroup(
             f"{name}-neg", region=args.region, network_endpoint_type="SERVERLESS", project=args.project,
             cloud_run=gcp.compute.RegionNetworkEndpointGroupCloudRunArgs(service=self.service.name), opts=child)

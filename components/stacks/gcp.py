@@ -87,6 +87,7 @@ def build() -> None:
         region=config.region, image=config.api_image, service_account=identities["api"].email,
         domains=config.domains, subnetwork=subnet.id, project=project,
         secret_files={name: generated.secrets[name].id for name in ("postgres-app-password", "qdrant-api-key")},
+        depends_on=[generated],
         env={"RAE_DB_CONNECTION_NAME": database.connection_name, "RAE_QDRANT_URL": qdrant.endpoint}))
     backups = BucketBackups("backups", BucketBackupsArgs(
         location=config.backup_location, kms_key=keys.keys["backups"].id, writers=[identities["backup"].member],
