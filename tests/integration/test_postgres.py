@@ -42,6 +42,14 @@ def test_accepts_tls13_with_scram(postgres, test_pki):
     assert stored.startswith("SCRAM-SHA-256$")
 
 
+def test_server_runs_with_the_baseline_settings(postgres, test_pki):
+    expected = {**DATABASE.log_flags, "ssl": "on", "ssl_min_protocol_version": DATABASE.ssl_min_protocol_version,
+                "password_encryption": DATABASE.password_encryption}
+    with connect(postgres, test_pki, user=SUPERUSER) as connection:
+        actual = {name: connection.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] for name in expected}
+    assert actual == expected
+
+
 def test_refuses_a_wrong_password(postgres, test_pki):
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         connect(postgres, test_pki, password="not-the-password")
