@@ -37,8 +37,9 @@ config = {k: v for k, v in DOCKER_DAEMON.config.items() if k not in left_out}
 cap = os.environ["NOFILE_CAP"]
 nofile = config.get("default-ulimits", {}).get("nofile")
 if nofile and cap != "unlimited" and int(cap) < nofile["Hard"]:
-    print(f"[docker] WARNING: default-ulimits nofile {nofile['Hard']} exceeds this host's hard limit {cap}; "
-          f"containers get {cap} (a lower ceiling, never a higher one)", file=sys.stderr)
+    if not os.environ.get("QUIET"):
+        print(f"[docker] WARNING: default-ulimits nofile {nofile['Hard']} exceeds this host's hard limit {cap}; "
+              f"containers get {cap} (a lower ceiling, never a higher one)", file=sys.stderr)
     config["default-ulimits"] = {**config["default-ulimits"],
                                  "nofile": {**nofile, "Soft": min(nofile["Soft"], int(cap)), "Hard": int(cap)}}
 print(json.dumps(config, indent=2, sort_keys=True))
@@ -56,7 +57,7 @@ if docker info >/dev/null 2>&1; then
         warn "$daemon_json is absent: the running engine does not use the baseline daemon config (ISO 27001:2022 A.8.9)"
     elif ! same_json "$daemon_json" "$state_dir/baseline-daemon.json"; then
         if [ -f "$state_dir/rejected-keys.json" ] && \
-           same_json "$daemon_json" <(render_baseline $("$python" -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))))' "$state_dir/rejected-keys.json")); then
+           same_json "$daemon_json" <(QUIET=1 render_baseline $("$python" -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))))' "$state_dir/rejected-keys.json")); then
             warn "running with the baseline minus keys this dockerd rejects: $(cat "$state_dir/rejected-keys.json")"
         else
             warn "$daemon_json differs from baseline.DOCKER_DAEMON (ISO 27001:2022 A.8.9 Configuration management):"
@@ -138,7 +139,7 @@ fi
 if [ -n "$left_out" ]; then
     report_rejected "$left_out"
     # shellcheck disable=SC2086  # one argument per rejected key
-    write_config $left_out
+    QUIET=1 write_config $left_out
     start_dockerd
     wait_for_engine || { warn "dockerd exited; last lines of $log_file:"; tail -20 "$log_file" >&2; exit 1; }
 else

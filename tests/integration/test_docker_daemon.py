@@ -51,3 +51,11 @@ def test_containers_get_no_new_privileges_by_default(docker_client, built_images
 def test_published_ports_have_no_userland_proxy(postgres):
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     assert f"-host-port {postgres.port}" not in processes
+
+
+def test_ensure_docker_is_idempotent_on_a_running_engine(docker_client):
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(["bash", "scripts/ensure-docker.sh"], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "engine already running" in result.stdout
+    assert "differs from baseline" not in result.stderr
