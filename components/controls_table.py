@@ -7,10 +7,17 @@ table cannot drift from the code: a unit test compares the committed file with t
 """
 
 import importlib
+import re
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from baseline import describe
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+# Stacks whose files are committed; others (e.g. the e2e suite's) are generated and git-ignored.
+COMMITTED_STACKS = ("local", "gcp")
+_COMMENTED_KEY = re.compile(r"^# ([a-z]+:[A-Za-z]+: .*)$")
 
 HEADER = """# Components
 
@@ -63,6 +70,27 @@ ROWS = (
 )
 
 
+def _stack_config(stack_file: Path) -> list[str]:
+    """Rows `| key | value | meaning |` from a committed Pulumi.<stack>.yaml: each key with the comment above it.
+
+    A commented-out key (`# rae:key: value`) is listed as unset by default.
+    """
+    rows, comment = [], []
+    for line in stack_file.read_text().splitlines():
+        text = line.strip()
+        commented_key = _COMMENTED_KEY.match(text)
+        if line.startswith("  ") and (commented_key or (":" in text and not text.startswith("#"))):
+            key, _, value = (commented_key.group(1) if commented_key else text).partition(": ")
+            shown = f"unset (e.g. `{value.strip()}`)" if commented_key else f"`{value.strip() or '(list below)'}`"
+            rows.append(f"| `{key.rstrip(':')}` | {shown} | {' '.join(comment)} |")
+            comment = []
+        elif line.startswith("  ") and text.startswith("#"):
+            comment.append(text.lstrip("# ").replace("|", "\\|"))
+        elif not line.startswith("    "):
+            comment = []
+    return rows
+
+
 def _controls(module_name: str) -> tuple[list[str], list[str]]:
     serves = importlib.import_module(module_name).SERVES
     controls = sorted({c for section, key in serves for c in section.controls(key)},
@@ -85,6 +113,11 @@ def render() -> str:
     lines += ["", "## By control", "", "| control | components |", "|---|---|"]
     for control_id in sorted(served, key=lambda cid: tuple(int(part) for part in cid[2:].split("."))):
         lines.append(f"| {describe((control_id,))} | {', '.join(served[control_id])} |")
+    for stack_file in sorted(PROJECT_DIR.glob("Pulumi.*.yaml")):
+        if stack_file.name.split(".")[1] not in COMMITTED_STACKS:
+            continue
+        lines += ["", f"## Stack `{stack_file.name.split('.')[1]}` ({stack_file.name})", "",
+                  "| key | value | meaning |", "|---|---|---|", *_stack_config(stack_file)]
     return "\n".join(lines) + "\n"
 
 
