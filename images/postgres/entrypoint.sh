@@ -2,7 +2,8 @@
 # First start: initdb into the (empty) data volume with scram-sha-256 and the superuser password read
 # from a file, then the schema baked in $RAE_SQL_DIR. Every start: exec postgres with the server flags
 # given as the container command (components/postgres_runtime.server_flags()).
-# A failed first start empties the data volume again, so the next start begins from scratch.
+# A failed first start empties the (previously empty) data volume again, so the next start begins
+# from scratch; a volume holding foreign files is refused, never touched.
 set -eu
 
 for variable in POSTGRES_PASSWORD_FILE RAE_APP_PASSWORD_FILE; do
@@ -31,6 +32,12 @@ initialise() {
 }
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    # Never initialise over (or, on failure, delete) files this script did not create.
+    if [ -n "$(ls -A "$PGDATA")" ]; then
+        echo "entrypoint: $PGDATA holds files but no database; refusing to initialise over them" \
+             "(mount an empty directory; ISO 27001:2022 A.8.13 Information backup)" >&2
+        exit 1
+    fi
     trap 'pg_ctl --pgdata="$PGDATA" --mode=immediate stop >/dev/null 2>&1 || true; find "$PGDATA" -mindepth 1 -delete; echo "entrypoint: initialisation failed; data volume emptied" >&2' EXIT
     initialise
     trap - EXIT

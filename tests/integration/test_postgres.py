@@ -1,13 +1,14 @@
 """Postgres from our image: TLS 1.3 + scram only, append-only audit log, tenant isolation, secrets kept out of sight."""
 
 import json
+import os
 import uuid
 
 import psycopg
 import pytest
 from psycopg import errors, sql
 
-from baseline import DATABASE, TLS
+from baseline import CONTAINER, DATABASE, TLS
 from components.postgres_runtime import (APP_PASSWORD_PATH, APP_ROLE, DATABASE_NAME, SUPERUSER, TENANT_SETTING,
                                          PostgresSecrets, postgres_spec)
 from components.spec import docker_api_kwargs
@@ -163,12 +164,13 @@ def test_secrets_absent_from_container_logs(postgres, tenant_rows):
         assert secret.strip() not in logs
 
 
-def run_until_exit(docker_client, built_images, test_pki, secret_dir, label, drop_mount=None, environment=None):
+def run_until_exit(docker_client, built_images, test_pki, secret_dir, label, drop_mount=None, environment=None,
+                   data_volume=None):
     """Run the Postgres spec once (no restart) until it exits; returns (exit code, logs, data volume listing)."""
     suffix = uuid.uuid4().hex[:8]
     superuser_file, _ = new_password(secret_dir, f"{label}-superuser-{suffix}")
     app_file, _ = new_password(secret_dir, f"{label}-app-{suffix}")
-    spec = postgres_spec(built_images["postgres"], f"rae-test-{label}-{suffix}",
+    spec = postgres_spec(built_images["postgres"], data_volume or f"rae-test-{label}-{suffix}",
                          PostgresSecrets(str(superuser_file), str(app_file), str(test_pki.server_cert),
                                          str(test_pki.server_key)),
                          name=f"rae-test-{label}-{suffix}")
@@ -183,7 +185,7 @@ def run_until_exit(docker_client, built_images, test_pki, secret_dir, label, dro
                                                volumes={spec.mounts[0].source: {"bind": "/data", "mode": "ro"}})
         return exit_code, container.logs().decode(), listing.decode().split()
     finally:
-        remove_quietly(docker_client, container, spec.mounts[0].source)
+        remove_quietly(docker_client, container, None if data_volume else spec.mounts[0].source)
 
 
 def test_refuses_to_start_without_its_secret_files(docker_client, built_images, test_pki, secret_dir):
@@ -201,3 +203,15 @@ def test_failed_first_start_leaves_no_half_initialised_data(docker_client, built
     assert exit_code != 0
     assert "initialisation failed; data volume emptied" in logs
     assert data == []
+
+
+def test_refuses_to_initialise_over_foreign_files(docker_client, built_images, test_pki, secret_dir, tmp_path):
+    foreign = tmp_path / "not-a-database"
+    foreign.mkdir()
+    (foreign / "keep-me").write_text("someone's data\n")
+    os.chown(foreign, CONTAINER.uid, CONTAINER.gid)
+    exit_code, logs, data = run_until_exit(docker_client, built_images, test_pki, secret_dir, "foreign",
+                                           data_volume=str(foreign))
+    assert exit_code != 0
+    assert "refusing to initialise over them" in logs
+    assert data == ["keep-me"]
