@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from components.spec import ContainerSpec, Healthcheck, Port, docker_api_kwargs
+from tests.fixtures.docker_engine import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "out" / "test" / "audit"
@@ -35,16 +36,6 @@ _BINARIES = ("/bin/sleep", "/bin/true")
 def out_dir() -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     return OUT
-
-
-@pytest.fixture(scope="session")
-def docker_client():
-    client = docker.from_env(timeout=60)
-    try:
-        client.ping()
-    except Exception as error:
-        pytest.fail(f"Docker engine unreachable ({error}); scripts/setup.sh starts it (scripts/ensure-docker.sh)")
-    return client
 
 
 def _shared_objects(binary: str) -> list[str]:
@@ -77,12 +68,6 @@ def hardened_spec(name: str, image: str, port: int) -> ContainerSpec:
     return ContainerSpec(name=PREFIX + name, image=image, command=("/bin/sleep", "infinity"),
                          healthcheck=Healthcheck(("CMD", "/bin/true"), interval_s=1, timeout_s=2, retries=2, start_period_s=0),
                          ports=(Port(internal=8080, external=port),), memory_mb=64, pids_limit=32)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_container(client, kwargs: dict):

@@ -12,7 +12,8 @@ import pytest
 
 from baseline import CONTAINER, TLS
 from components.spec import docker_api_kwargs
-from tests.audit.conftest import PREFIX, REPO, free_port, hardened_spec, run_container
+from tests.audit.conftest import PREFIX, REPO, hardened_spec, run_container
+from tests.fixtures.docker_engine import free_port
 
 pytestmark = pytest.mark.integration
 SCHEMA = json.loads((REPO / "harden" / "audit" / "schema" / "report.schema.json").read_text())

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from components.spec import docker_api_kwargs
-from tests.audit.conftest import free_port, hardened_spec, run_container
+from tests.audit.conftest import hardened_spec, run_container
+from tests.fixtures.docker_engine import free_port
 from tests.audit.test_live_audit import audit, by_check
 
 pytestmark = pytest.mark.integration
