@@ -15,9 +15,11 @@ import concurrent.futures
 import fnmatch
 import json
 import os
+import re
 import subprocess  # nosec B404 - the scanners are our pinned tools, called without a shell
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -97,6 +99,12 @@ def skip_paths(target: Path) -> list[str]:
     return [*ALWAYS_SKIPPED, *(str(path).strip("/") for path in configured)]
 
 
+def checkov_skip_patterns() -> list[str]:
+    """Tool directories as checkov --skip-path regexes, anchored: checkov also matches them as substrings,
+    so a bare "out" would skip "layout.py". Hidden directories checkov skips on its own."""
+    return [rf"(^|/){re.escape(name)}(/|$)" for name in ALWAYS_SKIPPED if not name.startswith(".")]
+
+
 def _is_skipped(relative: str, skipped: list[str]) -> bool:
     """Tool directories are skipped at any depth; configured skip-paths are relative to the target."""
     parts = relative.split("/")
@@ -115,7 +123,7 @@ def _files(target: Path, pattern: str, skipped: list[str]) -> list[Path]:
     return found
 
 
-def _stacks(project: Path) -> dict[str, dict]:
+def stack_configs(project: Path) -> dict[str, dict]:
     """Each stack's flat config ("ns:key" -> string) from Pulumi.<stack>.yaml; secure values stay placeholders."""
     stacks = {}
     for file in sorted(project.glob("Pulumi.*.yaml")):
@@ -297,20 +305,25 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
     + engine_json: `pulumi preview --json` or `pulumi stack export` output to use instead of rendering under mocks
     + progress: receives one line per step
     """
+    started = time.monotonic()
+
+    def step(line: str) -> None:
+        progress(f"[gate {time.monotonic() - started:5.1f}s] {line}")
+
     target = target.resolve()
     if not target.is_dir():
         raise GateError(f"{target} is not a directory")
     result = GateResult(target=str(target))
     skipped = skip_paths(target)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        progress("[gate] checkov: Dockerfiles, GitHub workflows, secrets")
+        step("checkov: Dockerfiles, GitHub workflows, secrets")
         files_scan = pool.submit(_checkov, ["-d", ".", "--framework", "dockerfile", "github_actions", "secrets",
                                             "--enable-secret-scan-all-files",
                                             *(["--config-file", ".checkov.yaml"] if (target / ".checkov.yaml").exists()
-                                              else []), *(f"--skip-path={p}" for p in skipped)], target)
-        progress("[gate] bandit (high severity, high confidence)")
+                                              else []), *(f"--skip-path={p}" for p in checkov_skip_patterns())], target)
+        step("bandit (high severity, high confidence)")
         bandit_scan = pool.submit(bandit_findings, target, skipped)
-        progress("[gate] pip-audit and CycloneDX SBOM of each requirements file")
+        step("pip-audit and CycloneDX SBOM of each requirements file")
         dependency_scan = pool.submit(dependency_findings, target, skipped, artifacts)
 
         graphs: list[tuple[str, str, list[dict]]] = []
@@ -319,9 +332,9 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
         else:
             for project_file in _files(target, "Pulumi.yaml", skipped):
                 project = project_file.parent
-                for stack, config in _stacks(project).items():
+                for stack, config in stack_configs(project).items():
                     where = f"{project.relative_to(target).as_posix()}#{stack}"
-                    progress(f"[gate] rendering Pulumi program {where} under mocks")
+                    step(f"rendering Pulumi program {where} under mocks")
                     main = project / "__main__.py"
                     graphs.append((where, (main if main.exists() else project_file).relative_to(target).as_posix(),
                                    render_stack(project, stack, config)))
@@ -329,7 +342,7 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
         plan_scans = []
         plans_dir = Path(tempfile.mkdtemp(prefix="plans-", dir=_mkdir(artifacts)))
         for where, file, resources in graphs:
-            progress(f"[gate] CrossGuard rules on {where}: {len(resources)} resources")
+            step(f"CrossGuard rules on {where}: {len(resources)} resources")
             findings += crossguard_findings(resources, where, file)
             plan, unmapped = to_plan(resources)
             if unmapped:
@@ -340,10 +353,10 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
             names = {r["address"]: f"{where}:{res['type']}::{res['name']}"
                      for r, res in zip(plan["planned_values"]["root_module"]["resources"],
                                        [x for x in resources if x["type"] not in unmapped])}
-            progress(f"[gate] checkov on {where} as Terraform plan ({len(names)} resources)")
+            step(f"checkov on {where} as Terraform plan ({len(names)} resources)")
             plan_scans.append((pool.submit(_checkov, ["-f", str(plan_file), "--framework", "terraform_plan",
                                                       "--external-checks-dir", str(CHECKOV_CHECKS)], target), names, file))
-        progress("[gate] application settings checks")
+        step("application settings checks")
         findings += app_findings(target, skipped, result.notes)
         for scan, names, file in plan_scans:
             findings += checkov_findings(scan.result(), names, file)
@@ -353,6 +366,7 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
         findings += dependency
         result.artifacts += sboms
     result.findings = merge(findings)
+    step(f"done: {len(result.findings)} findings")
     return result
 
 

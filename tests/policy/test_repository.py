@@ -6,7 +6,7 @@ add a reviewed, expiring waiver; never weaken the rule.
 
 import pytest
 
-from policies.gate import crossguard_findings, render_stack
+from policies.gate import crossguard_findings, render_stack, stack_configs
 from tests.fixtures.gate import REPO
 
 pytestmark = pytest.mark.integration
@@ -14,8 +14,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize("stack", ["local", "gcp"])
 def test_our_stack_holds_every_crossguard_rule(stack):
-    from policies.gate import _stacks
-    resources = render_stack(REPO, stack, _stacks(REPO)[stack])
+    resources = render_stack(REPO, stack, stack_configs(REPO)[stack])
     failed = [f"{f.rule_id} {f.resource}: {f.message}" for f in crossguard_findings(resources, stack, "__main__.py")
               if f.status == "failed"]
     assert not failed, "\n".join(failed)
