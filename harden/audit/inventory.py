@@ -63,30 +63,53 @@ def assets(containers: list, resources: list[dict], hosts: list[dict], endpoints
     return rows
 
 
-def flows(containers: list, resources: list[dict], hosts: list[dict], tls_evidence: list[dict]) -> list[dict]:
-    """Data flows: resource dependencies of the stack (A depends on B: A calls B), containers sharing a Docker
-    network where no stack is given, and the control node's SSH + mTLS to every host."""
-    edges = []
+CLIENTS = "clients"
+
+
+def _container_nodes(containers: list, resources: list[dict]) -> dict[str, dict]:
+    """name -> {networks, published}: live containers, else the declared ones of the resource graph."""
+    nodes = {}
+    for container in containers:
+        host = container.attrs.get("HostConfig") or {}
+        nodes[container.name] = {
+            "networks": set((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}),
+            "published": sorted(f"{t.get('HostIp') or '0.0.0.0'}:{t.get('HostPort')}"
+                                for ts in (host.get("PortBindings") or {}).values() for t in ts or [])}
     for resource in resources:
-        source = resource.get("urn", "").rsplit("::", 1)[-1]
         if resource.get("type") != "docker:index/container:Container":
             continue
-        for dependency in resource.get("dependencies") or []:
-            target = dependency.rsplit("::", 1)[-1]
-            if "container:Container" in dependency:
-                edges.append({"from": source, "to": target, "label": _tls_label(target, tls_evidence), "basis": "stack dependency"})
-    if not edges:
-        by_network: dict[str, list[str]] = {}
-        for container in containers:
-            for network in (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}:
-                if network not in ("bridge", "host", "none"):
-                    by_network.setdefault(network, []).append(container.name)
-        for network, members in sorted(by_network.items()):
-            members = sorted(members)
-            for i, left in enumerate(members):
-                for right in members[i + 1:]:
-                    edges.append({"from": left, "to": right, "label": f"network {network}; {_tls_label(right, tls_evidence)}",
-                                  "basis": "shared Docker network", "both_ways": True})
+        props = {**(resource.get("inputs") or {}), **(resource.get("outputs") or {})}
+        name = props.get("name") or resource.get("urn", "").rsplit("::", 1)[-1]
+        nodes.setdefault(name, {
+            "networks": {n.get("name") for n in props.get("networksAdvanced") or [] if n.get("name")},
+            "published": sorted(f"{p.get('ip') or '0.0.0.0'}:{int(p.get('external') or 0)}" for p in props.get("ports") or [])})
+    for node in nodes.values():
+        node["networks"] -= {"bridge", "host", "none"}
+    return nodes
+
+
+def flows(containers: list, resources: list[dict], hosts: list[dict], tls_evidence: list[dict]) -> list[dict]:
+    """Data flows derived from the graph: clients reach the containers that publish ports; a container that
+    publishes ports reaches the others on each network it shares with them (front -> back); containers sharing
+    a network with no front are linked both ways; the control node reaches every host over SSH + mTLS."""
+    edges = []
+    nodes = _container_nodes(containers, resources)
+    for name, node in sorted(nodes.items()):
+        for address in node["published"]:
+            edges.append({"from": CLIENTS, "to": name, "label": f"{address}; {_tls_label(name, tls_evidence)}",
+                          "basis": "published port"})
+    by_network: dict[str, list[str]] = {}
+    for name, node in nodes.items():
+        for network in node["networks"]:
+            by_network.setdefault(network, []).append(name)
+    for network, members in sorted(by_network.items()):
+        fronts = sorted(m for m in members if nodes[m]["published"])
+        backs = sorted(m for m in members if not nodes[m]["published"])
+        pairs = [(f, b, False) for f in fronts for b in backs] if fronts and backs else \
+            [(a, b, True) for i, a in enumerate(sorted(members)) for b in sorted(members)[i + 1:]]
+        for source, target, both_ways in pairs:
+            edges.append({"from": source, "to": target, "label": f"network {network}; {_tls_label(target, tls_evidence)}",
+                          "basis": "shared Docker network", "both_ways": both_ways})
     kex = SSH.kex_classical[0]
     for host in hosts:
         mtls = "mTLS" if TLS.client_cert_required_for_nodes else "TLS"

@@ -1,8 +1,8 @@
 """Real parts for the audit suite: a minimal image of our own, hardened and tampered containers, TLS servers.
 
 The image is built here from the host's own binaries (no registry is reachable): /bin/sleep and /bin/true
-with their loader and libc, `docker import`ed. The suite switches to the images engineer's fixtures
-(tests/fixtures/docker_engine.py) for Postgres once they land.
+with their loader and libc, `docker import`ed. The real Postgres comes from the images engineer's fixtures
+(tests/fixtures/docker_engine.py, tests/integration/conftest.py) in test_postgres_audit.py.
 """
 
 import io

@@ -163,3 +163,23 @@ def test_refresh_preview_drift_names_each_changed_output():
     assert found[("stack/proxy", "refresh:in_sync")].status == "pass"
     assert found[("stack/qdrant", "refresh:exists")].status == "fail"
     assert len(found) == 3
+
+
+def test_data_flows_follow_published_ports_and_shared_networks():
+    from harden.audit import inventory
+
+    def container(name, networks, ports=()):
+        return {"type": "docker:index/container:Container", "urn": f"urn:pulumi:s::p::c::{name}",
+                "inputs": {"name": name, "networksAdvanced": [{"name": n} for n in networks],
+                           "ports": [{"ip": "127.0.0.1", "external": float(p)} for p in ports]}}
+
+    graph = [container("proxy", ["edge", "backend"], [18443]), container("postgres", ["backend"]),
+             container("qdrant", ["backend"])]
+    tls = [{"check": "tls1.3_accepted", "actual": "accepted (TLSv1.3, TLS_AES_256_GCM_SHA384)",
+            "detail": "server_name=postgres kind=postgres"}]
+    edges = {(e["from"], e["to"]): e["label"] for e in inventory.flows([], graph, [{"name": "node1"}], tls)}
+    assert set(edges) == {("clients", "proxy"), ("proxy", "postgres"), ("proxy", "qdrant"), ("control-node", "node1")}
+    assert "TLS observed: accepted (TLSv1.3" in edges[("proxy", "postgres")]
+    assert "mTLS" in edges[("control-node", "node1")]
+    svg = inventory.render_svg(inventory.dot_source([], inventory.flows([], graph, [], tls)))
+    assert svg.startswith("<svg") and "proxy" in svg
