@@ -93,8 +93,8 @@ def validate(options: AuditOptions) -> list:
     return endpoints
 
 
-def collect(options: AuditOptions, endpoints, redactor: Redactor):
-    """Evidence, errors and the graph (containers, resources, hosts) that inventory and data flows are drawn from."""
+def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path):
+    """Evidence, errors, and the graph (containers, resources, hosts, endpoints) inventory and data flows are drawn from."""
     evidence, errors, live, resources, host_rows = [], [], [], [], []
     client = None
     if options.containers or options.stack or options.declared:
@@ -122,7 +122,7 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor):
         if options.stack:
             outputs = stack.stack_outputs(resources)
             evidence += stack.unencrypted_volume_evidence(outputs, options.stack)
-            endpoints = endpoints + _stack_endpoints(outputs, options)
+            endpoints = endpoints + _stack_endpoints(outputs, options, scratch)
     if endpoints:
         evidence += tls_probe.collect(endpoints, options.timeout, progress)
     if options.inventory:
@@ -135,15 +135,14 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor):
             evidence += gate.evidence(result)
         except (RuntimeError, OSError, json.JSONDecodeError) as error:
             errors.append(f"policy gate: {error}")
-    return evidence, errors, live, resources, host_rows
+    return evidence, errors, live, resources, host_rows, endpoints
 
 
-def _stack_endpoints(outputs: dict, options: AuditOptions) -> list:
-    """Endpoints the stack exports, probed against the CA certificate it exports (public data, kept beside --out)."""
+def _stack_endpoints(outputs: dict, options: AuditOptions, scratch: Path) -> list:
+    """Endpoints the stack exports, probed against the CA certificate it exports (unless --ca names one)."""
     ca_path = options.ca
     if not ca_path and isinstance(outputs.get("caCertPem"), str):
-        ca_file = options.out.parent / f".{options.out.name}.stack-ca.pem"
-        ca_file.parent.mkdir(parents=True, exist_ok=True)
+        ca_file = scratch / "stack-ca.pem"
         ca_file.write_text(outputs["caCertPem"], encoding="utf-8")
         ca_path = str(ca_file)
     specs = stack.endpoints_from_outputs(outputs, ca_path)
@@ -181,7 +180,8 @@ def run(options: AuditOptions) -> int:
     redactor = Redactor().learn_env(options.environment).learn_config(options.public())
     previous = json.loads(Path(options.previous).read_text(encoding="utf-8")) if options.previous else None
     progress(f"run {run_id}: collecting evidence")
-    evidence, errors, live, resources, host_rows = collect(options, endpoints, redactor)
+    with tempfile.TemporaryDirectory(prefix="harden-audit-") as scratch:
+        evidence, errors, live, resources, host_rows, endpoints = collect(options, endpoints, redactor, Path(scratch))
     redacted_evidence = [_redact_evidence(e, redactor) for e in evidence]
     tls_items = [e.as_dict() for e in redacted_evidence if e.source == "tls"]
     assets = inventory.assets(live, resources, host_rows, endpoints)
