@@ -1,7 +1,7 @@
 """The local stack: the whole service on one Docker host (this machine, or Node1 over Tailscale).
 
-Networks: `edge` carries the published ports (bound to the declared address only); `backend` is
-internal (no egress) and joins Postgres, Qdrant, the proxy and the API. Every published endpoint is
+Networks: `edge` carries the published ports (bound to the declared address only) without outbound
+NAT; `backend` is internal (no egress) and joins Postgres, Qdrant, the proxy and the API. Every published endpoint is
 TLS 1.3-only: Postgres (pg_hba rejects non-TLS) and the TLS proxy in front of the API.
 """
 
@@ -30,8 +30,13 @@ def network_name(name: str) -> str:
     return f"rae-{pulumi.get_stack()}-{name}"
 
 
+# Published ports still answer without outbound NAT (checked on Docker 20.10); containers on `edge` get no route out.
+NO_OUTBOUND_NAT = {"com.docker.network.bridge.enable_ip_masquerade": "false"}
+
+
 def _network(name: str, internal: bool) -> docker.Network:
     return docker.Network(name, name=network_name(name), internal=internal, driver="bridge",
+                          options=NO_OUTBOUND_NAT,
                           labels=[docker.NetworkLabelArgs(label=key, value=value)
                                   for key, value in labels("Network", name).items()])
 

@@ -112,6 +112,7 @@ def test_local_stack_runs_our_images_hardened_on_separated_networks(images_file)
         assert all(port["ip"] == "127.0.0.1" for port in container["ports"])
     networks = {n["name"]: n for n in _by_type(graph, "docker:index/network:Network")}
     assert networks["rae-local-backend"]["internal"] is True and networks["rae-local-edge"]["internal"] is False
+    assert all(n["options"] == {"com.docker.network.bridge.enable_ip_masquerade": "false"} for n in networks.values())
     secret_files = [r for r in _by_type(graph, "pulumi-python:dynamic:Resource") if "content" in r]
     assert secret_files and all(f["content"] == SECRET_MARKER for f in secret_files)
 
