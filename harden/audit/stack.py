@@ -91,6 +91,24 @@ def drift_from_refresh(preview: dict) -> list[Evidence]:
     return evidence
 
 
+def rendered_graph(stack: str) -> list[dict]:
+    """The program's desired graph for `stack`, rendered under mocks from Pulumi.<stack>.yaml (no engine needed).
+
+    Secure config values are left out: the mocks never need them to declare the containers.
+    """
+    import yaml
+
+    from components.render import render_program
+
+    config_file = REPO / f"Pulumi.{stack}.yaml"
+    if not config_file.exists():
+        raise RuntimeError(f"stack {stack}: no engine state and no {config_file.name} to render the declared graph from")
+    config = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("config") or {}
+    plain = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
+             if not (isinstance(value, dict) and "secure" in value)}
+    return render_program(REPO, stack, plain)
+
+
 def declared_containers(resources: list[dict]) -> dict[str, dict]:
     """name -> the declared attributes we compare, from stack-export or rendered resources (inputs or outputs)."""
     declared = {}

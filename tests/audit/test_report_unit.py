@@ -183,3 +183,15 @@ def test_data_flows_follow_published_ports_and_shared_networks():
     assert "mTLS" in edges[("control-node", "node1")]
     svg = inventory.render_svg(inventory.dot_source([], inventory.flows([], graph, [], tls)))
     assert svg.startswith("<svg") and "proxy" in svg
+
+
+def test_declared_graph_of_a_stack_renders_without_an_engine():
+    """The fallback when the engine has no state: components.render under mocks, from Pulumi.local.yaml."""
+    from baseline import CONTAINER
+    from harden.audit.stack import declared_containers, rendered_graph
+
+    declared = declared_containers(rendered_graph("local"))
+    assert declared, "the local stack declares no container"
+    for name, attributes in declared.items():
+        assert attributes["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}" and attributes["read_only"] is True, name
+        assert attributes["port_bind_addresses"] in ([], ["127.0.0.1"]), name
