@@ -333,7 +333,7 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
             for project_file in _files(target, "Pulumi.yaml", skipped):
                 project = project_file.parent
                 for stack, config in stack_configs(project).items():
-                    where = f"{project.relative_to(target).as_posix()}#{stack}"
+                    where = stack if project == target else f"{project.relative_to(target).as_posix()}#{stack}"
                     step(f"rendering Pulumi program {where} under mocks")
                     main = project / "__main__.py"
                     graphs.append((where, (main if main.exists() else project_file).relative_to(target).as_posix(),
