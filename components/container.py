@@ -7,6 +7,7 @@ import pulumi
 import pulumi_docker as docker
 
 from baseline import CONTAINER
+from components.pids_limit import ContainerPidsLimit
 from components.spec import ContainerSpec, validate
 
 LABEL_COMPONENT = "org.rae.hardening.component"
@@ -94,4 +95,6 @@ class HardenedContainer(pulumi.ComponentResource):
             must_run=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
+        self.pids_limit = ContainerPidsLimit(f"{name}-pids", self.container.name, self.container.id, spec.pids_limit,
+                                             opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"name": self.container.name, "id": self.container.id})

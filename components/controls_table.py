@@ -40,6 +40,9 @@ ROWS = (
     Row("HardenedContainer", "components.container", "docker",
         "docker.Container from a validated ContainerSpec: non-root, read-only, no capabilities, no-new-privileges, "
         "memory cap, healthcheck (waits for healthy), ports on declared addresses, rotated logs, image by id"),
+    Row("ContainerPidsLimit", "components.pids_limit", "docker",
+        "the baseline pids limit applied with `docker update` (pulumi-docker has no input, Docker < 23 no daemon "
+        "default), re-applied when the container is replaced, read back on refresh"),
     Row("EncryptedVolume", "components.volume", "docker, gcp",
         "gcp: compute.Disk with a CMEK; docker: bind volume whose host path is checked to sit on LUKS "
         "(components.block_device), or a `dev-only:` exemption exported and reported as failing"),

@@ -20,9 +20,13 @@ def hardened_spec(**overrides) -> ContainerSpec:
 
 
 @pytest.fixture(scope="module")
-def container_inputs() -> dict:
-    resources = declare(lambda: HardenedContainer("svc", HardenedContainerArgs(hardened_spec(), component="Unit")))
-    return one(resources, CONTAINER_TYPE)
+def declared() -> list[dict]:
+    return declare(lambda: HardenedContainer("svc", HardenedContainerArgs(hardened_spec(), component="Unit")))
+
+
+@pytest.fixture(scope="module")
+def container_inputs(declared) -> dict:
+    return one(declared, CONTAINER_TYPE)
 
 
 def test_runs_as_the_baseline_non_root_user(container_inputs):
@@ -46,6 +50,13 @@ def test_no_new_privileges_and_not_privileged(container_inputs):
 
 def test_memory_limit_is_the_baseline_default(container_inputs):
     assert container_inputs["memory"] == CONTAINER.memory_mb_default
+
+
+def test_the_baseline_pids_limit_follows_the_container(declared):
+    # pulumi-docker has no pids input and Docker 20.10 refuses default-pids-limit: a child applies it.
+    limit = one(declared, "pulumi-python:dynamic:Resource")
+    assert limit["limit"] == CONTAINER.pids_limit
+    assert limit["container"] == "rae-unit-svc" and limit["container_id"] == "svc-id"
 
 
 def test_healthcheck_is_declared_and_pulumi_waits_for_healthy(container_inputs):
