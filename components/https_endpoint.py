@@ -49,7 +49,8 @@ class HttpsEndpointArgs:
 class HttpsEndpoint(pulumi.ComponentResource):
     """Cloud Run behind a global external HTTPS load balancer with a TLS 1.3-only SSL policy.
 
-    Example: HttpsEndpoint("api", HttpsEndpointArgs("europe-west4", "europe-docker.pkg.dev/p/r/api@sha256:...", sa.email, ["rae.example.org"]))
+    Example: HttpsEndpoint("api", HttpsEndpointArgs("europe-west4", api_image_by_digest, sa.email,
+                                                    ["rae.example.org"]))
     """
 
     def __init__(self, name: str, args: HttpsEndpointArgs, opts: pulumi.ResourceOptions | None = None):

@@ -90,7 +90,8 @@ class ServiceIdentityArgs:
 class ServiceIdentity(pulumi.ComponentResource):
     """A service's own service account with resource-level grants; it never gets a key.
 
-    Example: ServiceIdentity("api", ServiceIdentityArgs("api", [ResourceGrant("secret", s.id, "roles/secretmanager.secretAccessor")]))
+    Example: ServiceIdentity("api", ServiceIdentityArgs(
+                 "api", [ResourceGrant("secret", secret.id, "roles/secretmanager.secretAccessor")]))
     """
 
     account: gcp.serviceaccount.Account

@@ -31,6 +31,7 @@ SERVES = ((DATABASE, "engine_version"), (DATABASE, "password_encryption"), (DATA
           (BACKUP, "point_in_time_recovery"), (BACKUP, "transaction_log_retention_days"), (BACKUP, "start_time"))
 
 AUTH_PROXY_PORT = 6432
+RetentionSettings = gcp.sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
@@ -94,8 +95,8 @@ class CloudSqlPostgres(pulumi.ComponentResource):
                     enabled=True, start_time=BACKUP.start_time,
                     point_in_time_recovery_enabled=BACKUP.point_in_time_recovery,
                     transaction_log_retention_days=BACKUP.transaction_log_retention_days,
-                    backup_retention_settings=gcp.sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs(
-                        retained_backups=args.retained_backups, retention_unit="COUNT")),
+                    backup_retention_settings=RetentionSettings(retained_backups=args.retained_backups,
+                                                                retention_unit="COUNT")),
                 database_flags=[gcp.sql.DatabaseInstanceSettingsDatabaseFlagArgs(name=key, value=value)
                                 for key, value in sorted(flags.items())],
                 user_labels={"rae-service": "postgres"}),
@@ -113,7 +114,8 @@ def schema_command(connection_name: str) -> str:
     The Auth Proxy carries the client-certificate TLS to the instance; psql talks to it on loopback.
     Passwords come from files the operator fetched from Secret Manager (PGPASSFILE, app_password_file).
     """
-    files = " ".join(f"--file={path.relative_to(PROJECT_DIR)}" for path in sorted((PROJECT_DIR / "components" / "sql").glob("*.sql")))
+    schema = sorted((PROJECT_DIR / "components" / "sql").glob("*.sql"))
+    files = " ".join(f"--file={path.relative_to(PROJECT_DIR)}" for path in schema)
     return (f"cloud-sql-proxy --private-ip --port {AUTH_PROXY_PORT} {connection_name} & "
             f".venv/bin/python -c 'from components.postgres_runtime import sql_settings; print(sql_settings())' "
             f"> .state/000_settings.psql && "
@@ -143,7 +145,8 @@ class DockerPostgresArgs:
 class DockerPostgres(pulumi.ComponentResource):
     """Our Postgres image as a HardenedContainer: TLS 1.3 only, scram-sha-256, audit_log + RLS baked in.
 
-    Example: DockerPostgres("postgres", DockerPostgresArgs(image_id, volume.docker_volume_name, PostgresSecrets(...), Port(5432, 5432), ["rae-backend"], ["127.0.0.1"]))
+    Example: DockerPostgres("postgres", DockerPostgresArgs(image_id, volume.docker_volume_name, PostgresSecrets(...),
+                                                           Port(5432, 5432), ["rae-backend"], ["127.0.0.1"]))
     """
 
     def __init__(self, name: str, args: DockerPostgresArgs, opts: pulumi.ResourceOptions | None = None):
