@@ -36,6 +36,26 @@ def check_exemption(exemption: str | None) -> None:
             LUKS.controls("required_for"))
 
 
+def host_path_encryption(what: str, path: str, exemption: str | None, resource: pulumi.Resource | None = None) -> str:
+    """How a host path is encrypted: "luks: ..." or "EXEMPT (<reason>): ..." (warned); refused otherwise.
+
+    + what: the thing stored there, for messages ("volume pgdata", "secret files")
+    + path: absolute host path (need not exist yet)
+    + exemption: "dev-only: <reason>" or None
+    """
+    check_exemption(exemption)
+    status = block_device.block_device_status(path)
+    if status.encrypted:
+        return f"luks: {status.describe()}"
+    require(exemption is not None,
+            f"{what}: data path {status.describe()}; put it on a LUKS2 device, or set "
+            f"rae:allowUnencryptedVolumes to '{EXEMPTION_PREFIX} <reason>' on a development machine",
+            LUKS.controls("required_for"))
+    encryption = f"EXEMPT ({exemption}): {status.describe()}"
+    pulumi.log.warn(f"{', '.join(LUKS.controls('required_for'))} NOT MET for {what}: {encryption}", resource=resource)
+    return encryption
+
+
 @dataclass
 class EncryptedVolumeArgs:
     """+ target: "docker" or "gcp"
@@ -98,18 +118,8 @@ class EncryptedVolume(pulumi.ComponentResource):
                 CONTAINER.controls("forbidden_mounts"))
         require(os.path.normpath(path) not in CONTAINER.forbidden_mounts,
                 f"volume {name}: host path {path} is a system tree", CONTAINER.controls("forbidden_mounts"))
-        check_exemption(args.unencrypted_exemption)
-        status = block_device.block_device_status(path)
-        if status.encrypted:
-            self.encryption = f"luks: {status.describe()}"
-        else:
-            require(args.unencrypted_exemption is not None,
-                    f"volume {name}: data path {status.describe()}; put it on a LUKS2 device, or set "
-                    f"rae:allowUnencryptedVolumes to '{EXEMPTION_PREFIX} <reason>' on a development machine",
-                    LUKS.controls("required_for"))
-            self.encryption = f"EXEMPT ({args.unencrypted_exemption}): {status.describe()}"
-            pulumi.log.warn(f"{', '.join(LUKS.controls('required_for'))} NOT MET for volume {name}: {self.encryption}",
-                            resource=self)
+        self.encryption = host_path_encryption(f"volume {name}", path, args.unencrypted_exemption, self)
+        encrypted = not self.encryption.startswith("EXEMPT")
         directory = HostDirectory(f"{name}-dir", path, CONTAINER.uid, CONTAINER.gid, remove_on_delete=not args.keep_data,
                                   opts=pulumi.ResourceOptions(parent=self, protect=args.keep_data))
         self.docker_volume_name = f"rae-{pulumi.get_stack()}-{name}"
@@ -118,6 +128,6 @@ class EncryptedVolume(pulumi.ComponentResource):
             driver_opts={"type": "none", "o": "bind", "device": path},
             labels=[docker.VolumeLabelArgs(label=key, value=value)
                     for key, value in (labels("EncryptedVolume", args.service)
-                                       | {LABEL_ENCRYPTION: "luks" if status.encrypted else "exempt"}).items()],
+                                       | {LABEL_ENCRYPTION: "luks" if encrypted else "exempt"}).items()],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[directory]))
         self.volume_name = self.volume.name

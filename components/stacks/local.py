@@ -20,7 +20,7 @@ from components.spec import Port
 from components.stacks.config import LocalConfig, load_images
 from components.tls import Certificate, CertificateArgs, PrivateCa, PrivateCaArgs
 from components.tls_proxy import TlsProxy, TlsProxyArgs
-from components.volume import EncryptedVolume, EncryptedVolumeArgs
+from components.volume import EncryptedVolume, EncryptedVolumeArgs, host_path_encryption
 
 SECRET_NAMES = ("postgres-superuser-password", "postgres-app-password", "backup-key")
 
@@ -57,6 +57,8 @@ def build() -> None:
     edge = _network("edge", internal=False)
     backend = _network("backend", internal=NETWORK.docker_internal_network)
 
+    # Secret files rest on the host too: the same LUKS check (or the same recorded exemption) applies.
+    secrets_encryption = host_path_encryption("secret files", secrets_dir, config.unencrypted_exemption)
     names = SECRET_NAMES + (("qdrant-api-key",) if config.qdrant_image else ())
     secrets = Secrets("secrets", SecretsArgs("docker", names, directory=secrets_dir))
 
@@ -95,7 +97,8 @@ def build() -> None:
         postgres_container=postgres.container_name, unencrypted_exemption=config.unencrypted_exemption))
 
     exemptions = {volume: encryption for volume, encryption in
-                  (("pgdata", pgdata.encryption), ("backups", backups.volume.encryption)) if encryption.startswith("EXEMPT")}
+                  (("pgdata", pgdata.encryption), ("backups", backups.volume.encryption), ("secrets", secrets_encryption))
+                  if encryption.startswith("EXEMPT")}
     if config.qdrant_image:
         qdrant_data = EncryptedVolume("qdrant-data", EncryptedVolumeArgs(
             "docker", "qdrant", host_path=str(config.data_root / "qdrant"),

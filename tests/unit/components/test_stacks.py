@@ -155,7 +155,7 @@ def test_exemptions_are_exported_for_the_audit(images_file, monkeypatch):
     exported = {}
     monkeypatch.setattr(pulumi, "export", exported.__setitem__)
     declare(local.build, _local_config(images_file))
-    assert set(exported["unencryptedVolumes"]) == {"pgdata", "backups"}
+    assert set(exported["unencryptedVolumes"]) == {"pgdata", "backups", "secrets"}
     assert all(why.startswith("EXEMPT (dev-only:") for why in exported["unencryptedVolumes"].values())
 
 
