@@ -1,25 +1,31 @@
 """Benchmark: `harden audit` of the stack plus N hosts against the same audit with one host, in one run.
 
-The hosts are the Node1 test VM (hosts/vm, booted once) listed N times under different names, so the
-figure is the audit's cost per extra host against a real sshd and real pyinfra fact gathering, on the
-same machine and in the same minute as the one-host baseline. Hosts are verified in parallel
-(harden.audit.hosts.MAX_PARALLEL_HOSTS), so the ratio shows how far below N it stays.
+The hosts are real sshd hosts (hosts/fleet: sshd containers on our base image, verified by pyinfra
+through hosts.verify.verify_host); the stack part is whatever follows `--` (the same in every run).
+Both audits run on the same machine in the same minutes, after a warm-up audit, alternating
+(1, N, 1, N, ...) --repeat times; the ratio is of the medians, so a burst of load elsewhere on the
+machine moves both sides alike. Hosts are verified in parallel (harden.audit.hosts.MAX_PARALLEL_HOSTS): the ratio shows
+how far below N it stays.
 
-    .venv/bin/python -m benchmarks.audit_bench --hosts 4 -- --stack local      # arguments after -- go to the audit
+    .venv/bin/python -m benchmarks.audit_bench --hosts 8 -- --stack local
 
-Prints one Markdown table row per run; paste it into benchmarks/audit.md.
+Prints one Markdown table row; benchmarks/audit.md keeps the rows measured so far.
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from hosts.vm import boot
+import docker
+
+from harden.audit.hosts import MAX_PARALLEL_HOSTS
+from hosts.fleet.containers import start_fleet
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,52 +34,52 @@ def _say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _audit(out: Path, inventory_json: Path, stack_args: list[str]) -> tuple[float, dict]:
+def _audit(out: Path, members: list, scratch: Path, audit_args: list[str]) -> tuple[float, dict]:
+    inventory = scratch / f"{out.name}.json"
+    inventory.write_text(json.dumps({"fleet": [list(member) for member in members]}))
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "harden", "audit", "--out", str(out),
-                           "--inventory", str(REPO / "hosts" / "inventory_json.py"), *stack_args], cwd=REPO,
-                          env={**os.environ, "HARDEN_INVENTORY_JSON": str(inventory_json)}, capture_output=True, text=True)
+                           "--inventory", str(REPO / "hosts" / "inventory_json.py"), *audit_args], cwd=REPO,
+                          env={**os.environ, "HARDEN_INVENTORY_JSON": str(inventory)}, capture_output=True, text=True)
     elapsed = time.monotonic() - started
+    if not (out / "report.json").exists():
+        raise SystemExit(f"the audit wrote no report (exit {done.returncode}): {done.stderr[-2000:]}")
     report = json.loads((out / "report.json").read_text())
-    if done.returncode == 2 and report["summary"]["unknown"]:
-        raise SystemExit(f"audit incomplete, the figure would be meaningless: {report['summary']['unknown'][:5]}")
+    hosts_unknown = [k for k in report["summary"]["unknown"] if k.startswith("host:")]
+    if hosts_unknown:
+        raise SystemExit(f"host evidence incomplete, the figure would be meaningless: {hosts_unknown[:5]}")
     return elapsed, report
-
-
-def _inventory(vm, names: list[str], path: Path) -> Path:
-    entry = {"ssh_hostname": vm.host, "ssh_port": vm.port, "ssh_user": vm.user, "ssh_key": str(vm.key_path),
-             "ssh_known_hosts_file": str(vm.known_hosts_path), "_sudo": True, "harden_scope": "node",
-             "firewall_ssh_interfaces": [boot.GUEST_INTERFACE]}
-    path.write_text(json.dumps({"node1": [[name, entry] for name in names]}))
-    return path
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=4, help="N: hosts in the larger audit")
+    parser.add_argument("--hosts", type=int, default=8, help="N: hosts in the larger audit")
+    parser.add_argument("--repeat", type=int, default=3, help="measurements of each audit (median taken)")
     parser.add_argument("audit_args", nargs=argparse.REMAINDER,
-                        help="after --: the stack part of the audit, e.g. --stack local (same in both runs)")
+                        help="after --: the stack part of the audit, e.g. --stack local (the same in both runs)")
     args = parser.parse_args(argv)
-    stack_args = [a for a in args.audit_args if a != "--"]
+    audit_args = [a for a in args.audit_args if a != "--"]
+    images = json.loads((REPO / "build" / "images.json").read_text())
+    client = docker.from_env()
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as scratch:
         scratch = Path(scratch)
-        _say("booting the Node1 test VM")
-        vm = boot.boot(scratch / "vm")
+        _say(f"starting {args.hosts} sshd hosts (hosts/fleet)")
+        fleet = start_fleet(client, images["base"]["id"], args.hosts, scratch)
         try:
-            _say("warm-up audit (first SSH connection, page cache)")
-            _audit(scratch / "warm", _inventory(vm, ["warm"], scratch / "warm.json"), stack_args)
-            _say("audit: stack + 1 host")
-            one, report_one = _audit(scratch / "one", _inventory(vm, ["node1"], scratch / "one.json"), stack_args)
-            _say(f"audit: stack + {args.hosts} hosts")
-            many, report_many = _audit(scratch / "many",
-                                       _inventory(vm, [f"node{i}" for i in range(1, args.hosts + 1)], scratch / "many.json"),
-                                       stack_args)
+            _say("warm-up audit: stack + 1 host")
+            _audit(scratch / "warm", fleet.members[:1], scratch, audit_args)
+            one, many = [], []
+            for round_ in range(1, args.repeat + 1):
+                _say(f"round {round_}/{args.repeat}: stack + 1 host, then stack + {args.hosts} hosts")
+                elapsed, report_one = _audit(scratch / "one", fleet.members[:1], scratch, audit_args)
+                one.append(elapsed)
+                elapsed, report_many = _audit(scratch / "many", fleet.members, scratch, audit_args)
+                many.append(elapsed)
         finally:
-            vm.stop()
-    checks_one, checks_many = len(report_one["evidence"]), len(report_many["evidence"])
-    print("| date | accelerator | N | checks (1 host / N hosts) | time N hosts / time 1 host |")
-    print(f"| {time.strftime('%Y-%m-%d')} | {vm.accelerator.split(',')[0]} | {args.hosts} | {checks_one} / {checks_many} "
-          f"| {many / one:.2f} |")
+            fleet.remove()
+    print(f"| {time.strftime('%Y-%m-%d')} | {os.cpu_count()} | {' '.join(audit_args) or '(no stack)'} | {args.hosts} "
+          f"| {MAX_PARALLEL_HOSTS} | {len(report_one['evidence'])} / {len(report_many['evidence'])} | {args.repeat} "
+          f"| {statistics.median(many) / statistics.median(one):.2f} |")
     return 0
 
 
