@@ -12,6 +12,8 @@ from harden.audit.redact import names_secret
 COMPONENT_LABEL = "org.rae.hardening.component"
 STACK_LABEL = "org.rae.hardening.stack"
 SERVICE_LABEL = "org.rae.hardening.service"
+# What an empty HostIp means to Docker: the port listens on every interface. Reported, never bound.
+ANY_ADDRESS = "0.0.0.0"  # nosec B104
 _HOST_NAMESPACES = ("NetworkMode", "PidMode", "IpcMode", "UsernsMode", "UTSMode")
 _MIB = 1024 * 1024
 
@@ -119,7 +121,7 @@ def _port_bindings(host: dict) -> list[str]:
     binds = []
     for port, targets in sorted((host.get("PortBindings") or {}).items()):
         for target in targets or []:
-            binds.append(f"{target.get('HostIp') or '0.0.0.0'}:{target.get('HostPort')}->{port}")
+            binds.append(f"{target.get('HostIp') or ANY_ADDRESS}:{target.get('HostPort')}->{port}")
     return binds
 
 

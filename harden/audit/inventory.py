@@ -4,7 +4,7 @@ import runpy
 import subprocess
 
 from baseline import SSH, TLS
-from harden.audit.containers import SERVICE_LABEL, STACK_LABEL
+from harden.audit.containers import ANY_ADDRESS, SERVICE_LABEL, STACK_LABEL
 
 CONTROL_NODE = "control-node"
 
@@ -41,7 +41,7 @@ def assets(containers: list, resources: list[dict], hosts: list[dict], endpoints
                 "service": labels.get(SERVICE_LABEL), "stack": labels.get(STACK_LABEL),
                 "image": container.attrs.get("Image"), "user": container.attrs.get("Config", {}).get("User"),
                 "networks": sorted((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}),
-                "published": sorted(f"{t.get('HostIp') or '0.0.0.0'}:{t.get('HostPort')}->{p}"
+                "published": sorted(f"{t.get('HostIp') or ANY_ADDRESS}:{t.get('HostPort')}->{p}"
                                     for p, ts in (host.get("PortBindings") or {}).items() for t in ts or []),
                 "volumes": sorted(m.get("Name") or m.get("Destination", "") for m in container.attrs.get("Mounts") or []),
             },
@@ -73,7 +73,7 @@ def _container_nodes(containers: list, resources: list[dict]) -> dict[str, dict]
         host = container.attrs.get("HostConfig") or {}
         nodes[container.name] = {
             "networks": set((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}),
-            "published": sorted(f"{t.get('HostIp') or '0.0.0.0'}:{t.get('HostPort')}"
+            "published": sorted(f"{t.get('HostIp') or ANY_ADDRESS}:{t.get('HostPort')}"
                                 for ts in (host.get("PortBindings") or {}).values() for t in ts or [])}
     for resource in resources:
         if resource.get("type") != "docker:index/container:Container":
@@ -82,7 +82,7 @@ def _container_nodes(containers: list, resources: list[dict]) -> dict[str, dict]
         name = props.get("name") or resource.get("urn", "").rsplit("::", 1)[-1]
         nodes.setdefault(name, {
             "networks": {n.get("name") for n in props.get("networksAdvanced") or [] if n.get("name")},
-            "published": sorted(f"{p.get('ip') or '0.0.0.0'}:{int(p.get('external') or 0)}" for p in props.get("ports") or [])})
+            "published": sorted(f"{p.get('ip') or ANY_ADDRESS}:{int(p.get('external') or 0)}" for p in props.get("ports") or [])})
     for node in nodes.values():
         node["networks"] -= {"bridge", "host", "none"}
     return nodes

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from baseline import CONTAINER
+from harden.audit.containers import ANY_ADDRESS
 from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,7 +128,7 @@ def declared_containers(resources: list[dict]) -> dict[str, dict]:
             "security_opts": sorted(props.get("securityOpts") or []),
             "memory_mb": int(props["memory"]) if props.get("memory") is not None else None,
             "privileged": bool(props.get("privileged", False)),
-            "port_bind_addresses": sorted({p.get("ip") or "0.0.0.0" for p in props.get("ports") or []}),
+            "port_bind_addresses": sorted({p.get("ip") or ANY_ADDRESS for p in props.get("ports") or []}),
         }
     return declared
 
@@ -143,7 +144,7 @@ def live_attributes(attrs: dict) -> dict:
         "security_opts": sorted(host.get("SecurityOpt") or []),
         "memory_mb": (host.get("Memory") or 0) // _MIB,
         "privileged": bool(host.get("Privileged")),
-        "port_bind_addresses": sorted({t.get("HostIp") or "0.0.0.0"
+        "port_bind_addresses": sorted({t.get("HostIp") or ANY_ADDRESS
                                        for ts in (host.get("PortBindings") or {}).values() for t in ts or []}),
     }
 
