@@ -63,7 +63,7 @@ def assets(containers: list, resources: list[dict], hosts: list[dict], endpoints
     return rows
 
 
-CLIENTS = "clients"
+CLIENTS = "clients (published ports)"
 
 
 def _container_nodes(containers: list, resources: list[dict]) -> dict[str, dict]:
@@ -98,6 +98,7 @@ def flows(containers: list, resources: list[dict], hosts: list[dict], tls_eviden
         for address in node["published"]:
             edges.append({"from": CLIENTS, "to": name, "label": f"{address}; {_tls_label(name, tls_evidence)}",
                           "basis": "published port"})
+    shared: dict[tuple[str, str, bool], list[str]] = {}
     by_network: dict[str, list[str]] = {}
     for name, node in nodes.items():
         for network in node["networks"]:
@@ -107,9 +108,12 @@ def flows(containers: list, resources: list[dict], hosts: list[dict], tls_eviden
         backs = sorted(m for m in members if not nodes[m]["published"])
         pairs = [(f, b, False) for f in fronts for b in backs] if fronts and backs else \
             [(a, b, True) for i, a in enumerate(sorted(members)) for b in sorted(members)[i + 1:]]
-        for source, target, both_ways in pairs:
-            edges.append({"from": source, "to": target, "label": f"network {network}; {_tls_label(target, tls_evidence)}",
-                          "basis": "shared Docker network", "both_ways": both_ways})
+        for pair in pairs:
+            shared.setdefault(pair, []).append(network)
+    for (source, target, both_ways), networks in sorted(shared.items()):
+        edges.append({"from": source, "to": target,
+                      "label": f"network {', '.join(networks)}; {_tls_label(target, tls_evidence)}",
+                      "basis": "shared Docker network", "both_ways": both_ways})
     kex = SSH.kex_classical[0]
     for host in hosts:
         mtls = "mTLS" if TLS.client_cert_required_for_nodes else "TLS"

@@ -178,7 +178,7 @@ def test_data_flows_follow_published_ports_and_shared_networks():
     tls = [{"check": "tls1.3_accepted", "actual": "accepted (TLSv1.3, TLS_AES_256_GCM_SHA384)",
             "detail": "server_name=postgres kind=postgres"}]
     edges = {(e["from"], e["to"]): e["label"] for e in inventory.flows([], graph, [{"name": "node1"}], tls)}
-    assert set(edges) == {("clients", "proxy"), ("proxy", "postgres"), ("proxy", "qdrant"), ("control-node", "node1")}
+    assert set(edges) == {(inventory.CLIENTS, "proxy"), ("proxy", "postgres"), ("proxy", "qdrant"), ("control-node", "node1")}
     assert "TLS observed: accepted (TLSv1.3" in edges[("proxy", "postgres")]
     assert "mTLS" in edges[("control-node", "node1")]
     svg = inventory.render_svg(inventory.dot_source([], inventory.flows([], graph, [], tls)))
