@@ -5,7 +5,7 @@ Evidence with expected and actual values. Environment values are never read into
 names of variables that look like secrets.
 """
 
-from baseline import CONTAINER, SECRETS
+from baseline import CONTAINER, DOCKER_DAEMON, SECRETS
 from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 from harden.audit.redact import names_secret
 
@@ -125,6 +125,22 @@ def _port_bindings(host: dict) -> list[str]:
     return binds
 
 
+def check_engine(info: dict) -> list[Evidence]:
+    """docker-bench section 2 items visible through the API (`docker info`) against baseline DOCKER_DAEMON."""
+    config, controls = DOCKER_DAEMON.config, DOCKER_DAEMON.controls("config")
+    seccomp = any(opt.startswith("name=seccomp") and "profile=unconfined" not in opt
+                  for opt in info.get("SecurityOptions") or [])
+    return [
+        Evidence("container", "docker-engine", "live_restore", config["live-restore"], info.get("LiveRestoreEnabled"),
+                 PASS if info.get("LiveRestoreEnabled") == config["live-restore"] else FAIL, controls, "docker-bench 2.13"),
+        Evidence("container", "docker-engine", "log_driver", config["log-driver"], info.get("LoggingDriver"),
+                 PASS if info.get("LoggingDriver") == config["log-driver"] else FAIL, controls, "docker-bench 2.12"),
+        Evidence("container", "docker-engine", "seccomp_default_profile", "enabled",
+                 "enabled" if seccomp else info.get("SecurityOptions"), PASS if seccomp else FAIL,
+                 CONTAINER.controls("forbidden_security_opts"), "docker-bench 2.16"),
+    ]
+
+
 def collect(client, stack=None, names=(), bind_addresses=CONTAINER.bind_addresses, progress=print, redactor=None):
     """Evidence for every hardened container; an unreachable engine gives one unknown item, never a pass."""
     try:
@@ -136,7 +152,7 @@ def collect(client, stack=None, names=(), bind_addresses=CONTAINER.bind_addresse
         scope = f"stack {stack}" if stack else f"label {COMPONENT_LABEL}"
         return [Evidence("container", "docker-engine", "hardened_containers", f"at least one container ({scope})", 0,
                          UNKNOWN, CONTAINER.controls("healthcheck_required"), "nothing to check is not a pass")]
-    evidence = []
+    evidence = check_engine(client.info())
     for container in containers:
         progress(f"container {container.name}: docker-bench section 5 checks")
         if redactor is not None:

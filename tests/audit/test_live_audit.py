@@ -42,6 +42,8 @@ def test_hardened_container_passes_every_runtime_check(hardened_container, out_d
     assert {e["status"] for e in checks.values()} == {"pass"}, [e for e in checks.values() if e["status"] != "pass"]
     assert {"user", "read_only_rootfs", "cap_drop", "no_new_privileges", "seccomp_apparmor", "pids_limit", "memory_mb",
             "health", "host_namespaces", "forbidden_mounts", "privileged", "port_bind_addresses"} <= set(checks)
+    engine = by_check(report, "docker-engine")
+    assert {"live_restore", "log_driver", "seccomp_default_profile"} <= set(engine)
     assert code == 0 and report["summary"]["verdict"] == "clean"
     assert f"container {container.name}" in stderr  # progress lines on stderr
 
