@@ -32,7 +32,7 @@ class AppFinding:
     message: str
 
 
-def is_settings_module(path: Path, tree: ast.Module) -> bool:
+def is_settings_module(tree: ast.Module) -> bool:
     """A Django settings module: it assigns INSTALLED_APPS, MIDDLEWARE or ROOT_URLCONF somewhere."""
     return any(isinstance(node, ast.Name) and node.id in SETTINGS_MARKERS and isinstance(node.ctx, ast.Store)
                for node in ast.walk(tree))
@@ -160,7 +160,7 @@ def check_settings(path: Path, display: str | None = None) -> Iterator[AppFindin
     + display: the path to report (relative to the scanned target)
     """
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    if not is_settings_module(path, tree):
+    if not is_settings_module(tree):
         return
     has_allauth = "allauth" in ast.unparse(tree)
     seen = set()

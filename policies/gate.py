@@ -177,7 +177,7 @@ def crossguard_findings(resources: list[dict], where: str, file: str) -> list[Fi
 def _checkov(arguments: list[str], cwd: Path) -> list[dict]:
     if not CHECKOV.exists():
         raise GateError(f"checkov is not installed at {CHECKOV.relative_to(REPO)}: run scripts/ensure-checkov.sh")
-    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     completed = subprocess.run([str(CHECKOV), *arguments, "--skip-download", "-o", "json", "--soft-fail"],  # nosec B603
                                cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -244,8 +244,10 @@ def bandit_findings(target: Path, skipped: list[str]) -> list[Finding]:
                                  "no high-severity, high-confidence finding")]
 
 
-def dependency_findings(target: Path, skipped: list[str], artifacts: Path) -> tuple[list[Finding], list[str]]:
-    """pip-audit on each requirements file; dependencies it could not look up are 'unknown', never passed."""
+def dependency_findings(target: Path, skipped: list[str], artifacts: Path,
+                        notes: list[str]) -> tuple[list[Finding], list[str]]:
+    """pip-audit on each requirements file (dependencies it could not look up are 'unknown', never passed),
+    and a CycloneDX SBOM of each; returns (findings, SBOM paths)."""
     findings, sboms = [], []
     requirement_files = _files(target, "requirements*.txt", skipped) + _files(target, "requirements*.lock", skipped)
     for path in requirement_files:
@@ -277,6 +279,8 @@ def dependency_findings(target: Path, skipped: list[str], artifacts: Path) -> tu
                                "-o", str(sbom)], capture_output=True, text=True, check=False)
         if made.returncode == 0:
             sboms.append(str(sbom))
+        else:
+            notes.append(f"{display}: no SBOM, cyclonedx-py failed: {made.stderr.strip()[-300:]}")
     return findings, sboms
 
 
@@ -324,7 +328,7 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
         step("bandit (high severity, high confidence)")
         bandit_scan = pool.submit(bandit_findings, target, skipped)
         step("pip-audit and CycloneDX SBOM of each requirements file")
-        dependency_scan = pool.submit(dependency_findings, target, skipped, artifacts)
+        dependency_scan = pool.submit(dependency_findings, target, skipped, artifacts, result.notes)
 
         graphs: list[tuple[str, str, list[dict]]] = []
         if engine_json is not None:
