@@ -24,29 +24,29 @@ _CONFIG_KEYS = ("stack", "declared", "containers", "container_names", "bind_addr
 def register(commands) -> None:
     parser = commands.add_parser("audit", help="drift and compliance report keyed by ISO 27001:2022 Annex A",
                                  description=__doc__, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("out/audit"),
+    parser.add_argument("--out", type=Path, metavar="DIR", default=Path("out/audit"),
                         help="report directory, replaced atomically when the run completes (default: out/audit)")
-    parser.add_argument("--config", type=Path, help=f"JSON object with any of: {', '.join(_CONFIG_KEYS)}")
-    parser.add_argument("--stack", help="Pulumi stack: refresh preview and export through the engine")
-    parser.add_argument("--declared", help="declared resource graph (pulumi stack export or components.render JSON)")
+    parser.add_argument("--config", type=Path, metavar="FILE", help=f"JSON object with any of: {', '.join(_CONFIG_KEYS)}")
+    parser.add_argument("--stack", metavar="NAME", help="Pulumi stack: refresh preview and export through the engine")
+    parser.add_argument("--declared", metavar="GRAPH.json", help="declared resource graph (pulumi stack export or components.render JSON)")
     parser.add_argument("--no-containers", dest="containers", action="store_false", default=None,
                         help="skip the live container runtime checks")
-    parser.add_argument("--container", dest="container_names", action="append", help="check this container (repeatable); without it, every container labelled by our components")
-    parser.add_argument("--bind-address", dest="bind_addresses", action="append",
+    parser.add_argument("--container", dest="container_names", action="append", metavar="NAME", help="check this container (repeatable); without it, every container labelled by our components")
+    parser.add_argument("--bind-address", dest="bind_addresses", action="append", metavar="ADDRESS",
                         help="a host address published ports may bind to besides the baseline's (e.g. Node1's Tailscale IP)")
-    parser.add_argument("--endpoint", dest="endpoints", action="append",
+    parser.add_argument("--endpoint", dest="endpoints", action="append", metavar="SPEC",
                         help="host:port[,postgres][,name=SERVER_NAME][,ca=PATH] to probe with TLS handshakes")
-    parser.add_argument("--ca", help="the stack's CA bundle (PEM) that endpoint chains must verify against")
-    parser.add_argument("--inventory", help="pyinfra inventory file of the hosts to verify")
-    parser.add_argument("--gate", help="run `harden policy PATH --format json` and include its findings")
-    parser.add_argument("--gate-json", help="a saved `harden policy --format json` result")
-    parser.add_argument("--previous", help="previous report.json: newly failed, fixed, still failing, trend")
-    parser.add_argument("--sign-key", help="Ed25519 private key (PEM or OpenSSH) to sign manifest.json")
+    parser.add_argument("--ca", metavar="PEM", help="the stack's CA bundle (PEM) that endpoint chains must verify against")
+    parser.add_argument("--inventory", metavar="FILE", help="pyinfra inventory file of the hosts to verify")
+    parser.add_argument("--gate", metavar="PATH", help="run `harden policy PATH --format json` and include its findings")
+    parser.add_argument("--gate-json", metavar="FILE", help="a saved `harden policy --format json` result")
+    parser.add_argument("--previous", metavar="REPORT.json", help="previous report.json: newly failed, fixed, still failing, trend")
+    parser.add_argument("--sign-key", metavar="KEY", help="Ed25519 private key (PEM or OpenSSH) to sign manifest.json")
     parser.add_argument("--not-applicable", action="append", metavar="A.x.y=JUSTIFICATION",
                         help="exclude a control from the Statement of Applicability, with the reason")
-    parser.add_argument("--timeout", type=float, help="seconds per network probe (default 5)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="seconds per network probe (default 5)")
     parser.add_argument("--verify", type=Path, metavar="DIR", help="verify a report directory's manifest and signature")
-    parser.add_argument("--public-key", type=Path, help="trusted Ed25519 public key (PEM) for --verify")
+    parser.add_argument("--public-key", type=Path, metavar="PEM", help="trusted Ed25519 public key (PEM) for --verify")
     parser.set_defaults(run=run)
 
 
