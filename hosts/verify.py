@@ -19,7 +19,7 @@ from baseline import AUDITD, FILESYSTEM, FIREWALL, LUKS, SSH, SYSCTL
 from hosts import desired
 from hosts.facts.node import (AuditRules, EncryptionBacking, FileModes, NftablesTable, SshdEffective,
                               SshHostKeyFiles, SshOfferedKex, SysctlValues, WeakModuli)
-from hosts.operations.harden import _audit_canonical, luks_findings, nftables_expected, nftables_summary
+from hosts.operations.harden import _audit_canonical, loaded_audit_rules, luks_findings, nftables_expected, nftables_summary
 
 SSHD_LIST_CONTROLS = {"kexalgorithms": SSH.controls("kex_classical") + SSH.controls("kex_preferred"),
                       "ciphers": SSH.controls("ciphers"), "macs": SSH.controls("macs"),
@@ -51,7 +51,7 @@ def _kernel_checks(host) -> list[dict]:
     running = host.get_fact(SysctlValues, keys=tuple(sorted(wanted)))
     checks = [_check(f"sysctl {key}", str(value), running.get(key), SYSCTL.controls("values"),
                      None if key in running else "not applicable") for key, value in sorted(wanted.items())]
-    loaded = set(host.get_fact(AuditRules))
+    loaded = loaded_audit_rules(host.get_fact(AuditRules))
     checks += [_check(f"audit rule {rule}", "loaded", "loaded" if _audit_canonical(rule) in loaded else "missing",
                       AUDITD.controls("rules")) for rule in desired.audit_rules()]
     return checks

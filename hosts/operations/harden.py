@@ -189,8 +189,19 @@ def mount_options(wanted: dict):
 
 
 def _audit_canonical(rule: str) -> str:
-    # auditctl -l prints syscall rules' keys as "-F key=NAME" and watches' keys as "-k NAME"
-    return rule.replace(" -k ", " -F key=") if rule.startswith("-a") else rule
+    """A rule as `auditctl -l` prints it: syscall rules' keys as "-F key=NAME", their syscalls sorted."""
+    if not rule.startswith("-a"):
+        return rule
+    tokens = rule.replace(" -k ", " -F key=").split()
+    if "-S" in tokens:
+        position = tokens.index("-S") + 1
+        tokens[position] = ",".join(sorted(tokens[position].split(",")))
+    return " ".join(tokens)
+
+
+def loaded_audit_rules(listed: list) -> set:
+    """The canonical forms of the rules `auditctl -l` listed."""
+    return {_audit_canonical(rule) for rule in listed}
 
 
 @operation()
@@ -201,7 +212,7 @@ def audit_rules(rules: tuple, path: str = "/etc/audit/rules.d/50-harden.rules"):
     + path: the rules.d file augenrules merges
     """
     yield from _put_text("".join(f"{rule}\n" for rule in rules), path, "0640")
-    loaded = set(host.get_fact(AuditRules))
+    loaded = loaded_audit_rules(host.get_fact(AuditRules))
     missing = [rule for rule in rules if _audit_canonical(rule) not in loaded]
     if missing:
         yield "augenrules --load"
@@ -215,7 +226,8 @@ def nftables_text(table: str, policy: str, ssh_interfaces: tuple, service_ports:
     accepts += [(interface, int(port)) for interface, ports in sorted(service_ports.items()) for port in ports]
     rules = ['iif "lo" accept', "ct state established,related accept", "ct state invalid drop"]
     if icmp:
-        rules.append("meta l4proto { icmp, ipv6-icmp } limit rate 20/second accept")
+        # protocol numbers (1 icmp, 58 ipv6-icmp): a minimal node may lack /etc/protocols to resolve names
+        rules.append("meta l4proto { 1, 58 } limit rate 20/second accept")
     rules += [f'iifname "{interface}" tcp dport {port} accept' for interface, port in accepts]
     body = "".join(f"        {rule}\n" for rule in rules)
     # "table" then "delete table" makes the load idempotent; no "flush ruleset", which would drop Docker's tables.
@@ -306,6 +318,7 @@ def require_encrypted(data_paths: dict):
         raise OperationError(str(violation)) from None
     host.noop("encrypted: " + "; ".join(f"{name} on {state['device']} ({state['type']} {state['cipher']} "
                                            f"{state['key_bits']}-bit)" for name, state in sorted(backing.items())))
+    yield from ()  # verification only: nothing to change
 
 
 @operation()
