@@ -17,8 +17,8 @@ _EPILOG = """examples:
 
 exit codes: 0 clean, 1 drift or violations, 2 error or incomplete evidence (unknown is never a pass)"""
 
-_CONFIG_KEYS = ("stack", "declared", "containers", "container_names", "bind_addresses", "endpoints", "ca", "inventory",
-                "gate", "gate_json", "previous", "sign_key", "not_applicable", "environment", "timeout")
+_CONFIG_KEYS = ("stack", "project_dir", "declared", "containers", "container_names", "bind_addresses", "endpoints",
+                "ca", "inventory", "gate", "gate_json", "previous", "sign_key", "not_applicable", "environment", "timeout")
 
 
 def register(commands) -> None:
@@ -28,6 +28,8 @@ def register(commands) -> None:
                         help="report directory, replaced atomically when the run completes (default: out/audit)")
     parser.add_argument("--config", type=Path, metavar="FILE", help=f"JSON object with any of: {', '.join(_CONFIG_KEYS)}")
     parser.add_argument("--stack", metavar="NAME", help="Pulumi stack: refresh preview and export through the engine")
+    parser.add_argument("--project-dir", metavar="DIR",
+                        help="the Pulumi project of --stack (directory of Pulumi.yaml; default: this repository)")
     parser.add_argument("--declared", metavar="GRAPH.json", help="declared resource graph (pulumi stack export or components.render JSON)")
     parser.add_argument("--no-containers", dest="containers", action="store_false", default=None,
                         help="skip the live container runtime checks")

@@ -30,6 +30,7 @@ class AuditOptions:
 
     out: Path
     stack: str | None = None
+    project_dir: str = str(REPO)
     declared: str | None = None
     containers: bool = True
     container_names: list[str] = field(default_factory=list)
@@ -67,6 +68,9 @@ def _docker_client():
 
 def validate(options: AuditOptions) -> list:
     """Refuse bad input before anything is collected or written; returns the parsed endpoints."""
+    if options.stack and not (Path(options.project_dir) / "Pulumi.yaml").is_file():
+        raise AuditInputError(f"--project-dir {options.project_dir}: no Pulumi.yaml "
+                              "[ISO 27001:2022 A.8.9 Configuration management]")
     unknown = [cid for cid in options.not_applicable if cid not in annex_a_controls()]
     if unknown:
         raise AuditInputError(f"--not-applicable {unknown}: not ISO/IEC 27001:2022 Annex A control ids")
@@ -160,16 +164,17 @@ def _stack_evidence(options: AuditOptions, client, errors: list[str]):
         return evidence, resources
     if stack.engine_available():
         progress(f"stack {options.stack}: pulumi refresh --preview-only (engine drift)")
-        evidence += stack.refresh_drift(options.stack, options.environment)
+        evidence += stack.refresh_drift(options.stack, options.environment, Path(options.project_dir))
         try:
-            resources = stack.resources_of(stack.export(options.stack, options.environment))
+            resources = stack.resources_of(stack.export(options.stack, options.environment, Path(options.project_dir)))
             label = f"stack {options.stack}"
         except RuntimeError as error:
             progress(f"{error}; falling back to the declared graph rendered under mocks")
     if not resources:
         progress(f"stack {options.stack}: rendering the declared graph (components.render, mocks)")
         try:
-            resources, label = stack.rendered_graph(options.stack), f"declared graph of {options.stack} (rendered)"
+            resources = stack.rendered_graph(options.stack, Path(options.project_dir))
+            label = f"declared graph of {options.stack} (rendered)"
         except RuntimeError as error:
             errors.append(str(error))
             return evidence, resources

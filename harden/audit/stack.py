@@ -25,15 +25,18 @@ def engine_available() -> bool:
     return PULUMI_ENV.exists() or shutil.which("pulumi") is not None
 
 
-def pulumi(args: list[str], environment: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run the Pulumi CLI with the project's offline environment (scripts/pulumi-env.sh) where it exists.
+def pulumi(args: list[str], environment: dict | None = None, project_dir: Path = REPO,
+           timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the Pulumi CLI in project_dir with this repository's offline engine environment (scripts/pulumi-env.sh)
+    where it exists, else with the `pulumi` on PATH.
 
     + environment: extra variables (e.g. PULUMI_CONFIG_PASSPHRASE from the audit config); never logged
+    + project_dir: the Pulumi project (directory of Pulumi.yaml)
     """
     command = " ".join(["pulumi", *(_quote(a) for a in args)])
     if PULUMI_ENV.exists():
         command = f"source {_quote(str(PULUMI_ENV))} >/dev/null && {command}"
-    return subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+    return subprocess.run(["bash", "-c", command], cwd=project_dir, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(environment or {}), "PULUMI_SKIP_UPDATE_CHECK": "true"})
 
 
@@ -41,21 +44,21 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def export(stack: str, environment: dict | None = None) -> dict:
+def export(stack: str, environment: dict | None = None, project_dir: Path = REPO) -> dict:
     """`pulumi stack export`: the deployment with every resource's inputs, outputs and dependencies."""
-    done = pulumi(["stack", "export", "--stack", stack], environment)
+    done = pulumi(["stack", "export", "--stack", stack], environment, project_dir)
     if done.returncode != 0:
         raise RuntimeError(f"pulumi stack export --stack {stack} failed: {done.stderr.strip()[-400:]}")
     return json.loads(done.stdout)
 
 
-def refresh_drift(stack: str, environment: dict | None = None) -> list[Evidence]:
+def refresh_drift(stack: str, environment: dict | None = None, project_dir: Path = REPO) -> list[Evidence]:
     """Drift by the engine: `pulumi refresh --preview-only --json --expect-no-changes`, attribute by attribute.
 
     The refresh step's detailedDiff is often empty (pulumi/pulumi#16278), so old and new outputs are compared here.
     """
     done = pulumi(["refresh", "--preview-only", "--json", "--expect-no-changes", "--non-interactive",
-                   "--stack", stack], environment)
+                   "--stack", stack], environment, project_dir)
     try:
         preview = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -68,6 +71,12 @@ def refresh_drift(stack: str, environment: dict | None = None) -> list[Evidence]
     return evidence
 
 
+def urn_subject(urn: str) -> str:
+    """'stack/<type>/<name>' of a URN: names repeat across types (a key and a certificate both named "ca")."""
+    type_chain, _, name = urn.rpartition("::")
+    return f"stack/{type_chain.rpartition('::')[2].rpartition('$')[2]}/{name}"
+
+
 def drift_from_refresh(preview: dict) -> list[Evidence]:
     """One evidence item per drifted output attribute of each refreshed resource (or one in-sync item)."""
     evidence = []
@@ -77,7 +86,7 @@ def drift_from_refresh(preview: dict) -> list[Evidence]:
             continue
         old = (step.get("oldState") or {}).get("outputs") or {}
         new = (step.get("newState") or {}).get("outputs") or {}
-        subject = f"stack/{urn.rsplit('::', 1)[-1]}"
+        subject = urn_subject(urn)
         if step.get("op") == "delete" or (old and step.get("newState") is None):
             evidence.append(Evidence("stack", subject, "refresh:exists", "present", "deleted outside Pulumi", FAIL,
                                      _DRIFT_CONTROLS, urn))
@@ -92,7 +101,7 @@ def drift_from_refresh(preview: dict) -> list[Evidence]:
     return evidence
 
 
-def rendered_graph(stack: str) -> list[dict]:
+def rendered_graph(stack: str, project_dir: Path = REPO) -> list[dict]:
     """The program's desired graph for `stack`, rendered under mocks from Pulumi.<stack>.yaml (no engine needed).
 
     Secure config values are left out: the mocks never need them to declare the containers.
@@ -101,13 +110,13 @@ def rendered_graph(stack: str) -> list[dict]:
 
     from components.render import render_program
 
-    config_file = REPO / f"Pulumi.{stack}.yaml"
+    config_file = project_dir / f"Pulumi.{stack}.yaml"
     if not config_file.exists():
         raise RuntimeError(f"stack {stack}: no engine state and no {config_file.name} to render the declared graph from")
     config = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("config") or {}
     plain = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
              if not (isinstance(value, dict) and "secure" in value)}
-    return render_program(REPO, stack, plain)
+    return render_program(project_dir, stack, plain)
 
 
 def declared_containers(resources: list[dict]) -> dict[str, dict]:

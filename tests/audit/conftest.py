@@ -141,12 +141,12 @@ def pki(tmp_path_factory):
 class TlsServer:
     """A TLS server on 127.0.0.1 in a thread; `postgres=True` answers the SSLRequest preamble with 'S' first."""
 
-    def __init__(self, cert: str, key: str, minimum=ssl.TLSVersion.TLSv1_3, postgres=False):
+    def __init__(self, cert: str, key: str, minimum=ssl.TLSVersion.TLSv1_3, postgres=False, port: int = 0):
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.minimum_version = minimum
         self.context.load_cert_chain(cert, key)
         self.postgres = postgres
-        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock = socket.create_server(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()

@@ -158,10 +158,11 @@ def test_refresh_preview_drift_names_each_changed_output():
         step("proxy", {"memory": 64}, {"memory": 64}),
         step("qdrant", {"memory": 64}, None)], "changeSummary": {"update": 1}}
     found = {(e.subject, e.check): e for e in drift_from_refresh(preview)}
-    memory = found[("stack/postgres", "refresh:memory")]
+    container = "stack/docker:index/container:Container"
+    memory = found[(f"{container}/postgres", "refresh:memory")]
     assert (memory.expected, memory.actual, memory.status) == (512, 1024, "fail")
-    assert found[("stack/proxy", "refresh:in_sync")].status == "pass"
-    assert found[("stack/qdrant", "refresh:exists")].status == "fail"
+    assert found[(f"{container}/proxy", "refresh:in_sync")].status == "pass"
+    assert found[(f"{container}/qdrant", "refresh:exists")].status == "fail"
     assert len(found) == 3
 
 
