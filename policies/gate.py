@@ -99,10 +99,14 @@ def skip_paths(target: Path) -> list[str]:
     return [*ALWAYS_SKIPPED, *(str(path).strip("/") for path in configured)]
 
 
-def checkov_skip_patterns() -> list[str]:
-    """Tool directories as checkov --skip-path regexes, anchored: checkov also matches them as substrings,
-    so a bare "out" would skip "layout.py". Hidden directories checkov skips on its own."""
-    return [rf"(^|/){re.escape(name)}(/|$)" for name in ALWAYS_SKIPPED if not name.startswith(".")]
+def checkov_skip_patterns(skipped: list[str]) -> list[str]:
+    """checkov --skip-path values for `skipped` (tool directories, then configured paths).
+
+    Tool directories become anchored regexes because checkov also matches substrings (a bare "out" would
+    skip "layout.py"); hidden ones too, or the all-files secret scan walks into .venv. Every path must be
+    given: skip-paths on the command line replace those of the config file.
+    """
+    return [rf"(^|/){re.escape(path)}(/|$)" if path in ALWAYS_SKIPPED else path for path in skipped]
 
 
 def _is_skipped(relative: str, skipped: list[str]) -> bool:
@@ -324,7 +328,7 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
         files_scan = pool.submit(_checkov, ["-d", ".", "--framework", "dockerfile", "github_actions", "secrets",
                                             "--enable-secret-scan-all-files",
                                             *(["--config-file", ".checkov.yaml"] if (target / ".checkov.yaml").exists()
-                                              else []), *(f"--skip-path={p}" for p in checkov_skip_patterns())], target)
+                                              else []), *(f"--skip-path={p}" for p in checkov_skip_patterns(skipped))], target)
         step("bandit (high severity, high confidence)")
         bandit_scan = pool.submit(bandit_findings, target, skipped)
         step("pip-audit and CycloneDX SBOM of each requirements file")

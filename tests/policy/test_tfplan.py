@@ -1,8 +1,9 @@
 """Pulumi graph -> Terraform plan JSON: explicit type map, snake_case, nested objects as blocks."""
 
 import json
+import re
 
-from policies.gate import graph_from_engine_json
+from policies.gate import checkov_skip_patterns, graph_from_engine_json
 from policies.tfplan import TYPE_MAP, terraform_values, to_plan
 
 
@@ -51,3 +52,10 @@ def test_engine_json_from_preview_and_stack_export(tmp_path):
     export.write_text(json.dumps({"version": 3, "deployment": {"resources": [state, component]}}))
     expected = [{"type": "gcp:compute/sSLPolicy:SSLPolicy", "name": "tls", "props": {"profile": "RESTRICTED"}}]
     assert graph_from_engine_json(preview) == expected == graph_from_engine_json(export)
+
+
+def test_checkov_skip_patterns_are_anchored_and_keep_configured_paths():
+    patterns = checkov_skip_patterns([".venv", "out", "tests/fixtures/insecure"])
+    assert patterns[-1] == "tests/fixtures/insecure"
+    assert re.search(patterns[0], "./.venv") and not re.search(patterns[0], "./.venvironment")
+    assert re.search(patterns[1], "./out") and not re.search(patterns[1], "./components/layout.py")
