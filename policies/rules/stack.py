@@ -43,9 +43,10 @@ def encrypted_data_volumes(resources):
     volumes = _of_type(resources, DOCKER_VOLUME)
     for container in filter(_is_database, _of_type(resources, CONTAINER_TYPE)):
         props = container["props"]
-        references = [(m.get("source"), m.get("type")) for m in as_list(props.get("mounts"))]
+        # Data is what the database can write: read-only mounts are its config and secret files.
+        references = [(m.get("source"), m.get("type")) for m in as_list(props.get("mounts")) if m.get("readOnly") is not True]
         references += [(v.get("volumeName") or v.get("hostPath"), "volume" if v.get("volumeName") else "bind")
-                       for v in as_list(props.get("volumes"))]
+                       for v in as_list(props.get("volumes")) if v.get("readOnly") is not True]
         for source, kind in references:
             volume = next((v for v in volumes if kind == "volume" and _refers_to(source, v)), None)
             if volume is None:

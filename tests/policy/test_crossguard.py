@@ -64,6 +64,8 @@ def test_stack_encrypted_volumes():
     assert failing and "RAE-STK-001" in failing[0]
     bind = [{"type": "bind", "source": "/srv/plain", "target": "/qdrant/storage"}]
     assert stack_violations("RAE-STK-001", [_db_container("qdrant", bind)])
+    secret_file = [{"type": "bind", "source": "/srv/secrets/pg", "target": "/run/secrets/pg", "readOnly": True}]
+    assert stack_violations("RAE-STK-001", [_db_container("postgres", mount + secret_file), _volume("rae-pgdata", "luks")]) == []
 
 
 def test_stack_one_account_per_service():

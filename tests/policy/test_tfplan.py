@@ -1,4 +1,4 @@
-"""Pulumi graph -> Terraform plan JSON: explicit type map, snake_case, nested objects as blocks."""
+"""The gate's plumbing: Pulumi graph -> Terraform plan JSON (type map, snake_case, blocks), engine JSON, checkov paths."""
 
 import json
 import re
