@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from baseline import SECRETS
-
-# One year, the HSTS preload list's minimum. Belongs in baseline.TLS (requested from its owner).
-HSTS_MIN_SECONDS = 365 * 24 * 3600
+from policies.catalog import HSTS_MIN_SECONDS
 SETTINGS_MARKERS = frozenset({"INSTALLED_APPS", "MIDDLEWARE", "ROOT_URLCONF"})
 DEVELOPMENT_WORDS = ("dev", "local", "test")
 _UNREADABLE = object()
