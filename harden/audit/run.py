@@ -127,6 +127,7 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
             outputs = stack.stack_outputs(resources)
             evidence += stack.unencrypted_volume_evidence(outputs, options.stack)
             endpoints = endpoints + _stack_endpoints(outputs, options, scratch)
+    endpoints = _unique(endpoints)
     if endpoints:
         evidence += tls_probe.collect(endpoints, options.timeout, progress)
     if options.inventory:
@@ -140,6 +141,16 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
         except (RuntimeError, OSError, json.JSONDecodeError) as error:
             errors.append(f"policy gate: {error}")
     return evidence, errors, live, resources, host_rows, endpoints
+
+
+def _unique(endpoints: list) -> list:
+    """One probe per address: an endpoint given with a CA wins over the same address without one."""
+    chosen: dict = {}
+    for endpoint in endpoints:
+        known = chosen.get((endpoint.host, endpoint.port))
+        if known is None or (endpoint.ca and not known.ca):
+            chosen[(endpoint.host, endpoint.port)] = endpoint
+    return list(chosen.values())
 
 
 def _stack_endpoints(outputs: dict, options: AuditOptions, scratch: Path) -> list:

@@ -65,7 +65,13 @@ def refresh_drift(stack: str, environment: dict | None = None, project_dir: Path
         return [Evidence("stack", f"stack/{stack}", "refresh_preview", "engine reports the live state",
                          f"pulumi exited {done.returncode}: {done.stderr.strip()[-300:]}", UNKNOWN, _DRIFT_CONTROLS)]
     evidence = drift_from_refresh(preview)
-    if done.returncode != 0 and not any(e.status == FAIL for e in evidence):
+    changes = {op: count for op, count in (preview.get("changeSummary") or {}).items() if op != "same"}
+    attributed = {e.subject for e in evidence if e.status == FAIL}
+    if sum(changes.values()) > len(attributed):
+        evidence.append(Evidence("stack", f"stack/{stack}", "refresh:change_summary", "no change proposed", changes, FAIL,
+                                 _DRIFT_CONTROLS, "the engine proposes changes its JSON does not attribute to an output "
+                                 "(pulumi/pulumi#16278); the declared-vs-live checks name the attributes"))
+    elif done.returncode != 0 and not attributed:
         evidence.append(Evidence("stack", f"stack/{stack}", "refresh_preview", "exit 0",
                                  f"exit {done.returncode}: {done.stderr.strip()[-300:]}", UNKNOWN, _DRIFT_CONTROLS))
     return evidence
@@ -120,26 +126,53 @@ def rendered_graph(stack: str, project_dir: Path = REPO) -> list[dict]:
 
 
 def declared_containers(resources: list[dict]) -> dict[str, dict]:
-    """name -> the declared attributes we compare, from stack-export or rendered resources (inputs or outputs)."""
+    """name -> the declared attributes we compare, from stack-export or rendered resources (inputs or outputs).
+
+    Two shapes are read: pulumi-docker's `docker.Container` (camelCase inputs), and the ContainerSpec fields a
+    Python dynamic provider records (`container_name`, `uid`, `gid`, ... : components/docker_native.py).
+    """
     declared = {}
     for resource in resources:
-        if resource.get("type") != CONTAINER_TYPE:
-            continue
         props = {**(resource.get("inputs") or {}), **(resource.get("outputs") or {})}
-        name = props.get("name") or resource.get("urn", "").rsplit("::", 1)[-1]
-        caps = props.get("capabilities") or {}
-        declared[name] = {
-            "image": props.get("image"),
-            "user": props.get("user"),
-            "read_only": props.get("readOnly"),
-            "cap_drop": sorted(caps.get("drops") or []),
-            "cap_add": sorted(caps.get("adds") or []),
-            "security_opts": sorted(props.get("securityOpts") or []),
-            "memory_mb": int(props["memory"]) if props.get("memory") is not None else None,
-            "privileged": bool(props.get("privileged", False)),
-            "port_bind_addresses": sorted({p.get("ip") or ANY_ADDRESS for p in props.get("ports") or []}),
-        }
+        if resource.get("type") == CONTAINER_TYPE:
+            name = props.get("name") or resource.get("urn", "").rsplit("::", 1)[-1]
+            declared[name] = _pulumi_docker_attributes(props)
+        elif {"container_name", "image", "uid", "gid"} <= set(props):
+            declared[props["container_name"]] = _spec_attributes(props)
     return declared
+
+
+def _pulumi_docker_attributes(props: dict) -> dict:
+    caps = props.get("capabilities") or {}
+    return {
+        "image": props.get("image"),
+        "user": props.get("user"),
+        "read_only": props.get("readOnly"),
+        "cap_drop": sorted(caps.get("drops") or []),
+        "cap_add": sorted(caps.get("adds") or []),
+        "security_opts": sorted(props.get("securityOpts") or []),
+        "memory_mb": int(props["memory"]) if props.get("memory") is not None else None,
+        "pids_limit": None,  # pulumi-docker has no input; the runtime check compares it with the baseline
+        "privileged": bool(props.get("privileged", False)),
+        "port_bind_addresses": sorted({p.get("ip") or ANY_ADDRESS for p in props.get("ports") or []}),
+        "restart": props.get("restart"),
+    }
+
+
+def _spec_attributes(props: dict) -> dict:
+    return {
+        "image": props.get("image"),
+        "user": f"{int(props['uid'])}:{int(props['gid'])}",
+        "read_only": props.get("read_only"),
+        "cap_drop": sorted(CONTAINER.cap_drop),
+        "cap_add": sorted(props.get("cap_add") or []),
+        "security_opts": sorted(props.get("security_opts") or []),
+        "memory_mb": int(props["memory_mb"]) if props.get("memory_mb") is not None else None,
+        "pids_limit": int(props["pids_limit"]) if props.get("pids_limit") is not None else None,
+        "privileged": bool(props.get("privileged", False)),
+        "port_bind_addresses": sorted({p.get("host_ip") or ANY_ADDRESS for p in props.get("ports") or []}),
+        "restart": props.get("restart"),
+    }
 
 
 def live_attributes(attrs: dict) -> dict:
@@ -152,9 +185,11 @@ def live_attributes(attrs: dict) -> dict:
         "cap_add": sorted(host.get("CapAdd") or []),
         "security_opts": sorted(host.get("SecurityOpt") or []),
         "memory_mb": (host.get("Memory") or 0) // _MIB,
+        "pids_limit": host.get("PidsLimit") or 0,
         "privileged": bool(host.get("Privileged")),
         "port_bind_addresses": sorted({t.get("HostIp") or ANY_ADDRESS
                                        for ts in (host.get("PortBindings") or {}).values() for t in ts or []}),
+        "restart": (host.get("RestartPolicy") or {}).get("Name") or "no",
     }
 
 
@@ -162,8 +197,9 @@ _ATTRIBUTE_CONTROLS = {
     "image": CONTAINER.controls("image_pinning"), "user": CONTAINER.controls("uid"),
     "read_only": CONTAINER.controls("read_only_rootfs"), "cap_drop": CONTAINER.controls("cap_drop"),
     "cap_add": CONTAINER.controls("cap_add_allowed"), "security_opts": CONTAINER.controls("security_opts"),
-    "memory_mb": CONTAINER.controls("memory_mb_max"), "privileged": CONTAINER.controls("privileged_allowed"),
-    "port_bind_addresses": CONTAINER.controls("bind_addresses"),
+    "memory_mb": CONTAINER.controls("memory_mb_max"), "pids_limit": CONTAINER.controls("pids_limit"),
+    "privileged": CONTAINER.controls("privileged_allowed"),
+    "port_bind_addresses": CONTAINER.controls("bind_addresses"), "restart": CONTAINER.controls("restart"),
 }
 
 
