@@ -22,14 +22,20 @@ cp -R "$SRC/scripts" "$WORK/repo/scripts"
 export GOCACHE="$WORK/gocache"
 mkdir -p "$GOCACHE"
 
-run() { # LABEL ARGS...
+run() { # LABEL ARGS...: prints "LABEL SECONDS MEAN_LOAD1"
     local label="$1"
     shift
-    local start end
+    local start end sampler
+    # The machine is shared: sample the 1-minute load average every 5 s.
+    (while :; do cut -d' ' -f1 /proc/loadavg; sleep 5; done) >"$WORK/$label.load" &
+    sampler=$!
     start=$(date +%s.%N)
     "$WORK/repo/scripts/engine.sh" "$@" >"$WORK/$label.log" 2>&1
     end=$(date +%s.%N)
-    printf '%s %.1f\n' "$label" "$(echo "$end - $start" | bc)"
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    printf '%s %.1f %s\n' "$label" "$(echo "$end - $start" | bc)" \
+        "$(awk '{s+=$1; n++} END {printf "%.1f", n ? s/n : 0}' "$WORK/$label.load")"
 }
 
 {
@@ -38,5 +44,8 @@ run() { # LABEL ARGS...
     run noop
 } | tee "$WORK/times.txt"
 echo "cores: $(nproc); load after: $(cut -d' ' -f1-3 /proc/loadavg); go: $(go env GOVERSION)"
-awk '{t[$1]=$2} END {printf "| cold (empty GOCACHE) | %ss |\n| warm rebuild (--force) | %ss |\n| no-op run | %ss |\n| cold / warm | %.1fx |\n| cold / no-op | %.0fx |\n", t["cold"], t["warm"], t["noop"], t["cold"]/t["warm"], t["cold"]/t["noop"]}' "$WORK/times.txt"
+awk '{t[$1]=$2; l[$1]=$3} END {
+    printf "| run | seconds | mean load (2 cores) |\n|---|---|---|\n"
+    printf "| cold (empty GOCACHE) | %s | %s |\n| warm rebuild (--force) | %s | %s |\n| no-op run | %s | %s |\n", t["cold"], l["cold"], t["warm"], l["warm"], t["noop"], l["noop"]
+    printf "\ncold / warm = %.1fx, cold / no-op = %.0fx\n", t["cold"]/t["warm"], t["cold"]/t["noop"]}' "$WORK/times.txt"
 echo "logs: $WORK/*.log"
