@@ -7,6 +7,7 @@ import pulumi
 import pulumi_docker as docker
 
 from baseline import CONTAINER
+from components.docker_native import NativeContainer, use_native_provider
 from components.pids_limit import ContainerPidsLimit
 from components.spec import ContainerSpec, validate
 
@@ -48,19 +49,32 @@ class HardenedContainer(pulumi.ComponentResource):
     Example: HardenedContainer("postgres", HardenedContainerArgs(postgres_spec(...), component="Postgres"))
     """
 
-    container: docker.Container
+    container: docker.Container | NativeContainer
 
     def __init__(self, name: str, args: HardenedContainerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:HardenedContainer", name, None, opts)
         spec = args.spec
         # A spec is validated when built; validate again in case it was copied with dataclasses.replace tricks.
         validate(spec)
-        health = spec.healthcheck
-        ready_within = health.start_period_s + health.retries * (health.interval_s + health.timeout_s)
         # Container names are global on a Docker host: the stack prefix lets `local` and `e2e` run side by side.
         # Other containers reach this one by its service name, an alias on each network.
         self.container_name = f"rae-{pulumi.get_stack()}-{spec.name}"
-        self.container = docker.Container(
+        opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        if use_native_provider():
+            self.container = NativeContainer(name, spec, self.container_name, labels(args.component, spec.name), opts)
+            container_name = self.container.container_name
+        else:
+            self.container = self._pulumi_docker_container(name, spec, args.component, opts)
+            self.pids_limit = ContainerPidsLimit(f"{name}-pids", self.container.name, self.container.id,
+                                                 spec.pids_limit, opts=pulumi.ResourceOptions(parent=self))
+            container_name = self.container.name
+        self.register_outputs({"name": container_name, "id": self.container.id})
+
+    def _pulumi_docker_container(self, name: str, spec: ContainerSpec, component: str,
+                                 opts: pulumi.ResourceOptions) -> docker.Container:
+        health = spec.healthcheck
+        ready_within = health.start_period_s + health.retries * (health.interval_s + health.timeout_s)
+        return docker.Container(
             name,
             name=self.container_name,
             hostname=spec.name,
@@ -89,12 +103,9 @@ class HardenedContainer(pulumi.ComponentResource):
             log_driver=CONTAINER.log_driver,
             log_opts=dict(spec.log_opts),
             labels=[docker.ContainerLabelArgs(label=key, value=value)
-                    for key, value in labels(args.component, spec.name).items()],
+                    for key, value in labels(component, spec.name).items()],
             wait=True,
             wait_timeout=ready_within + 30,
             must_run=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=opts,
         )
-        self.pids_limit = ContainerPidsLimit(f"{name}-pids", self.container.name, self.container.id, spec.pids_limit,
-                                             opts=pulumi.ResourceOptions(parent=self))
-        self.register_outputs({"name": self.container.name, "id": self.container.id})

@@ -18,6 +18,7 @@ import pulumi_gcp as gcp
 from baseline import CONTAINER, LUKS, require
 from components import block_device
 from components.container import labels
+from components.docker_native import NativeVolume, use_native_provider
 from components.host_files import HostDirectory
 
 SERVES = ((LUKS, "required_for"), (LUKS, "data_paths"))
@@ -123,11 +124,14 @@ class EncryptedVolume(pulumi.ComponentResource):
         directory = HostDirectory(f"{name}-dir", path, CONTAINER.uid, CONTAINER.gid, remove_on_delete=not args.keep_data,
                                   opts=pulumi.ResourceOptions(parent=self, protect=args.keep_data))
         self.docker_volume_name = f"rae-{pulumi.get_stack()}-{name}"
-        self.volume = docker.Volume(
-            name, name=self.docker_volume_name, driver="local",
-            driver_opts={"type": "none", "o": "bind", "device": path},
-            labels=[docker.VolumeLabelArgs(label=key, value=value)
-                    for key, value in (labels("EncryptedVolume", args.service)
-                                       | {LABEL_ENCRYPTION: "luks" if encrypted else "exempt"}).items()],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[directory]))
+        volume_labels = labels("EncryptedVolume", args.service) | {LABEL_ENCRYPTION: "luks" if encrypted else "exempt"}
+        driver_opts = {"type": "none", "o": "bind", "device": path}
+        volume_opts = pulumi.ResourceOptions(parent=self, depends_on=[directory])
+        if use_native_provider():
+            self.volume = NativeVolume(name, self.docker_volume_name, driver_opts, volume_labels, volume_opts)
+        else:
+            self.volume = docker.Volume(
+                name, name=self.docker_volume_name, driver="local", driver_opts=driver_opts,
+                labels=[docker.VolumeLabelArgs(label=key, value=value) for key, value in volume_labels.items()],
+                opts=volume_opts)
         self.volume_name = self.volume.name
