@@ -1,0 +1,51 @@
+"""The audit of the live local stack (the `e2e` stack, deployed through the real Pulumi engine)."""
+
+import pytest
+
+from tests.audit.test_live_audit import audit, by_check
+from tests.fixtures.stack import E2E_STACK
+
+pytestmark = pytest.mark.integration
+_MIB = 1024 * 1024
+
+
+def _stack_container(docker_client, service: str):
+    found = docker_client.containers.list(filters={"label": [f"org.rae.hardening.stack={E2E_STACK}",
+                                                             f"org.rae.hardening.service={service}"]})
+    assert found, f"no running {service} container labelled with stack {E2E_STACK}"
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def clean_stack_audit(local_stack, out_dir):
+    return audit(out_dir / "stack", "--stack", E2E_STACK, env=local_stack.env)
+
+
+def test_stack_audit_covers_engine_containers_and_exported_endpoints(clean_stack_audit, local_stack):
+    code, report, stderr = clean_stack_audit
+    sources = {e["source"] for e in report["evidence"]}
+    assert {"stack", "container", "tls"} <= sources, sources
+    assert "pulumi refresh --preview-only" in stderr
+    outputs = local_stack.outputs()
+    postgres = by_check(report, f"tls/{outputs['postgresEndpoint']}")
+    assert postgres["tls1.2_refused"]["status"] == "pass" and postgres["tls1.3_accepted"]["status"] == "pass"
+    assert postgres["chain_valid"]["status"] == "pass"  # against the CA certificate the stack exports
+    runtime = [e for e in report["evidence"] if e["source"] == "container"]
+    assert runtime and all(e["status"] == "pass" for e in runtime if e["check"] != "health"), \
+        [e for e in runtime if e["status"] != "pass"]
+    assert any(a["source"] == "pulumi" for a in report["assets"])
+    assert "postgres" in (report["flows"] and " ".join(f["from"] + f["to"] for f in report["flows"]))
+
+
+def test_memory_changed_behind_pulumis_back_is_drift(local_stack, docker_client, out_dir):
+    container = _stack_container(docker_client, "postgres")
+    host = container.attrs["HostConfig"]
+    declared_mib, swap = host["Memory"] // _MIB, host["MemorySwap"]
+    container.update(mem_limit=f"{declared_mib * 2}m", memswap_limit=f"{declared_mib * 4}m")
+    try:
+        code, report, _ = audit(out_dir / "stack-drift", "--stack", E2E_STACK, env=local_stack.env)
+    finally:
+        container.update(mem_limit=f"{declared_mib}m", memswap_limit=swap)
+    drift = by_check(report, f"stack/{container.name}")["attribute:memory_mb"]
+    assert drift["status"] == "fail" and drift["expected"] == declared_mib and drift["actual"] == declared_mib * 2
+    assert "A.8.6" in drift["controls"] and code == 1
