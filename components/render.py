@@ -21,7 +21,7 @@ import pulumi
 import pulumi.runtime
 
 _PROJECT_NUMBER = "123456789012"
-_SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc's sig key of a serialized secret
+_SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc's sig key of a serialized secret  # checkov:skip=CKV_SECRET_6:pulumi's public marker of a serialized secret
 SECRET_MARKER = "[secret]"
 # Service agent names that differ from their API's name (sqladmin.googleapis.com -> gcp-sa-cloud-sql).
 _SERVICE_AGENT_NAMES = {"sqladmin": "cloud-sql"}
@@ -66,7 +66,7 @@ class GraphMocks(pulumi.runtime.Mocks):
             computed |= {"name": f"projects/{_PROJECT_NUMBER}/locations/global/workloadIdentityPools/"
                                  f"{args.inputs.get('workloadIdentityPoolId')}"}
         elif args.typ.startswith("tls:"):
-            computed |= {"privateKeyPem": "mock-private-key", "publicKeyPem": "mock-public-key",
+            computed |= {"privateKeyPem": "mock-private-key", "publicKeyPem": "mock-public-key",  # checkov:skip=CKV_SECRET_6:mock values under Pulumi mocks
                          "certPem": "mock-cert", "certRequestPem": "mock-csr"}
         elif args.typ == "random:index/randomPassword:RandomPassword":
             computed |= {"result": "m" * int(args.inputs.get("length", 1))}

@@ -42,6 +42,10 @@ def build() -> None:
                "secrets": [_agent_member(secrets_agent)], "backups": [service_agent("storage", number)]}))
 
     vpc = gcp.compute.Network("rae-vpc", auto_create_subnetworks=False, project=project)
+    # The VPC's own last rule: every ingress not allowed by a narrower rule (Qdrant from the API) is dropped and logged.
+    gcp.compute.Firewall("rae-vpc-deny-ingress", network=vpc.id, project=project, direction="INGRESS", priority=65534,
+                         denies=[gcp.compute.FirewallDenyArgs(protocol="all")], source_ranges=["0.0.0.0/0"],
+                         log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"))
     subnet = gcp.compute.Subnetwork(
         "rae-subnet", network=vpc.id, region=config.region, ip_cidr_range=SUBNET_RANGE, project=project,
         private_ip_google_access=True,
