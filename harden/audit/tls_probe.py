@@ -115,6 +115,10 @@ def probe(endpoint: Endpoint, timeout: float = 5.0) -> list[Evidence]:
                           f"baseline allows only {list(TLS.allowed_versions)}"))
     try:
         version, cipher, der = _handshake(endpoint, _context("TLSv1.3", None), timeout)
+    except TimeoutError as error:  # no answer is not a refusal
+        found.append(Evidence("tls", subject, "tls1.3_accepted", "accepted", f"no answer within {timeout:g} s ({error})",
+                              UNKNOWN, TLS.controls("min_version"), "probe timed out"))
+        return found
     except OSError as error:
         found.append(Evidence("tls", subject, "tls1.3_accepted", "accepted", f"refused ({_reason(error)})", FAIL,
                               TLS.controls("min_version")))

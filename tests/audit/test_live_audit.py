@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -125,12 +126,17 @@ def test_tls_probes(tls_servers, pki, out_dir):
     assert code == 1
 
 
-def test_stopped_host_and_closed_endpoint_are_unknown_never_pass(out_dir, tmp_path):
+def test_stopped_host_closed_and_silent_endpoints_are_unknown_never_pass(out_dir, tmp_path):
     inventory = tmp_path / "inventory.py"
     inventory.write_text(f"node1 = [('node1', {{'ssh_hostname': '127.0.0.1', 'ssh_port': {free_port()}}})]\n")
-    code, report, _ = audit(out_dir / "unknown", "--no-containers", "--inventory", str(inventory),
-                            "--endpoint", f"127.0.0.1:{free_port()}", "--timeout", "2")
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts the TCP connection, never answers a handshake
+        silent_port = silent.getsockname()[1]
+        code, report, _ = audit(out_dir / "unknown", "--no-containers", "--inventory", str(inventory),
+                                "--endpoint", f"127.0.0.1:{free_port()}", "--timeout", "2",
+                                "--endpoint", f"127.0.0.1:{silent_port},postgres")
     assert {e["status"] for e in report["evidence"]} == {"unknown"}
+    silent_checks = by_check(report, f"tls/127.0.0.1:{silent_port}")
+    assert set(silent_checks) == {"tls1.2_refused", "tls1.3_accepted"}
     assert code == 2 and report["summary"]["verdict"] == "incomplete"
     assert "host/node1" in {a["id"] for a in report["assets"]}
     assert any(f["to"] == "node1" and "mTLS" in f["label"] for f in report["flows"])

@@ -18,7 +18,7 @@ def _stack_container(docker_client, service: str):
 
 @pytest.fixture(scope="module")
 def clean_stack_audit(local_stack, out_dir):
-    return audit(out_dir / "stack", "--stack", E2E_STACK, env=local_stack.env)
+    return audit(out_dir / "stack", "--stack", E2E_STACK, "--timeout", "30", env=local_stack.env)
 
 
 def test_stack_audit_covers_engine_containers_and_exported_endpoints(clean_stack_audit, local_stack):
