@@ -34,3 +34,10 @@ def test_every_locked_requirement_carries_a_hash():
     assert pinned, "requirements.lock pins nothing"
     unhashed = [b.split()[0] for b in pinned if "--hash=sha256:" not in b]
     assert not unhashed, f"requirements without hashes: {unhashed}"
+
+
+def test_no_committed_stack_config_carries_a_passphrase_salt():
+    """`pulumi stack init` writes a salt tied to one machine's passphrase; committed, it locks every other machine out."""
+    for config in ROOT.glob("Pulumi.*.yaml"):
+        if config.name in ("Pulumi.local.yaml", "Pulumi.gcp.yaml"):
+            assert "encryptionsalt" not in config.read_text(), f"{config.name} carries an encryptionsalt"
