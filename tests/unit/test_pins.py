@@ -1,6 +1,7 @@
 """The provider plugins the engine builds must have exactly the versions of their Python SDK packages."""
 
 import re
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,12 @@ def test_every_locked_requirement_carries_a_hash():
 
 
 def test_no_committed_stack_config_carries_a_passphrase_salt():
-    """`pulumi stack init` writes a salt tied to one machine's passphrase; committed, it locks every other machine out."""
-    for config in ROOT.glob("Pulumi.*.yaml"):
-        if config.name in ("Pulumi.local.yaml", "Pulumi.gcp.yaml"):
-            assert "encryptionsalt" not in config.read_text(), f"{config.name} carries an encryptionsalt"
+    """`pulumi stack init` writes a salt tied to one machine's passphrase into Pulumi.<stack>.yaml (so `make up`
+    leaves one in the working tree); committed, it would lock every other machine out of the stack."""
+    tracked = subprocess.run(["git", "ls-files", "Pulumi.*.yaml"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert "Pulumi.local.yaml" in tracked
+    for name in tracked:
+        committed = subprocess.run(["git", "show", f"HEAD:{name}"], cwd=ROOT, capture_output=True, text=True,
+                                   check=True).stdout
+        assert "encryptionsalt" not in committed, f"{name} is committed with an encryptionsalt"
