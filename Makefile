@@ -19,8 +19,8 @@ setup:         ## install and start the real parts without running tests
 policy:        ## the pull-request gate on this repository
 	.venv/bin/harden policy . --waivers policies/waivers.yaml
 
-audit:         ## drift and compliance report of the local stack and hosts
-	.venv/bin/harden audit
+audit:         ## drift and compliance report of the local stack, the hosts and the gate (out/audit)
+	.venv/bin/harden audit --out out/audit --stack local --inventory hosts/inventory.py --gate .
 
 lock:          ## re-resolve requirements.lock (hash-pinned) from pyproject.toml
 	bash scripts/lock.sh

@@ -13,6 +13,7 @@ from pathlib import Path
 from baseline import CONTAINER
 from harden.audit.containers import ANY_ADDRESS
 from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
+from harden.engine_drift import drift_from_preview
 
 REPO = Path(__file__).resolve().parents[2]
 PULUMI_ENV = REPO / "scripts" / "pulumi-env.sh"
@@ -53,27 +54,44 @@ def export(stack: str, environment: dict | None = None, project_dir: Path = REPO
 
 
 def refresh_drift(stack: str, environment: dict | None = None, project_dir: Path = REPO) -> list[Evidence]:
-    """Drift by the engine: `pulumi refresh --preview-only --json --expect-no-changes`, attribute by attribute.
+    """Drift by the engine, attribute by attribute: `pulumi preview --refresh --json --expect-no-changes`.
 
-    The refresh step's detailedDiff is often empty (pulumi/pulumi#16278), so old and new outputs are compared here.
+    `pulumi refresh --preview-only --json` repeats the old outputs as the new ones (pulumi/pulumi#16278), so the
+    refreshed live values are compared with the declared inputs of a refreshing preview instead
+    (harden.engine_drift).
     """
-    done = pulumi(["refresh", "--preview-only", "--json", "--expect-no-changes", "--non-interactive",
+    done = pulumi(["preview", "--refresh", "--json", "--expect-no-changes", "--non-interactive",
                    "--stack", stack], environment, project_dir)
     try:
         preview = json.loads(done.stdout)
     except json.JSONDecodeError:
         return [Evidence("stack", f"stack/{stack}", "refresh_preview", "engine reports the live state",
                          f"pulumi exited {done.returncode}: {done.stderr.strip()[-300:]}", UNKNOWN, _DRIFT_CONTROLS)]
-    evidence = drift_from_refresh(preview)
+    evidence = drift_evidence(preview)
     changes = {op: count for op, count in (preview.get("changeSummary") or {}).items() if op != "same"}
     attributed = {e.subject for e in evidence if e.status == FAIL}
     if sum(changes.values()) > len(attributed):
         evidence.append(Evidence("stack", f"stack/{stack}", "refresh:change_summary", "no change proposed", changes, FAIL,
-                                 _DRIFT_CONTROLS, "the engine proposes changes its JSON does not attribute to an output "
-                                 "(pulumi/pulumi#16278); the declared-vs-live checks name the attributes"))
+                                 _DRIFT_CONTROLS, "the engine proposes changes not attributed to an input; "
+                                 "the declared-vs-live checks name the attributes"))
     elif done.returncode != 0 and not attributed:
         evidence.append(Evidence("stack", f"stack/{stack}", "refresh_preview", "exit 0",
                                  f"exit {done.returncode}: {done.stderr.strip()[-300:]}", UNKNOWN, _DRIFT_CONTROLS))
+    return evidence
+
+
+def drift_evidence(preview: dict) -> list[Evidence]:
+    """One evidence item per drifted attribute (declared vs live), and one in-sync item per unchanged resource."""
+    drift = drift_from_preview(preview)
+    evidence = [Evidence("stack", urn_subject(urn), f"refresh:{key}", declared, live, FAIL, _DRIFT_CONTROLS,
+                         f"refreshing preview of {urn}")
+                for urn, attributes in drift.items() for key, (declared, live) in sorted(attributes.items())]
+    for step in preview.get("steps", []):
+        urn = step.get("urn", "")
+        if step.get("op") == "same" and urn not in drift and "::pulumi:providers:" not in urn \
+                and "::pulumi:pulumi:Stack::" not in urn:
+            evidence.append(Evidence("stack", urn_subject(urn), "refresh:in_sync", "declared", "no drift", PASS,
+                                     _DRIFT_CONTROLS, urn))
     return evidence
 
 
@@ -81,30 +99,6 @@ def urn_subject(urn: str) -> str:
     """'stack/<type>/<name>' of a URN: names repeat across types (a key and a certificate both named "ca")."""
     type_chain, _, name = urn.rpartition("::")
     return f"stack/{type_chain.rpartition('::')[2].rpartition('$')[2]}/{name}"
-
-
-def drift_from_refresh(preview: dict) -> list[Evidence]:
-    """One evidence item per drifted output attribute of each refreshed resource (or one in-sync item)."""
-    evidence = []
-    for step in preview.get("steps", []):
-        urn = step.get("urn", "")
-        if "::pulumi:providers:" in urn or "::pulumi:pulumi:Stack::" in urn:
-            continue
-        old = (step.get("oldState") or {}).get("outputs") or {}
-        new = (step.get("newState") or {}).get("outputs") or {}
-        subject = urn_subject(urn)
-        if step.get("op") == "delete" or (old and step.get("newState") is None):
-            evidence.append(Evidence("stack", subject, "refresh:exists", "present", "deleted outside Pulumi", FAIL,
-                                     _DRIFT_CONTROLS, urn))
-            continue
-        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and not k.startswith("__"))
-        for key in changed:
-            evidence.append(Evidence("stack", subject, f"refresh:{key}", old.get(key), new.get(key), FAIL,
-                                     _DRIFT_CONTROLS, f"refresh preview of {urn}"))
-        if not changed:
-            evidence.append(Evidence("stack", subject, "refresh:in_sync", "state as recorded", "no drift", PASS, _DRIFT_CONTROLS,
-                                     urn))
-    return evidence
 
 
 def rendered_graph(stack: str, project_dir: Path = REPO) -> list[dict]:

@@ -143,26 +143,27 @@ def test_stack_outputs_give_endpoints_and_unencrypted_volumes():
     assert volume.status == "fail" and "A.8.24" in volume.controls and volume.detail == "EXEMPT: no dm"
 
 
-def test_refresh_preview_drift_names_each_changed_output():
-    """The shape `pulumi refresh --preview-only --json` prints (engine 3.259): op "refresh", old and new state."""
-    from harden.audit.stack import drift_from_refresh
+def test_refreshing_preview_drift_names_each_changed_attribute():
+    """The shape `pulumi preview --refresh --json` prints (engine 3.259): live outputs in oldState, declared inputs
+    in newState; a resource deleted out of band is a step that would create it again."""
+    from harden.audit.stack import drift_evidence
 
-    def step(name, old, new):
-        urn = f"urn:pulumi:e2e::rae::docker:index/container:Container::{name}"
-        return {"op": "refresh", "urn": urn, "oldState": {"urn": urn, "outputs": old},
-                "newState": None if new is None else {"urn": urn, "outputs": new}, "detailedDiff": None}
+    def step(op, name, live=None, declared=None):
+        urn = f"urn:pulumi:e2e::rae::pulumi-python:dynamic:Resource::{name}"
+        return {"op": op, "urn": urn, "oldState": None if live is None else {"urn": urn, "outputs": live},
+                "newState": {"urn": urn, "inputs": declared or {}}, "detailedDiff": None}
 
     preview = {"steps": [
-        {"op": "refresh", "urn": "urn:pulumi:e2e::rae::pulumi:pulumi:Stack::rae-e2e", "oldState": {}, "newState": {}},
-        step("postgres", {"memory": 512, "readOnly": True}, {"memory": 1024, "readOnly": True}),
-        step("proxy", {"memory": 64}, {"memory": 64}),
-        step("qdrant", {"memory": 64}, None)], "changeSummary": {"update": 1}}
-    found = {(e.subject, e.check): e for e in drift_from_refresh(preview)}
-    container = "stack/docker:index/container:Container"
-    memory = found[(f"{container}/postgres", "refresh:memory")]
+        {"op": "same", "urn": "urn:pulumi:e2e::rae::pulumi:pulumi:Stack::rae-e2e", "oldState": {}, "newState": {}},
+        step("update", "postgres", {"memory_mb": 1024, "read_only": True}, {"memory_mb": 512, "read_only": True}),
+        step("same", "proxy", {"memory_mb": 64}, {"memory_mb": 64}),
+        step("create", "qdrant", None, {"memory_mb": 64})], "changeSummary": {"update": 1, "create": 1}}
+    found = {(e.subject, e.check): e for e in drift_evidence(preview)}
+    dynamic = "stack/pulumi-python:dynamic:Resource"
+    memory = found[(f"{dynamic}/postgres", "refresh:memory_mb")]
     assert (memory.expected, memory.actual, memory.status) == (512, 1024, "fail")
-    assert found[(f"{container}/proxy", "refresh:in_sync")].status == "pass"
-    assert found[(f"{container}/qdrant", "refresh:exists")].status == "fail"
+    assert found[(f"{dynamic}/proxy", "refresh:in_sync")].status == "pass"
+    assert found[(f"{dynamic}/qdrant", "refresh:exists")].status == "fail"
     assert len(found) == 3
 
 
