@@ -31,7 +31,8 @@ SSH = Section(
     max_sessions=S(10, ("A.8.6",), "Bounded multiplexed sessions (pyinfra uses several)."),
     login_grace_time=S(30, ("A.8.5",), "Seconds to authenticate."),
     client_alive_interval=S(300, ("A.8.5",), "Idle sessions are probed every 5 minutes."),
-    client_alive_count_max=S(3, ("A.8.5",), "and dropped after 3 silent probes."),
+    client_alive_count_max=S(2, ("A.8.5",), "and dropped after 2 silent probes (Lynis SSH-7408)."),
+    tcp_keep_alive=S("no", ("A.8.5",), "Liveness through the encrypted client-alive probes only, not spoofable TCP keepalives."),
     allow_tcp_forwarding=S("no", ("A.8.20", "A.8.22"), "No tunnels through the node."),
     allow_agent_forwarding=S("no", ("A.8.20",), "Agent keys never reach the node."),
     allow_stream_local_forwarding=S("no", ("A.8.20",), "No socket forwarding."),
@@ -106,6 +107,9 @@ SYSCTL = Section(
         "fs.protected_fifos": "2",
         "fs.protected_regular": "2",
         "vm.mmap_min_addr": "65536",
+        "kernel.ctrl-alt-del": "0",
+        "net.ipv4.conf.all.bootp_relay": "0",
+        "net.ipv4.conf.all.proxy_arp": "0",
     }, ("A.8.9", "A.8.20", "A.8.7"), "dev-sec os_hardening's sysctl set plus Lynis' kernel items."),
     # Docker publishes ports through the FORWARD path, so IPv4 forwarding stays on; nftables' forward
     # chain and Docker's own rules confine it.
@@ -232,9 +236,9 @@ DOCKER_DAEMON = Section(
         "log-driver": "json-file",
         "log-opts": {"max-size": "10m", "max-file": "5"},
         "default-ulimits": {"nofile": {"Name": "nofile", "Soft": 65536, "Hard": 65536}},
-        "default-pids-limit": 256,
     }, ("A.8.9", "A.8.22", "A.8.15", "A.8.6"),
-        "docker-bench section 2: no inter-container traffic by default, no-new-privileges, bounded logs and pids."),
+        "docker-bench section 2: no inter-container traffic by default, no-new-privileges, bounded logs. The pids "
+        "limit is set per container (CONTAINER.pids_limit): Debian 12's dockerd 20.10 rejects a daemon-wide one."),
 )
 
 PACKAGES = Section(

@@ -12,11 +12,12 @@ from baseline import AUDITD, DOCKER_DAEMON, JOURNALD, PACKAGES, SSH, SYSCTL, TIM
 SSHD_KEYWORDS = (
     "permit_root_login", "password_authentication", "kbd_interactive_authentication", "permit_empty_passwords",
     "pubkey_authentication", "max_auth_tries", "max_sessions", "login_grace_time", "client_alive_interval",
-    "client_alive_count_max", "allow_tcp_forwarding", "allow_agent_forwarding", "allow_stream_local_forwarding",
+    "client_alive_count_max", "tcp_keep_alive", "allow_tcp_forwarding", "allow_agent_forwarding", "allow_stream_local_forwarding",
     "x11_forwarding", "permit_tunnel", "gateway_ports", "permit_user_environment", "log_level", "strict_modes",
     "use_dns", "compression", "print_motd", "banner",
 )
-BANNER_TEXT = "Authorised access only. Activity on this system is logged and monitored.\n"
+BANNER_TEXT = ("Authorized access only. Activity on this system is monitored and logged; unauthorized use "
+               "is reported and may be prosecuted.\n")
 
 
 def kex_algorithms(offered: list) -> list:

@@ -17,3 +17,5 @@ def harden_audit():
     server.shell(name="auditd re-reads its configuration", commands=["kill -HUP $(pidof auditd)"],
                  _if=config.did_change)
     harden.audit_rules(name="audit rules loaded", rules=desired.audit_rules())
+    harden.config_values(name="sysstat collects activity", path="/etc/default/sysstat", values={"ENABLED": '"true"'},
+                         separator="=")

@@ -16,6 +16,7 @@ def harden_ssh():
         raise DeployError(f"{host.name}: cannot read the key exchanges its OpenSSH offers (ssh -Q kex) "
                           "[ISO 27001:2022 A.8.24]")
     harden.text_file(name="login banner", path=SSH.banner, text=desired.BANNER_TEXT)
+    harden.text_file(name="console banner", path="/etc/issue", text=desired.BANNER_TEXT)
     harden.sshd_config(name="sshd_config validated by sshd -t, then reloaded",
                        text=desired.sshd_config_text(offered_kex))
     harden.ssh_host_keys(name="only Ed25519 host keys", keep_types=SSH.host_key_types)

@@ -44,7 +44,7 @@ class PyinfraRun:
 
 def run_pyinfra(groups: dict, work_dir: Path, *options: str, deploy: str = NODE1_DEPLOY,
                 timeout: int = 1800) -> PyinfraRun:
-    """Run `pyinfra hosts/inventory_json.py DEPLOY -y --json OPTIONS`, echoing pyinfra's progress to stderr.
+    """Run `pyinfra hosts/inventory_json.py DEPLOY [-y] -v --json OPTIONS`, echoing pyinfra's progress to stderr.
 
     + groups: {"group": [(host name, host data), ...]} written as the JSON inventory
     + work_dir: where the inventory file is written
@@ -54,7 +54,9 @@ def run_pyinfra(groups: dict, work_dir: Path, *options: str, deploy: str = NODE1
     inventory.write_text(json.dumps(groups))
     inventory.chmod(0o600)
     env = {**os.environ, "HARDEN_INVENTORY_JSON": str(inventory), "PYTHONPATH": str(REPO)}
-    command = [str(PYINFRA), "hosts/inventory_json.py", deploy, "-y", "-v", "--json", *options]
+    # -y skips pyinfra's change detection, which is what a dry run reports: only real runs get it
+    confirm = [] if "--dry" in options else ["-y"]
+    command = [str(PYINFRA), "hosts/inventory_json.py", deploy, *confirm, "-v", "--json", *options]
     report = work_dir / "pyinfra-report.json"
     with report.open("w") as stdout_file:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=stdout_file, stderr=subprocess.PIPE, text=True)
