@@ -6,7 +6,7 @@
 #                   image) and mounted above baseline.LUKS.data_paths
 #   data-plain.img  an unencrypted disk, mounted at /srv/plain, for the "data not encrypted" test
 #   admin_ed25519   the test operator's key (user "admin", sudo); root login is what the deploy disables
-#   host_ed25519.pub the guest's only trusted host key, generated here, so tests check it strictly
+#   host_ed25519    the guest's Ed25519 host key, generated here, so tests check it strictly
 # Cached: nothing is rebuilt while root.img exists and the inputs (this script, the package lists) are unchanged.
 # Env: NODE1_MIRROR overrides the Debian mirror (default: the first Debian mirror of this host's apt sources).
 set -euo pipefail
@@ -26,7 +26,7 @@ luks_key_bits=$(read_baseline 'LUKS.min_key_bits')
 luks_mount=$(read_baseline 'os.path.commonpath(list(LUKS.data_paths.values()))')
 boot_packages=systemd-sysv,openssh-server,linux-image-cloud-amd64,cryptsetup,dmsetup,udev,iproute2,kmod,procps,dbus,e2fsprogs,less
 
-inputs=$(printf '%s\n' "$(sha256sum "$0")" "$deploy_packages" "$luks_cipher $luks_key_bits $luks_mount" "$boot_packages" \
+inputs=$(printf '%s\n' "$(sha256sum < "$0")" "$deploy_packages" "$luks_cipher $luks_key_bits $luks_mount" "$boot_packages" \
          | sha256sum | cut -d' ' -f1)
 if [ -f "$out/root.img" ] && [ "$(cat "$out/inputs.sha256" 2>/dev/null)" = "$inputs" ]; then
     say "image up to date ($out/root.img), nothing to do"; exit 0
@@ -65,8 +65,8 @@ in_guest systemctl enable systemd-networkd >/dev/null 2>&1
 in_guest systemctl disable apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1 || true
 
 say "admin user with the test key and sudo; root password locked"
-rm -f "$out/admin_ed25519" "$out/admin_ed25519.pub"
-ssh-keygen -q -t ed25519 -N '' -C node1-test-admin -f "$out/admin_ed25519"
+# Keys survive rebuilds: a VM another test session booted from the previous image stays reachable.
+[ -f "$out/admin_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C node1-test-admin -f "$out/admin_ed25519"
 in_guest useradd --create-home --shell /bin/bash --groups sudo admin
 in_guest passwd --lock root >/dev/null
 install -d -m 0700 "$rootfs/home/admin/.ssh"
@@ -75,9 +75,9 @@ in_guest chown -R admin:admin /home/admin/.ssh
 echo 'admin ALL=(ALL) NOPASSWD:ALL' > "$rootfs/etc/sudoers.d/admin"; chmod 0440 "$rootfs/etc/sudoers.d/admin"
 
 say "guest ed25519 host key generated here (the package's RSA/ECDSA keys stay: the deploy removes them)"
-rm -f "$rootfs"/etc/ssh/ssh_host_ed25519_key*
-ssh-keygen -q -t ed25519 -N '' -C node1 -f "$rootfs/etc/ssh/ssh_host_ed25519_key"
-cp "$rootfs/etc/ssh/ssh_host_ed25519_key.pub" "$out/host_ed25519.pub"
+[ -f "$out/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C node1 -f "$out/host_ed25519"
+install -m 0600 "$out/host_ed25519" "$rootfs/etc/ssh/ssh_host_ed25519_key"
+install -m 0644 "$out/host_ed25519.pub" "$rootfs/etc/ssh/ssh_host_ed25519_key.pub"
 
 say "data disk: LUKS2 $luks_cipher, $luks_key_bits-bit key, opened at boot, mounted at $luks_mount"
 rm -f "$out/data-luks.img" "$out/data-plain.img" "$out/data.key"
