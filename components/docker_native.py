@@ -39,6 +39,16 @@ def _client():
     return docker.from_env()
 
 
+def _existing(collection: str, id_: str):
+    """The container, network or volume with this id, or None when it is gone."""
+    import docker
+
+    try:
+        return getattr(_client(), collection).get(id_)
+    except docker.errors.NotFound:
+        return None
+
+
 def _plain(value):
     """Engine round trips turn ints into floats and tuples into lists; compare in one canonical form."""
     if isinstance(value, float) and value.is_integer():
@@ -185,13 +195,10 @@ class ContainerProvider(dynamic.ResourceProvider):
         return dynamic.CreateResult(id_=container.id, outs={**props, **live_properties(container.attrs, props)})
 
     def read(self, id_, props):
-        import docker
-
-        try:
-            attrs = _client().containers.get(id_).attrs
-        except docker.errors.NotFound:
+        container = _existing("containers", id_)
+        if container is None:
             return dynamic.ReadResult(id_=None, outs={})
-        return dynamic.ReadResult(id_=id_, outs={**props, **live_properties(attrs, props)})
+        return dynamic.ReadResult(id_=id_, outs={**props, **live_properties(container.attrs, props)})
 
     def diff(self, _id, olds, news):
         desired = {**news, "running": True}
@@ -212,12 +219,9 @@ class ContainerProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult(outs={**news, **live_properties(container.attrs, news)})
 
     def delete(self, id_, _props):
-        import docker
-
-        try:
-            _client().containers.get(id_).remove(force=True)
-        except docker.errors.NotFound:
-            pass
+        container = _existing("containers", id_)
+        if container is not None:
+            container.remove(force=True)
 
 
 class NativeContainer(dynamic.Resource):
@@ -247,12 +251,10 @@ class NetworkProvider(dynamic.ResourceProvider):
         return dynamic.CreateResult(id_=network.id, outs=props)
 
     def read(self, id_, props):
-        import docker
-
-        try:
-            attrs = _client().networks.get(id_).attrs
-        except docker.errors.NotFound:
+        network = _existing("networks", id_)
+        if network is None:
             return dynamic.ReadResult(id_=None, outs={})
+        attrs = network.attrs
         live = {"name": attrs["Name"], "driver": attrs["Driver"], "internal": bool(attrs.get("Internal")),
                 "options": {key: (attrs.get("Options") or {}).get(key) for key in props.get("options", {})},
                 "labels": {key: (attrs.get("Labels") or {}).get(key) for key in props.get("labels", {})}}
@@ -264,12 +266,9 @@ class NetworkProvider(dynamic.ResourceProvider):
         return dynamic.DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
 
     def delete(self, id_, _props):
-        import docker
-
-        try:
-            _client().networks.get(id_).remove()
-        except docker.errors.NotFound:
-            pass
+        network = _existing("networks", id_)
+        if network is not None:
+            network.remove()
 
 
 class NativeNetwork(dynamic.Resource):
@@ -291,12 +290,10 @@ class VolumeProvider(dynamic.ResourceProvider):
         return dynamic.CreateResult(id_=volume.name, outs=props)
 
     def read(self, id_, props):
-        import docker
-
-        try:
-            attrs = _client().volumes.get(id_).attrs
-        except docker.errors.NotFound:
+        volume = _existing("volumes", id_)
+        if volume is None:
             return dynamic.ReadResult(id_=None, outs={})
+        attrs = volume.attrs
         live = {"driver_opts": attrs.get("Options") or {},
                 "labels": {key: (attrs.get("Labels") or {}).get(key) for key in props.get("labels", {})}}
         return dynamic.ReadResult(id_=id_, outs={**props, **live})
@@ -306,12 +303,9 @@ class VolumeProvider(dynamic.ResourceProvider):
         return dynamic.DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
 
     def delete(self, id_, _props):
-        import docker
-
-        try:
-            _client().volumes.get(id_).remove()
-        except docker.errors.NotFound:
-            pass
+        volume = _existing("volumes", id_)
+        if volume is not None:
+            volume.remove()
 
 
 class NativeVolume(dynamic.Resource):
