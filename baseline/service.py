@@ -112,9 +112,12 @@ DATABASE = Section(
         "log_min_duration_statement": "-1",
         "log_statement": "ddl",
         "log_temp_files": "0",
-        "log_hostname": "on",
+        # Reverse DNS on every connection stalls logins where resolvers are unreachable (the local edge network
+        # has no egress); client addresses are logged either way. Cloud SQL resolves inside Google: on there.
+        "log_hostname": "off",
     }, ("A.8.15", "A.8.16"), "The CIS PostgreSQL/Cloud SQL logging flags."),
-    gcp_extra_flags=S({"cloudsql.enable_pgaudit": "on", "pgaudit.log": "ddl,role,write", "log_duration": "on"},
+    gcp_extra_flags=S({"cloudsql.enable_pgaudit": "on", "pgaudit.log": "ddl,role,write", "log_duration": "on",
+                       "log_hostname": "on"},
                       ("A.8.15",), "pgaudit records DDL, role changes and writes on Cloud SQL."),
     audit_log_table=S("audit_log", ("A.8.15", "A.5.28", "A.5.33"),
                       "Append-only: no UPDATE, DELETE or TRUNCATE for any application role (seed 000 Phase 4)."),

@@ -86,10 +86,9 @@ def drift_evidence(preview: dict) -> list[Evidence]:
     evidence = [Evidence("stack", urn_subject(urn), f"refresh:{key}", declared, live, FAIL, _DRIFT_CONTROLS,
                          f"refreshing preview of {urn}")
                 for urn, attributes in drift.items() for key, (declared, live) in sorted(attributes.items())]
-    for step in preview.get("steps", []):
-        urn = step.get("urn", "")
-        if step.get("op") == "same" and urn not in drift and "::pulumi:providers:" not in urn \
-                and "::pulumi:pulumi:Stack::" not in urn:
+    in_sync = {step.get("urn", "") for step in preview.get("steps", []) if step.get("op") in ("same", "refresh")}
+    for urn in sorted(in_sync - set(drift)):
+        if "::pulumi:providers:" not in urn and "::pulumi:pulumi:Stack::" not in urn:
             evidence.append(Evidence("stack", urn_subject(urn), "refresh:in_sync", "declared", "no drift", PASS,
                                      _DRIFT_CONTROLS, urn))
     return evidence

@@ -156,7 +156,8 @@ def test_refreshing_preview_drift_names_each_changed_attribute():
     preview = {"steps": [
         {"op": "same", "urn": "urn:pulumi:e2e::rae::pulumi:pulumi:Stack::rae-e2e", "oldState": {}, "newState": {}},
         step("update", "postgres", {"memory_mb": 1024, "read_only": True}, {"memory_mb": 512, "read_only": True}),
-        step("same", "proxy", {"memory_mb": 64}, {"memory_mb": 64}),
+        step("refresh", "postgres", {"memory_mb": 1024, "read_only": True}, {}),
+        step("refresh", "proxy", {"memory_mb": 64}, {"memory_mb": 64}),
         step("create", "qdrant", None, {"memory_mb": 64})], "changeSummary": {"update": 1, "create": 1}}
     found = {(e.subject, e.check): e for e in drift_evidence(preview)}
     dynamic = "stack/pulumi-python:dynamic:Resource"
