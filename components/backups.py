@@ -76,12 +76,14 @@ class DockerBackupsArgs:
     + unencrypted_exemption: "dev-only: <reason>", as for EncryptedVolume
     + key_file: host path of the backup encryption key (a Secrets file)
     + postgres_container: the container the dump is taken from
+    + keep_data: protect the backups from `pulumi destroy` (false only when an operator releases the data)
     """
 
     host_path: str
     key_file: str
     postgres_container: str
     unencrypted_exemption: str | None = None
+    keep_data: bool = True
 
 
 class DockerBackups(pulumi.ComponentResource):
@@ -94,7 +96,8 @@ class DockerBackups(pulumi.ComponentResource):
         super().__init__("rae:hardening:Backups", name, None, opts)
         self.volume = EncryptedVolume(
             f"{name}-store", EncryptedVolumeArgs("docker", "backups", host_path=args.host_path,
-                                                 unencrypted_exemption=args.unencrypted_exemption),
+                                                 unencrypted_exemption=args.unencrypted_exemption,
+                                                 keep_data=args.keep_data),
             opts=pulumi.ResourceOptions(parent=self))
         self.command = backup_command(args.postgres_container, args.key_file, args.host_path)
         self.register_outputs({"command": self.command, "encryption": self.volume.encryption})

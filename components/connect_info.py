@@ -11,6 +11,8 @@ import json
 import subprocess
 import sys
 
+from components.postgres_runtime import APP_ROLE, DATABASE_NAME
+
 _ENDPOINTS = (("postgresEndpoint", "Postgres (TLS 1.3, scram-sha-256)"), ("apiEndpoint", "API via TLS 1.3 proxy"),
               ("apiUrl", "API (HTTPS load balancer, TLS 1.3)"), ("sqlConnectionName", "Cloud SQL"),
               ("qdrantEndpoint", "Qdrant"), ("caCertFile", "CA certificate file"), ("backupCommand", "backup"))
@@ -29,9 +31,23 @@ def stack_outputs(stack: str) -> dict:
 def describe(outputs: dict) -> list[str]:
     """Human-readable lines; exemptions are printed as failing A.8.24 items, never hidden."""
     lines = [f"{label:<38} {outputs[key]}" for key, label in _ENDPOINTS if outputs.get(key)]
+    lines += connect_commands(outputs)
     for volume, why in sorted((outputs.get("unencryptedVolumes") or {}).items()):
         lines.append(f"A.8.24 NOT MET: volume {volume} is not on an encrypted device: {why}")
     return lines
+
+
+def connect_commands(outputs: dict) -> list[str]:
+    """How to connect with TLS 1.3 and the private CA; passwords are read from their files, never printed."""
+    ca, commands = outputs.get("caCertFile"), []
+    if ca and outputs.get("postgresEndpoint"):
+        host, port = outputs["postgresEndpoint"].rsplit(":", 1)
+        password_file = (outputs.get("secretFiles") or {}).get("postgres-app-password", "<app password file>")
+        commands.append(f"  PGPASSWORD=\"$(cat {password_file})\" psql \"host={host} port={port} dbname={DATABASE_NAME} "
+                        f"user={APP_ROLE} sslmode=verify-full sslrootcert={ca} ssl_min_protocol_version=TLSv1.3\"")
+    if ca and outputs.get("apiEndpoint"):
+        commands.append(f"  curl --tlsv1.3 --cacert {ca} https://{outputs['apiEndpoint']}/healthz")
+    return ["", "connect (TLS 1.3, verified against the stack's CA):", *commands] if commands else []
 
 
 def main(argv=None) -> int:

@@ -16,6 +16,9 @@ if [ "${RELEASE_DATA:-0}" = 1 ]; then
     pulumi up --yes --non-interactive --stack "$STACK" --skip-preview --suppress-progress
 fi
 pulumi destroy --yes --non-interactive --stack "$STACK" --skip-preview --suppress-progress --exclude-protected
-if [ "${RELEASE_DATA:-0}" != 1 ]; then
+if [ "${RELEASE_DATA:-0}" = 1 ]; then
+    # The release was for this destroy only: the next `make up` protects its data again.
+    pulumi config rm --stack "$STACK" rae:releaseData
+else
     echo "kept: protected data volumes (run RELEASE_DATA=1 make down to delete them)"
 fi

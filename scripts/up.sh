@@ -6,16 +6,7 @@ cd "$(dirname "$0")/.."
 STACK=${STACK:-local}
 step() { printf '\n==> [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-step "apt packages"
-bash scripts/apt-packages.sh up
-step "Python environment"
-bash scripts/bootstrap.sh
-step "Docker engine"
-bash scripts/ensure-docker.sh
-step "images"
-bash scripts/build-images.sh
-step "Pulumi engine"
-bash scripts/engine.sh
+bash scripts/setup.sh up
 # shellcheck source=scripts/pulumi-env.sh
 source scripts/pulumi-env.sh
 export PATH="$PWD/.venv/bin:$PATH"

@@ -64,7 +64,9 @@ def build() -> None:
     # Secret files rest on the host too: the same LUKS check (or the same recorded exemption) applies.
     secrets_encryption = host_path_encryption("secret files", secrets_dir, config.unencrypted_exemption)
     names = SECRET_NAMES + (("qdrant-api-key",) if config.qdrant_image else ())
-    secrets = Secrets("secrets", SecretsArgs("docker", names, directory=secrets_dir))
+    # The passwords live with the data they protect: a kept database needs its role passwords on the next `up`.
+    secrets = Secrets("secrets", SecretsArgs("docker", names, directory=secrets_dir),
+                      pulumi.ResourceOptions(protect=config.keep_data))
 
     ca = PrivateCa("ca", PrivateCaArgs())
     ca_file = HostSecretFile("ca-cert-file", f"{secrets_dir}/ca.crt", ca.cert_pem, CONTAINER.uid, CONTAINER.gid)
@@ -98,7 +100,8 @@ def build() -> None:
 
     backups = DockerBackups("backups", DockerBackupsArgs(
         host_path=str(config.data_root / "backups"), key_file=secrets.files["backup-key"],
-        postgres_container=postgres.container_name, unencrypted_exemption=config.unencrypted_exemption))
+        postgres_container=postgres.container_name, unencrypted_exemption=config.unencrypted_exemption,
+        keep_data=config.keep_data))
 
     exemptions = {volume: encryption for volume, encryption in
                   (("pgdata", pgdata.encryption), ("backups", backups.volume.encryption), ("secrets", secrets_encryption))
