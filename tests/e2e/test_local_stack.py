@@ -129,3 +129,10 @@ def test_destroy_leaves_no_container_or_network_and_keeps_data(local_stack, dock
     assert sorted(p.name for p in (local_stack.data_root / "postgres").iterdir()) == data_files_before
     kept = [r["urn"] for r in local_stack.state_resources() if r.get("protect")]
     assert kept, "no protected data resource is left in the state after destroy"
+
+
+def test_up_after_destroy_serves_the_kept_data_with_its_kept_passwords(local_stack, local_stack_outputs):
+    local_stack.up()
+    with connect_postgres(local_stack.outputs()) as connection:
+        assert connection.execute("SELECT count(*) FROM pg_stat_ssl WHERE ssl").fetchone()[0] >= 1
+    assert local_stack.outputs()["secretFiles"] == local_stack_outputs["secretFiles"]
