@@ -19,7 +19,7 @@ from pathlib import Path
 import pulumi
 import pulumi.dynamic as dynamic
 
-from baseline import CONTAINER, require
+from baseline import require
 from components.pids_limit import apply_pids_limit
 from components.spec import ContainerSpec, Healthcheck, Mount, Port, SecretFile, docker_api_kwargs
 
@@ -65,7 +65,7 @@ def use_native_provider() -> bool:
     under mocks, whose graph the policy gate judges with the pulumi-docker rules)."""
     choice = pulumi.Config("rae").get("dockerProvider") or "auto"
     require(choice in PROVIDER_CHOICES, f"rae:dockerProvider is {choice!r}; choose one of {list(PROVIDER_CHOICES)}",
-            CONTAINER.controls("image_pinning"))
+            ("A.8.9",))
     if choice != "auto":
         return choice == "native"
     if type(pulumi.runtime.settings.get_monitor()).__name__ == "MockMonitor":
