@@ -2,7 +2,8 @@
 
 Exit codes: 0 clean; 1 drift or violations (a check failed); 2 error, or evidence incomplete
 (a check is unknown: host down, probe timed out, engine unreachable). Unknown never counts as pass.
-With --verify DIR: 0 intact, 1 tampered, 2 error.
+With --verify DIR: 0 intact and signed by a trusted key, 1 tampered, unsigned or signed by another key, 2 error
+(no trusted key given: --public-key, or a key committed under docs/audit/trusted-keys/).
 """
 
 import argparse
@@ -48,7 +49,9 @@ def register(commands) -> None:
                         help="exclude a control from the Statement of Applicability, with the reason")
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="seconds per network probe (default 5)")
     parser.add_argument("--verify", type=Path, metavar="DIR", help="verify a report directory's manifest and signature")
-    parser.add_argument("--public-key", type=Path, metavar="PEM", help="trusted Ed25519 public key (PEM) for --verify")
+    parser.add_argument("--public-key", type=Path, action="append", metavar="PEM",
+                        help="trusted Ed25519 public key (PEM or OpenSSH) for --verify (repeatable); without it the "
+                             "keys committed under docs/audit/trusted-keys/*.pub, never a key inside the report")
     parser.set_defaults(run=run)
 
 
@@ -94,19 +97,37 @@ def run(args) -> int:
         return 2
 
 
-def verify(directory: Path, public_key: Path | None) -> int:
-    from harden.audit.integrity import evidence_problems, verify as verify_directory
+TRUSTED_KEYS = Path(__file__).resolve().parents[1] / "docs" / "audit" / "trusted-keys"
+
+
+def trusted_keys(flags: list[Path] | None) -> list[Path]:
+    """The keys --verify trusts: the --public-key flags, else the public keys committed in the repository."""
+    if flags:
+        return list(flags)
+    return sorted(TRUSTED_KEYS.glob("*.pub")) if TRUSTED_KEYS.is_dir() else []
+
+
+def verify(directory: Path, public_keys: list[Path] | None) -> int:
+    from harden.audit.integrity import IntegrityError, evidence_problems, verify as verify_directory
 
     if not directory.is_dir():
         print(f"harden audit --verify: {directory} is not a directory", file=sys.stderr)
         return 2
-    problems = verify_directory(directory, public_key)
+    keys = trusted_keys(public_keys)
+    try:
+        problems = verify_directory(directory, keys)
+    except IntegrityError as error:
+        print(f"harden audit --verify: error: {error}", file=sys.stderr)
+        return 2
     report_path = directory / "report.json"
     if report_path.exists():
-        problems += evidence_problems(json.loads(report_path.read_text(encoding="utf-8")))
+        try:
+            problems += evidence_problems(json.loads(report_path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError) as error:
+            problems.append(f"report.json: unreadable ({type(error).__name__}: {error})")
     for problem in problems:
         print(f"harden audit --verify: {problem} [ISO 27001:2022 A.5.33 Protection of records]", file=sys.stderr)
     if not problems:
-        signed = "signature verified" if (directory / "manifest.json.sig").exists() else "unsigned"
-        print(f"harden audit --verify: {directory}: every file matches manifest.json; {signed}", file=sys.stderr)
+        print(f"harden audit --verify: {directory}: every file matches manifest.json, whose DSSE signature verifies "
+              f"against trusted key {', '.join(str(k) for k in keys)}", file=sys.stderr)
     return 1 if problems else 0

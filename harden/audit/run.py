@@ -87,6 +87,9 @@ def validate(options: AuditOptions) -> list:
     except ValueError as error:
         raise AuditInputError(f"{error} [ISO 27001:2022 A.8.24 Use of cryptography]") from None
     if options.sign_key:
+        if options.out.resolve() in Path(options.sign_key).resolve().parents:
+            raise AuditInputError(f"--sign-key {options.sign_key}: lies inside --out; the private key never "
+                                  "lands in the report [ISO 27001:2022 A.5.33 Protection of records]")
         try:
             integrity.load_private_key(Path(options.sign_key))
         except (ValueError, TypeError) as error:
@@ -260,10 +263,13 @@ def write(options: AuditOptions, report: dict, redactor: Redactor) -> None:
             path = staging / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        integrity.write_manifest(staging, report["run"]["id"])
+        integrity.write_manifest(staging, {"run_id": report["run"]["id"], "started_at": report["run"]["started_at"],
+                                           "tool": report["tool"], "verdict": report["summary"]["verdict"],
+                                           "exit_code": report["summary"]["exit_code"]})
         if options.sign_key:
-            progress("signing manifest.json (Ed25519)")
-            integrity.sign(staging, Path(options.sign_key))
+            progress("signing manifest.json: in-toto Statement in a DSSE envelope (Ed25519)")
+            key = integrity.sign(staging, Path(options.sign_key))
+            progress(f"signed by key id {key}")
         staging.chmod(0o755)
         if out.exists():
             shutil.rmtree(out)

@@ -65,7 +65,7 @@ def test_manifest_signature_and_tamper_detection(hardened_container, out_dir, tm
     code, report, _ = audit(out, "--container", container.name, "--sign-key", str(key_path))
     manifest = json.loads((out / "manifest.json").read_text())
     assert {"report.json", "report.html", "summary.md", "junit.xml", "soa.md", "dataflow.svg",
-            "policies/cryptography.md"} <= set(manifest["files"])
+            "policies/cryptography.md"} <= {subject["name"] for subject in manifest["subject"]}
     verify = [sys.executable, "-m", "harden", "audit", "--verify", str(out), "--public-key", str(trusted)]
     assert subprocess.run(verify, capture_output=True).returncode == 0
     report_text = (out / "report.json").read_text()
