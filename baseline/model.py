@@ -6,11 +6,16 @@ from typing import Any, Iterator
 
 @dataclass(frozen=True)
 class Setting:
-    """A hardening value, the ISO/IEC 27001:2022 Annex A controls it serves, and why it has that value."""
+    """A hardening value, the ISO/IEC 27001:2022 Annex A controls it serves, and why it has that value.
+
+    + planned: non-empty while nothing enforces or verifies the value yet (says what will); such a setting is a
+      target, listed as planned in docs/controls.md, and no report may call it implemented
+    """
 
     value: Any
     controls: tuple[str, ...]
     why: str
+    planned: str = ""
 
 
 class Section:

@@ -22,7 +22,9 @@ TLS = Section(
     cert_validity_hours=S(24 * 90, ("A.8.24",), "Server and client certificates are re-issued at least every 90 days."),
     cert_early_renewal_hours=S(24 * 30, ("A.8.24",), "A certificate is replaced when 30 days remain."),
     client_cert_required_for_nodes=S(True, ("A.5.14", "A.8.5"),
-                                     "Node-to-node traffic (control node <-> Node1) is mutually authenticated (seed 000 Phase 2)."),
+                                     "Node-to-node traffic (control node <-> Node1) is mutually authenticated (seed 000 Phase 2).",
+                                     planned="client certificates are issued, but Postgres and the TLS proxy do not "
+                                             "require them yet (mTLS between nodes)"),
 )
 
 CONTAINER = Section(
@@ -136,12 +138,8 @@ BACKUP = Section(
     encryption=S("aes-256-cbc-pbkdf2", ("A.8.24", "A.8.13"),
                  "Local dumps are encrypted (openssl enc -aes-256-cbc -pbkdf2 -iter 600000) before they leave the host."),
     pbkdf2_iterations=S(600000, ("A.8.24",), "OWASP 2023 guidance for PBKDF2-HMAC-SHA256."),
-    copies=S(3, ("A.8.13", "A.8.14"), "3-2-1: three copies, two media, one off-site (seed 000 Phase 4)."),
-    restore_verified=S(True, ("A.8.13", "A.5.30"), "Every backup is restored once and compared."),
-)
-
-LOGGING = Section(
-    "logging",
-    retention_days=S(365, ("A.8.15", "A.5.28"), "Security logs are kept a year for investigations."),
-    pii_masking=S(True, ("A.8.11", "A.5.34", "A.8.12"), "PII is masked at INFO level (seed 000 Phase 3, SEC-03)."),
+    copies=S(3, ("A.8.13", "A.8.14"), "3-2-1: three copies, two media, one off-site (seed 000 Phase 4).",
+             planned="no copy count is made or checked yet (backups)"),
+    restore_verified=S(True, ("A.8.13", "A.5.30"), "Every backup is restored once and compared.",
+                       planned="no scheduled restore test runs yet (backups)"),
 )

@@ -1,7 +1,10 @@
 """`harden audit`: drift and compliance evidence for ISO/IEC 27001:2022 auditors.
 
-Exit codes: 0 clean; 1 drift or violations (a check failed); 2 error, or evidence incomplete
-(a check is unknown: host down, probe timed out, engine unreachable). Unknown never counts as pass.
+Exit codes over the controls this run assessed: 0 each passes or is justified not applicable; 1 drift or
+violations (a control fails; --not-applicable cannot hide it); 2 error, or evidence incomplete (a control is
+unknown: host down, probe timed out, engine unreachable). Unknown never counts as pass. 3: nothing fails or is
+unknown but waivers (config "waivers": match, owner, expires, reason; or the gate's) accepted failing checks:
+a waiver never yields 0, and every one is listed.
 With --verify DIR: 0 intact and signed by a trusted key, 1 tampered, unsigned or signed by another key, 2 error
 (no trusted key given: --public-key, or a key committed under docs/audit/trusted-keys/).
 """
@@ -16,10 +19,11 @@ _EPILOG = """examples:
   harden audit --out out/audit --inventory hosts/inventory.py --gate-json out/gate.json --previous old/report.json
   harden audit --verify out/audit --public-key trusted.pub
 
-exit codes: 0 clean, 1 drift or violations, 2 error or incomplete evidence (unknown is never a pass)"""
+exit codes: 0 every assessed control passes or is justified not applicable, 1 drift or violations, 2 error or
+incomplete evidence (unknown is never a pass), 3 clean but for waived checks (risk accepted; each waiver listed)"""
 
 _CONFIG_KEYS = ("stack", "project_dir", "declared", "containers", "container_names", "bind_addresses", "endpoints",
-                "ca", "inventory", "gate", "gate_json", "previous", "sign_key", "not_applicable", "environment", "timeout")
+                "ca", "inventory", "gate", "gate_json", "previous", "sign_key", "not_applicable", "waivers", "environment", "timeout")
 
 
 def register(commands) -> None:

@@ -7,9 +7,22 @@ from datetime import datetime, timezone
 
 from baseline import controls as annex_a_controls
 
-PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "not-applicable"
-STATUSES = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE)
+PASS, FAIL, UNKNOWN, NOT_APPLICABLE, RISK_ACCEPTED = "pass", "fail", "unknown", "not-applicable", "risk-accepted"
+STATUSES = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE, RISK_ACCEPTED)
 SOURCES = ("container", "tls", "stack", "host", "gate")
+# The gate judges a program rendered under mocks: its findings show a design, not the running system.
+STATIC_SOURCES = ("gate",)
+CITATION_DIGITS = 16
+
+
+def runtime_source(source: str) -> bool:
+    """True for evidence read from the running system (containers, TLS handshakes, the stack's state, hosts)."""
+    return source not in STATIC_SOURCES
+
+
+def cite(item: dict) -> str:
+    """How every generated document names one evidence item: `[key sha256:<first 16 hex digits>]`."""
+    return f"[{item['key']} sha256:{item['sha256'][:CITATION_DIGITS]}]"
 
 
 def now() -> str:
@@ -25,7 +38,8 @@ class Evidence:
     + subject: what was checked, e.g. "container/postgres" or "tls/127.0.0.1:5432"
     + check: the attribute or property, e.g. "read_only_rootfs"
     + expected / actual: JSON-serialisable values (actual is redacted before any output)
-    + status: one of STATUSES; "unknown" when the subject could not be reached or read
+    + status: one of STATUSES; "unknown" when the subject could not be reached or read; "risk-accepted" only
+      through a waiver (owner, expiry) of a failing check
     + controls: ISO/IEC 27001:2022 Annex A ids at stake
 
     Example: Evidence("container", "container/api", "user", "10001:10001", "0", FAIL, ("A.8.2",))

@@ -1,15 +1,17 @@
 """Evidence from the policy gate: `harden policy PATH --format json`, or a saved result (--gate-json)."""
 
+import fnmatch
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 from baseline import controls as annex_a_controls
-from harden.audit.evidence import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Evidence
+from harden.audit.evidence import FAIL, NOT_APPLICABLE, PASS, RISK_ACCEPTED, UNKNOWN, Evidence
 
+# A waived finding is a failing check whose risk someone accepted: never not-applicable, never pass.
 _STATUS = {"passed": PASS, "pass": PASS, "failed": FAIL, "fail": FAIL, "error": UNKNOWN, "unknown": UNKNOWN,
-           "skipped": NOT_APPLICABLE, "waived": NOT_APPLICABLE, "not-applicable": NOT_APPLICABLE}
+           "skipped": NOT_APPLICABLE, "waived": RISK_ACCEPTED, "not-applicable": NOT_APPLICABLE}
 
 
 def run_gate(path: str) -> dict:
@@ -39,5 +41,24 @@ def evidence(result: dict) -> list[Evidence]:
             "gate", f"gate/{finding.get('resource', '?')}", str(finding.get("rule_id")),
             rule.title if rule else finding.get("title", "rule passes"),
             finding.get("message") or finding.get("status"), status, tuple(controls),
-            f"severity {rule.severity}; remediation: {rule.remediation}" if rule else str(finding.get("tool", ""))))
+            _detail(finding, rule, result.get("waivers") or [])))
     return found
+
+
+def _detail(finding: dict, rule, waivers: list[dict]) -> str:
+    detail = f"severity {rule.severity}; remediation: {rule.remediation}" if rule else str(finding.get("source", ""))
+    if str(finding.get("status", "")).lower() != "waived":
+        return detail
+    matching = [w for w in waivers if fnmatch.fnmatchcase(str(finding.get("rule_id")), str(w.get("rule", "")))]
+    if not matching:
+        return f"{detail}; waived by a waiver the gate result does not list"
+    waiver = matching[0]
+    return (f"{detail}; waived: {waiver.get('reason')} (owner {waiver.get('owner') or 'not named'}, "
+            f"expires {waiver.get('expires')})")
+
+
+def waivers(result: dict) -> list[dict]:
+    """The gate's waivers as the report lists them: every one, with its owner (or that none is named) and expiry."""
+    return [{"source": "gate", "match": f"{w.get('rule')} on {w.get('match')}", "owner": w.get("owner") or "not named",
+             "expires": str(w.get("expires")), "reason": str(w.get("reason")), "expired": bool(w.get("expired")),
+             "applied_to": [f"{w.get('applied_to', 0)} gate findings"]} for w in result.get("waivers") or []]

@@ -3,8 +3,8 @@
 import runpy
 import subprocess
 
-from baseline import SSH, TLS
 from harden.audit.containers import ANY_ADDRESS, SERVICE_LABEL, STACK_LABEL
+from harden.audit.evidence import PASS, cite
 
 CONTROL_NODE = "control-node"
 
@@ -27,6 +27,24 @@ def hosts_from_inventory(path: str) -> list[dict]:
                 hosts.append({"name": name, "group": group, "ssh_port": int(data.get("ssh_port", 22)),
                               "ssh_hostname": data.get("ssh_hostname", name), "data": data})
     return hosts
+
+
+def observed(rows: list[dict], evidence: list[dict]) -> list[dict]:
+    """Each asset with `observed`: the evidence of this run about it (cited by id and hash), or that there is none."""
+    by_subject: dict[str, list[dict]] = {}
+    for item in evidence:
+        by_subject.setdefault(item["subject"], []).append(item)
+    for row in rows:
+        subject = row["id"]
+        items = by_subject.get(subject, [])
+        if not items and row["source"] == "pulumi":
+            items = [i for s, its in by_subject.items() if s.startswith("stack/") and s.endswith(f"/{row['name']}")
+                     for i in its]
+        passed = [i for i in items if i["status"] == PASS]
+        row["observed"] = (f"observed in this run {cite(passed[0])}" if passed else
+                           f"seen in this run with findings {cite(items[0])}" if items else
+                           f"not observed in this run (listed from {row['source']})")
+    return rows
 
 
 def assets(containers: list, resources: list[dict], hosts: list[dict], endpoints: list) -> list[dict]:
@@ -88,15 +106,20 @@ def _container_nodes(containers: list, resources: list[dict]) -> dict[str, dict]
     return nodes
 
 
-def flows(containers: list, resources: list[dict], hosts: list[dict], tls_evidence: list[dict]) -> list[dict]:
+def flows(containers: list, resources: list[dict], hosts: list[dict], evidence: list[dict]) -> list[dict]:
     """Data flows derived from the graph: clients reach the containers that publish ports; a container that
     publishes ports reaches the others on each network it shares with them (front -> back); containers sharing
-    a network with no front are linked both ways; the control node reaches every host over SSH + mTLS."""
+    a network with no front are linked both ways; the control node reaches every host over SSH.
+
+    Each edge's protection is what this run observed (sealed evidence, cited by id and hash), never the baseline:
+    "TLS 1.3 observed" only after a TLS 1.3 handshake with that service, "mTLS observed" only after a client
+    without a certificate was refused, "SSH observed" only after the host's sshd was read.
+    """
     edges = []
     nodes = _container_nodes(containers, resources)
     for name, node in sorted(nodes.items()):
         for address in node["published"]:
-            edges.append({"from": CLIENTS, "to": name, "label": f"{address}; {_tls_label(name, tls_evidence)}",
+            edges.append({"from": CLIENTS, "to": name, "label": f"{address}; {_tls_label(name, evidence)}",
                           "basis": "published port"})
     shared: dict[tuple[str, str, bool], list[str]] = {}
     by_network: dict[str, list[str]] = {}
@@ -112,23 +135,48 @@ def flows(containers: list, resources: list[dict], hosts: list[dict], tls_eviden
             shared.setdefault(pair, []).append(network)
     for (source, target, both_ways), networks in sorted(shared.items()):
         edges.append({"from": source, "to": target,
-                      "label": f"network {', '.join(networks)}; {_tls_label(target, tls_evidence)}",
+                      "label": f"network {', '.join(networks)}; {_tls_label(target, evidence)}",
                       "basis": "shared Docker network", "both_ways": both_ways})
-    kex = SSH.kex_classical[0]
     for host in hosts:
-        mtls = "mTLS" if TLS.client_cert_required_for_nodes else "TLS"
-        edges.append({"from": CONTROL_NODE, "to": host["name"],
-                      "label": f"SSH over Tailscale (pyinfra, {kex}); {mtls} {TLS.min_version}",
+        edges.append({"from": CONTROL_NODE, "to": host["name"], "label": _ssh_label(host["name"], evidence),
                       "basis": "host inventory"})
     return edges
 
 
-def _tls_label(target: str, tls_evidence: list[dict]) -> str:
-    accepted = [e for e in tls_evidence
-                if e["check"] == "tls1.3_accepted" and f"server_name={target}" in (e.get("detail") or "").split()]
-    if accepted:
-        return f"TLS observed: {accepted[0]['actual']}"
-    return f"TLS {TLS.min_version} (baseline)"
+def _server_name(item: dict) -> str | None:
+    for word in (item.get("detail") or "").split():
+        if word.startswith("server_name="):
+            return word.partition("=")[2]
+    return None
+
+
+def _tls_label(target: str, evidence: list[dict]) -> str:
+    """What the TLS probes of the endpoint serving `target` (by certificate name) showed in this run."""
+    subjects = {e["subject"] for e in evidence if e["source"] == "tls" and e["check"] == "tls1.3_accepted"
+                and _server_name(e) == target}
+    probes = {e["check"]: e for e in evidence if e["subject"] in subjects}
+    accepted = probes.get("tls1.3_accepted")
+    if accepted is None:
+        return "protection not observed in this run (no TLS probe of this service)"
+    if accepted["status"] != PASS:
+        return f"TLS 1.3 not established {cite(accepted)}"
+    label = f"TLS 1.3 observed {cite(accepted)}"
+    mutual = probes.get("client_without_certificate_refused")
+    if mutual is not None and mutual["status"] == PASS:
+        label += f"; mTLS observed (a client without a certificate was refused) {cite(mutual)}"
+    elif mutual is not None:
+        label += f"; client certificates not required {cite(mutual)}"
+    return label
+
+
+def _ssh_label(host: str, evidence: list[dict]) -> str:
+    items = [e for e in evidence if e["source"] == "host" and e["subject"] == f"host/{host}"]
+    sshd = [e for e in items if e["check"].startswith("sshd ") and e["status"] == PASS]
+    if sshd:
+        return f"SSH (pyinfra) over Tailscale; hardened sshd observed {cite(sshd[0])}"
+    if items:
+        return f"SSH (pyinfra): sshd settings not confirmed in this run {cite(items[0])}"
+    return "SSH (pyinfra): not observed in this run"
 
 
 def dot_source(assets_rows: list[dict], edges: list[dict]) -> str:

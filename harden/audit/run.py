@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from datetime import date
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class AuditOptions:
     previous: str | None = None
     sign_key: str | None = None
     not_applicable: dict = field(default_factory=dict)
+    waivers: list = field(default_factory=list)
     environment: dict = field(default_factory=dict)
     timeout: float = 5.0
 
@@ -78,6 +80,7 @@ def validate(options: AuditOptions) -> list:
     if empty:
         raise AuditInputError(f"--not-applicable {empty}: an exclusion needs a justification "
                               "[ISO 27001:2022 clause 6.1.3 d, Statement of Applicability]")
+    _validate_waivers(options.waivers)
     for name, path in (("--ca", options.ca), ("--inventory", options.inventory), ("--gate-json", options.gate_json),
                        ("--previous", options.previous), ("--sign-key", options.sign_key), ("--declared", options.declared)):
         if path and not Path(path).is_file():
@@ -100,9 +103,29 @@ def validate(options: AuditOptions) -> list:
     return endpoints
 
 
+WAIVER_KEYS = ("match", "owner", "expires", "reason")
+
+
+def _validate_waivers(waivers) -> None:
+    """Each waiver names what it matches (a glob on evidence keys), an owner, an expiry date and a reason."""
+    if not isinstance(waivers, list):
+        raise AuditInputError("waivers: expected a list of {match, owner, expires, reason} "
+                              "[ISO 27001:2022 A.5.36 Compliance with policies, rules and standards]")
+    for index, waiver in enumerate(waivers):
+        missing = [k for k in WAIVER_KEYS if not isinstance(waiver, dict) or not str(waiver.get(k) or "").strip()]
+        if missing:
+            raise AuditInputError(f"waivers[{index}]: {missing} missing; a waiver needs {list(WAIVER_KEYS)} "
+                                  "[ISO 27001:2022 A.5.36 Compliance with policies, rules and standards]")
+        try:
+            date.fromisoformat(str(waiver["expires"]))
+        except ValueError:
+            raise AuditInputError(f"waivers[{index}]: expires {waiver['expires']!r} is not a YYYY-MM-DD date "
+                                  "[ISO 27001:2022 A.5.36 Compliance with policies, rules and standards]") from None
+
+
 def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path):
     """Evidence, errors, and the graph (containers, resources, hosts, endpoints) inventory and data flows are drawn from."""
-    evidence, errors, live, resources, host_rows = [], [], [], [], []
+    evidence, errors, live, resources, host_rows, gate_waivers = [], [], [], [], [], []
     client = None
     if options.containers or options.stack or options.declared:
         try:
@@ -141,9 +164,10 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
         try:
             result = gate.run_gate(options.gate) if options.gate else gate.load(options.gate_json)
             evidence += gate.evidence(result)
+            gate_waivers = gate.waivers(result)
         except (RuntimeError, OSError, json.JSONDecodeError) as error:
             errors.append(f"policy gate: {error}")
-    return evidence, errors, live, resources, host_rows, endpoints
+    return evidence, errors, live, resources, host_rows, endpoints, gate_waivers
 
 
 def _unique(endpoints: list) -> list:
@@ -209,19 +233,22 @@ def run(options: AuditOptions) -> int:
     previous = json.loads(Path(options.previous).read_text(encoding="utf-8")) if options.previous else None
     progress(f"run {run_id}: collecting evidence")
     with tempfile.TemporaryDirectory(prefix="harden-audit-") as scratch:
-        evidence, errors, live, resources, host_rows, endpoints = collect(options, endpoints, redactor, Path(scratch))
+        evidence, errors, live, resources, host_rows, endpoints, gate_waivers = collect(options, endpoints, redactor, Path(scratch))
     redacted_evidence = [_redact_evidence(e, redactor) for e in evidence]
-    tls_items = [e.as_dict() for e in redacted_evidence if e.source == "tls"]
     assets = inventory.assets(live, resources, host_rows, endpoints)
-    flows = inventory.flows(live, resources, host_rows, tls_items)
     history = [*(previous or {}).get("history", [])]
     report = build(redacted_evidence, run_id=run_id, started_at=started_at, options=options.public(), errors=errors,
-                   assets=assets, flows=flows, not_applicable=options.not_applicable, previous=previous,
-                   history=history, tool_version=_commit())
+                   assets=assets, flows=[], not_applicable=options.not_applicable, previous=previous,
+                   history=history, tool_version=_commit(), waivers=options.waivers, gate_waivers=gate_waivers)
+    report["flows"] = inventory.flows(live, resources, host_rows, report["evidence"])
+    report["assets"] = inventory.observed(report["assets"], report["evidence"])
     report["history"].append({"run_id": run_id, "started_at": started_at, "controls": report["summary"]["controls"],
                               "evidence": report["summary"]["evidence"]})
     report = redactor.scrub(report)
     write(options, report, redactor)
+    for waiver in report["summary"]["waivers"]:
+        progress(f"waiver ({waiver['source']}) {waiver['match']}: owner {waiver['owner']}, expires {waiver['expires']}"
+                 f"{' (EXPIRED, not applied)' if waiver['expired'] else ''}; covers {len(waiver['applied_to'])}")
     progress(f"verdict {report['summary']['verdict']}: {report['summary']['evidence']}; exit {report['summary']['exit_code']}")
     return report["summary"]["exit_code"]
 
@@ -244,7 +271,8 @@ def write(options: AuditOptions, report: dict, redactor: Redactor) -> None:
         dot = inventory.dot_source(report["assets"], report["flows"])
         svg = redactor.text(inventory.render_svg(dot))
         commit = report["tool"]["version"]
-        drafts = {p.slug: redactor.text(policies.render(p, report["run"]["started_at"], commit)) for p in policies.POLICIES}
+        drafts = {p.slug: redactor.text(policies.render(p, report["run"]["started_at"], commit, report))
+                  for p in policies.POLICIES}
         files = {
             "report.json": json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
             "report.html": html_report.render(report, svg, drafts),

@@ -28,6 +28,7 @@ class Endpoint:
     + kind: "tls" (TLS from the first byte) or "postgres" (SSLRequest preamble first)
     + server_name: the name its certificate must carry (defaults to host)
     + ca: path of the CA bundle the chain must verify against (the stack's CA)
+    + mtls: the endpoint must refuse a client without a certificate (mutual TLS); probed, never assumed
 
     Example: Endpoint.parse("127.0.0.1:5432,postgres,name=postgres")
     """
@@ -37,15 +38,16 @@ class Endpoint:
     kind: str = "tls"
     server_name: str | None = None
     ca: str | None = None
+    mtls: bool = False
 
     @classmethod
     def parse(cls, text: str, ca: str | None = None) -> "Endpoint":
-        """`host:port[,postgres][,name=SERVER_NAME][,ca=PATH]` as given on the command line."""
+        """`host:port[,postgres][,name=SERVER_NAME][,ca=PATH][,mtls]` as given on the command line."""
         address, *options = [part.strip() for part in text.split(",")]
         host, sep, port = address.rpartition(":")
         if not sep or not port.isdigit() or not host:
             raise ValueError(f"endpoint {text!r}: expected host:port[,postgres][,name=...][,ca=...]")
-        fields = {"kind": "tls", "server_name": None, "ca": ca}
+        fields = {"kind": "tls", "server_name": None, "ca": ca, "mtls": False}
         for option in options:
             key, _, value = option.partition("=")
             if key in KINDS and not value:
@@ -54,8 +56,10 @@ class Endpoint:
                 fields["server_name"] = value
             elif key == "ca" and value:
                 fields["ca"] = value
+            elif key == "mtls" and not value:
+                fields["mtls"] = True
             else:
-                raise ValueError(f"endpoint {text!r}: unknown option {option!r} (allowed: {', '.join(KINDS)}, name=, ca=)")
+                raise ValueError(f"endpoint {text!r}: unknown option {option!r} (allowed: {', '.join(KINDS)}, name=, ca=, mtls)")
         return cls(host.strip("[]"), int(port), **fields)
 
     @property
@@ -130,7 +134,35 @@ def probe(endpoint: Endpoint, timeout: float = 5.0) -> list[Evidence]:
                           PASS if cipher in TLS.cipher_suites else FAIL, TLS.controls("cipher_suites")))
     found.append(_chain(endpoint, timeout))
     found.append(_expiry(subject, der))
+    if endpoint.mtls:
+        found.append(_client_certificate_required(endpoint, timeout))
     return found
+
+
+def _client_certificate_required(endpoint: Endpoint, timeout: float) -> Evidence:
+    """A TLS 1.3 client without a certificate must be refused. In TLS 1.3 the server's refusal (the
+    certificate_required alert) arrives after the client's Finished, so the probe reads once after the handshake."""
+    check, expected = "client_without_certificate_refused", "refused (certificate required)"
+    detail = f"server_name={endpoint.server_name or endpoint.host} kind={endpoint.kind}"
+    try:
+        sock = _connect(endpoint, timeout)
+        with _context("TLSv1.3", None).wrap_socket(sock, server_hostname=endpoint.server_name or endpoint.host) as tls:
+            tls.settimeout(min(timeout, 2.0))
+            try:
+                data = tls.recv(1)
+            except TimeoutError:
+                return Evidence("tls", endpoint.subject, check, expected, "accepted: no alert, the connection stayed open",
+                                FAIL, TLS.controls("client_cert_required_for_nodes"), detail)
+    except ssl.SSLError as error:
+        refused = "CERTIFICATE" in str(error).upper()
+        return Evidence("tls", endpoint.subject, check, expected, f"refused ({_reason(error)})",
+                        PASS if refused else UNKNOWN, TLS.controls("client_cert_required_for_nodes"), detail)
+    except OSError as error:
+        return Evidence("tls", endpoint.subject, check, expected, f"{type(error).__name__}: {error}", UNKNOWN,
+                        TLS.controls("client_cert_required_for_nodes"), detail)
+    return Evidence("tls", endpoint.subject, check, expected,
+                    "connection closed without an alert" if not data else "accepted: the server sent data",
+                    UNKNOWN if not data else FAIL, TLS.controls("client_cert_required_for_nodes"), detail)
 
 
 def _chain(endpoint: Endpoint, timeout: float) -> Evidence:

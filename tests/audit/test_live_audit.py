@@ -73,7 +73,7 @@ def test_tampered_container_is_reported_with_attribute_and_control(docker_client
     assert code == 1 and report["summary"]["verdict"] == "drift"
     assert f"container:container/{container.name}:user" in report["summary"]["drift"]
     soa = {row["control"]: row for row in report["controls"]}
-    assert soa["A.8.2"]["status"] == "fail" and soa["A.8.2"]["implementation"] == "automated"
+    assert soa["A.8.2"]["status"] == "fail" and soa["A.8.2"]["implementation"] == "observed"
     html = (out_dir / "tampered" / "report.html").read_text()
     assert "read_only_rootfs" in html and "0.0.0.0" in html
 

@@ -9,7 +9,7 @@ import pytest
 
 import baseline
 from harden.audit import policies
-from harden.audit.evidence import Evidence
+from harden.audit.evidence import Evidence, cite, seal
 from harden.audit.redact import MASK, Redactor
 from harden.audit.report import build, exit_code, roll_up
 from harden.audit.tls_probe import Endpoint
@@ -18,25 +18,36 @@ from tests.audit.conftest import REPO
 SCHEMA = json.loads((REPO / "harden" / "audit" / "schema" / "report.schema.json").read_text())
 
 
-def _report(evidence, not_applicable=None, previous=None):
+def _report(evidence, not_applicable=None, previous=None, waivers=(), gate_waivers=()):
     return build(evidence, run_id="r1", started_at="2026-11-23T10:00:00Z", options={}, errors=[], assets=[], flows=[],
-                 not_applicable=not_applicable or {}, previous=previous,
+                 not_applicable=not_applicable or {}, previous=previous, waivers=waivers, gate_waivers=gate_waivers,
                  history=[{"run_id": "r0", "started_at": "2026-11-22T10:00:00Z",
                            "controls": {"pass": 0, "fail": 0, "unknown": 93, "not-applicable": 0},
                            "evidence": {"pass": 0, "fail": 0, "unknown": 0, "not-applicable": 0}}], tool_version="test")
 
 
-def test_soa_covers_all_93_controls_and_derives_implementation():
-    evidence = [Evidence("container", "container/a", "user", "10001:10001", "0:0", "fail", ("A.8.2",))]
+def _ev(status, control="A.8.2", source="container", check="user"):
+    return Evidence(source, f"{source}/a", check, "expected", "actual", status, (control,))
+
+
+def test_soa_covers_all_93_controls_and_states_the_basis_of_each():
+    evidence = [_ev("fail"), _ev("pass", "A.5.15", "gate", "RAE-IAM-001")]
     report = _report(evidence, not_applicable={"A.7.5": "no site under our control is exposed to floods"})
     rows = {row["control"]: row for row in report["controls"]}
     assert list(rows) == list(baseline.controls()) and len(rows) == 93
-    assert rows["A.8.2"]["implementation"] == "automated" and rows["A.8.2"]["status"] == "fail"
-    assert rows["A.8.24"]["implementation"] == "partly automated"  # in the baseline, no runtime evidence here
-    assert "TLS.min_version" in rows["A.8.24"]["baseline_settings"]
-    assert rows["A.6.3"]["implementation"] == "manual" and rows["A.6.3"]["status"] == "unknown"
+    assert rows["A.8.2"]["implementation"] == "observed" and rows["A.8.2"]["status"] == "fail"
+    assert rows["A.8.2"]["justification"].startswith("not implemented: 1 of 1 checks fail")
+    a515 = rows["A.5.15"]  # only the gate on a rendered program: a design, not an observation
+    assert a515["implementation"] == "designed, not observed" and a515["status"] == "pass"
+    assert a515["justification"].startswith("designed, not observed") and "implemented" not in a515["justification"]
+    assert rows["A.8.24"]["implementation"] == "not assessed" and rows["A.8.24"]["status"] == "unknown"
+    assert "TLS.min_version" in rows["A.8.24"]["baseline_settings"] and "implemented" not in rows["A.8.24"]["justification"]
+    assert rows["A.6.3"]["implementation"] == "not assessed" and rows["A.6.3"]["status"] == "unknown"
     assert rows["A.7.5"]["status"] == "not-applicable" and "floods" in rows["A.7.5"]["justification"]
+    assert report["summary"]["not_applicable"] == [{"control": "A.7.5",
+                                                    "justification": "no site under our control is exposed to floods"}]
     assert "cryptography" in rows["A.8.24"]["policies"]
+    assert report["summary"]["coverage"]["observed"] == 1 and report["summary"]["coverage"]["designed_only"] == 1
     jsonschema.validate(report, SCHEMA)
 
 
@@ -45,16 +56,72 @@ def test_soa_covers_all_93_controls_and_derives_implementation():
     (["pass", "fail"], 1, "drift"),
     (["pass", "unknown"], 2, "incomplete"),
     (["fail", "unknown"], 1, "drift"),
+    (["pass", "risk-accepted"], 3, "risk-accepted"),
+    (["fail", "risk-accepted"], 1, "drift"),
+    (["unknown", "risk-accepted"], 2, "incomplete"),
     ([], 2, "incomplete"),
 ])
-def test_exit_codes_never_count_unknown_as_pass(statuses, code, verdict):
-    assert exit_code([{"status": s} for s in statuses], []) == (code, verdict)
+def test_exit_codes_never_count_unknown_or_waived_as_pass(statuses, code, verdict):
+    report = _report([_ev(s, check=f"c{i}") for i, s in enumerate(statuses)])
+    assert (report["summary"]["exit_code"], report["summary"]["verdict"]) == (code, verdict)
+    assert exit_code(report["controls"], ["a collector failed"])[0] == (1 if "fail" in statuses else 2)
 
 
-def test_roll_up_prefers_fail_then_unknown():
+def test_roll_up_is_the_status_algebra():
     assert roll_up(["pass", "unknown", "fail"]) == "fail"
     assert roll_up(["pass", "unknown"]) == "unknown"
-    assert roll_up([]) == "unknown"
+    assert roll_up(["pass", "risk-accepted"]) == "risk-accepted"
+    assert roll_up(["pass", "pass"]) == "pass"
+    assert roll_up([]) == "unknown" and roll_up(["not-applicable"]) == "unknown"
+    assert roll_up([], justified_not_applicable=True) == "not-applicable"
+    assert roll_up(["pass"], justified_not_applicable=True) == "not-applicable"
+    assert roll_up(["fail"], justified_not_applicable=True) == "fail"
+    assert roll_up(["unknown"], justified_not_applicable=True) == "unknown"
+
+
+def test_not_applicable_cannot_turn_a_failing_control_green():
+    report = _report([_ev("fail", "A.8.2"), _ev("pass", "A.8.9", check="x")],
+                     not_applicable={"A.8.2": "we say so", "A.7.5": "no flood risk"})
+    rows = {row["control"]: row for row in report["controls"]}
+    assert rows["A.8.2"]["status"] == "fail" and rows["A.8.2"]["applicable"]
+    assert "which failing evidence overrides" in rows["A.8.2"]["justification"]
+    assert report["summary"]["exit_code"] == 1
+
+
+def test_waivers_accept_risk_with_owner_and_expiry_and_never_exit_0():
+    waivers = [{"match": "container:container/a:user", "owner": "platform lead", "expires": "2027-01-31",
+                "reason": "uid migration in progress"},
+               {"match": "container:container/a:c*", "owner": "ops", "expires": "2026-01-01", "reason": "old"}]
+    report = _report([_ev("fail"), _ev("fail", check="cap_drop"), _ev("pass", "A.8.9", check="x")], waivers=waivers)
+    items = {i["check"]: i for i in report["evidence"]}
+    assert items["user"]["status"] == "risk-accepted" and "owner platform lead, expires 2027-01-31" in items["user"]["detail"]
+    assert items["cap_drop"]["status"] == "fail"  # its waiver expired: the check stays failed
+    listed = report["summary"]["waivers"]
+    assert [w["applied_to"] for w in listed] == [["container:container/a:user"], []] and listed[1]["expired"]
+    assert report["summary"]["exit_code"] == 1
+    only_waived = _report([_ev("fail"), _ev("pass", "A.8.9", check="x")], waivers=waivers[:1])
+    assert only_waived["summary"]["exit_code"] == 3 and only_waived["summary"]["verdict"] == "risk-accepted"
+    assert {r["control"]: r["status"] for r in only_waived["controls"]}["A.8.2"] == "risk-accepted"
+    jsonschema.validate(only_waived, SCHEMA)
+    from harden.audit.text_outputs import summary_markdown
+
+    summary = summary_markdown(only_waived)
+    assert "owner platform lead, expires 2027-01-31" in summary and "## Risk accepted (1)" in summary
+
+
+def test_a_waived_gate_finding_is_risk_accepted_not_applicable():
+    from harden.audit import gate
+
+    result = {"findings": [{"rule_id": "RAE-STK-001", "resource": "local:pgdata", "status": "waived", "message": "m",
+                            "controls": ["A.8.24"]}],
+              "waivers": [{"rule": "RAE-STK-001", "match": "local:*", "reason": "dev only", "expires": "2027-02-28",
+                           "expired": False, "applied_to": 1}]}
+    [item] = gate.evidence(result)
+    assert item.status == "risk-accepted" and "dev only" in item.detail and "owner not named" in item.detail
+    [listed] = gate.waivers(result)
+    assert listed["owner"] == "not named" and listed["expires"] == "2027-02-28"
+    report = _report([item], gate_waivers=[listed])
+    assert report["summary"]["exit_code"] == 3 and report["summary"]["waivers"] == [listed]
 
 
 def test_comparison_lists_newly_failed_fixed_and_still_failing():
@@ -178,12 +245,26 @@ def test_data_flows_follow_published_ports_and_shared_networks():
 
     graph = [container("proxy", ["edge", "backend"], [18443]), container("postgres", ["backend"]),
              container("qdrant", ["backend"])]
-    tls = [{"check": "tls1.3_accepted", "actual": "accepted (TLSv1.3, TLS_AES_256_GCM_SHA384)",
-            "detail": "server_name=postgres kind=postgres"}]
-    edges = {(e["from"], e["to"]): e["label"] for e in inventory.flows([], graph, [{"name": "node1"}], tls)}
-    assert set(edges) == {(inventory.CLIENTS, "proxy"), ("proxy", "postgres"), ("proxy", "qdrant"), ("control-node", "node1")}
-    assert "TLS observed: accepted (TLSv1.3" in edges[("proxy", "postgres")]
-    assert "mTLS" in edges[("control-node", "node1")]
+
+    def sealed(subject, check, status, detail, source="tls"):
+        return seal(Evidence(source, subject, check, "x", "y", status, ("A.8.24",), detail).as_dict())
+
+    tls = [sealed("tls/127.0.0.1:5432", "tls1.3_accepted", "pass", "server_name=postgres kind=postgres"),
+           sealed("tls/127.0.0.1:5432", "client_without_certificate_refused", "fail", "server_name=postgres kind=postgres"),
+           sealed("tls/127.0.0.1:6333", "tls1.3_accepted", "pass", "server_name=qdrant kind=tls"),
+           sealed("tls/127.0.0.1:6333", "client_without_certificate_refused", "pass", "server_name=qdrant kind=tls"),
+           sealed("host/node1", "reachable", "unknown", "host down", source="host")]
+    hosts = [{"name": "node1"}, {"name": "node2"}]
+    edges = {(e["from"], e["to"]): e["label"] for e in inventory.flows([], graph, hosts, tls)}
+    assert set(edges) == {(inventory.CLIENTS, "proxy"), ("proxy", "postgres"), ("proxy", "qdrant"),
+                          ("control-node", "node1"), ("control-node", "node2")}
+    assert f"TLS 1.3 observed {cite(tls[0])}" in edges[("proxy", "postgres")]
+    assert "mTLS" not in edges[("proxy", "postgres")] and "client certificates not required" in edges[("proxy", "postgres")]
+    assert f"mTLS observed (a client without a certificate was refused) {cite(tls[3])}" in edges[("proxy", "qdrant")]
+    assert "not observed" in edges[(inventory.CLIENTS, "proxy")]  # no probe of the proxy in this run
+    for host in ("node1", "node2"):  # a host that never answered, and one never probed: no protection claimed
+        assert "TLS" not in edges[("control-node", host)] and "observed" not in edges[("control-node", host)].replace(
+            "not observed", "").replace("not confirmed", "")
     svg = inventory.render_svg(inventory.dot_source([], inventory.flows([], graph, [], tls)))
     assert svg.startswith("<svg") and "proxy" in svg
 
