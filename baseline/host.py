@@ -165,7 +165,6 @@ FILESYSTEM = Section(
     legacy_packages=S(("telnet", "telnetd", "inetutils-telnetd", "rsh-client", "rsh-server", "nis", "talk", "talkd",
                        "xinetd", "tftp", "tftpd", "atftpd", "prelink", "ypbind"),
                       ("A.8.19", "A.8.20"), "Clear-text and obsolete services are removed."),
-    core_dumps=S("off", ("A.8.12",), "Memory images with cached vectors and secrets never hit disk."),
 )
 
 AUDITD = Section(

@@ -15,8 +15,11 @@ _STATUS = {"passed": PASS, "pass": PASS, "failed": FAIL, "fail": FAIL, "error": 
 
 
 def run_gate(path: str) -> dict:
-    """The gate's JSON result for a repository path (the gate's own exit 1 means findings, not an error)."""
-    done = subprocess.run([sys.executable, "-m", "harden", "policy", path, "--format", "json"],
+    """The gate's JSON result for a repository path, with that repository's reviewed waivers
+    (policies/waivers.yaml) as `make policy` and CI apply them (the gate's own exit 1 means findings, not an error)."""
+    waivers = Path(path) / "policies" / "waivers.yaml"
+    done = subprocess.run([sys.executable, "-m", "harden", "policy", path, "--format", "json",
+                           *(["--waivers", str(waivers)] if waivers.is_file() else [])],
                           capture_output=True, text=True, timeout=1800)
     try:
         return json.loads(done.stdout)

@@ -148,7 +148,7 @@ def test_policy_drafts_read_their_parameters_from_the_baseline():
     text = policies.render(crypto, "2026-11-23T10:00:00Z", "abc1234")
     assert baseline.TLS.min_version in text and f"{baseline.KMS.rotation_period_seconds // 86400} days" in text
     backup = policies.render(next(p for p in policies.POLICIES if p.slug == "backup"), "t", "c")
-    assert f"Retention: {baseline.BACKUP.retention_days} days" in backup
+    assert f"Retention: {baseline.BACKUP.retained_backups} automated Cloud SQL backups" in backup
     for policy in policies.POLICIES:
         template = (policies.TEMPLATES / f"{policy.slug}.md").read_text()
         fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]

@@ -1,0 +1,53 @@
+"""docs/controls.md is generated from the code, and every baseline setting has an enforcer and something that checks
+it (a gate rule or a verifier), unless the baseline marks it planned or it is a known gap that has not closed."""
+
+import textwrap
+
+from harden import controls_map
+
+REPO = controls_map.REPO
+
+
+def test_every_setting_has_an_enforcer_and_a_check_or_is_planned():
+    assert controls_map.gaps(controls_map.usages()) == []
+
+
+def test_the_settings_the_issue_named_are_gone_or_planned():
+    import baseline
+
+    assert not hasattr(baseline, "LOGGING")  # pii_masking and log retention_days: nothing enforced them
+    for section, key in ((baseline.TLS, "client_cert_required_for_nodes"), (baseline.BACKUP, "copies"),
+                         (baseline.BACKUP, "restore_verified"), (baseline.BACKUP, "retention_days")):
+        assert section.setting(key).planned, key
+    assert "core_dumps" not in dict(baseline.FILESYSTEM.items())
+
+
+def test_docs_controls_md_is_current():
+    assert (REPO / "docs" / "controls.md").read_text() == controls_map.render(), \
+        "docs/controls.md is stale: python -m harden.controls_map > docs/controls.md"
+
+
+def test_a_setting_counts_where_it_is_read_or_enforced_not_where_it_is_listed(tmp_path):
+    module = tmp_path / "example.py"
+    module.write_text(textwrap.dedent('''
+        from baseline import CONTAINER, SSH, require
+        SERVES = ((CONTAINER, "tmpfs"),)
+        KEYWORDS = ("permit_root_login",)
+        _C = CONTAINER.controls
+
+        def build(spec):
+            require(spec.uid == CONTAINER.uid, "uid", _C("read_only_rootfs"))
+            return {key: getattr(SSH, key) for key in KEYWORDS}
+        '''))
+    found = {(section, key) for section, key, _ in controls_map.references(module)}
+    assert found == {("CONTAINER", "uid"), ("CONTAINER", "read_only_rootfs"), ("SSH", "permit_root_login")}
+
+
+def test_a_new_gap_fails(monkeypatch):
+    rows = controls_map.usages()
+    tmpfs = next(u for u in rows if u.name == "CONTAINER.tmpfs")
+    monkeypatch.delitem(controls_map.KNOWN_GAPS, "CONTAINER.tmpfs")
+    assert any(p.startswith("CONTAINER.tmpfs: no gate rule or verifier") for p in controls_map.gaps(rows))
+    tmpfs.where["verifier"].append("harden/audit/containers.py:1")
+    monkeypatch.setitem(controls_map.KNOWN_GAPS, "CONTAINER.tmpfs", "stale")
+    assert any("remove it from the list" in p for p in controls_map.gaps(rows))
