@@ -12,7 +12,7 @@ from pathlib import Path
 
 from baseline import CONTAINER, controls as annex_a_controls
 from harden.audit import containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
-from harden.audit import tls_probe
+from harden.audit import oscal, tls_probe
 from harden.audit.evidence import UNKNOWN, Evidence, now
 from harden.audit.redact import Redactor
 from harden.audit.report import build
@@ -286,6 +286,7 @@ def write(options: AuditOptions, report: dict, redactor: Redactor) -> None:
             "dataflow.svg": svg,
             "report.schema.json": SCHEMA.read_text(encoding="utf-8"),
             **{f"policies/{slug}.md": text for slug, text in drafts.items()},
+            **{name: redactor.text(text) for name, text in oscal.render(report).items()},
         }
         for name, text in files.items():
             path = staging / name
