@@ -186,17 +186,59 @@ def test_bad_input_exits_2_naming_the_control(tmp_path, capsys):
     assert not (tmp_path / "o").exists()  # nothing half-written
 
 
-def test_nightly_workflow_is_scheduled_and_publishes_the_report():
+def test_nightly_workflow_means_something():
+    """Scheduled; audits the stack, Node1 and the gate with the reviewed waivers; verifies the previous report against
+    a trusted key without continue-on-error; signs; archives beyond artifact retention; fails on fail or unknown."""
     import yaml
 
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "nightly-audit.yml").read_text())
-    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
-    assert triggers["schedule"][0]["cron"]
+    assert workflow[True]["schedule"][0]["cron"]  # YAML 1.1 reads the key `on` as True
     steps = workflow["jobs"]["audit"]["steps"]
+    audit_step = next(s for s in steps if s.get("id") == "audit")
+    for argument in ('--out "$AUDIT_OUT"', "--stack local", "--inventory hosts/inventory.py", "--gate .", "--sign-key"):
+        assert argument in audit_step["run"], argument
+    previous = next(s for s in steps if "previous" in s.get("name", ""))
+    assert "harden audit --verify" in previous["run"] and "--public-key" in previous["run"]
+    assert not previous.get("continue-on-error")
+    assert [s["name"] for s in steps if s.get("continue-on-error")] == ["bring the local stack up"]
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["if"] == "always()" and upload["with"]["path"] == "${{ env.AUDIT_OUT }}"
-    audit_step = next(s for s in steps if s.get("id") == "audit")
-    assert "harden audit" in audit_step["run"] and '--out "$AUDIT_OUT"' in audit_step["run"]
+    archive = next(s for s in steps if "archive" in s.get("name", "") and "run" in s)
+    assert archive["if"] == "always()" and "scripts/archive-audit.sh" in archive["run"]
+    verdict = steps[-1]["run"]
+    assert "0|3) exit 0" in verdict and "exit 1" in verdict
+    gate_source = (REPO / "harden" / "audit" / "gate.py").read_text()
+    assert '"policies" / "waivers.yaml"' in gate_source  # the audit's gate run uses the reviewed waivers
+
+
+def test_archive_keeps_a_verified_report_and_never_overwrites(tmp_path):
+    import shutil
+    import subprocess
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from harden.cli import main
+
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    (tmp_path / "k.pub").write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+    main(["audit", "--out", str(tmp_path / "r"), "--no-containers", "--endpoint", "127.0.0.1:1", "--timeout", "1",
+          "--sign-key", str(tmp_path / "k.pem")])
+    script = [str(REPO / "scripts" / "archive-audit.sh"), str(tmp_path / "r"), str(tmp_path / "archive")]
+    env = {"PATH": "/usr/bin:/bin", "AUDIT_PUBLIC_KEY": str(tmp_path / "k.pub")}
+    done = subprocess.run(script, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    [archived] = list((tmp_path / "archive").iterdir())
+    assert (archived / "manifest.dsse.json").exists() and not (archived / "report.json").stat().st_mode & 0o222
+    assert subprocess.run(script, capture_output=True, text=True, env=env).returncode == 1  # never overwritten
+    shutil.copytree(tmp_path / "r", tmp_path / "t")
+    (tmp_path / "t" / "soa.md").write_text("tampered")
+    done = subprocess.run([script[0], str(tmp_path / "t"), str(tmp_path / "archive2")], capture_output=True, text=True,
+                          env=env)
+    assert done.returncode != 0 and not (tmp_path / "archive2").exists()
 
 
 def test_stack_outputs_give_endpoints_and_unencrypted_volumes():
