@@ -63,7 +63,7 @@ def heatmap_svg(controls: list[dict]) -> str:
         parts.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{color}"/>'
                      f'<text x="{x + 16}" y="{y}" font-size="11">{status}</text>')
         x += 105
-    parts.append(f'<text x="{x}" y="{y}" font-size="11">d designed, not observed; m not assessed; x excluded</text>')
+    parts.append(f'<text x="{x}" y="{y}" font-size="11">d designed only; m not assessed; x excluded</text>')
     parts.append("</svg>")
     return "".join(parts)
 

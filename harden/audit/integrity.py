@@ -6,7 +6,6 @@ with Ed25519 (securesystemslib), and a verifier that trusts only keys it is give
   the bytes of `manifest.json`, with one signature per signing key (key id = securesystemslib's default key id).
 """
 
-import base64
 import hashlib
 import json
 from pathlib import Path
@@ -155,12 +154,6 @@ def _subjects(out: Path, manifest_path: Path) -> list[str]:
             problems.append(f"{name}: sha256 differs from the manifest (modified after the audit)")
     extra = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - set(subjects) - set(SEALS)
     return problems + [f"{name}: not listed in the manifest" for name in sorted(extra)]
-
-
-def envelope_payload(out: Path) -> dict:
-    """The signed Statement as data (for tools that read the envelope rather than manifest.json)."""
-    document = json.loads((out / ENVELOPE).read_text(encoding="utf-8"))
-    return json.loads(base64.b64decode(document["payload"]))
 
 
 def evidence_problems(report: dict) -> list[str]:
