@@ -14,6 +14,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from baseline import BACKUP, require
 from components.postgres_runtime import DATABASE_NAME, SUPERUSER
 
 CIPHER = "-aes-256-cbc"
+READY_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,30 @@ def _run_pipeline(producer: list[str], consumer: list[str], what: str) -> None:
                            f"[ISO 27001:2022 A.8.13 Information backup]")
 
 
+def wait_ready(container: str, timeout_s: float = READY_TIMEOUT_S) -> float:
+    """Wait until the server in `container` accepts connections on its own socket; return the seconds waited.
+
+    A container reported healthy may still be starting or stopping; a dump or restore begun then fails
+    half-way, so both first ask `pg_isready` (the server's own readiness answer) and say how long it took.
+    """
+    started = time.monotonic()
+    last = ""
+    while True:
+        probe = subprocess.run(["docker", "exec", container, "pg_isready"], capture_output=True, text=True)
+        waited = time.monotonic() - started
+        if probe.returncode == 0:
+            print(f"[backup] {container}: server ready after {waited:.1f} s", flush=True)
+            return waited
+        answer = (probe.stdout + probe.stderr).strip()
+        if answer != last:
+            print(f"[backup] {container}: waiting for the server ({answer})", flush=True)
+            last = answer
+        if waited >= timeout_s:
+            raise RuntimeError(f"the server in {container} did not accept connections within {timeout_s:.0f} s "
+                               f"({answer}) [ISO 27001:2022 A.8.13 Information backup]")
+        time.sleep(1)
+
+
 def backup(container: str, key_file: Path, output: Path, database: str = DATABASE_NAME) -> BackupResult:
     """Dump `database` from `container`, encrypt it, write it (mode 0600) to `output` atomically.
 
@@ -72,6 +98,7 @@ def backup(container: str, key_file: Path, output: Path, database: str = DATABAS
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     partial.unlink(missing_ok=True)
+    wait_ready(container)
     os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     print(f"[backup] pg_dump {database} in {container} -> {output} (openssl {CIPHER} pbkdf2 "
           f"{BACKUP.pbkdf2_iterations} iterations)", flush=True)
@@ -96,6 +123,7 @@ def restore(container: str, key_file: Path, source: Path, database: str = DATABA
     """
     _check_key_file(key_file)
     require(source.is_file(), f"backup {source} does not exist", BACKUP.controls("restore_verified"))
+    wait_ready(container)
     print(f"[restore] {source} -> {database} in {container}", flush=True)
     _run_pipeline(_openssl(key_file, "-d") + ["-in", str(source)],
                   ["docker", "exec", "-i", container, "pg_restore", f"--username={SUPERUSER}", f"--dbname={database}",

@@ -15,7 +15,7 @@ import pytest
 
 from components.proxy_runtime import LISTEN_PORT, ProxySecrets, proxy_spec
 from components.spec import Port, docker_api_kwargs
-from tests.fixtures.docker_engine import free_port, remove_quietly, start_postgres, wait_healthy
+from tests.fixtures.docker_engine import free_port, network_gateway, remove_quietly, start_postgres, wait_healthy
 from tests.integration.qdrant_image import QDRANT_IMAGE, qdrant_image_present
 
 QDRANT_MODULE = Path(__file__).with_name("test_qdrant.py")
@@ -46,7 +46,7 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def upstream_app(docker_client):
     """A plain HTTP server on the Docker bridge gateway address, which containers reach as the host."""
-    gateway = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    gateway = network_gateway(docker_client)
     server = http.server.ThreadingHTTPServer((gateway, 0), _Upstream)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
