@@ -42,7 +42,8 @@ def register(commands) -> None:
     parser.add_argument("--bind-address", dest="bind_addresses", action="append", metavar="ADDRESS",
                         help="a host address published ports may bind to besides the baseline's (e.g. Node1's Tailscale IP)")
     parser.add_argument("--endpoint", dest="endpoints", action="append", metavar="SPEC",
-                        help="host:port[,postgres][,name=SERVER_NAME][,ca=PATH] to probe with TLS handshakes")
+                        help="host:port[,postgres][,name=SERVER_NAME][,ca=PATH][,mtls] to probe with TLS handshakes; mtls: the "
+                             "endpoint must refuse a client without a certificate")
     parser.add_argument("--ca", metavar="PEM", help="the stack's CA bundle (PEM) that endpoint chains must verify against")
     parser.add_argument("--inventory", metavar="FILE", help="pyinfra inventory file of the hosts to verify")
     parser.add_argument("--gate", metavar="PATH", help="run `harden policy PATH --format json` and include its findings")
