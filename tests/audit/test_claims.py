@@ -68,6 +68,7 @@ def claims_run(tls_servers, pki, out_dir, tmp_path_factory):
                        "--endpoint", f"127.0.0.1:{tls_servers['good'].port},name=localhost,ca={ca}",
                        "--endpoint", f"127.0.0.1:{tls_servers['legacy'].port},name=localhost,ca={ca}",
                        "--endpoint", f"127.0.0.1:{mutual.port},name=localhost,ca={ca},mtls",
+                       "--endpoint", f"127.0.0.1:{tls_servers['expiring'].port},name=localhost,ca={ca},mtls",
                        "--inventory", str(inventory), "--gate-json", str(gate),
                        "--not-applicable", "A.7.5=no site under our control is exposed to floods")
     finally:
@@ -102,8 +103,10 @@ def test_every_implementation_claim_cites_evidence_observed_in_this_run(claims_r
 
 def test_mtls_is_labelled_only_where_a_client_without_a_certificate_was_refused(claims_run):
     (_, report, _), mutual_port = claims_run
-    refused = [e for e in report["evidence"] if e["check"] == "client_without_certificate_refused"]
-    assert [(e["subject"], e["status"]) for e in refused] == [(f"tls/127.0.0.1:{mutual_port}", "pass")]
+    refused = {e["subject"]: e for e in report["evidence"] if e["check"] == "client_without_certificate_refused"}
+    assert refused.pop(f"tls/127.0.0.1:{mutual_port}")["status"] == "pass"
+    [accepted] = refused.values()  # a server that does not ask for a certificate, probed as if it must
+    assert accepted["status"] == "fail" and accepted["actual"].startswith("accepted")
     host_edges = [f for f in report["flows"] if f["from"] == "control-node"]
     assert host_edges and all("TLS" not in f["label"] for f in host_edges)
     assert "not observed" in host_edges[0]["label"] or "not confirmed" in host_edges[0]["label"]
