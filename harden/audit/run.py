@@ -6,8 +6,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from datetime import date
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from baseline import CONTAINER, controls as annex_a_controls

@@ -183,6 +183,13 @@ def test_bad_input_exits_2_naming_the_control(tmp_path, capsys):
     assert "A.8.24" in capsys.readouterr().err
     assert main(["audit", "--out", str(tmp_path / "o"), "--no-containers", "--not-applicable", "A.9.9=why"]) == 2
     assert "Annex A" in capsys.readouterr().err
+    config = tmp_path / "audit.json"
+    for waiver, problem in (({"match": "x", "expires": "2027-01-01", "reason": "r"}, "['owner'] missing"),
+                            ({"match": "x", "owner": "o", "expires": "soon", "reason": "r"}, "not a YYYY-MM-DD date")):
+        config.write_text(json.dumps({"waivers": [waiver]}))
+        assert main(["audit", "--out", str(tmp_path / "o"), "--no-containers", "--config", str(config)]) == 2
+        err = capsys.readouterr().err
+        assert problem in err and "A.5.36" in err
     assert not (tmp_path / "o").exists()  # nothing half-written
 
 
