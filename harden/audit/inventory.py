@@ -119,7 +119,7 @@ def flows(containers: list, resources: list[dict], hosts: list[dict], evidence: 
     nodes = _container_nodes(containers, resources)
     for name, node in sorted(nodes.items()):
         for address in node["published"]:
-            edges.append({"from": CLIENTS, "to": name, "label": f"{address}; {_tls_label(name, evidence)}",
+            edges.append({"from": CLIENTS, "to": name, "label": f"{address}; {_tls_label(name, evidence, address)}",
                           "basis": "published port"})
     shared: dict[tuple[str, str, bool], list[str]] = {}
     by_network: dict[str, list[str]] = {}
@@ -150,10 +150,15 @@ def _server_name(item: dict) -> str | None:
     return None
 
 
-def _tls_label(target: str, evidence: list[dict]) -> str:
-    """What the TLS probes of the endpoint serving `target` (by certificate name) showed in this run."""
-    subjects = {e["subject"] for e in evidence if e["source"] == "tls" and e["check"] == "tls1.3_accepted"
-                and _server_name(e) == target}
+def _tls_label(target: str, evidence: list[dict], address: str | None = None) -> str:
+    """What the TLS probes of the endpoint serving `target` showed in this run: the probe of its published address,
+    else a probe whose certificate name is the target's name."""
+    port = address.rpartition(":")[2] if address else None
+    by_address = {e["subject"] for e in evidence if e["source"] == "tls" and e["check"] == "tls1.3_accepted"
+                  and address and (e["subject"] == f"tls/{address}" or
+                                   (address.startswith(ANY_ADDRESS) and e["subject"].endswith(f":{port}")))}
+    subjects = by_address or {e["subject"] for e in evidence if e["source"] == "tls"
+                              and e["check"] == "tls1.3_accepted" and _server_name(e) == target}
     probes = {e["check"]: e for e in evidence if e["subject"] in subjects}
     accepted = probes.get("tls1.3_accepted")
     if accepted is None:

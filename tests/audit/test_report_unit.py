@@ -311,6 +311,9 @@ def test_data_flows_follow_published_ports_and_shared_networks():
     assert "mTLS" not in edges[("proxy", "postgres")] and "client certificates not required" in edges[("proxy", "postgres")]
     assert f"mTLS observed (a client without a certificate was refused) {cite(tls[3])}" in edges[("proxy", "qdrant")]
     assert "not observed" in edges[(inventory.CLIENTS, "proxy")]  # no probe of the proxy in this run
+    proxy_probe = sealed("tls/127.0.0.1:18443", "tls1.3_accepted", "pass", "server_name=rae-api kind=tls")
+    [edge] = [e for e in inventory.flows([], graph, [], [proxy_probe]) if e["to"] == "proxy" and e["from"] == inventory.CLIENTS]
+    assert f"TLS 1.3 observed {cite(proxy_probe)}" in edge["label"]  # matched by its published address
     for host in ("node1", "node2"):  # a host that never answered, and one never probed: no protection claimed
         assert "TLS" not in edges[("control-node", host)] and "observed" not in edges[("control-node", host)].replace(
             "not observed", "").replace("not confirmed", "")
