@@ -1,24 +1,20 @@
-"""Containers of the integration suite (one Postgres and one TLS proxy per session) and the Qdrant gate.
+"""Containers of the integration suite (one Postgres and one TLS proxy per session).
 
 The containers are started from `docker_api_kwargs(postgres_spec(...))` / `proxy_spec(...)`: the same
 runtime the Pulumi components declare.
 """
 
 import http.server
+import ipaddress
 import threading
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
-import docker
 import pytest
 
 from components.proxy_runtime import LISTEN_PORT, ProxySecrets, proxy_spec
 from components.spec import Port, docker_api_kwargs
 from tests.fixtures.docker_engine import free_port, remove_quietly, start_postgres, wait_healthy
-from tests.integration.qdrant_image import QDRANT_IMAGE, qdrant_image_present
-
-QDRANT_MODULE = Path(__file__).with_name("test_qdrant.py")
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +42,9 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def upstream_app(docker_client):
     """A plain HTTP server on the Docker bridge gateway address, which containers reach as the host."""
-    gateway = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    ipam = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    # Some engines leave Gateway out of the default bridge's IPAM; Docker then gives the bridge the subnet's first host.
+    gateway = ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
     server = http.server.ThreadingHTTPServer((gateway, 0), _Upstream)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -75,30 +73,3 @@ def tls_proxy(docker_client, built_images, test_pki, upstream_app):
         raise
     yield RunningProxy(container, port)
     remove_quietly(docker_client, container)
-
-
-def pytest_collection_modifyitems(config, items):
-    """Deselect (not skip) the Qdrant runtime test where its pinned image is absent: no registry is reachable."""
-    qdrant_items = [item for item in items if item.path == QDRANT_MODULE]
-    if not qdrant_items:
-        return
-    try:
-        present = qdrant_image_present(docker.from_env())
-    except docker.errors.DockerException:
-        return  # the test then runs and fails with the engine's own message
-    if present:
-        return
-    config.hook.pytest_deselected(items=qdrant_items)
-    items[:] = [item for item in items if item.path != QDRANT_MODULE]
-    config.stash[_QDRANT_NOTE] = (f"Qdrant runtime test not run: image {QDRANT_IMAGE} not present "
-                                  "(no registry reachable)")
-
-
-_QDRANT_NOTE = pytest.StashKey[str]()
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    note = config.stash.get(_QDRANT_NOTE, None)
-    if note:
-        terminalreporter.write_sep("-", "containers")
-        terminalreporter.write_line(note)
