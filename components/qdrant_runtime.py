@@ -18,6 +18,11 @@ gRPC port) and has no setting for a minimum version. So the store (`STORE_NAME`)
 on a network of their own, and its clients reach `FRONT_NAME`: our TLS proxy image with `front_config()`,
 which accepts TLS 1.3 only and re-encrypts to the store, verifying the store's certificate by name.
 
+Tenants are isolated collection per tenant (`tenant_collection`), reached with JWTs whose claims
+(`tenant_claims`) name that one collection: Qdrant's own RBAC (`jwt_rbac`) refuses every other collection,
+its points and its snapshots, whatever the request. A filter on a shared collection would instead rest on
+every query of the API remembering it.
+
     >>> store = qdrant_spec("sha256:...", "qdrant-data", QdrantSecrets(cfg, crt, key, ca), networks=("rae-qdrant",))
     >>> front = front_spec("sha256:...", FrontSecrets(front_cfg, crt, key, ca), networks=("rae-backend", "rae-qdrant"))
 """
@@ -60,6 +65,7 @@ FRONT_CA_PATH = "/run/secrets/ca.crt"
 
 _OFFICIAL_DIGEST = re.compile(r"^qdrant/qdrant@sha256:[0-9a-f]{64}$")
 _LOCAL_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # the tenant ids components/sql/005 accepts
 
 
 @dataclass(frozen=True)
@@ -99,10 +105,28 @@ def config_yaml(api_key: str, read_only_api_key: str) -> str:
         "telemetry_disabled": True,
         "service": {"api_key": api_key, "read_only_api_key": read_only_api_key, "enable_tls": True,
                     "host": "0.0.0.0", "http_port": HTTP_PORT, "grpc_port": GRPC_PORT,
-                    "enable_static_content": False},
+                    "enable_static_content": False, "jwt_rbac": True},
         "tls": {"cert": TLS_CERT_PATH, "key": TLS_KEY_PATH, "ca_cert": CA_CERT_PATH},
         "storage": {"storage_path": STORAGE_PATH, "snapshots_path": SNAPSHOTS_PATH, "temp_path": TEMP_PATH},
     }, indent=2) + "\n"
+
+
+def tenant_collection(tenant: str) -> str:
+    """The one collection of a tenant's memory vectors (tenant isolation is collection per tenant)."""
+    require(bool(_TENANT.match(tenant or "")), f"tenant {tenant!r} is not a tenant id", ("A.5.15", "A.8.3"))
+    return f"memories-{tenant}"
+
+
+def tenant_claims(tenant: str, access: str, expires_at: int) -> dict:
+    """The claims of a JWT (signed HS256 with the API key, `jwt_rbac`) that reaches one tenant's collection only.
+
+    Qdrant grants FULL access to a token without an `access` claim, so every token names its collection.
+    + access: "r" (read) or "rw" (read and write)
+    + expires_at: seconds since the epoch; Qdrant refuses the token after it
+    """
+    require(access in ("r", "rw"), f"collection access {access!r} is not one of ['r', 'rw']", ("A.5.15", "A.8.3"))
+    return {"access": [{"collection": tenant_collection(tenant), "access": access}], "exp": int(expires_at),
+            "sub": tenant}
 
 
 def build_args() -> dict[str, str]:

@@ -161,6 +161,15 @@ def test_a_transaction_acting_for_one_tenant_cannot_act_for_another(postgres, te
         recall(connection, "tenant-b")
 
 
+@pytest.mark.parametrize("call", ["SELECT memory_store('tenant-b', 'planted')", "SELECT * FROM memory_recall('tenant-b')",
+                                  "SELECT memory_forget('tenant-b', 1)"])
+def test_a_session_declared_for_one_tenant_cannot_call_for_another(postgres, test_pki, stored, call):
+    with connect(postgres, test_pki) as connection, pytest.raises(errors.InsufficientPrivilege, match="A.5.15"):
+        as_tenant(connection, "tenant-a").execute(call)
+    with connect(postgres, test_pki) as connection:
+        assert recall(connection, "tenant-b") == [(stored["tenant-b"], "secret of tenant-b")]
+
+
 @pytest.mark.parametrize("tenant", ["", "tenant a", "x" * 64, "'; DROP TABLE memories; --"])
 def test_malformed_tenants_are_refused(postgres, test_pki, tenant):
     with connect(postgres, test_pki) as connection, pytest.raises(errors.InvalidParameterValue, match="A.5.15"):

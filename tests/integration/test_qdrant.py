@@ -1,93 +1,34 @@
 """Qdrant from our image behind its TLS 1.3 front, in real containers (A.8.2, A.8.5, A.8.9, A.8.24, A.5.17, A.8.13).
 
-The store runs `qdrant_spec` (our image, built from the Qdrant 1.18.3 server binary) alone on an internal
-network with its front, which runs `front_spec` (our TLS proxy image with `front_config`). Tests reach the
-front on published loopback ports; the stack itself publishes neither.
+The session's store (tests/integration/conftest.py) runs `qdrant_spec` (our image, built from the Qdrant
+1.18.3 server binary) alone on an internal network with its front, which runs `front_spec` (our TLS proxy
+image with `front_config`). Tests reach the front on published loopback ports; the stack publishes neither.
 """
 
+import base64
 import dataclasses
+import hmac
 import http.client
 import json
-import os
-import secrets
 import socket
 import ssl
 import subprocess
+import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from baseline import CONTAINER, TLS
 from components import qdrant_runtime
-from components.qdrant_runtime import (FrontSecrets, QdrantSecrets, config_yaml, front_config, front_spec,
-                                       qdrant_spec)
-from components.spec import Port, docker_api_kwargs
+from components.qdrant_runtime import FrontSecrets, front_config, front_spec, tenant_claims, tenant_collection
+from components.spec import Port
 from tests.fixtures.docker_engine import free_port, remove_quietly, wait_healthy, write_secret
+from tests.integration.conftest import create_on_networks
 
 pytestmark = pytest.mark.integration
 
 COLLECTION = "memories-probe"
-
-
-@dataclass
-class RunningQdrant:
-    store: object
-    front: object
-    rest_port: int
-    grpc_port: int
-    storage: Path
-    api_key: str
-    read_only_key: str
-    client_network: str
-
-
-def _create_on_networks(docker_client, spec, networks: list[str]):
-    """Create a container from its spec, join every network before it starts (HAProxy resolves names once), start."""
-    kwargs = docker_api_kwargs(spec)
-    kwargs.pop("detach")
-    container = docker_client.containers.create(**kwargs, network=networks[0])
-    for network in networks[1:]:
-        docker_client.networks.get(network).connect(container)
-    container.start()
-    return container
-
-
-@pytest.fixture(scope="module")
-def qdrant(docker_client, built_images, test_pki, secret_dir, tmp_path_factory):
-    suffix = uuid.uuid4().hex[:8]
-    store_name, front_name = f"rae-test-qdrant-store-{suffix}", f"rae-test-qdrant-{suffix}"
-    api_key, read_only_key = secrets.token_urlsafe(30), secrets.token_urlsafe(30)
-    config = write_secret(secret_dir / f"qdrant-{suffix}.yaml", config_yaml(api_key, read_only_key).encode())
-    store_cert, store_key = test_pki.issue_server(secret_dir, store_name)
-    front_config_file = write_secret(secret_dir / f"qdrant-front-{suffix}.cfg", front_config(store_name).encode())
-    storage = tmp_path_factory.mktemp("qdrant-storage")
-    os.chown(storage, CONTAINER.uid, CONTAINER.gid)
-    storage.chmod(0o700)
-    store_network = docker_client.networks.create(f"rae-test-qdrant-net-{suffix}", internal=True)
-    client_network = docker_client.networks.create(f"rae-test-qdrant-clients-{suffix}")
-    rest_port, grpc_port = free_port(), free_port()
-    store = front = None
-    try:
-        store = _create_on_networks(docker_client, qdrant_spec(
-            built_images["qdrant"], str(storage),
-            QdrantSecrets(str(config), str(store_cert), str(store_key), str(test_pki.ca_cert)), name=store_name),
-            [store_network.name])
-        wait_healthy(store)
-        spec = dataclasses.replace(
-            front_spec(built_images["tls-proxy"], FrontSecrets(str(front_config_file), str(test_pki.server_cert),
-                                                               str(test_pki.server_key), str(test_pki.ca_cert)),
-                       name=front_name),
-            ports=(Port(qdrant_runtime.HTTP_PORT, rest_port), Port(qdrant_runtime.GRPC_PORT, grpc_port)))
-        front = _create_on_networks(docker_client, spec, [client_network.name, store_network.name])
-        wait_healthy(front)
-        yield RunningQdrant(store, front, rest_port, grpc_port, storage, api_key, read_only_key, client_network.name)
-    finally:
-        remove_quietly(docker_client, front)
-        remove_quietly(docker_client, store)
-        store_network.remove()
-        client_network.remove()
 
 
 def _context(test_pki, maximum=ssl.TLSVersion.MAXIMUM_SUPPORTED) -> ssl.SSLContext:
@@ -229,7 +170,7 @@ def test_front_refuses_a_store_its_ca_did_not_sign(qdrant, test_pki, docker_clie
                    name=f"rae-test-qdrant-wrong-{suffix}"),
         ports=(Port(qdrant_runtime.HTTP_PORT, port),))
     store_network = next(iter(qdrant.store.attrs["NetworkSettings"]["Networks"]))
-    front = _create_on_networks(docker_client, spec, [qdrant.client_network, store_network])
+    front = create_on_networks(docker_client, spec, [qdrant.client_network, store_network])
     try:
         wait_healthy(front)
         wrong = dataclasses.replace(qdrant, front=front, rest_port=port)
@@ -249,3 +190,95 @@ def test_the_stores_network_is_internal_and_holds_only_store_and_fronts(qdrant, 
     members = {container.name for container in network.containers}
     assert qdrant.store.name in members and qdrant.front.name in members
     assert all(name.startswith(("rae-test-qdrant-", "rae-test-probe-")) for name in members)
+
+
+def _jwt(claims: dict, key: str) -> str:
+    """HS256 JWT (what the API mints with its JWT library; the tests carry no such dependency)."""
+    encode = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=")  # noqa: E731
+    signing_input = encode(b'{"alg":"HS256","typ":"JWT"}') + b"." + encode(json.dumps(claims).encode())
+    return (signing_input + b"." + encode(hmac.digest(key.encode(), signing_input, "sha256"))).decode()
+
+
+TENANTS = ("tenant-a", "tenant-b")
+
+
+@pytest.fixture(scope="module")
+def tenant_collections(qdrant, test_pki) -> dict[str, str]:
+    """One collection per tenant, one point each, written with the full key."""
+    for number, tenant in enumerate(TENANTS, start=1):
+        collection = tenant_collection(tenant)
+        assert request(qdrant, test_pki, "PUT", f"/collections/{collection}", key=qdrant.api_key,
+                       body={"vectors": {"size": 4, "distance": "Cosine"}})[0] == 200
+        assert request(qdrant, test_pki, "PUT", f"/collections/{collection}/points?wait=true", key=qdrant.api_key,
+                       body={"points": [{"id": number, "vector": [0.1 * number, 0.9, 0.1, 0.1],
+                                         "payload": {"memory": f"secret of {tenant}"}}]})[0] == 200
+    return {tenant: tenant_collection(tenant) for tenant in TENANTS}
+
+
+def tenant_token(qdrant, tenant: str, access: str = "rw", expires_in: int = 300, key: str | None = None) -> str:
+    return _jwt(tenant_claims(tenant, access, int(time.time()) + expires_in), key or qdrant.api_key)
+
+
+def _calls_on(collection: str, point_id: int) -> dict[str, tuple[str, str, dict | None]]:
+    """Every read and write path of a collection: search, query, scroll, retrieve, count, upsert, delete, snapshots."""
+    base = f"/collections/{collection}"
+    return {
+        "info": ("GET", base, None),
+        "search": ("POST", f"{base}/points/search", {"vector": [0.1, 0.9, 0.1, 0.1], "limit": 5, "with_payload": True}),
+        "query": ("POST", f"{base}/points/query", {"query": [0.1, 0.9, 0.1, 0.1], "with_payload": True}),
+        "scroll": ("POST", f"{base}/points/scroll", {"limit": 10, "with_payload": True}),
+        "retrieve": ("POST", f"{base}/points", {"ids": [point_id], "with_payload": True}),
+        "retrieve one": ("GET", f"{base}/points/{point_id}", None),
+        "count": ("POST", f"{base}/points/count", {"exact": True}),
+        "upsert": ("PUT", f"{base}/points?wait=true", {"points": [{"id": 99, "vector": [0.5, 0.5, 0.5, 0.5]}]}),
+        "delete points": ("POST", f"{base}/points/delete?wait=true", {"points": [point_id]}),
+        "create snapshot": ("POST", f"{base}/snapshots", None),
+        "list snapshots": ("GET", f"{base}/snapshots", None),
+        "delete collection": ("DELETE", base, None),
+    }
+
+
+@pytest.mark.parametrize("path", list(_calls_on("c", 1)))
+def test_a_tenants_token_reaches_no_path_of_another_tenants_collection(qdrant, test_pki, tenant_collections, path):
+    method, url, body = _calls_on(tenant_collections["tenant-b"], 2)[path]
+    status, answer = request(qdrant, test_pki, method, url, key=tenant_token(qdrant, "tenant-a"), body=body)
+    assert status == 403, (status, answer)
+    assert "secret of tenant-b" not in json.dumps(answer)
+
+
+def test_the_other_tenants_memory_is_untouched(qdrant, test_pki, tenant_collections):
+    status, body = request(qdrant, test_pki, "POST", f"/collections/{tenant_collections['tenant-b']}/points/scroll",
+                           key=tenant_token(qdrant, "tenant-b", "r"), body={"limit": 10, "with_payload": True})
+    assert status == 200 and [point["payload"]["memory"] for point in body["result"]["points"]] == ["secret of tenant-b"]
+
+
+def test_a_tenants_token_reads_and_writes_its_own_collection(qdrant, test_pki, tenant_collections):
+    token = tenant_token(qdrant, "tenant-a")
+    status, body = request(qdrant, test_pki, "POST", f"/collections/{tenant_collections['tenant-a']}/points/search",
+                           key=token, body={"vector": [0.1, 0.9, 0.1, 0.1], "limit": 5, "with_payload": True})
+    assert status == 200 and [hit["payload"]["memory"] for hit in body["result"]] == ["secret of tenant-a"]
+    assert request(qdrant, test_pki, "PUT", f"/collections/{tenant_collections['tenant-a']}/points?wait=true",
+                   key=token, body={"points": [{"id": 7, "vector": [0.3, 0.3, 0.3, 0.3]}]})[0] == 200
+
+
+def test_a_tenants_token_lists_only_its_own_collection(qdrant, test_pki, tenant_collections):
+    status, body = request(qdrant, test_pki, "GET", "/collections", key=tenant_token(qdrant, "tenant-a"))
+    names = {collection["name"] for collection in body.get("result", {}).get("collections", [])}
+    assert status == 200 and names == {tenant_collections["tenant-a"]}, (status, body)
+
+
+def test_a_read_token_cannot_write_its_own_collection(qdrant, test_pki, tenant_collections):
+    status, _ = request(qdrant, test_pki, "PUT", f"/collections/{tenant_collections['tenant-a']}/points?wait=true",
+                        key=tenant_token(qdrant, "tenant-a", "r"),
+                        body={"points": [{"id": 8, "vector": [0.3, 0.3, 0.3, 0.3]}]})
+    assert status == 403
+
+
+@pytest.mark.parametrize("forgery", ["expired", "signed with another key", "signed with the read-only key"])
+def test_forged_or_expired_tokens_are_refused(qdrant, test_pki, tenant_collections, forgery):
+    token = {"expired": lambda: tenant_token(qdrant, "tenant-a", expires_in=-60),
+             "signed with another key": lambda: tenant_token(qdrant, "tenant-a", key="not-the-key"),
+             "signed with the read-only key": lambda: tenant_token(qdrant, "tenant-a", key=qdrant.read_only_key)}[forgery]()
+    status, _ = request(qdrant, test_pki, "POST", f"/collections/{tenant_collections['tenant-a']}/points/scroll",
+                        key=token, body={"limit": 1})
+    assert status in (401, 403)

@@ -152,3 +152,19 @@ def test_vm_refuses_a_local_build():
         declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
             LOCAL_ID, "europe-west4-a", "subnet", KEY, "rae-qdrant@p.iam.gserviceaccount.com", "c", "t", "k", "ca",
             "net")))
+
+
+def test_config_turns_on_qdrants_jwt_rbac():
+    assert yaml.safe_load(config_yaml("k" * 40, "r" * 40))["service"]["jwt_rbac"] is True
+
+
+def test_tenant_tokens_always_name_exactly_one_collection():
+    claims = qdrant_runtime.tenant_claims("tenant-a", "r", 1_900_000_000)
+    assert claims == {"access": [{"collection": "memories-tenant-a", "access": "r"}], "exp": 1_900_000_000,
+                      "sub": "tenant-a"}
+
+
+@pytest.mark.parametrize("tenant, access", [("", "r"), ("a/b", "r"), ("tenant-a", "m"), ("tenant-a", "")])
+def test_tenant_tokens_refuse_bad_tenants_and_global_access(tenant, access):
+    with pytest.raises(BaselineViolation, match="A.5.15"):
+        qdrant_runtime.tenant_claims(tenant, access, 1_900_000_000)
