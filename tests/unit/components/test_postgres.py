@@ -81,7 +81,8 @@ def test_the_superuser_is_refused_over_the_network_before_any_password_rule():
     superuser_reject = rules.index(["hostssl", "all", postgres_runtime.SUPERUSER, "all", "reject"])
     scram = rules.index(["hostssl", "all", "all", "all", DATABASE.password_encryption])
     assert superuser_reject < scram
-    assert not [rule for rule in rules if rule[0].startswith("host") and rule[-1] not in ("reject", DATABASE.password_encryption)]
+    allowed_methods = ("reject", DATABASE.password_encryption)
+    assert not [rule for rule in rules if rule[0].startswith("host") and rule[-1] not in allowed_methods]
 
 
 def test_pgaudit_is_preloaded_without_parameter_values():

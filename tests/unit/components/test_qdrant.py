@@ -168,3 +168,8 @@ def test_tenant_tokens_always_name_exactly_one_collection():
 def test_tenant_tokens_refuse_bad_tenants_and_global_access(tenant, access):
     with pytest.raises(BaselineViolation, match="A.5.15"):
         qdrant_runtime.tenant_claims(tenant, access, 1_900_000_000)
+
+
+def test_the_gcp_stack_pins_the_official_image_of_the_same_release():
+    config = yaml.safe_load((REPO / "Pulumi.gcp.yaml").read_text())["config"]
+    assert config["rae:qdrantImage"] == qdrant_runtime.OFFICIAL_IMAGE
