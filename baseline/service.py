@@ -96,6 +96,8 @@ NETWORK = Section(
     docker_internal_network=S(True, ("A.8.22",), "Backends sit on an internal Docker network without egress."),
 )
 
+_PGAUDIT_LOG = "ddl,role,write"
+
 DATABASE = Section(
     "database",
     engine_version=S("POSTGRES_15", ("A.8.8",), "A supported major version."),
@@ -118,9 +120,20 @@ DATABASE = Section(
         # has no egress); client addresses are logged either way. Cloud SQL resolves inside Google: on there.
         "log_hostname": "off",
     }, ("A.8.15", "A.8.16"), "The CIS PostgreSQL/Cloud SQL logging flags."),
-    gcp_extra_flags=S({"cloudsql.enable_pgaudit": "on", "pgaudit.log": "ddl,role,write", "log_duration": "on",
+    pgaudit_log=S(_PGAUDIT_LOG, ("A.8.15", "A.8.16"),
+                  "pgaudit records DDL, role changes and writes (statement text, never parameter values) on every "
+                  "target: the local image preloads Debian's postgresql-15-pgaudit, Cloud SQL has its flag."),
+    gcp_extra_flags=S({"cloudsql.enable_pgaudit": "on", "pgaudit.log": _PGAUDIT_LOG, "log_duration": "on",
                        "log_hostname": "on"},
                       ("A.8.15",), "pgaudit records DDL, role changes and writes on Cloud SQL."),
+    superuser_local_only=S(True, ("A.8.2", "A.8.5", "A.5.15"),
+                           "The superuser logs in over the local socket only (peer), never over the network."),
+    audit_chain=S("sha256", ("A.8.15", "A.5.28", "A.5.33"),
+                  "Each audit row carries sha256(previous row's hash || its fields): a deleted or altered row breaks "
+                  "the chain that audit_log_verify() recomputes, even when a superuser removed it."),
+    app_access=S("security-definer-functions", ("A.5.15", "A.8.3", "A.8.15"),
+                 "The application role reads and writes memories only through functions that take the tenant, "
+                 "enforce it and append the audit row (seed 000 Phase 4)."),
     audit_log_table=S("audit_log", ("A.8.15", "A.5.28", "A.5.33"),
                       "Append-only: no UPDATE, DELETE or TRUNCATE for any application role (seed 000 Phase 4)."),
     tenant_column=S("tenant_id", ("A.5.15", "A.8.3"), "Row-level security isolates tenants (seed 000 Phase 2, SEC-02)."),

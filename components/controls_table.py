@@ -63,11 +63,13 @@ ROWS = (
     Row("HostSecretFile, HostDirectory", "components.host_files", "docker",
         "dynamic resources writing secret files (content secret in state) and data directories on the host"),
     Row("Postgres", "components.postgres", "docker, gcp",
-        "docker: our image with TLS 1.3 + scram + audit_log/RLS schema; gcp: Cloud SQL private, CMEK, client "
-        "certificates, backups + PITR, pgaudit"),
+        "docker: our image with TLS 1.3 + scram, pgaudit, the superuser on the local socket only, memories "
+        "only through tenant-enforcing functions that append a hash-chained audit row; gcp: Cloud SQL private, "
+        "CMEK, client certificates, backups + PITR, pgaudit, role passwords as SCRAM verifiers"),
     Row("Qdrant", "components.qdrant", "docker, gcp",
-        "official image by digest, non-root, TLS on, API key in a secret config file, internal only; gcp: "
-        "shielded COS VM with CMEK disks, no external IP"),
+        "our build of the pinned release (or the official image by digest), non-root, read-only, API and "
+        "read-only keys in a secret config file, alone on its network behind a TLS 1.3 front; gcp: official "
+        "image on a shielded COS VM with CMEK disks, no external IP"),
     Row("Backups", "components.backups", "docker, gcp",
         "gcp: CMEK, versioned, retention-locked private bucket; docker: encrypted dumps to an encrypted store"),
 )

@@ -27,7 +27,8 @@ from components.spec import Port
 SERVES = ((DATABASE, "engine_version"), (DATABASE, "password_encryption"), (DATABASE, "ssl_min_protocol_version"),
           (DATABASE, "reject_non_tls"), (DATABASE, "gcp_ssl_mode"), (DATABASE, "log_flags"),
           (DATABASE, "gcp_extra_flags"), (DATABASE, "audit_log_table"), (DATABASE, "tenant_column"),
-          (DATABASE, "deletion_protection"), (NETWORK, "database_public_ip"), (BACKUP, "retained_backups"),
+          (DATABASE, "deletion_protection"), (DATABASE, "pgaudit_log"), (DATABASE, "superuser_local_only"),
+          (DATABASE, "audit_chain"), (DATABASE, "app_access"), (NETWORK, "database_public_ip"), (BACKUP, "retained_backups"),
           (BACKUP, "point_in_time_recovery"), (BACKUP, "transaction_log_retention_days"), (BACKUP, "start_time"))
 
 AUTH_PROXY_PORT = 6432
@@ -112,15 +113,19 @@ def schema_command(connection_name: str) -> str:
     """Shell commands (run from the project, inside the VPC) that apply components/sql to Cloud SQL once.
 
     The Auth Proxy carries the client-certificate TLS to the instance; psql talks to it on loopback.
-    Passwords come from files the operator fetched from Secret Manager (PGPASSFILE, app_password_file).
+    Passwords come from files the operator fetched from Secret Manager (PGPASSFILE, .state/postgres-app-password).
+    The application role's password reaches the instance only as its SCRAM-SHA-256 verifier, computed here
+    (components/scram.py): Cloud SQL logs role statements, and a verifier in its log opens nothing.
     """
     schema = sorted((PROJECT_DIR / "components" / "sql").glob("*.sql"))
     files = " ".join(f"--file={path.relative_to(PROJECT_DIR)}" for path in schema)
     return (f"cloud-sql-proxy --private-ip --port {AUTH_PROXY_PORT} {connection_name} & "
             f".venv/bin/python -c 'from components.postgres_runtime import sql_settings; print(sql_settings())' "
             f"> .state/000_settings.psql && "
+            f"(umask 077 && .venv/bin/python -m components.scram .state/postgres-app-password "
+            f"> .state/postgres-app-password.scram) && "
             f"psql 'host=127.0.0.1 port={AUTH_PROXY_PORT} user={postgres_runtime.SUPERUSER} dbname=postgres' "
-            f"--no-psqlrc --set=ON_ERROR_STOP=1 --set=app_password_file=.state/postgres-app-password "
+            f"--no-psqlrc --set=ON_ERROR_STOP=1 --set=app_password_file=.state/postgres-app-password.scram "
             f"--file=.state/000_settings.psql {files}")
 
 

@@ -18,7 +18,11 @@ PORT = 5432
 SUPERUSER = "postgres"
 DATABASE_NAME = "rae"
 APP_ROLE = "rae_app"
+OWNER_ROLE = "rae_owner"  # owns tables and functions; NOLOGIN
 TENANT_SETTING = "app.tenant_id"
+PRELOAD_LIBRARIES = "pgaudit"
+# The SQL function bodies (components/sql/003, 005) name these literally: psql expands no variables inside them.
+SQL_BODY_NAMES = {"audit_log_table": "audit_log", "tenant_column": "tenant_id", "tenant_setting": "app.tenant_id"}
 
 DATA_DIR = "/var/lib/postgresql/data"
 SOCKET_DIR = "/tmp/postgresql"  # /tmp is a world-writable (sticky) tmpfs; /run is root-owned in a read-only container
@@ -62,6 +66,9 @@ def server_flags() -> tuple[str, ...]:
         "ssl_key_file": TLS_KEY_PATH,
         "password_encryption": DATABASE.password_encryption,
         "jit": "off",  # the image ships without LLVM: short OLTP queries gain nothing from JIT
+        "shared_preload_libraries": PRELOAD_LIBRARIES,
+        "pgaudit.log": DATABASE.pgaudit_log,
+        "pgaudit.log_parameter": "off",  # parameter values are memories (PII): statement text only
         **DATABASE.log_flags,
     }
     flags: list[str] = []
@@ -71,18 +78,23 @@ def server_flags() -> tuple[str, ...]:
 
 
 def pg_hba_conf() -> str:
-    """pg_hba.conf: the superuser over the local socket by peer (healthcheck, backups); remote only TLS + scram.
+    """pg_hba.conf: the superuser over the local socket by peer only (healthcheck, backups, operators with
+    `docker exec`); every other role remotely with TLS + scram.
 
     `hostnossl ... reject` comes before every host rule, so a client without TLS is refused whatever
-    its credentials.
+    its credentials; the superuser's own `hostssl ... reject` comes before the scram rule, so its password
+    opens nothing over the network.
     """
     require(DATABASE.reject_non_tls, "Postgres must reject non-TLS connections", DATABASE.controls("reject_non_tls"))
+    require(DATABASE.superuser_local_only, "the Postgres superuser must log in over the local socket only",
+            DATABASE.controls("superuser_local_only"))
     method = DATABASE.password_encryption
     return (
         "# Generated from components/postgres_runtime.py (baseline.DATABASE); do not edit in the image.\n"
         "# TYPE     DATABASE  USER      ADDRESS  METHOD\n"
         f"local      all       {SUPERUSER:<9} peer\n"
         "hostnossl  all       all       all      reject\n"
+        f"hostssl    all       {SUPERUSER:<9} all      reject\n"
         f"hostssl    all       all       all      {method}\n"
     )
 
@@ -92,10 +104,14 @@ def sql_settings() -> str:
     variables = {
         "database": DATABASE_NAME,
         "app_role": APP_ROLE,
+        "owner_role": OWNER_ROLE,
         "audit_log_table": DATABASE.audit_log_table,
         "tenant_column": DATABASE.tenant_column,
         "tenant_setting": TENANT_SETTING,
     }
+    differing = {name: variables[name] for name, literal in SQL_BODY_NAMES.items() if variables[name] != literal}
+    require(not differing, f"the SQL functions name {SQL_BODY_NAMES} literally; the baseline now says {differing}: "
+            "change components/sql/003 and 005 with it", DATABASE.controls("app_access"))
     lines = ["-- Generated from components/postgres_runtime.py (baseline.DATABASE)."]
     lines += [f"\\set {name} {value}" for name, value in variables.items()]
     return "\n".join(lines) + "\n"
@@ -112,6 +128,7 @@ def build_args() -> dict[str, str]:
         "PORT": str(PORT),
         "HBA_FILE": HBA_FILE,
         "SQL_DIR": SQL_DIR,
+        "PRELOAD_LIBRARIES": PRELOAD_LIBRARIES,
     }
 
 
@@ -149,3 +166,14 @@ def postgres_spec(image: str, data_volume: str, secrets: PostgresSecrets, port: 
         networks=networks,
         memory_mb=memory_mb,
     )
+
+
+def local_superuser_command(container: str, statement: str, database: str = DATABASE_NAME) -> list[str]:
+    """`docker exec` argv running one SQL statement as the superuser over the container's local socket (peer):
+    the only way the superuser logs in. Output: CSV rows without a header.
+
+    + container: name or id of a running Postgres container from our image
+    + statement: SQL (passed as one argument, never through a shell)
+    """
+    return ["docker", "exec", container, "psql", "--no-psqlrc", "--set=ON_ERROR_STOP=1", "--csv", "--tuples-only",
+            f"--username={SUPERUSER}", f"--dbname={database}", f"--command={statement}"]

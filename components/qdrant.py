@@ -1,20 +1,20 @@
-"""Qdrant: the vector store, from its official image pinned by digest, non-root, TLS on, API key from a file.
+"""Qdrant: the vector store, non-root, read-only, TLS on HTTP and gRPC, API keys only in a secret config file.
 
-Qdrant reads its settings from YAML files; the API key therefore reaches it inside a config file that
-is itself a secret file (0400, service uid), mounted as /qdrant/config/local.yaml, never as an
-environment variable. Qdrant's TLS (rustls) has no minimum-version setting, so Qdrant is never
-published on a host port: it is reached over the internal network only, and every published endpoint
-of the stack stays TLS 1.3-only.
+The runtime (version, config file, paths, both container specs) is components/qdrant_runtime.py.
+Qdrant's TLS negotiates TLS 1.2 and has no minimum-version setting, so no client talks to Qdrant's own
+TLS directly on the docker target: the store shares an internal network with its TLS 1.3 front only.
 
-- docker: a HardenedContainer, storage on an EncryptedVolume. No registry is reachable on our dev
-  machines, so the local stack includes Qdrant only when `rae:qdrantImage` names a present image.
+- docker: two HardenedContainers. The store (our image built from the pinned release's server binary, or
+  the official image by digest), its storage, snapshots and temporary files on an EncryptedVolume, alone
+  on its own internal network with its front; the front (our TLS proxy image) on the clients' network
+  too, TLS 1.3 only, verifying the store's certificate by name. Neither is published on a host port.
 - gcp: a Container-Optimized OS VM (Qdrant needs block storage), CMEK boot and data disks, no external
-  IP, shielded VM; cloud-init runs the same ContainerSpec with `docker run`, fetching the config
-  (API key) and TLS key from Secret Manager into tmpfs with the VM's own service account.
+  IP, shielded VM; cloud-init runs the store's ContainerSpec (official image by digest only) with
+  `docker run`, fetching the config (API keys), TLS key and CA from Secret Manager into tmpfs with the VM's
+  own service account. The VM has no TLS 1.3 front yet: its firewall admits the API's tag only.
 """
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -23,97 +23,69 @@ import pulumi_gcp as gcp
 
 from baseline import CONTAINER, KMS, NETWORK, SECRETS, TLS, require
 from components.container import HardenedContainer, HardenedContainerArgs
-from components.spec import ContainerSpec, Healthcheck, Mount, SecretFile, docker_run_args
+from components.qdrant_runtime import (CONFIG_PATH, FRONT_NAME, GRPC_PORT, HTTP_PORT, STORE_NAME, FrontSecrets,
+                                       QdrantSecrets, check_image, config_yaml, front_spec, qdrant_spec)
+from components.spec import ContainerSpec, docker_run_args
 from components.volume import EncryptedVolume, EncryptedVolumeArgs
 
-SERVES = ((CONTAINER, "image_pinning"), (CONTAINER, "uid"), (SECRETS, "delivery"), (NETWORK, "docker_internal_network"))
+SERVES = ((CONTAINER, "image_pinning"), (CONTAINER, "uid"), (SECRETS, "delivery"), (NETWORK, "docker_internal_network"),
+          (TLS, "min_version"))
+__all__ = ["CONFIG_PATH", "COS_IMAGE", "DockerQdrant", "DockerQdrantArgs", "GcpQdrant", "GcpQdrantArgs", "cloud_init",
+           "config_yaml", "qdrant_spec"]
 
-_OFFICIAL_DIGEST = re.compile(r"^qdrant/qdrant@sha256:[0-9a-f]{64}$")
-HTTP_PORT = 6333
-GRPC_PORT = 6334
-CONFIG_PATH = "/qdrant/config/local.yaml"
-TLS_CERT_PATH = "/qdrant/tls/cert.pem"
-TLS_KEY_PATH = "/qdrant/tls/key.pem"
-STORAGE_PATH = "/qdrant/storage"
 COS_IMAGE = "cos-cloud/cos-stable"
 VM_DATA_PATH = "/mnt/disks/qdrant"
 NETWORK_TAG = "rae-qdrant"
 VM_SECRETS_PATH = "/run/qdrant"
 
 
-def check_image(image: str) -> None:
-    """Only the official image, pinned by digest."""
-    require(bool(_OFFICIAL_DIGEST.match(image or "")),
-            f"Qdrant image {image!r} must be the official image pinned by digest (qdrant/qdrant@sha256:<64 hex>)",
-            CONTAINER.controls("image_pinning"))
-
-
-def config_yaml(api_key: str) -> str:
-    """Qdrant's local.yaml: API key, TLS on with our certificate, storage on the data volume, no telemetry."""
-    return "\n".join([
-        "service:",
-        f"  api_key: {api_key}",
-        "  enable_tls: true",
-        "tls:",
-        f"  cert: {TLS_CERT_PATH}",
-        f"  key: {TLS_KEY_PATH}",
-        "storage:",
-        f"  storage_path: {STORAGE_PATH}",
-        f"  snapshots_path: {STORAGE_PATH}/snapshots",
-        "telemetry_disabled: true",
-        "",
-    ])
-
-
-def qdrant_spec(image: str, data_volume: str, config_file: str, tls_cert_file: str, tls_key_file: str,
-                networks: Sequence[str]) -> ContainerSpec:
-    """The hardened Qdrant runtime; host paths of the config (with the API key) and TLS files are secret files.
-
-    + image: qdrant/qdrant@sha256:...
-    + data_volume: docker volume (or host directory) for /qdrant/storage
-    + config_file, tls_cert_file, tls_key_file: host paths, mode 0400, owned by the service uid
-    + networks: internal networks only (no published port)
-    """
-    check_image(image)
-    return ContainerSpec(
-        name="qdrant",
-        image=image,
-        healthcheck=Healthcheck(("CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{HTTP_PORT}")),
-        mounts=(Mount(data_volume, STORAGE_PATH, type="bind" if data_volume.startswith("/") else "volume"),),
-        secret_files=(SecretFile(config_file, CONFIG_PATH), SecretFile(tls_cert_file, TLS_CERT_PATH),
-                      SecretFile(tls_key_file, TLS_KEY_PATH)),
-        # Qdrant writes its init marker in the working directory unless told otherwise; the rootfs is read-only.
-        env={"QDRANT_INIT_FILE_PATH": f"{STORAGE_PATH}/.qdrant-initialized", "QDRANT__SERVICE__ENABLE_TLS": "true",
-             "QDRANT__TELEMETRY_DISABLED": "true"},
-        memory_mb=2048,
-        networks=tuple(networks),
-    )
-
-
 @dataclass
 class DockerQdrantArgs:
-    """+ spec: from qdrant_spec(...)
+    """+ image: our build's image id (build/images.json "qdrant") or qdrant/qdrant@sha256:...
+    + front_image: the TLS proxy image id (build/images.json "tls-proxy")
+    + data_volume: the EncryptedVolume's docker volume name (or host directory)
+    + store_secrets, front_secrets: host paths of the secret files (qdrant_runtime.QdrantSecrets, FrontSecrets)
+    + store_network: internal network of the store and its front only
+    + client_networks: networks of Qdrant's clients; the front joins them
     + depends_on: volume, secret files, networks
     """
 
-    spec: ContainerSpec
+    image: str
+    front_image: str
+    data_volume: str
+    store_secrets: QdrantSecrets
+    front_secrets: FrontSecrets
+    store_network: str
+    client_networks: Sequence[str]
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
 class DockerQdrant(pulumi.ComponentResource):
-    """Qdrant as a HardenedContainer on the internal network.
+    """Qdrant's store and its TLS 1.3 front as HardenedContainers on internal networks, never published.
 
-    Example: DockerQdrant("qdrant", DockerQdrantArgs(qdrant_spec(image, volume, cfg, crt, key, ["rae-backend"])))
+    Example: DockerQdrant("qdrant", DockerQdrantArgs(qdrant_id, proxy_id, volume, QdrantSecrets(...), FrontSecrets(...),
+                                                     "rae-local-qdrant", ["rae-local-backend"]))
     """
 
     def __init__(self, name: str, args: DockerQdrantArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:Qdrant", name, None, opts)
-        require(not args.spec.ports, f"Qdrant {name}: its TLS cannot be limited to TLS 1.3, so it is never published",
-                TLS.controls("min_version"))
-        self.container = HardenedContainer(name, HardenedContainerArgs(args.spec, "Qdrant", args.depends_on),
-                                           opts=pulumi.ResourceOptions(parent=self))
-        self.endpoint = f"https://{args.spec.name}:{HTTP_PORT}"
-        self.register_outputs({"endpoint": self.endpoint})
+        require(args.store_network not in args.client_networks,
+                f"Qdrant {name}: the store's network {args.store_network} must not be a client network: Qdrant's "
+                "own TLS accepts TLS 1.2, so clients reach it through its TLS 1.3 front only", TLS.controls("min_version"))
+        store = qdrant_spec(args.image, args.data_volume, args.store_secrets, networks=(args.store_network,),
+                            name=STORE_NAME)
+        front = front_spec(args.front_image, args.front_secrets, networks=(*args.client_networks, args.store_network),
+                           name=FRONT_NAME)
+        for spec in (store, front):
+            require(not spec.ports, f"Qdrant {name}: {spec.name} is reached on internal networks only, never published",
+                    TLS.controls("min_version"))
+        self.store = HardenedContainer(f"{name}-store", HardenedContainerArgs(store, "Qdrant", args.depends_on),
+                                       opts=pulumi.ResourceOptions(parent=self))
+        self.front = HardenedContainer(f"{name}-front", HardenedContainerArgs(front, "Qdrant", args.depends_on),
+                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[self.store]))
+        self.endpoint = f"https://{FRONT_NAME}:{HTTP_PORT}"
+        self.grpc_endpoint = f"https://{FRONT_NAME}:{GRPC_PORT}"
+        self.register_outputs({"endpoint": self.endpoint, "grpc_endpoint": self.grpc_endpoint})
 
 
 def cloud_init(spec: ContainerSpec, secrets: dict[str, str], data_device: str) -> str:
@@ -155,7 +127,7 @@ class GcpQdrantArgs:
     + zone, subnetwork: where the VM runs (internal address only)
     + kms_key: customer-managed key for the boot and data disks
     + service_account: email of Qdrant's own ServiceIdentity (accessor on its secrets only)
-    + config_secret, tls_cert_secret, tls_key_secret: Secret Manager ids (projects/.../secrets/NAME)
+    + config_secret, tls_cert_secret, tls_key_secret, ca_cert_secret: Secret Manager ids (projects/.../secrets/NAME)
     + network, client_tags: the VPC and the network tags of the only clients allowed in
     + depends_on: what the disks wait for (the key grant of the compute service agent)
     """
@@ -168,6 +140,7 @@ class GcpQdrantArgs:
     config_secret: pulumi.Input[str]
     tls_cert_secret: pulumi.Input[str]
     tls_key_secret: pulumi.Input[str]
+    ca_cert_secret: pulumi.Input[str]
     network: pulumi.Input[str]
     client_tags: Sequence[str] = ("rae-api",)
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
@@ -179,24 +152,26 @@ class GcpQdrantArgs:
 class GcpQdrant(pulumi.ComponentResource):
     """Qdrant on a shielded Container-Optimized OS VM with CMEK disks and no external IP.
 
-    Example: GcpQdrant("qdrant", GcpQdrantArgs(image, "europe-west4-a", subnet.id, key.id, sa.email, cfg.id, crt.id, k.id))
+    Example: GcpQdrant("qdrant", GcpQdrantArgs(image, "europe-west4-a", subnet.id, key.id, sa.email, cfg.id, crt.id, k.id,
+                                               ca.id, vpc.id))
     """
 
     def __init__(self, name: str, args: GcpQdrantArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:Qdrant", name, None, opts)
-        check_image(args.image)
+        check_image(args.image, local_build_allowed=False)
         require(bool(args.kms_key), f"Qdrant VM {name}: a customer-managed key is required for its disks",
                 KMS.controls("algorithm"))
         data = EncryptedVolume(f"{name}-data", EncryptedVolumeArgs("gcp", "qdrant", kms_key=args.kms_key,
                                                                    zone=args.zone, size_gb=args.data_size_gb,
                                                                    project=args.project, depends_on=args.depends_on),
                                opts=pulumi.ResourceOptions(parent=self))
-        spec = qdrant_spec(args.image, f"{VM_DATA_PATH}/storage", f"{VM_SECRETS_PATH}/local.yaml",
-                           f"{VM_SECRETS_PATH}/cert.pem", f"{VM_SECRETS_PATH}/key.pem", networks=())
-        user_data = pulumi.Output.all(args.config_secret, args.tls_cert_secret, args.tls_key_secret).apply(
-            lambda ids: cloud_init(spec, {f"{VM_SECRETS_PATH}/local.yaml": ids[0], f"{VM_SECRETS_PATH}/cert.pem": ids[1],
-                                          f"{VM_SECRETS_PATH}/key.pem": ids[2]},
-                                   data_device="/dev/disk/by-id/google-qdrant-data"))
+        files = {"config": f"{VM_SECRETS_PATH}/local.yaml", "tls_cert": f"{VM_SECRETS_PATH}/cert.pem",
+                 "tls_key": f"{VM_SECRETS_PATH}/key.pem", "ca_cert": f"{VM_SECRETS_PATH}/ca.pem"}
+        spec = qdrant_spec(args.image, f"{VM_DATA_PATH}/storage", QdrantSecrets(**files), networks=(),
+                           local_build_allowed=False)
+        user_data = pulumi.Output.all(args.config_secret, args.tls_cert_secret, args.tls_key_secret,
+                                      args.ca_cert_secret).apply(
+            lambda ids: cloud_init(spec, dict(zip(files.values(), ids)), data_device="/dev/disk/by-id/google-qdrant-data"))
         self.instance = gcp.compute.Instance(
             name, zone=args.zone, machine_type=args.machine_type, project=args.project,
             boot_disk=gcp.compute.InstanceBootDiskArgs(

@@ -10,6 +10,7 @@ Example: render_program(Path("."), "gcp", {"rae:target": "gcp", "gcp:project": "
 """
 
 import argparse
+import hashlib
 import json
 import os
 import runpy
@@ -69,7 +70,9 @@ class GraphMocks(pulumi.runtime.Mocks):
             computed |= {"privateKeyPem": "mock-private-key", "publicKeyPem": "mock-public-key",  # checkov:skip=CKV_SECRET_6:mock values under Pulumi mocks
                          "certPem": "mock-cert", "certRequestPem": "mock-csr"}
         elif args.typ == "random:index/randomPassword:RandomPassword":
-            computed |= {"result": "m" * int(args.inputs.get("length", 1))}
+            # Distinct per password (and stable): code that refuses two equal keys sees real-looking values.
+            length = int(args.inputs.get("length", 1))
+            computed |= {"result": (hashlib.sha256(args.name.encode()).hexdigest() * 4)[:length]}
         return computed
 
     def call(self, args: pulumi.runtime.MockCallArgs):

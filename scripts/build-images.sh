@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the project's slim images without any registry, and record their ids in build/images.json.
 #
-#   bash scripts/build-images.sh            # base (if absent), postgres, tls-proxy
+#   bash scripts/build-images.sh            # base (if absent), postgres, tls-proxy, qdrant
+#   QDRANT_BINARY=path/to/qdrant bash scripts/build-images.sh   # default: ../shared/qdrant/qdrant beside the repo
 #   BASE_IMAGE=debian:bookworm-slim bash scripts/build-images.sh   # use an existing base image instead
 #   NO_CACHE=1 IMAGE_NAMESPACE=rae-bench IMAGES_JSON=build/bench-images.json bash scripts/build-images.sh
 #       # a cold build under other tags, leaving the stack's images and build/images.json alone
@@ -10,6 +11,8 @@
 # tag exists). Service images install Debian packages on it; generated files (pg_hba.conf, HAProxy
 # config, SQL settings) are rendered from components/*_runtime.py, which read the baseline, into a
 # staging build context under build/context/. Rebuilds are cached by docker.
+# Qdrant's image wraps the server binary of the pinned release (components/qdrant_runtime.py), checked
+# against its pinned sha256 before it enters the build context; the binary is never committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -19,6 +22,7 @@ namespace=${IMAGE_NAMESPACE:-rae}
 base_tag=$namespace/base:bookworm-minbase
 postgres_tag=$namespace/postgres:15
 proxy_tag=$namespace/tls-proxy:haproxy
+qdrant_tag=$namespace/qdrant:local-build
 images_json=${IMAGES_JSON:-build/images.json}
 cache_flag=()
 [ "${NO_CACHE:-0}" = 1 ] && cache_flag=(--no-cache)
@@ -135,10 +139,30 @@ out = Path(sys.argv[1])
 EOF
 build_image tls-proxy "$proxy_tag" "$dir" proxy_runtime
 
+dir=$(stage_context qdrant)
+qdrant_binary=${QDRANT_BINARY:-$repo/../shared/qdrant/qdrant}
+"$python" - "$qdrant_binary" "$dir/qdrant" <<'EOF'
+import hashlib, shutil, sys
+from pathlib import Path
+sys.path.insert(0, ".")
+from components import qdrant_runtime
+source, target = Path(sys.argv[1]), Path(sys.argv[2])
+if not source.is_file():
+    sys.exit(f"[images] the Qdrant {qdrant_runtime.VERSION} server binary is not at {source}: set QDRANT_BINARY "
+             "(shared/qdrant/qdrant beside the repository by default)")
+digest = hashlib.sha256(source.read_bytes()).hexdigest()
+if digest != qdrant_runtime.BINARY_SHA256:
+    sys.exit(f"[images] {source} has sha256 {digest}, not the pinned {qdrant_runtime.BINARY_SHA256} of Qdrant "
+             f"{qdrant_runtime.VERSION}; refusing an unverified binary (ISO 27001:2022 A.8.19, A.8.32)")
+shutil.copyfile(source, target)
+target.chmod(0o555)
+EOF
+build_image qdrant "$qdrant_tag" "$dir" qdrant_runtime
+
 step "writing $images_json"
-"$python" - "$images_json" "$base_ref" "$postgres_tag" "$proxy_tag" <<'EOF'
+"$python" - "$images_json" "$base_ref" "$postgres_tag" "$proxy_tag" "$qdrant_tag" <<'EOF'
 import json, subprocess, sys
-refs = dict(zip(("base", "postgres", "tls-proxy"), sys.argv[2:]))
+refs = dict(zip(("base", "postgres", "tls-proxy", "qdrant"), sys.argv[2:]))
 ids = {name: subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref],
                             check=True, capture_output=True, text=True).stdout.strip() for name, ref in refs.items()}
 with open(sys.argv[1], "w") as handle:

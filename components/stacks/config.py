@@ -15,7 +15,7 @@ from baseline import CONTAINER, LUKS, require
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TARGETS = ("local", "gcp")
-IMAGES = ("base", "postgres", "tls-proxy")
+IMAGES = ("base", "postgres", "tls-proxy", "qdrant")
 
 
 def project_path(value: str) -> Path:
@@ -51,7 +51,8 @@ class LocalConfig:
     """+ bind_address: where published ports listen (127.0.0.1; Node1's Tailscale address on Node1)
     + data_root: host directory of the data volumes and secrets (/srv/data on Node1, on LUKS)
     + unencrypted_exemption: `rae:allowUnencryptedVolumes`, "dev-only: <reason>" or None
-    + qdrant_image: `qdrant/qdrant@sha256:...` or None (then the stack has no Qdrant)
+    + qdrant_image: `qdrant/qdrant@sha256:...` where a registry serves it, or None (then our build from
+      build/images.json runs)
     + api_upstream: host:port of the API behind the TLS proxy, on the internal network
     + keep_data: false only after `RELEASE_DATA=1 make down` set rae:releaseData
     """

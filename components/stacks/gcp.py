@@ -66,17 +66,21 @@ def build() -> None:
     qdrant_cert = Certificate("qdrant-tls", CertificateArgs(ca, "qdrant", dns_names=["qdrant.rae.internal"]))
     # The CI identity reads the two Postgres passwords only to apply the schema (CloudSqlPostgres.schema_command).
     generated = Secrets("generated", SecretsArgs(
-        "gcp", ["postgres-admin-password", "postgres-app-password", "qdrant-api-key"],
+        "gcp", ["postgres-admin-password", "postgres-app-password", "qdrant-api-key", "qdrant-read-only-key"],
         kms_key=keys.keys["secrets"].id, location=config.region, project=project,
         accessors={"postgres-admin-password": [identities["ci"].member],
                    "postgres-app-password": [identities["api"].member, identities["ci"].member],
                    "qdrant-api-key": [identities["api"].member]}, depends_on=[keys]))
     qdrant_secrets = Secrets("qdrant", SecretsArgs(
         "gcp", [], kms_key=keys.keys["secrets"].id, location=config.region, project=project,
-        provided={"qdrant-config": generated.values["qdrant-api-key"].apply(config_yaml),
-                  "qdrant-tls-cert": qdrant_cert.cert_pem, "qdrant-tls-key": qdrant_cert.private_key_pem},
+        provided={"qdrant-config": pulumi.Output.all(generated.values["qdrant-api-key"],
+                                                     generated.values["qdrant-read-only-key"]).apply(
+                      lambda keys: config_yaml(*keys)),
+                  "qdrant-tls-cert": qdrant_cert.cert_pem, "qdrant-tls-key": qdrant_cert.private_key_pem,
+                  "qdrant-ca-cert": ca.cert_pem},
         accessors={name: [identities["qdrant"].member] for name in ("qdrant-config", "qdrant-tls-cert",
-                                                                    "qdrant-tls-key")}, depends_on=[keys]))
+                                                                    "qdrant-tls-key", "qdrant-ca-cert")},
+        depends_on=[keys]))
 
     database = CloudSqlPostgres("postgres", CloudSqlArgs(
         region=config.region, private_network=vpc.id, kms_key=keys.keys["sql"].id,
@@ -85,7 +89,8 @@ def build() -> None:
         image=config.qdrant_image, zone=config.zone, subnetwork=subnet.id, kms_key=keys.keys["disk"].id,
         service_account=identities["qdrant"].email, config_secret=qdrant_secrets.secrets["qdrant-config"].id,
         tls_cert_secret=qdrant_secrets.secrets["qdrant-tls-cert"].id,
-        tls_key_secret=qdrant_secrets.secrets["qdrant-tls-key"].id, network=vpc.id, client_tags=("rae-api",),
+        tls_key_secret=qdrant_secrets.secrets["qdrant-tls-key"].id,
+        ca_cert_secret=qdrant_secrets.secrets["qdrant-ca-cert"].id, network=vpc.id, client_tags=("rae-api",),
         depends_on=[keys], project=project))
     api = HttpsEndpoint("api", HttpsEndpointArgs(
         region=config.region, image=config.api_image, service_account=identities["api"].email,

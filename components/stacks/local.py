@@ -1,9 +1,13 @@
 """The local stack: the whole service on one Docker host (this machine, or Node1 over Tailscale).
 
 Networks: `edge` carries the published ports (bound to the declared address only) without outbound
-NAT; `backend` is internal (no egress) and joins Postgres, Qdrant, the proxy and the API. Every published endpoint is
-TLS 1.3-only: Postgres (pg_hba rejects non-TLS) and the TLS proxy in front of the API.
+NAT; `backend` is internal (no egress) and joins Postgres, Qdrant's TLS 1.3 front, the proxy and the API;
+`qdrant` is internal and joins only Qdrant's store and its front (Qdrant's own TLS accepts TLS 1.2). Every
+endpoint clients reach is TLS 1.3-only: Postgres (pg_hba rejects non-TLS), the TLS proxy in front of the API
+and Qdrant's front.
 """
+
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
@@ -15,7 +19,8 @@ from components.docker_native import NativeNetwork, use_native_provider
 from components.host_files import HostSecretFile
 from components.postgres import DockerPostgres, DockerPostgresArgs
 from components.postgres_runtime import PostgresSecrets
-from components.qdrant import DockerQdrant, DockerQdrantArgs, config_yaml, qdrant_spec
+from components.qdrant import DockerQdrant, DockerQdrantArgs
+from components.qdrant_runtime import FRONT_NAME, STORE_NAME, FrontSecrets, QdrantSecrets, config_yaml, front_config
 from components.secrets import Secrets, SecretsArgs
 from components.spec import Port
 from components.stacks.config import LocalConfig, load_images
@@ -23,7 +28,8 @@ from components.tls import Certificate, CertificateArgs, PrivateCa, PrivateCaArg
 from components.tls_proxy import TlsProxy, TlsProxyArgs
 from components.volume import EncryptedVolume, EncryptedVolumeArgs, host_path_encryption
 
-SECRET_NAMES = ("postgres-superuser-password", "postgres-app-password", "backup-key")
+SECRET_NAMES = ("postgres-superuser-password", "postgres-app-password", "backup-key", "qdrant-api-key",
+                "qdrant-read-only-key")
 
 
 def network_name(name: str) -> str:
@@ -63,13 +69,13 @@ def build() -> None:
 
     # Secret files rest on the host too: the same LUKS check (or the same recorded exemption) applies.
     secrets_encryption = host_path_encryption("secret files", secrets_dir, config.unencrypted_exemption)
-    names = SECRET_NAMES + (("qdrant-api-key",) if config.qdrant_image else ())
     # The passwords live with the data they protect: a kept database needs its role passwords on the next `up`.
-    secrets = Secrets("secrets", SecretsArgs("docker", names, directory=secrets_dir),
+    secrets = Secrets("secrets", SecretsArgs("docker", SECRET_NAMES, directory=secrets_dir),
                       pulumi.ResourceOptions(protect=config.keep_data))
 
     ca = PrivateCa("ca", PrivateCaArgs())
-    ca_file = HostSecretFile("ca-cert-file", f"{secrets_dir}/ca.crt", ca.cert_pem, CONTAINER.uid, CONTAINER.gid)
+    ca_path = f"{secrets_dir}/ca.crt"
+    ca_file = HostSecretFile("ca-cert-file", ca_path, ca.cert_pem, CONTAINER.uid, CONTAINER.gid)
     server_names = ["localhost"]
     postgres_cert = Certificate("postgres-tls", CertificateArgs(ca, "postgres", dns_names=["postgres", *server_names],
                                                                 ip_addresses=[config.bind_address]))
@@ -106,25 +112,11 @@ def build() -> None:
     exemptions = {volume: encryption for volume, encryption in
                   (("pgdata", pgdata.encryption), ("backups", backups.volume.encryption), ("secrets", secrets_encryption))
                   if encryption.startswith("EXEMPT")}
-    if config.qdrant_image:
-        qdrant_data = EncryptedVolume("qdrant-data", EncryptedVolumeArgs(
-            "docker", "qdrant", host_path=str(config.data_root / "qdrant"),
-            unencrypted_exemption=config.unencrypted_exemption, keep_data=config.keep_data))
-        qdrant_cert = Certificate("qdrant-tls", CertificateArgs(ca, "qdrant", dns_names=["qdrant"]))
-        qdrant_cert_path, qdrant_key_path, qdrant_tls_files = _tls_files("qdrant-tls", qdrant_cert, secrets_dir)
-        qdrant_config = HostSecretFile("qdrant-config-file", f"{secrets_dir}/qdrant.yaml",
-                                       secrets.values["qdrant-api-key"].apply(config_yaml), CONTAINER.uid, CONTAINER.gid)
-        qdrant = DockerQdrant("qdrant", DockerQdrantArgs(
-            qdrant_spec(config.qdrant_image, qdrant_data.docker_volume_name, f"{secrets_dir}/qdrant.yaml",
-                        qdrant_cert_path, qdrant_key_path, networks=[backend_name]),
-            depends_on=[backend, qdrant_data, qdrant_config, *qdrant_tls_files]))
-        # Not a host:port on purpose: probes from the host cannot reach the internal network.
-        pulumi.export("qdrantEndpoint", f"{qdrant.endpoint} (internal network {backend_name} only)")
-        if qdrant_data.encryption.startswith("EXEMPT"):
-            exemptions["qdrant-data"] = qdrant_data.encryption
-    else:
-        pulumi.export("qdrantEndpoint", "not deployed: set rae:qdrantImage to qdrant/qdrant@sha256:<digest> of a "
-                                        "present image (no registry is reachable here)")
+    qdrant = _qdrant(config, images, secrets, ca, (ca_path, ca_file), secrets_dir, (backend, backend_name))
+    # Not a host:port on purpose: probes from the host cannot reach the internal network.
+    pulumi.export("qdrantEndpoint", f"{qdrant.endpoint} (internal network {backend_name} only)")
+    if qdrant.encryption.startswith("EXEMPT"):
+        exemptions["qdrant-data"] = qdrant.encryption
 
     pulumi.export("target", "local")
     pulumi.export("postgresEndpoint", postgres.endpoint)
@@ -138,3 +130,43 @@ def build() -> None:
     pulumi.export("backupCommand", backups.command)
     # On record for the audit: every volume whose data is not on LUKS, with the operator's stated reason.
     pulumi.export("unencryptedVolumes", exemptions)
+
+
+@dataclass
+class _LocalQdrant:
+    endpoint: str
+    encryption: str
+
+
+def _qdrant(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: PrivateCa,
+            ca_file: tuple[str, HostSecretFile], secrets_dir: str, backend: tuple[pulumi.Resource, str]) -> _LocalQdrant:
+    """Qdrant's store (official image by digest where `rae:qdrantImage` names one, else our build) and its TLS 1.3
+    front; the store alone with its front on the internal `qdrant` network, the front on `backend` too.
+
+    + ca_file: host path of the CA certificate and the HostSecretFile that writes it
+    + backend: the clients' network resource and its name
+    """
+    (ca_path, ca_resource), (backend_network, backend_name) = ca_file, backend
+    store_network = _network("qdrant", internal=True)
+    data = EncryptedVolume("qdrant-data", EncryptedVolumeArgs(
+        "docker", "qdrant", host_path=str(config.data_root / "qdrant"),
+        unencrypted_exemption=config.unencrypted_exemption, keep_data=config.keep_data))
+    store_cert, store_key, store_tls = _tls_files("qdrant-store-tls", Certificate(
+        "qdrant-store-tls", CertificateArgs(ca, STORE_NAME, dns_names=[STORE_NAME])), secrets_dir)
+    front_cert, front_key, front_tls = _tls_files("qdrant-front-tls", Certificate(
+        "qdrant-front-tls", CertificateArgs(ca, FRONT_NAME, dns_names=[FRONT_NAME])), secrets_dir)
+    store_config_path, front_config_path = f"{secrets_dir}/qdrant.yaml", f"{secrets_dir}/qdrant-front.cfg"
+    store_config = HostSecretFile("qdrant-config-file", store_config_path, pulumi.Output.all(
+        secrets.values["qdrant-api-key"], secrets.values["qdrant-read-only-key"]).apply(lambda keys: config_yaml(*keys)),
+        CONTAINER.uid, CONTAINER.gid)
+    front_config_file = HostSecretFile("qdrant-front-config-file", front_config_path, front_config(),
+                                       CONTAINER.uid, CONTAINER.gid)
+    qdrant = DockerQdrant("qdrant", DockerQdrantArgs(
+        image=config.qdrant_image or images["qdrant"], front_image=images["tls-proxy"],
+        data_volume=data.docker_volume_name,
+        store_secrets=QdrantSecrets(store_config_path, store_cert, store_key, ca_path),
+        front_secrets=FrontSecrets(front_config_path, front_cert, front_key, ca_path),
+        store_network=network_name("qdrant"), client_networks=[backend_name],
+        depends_on=[backend_network, store_network, data, store_config, front_config_file, ca_resource, *store_tls,
+                    *front_tls]))
+    return _LocalQdrant(qdrant.endpoint, data.encryption)

@@ -15,21 +15,22 @@ for variable in POSTGRES_PASSWORD_FILE RAE_APP_PASSWORD_FILE; do
     fi
 done
 mkdir -p "$PGHOST"
-INIT_PORT=$((PGPORT + 1))
 
 initialise() {
     echo "entrypoint: first start, initialising $PGDATA"
     initdb --pgdata="$PGDATA" --username=postgres --pwfile="$POSTGRES_PASSWORD_FILE" \
         --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --data-checksums >/dev/null
-    # Socket only, default logging (no statement logging while the role password is set), and on a
-    # port of its own: the healthcheck's pg_isready must not see this short-lived server, or the
-    # container reports healthy and then shuts down under its first client.
+    # Socket only, default logging (no statement logging while the role password is set); pgaudit preloaded
+    # because CREATE EXTENSION pgaudit refuses otherwise (its pgaudit.log stays at its default, none).
+    # Its socket is not the healthcheck's: the container turns healthy only once the real server accepts clients.
+    init_socket="$PGHOST/initialising"
+    mkdir -p "$init_socket"
     pg_ctl --pgdata="$PGDATA" --wait --silent \
-        --options="-c listen_addresses= -c unix_socket_directories=$PGHOST -c port=$INIT_PORT -c hba_file=$RAE_HBA_FILE" start
+        --options="-c listen_addresses= -c unix_socket_directories=$init_socket -c hba_file=$RAE_HBA_FILE -c shared_preload_libraries=$RAE_PRELOAD_LIBRARIES" start
     set --  # a function's own arguments: the server flags of the script stay untouched
     for file in "$RAE_SQL_DIR"/*; do set -- "$@" --file="$file"; done
     psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --set=app_password_file="$RAE_APP_PASSWORD_FILE" \
-        --port="$INIT_PORT" --username=postgres --dbname=postgres "$@"
+        --host="$init_socket" --username=postgres --dbname=postgres "$@"
     pg_ctl --pgdata="$PGDATA" --wait --silent --mode=fast stop
     echo "entrypoint: schema applied"
 }

@@ -59,7 +59,8 @@ def tls_handshake(endpoint: str, ca_file: str, maximum=ssl.TLSVersion.MAXIMUM_SU
 
 def test_up_starts_every_service_healthy_and_hardened(local_stack, docker_client):
     containers = {c.labels.get("org.rae.hardening.service"): c for c in stack_containers(docker_client, local_stack.name)}
-    assert {"postgres", "tls-proxy"} <= set(containers), f"services running: {sorted(containers)}"
+    expected = {"postgres", "tls-proxy", "qdrant-store", "qdrant"}
+    assert expected <= set(containers), f"services running: {sorted(containers)}"
     for container in containers.values():
         container.reload()
         state, host_config = container.attrs["State"], container.attrs["HostConfig"]

@@ -1,24 +1,27 @@
-"""Containers of the integration suite (one Postgres and one TLS proxy per session) and the Qdrant gate.
+"""Containers of the integration suite (one Postgres, one TLS proxy and one Qdrant store with its front per session).
 
 The containers are started from `docker_api_kwargs(postgres_spec(...))` / `proxy_spec(...)`: the same
 runtime the Pulumi components declare.
 """
 
+import dataclasses
 import http.server
+import ipaddress
+import os
+import secrets
 import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
 import pytest
 
+from baseline import CONTAINER
+from components import qdrant_runtime
 from components.proxy_runtime import LISTEN_PORT, ProxySecrets, proxy_spec
+from components.qdrant_runtime import FrontSecrets, QdrantSecrets, config_yaml, front_config, front_spec, qdrant_spec
 from components.spec import Port, docker_api_kwargs
-from tests.fixtures.docker_engine import free_port, network_gateway, remove_quietly, start_postgres, wait_healthy
-from tests.integration.qdrant_image import QDRANT_IMAGE, qdrant_image_present
-
-QDRANT_MODULE = Path(__file__).with_name("test_qdrant.py")
+from tests.fixtures.docker_engine import free_port, network_gateway, remove_quietly, start_postgres, wait_healthy, write_secret
 
 
 @pytest.fixture(scope="session")
@@ -77,28 +80,74 @@ def tls_proxy(docker_client, built_images, test_pki, upstream_app):
     remove_quietly(docker_client, container)
 
 
-def pytest_collection_modifyitems(config, items):
-    """Deselect (not skip) the Qdrant runtime test where its pinned image is absent: no registry is reachable."""
-    qdrant_items = [item for item in items if item.path == QDRANT_MODULE]
-    if not qdrant_items:
-        return
+@dataclass
+class RunningQdrant:
+    store: object
+    front: object
+    rest_port: int
+    grpc_port: int
+    storage: Path
+    api_key: str
+    read_only_key: str
+    client_network: str
+
+
+def create_on_networks(docker_client, spec, networks: list[str]):
+    """Create a container from its spec, join every network before it starts (HAProxy resolves names once), start."""
+    kwargs = docker_api_kwargs(spec)
+    kwargs.pop("detach")
+    container = docker_client.containers.create(**kwargs, network=networks[0])
+    for network in networks[1:]:
+        docker_client.networks.get(network).connect(container)
+    container.start()
+    return container
+
+
+@pytest.fixture(scope="session")
+def qdrant(docker_client, built_images, test_pki, secret_dir, tmp_path_factory):
+    """The session's Qdrant store, alone on an internal network with its TLS 1.3 front (published for the tests)."""
+    suffix = uuid.uuid4().hex[:8]
+    store_name, front_name = f"rae-test-qdrant-store-{suffix}", f"rae-test-qdrant-{suffix}"
+    api_key, read_only_key = secrets.token_urlsafe(30), secrets.token_urlsafe(30)
+    config = write_secret(secret_dir / f"qdrant-{suffix}.yaml", config_yaml(api_key, read_only_key).encode())
+    store_cert, store_key = test_pki.issue_server(secret_dir, store_name)
+    front_config_file = write_secret(secret_dir / f"qdrant-front-{suffix}.cfg", front_config(store_name).encode())
+    storage = tmp_path_factory.mktemp("qdrant-storage")
+    os.chown(storage, CONTAINER.uid, CONTAINER.gid)
+    storage.chmod(0o700)
+    store_network = docker_client.networks.create(f"rae-test-qdrant-net-{suffix}", internal=True)
+    client_network = docker_client.networks.create(f"rae-test-qdrant-clients-{suffix}")
+    rest_port, grpc_port = free_port(), free_port()
+    store = front = None
     try:
-        present = qdrant_image_present(docker.from_env())
-    except docker.errors.DockerException:
-        return  # the test then runs and fails with the engine's own message
-    if present:
-        return
-    config.hook.pytest_deselected(items=qdrant_items)
-    items[:] = [item for item in items if item.path != QDRANT_MODULE]
-    config.stash[_QDRANT_NOTE] = (f"Qdrant runtime test not run: image {QDRANT_IMAGE} not present "
-                                  "(no registry reachable)")
+        store = create_on_networks(docker_client, qdrant_spec(
+            built_images["qdrant"], str(storage),
+            QdrantSecrets(str(config), str(store_cert), str(store_key), str(test_pki.ca_cert)), name=store_name),
+            [store_network.name])
+        wait_healthy(store)
+        spec = dataclasses.replace(
+            front_spec(built_images["tls-proxy"], FrontSecrets(str(front_config_file), str(test_pki.server_cert),
+                                                               str(test_pki.server_key), str(test_pki.ca_cert)),
+                       name=front_name),
+            ports=(Port(qdrant_runtime.HTTP_PORT, rest_port), Port(qdrant_runtime.GRPC_PORT, grpc_port)))
+        front = create_on_networks(docker_client, spec, [client_network.name, store_network.name])
+        wait_healthy(front)
+        yield RunningQdrant(store, front, rest_port, grpc_port, storage, api_key, read_only_key, client_network.name)
+    finally:
+        remove_quietly(docker_client, front)
+        remove_quietly(docker_client, store)
+        store_network.remove()
+        client_network.remove()
 
 
-_QDRANT_NOTE = pytest.StashKey[str]()
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    note = config.stash.get(_QDRANT_NOTE, None)
-    if note:
-        terminalreporter.write_sep("-", "containers")
-        terminalreporter.write_line(note)
+@pytest.fixture(scope="session")
+def qdrant_store(qdrant):
+    """The Qdrant store as a session container (for the runtime checks every service passes)."""
+    return RunningContainer(qdrant.store)
+
+
+@dataclass
+class RunningContainer:
+    container: object

@@ -5,38 +5,31 @@ on another test's container lifecycle.
 """
 
 import datetime
-
 import os
 import re
 import secrets
 import stat
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from baseline import DATABASE
 from components import backup_runtime
-from components.postgres_runtime import DATABASE_NAME, SUPERUSER, TENANT_SETTING
-from tests.fixtures.docker_engine import remove_quietly, start_postgres
+from tests.fixtures.docker_engine import remove_quietly, start_postgres, superuser_sql
 
 pytestmark = pytest.mark.integration
 
 TABLES = (DATABASE.audit_log_table, "memories")
 
 
-def superuser(postgres, test_pki):
-    return psycopg.connect(host="127.0.0.1", port=postgres.port, dbname=DATABASE_NAME, user=SUPERUSER,
-                           password=postgres.superuser_password, sslmode="verify-full",
-                           sslrootcert=str(test_pki.ca_cert), connect_timeout=10)
-
-
 def table_checksums(postgres, test_pki) -> dict[str, tuple[int, str]]:
-    """Row count and md5 over every row (in id order) of each table, read as the superuser (RLS bypassed)."""
-    with superuser(postgres, test_pki) as connection:
-        return {table: connection.execute(
-            sql.SQL("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) FROM {} t")
-            .format(sql.Identifier(table))).fetchone() for table in TABLES}
+    """Row count and md5 over every row (in id order) of each table, read as the superuser on the local socket
+    (RLS bypassed)."""
+    checksums = {}
+    for table in TABLES:
+        ((count, digest),) = superuser_sql(postgres.container, f"SELECT count(*), md5(coalesce(string_agg(t::text, "
+                                                               f"'|' ORDER BY id), '')) FROM {table} t")
+        checksums[table] = (int(count), digest)
+    return checksums
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +52,7 @@ def backup_key(tmp_path_factory):
 @pytest.fixture(scope="module")
 def backup(source, test_pki, backup_key, tmp_path_factory):
     """Rows in both tables, then an encrypted dump written to a second location."""
-    with superuser(source, test_pki) as connection:
-        connection.execute("SELECT set_config(%s, 'tenant-backup', false)", (TENANT_SETTING,))
-        connection.execute(sql.SQL("INSERT INTO memories ({}, content) SELECT 'tenant-backup', 'memory ' || n "
-                                   "FROM generate_series(1, 200) n").format(sql.Identifier(DATABASE.tenant_column)))
-        connection.execute(sql.SQL("INSERT INTO {} ({}, actor, action) VALUES ('tenant-backup', 'tests', 'backup')")
-                           .format(sql.Identifier(DATABASE.audit_log_table), sql.Identifier(DATABASE.tenant_column)))
+    superuser_sql(source.container, "SELECT memory_store('tenant-backup', 'memory ' || n) FROM generate_series(1, 200) n")
     second_location = tmp_path_factory.mktemp("offsite")
     return backup_runtime.backup(source.container.name, backup_key, second_location / "rae.dump.enc")
 
@@ -94,10 +82,11 @@ def test_restore_gives_identical_rows(source, test_pki, backup, restored):
     assert table_checksums(restored, test_pki) == original
 
 
-def test_restore_keeps_the_audit_log_append_only(restored, test_pki):
-    with superuser(restored, test_pki) as connection, pytest.raises(psycopg.errors.InsufficientPrivilege,
-                                                                     match="append-only"):
-        connection.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(DATABASE.audit_log_table)))
+def test_restore_keeps_the_audit_log_append_only_and_its_chain_intact(restored, test_pki):
+    with pytest.raises(RuntimeError, match="append-only"):
+        superuser_sql(restored.container, f"DELETE FROM {DATABASE.audit_log_table}")
+    ((intact, rows, broken, _, _),) = superuser_sql(restored.container, "SELECT * FROM audit_log_verify()")
+    assert (intact, broken) == ("t", "") and int(rows) >= 200
 
 
 def test_restore_with_a_wrong_key_fails_and_changes_nothing(restored, test_pki, backup, tmp_path):

@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 
 from baseline import CONTAINER
+from components import qdrant_runtime
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("postgres", "tls_proxy")
+SERVICES = ("postgres", "tls_proxy", "qdrant_store")
 
 
 @pytest.fixture(params=SERVICES)
@@ -50,9 +51,11 @@ def test_healthcheck_reports_healthy(service):
     assert service.attrs["Config"]["Healthcheck"]["Test"][0] == "CMD"
 
 
-def test_memory_and_pids_are_bounded(service):
+def test_memory_and_pids_are_bounded(service, request):
     host_config = service.attrs["HostConfig"]
-    assert host_config["Memory"] == CONTAINER.memory_mb_default * 1024 * 1024
+    memory_mb = qdrant_runtime.MEMORY_MB if request.node.callspec.params["service"] == "qdrant_store" \
+        else CONTAINER.memory_mb_default
+    assert host_config["Memory"] == memory_mb * 1024 * 1024
     assert 0 < host_config["PidsLimit"] <= CONTAINER.pids_limit
 
 

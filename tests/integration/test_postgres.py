@@ -1,4 +1,5 @@
-"""Postgres from our image: TLS 1.3 + scram only, append-only audit log, tenant isolation, secrets kept out of sight."""
+"""Postgres from our image: TLS 1.3 + scram only, the superuser on the local socket only, memories reached only
+through the tenant-enforcing functions that append a hash-chained audit row, pgaudit on, secrets kept out of sight."""
 
 import json
 import os
@@ -9,12 +10,16 @@ import pytest
 from psycopg import errors, sql
 
 from baseline import CONTAINER, DATABASE, TLS
-from components.postgres_runtime import (APP_PASSWORD_PATH, APP_ROLE, DATABASE_NAME, SUPERUSER, TENANT_SETTING,
-                                         PostgresSecrets, postgres_spec)
+from components.postgres_runtime import (APP_PASSWORD_PATH, APP_ROLE, DATABASE_NAME, OWNER_ROLE, SUPERUSER,
+                                         TENANT_SETTING, PostgresSecrets, postgres_spec)
+from components.scram import verifier
 from components.spec import docker_api_kwargs
-from tests.fixtures.docker_engine import new_password, remove_quietly
+from tests.fixtures.docker_engine import new_password, remove_quietly, start_postgres, superuser_sql
 
 pytestmark = pytest.mark.integration
+
+AUDIT = sql.Identifier(DATABASE.audit_log_table)
+TENANT = sql.Identifier(DATABASE.tenant_column)
 
 
 def connect(postgres, test_pki, user=APP_ROLE, password=None, **overrides):
@@ -22,7 +27,7 @@ def connect(postgres, test_pki, user=APP_ROLE, password=None, **overrides):
     params = {
         "host": "127.0.0.1", "port": postgres.port, "dbname": DATABASE_NAME, "user": user,
         "password": password or (postgres.app_password if user == APP_ROLE else postgres.superuser_password),
-        "sslmode": "verify-full", "sslrootcert": str(test_pki.ca_cert), "connect_timeout": 10,
+        "sslmode": "verify-full", "sslrootcert": str(test_pki.ca_cert), "connect_timeout": 10, "autocommit": True,
     }
     return psycopg.connect(**(params | overrides))
 
@@ -38,22 +43,28 @@ def test_accepts_tls13_with_scram(postgres, test_pki):
             "SELECT version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
         assert version == TLS.min_version
         assert cipher in TLS.cipher_suites
-        stored = connect(postgres, test_pki, user=SUPERUSER).execute(
-            "SELECT rolpassword FROM pg_authid WHERE rolname = %s", (APP_ROLE,)).fetchone()[0]
+    (stored,), = superuser_sql(postgres.container, f"SELECT rolpassword FROM pg_authid WHERE rolname = '{APP_ROLE}'")
     assert stored.startswith("SCRAM-SHA-256$")
 
 
-def test_server_runs_with_the_baseline_settings(postgres, test_pki):
+def test_server_runs_with_the_baseline_settings(postgres):
     expected = {**DATABASE.log_flags, "ssl": "on", "ssl_min_protocol_version": DATABASE.ssl_min_protocol_version,
-                "password_encryption": DATABASE.password_encryption}
-    with connect(postgres, test_pki, user=SUPERUSER) as connection:
-        actual = {name: connection.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] for name in expected}
-    assert actual == expected
+                "password_encryption": DATABASE.password_encryption, "shared_preload_libraries": "pgaudit",
+                "pgaudit.log": DATABASE.pgaudit_log, "pgaudit.log_parameter": "off"}
+    names = list(expected)
+    rows = superuser_sql(postgres.container, "SELECT " + ", ".join(f"current_setting('{name}')" for name in names))
+    assert dict(zip(names, rows[0])) == expected
+    assert superuser_sql(postgres.container, "SELECT extname FROM pg_extension WHERE extname = 'pgaudit'") == [["pgaudit"]]
 
 
 def test_refuses_a_wrong_password(postgres, test_pki):
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         connect(postgres, test_pki, password="not-the-password")  # checkov:skip=CKV_SECRET_6:a deliberately wrong password
+
+
+def test_refuses_the_superuser_over_the_network_even_with_its_password(postgres, test_pki):
+    with pytest.raises(psycopg.OperationalError, match="pg_hba.conf rejects connection"):
+        connect(postgres, test_pki, user=SUPERUSER)
 
 
 def test_refuses_tls12(postgres, test_pki):
@@ -67,87 +78,197 @@ def test_refuses_connections_without_tls(postgres, test_pki):
         connect(postgres, test_pki, sslmode="disable")
 
 
-def test_app_role_is_not_owner_superuser_or_bypassrls(postgres, test_pki):
-    with connect(postgres, test_pki, user=SUPERUSER) as connection:
-        superuser, bypassrls = connection.execute(
-            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
-        owned = connection.execute(
-            "SELECT count(*) FROM pg_tables WHERE tableowner = %s", (APP_ROLE,)).fetchone()[0]
-    assert (superuser, bypassrls, owned) == (False, False, 0)
+def test_app_role_is_not_owner_superuser_or_bypassrls(postgres):
+    rows = superuser_sql(postgres.container, f"""
+        SELECT r.rolsuper, r.rolbypassrls, (SELECT count(*) FROM pg_tables WHERE tableowner = r.rolname)
+        FROM pg_roles r WHERE r.rolname = '{APP_ROLE}'""")
+    assert rows == [["f", "f", "0"]]
+    owner = superuser_sql(postgres.container, f"SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = '{OWNER_ROLE}'")
+    assert owner == [["f", "f"]]
 
 
-AUDIT_CHANGES = {
-    "UPDATE": sql.SQL("UPDATE {} SET action = 'rewritten'"),
-    "DELETE": sql.SQL("DELETE FROM {}"),
-    "TRUNCATE": sql.SQL("TRUNCATE {}"),
+def test_a_password_set_as_a_client_side_scram_verifier_logs_in(postgres, test_pki):
+    """What the Cloud SQL schema step does: the role gets a verifier, never the password, and logs in with it."""
+    password = uuid.uuid4().hex + uuid.uuid4().hex
+    role = f"rae_verifier_{uuid.uuid4().hex[:8]}"
+    superuser_sql(postgres.container, f"CREATE ROLE {role} LOGIN PASSWORD '{verifier(password)}'; "
+                                      f"GRANT CONNECT ON DATABASE {DATABASE_NAME} TO {role}")
+    try:
+        with connect(postgres, test_pki, user=role, password=password) as connection:
+            assert connection.execute("SELECT current_user").fetchone()[0] == role
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            connect(postgres, test_pki, user=role, password=password[:-1])
+        logs = postgres.container.logs()
+        assert b"AUDIT: SESSION" in logs and b"ROLE,CREATE ROLE" in logs  # pgaudit logged the statement...
+        assert password.encode() not in logs  # ...which never held the password
+    finally:
+        superuser_sql(postgres.container, f"REVOKE CONNECT ON DATABASE {DATABASE_NAME} FROM {role}; DROP ROLE {role}")
+
+
+DIRECT_ACCESS = {
+    "select memories": sql.SQL("SELECT * FROM memories"),
+    "insert memories": sql.SQL("INSERT INTO memories ({}, content) VALUES ('tenant-a', 'planted')").format(TENANT),
+    "update memories": sql.SQL("UPDATE memories SET content = 'overwritten'"),
+    "delete memories": sql.SQL("DELETE FROM memories"),
+    "insert audit": sql.SQL("INSERT INTO {} ({}, actor, action) VALUES ('tenant-a', 'forged', 'login')").format(
+        AUDIT, TENANT),
+    "insert audit overriding": sql.SQL(
+        "INSERT INTO {} (id, seq, occurred_at, {}, actor, action, prev_hash, row_hash) OVERRIDING SYSTEM VALUE "
+        "VALUES (1, 1, '2000-01-01', 'tenant-a', 'forged', 'login', '\\x00', '\\x00')").format(AUDIT, TENANT),
+    "update audit": sql.SQL("UPDATE {} SET action = 'rewritten'").format(AUDIT),
+    "delete audit": sql.SQL("DELETE FROM {}").format(AUDIT),
+    "truncate audit": sql.SQL("TRUNCATE {}").format(AUDIT),
+    "call the internal tenant check": sql.SQL("SELECT memory_tenant('tenant-a')"),
 }
 
 
-@pytest.fixture(scope="module")
-def audit_row(postgres, test_pki):
-    """One audit record written by the application role (INSERT is allowed)."""
-    with connect(postgres, test_pki) as connection:
-        connection.execute(sql.SQL("INSERT INTO {} ({}, actor, action) VALUES ('tenant-a', 'tests', 'login')")
-                           .format(sql.Identifier(DATABASE.audit_log_table), sql.Identifier(DATABASE.tenant_column)))
-    return DATABASE.audit_log_table
-
-
-@pytest.mark.parametrize("change", AUDIT_CHANGES)
-def test_audit_log_refuses_change_by_app_role(postgres, test_pki, audit_row, change):
+@pytest.mark.parametrize("statement", DIRECT_ACCESS)
+def test_app_role_has_no_direct_way_to_memories_or_audit_rows(postgres, test_pki, statement):
     with connect(postgres, test_pki) as connection, pytest.raises(errors.InsufficientPrivilege, match="permission denied"):
-        connection.execute(AUDIT_CHANGES[change].format(sql.Identifier(audit_row)))
-
-
-@pytest.mark.parametrize("change", AUDIT_CHANGES)
-def test_audit_log_trigger_refuses_change_even_by_owner(postgres, test_pki, audit_row, change):
-    with connect(postgres, test_pki, user=SUPERUSER) as connection, \
-            pytest.raises(errors.InsufficientPrivilege, match="append-only"):
-        connection.execute(AUDIT_CHANGES[change].format(sql.Identifier(audit_row)))
-    with connect(postgres, test_pki) as connection:
-        count = connection.execute(sql.SQL("SELECT count(*) FROM {} WHERE action = 'login'")
-                                   .format(sql.Identifier(audit_row))).fetchone()[0]
-    assert count >= 1
+        as_tenant(connection, "tenant-a").execute(DIRECT_ACCESS[statement])
 
 
 @pytest.fixture(scope="module")
-def tenant_rows(postgres, test_pki):
-    """One memory per tenant, each written in its own tenant's session."""
-    for tenant in ("tenant-a", "tenant-b"):
-        with connect(postgres, test_pki) as connection:
-            as_tenant(connection, tenant).execute(
-                sql.SQL("INSERT INTO memories ({}, content) VALUES (%s, %s)").format(
-                    sql.Identifier(DATABASE.tenant_column)), (tenant, f"secret of {tenant}"))
-
-
-def test_tenant_reads_only_its_rows(postgres, test_pki, tenant_rows):
+def stored(postgres, test_pki) -> dict[str, int]:
+    """One memory per tenant, stored through memory_store (tenant -> memory id)."""
     with connect(postgres, test_pki) as connection:
-        contents = {row[0] for row in as_tenant(connection, "tenant-a").execute("SELECT content FROM memories")}
-    assert contents == {"secret of tenant-a"}
+        return {tenant: connection.execute("SELECT memory_store(%s, %s)", (tenant, f"secret of {tenant}")).fetchone()[0]
+                for tenant in ("tenant-a", "tenant-b")}
 
 
-def test_session_without_tenant_reads_nothing(postgres, test_pki, tenant_rows):
+def recall(connection, tenant, ids=None):
+    return connection.execute("SELECT memory_id, content FROM memory_recall(%s, %s)", (tenant, ids)).fetchall()
+
+
+def test_recall_returns_only_the_tenants_memories(postgres, test_pki, stored):
     with connect(postgres, test_pki) as connection:
-        assert connection.execute("SELECT count(*) FROM memories").fetchone()[0] == 0
+        assert recall(connection, "tenant-a") == [(stored["tenant-a"], "secret of tenant-a")]
+        assert recall(connection, "tenant-a", [stored["tenant-b"]]) == []
+        assert recall(connection, "tenant-b", [stored["tenant-a"], stored["tenant-b"]]) == [
+            (stored["tenant-b"], "secret of tenant-b")]
 
 
-def test_tenant_cannot_write_rows_of_another_tenant(postgres, test_pki, tenant_rows):
-    with connect(postgres, test_pki) as connection, pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
-        as_tenant(connection, "tenant-a").execute(
-            sql.SQL("INSERT INTO memories ({}, content) VALUES ('tenant-b', 'planted')").format(
-                sql.Identifier(DATABASE.tenant_column)))
-
-
-def test_tenant_cannot_change_or_delete_rows_of_another_tenant(postgres, test_pki, tenant_rows):
+def test_a_tenant_cannot_forget_another_tenants_memory(postgres, test_pki, stored):
     with connect(postgres, test_pki) as connection:
-        as_tenant(connection, "tenant-a")
-        tenant_b = sql.SQL("{} = 'tenant-b'").format(sql.Identifier(DATABASE.tenant_column))
-        updated = connection.execute(sql.SQL("UPDATE memories SET content = 'overwritten' WHERE {}").format(tenant_b))
-        assert updated.rowcount == 0
-        deleted = connection.execute(sql.SQL("DELETE FROM memories WHERE {}").format(tenant_b))
-        assert deleted.rowcount == 0
+        assert connection.execute("SELECT memory_forget('tenant-a', %s)", (stored["tenant-b"],)).fetchone()[0] is False
+        assert recall(connection, "tenant-b") == [(stored["tenant-b"], "secret of tenant-b")]
+
+
+def test_a_transaction_acting_for_one_tenant_cannot_act_for_another(postgres, test_pki, stored):
+    with connect(postgres, test_pki, autocommit=False) as connection, \
+            pytest.raises(errors.InsufficientPrivilege, match="acts for tenant tenant-a"):
+        recall(connection, "tenant-a")
+        recall(connection, "tenant-b")
+
+
+@pytest.mark.parametrize("call", ["SELECT memory_store('tenant-b', 'planted')", "SELECT * FROM memory_recall('tenant-b')",
+                                  "SELECT memory_forget('tenant-b', 1)"])
+def test_a_session_declared_for_one_tenant_cannot_call_for_another(postgres, test_pki, stored, call):
+    with connect(postgres, test_pki) as connection, pytest.raises(errors.InsufficientPrivilege, match="A.5.15"):
+        as_tenant(connection, "tenant-a").execute(call)
     with connect(postgres, test_pki) as connection:
-        contents = [row[0] for row in as_tenant(connection, "tenant-b").execute("SELECT content FROM memories")]
-    assert contents == ["secret of tenant-b"]
+        assert recall(connection, "tenant-b") == [(stored["tenant-b"], "secret of tenant-b")]
+
+
+@pytest.mark.parametrize("tenant", ["", "tenant a", "x" * 64, "'; DROP TABLE memories; --"])
+def test_malformed_tenants_are_refused(postgres, test_pki, tenant):
+    with connect(postgres, test_pki) as connection, pytest.raises(errors.InvalidParameterValue, match="A.5.15"):
+        connection.execute("SELECT memory_store(%s, 'x')", (tenant,))
+
+
+def test_every_call_appends_an_audit_row_with_actor_tenant_ids_and_server_time(postgres, test_pki, stored):
+    with connect(postgres, test_pki) as connection:
+        before = connection.execute("SELECT now()").fetchone()[0]
+        recall(connection, "tenant-a", [stored["tenant-a"], stored["tenant-b"]])
+        rows = as_tenant(connection, "tenant-a").execute(sql.SQL(
+            "SELECT actor, {}, action, memory_ids, detail, occurred_at FROM {} ORDER BY seq DESC LIMIT 1").format(
+            TENANT, AUDIT)).fetchall()
+    ((actor, tenant, action, ids, detail, occurred_at),) = rows
+    assert (actor, tenant, action, ids, detail) == (APP_ROLE, "tenant-a", "memory.read", [stored["tenant-a"]],
+                                                    {"not_returned": 1})
+    assert occurred_at >= before
+
+
+def test_audit_rows_are_read_only_for_their_own_tenant(postgres, test_pki, stored):
+    with connect(postgres, test_pki) as connection:
+        assert connection.execute(sql.SQL("SELECT count(*) FROM {}").format(AUDIT)).fetchone()[0] == 0
+        tenants = {row[0] for row in as_tenant(connection, "tenant-b").execute(
+            sql.SQL("SELECT DISTINCT {} FROM {}").format(TENANT, AUDIT))}
+    assert tenants == {"tenant-b"}
+    stores = superuser_sql(postgres.container,
+                           "SELECT tenant_id, memory_ids[1] FROM audit_log WHERE action = 'memory.store' ORDER BY seq")
+    assert [row for row in stores if row[0] in stored][:2] == [[tenant, str(stored[tenant])] for tenant in stored]
+
+
+@pytest.mark.parametrize("change", ["UPDATE audit_log SET action = 'rewritten'", "DELETE FROM audit_log",
+                                    "TRUNCATE audit_log"])
+def test_audit_log_trigger_refuses_change_even_by_the_superuser(postgres, stored, change):
+    with pytest.raises(RuntimeError, match="append-only"):
+        superuser_sql(postgres.container, change)
+
+
+def test_the_audit_chain_verifies(postgres, test_pki, stored):
+    with connect(postgres, test_pki) as connection:
+        intact, rows, broken, head_seq, head_hash = connection.execute("SELECT * FROM audit_log_verify()").fetchone()
+    assert intact is True and broken is None and rows == head_seq and rows >= 2 and len(head_hash) == 64
+
+
+def test_a_stored_memorys_content_stays_out_of_the_server_log(postgres, test_pki):
+    marker = f"pii-marker-{uuid.uuid4().hex}"
+    with connect(postgres, test_pki) as connection:
+        connection.execute("SELECT memory_store('tenant-a', %s)", (marker,))
+        with pytest.raises(errors.InvalidParameterValue):  # a failing call logs its statement, not its parameters
+            connection.execute("SELECT memory_store('not a tenant', %s)", (marker,))
+    logs = postgres.container.logs()
+    assert b"SELECT memory_store('not a tenant', $1)" in logs
+    assert marker.encode() not in logs
+
+
+@pytest.fixture
+def chain_postgres(docker_client, built_images, test_pki, secret_dir):
+    """A Postgres of its own for tampering (the session's chain stays intact), with five audited stores."""
+    running = start_postgres(docker_client, built_images["postgres"], test_pki, secret_dir, "chain")
+    try:
+        with connect(running, test_pki) as connection:
+            for n in range(5):
+                connection.execute("SELECT memory_store('tenant-a', %s)", (f"memory {n}",))
+        yield running
+    finally:
+        remove_quietly(docker_client, running.container, running.volume)
+
+
+def verify(running) -> tuple[str, ...]:
+    ((intact, rows, broken, head_seq, head_hash),) = superuser_sql(running.container, "SELECT * FROM audit_log_verify()")
+    return intact, rows, broken, head_seq, head_hash
+
+
+DISABLE, ENABLE = ("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
+                   "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+
+
+def test_a_row_deleted_by_the_superuser_on_the_local_socket_is_detected(chain_postgres):
+    assert verify(chain_postgres)[:3] == ("t", "5", "")
+    superuser_sql(chain_postgres.container, f"{DISABLE}; DELETE FROM audit_log WHERE seq = 2; {ENABLE}")
+    assert verify(chain_postgres)[:3] == ("f", "4", "3")
+    # pgaudit put the tampering itself into the server log (shipped off the host by the log pipeline).
+    logs = chain_postgres.container.logs()
+    assert b"AUDIT: SESSION,1,1,DDL,ALTER TABLE,TABLE,public.audit_log,ALTER TABLE audit_log DISABLE TRIGGER" in logs
+    assert b"AUDIT: SESSION,2,1,WRITE,DELETE,,," in logs
+
+
+def test_a_row_rewritten_by_the_superuser_is_detected(chain_postgres):
+    superuser_sql(chain_postgres.container, f"{DISABLE}; UPDATE audit_log SET actor = 'someone-else' WHERE seq = 4; "
+                                            f"{ENABLE}")
+    assert verify(chain_postgres)[:3] == ("f", "5", "4")
+
+
+def test_rows_cut_from_the_end_show_as_an_older_head(chain_postgres):
+    """The chain alone cannot see its last rows removed: the head recorded earlier (the audit report's) does."""
+    recorded_head = verify(chain_postgres)[3:]
+    superuser_sql(chain_postgres.container, f"{DISABLE}; DELETE FROM audit_log WHERE seq = 5; {ENABLE}")
+    intact, rows, _, head_seq, head_hash = verify(chain_postgres)
+    assert (intact, rows) == ("t", "4")
+    assert (head_seq, head_hash) != recorded_head and int(head_seq) < int(recorded_head[0])
 
 
 def test_secrets_absent_from_docker_inspect(postgres):
@@ -157,7 +278,7 @@ def test_secrets_absent_from_docker_inspect(postgres):
         assert secret.strip() not in inspected
 
 
-def test_secrets_absent_from_container_logs(postgres, tenant_rows):
+def test_secrets_absent_from_container_logs(postgres, stored):
     logs = postgres.container.logs()
     assert b"connection authorized" in logs  # the logs are real and include the log_connections lines
     for secret in postgres.secret_values:

@@ -70,6 +70,32 @@ def test_schema_command_applies_the_shared_sql_through_the_auth_proxy():
     assert command.startswith("cloud-sql-proxy --private-ip")
     assert "--file=components/sql/003_audit_log.sql" in command and "--file=components/sql/004_memories.sql" in command
     assert "app_password_file=" in command and "pw" not in command.split()
+    # The password reaches Cloud SQL only as its SCRAM verifier, computed client-side before psql runs.
+    assert "-m components.scram .state/postgres-app-password > .state/postgres-app-password.scram" in command
+    assert "--set=app_password_file=.state/postgres-app-password.scram" in command
+
+
+def test_the_superuser_is_refused_over_the_network_before_any_password_rule():
+    rules = [line.split() for line in postgres_runtime.pg_hba_conf().splitlines() if line and not line.startswith("#")]
+    assert rules[0] == ["local", "all", postgres_runtime.SUPERUSER, "peer"]
+    superuser_reject = rules.index(["hostssl", "all", postgres_runtime.SUPERUSER, "all", "reject"])
+    scram = rules.index(["hostssl", "all", "all", "all", DATABASE.password_encryption])
+    assert superuser_reject < scram
+    allowed_methods = ("reject", DATABASE.password_encryption)
+    assert not [rule for rule in rules if rule[0].startswith("host") and rule[-1] not in allowed_methods]
+
+
+def test_pgaudit_is_preloaded_without_parameter_values():
+    flags = postgres_runtime.server_flags()
+    assert "shared_preload_libraries=pgaudit" in flags and f"pgaudit.log={DATABASE.pgaudit_log}" in flags
+    assert "pgaudit.log_parameter=off" in flags
+    assert DATABASE.gcp_extra_flags["pgaudit.log"] == DATABASE.pgaudit_log
+
+
+def test_sql_bodies_and_baseline_name_the_same_table_column_and_setting():
+    settings = postgres_runtime.sql_settings()
+    for name, literal in postgres_runtime.SQL_BODY_NAMES.items():
+        assert f"\\set {name} {literal}\n" in settings
 
 
 WEAKENINGS = [

@@ -1,50 +1,93 @@
-"""Qdrant: official image by digest, non-root, TLS on, API key only in a secret config file; CMEK VM on gcp."""
+"""Qdrant: official image by digest or our build, non-root, behind a TLS 1.3 front, API keys only in a secret config
+file; CMEK VM on gcp."""
 
-import dataclasses
+from pathlib import Path
 
 import pytest
 import yaml
 
-from baseline import CONTAINER, BaselineViolation
-from components.qdrant import (CONFIG_PATH, COS_IMAGE, DockerQdrant, DockerQdrantArgs, GcpQdrant, GcpQdrantArgs,
-                               cloud_init, config_yaml, qdrant_spec)
-from components.spec import Port
-from tests.unit.components.harness import declare, one
+from baseline import CONTAINER, TLS, BaselineViolation
+from components import proxy_runtime, qdrant_runtime
+from components.qdrant import COS_IMAGE, DockerQdrant, DockerQdrantArgs, GcpQdrant, GcpQdrantArgs, cloud_init
+from components.qdrant_runtime import (CONFIG_PATH, FrontSecrets, QdrantSecrets, config_yaml, front_config,
+                                       qdrant_spec)
+from tests.unit.components.harness import declare, of_type, one
 
 IMAGE = "qdrant/qdrant@sha256:" + "c" * 64
+LOCAL_ID = "sha256:" + "d" * 64
+PROXY_ID = "sha256:" + "e" * 64
 KEY = "projects/p/locations/r/keyRings/k/cryptoKeys/disk"
+STORE_SECRETS = QdrantSecrets("/srv/s/qdrant.yaml", "/srv/s/q.crt", "/srv/s/q.key", "/srv/s/ca.crt")
+FRONT_SECRETS = FrontSecrets("/srv/s/front.cfg", "/srv/s/f.crt", "/srv/s/f.key", "/srv/s/ca.crt")
+REPO = Path(__file__).resolve().parents[3]
 
 
-def _spec(**overrides):
-    args = dict(image=IMAGE, data_volume="rae-unit-qdrant", config_file="/srv/s/qdrant.yaml",
-                tls_cert_file="/srv/s/q.crt", tls_key_file="/srv/s/q.key", networks=["rae-unit-backend"]) | overrides
-    return qdrant_spec(**args)
+def _docker(**overrides):
+    args = dict(image=LOCAL_ID, front_image=PROXY_ID, data_volume="rae-unit-qdrant", store_secrets=STORE_SECRETS,
+                front_secrets=FRONT_SECRETS, store_network="rae-unit-qdrant",
+                client_networks=["rae-unit-backend"]) | overrides
+    return declare(lambda: DockerQdrant("qdrant", DockerQdrantArgs(**args)))
 
 
-def test_config_file_carries_the_key_and_turns_tls_on():
-    text = config_yaml("k" * 40)
-    assert f"api_key: {'k' * 40}" in text and "enable_tls: true" in text and "telemetry_disabled: true" in text
+def test_config_file_carries_both_keys_and_turns_tls_on_with_everything_on_the_volume():
+    config = yaml.safe_load(config_yaml("k" * 40, "r" * 40))
+    assert config["service"]["api_key"] == "k" * 40 and config["service"]["read_only_api_key"] == "r" * 40
+    assert config["service"]["enable_tls"] is True and config["telemetry_disabled"] is True
+    assert all(path == qdrant_runtime.STORAGE_PATH or path.startswith(qdrant_runtime.STORAGE_PATH + "/")
+               for path in config["storage"].values())
 
 
-def test_docker_qdrant_is_hardened_internal_and_keyless_in_env():
-    container = one(declare(lambda: DockerQdrant("qdrant", DockerQdrantArgs(_spec()))), "docker:index/container:Container")
-    assert container["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}" and container["readOnly"] is True
-    assert container["image"] == IMAGE and not container.get("ports")
-    assert any(m["target"] == CONFIG_PATH and m["readOnly"] for m in container["mounts"])
-    assert "QDRANT__SERVICE__ENABLE_TLS=true" in container["envs"]
-    assert not any("API_KEY" in env for env in container["envs"])
+@pytest.mark.parametrize("keys", [("", "r" * 40), ("k" * 40, ""), ("k" * 40, "k" * 40)])
+def test_config_needs_two_distinct_keys(keys):
+    with pytest.raises(BaselineViolation, match="A.5.17"):
+        config_yaml(*keys)
 
 
-@pytest.mark.parametrize("image", ["qdrant/qdrant:latest", "qdrant/qdrant:v1.12.0", "evil/qdrant@sha256:" + "c" * 64])
+def test_store_and_front_are_hardened_unpublished_and_keyless_in_env():
+    containers = {r["inputs"]["hostname"]: r["inputs"] for r in of_type(_docker(), "docker:index/container:Container")}
+    store, front = containers["qdrant-store"], containers["qdrant"]
+    for container in (store, front):
+        assert container["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}" and container["readOnly"] is True
+        assert not container.get("ports")
+        assert not any("API_KEY" in env for env in container.get("envs", []))
+    assert store["image"] == LOCAL_ID and front["image"] == PROXY_ID
+    assert any(m["target"] == CONFIG_PATH and m["readOnly"] for m in store["mounts"])
+    assert f"QDRANT_INIT_FILE_PATH={qdrant_runtime.INIT_FILE_PATH}" in store["envs"]
+    assert f"SSL_CERT_FILE={qdrant_runtime.CA_CERT_PATH}" in store["envs"]
+
+
+def test_the_stores_network_cannot_be_a_client_network():
+    with pytest.raises(BaselineViolation, match="A.8.24"):
+        _docker(client_networks=["rae-unit-backend", "rae-unit-qdrant"])
+
+
+@pytest.mark.parametrize("image", ["qdrant/qdrant:latest", "qdrant/qdrant:v1.18.3", "evil/qdrant@sha256:" + "c" * 64])
 def test_unpinned_or_unofficial_images_are_refused(image):
     with pytest.raises(BaselineViolation, match="A.8.19"):
-        _spec(image=image)
+        qdrant_spec(image, "rae-unit-qdrant", STORE_SECRETS)
 
 
-def test_publishing_qdrant_is_refused():
-    published = dataclasses.replace(_spec(), ports=(Port(6333, 6333),))
-    with pytest.raises(BaselineViolation, match="A.8.24"):
-        declare(lambda: DockerQdrant("qdrant", DockerQdrantArgs(published)))
+def test_a_local_build_is_refused_where_only_the_official_image_may_run():
+    qdrant_spec(LOCAL_ID, "rae-unit-qdrant", STORE_SECRETS)
+    with pytest.raises(BaselineViolation, match="A.8.19"):
+        qdrant_spec(LOCAL_ID, "rae-unit-qdrant", STORE_SECRETS, local_build_allowed=False)
+
+
+def test_front_accepts_tls13_only_on_both_sides_and_verifies_the_store_by_name():
+    config = front_config("qdrant-store")
+    assert config.count(f"ssl-min-ver {TLS.min_version}") == 2
+    assert f"bind :{qdrant_runtime.HTTP_PORT} ssl" in config and f"bind :{qdrant_runtime.GRPC_PORT} ssl" in config
+    servers = [line.split() for line in config.splitlines() if line.strip().startswith("server ")]
+    assert len(servers) == 2 and all(s[s.index("verify") + 1] == "required" and "verifyhost" in s for s in servers)
+    assert all(s[s.index("verifyhost") + 1] == "qdrant-store" for s in servers)
+    assert f"bind 127.0.0.1:{proxy_runtime.HEALTH_PORT}" in config
+
+
+def test_our_image_runs_the_runtime_s_paths_and_port():
+    dockerfile = (REPO / "images" / "qdrant" / "Dockerfile").read_text()
+    assert f'ENTRYPOINT ["{qdrant_runtime.BINARY_PATH}"]' in dockerfile
+    assert f"/dev/tcp/127.0.0.1/{qdrant_runtime.HTTP_PORT}" in dockerfile
+    assert qdrant_runtime.WORK_DIR == qdrant_runtime.build_args()["WORK_DIR"]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +95,8 @@ def vm() -> list[dict]:
     return declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
         IMAGE, "europe-west4-a", "subnet", KEY, "rae-qdrant@p.iam.gserviceaccount.com",
         "projects/p/secrets/rae-qdrant-config", "projects/p/secrets/rae-qdrant-tls-cert",
-        "projects/p/secrets/rae-qdrant-tls-key", "projects/p/global/networks/rae-vpc")))
+        "projects/p/secrets/rae-qdrant-tls-key", "projects/p/secrets/rae-qdrant-ca-cert",
+        "projects/p/global/networks/rae-vpc")))
 
 
 def test_vm_is_shielded_cos_without_external_ip(vm):
@@ -90,7 +134,7 @@ def test_vm_runs_the_same_hardened_spec_with_secrets_fetched_into_tmpfs(vm):
 
 
 def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service():
-    spec = _spec(data_volume="/mnt/disks/qdrant/storage", networks=())
+    spec = qdrant_spec(IMAGE, "/mnt/disks/qdrant/storage", STORE_SECRETS)
     config = yaml.safe_load(cloud_init(spec, {"/run/qdrant/a": "projects/p/secrets/a"}, "/dev/sdb"))
     assert config["bootcmd"][0] == "blkid /dev/sdb || mkfs.ext4 -F /dev/sdb"
     assert f"chown {CONTAINER.uid}:{CONTAINER.gid} /mnt/disks/qdrant/storage" in config["bootcmd"][2]
@@ -100,4 +144,32 @@ def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service():
 def test_vm_without_a_customer_managed_key_is_refused():
     with pytest.raises(BaselineViolation, match="A.8.24"):
         declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
-            IMAGE, "europe-west4-a", "subnet", "", "rae-qdrant@p.iam.gserviceaccount.com", "c", "t", "k", "net")))
+            IMAGE, "europe-west4-a", "subnet", "", "rae-qdrant@p.iam.gserviceaccount.com", "c", "t", "k", "ca", "net")))
+
+
+def test_vm_refuses_a_local_build():
+    with pytest.raises(BaselineViolation, match="A.8.19"):
+        declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
+            LOCAL_ID, "europe-west4-a", "subnet", KEY, "rae-qdrant@p.iam.gserviceaccount.com", "c", "t", "k", "ca",
+            "net")))
+
+
+def test_config_turns_on_qdrants_jwt_rbac():
+    assert yaml.safe_load(config_yaml("k" * 40, "r" * 40))["service"]["jwt_rbac"] is True
+
+
+def test_tenant_tokens_always_name_exactly_one_collection():
+    claims = qdrant_runtime.tenant_claims("tenant-a", "r", 1_900_000_000)
+    assert claims == {"access": [{"collection": "memories-tenant-a", "access": "r"}], "exp": 1_900_000_000,
+                      "sub": "tenant-a"}
+
+
+@pytest.mark.parametrize("tenant, access", [("", "r"), ("a/b", "r"), ("tenant-a", "m"), ("tenant-a", "")])
+def test_tenant_tokens_refuse_bad_tenants_and_global_access(tenant, access):
+    with pytest.raises(BaselineViolation, match="A.5.15"):
+        qdrant_runtime.tenant_claims(tenant, access, 1_900_000_000)
+
+
+def test_the_gcp_stack_pins_the_official_image_of_the_same_release():
+    config = yaml.safe_load((REPO / "Pulumi.gcp.yaml").read_text())["config"]
+    assert config["rae:qdrantImage"] == qdrant_runtime.OFFICIAL_IMAGE

@@ -19,7 +19,7 @@ GCP_CONFIG = {
     "rae:qdrantImage": "qdrant/qdrant@sha256:" + "f" * 64, "rae:domains": json.dumps(["memory.example.org"]),
 }
 IMAGE_IDS = {name: {"ref": f"rae/{name}:unit", "id": "sha256:" + digit * 64}
-             for name, digit in (("base", "1"), ("postgres", "2"), ("tls-proxy", "3"))}
+             for name, digit in (("base", "1"), ("postgres", "2"), ("tls-proxy", "3"), ("qdrant", "4"))}
 
 
 def _by_type(resources: list[dict], type_token: str) -> list[dict]:
@@ -104,23 +104,39 @@ def _local_config(images_file: Path, **overrides) -> dict:
 def test_local_stack_runs_our_images_hardened_on_separated_networks(images_file):
     graph = render_program(REPO, "local", _local_config(images_file))
     containers = {c["name"]: c for c in _by_type(graph, "docker:index/container:Container")}
-    assert set(containers) == {"rae-local-postgres", "rae-local-tls-proxy"}
+    assert set(containers) == {"rae-local-postgres", "rae-local-tls-proxy", "rae-local-qdrant-store", "rae-local-qdrant"}
     assert containers["rae-local-postgres"]["image"] == IMAGE_IDS["postgres"]["id"]
     assert containers["rae-local-tls-proxy"]["image"] == IMAGE_IDS["tls-proxy"]["id"]
+    assert containers["rae-local-qdrant-store"]["image"] == IMAGE_IDS["qdrant"]["id"]
+    assert containers["rae-local-qdrant"]["image"] == IMAGE_IDS["tls-proxy"]["id"]
     for container in containers.values():
         assert container["readOnly"] is True and container["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}"
-        assert all(port["ip"] == "127.0.0.1" for port in container["ports"])
+        assert all(port["ip"] == "127.0.0.1" for port in container.get("ports") or [])
     networks = {n["name"]: n for n in _by_type(graph, "docker:index/network:Network")}
     assert networks["rae-local-backend"]["internal"] is True and networks["rae-local-edge"]["internal"] is False
+    assert networks["rae-local-qdrant"]["internal"] is True
     assert all(n["options"] == {"com.docker.network.bridge.enable_ip_masquerade": "false"} for n in networks.values())
     secret_files = [r for r in _by_type(graph, "pulumi-python:dynamic:Resource") if "content" in r]
     assert secret_files and all(f["content"] == SECRET_MARKER for f in secret_files)
 
 
-def test_local_stack_with_qdrant_keeps_it_internal(images_file):
-    graph = render_program(REPO, "local", _local_config(images_file, **{"rae:qdrantImage": "qdrant/qdrant@sha256:" + "9" * 64}))
-    (qdrant,) = [c for c in _by_type(graph, "docker:index/container:Container") if c["hostname"] == "qdrant"]
-    assert not qdrant.get("ports") and qdrant["networksAdvanced"] == [{"name": "rae-local-backend", "aliases": ["qdrant"]}]
+def test_local_stack_keeps_qdrant_internal_behind_its_tls13_front(images_file):
+    graph = render_program(REPO, "local", _local_config(images_file))
+    containers = {c["hostname"]: c for c in _by_type(graph, "docker:index/container:Container")}
+    store, front = containers["qdrant-store"], containers["qdrant"]
+    assert not store.get("ports") and not front.get("ports")
+    assert store["networksAdvanced"] == [{"name": "rae-local-qdrant", "aliases": ["qdrant-store"]}]
+    assert front["networksAdvanced"] == [{"name": "rae-local-backend", "aliases": ["qdrant"]},
+                                         {"name": "rae-local-qdrant", "aliases": ["qdrant"]}]
+    assert not any(network["name"] == "rae-local-qdrant" for c in containers.values()
+                   if c["hostname"] not in ("qdrant", "qdrant-store") for network in c.get("networksAdvanced", []))
+
+
+def test_local_stack_runs_the_official_qdrant_image_where_one_is_named(images_file):
+    official = "qdrant/qdrant@sha256:" + "9" * 64
+    graph = render_program(REPO, "local", _local_config(images_file, **{"rae:qdrantImage": official}))
+    (store,) = [c for c in _by_type(graph, "docker:index/container:Container") if c["hostname"] == "qdrant-store"]
+    assert store["image"] == official
 
 
 def test_local_stack_refuses_unencrypted_data_without_the_exemption(images_file):
@@ -155,7 +171,7 @@ def test_exemptions_are_exported_for_the_audit(images_file, monkeypatch):
     exported = {}
     monkeypatch.setattr(pulumi, "export", exported.__setitem__)
     declare(local.build, _local_config(images_file))
-    assert set(exported["unencryptedVolumes"]) == {"pgdata", "backups", "secrets"}
+    assert set(exported["unencryptedVolumes"]) == {"pgdata", "backups", "secrets", "qdrant-data"}
     assert all(why.startswith("EXEMPT (dev-only:") for why in exported["unencryptedVolumes"].values())
 
 
