@@ -66,13 +66,14 @@ def config_yaml(api_key: str) -> str:
 
 
 def qdrant_spec(image: str, data_volume: str, config_file: str, tls_cert_file: str, tls_key_file: str,
-                networks: Sequence[str]) -> ContainerSpec:
+                networks: Sequence[str], host_roots: Sequence[str] = CONTAINER.host_roots) -> ContainerSpec:
     """The hardened Qdrant runtime; host paths of the config (with the API key) and TLS files are secret files.
 
     + image: qdrant/qdrant@sha256:...
     + data_volume: docker volume (or host directory) for /qdrant/storage
     + config_file, tls_cert_file, tls_key_file: host paths, mode 0400, owned by the service uid
     + networks: internal networks only (no published port)
+    + host_roots: the declared roots its host paths sit under
     """
     check_image(image)
     return ContainerSpec(
@@ -87,6 +88,7 @@ def qdrant_spec(image: str, data_volume: str, config_file: str, tls_cert_file: s
              "QDRANT__TELEMETRY_DISABLED": "true"},
         memory_mb=2048,
         networks=tuple(networks),
+        host_roots=tuple(host_roots),
     )
 
 
@@ -192,7 +194,8 @@ class GcpQdrant(pulumi.ComponentResource):
                                                                    project=args.project, depends_on=args.depends_on),
                                opts=pulumi.ResourceOptions(parent=self))
         spec = qdrant_spec(args.image, f"{VM_DATA_PATH}/storage", f"{VM_SECRETS_PATH}/local.yaml",
-                           f"{VM_SECRETS_PATH}/cert.pem", f"{VM_SECRETS_PATH}/key.pem", networks=())
+                           f"{VM_SECRETS_PATH}/cert.pem", f"{VM_SECRETS_PATH}/key.pem", networks=(),
+                           host_roots=(VM_DATA_PATH, VM_SECRETS_PATH))
         user_data = pulumi.Output.all(args.config_secret, args.tls_cert_secret, args.tls_key_secret).apply(
             lambda ids: cloud_init(spec, {f"{VM_SECRETS_PATH}/local.yaml": ids[0], f"{VM_SECRETS_PATH}/cert.pem": ids[1],
                                           f"{VM_SECRETS_PATH}/key.pem": ids[2]},

@@ -89,14 +89,15 @@ def build() -> None:
         port=Port(5432, config.postgres_port, config.bind_address),
         networks=[edge_name, backend_name],
         allowed_bind_addresses=config.allowed_bind_addresses,
-        depends_on=[edge, backend, pgdata, secrets, *pg_tls_files]))
+        depends_on=[edge, backend, pgdata, secrets, *pg_tls_files], host_roots=config.host_roots))
 
     proxy_cert_path, proxy_key_path, proxy_tls_files = _tls_files("proxy-tls", proxy_cert, secrets_dir)
     proxy = TlsProxy("tls-proxy", TlsProxyArgs(
         image=images["tls-proxy"], upstream=config.api_upstream, cert_file=proxy_cert_path, key_file=proxy_key_path,
         port=Port(8443, config.proxy_port, config.bind_address),
         networks=[edge_name, backend_name],
-        allowed_bind_addresses=config.allowed_bind_addresses, depends_on=[edge, backend, *proxy_tls_files]))
+        allowed_bind_addresses=config.allowed_bind_addresses, depends_on=[edge, backend, *proxy_tls_files],
+        host_roots=config.host_roots))
 
     backups = DockerBackups("backups", DockerBackupsArgs(
         host_path=str(config.data_root / "backups"), key_file=secrets.files["backup-key"],
@@ -116,7 +117,7 @@ def build() -> None:
                                        secrets.values["qdrant-api-key"].apply(config_yaml), CONTAINER.uid, CONTAINER.gid)
         qdrant = DockerQdrant("qdrant", DockerQdrantArgs(
             qdrant_spec(config.qdrant_image, qdrant_data.docker_volume_name, f"{secrets_dir}/qdrant.yaml",
-                        qdrant_cert_path, qdrant_key_path, networks=[backend_name]),
+                        qdrant_cert_path, qdrant_key_path, networks=[backend_name], host_roots=config.host_roots),
             depends_on=[backend, qdrant_data, qdrant_config, *qdrant_tls_files]))
         # Not a host:port on purpose: probes from the host cannot reach the internal network.
         pulumi.export("qdrantEndpoint", f"{qdrant.endpoint} (internal network {backend_name} only)")

@@ -65,7 +65,8 @@ def tls_proxy(docker_client, built_images, test_pki, upstream_app):
     """The session's hardened TLS proxy, forwarding to `upstream_app`."""
     port = free_port()
     spec = proxy_spec(built_images["tls-proxy"], ProxySecrets(str(test_pki.server_cert), str(test_pki.server_key)),
-                      upstream=upstream_app, port=Port(LISTEN_PORT, port), name=f"rae-test-proxy-{uuid.uuid4().hex[:8]}")
+                      upstream=upstream_app, port=Port(LISTEN_PORT, port), name=f"rae-test-proxy-{uuid.uuid4().hex[:8]}",
+                      host_roots=(str(test_pki.server_cert.parent.parent),))  # the session's temporary data root
     print(f"[containers] starting {spec.name} on 127.0.0.1:{port} -> {upstream_app}", flush=True)
     container = docker_client.containers.run(**docker_api_kwargs(spec))
     try:

@@ -43,6 +43,7 @@ def qdrant(docker_client, secret_dir, tmp_path_factory):
         env={"QDRANT__STORAGE__SNAPSHOTS_PATH": "/qdrant/storage/snapshots",
              "QDRANT__STORAGE__TEMP_PATH": "/tmp", "QDRANT__TELEMETRY_DISABLED": "true"},
         ports=(Port(HTTP_PORT, port),),
+        host_roots=(str(secret_dir.parent),),  # the session's temporary data root
     )
     container = docker_client.containers.run(**docker_api_kwargs(spec))
     try:

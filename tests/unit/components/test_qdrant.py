@@ -16,8 +16,8 @@ KEY = "projects/p/locations/r/keyRings/k/cryptoKeys/disk"
 
 
 def _spec(**overrides):
-    args = dict(image=IMAGE, data_volume="rae-unit-qdrant", config_file="/srv/s/qdrant.yaml",
-                tls_cert_file="/srv/s/q.crt", tls_key_file="/srv/s/q.key", networks=["rae-unit-backend"]) | overrides
+    args = dict(image=IMAGE, data_volume="rae-unit-qdrant", config_file="/srv/data/s/qdrant.yaml",
+                tls_cert_file="/srv/data/s/q.crt", tls_key_file="/srv/data/s/q.key", networks=["rae-unit-backend"]) | overrides
     return qdrant_spec(**args)
 
 
@@ -90,7 +90,7 @@ def test_vm_runs_the_same_hardened_spec_with_secrets_fetched_into_tmpfs(vm):
 
 
 def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service():
-    spec = _spec(data_volume="/mnt/disks/qdrant/storage", networks=())
+    spec = _spec(data_volume="/mnt/disks/qdrant/storage", networks=(), host_roots=("/mnt/disks/qdrant", "/srv/data"))
     config = yaml.safe_load(cloud_init(spec, {"/run/qdrant/a": "projects/p/secrets/a"}, "/dev/sdb"))
     assert config["bootcmd"][0] == "blkid /dev/sdb || mkfs.ext4 -F /dev/sdb"
     assert f"chown {CONTAINER.uid}:{CONTAINER.gid} /mnt/disks/qdrant/storage" in config["bootcmd"][2]
