@@ -205,27 +205,42 @@ def _fold(node, constants: dict[str, ast.AST], depth: int = 0) -> str | None:
     return None
 
 
+def _is_text_expression(node) -> bool:
+    return isinstance(node, ast.JoinedStr) or isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
+
+
+def _text_findings(node, text: str) -> Iterator[tuple[str, int, str, str]]:
+    """The string checks on one piece of text (a constant, or an f-string/concatenation folded)."""
+    built = node if not isinstance(node, ast.Constant) else None
+    shown_text = text.replace(_UNRESOLVED, "{...}")
+    lowered = shown_text.lower()
+    how = " (built with an f-string or +)" if built else ""
+    if "ssl_cert_reqs=none" in lowered.replace("cert_none", "none"):
+        yield "RAE-APP-008", node.lineno, shown_text.split("?")[0], f"{shown_text}: ssl_cert_reqs=none{how}"
+    if lowered.startswith("http://") and not lowered.startswith(("http://localhost", "http://127.0.0.1")):
+        yield "RAE-APP-009", node.lineno, shown_text, f"plain-HTTP service URL {shown_text}{how}"
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return
+    if not (address.is_loopback or address.is_unspecified):
+        yield "RAE-APP-011", node.lineno, text, f"hard-coded IP address {text}"
+
+
 def _string_findings(tree: ast.Module, constants: dict[str, ast.AST] | None = None) -> Iterator[tuple[str, int, str, str]]:
     constants = constants or {}
+    # Parts of an f-string or concatenation are judged once, in the text they build.
+    parts = {id(part) for node in ast.walk(tree) if _is_text_expression(node)
+             for part in ast.walk(node) if part is not node}
     for node in ast.walk(tree):
-        if isinstance(node, (ast.JoinedStr, ast.BinOp)):
+        if id(node) in parts:
+            continue
+        if _is_text_expression(node):
             text = _fold(node, constants)
-            if text and "ssl_cert_reqs=none" in text.lower().replace("cert_none", "none"):
-                shown = text.split("?")[0].replace(_UNRESOLVED, "{...}")
-                yield "RAE-APP-008", node.lineno, shown, f"{shown}?ssl_cert_reqs=none (built with an f-string or +)"
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            text = node.value
-            lowered = text.lower()
-            if "ssl_cert_reqs=none" in lowered.replace("cert_none", "none"):
-                yield "RAE-APP-008", node.lineno, text.split("?")[0], "a Redis URL with ssl_cert_reqs=none"
-            if lowered.startswith("http://") and not lowered.startswith(("http://localhost", "http://127.0.0.1")):
-                yield "RAE-APP-009", node.lineno, text, f"plain-HTTP service URL {text}"
-            try:
-                address = ipaddress.ip_address(text.strip())
-            except ValueError:
-                continue
-            if not (address.is_loopback or address.is_unspecified):
-                yield "RAE-APP-011", node.lineno, text, f"hard-coded IP address {text}"
+            if text:
+                yield from _text_findings(node, text)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield from _text_findings(node, node.value)
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values):
                 if _literal(key) == "ssl_cert_reqs" and ("NONE" in ast.unparse(value).upper() or _literal(value) is None):

@@ -90,3 +90,15 @@ def test_concatenation_is_folded(tmp_path):
 def test_a_module_with_django_security_settings_is_a_settings_module(tmp_path):
     found = findings(tmp_path, 'ALLOWED_HOSTS = ["x"]\nDEBUG = True\n', name="prod_config.py")
     assert ("RAE-APP-002", "DEBUG") in found
+
+
+def test_an_f_string_is_reported_once_as_the_text_it_builds(tmp_path):
+    path = tmp_path / "settings.py"
+    path.write_text('REDIS = "rediss://r:6380/0"\nBROKER = f"{REDIS}?ssl_cert_reqs=none"\n')
+    found = [f for f in check_settings(path) if f.rule_id == "RAE-APP-008"]
+    assert [f.setting for f in found] == ["rediss://r:6380/0"]
+
+
+def test_an_f_string_service_url_is_read_as_http(tmp_path):
+    found = findings(tmp_path, 'SECRET_KEY = None\nHOST = "search.internal"\nSEARCH_URL = f"http://{HOST}/api"\n')
+    assert ("RAE-APP-009", "http://search.internal/api") in found
