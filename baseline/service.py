@@ -53,8 +53,22 @@ CONTAINER = Section(
                     "An image is referenced by sha256 id or digest, never by a mutable tag."),
     forbidden_mounts=S(("/var/run/docker.sock", "/run/docker.sock", "/", "/etc", "/proc", "/sys", "/dev"),
                        ("A.8.2", "A.8.18"), "Host control sockets and system trees are never mounted."),
-    host_namespaces_allowed=S(False, ("A.8.22", "A.8.2"), "No host network, pid, ipc or userns mode."),
+    host_namespaces_allowed=S(False, ("A.8.22", "A.8.2"),
+                              "No host or `container:` network, pid, ipc, uts, userns or cgroup namespace."),
     privileged_allowed=S(False, ("A.8.2", "A.8.18"), "Privileged mode is never allowed."),
+    host_roots=S(("/srv/data",), ("A.8.2", "A.8.18"),
+                 "Host paths (bind mounts, volume devices) only under the declared data and secret roots; Node1's "
+                 "is the LUKS mount /srv/data, a stack declares its own with rae:dataRoot."),
+    tmpfs_options_required=S(("noexec", "nosuid", "nodev"), ("A.8.9",),
+                             "Writable scratch space cannot hold executables, setuid files or device nodes."),
+    group_add_allowed=S((), ("A.8.2",), "No supplementary group: a group like docker or disk is host access."),
+    devices_allowed=S((), ("A.8.2", "A.8.18"), "No host device is passed into a hardened container."),
+    runtimes_allowed=S(("runc",), ("A.8.9", "A.8.19"),
+                       "The engine's default runtime, the one the seccomp/AppArmor defaults were proven with."),
+    sysctls_allowed=S((), ("A.8.9", "A.8.22"), "No namespaced kernel parameter is changed from the engine default."),
+    security_opt_keys_allowed=S(("no-new-privileges",), ("A.8.2", "A.8.9"),
+                                "Security options are an allow-list: any other key (seccomp, apparmor, label, "
+                                "systempaths) can only replace or disable the default confinement."),
 )
 
 KMS = Section(
@@ -71,7 +85,7 @@ SECRETS = Section(
     length=S(40, ("A.5.17", "A.8.24"), "Generated passwords and API keys: 40 characters from a CSPRNG."),
     file_mode=S(0o400, ("A.5.17", "A.8.3"), "Secrets reach containers as read-only files owned by the service uid."),
     delivery=S("file", ("A.5.17", "A.8.12"), "Never environment variables, command lines or logs."),
-    forbidden_env_markers=S(("PASSWORD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY"),
+    forbidden_env_markers=S(("PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"),
                             ("A.5.17", "A.8.12"),
                             "Environment variables with these names are rejected unless they end in _FILE."),
 )
@@ -84,6 +98,9 @@ IDENTITY = Section(
                       ("A.5.15", "A.8.2"), "Basic roles and impersonation roles are never granted."),
     grant_scope=S("resource", ("A.5.15", "A.5.18"), "Roles are bound on the key, secret or bucket, not the project."),
     account_keys_allowed=S(False, ("A.5.17", "A.8.5"), "No long-lived service account keys (seed 002 A.10.1.2)."),
+    public_members_allowed=S(False, ("A.5.15", "A.8.3"),
+                             "allUsers and allAuthenticatedUsers are never granted a role on any resource (a key "
+                             "anyone may use to decrypt is no key)."),
     ci_federation=S("workload-identity", ("A.5.17", "A.8.5"),
                     "CI authenticates by Workload Identity Federation pinned to its repository's assertion.sub."),
 )
@@ -94,6 +111,9 @@ NETWORK = Section(
     cloud_run_ingress=S("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER", ("A.8.20", "A.8.22"),
                         "Cloud Run is reached only through the TLS 1.3 load balancer."),
     docker_internal_network=S(True, ("A.8.22",), "Backends sit on an internal Docker network without egress."),
+    internet_ingress_allowed=S(False, ("A.8.20", "A.8.22"),
+                               "No firewall rule admits the whole internet: clients reach the load balancer, whose "
+                               "front end is Google's, never a VM port (SSH and databases least of all)."),
 )
 
 _PGAUDIT_LOG = "ddl,role,write"
@@ -134,6 +154,16 @@ DATABASE = Section(
     app_access=S("security-definer-functions", ("A.5.15", "A.8.3", "A.8.15"),
                  "The application role reads and writes memories only through functions that take the tenant, "
                  "enforce it and append the audit row (seed 000 Phase 4)."),
+    pgaudit_class_stakes=S({
+        "read": ("logs every SELECT and COPY with its statement text, which copies memory contents into Cloud Logging",
+                 ("A.8.11", "A.8.12")),
+        "all": ("logs every class, reads included: statement text copies memory contents into Cloud Logging",
+                ("A.8.11", "A.8.12")),
+        "misc": ("logs DISCARD, FETCH, CHECKPOINT and VACUUM: volume that buries the audit trail", ("A.8.15",)),
+        "ddl": ("schema changes would go unrecorded", ("A.8.15", "A.8.32")),
+        "role": ("grants and role changes would go unrecorded", ("A.8.15", "A.5.18")),
+        "write": ("INSERT, UPDATE and DELETE of memories would go unrecorded", ("A.8.15",)),
+    }, ("A.8.15", "A.8.11"), "What adding or removing a pgaudit.log class puts at stake, so a finding names it."),
     audit_log_table=S("audit_log", ("A.8.15", "A.5.28", "A.5.33"),
                       "Append-only: no UPDATE, DELETE or TRUNCATE for any application role (seed 000 Phase 4)."),
     tenant_column=S("tenant_id", ("A.5.15", "A.8.3"), "Row-level security isolates tenants (seed 000 Phase 2, SEC-02)."),

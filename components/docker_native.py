@@ -29,7 +29,7 @@ _NS = 1_000_000_000
 # Attributes Docker can change on a running container; anything else means a new container.
 _UPDATABLE = ("memory_mb", "pids_limit", "restart", "running")
 _SPEC_KEYS = tuple(field for field in ContainerSpec.__dataclass_fields__)
-_COMPARED = tuple(key for key in _SPEC_KEYS if key != "allowed_bind_addresses") + ("container_name", "labels",
+_COMPARED = tuple(key for key in _SPEC_KEYS if key not in ("allowed_bind_addresses", "host_roots")) + ("container_name", "labels",
                                                                                    "running")
 
 
@@ -86,7 +86,7 @@ def spec_from_props(props: dict) -> ContainerSpec:
     values["ports"] = tuple(Port(**port) for port in values.get("ports", ()))
     values["mounts"] = tuple(Mount(**mount) for mount in values.get("mounts", ()))
     values["secret_files"] = tuple(SecretFile(**secret) for secret in values.get("secret_files", ()))
-    for key in ("command", "cap_add", "security_opts", "networks", "allowed_bind_addresses"):
+    for key in ("command", "cap_add", "security_opts", "networks", "allowed_bind_addresses", "host_roots"):
         values[key] = tuple(values.get(key, ()))
     return ContainerSpec(**values)
 
@@ -149,6 +149,7 @@ def live_properties(attrs: dict, desired: dict) -> dict:
         "labels": {key: (config.get("Labels") or {}).get(key) for key in desired.get("labels", {})},
         "running": bool((attrs.get("State") or {}).get("Running")),
         "allowed_bind_addresses": desired.get("allowed_bind_addresses", []),
+        "host_roots": desired.get("host_roots", []),
     }
 
 

@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from baseline import BACKUP, DATABASE, KMS, NETWORK, require
+from baseline import BACKUP, CONTAINER, DATABASE, KMS, NETWORK, require
 from components import postgres_runtime
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.spec import Port
@@ -145,6 +145,7 @@ class DockerPostgresArgs:
     networks: Sequence[str]
     allowed_bind_addresses: Sequence[str]
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    host_roots: Sequence[str] = CONTAINER.host_roots
 
 
 class DockerPostgres(pulumi.ComponentResource):
@@ -159,7 +160,7 @@ class DockerPostgres(pulumi.ComponentResource):
         # The port joins with the stack's declared addresses: a Tailscale address is not in the runtime's default.
         spec = dataclasses.replace(
             postgres_runtime.postgres_spec(args.image, args.data_volume, args.secrets, name=name,
-                                           networks=tuple(args.networks)),
+                                           networks=tuple(args.networks), host_roots=tuple(args.host_roots)),
             ports=(args.port,), allowed_bind_addresses=tuple(args.allowed_bind_addresses))
         self.container = HardenedContainer(name, HardenedContainerArgs(spec, "Postgres", args.depends_on),
                                            opts=pulumi.ResourceOptions(parent=self))

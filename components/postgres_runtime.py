@@ -140,14 +140,15 @@ def healthcheck() -> Healthcheck:
 
 def postgres_spec(image: str, data_volume: str, secrets: PostgresSecrets, port: Port | None = None,
                   name: str = "postgres", networks: tuple[str, ...] = (),
-                  memory_mb: int = CONTAINER.memory_mb_default) -> ContainerSpec:
+                  memory_mb: int = CONTAINER.memory_mb_default,
+                  host_roots: tuple[str, ...] = CONTAINER.host_roots) -> ContainerSpec:
     """The hardened Postgres container.
 
     + image: image id `sha256:...` (build/images.json "postgres")
     + data_volume: named volume (or host path) mounted at DATA_DIR; initialised on first start
     + secrets: host paths of the secret files
     + port: publish PORT on a declared host address, or None on an internal network only
-    + name, networks, memory_mb: as in ContainerSpec
+    + name, networks, memory_mb, host_roots: as in ContainerSpec
     """
     return ContainerSpec(
         name=name,
@@ -165,6 +166,7 @@ def postgres_spec(image: str, data_volume: str, secrets: PostgresSecrets, port: 
         ports=(port,) if port else (),
         networks=networks,
         memory_mb=memory_mb,
+        host_roots=tuple(host_roots),
     )
 
 

@@ -82,13 +82,15 @@ def build_args() -> dict[str, str]:
 
 
 def proxy_spec(image: str, secrets: ProxySecrets, upstream: str, port: Port | None = None,
-               name: str = "tls-proxy", networks: tuple[str, ...] = ()) -> ContainerSpec:
+               name: str = "tls-proxy", networks: tuple[str, ...] = (),
+               host_roots: tuple[str, ...] = CONTAINER.host_roots) -> ContainerSpec:
     """The hardened TLS proxy container.
 
     + image: image id `sha256:...` (build/images.json "tls-proxy")
     + secrets: host paths of the certificate chain and key
     + upstream: `host:port` the proxy forwards to (a container name on the internal network)
     + port: publish LISTEN_PORT on a declared host address
+    + host_roots: the declared roots the secret files sit under
     """
     return ContainerSpec(
         name=name,
@@ -98,4 +100,5 @@ def proxy_spec(image: str, secrets: ProxySecrets, upstream: str, port: Port | No
         env={UPSTREAM_ENV: upstream},
         ports=(port,) if port else (),
         networks=networks,
+        host_roots=tuple(host_roots),
     )

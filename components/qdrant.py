@@ -48,6 +48,7 @@ class DockerQdrantArgs:
     + store_network: internal network of the store and its front only
     + client_networks: networks of Qdrant's clients; the front joins them
     + depends_on: volume, secret files, networks
+    + host_roots: the declared roots the data directory and secret files sit under
     """
 
     image: str
@@ -58,6 +59,7 @@ class DockerQdrantArgs:
     store_network: str
     client_networks: Sequence[str]
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    host_roots: Sequence[str] = CONTAINER.host_roots
 
 
 class DockerQdrant(pulumi.ComponentResource):
@@ -73,9 +75,9 @@ class DockerQdrant(pulumi.ComponentResource):
                 f"Qdrant {name}: the store's network {args.store_network} must not be a client network: Qdrant's "
                 "own TLS accepts TLS 1.2, so clients reach it through its TLS 1.3 front only", TLS.controls("min_version"))
         store = qdrant_spec(args.image, args.data_volume, args.store_secrets, networks=(args.store_network,),
-                            name=STORE_NAME)
+                            name=STORE_NAME, host_roots=tuple(args.host_roots))
         front = front_spec(args.front_image, args.front_secrets, networks=(*args.client_networks, args.store_network),
-                           name=FRONT_NAME)
+                           name=FRONT_NAME, host_roots=tuple(args.host_roots))
         for spec in (store, front):
             require(not spec.ports, f"Qdrant {name}: {spec.name} is reached on internal networks only, never published",
                     TLS.controls("min_version"))
@@ -168,7 +170,7 @@ class GcpQdrant(pulumi.ComponentResource):
         files = {"config": f"{VM_SECRETS_PATH}/local.yaml", "tls_cert": f"{VM_SECRETS_PATH}/cert.pem",
                  "tls_key": f"{VM_SECRETS_PATH}/key.pem", "ca_cert": f"{VM_SECRETS_PATH}/ca.pem"}
         spec = qdrant_spec(args.image, f"{VM_DATA_PATH}/storage", QdrantSecrets(**files), networks=(),
-                           local_build_allowed=False)
+                           local_build_allowed=False, host_roots=(VM_DATA_PATH, VM_SECRETS_PATH))
         user_data = pulumi.Output.all(args.config_secret, args.tls_cert_secret, args.tls_key_secret,
                                       args.ca_cert_secret).apply(
             lambda ids: cloud_init(spec, dict(zip(files.values(), ids)), data_device="/dev/disk/by-id/google-qdrant-data"))

@@ -142,7 +142,8 @@ def healthcheck() -> Healthcheck:
 
 
 def qdrant_spec(image: str, data_volume: str, secrets: QdrantSecrets, networks: tuple[str, ...] = (),
-                name: str = "qdrant", local_build_allowed: bool = True) -> ContainerSpec:
+                name: str = "qdrant", local_build_allowed: bool = True,
+                host_roots: tuple[str, ...] = CONTAINER.host_roots) -> ContainerSpec:
     """The hardened Qdrant container: never published (its TLS cannot be limited to TLS 1.3, see qdrant.py).
 
     + image: qdrant/qdrant@sha256:... or our build's image id (build/images.json "qdrant")
@@ -150,6 +151,7 @@ def qdrant_spec(image: str, data_volume: str, secrets: QdrantSecrets, networks: 
     + secrets: host paths of the config (API keys), TLS files and CA certificate
     + networks: internal networks only
     + local_build_allowed: False where only the official image may run (the gcp VM pulls it)
+    + host_roots: the declared roots its host paths sit under
     """
     check_image(image, local_build_allowed)
     return ContainerSpec(
@@ -167,6 +169,7 @@ def qdrant_spec(image: str, data_volume: str, secrets: QdrantSecrets, networks: 
         },
         memory_mb=MEMORY_MB,
         networks=tuple(networks),
+        host_roots=tuple(host_roots),
     )
 
 
@@ -228,12 +231,14 @@ backend grpc
 """
 
 
-def front_spec(image: str, secrets: FrontSecrets, networks: tuple[str, ...] = (), name: str = FRONT_NAME) -> ContainerSpec:
+def front_spec(image: str, secrets: FrontSecrets, networks: tuple[str, ...] = (), name: str = FRONT_NAME,
+               host_roots: tuple[str, ...] = CONTAINER.host_roots) -> ContainerSpec:
     """The hardened TLS 1.3 front of the store: our TLS proxy image, its config mounted read-only.
 
     + image: the TLS proxy image id (build/images.json "tls-proxy")
     + secrets: host paths of the front's config, certificate chain, key and the CA that signed the store's certificate
     + networks: the clients' network and the store's own network
+    + host_roots: the declared roots its secret files sit under
     """
     return ContainerSpec(
         name=name,
@@ -244,4 +249,5 @@ def front_spec(image: str, secrets: FrontSecrets, networks: tuple[str, ...] = ()
                       SecretFile(secrets.tls_key, FRONT_KEY_PATH), SecretFile(secrets.ca_cert, FRONT_CA_PATH)),
         env={"HAPROXY_CONFIG": FRONT_CONFIG_PATH},
         networks=tuple(networks),
+        host_roots=tuple(host_roots),
     )

@@ -11,6 +11,7 @@ Example: render_program(Path("."), "gcp", {"rae:target": "gcp", "gcp:project": "
 
 import argparse
 import hashlib
+import functools
 import json
 import os
 import runpy
@@ -22,30 +23,43 @@ import pulumi
 import pulumi.runtime
 
 _PROJECT_NUMBER = "123456789012"
-_SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc's sig key of a serialized secret  # checkov:skip=CKV_SECRET_6:pulumi's public marker of a serialized secret
+_SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc's sig key of a serialized secret  # checkov:skip=CKV_SECRET_6:pulumi's public marker of a serialized secret [owner=platform-security expires=2027-05-29]
 SECRET_MARKER = "[secret]"
+# posture.UNKNOWN_VALUE: what an output the mocks cannot compute renders as.
+UNKNOWN_MARKER = "[unknown]"
 # Service agent names that differ from their API's name (sqladmin.googleapis.com -> gcp-sa-cloud-sql).
 _SERVICE_AGENT_NAMES = {"sqladmin": "cloud-sql"}
 
 
 class GraphMocks(pulumi.runtime.Mocks):
-    """Record every registered resource and answer with plausible outputs (ids, emails, self links)."""
+    """Record every registered resource and answer with plausible outputs (ids, emails, self links).
+
+    An output the engine would compute and these mocks cannot (a bucket's url, an instance's address) is
+    answered with UNKNOWN_MARKER, so a value built from it is judged unknown, never silently dropped.
+    """
 
     def __init__(self, project: str = "mock-project"):
         self.project = project
         self.resources: list[dict] = []
+        self.classes: dict[tuple[str, str], type] = {}
+        self.dynamic_providers: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         computed = self._computed(args)
         resource_id = computed.pop("id", f"{args.name}-id")
-        self.resources.append({
+        record = {
             "type": args.typ,
             "name": args.name,
             "urn": f"urn:pulumi:mock::{args.typ}::{args.name}",
             "custom": bool(args.custom),
-            "inputs": args.inputs,
-        })
-        return resource_id, {**args.inputs, **computed}
+            "inputs": {key: value for key, value in args.inputs.items() if key != "__provider"},
+        }
+        if args.name in self.dynamic_providers and args.typ.startswith("pulumi-python:dynamic"):
+            record["provider"] = self.dynamic_providers[args.name]
+        self.resources.append(record)
+        unresolved = {name: UNKNOWN_MARKER for name in _output_names(self.classes.get((args.typ, args.name)))
+                      if name not in args.inputs and name not in computed and name != "id"}
+        return resource_id, {**unresolved, **args.inputs, **computed}
 
     def _computed(self, args) -> dict:
         """Outputs the engine would compute and that other resources consume."""
@@ -63,11 +77,15 @@ class GraphMocks(pulumi.runtime.Mocks):
             computed |= {"id": f"{args.inputs.get('keyRing')}/cryptoKeys/{name}"}
         elif args.typ == "gcp:kms/keyRing:KeyRing":
             computed |= {"id": f"projects/{self.project}/locations/{args.inputs.get('location')}/keyRings/{name}"}
+        elif args.typ == "gcp:sql/databaseInstance:DatabaseInstance":
+            computed |= {"connectionName": f"{self.project}:{args.inputs.get('region', 'region')}:{name}"}
+        elif args.typ in ("gcp:compute/globalAddress:GlobalAddress", "gcp:compute/address:Address"):
+            computed |= {"address": "192.0.2.10"}  # an RFC 5737 documentation address: no rule reads it
         elif args.typ == "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
             computed |= {"name": f"projects/{_PROJECT_NUMBER}/locations/global/workloadIdentityPools/"
                                  f"{args.inputs.get('workloadIdentityPoolId')}"}
         elif args.typ.startswith("tls:"):
-            computed |= {"privateKeyPem": "mock-private-key", "publicKeyPem": "mock-public-key",  # checkov:skip=CKV_SECRET_6:mock values under Pulumi mocks
+            computed |= {"privateKeyPem": "mock-private-key", "publicKeyPem": "mock-public-key",  # checkov:skip=CKV_SECRET_6:mock values under Pulumi mocks [owner=platform-security expires=2027-05-29]
                          "certPem": "mock-cert", "certRequestPem": "mock-csr"}
         elif args.typ == "random:index/randomPassword:RandomPassword":
             # Distinct per password (and stable): code that refuses two equal keys sees real-looking values.
@@ -81,22 +99,58 @@ class GraphMocks(pulumi.runtime.Mocks):
         return dict(args.args)
 
 
-def _plain(value):
-    """Inputs as JSON; a secret is replaced by a marker so no rendered graph carries one."""
+@functools.lru_cache(maxsize=None)
+def _output_names(cls) -> tuple[str, ...]:
+    """The engine names of a generated resource class's outputs (its `@pulumi.getter` properties)."""
+    if cls is None:
+        return ()
+    return tuple(getattr(member.fget, "_pulumi_name", None) for klass in cls.__mro__ for member in vars(klass).values()
+                 if isinstance(member, property) and getattr(member.fget, "_pulumi_name", None))
+
+
+def _plain(value, secrets: list, reveal: bool, path: tuple = ()):
+    """Inputs as JSON; the path (keys and list indices) of every secret is appended to `secrets`. A secret is
+    replaced by a marker unless `reveal` (the policy gate judges what would be deployed, then redacts)."""
     if isinstance(value, dict) and _SECRET_SIGNATURE in value:
-        return SECRET_MARKER
+        secrets.append(list(path))
+        return _plain(value.get("value"), [], reveal, path) if reveal else SECRET_MARKER
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: _plain(item, secrets, reveal, (*path, key)) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
+        return [_plain(item, secrets, reveal, (*path, index)) for index, item in enumerate(value)]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
 
 
-def run_under_mocks(program: Path, stack: str, config: dict, project: str) -> list[dict]:
+def _record_classes(mocks: GraphMocks) -> None:
+    """Remember each resource's Python class (for its output names) and each dynamic resource's provider class
+    (so the gate can tell its own dynamic providers, which rules understand, from any other)."""
+    import pulumi.dynamic
+
+    original = pulumi.Resource.__init__
+    original_dynamic = pulumi.dynamic.Resource.__init__
+
+    def record(self, t, name, custom, *args, **kwargs):
+        mocks.classes[(t, name)] = type(self)
+        original(self, t, name, custom, *args, **kwargs)
+
+    def record_dynamic(self, provider, name, *args, **kwargs):
+        cls = type(provider)
+        named = f"{cls.__module__}.{cls.__qualname__}"
+        # A class that only calls itself ours (a copied __module__) is not trusted as ours.
+        genuine = getattr(sys.modules.get(cls.__module__), cls.__qualname__, None) is cls
+        mocks.dynamic_providers[name] = named if genuine else f"{named} (not the class of that name)"
+        original_dynamic(self, provider, name, *args, **kwargs)
+
+    pulumi.Resource.__init__ = record
+    pulumi.dynamic.Resource.__init__ = record_dynamic
+
+
+def run_under_mocks(program: Path, stack: str, config: dict, project: str, reveal_secrets: bool = False) -> list[dict]:
     """Run `program` in this process under GraphMocks and return the recorded resources (mocks stay set)."""
     mocks = GraphMocks(project=config.get("gcp:project", "mock-project"))
+    _record_classes(mocks)
     pulumi.runtime.set_all_config(dict(config))
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     from pulumi.runtime.stack import run_pulumi_func
@@ -104,29 +158,48 @@ def run_under_mocks(program: Path, stack: str, config: dict, project: str) -> li
 
     sys.path.insert(0, str(program.parent))
     _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
-    return [{**resource, "inputs": _plain(resource["inputs"])} for resource in mocks.resources]
+    rendered = []
+    for resource in mocks.resources:
+        secrets: list[str] = []
+        inputs = _plain(resource["inputs"], secrets, reveal_secrets)
+        rendered.append({**resource, "inputs": inputs, "secrets": secrets})
+    return rendered
 
 
 def _project_name(project_dir: Path) -> str:
-    for line in (project_dir / "Pulumi.yaml").read_text().splitlines():
+    project_file = next((project_dir / name for name in ("Pulumi.yaml", "Pulumi.yml") if (project_dir / name).exists()),
+                        project_dir / "Pulumi.yaml")
+    for line in project_file.read_text().splitlines():
         if line.startswith("name:"):
             return line.split(":", 1)[1].strip()
-    raise ValueError(f"{project_dir / 'Pulumi.yaml'} has no top-level name")
+    raise ValueError(f"{project_file} has no top-level name")
 
 
-def render_program(project_dir: Path, stack: str, config: dict) -> list[dict]:
+_RUN_THIS_FILE = "import runpy, sys; path = sys.argv.pop(1); runpy.run_path(path, run_name='__main__')"
+
+
+def render_program(project_dir: Path, stack: str, config: dict, reveal_secrets: bool = False,
+                   program: Path | None = None, project_name: str | None = None) -> list[dict]:
     """Render the program in `project_dir` for `stack` with `config`; one dict per resource.
 
     + project_dir: directory holding Pulumi.yaml and __main__.py
     + stack: stack name (as `pulumi.get_stack()` will return it)
     + config: flat "namespace:key" -> string values, e.g. {"rae:target": "gcp", "gcp:project": "p"}
+    + reveal_secrets: render secrets' values instead of SECRET_MARKER (the caller must redact "secrets" paths)
+    + program, project_name: the program file (Pulumi.yaml `main:`) and project name, if not __main__.py and `name:`
 
-    Returns [{"type", "name", "urn", "custom", "inputs"}], components included (custom False).
+    Returns [{"type", "name", "urn", "custom", "inputs", "secrets", "provider"?}], components included (custom
+    False); "secrets" lists the input paths that were Pulumi secrets (their values are real: redact them before any
+    output), "provider" names a dynamic resource's provider class.
     Raises RuntimeError with the program's own error (e.g. a BaselineViolation) when it fails.
     """
     project_dir = Path(project_dir).resolve()
     completed = subprocess.run(  # nosec B603: fixed argv, this interpreter, no shell
-        [sys.executable, "-m", "components.render", "--project-dir", str(project_dir), "--stack", stack],
+        # This file, by path: a program under judgement may ship a components/ package of its own, and must not
+        # replace the renderer that records it.
+        [sys.executable, "-c", _RUN_THIS_FILE, str(Path(__file__).resolve()), "--project-dir", str(project_dir),
+         "--stack", stack, *(["--reveal-secrets"] if reveal_secrets else []),
+         *(["--program", str(program)] if program else []), *(["--project-name", project_name] if project_name else [])],
         input=json.dumps(config), capture_output=True, text=True, cwd=project_dir,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project_dir), str(Path(__file__).parents[1]),
                                                                        os.environ.get("PYTHONPATH")]))},
@@ -142,13 +215,18 @@ def main(argv=None) -> int:
                                                  "config is read as a JSON object on stdin.")
     parser.add_argument("--project-dir", type=Path, default=Path("."))
     parser.add_argument("--stack", required=True)
+    parser.add_argument("--reveal-secrets", action="store_true", help="values of secrets instead of a marker")
+    parser.add_argument("--program", type=Path, help="the program file (default: PROJECT_DIR/__main__.py)")
+    parser.add_argument("--project-name", help="the project name (default: Pulumi.yaml's name)")
     args = parser.parse_args(argv)
     config = json.loads(sys.stdin.read() or "{}")
     project_dir = args.project_dir.resolve()
     os.chdir(project_dir)
     graph_out, sys.stdout = sys.stdout, sys.stderr  # the program's own prints must not corrupt the JSON
     try:
-        resources = run_under_mocks(project_dir / "__main__.py", args.stack, config, _project_name(project_dir))
+        program = args.program.resolve() if args.program else project_dir / "__main__.py"
+        resources = run_under_mocks(program, args.stack, config, args.project_name or _project_name(project_dir),
+                                    args.reveal_secrets)
     finally:
         sys.stdout = graph_out
     json.dump(resources, sys.stdout, indent=1)

@@ -9,10 +9,9 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from baseline import CONTAINER, SECRETS, require
+import posture.container as posture
+from baseline import CONTAINER, BaselineViolation, require
 
-_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
-_IMAGE_DIGEST = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
@@ -61,6 +60,7 @@ class ContainerSpec:
     + image: `sha256:<id>` or `repo@sha256:<digest>`; mutable tags are refused
     + healthcheck: required
     + allowed_bind_addresses: the host addresses this stack declares (Node1's Tailscale address, loopback)
+    + host_roots: the data and secret roots this stack declares; bind mounts and secret files sit under them
 
     Example: ContainerSpec("postgres", image="sha256:...", healthcheck=Healthcheck(("CMD", "pg_isready")))
     """
@@ -85,6 +85,7 @@ class ContainerSpec:
     restart: str = CONTAINER.restart
     log_opts: dict = field(default_factory=lambda: dict(CONTAINER.log_opts))
     allowed_bind_addresses: tuple[str, ...] = CONTAINER.bind_addresses
+    host_roots: tuple[str, ...] = CONTAINER.host_roots
     privileged: bool = False
     network_mode: str | None = None
 
@@ -101,56 +102,14 @@ class ContainerSpec:
 
 
 def validate(spec: ContainerSpec) -> None:
-    """Refuse any spec weaker than the baseline, naming the controls at stake."""
+    """Refuse any spec weaker than the baseline, naming the controls at stake (the container posture model)."""
     require(bool(_NAME.match(spec.name)), f"container name {spec.name!r} is not a valid name", ("A.8.9",))
-    require(bool(_IMAGE_ID.match(spec.image) or _IMAGE_DIGEST.match(spec.image)),
-            f"container {spec.name}: image {spec.image!r} is not pinned by sha256 id or digest",
-            CONTAINER.controls("image_pinning"))
-    require(spec.uid != 0 and spec.gid != 0,
-            f"container {spec.name}: runs as uid {spec.uid} gid {spec.gid}; root is not allowed",
-            CONTAINER.controls("uid"))
-    require(spec.read_only is True, f"container {spec.name}: read-only root filesystem cannot be turned off",
-            CONTAINER.controls("read_only_rootfs"))
-    require(not spec.cap_add, f"container {spec.name}: capabilities {list(spec.cap_add)} cannot be added back",
-            CONTAINER.controls("cap_add_allowed"))
-    require(not spec.privileged, f"container {spec.name}: privileged mode is not allowed",
-            CONTAINER.controls("privileged_allowed"))
     require(spec.network_mode in (None, "bridge"),
-            f"container {spec.name}: network mode {spec.network_mode!r} shares a host namespace",
+            f"container {spec.name}: network mode {spec.network_mode!r} is not an isolated bridge network",
             CONTAINER.controls("host_namespaces_allowed"))
-    missing = [opt for opt in CONTAINER.security_opts if opt not in spec.security_opts]
-    require(not missing, f"container {spec.name}: security options {missing} are required",
-            CONTAINER.controls("security_opts"))
-    weakening = [opt for opt in spec.security_opts if opt.replace(" ", "") in CONTAINER.forbidden_security_opts]
-    require(not weakening, f"container {spec.name}: security options {weakening} disable confinement",
-            CONTAINER.controls("forbidden_security_opts"))
-    require(0 < spec.memory_mb <= CONTAINER.memory_mb_max,
-            f"container {spec.name}: memory limit {spec.memory_mb} MiB is outside 1..{CONTAINER.memory_mb_max} MiB",
-            CONTAINER.controls("memory_mb_max"))
-    require(0 < spec.pids_limit <= CONTAINER.pids_limit,
-            f"container {spec.name}: pids limit {spec.pids_limit} is outside 1..{CONTAINER.pids_limit}",
-            CONTAINER.controls("pids_limit"))
-    require(spec.healthcheck is not None and len(spec.healthcheck.test) > 0,
-            f"container {spec.name}: a healthcheck is required", CONTAINER.controls("healthcheck_required"))
-    for port in spec.ports:
-        require(port.host_ip in spec.allowed_bind_addresses,
-                f"container {spec.name}: port {port.internal} binds to {port.host_ip!r}, "
-                f"not one of the declared addresses {list(spec.allowed_bind_addresses)}",
-                CONTAINER.controls("bind_addresses"))
-    for mount in (*spec.mounts, *spec.secret_files):
-        require(mount.source.rstrip("/") not in CONTAINER.forbidden_mounts and mount.source != "/",
-                f"container {spec.name}: mounting host path {mount.source!r} is not allowed",
-                CONTAINER.controls("forbidden_mounts"))
-    for key in spec.env:
-        upper = key.upper()
-        require(upper.endswith("_FILE") or not any(marker in upper for marker in SECRETS.forbidden_env_markers),
-                f"container {spec.name}: environment variable {key!r} looks like a secret; deliver it as a file",
-                SECRETS.controls("delivery"))
-    require(spec.restart in ("always", "unless-stopped", "on-failure"),
-            f"container {spec.name}: restart policy {spec.restart!r} does not bring a crashed service back",
-            CONTAINER.controls("restart"))
-    require(bool(spec.log_opts.get("max-size")) and bool(spec.log_opts.get("max-file")),
-            f"container {spec.name}: log rotation (max-size, max-file) is required", CONTAINER.controls("log_opts"))
+    context = posture.Context(bind_addresses=tuple(spec.allowed_bind_addresses), host_roots=tuple(spec.host_roots))
+    for _name, requirement, message in posture.judge(posture.from_spec(spec), context):
+        raise BaselineViolation(f"container {spec.name}: {message}", requirement.controls)
 
 
 def docker_api_kwargs(spec: ContainerSpec) -> dict:

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import pulumi
 
-from baseline import TLS
+from baseline import CONTAINER, TLS
 from components import proxy_runtime
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.spec import Port
@@ -31,6 +31,7 @@ class TlsProxyArgs:
     networks: Sequence[str]
     allowed_bind_addresses: Sequence[str]
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    host_roots: Sequence[str] = CONTAINER.host_roots
 
 
 class TlsProxy(pulumi.ComponentResource):
@@ -44,7 +45,7 @@ class TlsProxy(pulumi.ComponentResource):
         # The port joins with the stack's declared addresses: a Tailscale address is not in the runtime's default.
         spec = dataclasses.replace(
             proxy_runtime.proxy_spec(args.image, proxy_runtime.ProxySecrets(args.cert_file, args.key_file),
-                                     args.upstream, name=name, networks=tuple(args.networks)),
+                                     args.upstream, name=name, networks=tuple(args.networks), host_roots=tuple(args.host_roots)),
             ports=(args.port,), allowed_bind_addresses=tuple(args.allowed_bind_addresses))
         self.container = HardenedContainer(name, HardenedContainerArgs(spec, "TlsProxy", args.depends_on),
                                            opts=pulumi.ResourceOptions(parent=self))

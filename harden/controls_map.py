@@ -3,12 +3,15 @@ with file and line, read from the code itself.
 
 A setting is *used* where code reads its value (`SECTION.key`, `baseline.SECTION.key`, or `getattr(SECTION, name)` with
 the name as a string constant in the same module) or names it where it enforces or declares a requirement
-(`require(..., SECTION.controls("key"))`, a catalog rule's `SECTION.controls("key")`). Listing it in a hand-kept
+(`require(..., SECTION.controls("key"))`, a catalog rule's `SECTION.controls("key")`, a posture requirement's
+`(SECTION, "key")` tag). Listing it in a hand-kept
 `SERVES` tuple is not use. Where the using code lives says its role:
 
 - enforcer: components/ (Pulumi components and their runtime modules), hosts/operations, hosts/deploys, hosts/desired.py
 - gate rule: policies/ (the CrossGuard rules, checkov checks, catalog and application checks: the design)
 - verifier: hosts/verify.py, hosts/facts, hosts/desired.py and harden/audit/ (the live system, as audit evidence)
+
+A setting read in the posture model (posture/) counts for every role whose code imports that posture module.
 
 `tests/unit/test_controls_map.py` fails when a setting has no enforcer, or neither a gate rule nor a verifier, unless
 the baseline marks it `planned`; and when docs/controls.md is stale.
@@ -30,12 +33,23 @@ ROLES = {
     "verifier": ("hosts/verify.py", "hosts/facts/", "hosts/desired.py", "harden/audit/"),
 }
 SKIP = ("components/controls_table.py",)
+# Requirement functions shared by the components, the gate and the audit (one posture model per resource kind).
+SHARED_REQUIREMENTS = "posture"
 # Settings found without an enforcer or without anything that checks them when this map was first drawn
 # (2026-11-30), each with what is missing. A ratchet: a new gap fails the test, and so does an entry here whose
 # gap is closed, so the list only shrinks. Mark a setting `planned` in the baseline only while nothing enforces it.
 KNOWN_GAPS = {
     "TLS.allowed_versions": "no enforcer reads it (the services read TLS.min_version); the TLS probe checks it",
     "IDENTITY.account_keys_allowed": "no enforcer: the component creates no key by construction; gate rule only",
+    "IDENTITY.public_members_allowed": "no enforcer: the components grant no public member by construction; gate rule only",
+    "NETWORK.internet_ingress_allowed": "no enforcer: the components open no internet ingress by construction; gate "
+                                        "rule only",
+    "DATABASE.pgaudit_class_stakes": "not a requirement to enforce: what each pgaudit class puts at stake, quoted by "
+                                     "the gate's finding",
+    "DATABASE.audit_chain": "enforced in components/sql (SQL the map does not read) and proven by the integration "
+                            "suite; the audit does not call audit_log_verify() yet",
+    **{name: "proven by the integration suite against the real container; no gate rule or audit verifier yet"
+       for name in ("DATABASE.pgaudit_log", "DATABASE.superuser_local_only", "DATABASE.app_access")},
     **{name: "no gate rule or verifier reads it" for name in (
         "TLS.ecdsa_curve", "TLS.ca_validity_hours", "TLS.cert_validity_hours", "CONTAINER.tmpfs", "KMS.algorithm",
         "KMS.protection_level", "KMS.destroy_scheduled_duration", "KMS.prevent_destroy", "SECRETS.length",
@@ -103,11 +117,19 @@ def references(path: Path) -> list[tuple[str, str, int]]:
     aliases = {t.id: _section_of(node.value.value) for node in ast.walk(tree) if isinstance(node, ast.Assign)
                and isinstance(node.value, ast.Attribute) and node.value.attr in ("controls", "setting")
                and _section_of(node.value.value) for t in node.targets if isinstance(t, ast.Name)}
+    # `_C = CONTAINER`: a short name of a section, used in `(_C, "key")` requirement tags
+    section_names = {t.id: _section_of(node.value) for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                     and _section_of(node.value) for t in node.targets if isinstance(t, ast.Name)}
     skip = _serves_lines(tree)
     found, dynamic = [], set()
     for node in ast.walk(tree):
         if getattr(node, "lineno", None) in skip:
             continue
+        if isinstance(node, ast.Tuple) and len(node.elts) == 2 and isinstance(node.elts[1], ast.Constant):
+            head = node.elts[0]
+            section = _section_of(head) or (section_names.get(head.id) if isinstance(head, ast.Name) else None)
+            if section and node.elts[1].value in _keys(section):
+                found.append((section, node.elts[1].value, node.lineno))
         if isinstance(node, ast.Attribute):
             section = _section_of(node.value)
             if section and node.attr in _keys(section):
@@ -134,15 +156,40 @@ def _role_files(role: str) -> list[Path]:
     return [f for f in files if str(f.relative_to(REPO)) not in SKIP]
 
 
+def _imported_modules(path: Path) -> set[str]:
+    """Dotted names of the modules one file imports (`import a.b`, `from a.b import c`, `from a import b`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
 def usages() -> list[Usage]:
     table = {(name, key): Usage(name, key, setting) for name, section in SECTIONS.items() for key, setting in section.items()}
+
+    def record(section: str, key: str, role: str, place: str) -> None:
+        places = table[(section, key)].where[role]
+        if place not in places:
+            places.append(place)
+
     for role in ROLES:
         for path in _role_files(role):
             relative = str(path.relative_to(REPO))
             for section, key, line in references(path):
-                places = table[(section, key)].where[role]
-                if f"{relative}:{line}" not in places:
-                    places.append(f"{relative}:{line}")
+                record(section, key, role, f"{relative}:{line}")
+    # A posture module states a requirement once for every caller: its reads count for each role whose code
+    # imports it (the components enforce with it, the gate judges with it, the audit verifies with it).
+    for model in sorted((REPO / SHARED_REQUIREMENTS).rglob("*.py")):
+        module = str(model.relative_to(REPO).with_suffix("")).replace("/", ".").removesuffix(".__init__")
+        callers = {role for role in ROLES for path in _role_files(role) if module in _imported_modules(path)}
+        relative = str(model.relative_to(REPO))
+        for section, key, line in references(model):
+            for role in callers:
+                record(section, key, role, f"{relative}:{line}")
     return list(table.values())
 
 

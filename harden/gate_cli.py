@@ -1,7 +1,7 @@
 """`harden policy PATH`: the pull-request gate (CrossGuard rules + checkov + application checks + SAST + dependencies).
 
 Exit codes: 0 clean, 1 violations at or above --severity (or an expired waiver), 2 the gate could not run
-(or, with --fail-on-unknown, a check could not decide).
+or a check could not decide (unknown is never a pass; --allow-unknown relaxes that for local use only).
 """
 
 import argparse
@@ -11,6 +11,9 @@ from pathlib import Path
 from policies.catalog import SEVERITIES
 from policies.report import FORMATS
 
+# --output-dir: one file per format, all from the same run.
+OUTPUT_FILES = {"table": "gate.txt", "json": "gate.json", "sarif": "gate.sarif", "junit": "gate.junit.xml"}
+
 
 def register(commands) -> None:
     parser = commands.add_parser("policy", help="the pull-request policy gate, findings keyed by ISO 27001:2022",
@@ -18,6 +21,9 @@ def register(commands) -> None:
     parser.add_argument("path", type=Path, help="a Pulumi project or any directory")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument("--output", type=Path, help="write the report here instead of standard output")
+    parser.add_argument("--output-dir", type=Path,
+                        help="write every format from this one run (gate.txt, gate.json, gate.sarif, gate.junit.xml) "
+                             "and print the table")
     parser.add_argument("--severity", choices=SEVERITIES, default="low",
                         help="lowest severity that fails the gate (default: low, every failure)")
     parser.add_argument("--waivers", type=Path, help="YAML or JSON waivers: rule, match, reason, expires")
@@ -25,8 +31,9 @@ def register(commands) -> None:
                         help="directory for SBOMs and translated plans (default: out/gate)")
     parser.add_argument("--engine-json", type=Path,
                         help="judge this `pulumi preview --json` / `pulumi stack export` output instead of mock rendering")
-    parser.add_argument("--fail-on-unknown", action="store_true",
-                        help="exit 2 when a check could not decide (e.g. the vulnerability service is unreachable)")
+    parser.add_argument("--allow-unknown", action="store_true",
+                        help="LOCAL USE ONLY: exit 0 although some checks could not decide (they stay reported as "
+                             "unknown); without it an unknown exits 2")
     parser.set_defaults(run=run)
 
 
@@ -40,19 +47,29 @@ def run(args) -> int:
     except GateError as error:
         print(f"harden policy: error: {error}", file=sys.stderr)
         return 2
-    apply_waivers(result, waivers)
+    try:
+        apply_waivers(result, waivers)
+    except GateError as error:
+        print(f"harden policy: error: {error}", file=sys.stderr)
+        return 2
     report = render(result, args.format, args.severity)
-    if args.output:
+    if args.output_dir:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+        for output_format, name in OUTPUT_FILES.items():
+            (args.output_dir / name).write_text(render(result, output_format, args.severity))
+        print(f"harden policy: {', '.join(OUTPUT_FILES.values())} written to {args.output_dir}", file=sys.stderr)
+        sys.stdout.write(render(result, "table", args.severity))
+    elif args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(report)
         print(f"harden policy: {args.format} report written to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(report)
-    return exit_code(result, args.severity, args.fail_on_unknown)
+    return exit_code(result, args.severity, allow_unknown=args.allow_unknown)
 
 
-def exit_code(result, threshold: str, fail_on_unknown: bool) -> int:
-    """1 for failures at or above the threshold or an expired waiver; 2 for undecided checks when asked; else 0."""
+def exit_code(result, threshold: str, allow_unknown: bool = False) -> int:
+    """1 for failures at or above the threshold or an expired waiver; 2 for undecided checks (unless allowed); else 0."""
     from policies.gate import at_or_above
 
     blocking = [f for f in result.findings if f.status == "failed" and at_or_above(f.severity, threshold)]
@@ -65,4 +82,7 @@ def exit_code(result, threshold: str, fail_on_unknown: bool) -> int:
           f"{len(unknown)} unknown", file=sys.stderr)
     if blocking or expired:
         return 1
-    return 2 if unknown and fail_on_unknown else 0
+    if unknown and allow_unknown:
+        print("harden policy: --allow-unknown: the unknown checks above were NOT judged; do not use this in CI",
+              file=sys.stderr)
+    return 2 if unknown and not allow_unknown else 0

@@ -1,9 +1,12 @@
 """Application checks on Django settings modules (seed 002), read from the Python syntax tree, not regexes.
 
 Settings may be module-level or django-configurations classes (`class Production(Base)`): a class
-inherits its bases' assignments, so `CORS_ORIGIN_ALLOW_ALL = True` in Base is found in Production.
-Values are read where they are literal: constants, `values.BooleanValue(True)`, the default of
-`os.environ.get("X", "default")` / `env.bool("X", default=True)`.
+inherits its bases' assignments, so `CORS_ORIGIN_ALLOW_ALL = True` in Base is found in Production. Split
+settings (`production.py` with `from .base import *`) inherit the star-imported module's assignments the same
+way. A settings module is found by its path (`settings.py`, a `settings/` package), by Django setting names, or
+by star-importing one. Values are read where they are literal: constants, `values.BooleanValue(True)`, the
+default of `os.environ.get("X", "default")` / `env.bool("X", default=True)`; f-strings and `+` concatenations
+are folded with the module's constants, so `f"{REDIS_URL}?ssl_cert_reqs=none"` is read as what it says.
 
 Example: list(check_settings(Path("app/settings.py")))  ->  [AppFinding("RAE-APP-001", ...), ...]
 """
@@ -16,7 +19,10 @@ from typing import Iterator
 
 from baseline import SECRETS
 from policies.catalog import HSTS_MIN_SECONDS
-SETTINGS_MARKERS = frozenset({"INSTALLED_APPS", "MIDDLEWARE", "ROOT_URLCONF"})
+SETTINGS_MARKERS = frozenset({"INSTALLED_APPS", "MIDDLEWARE", "ROOT_URLCONF", "SECRET_KEY", "ALLOWED_HOSTS",
+                              "DATABASES", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE",
+                              "CSRF_COOKIE_SECURE", "CORS_ORIGIN_ALLOW_ALL", "CORS_ALLOW_ALL_ORIGINS",
+                              "AUTH_PASSWORD_VALIDATORS", "REST_AUTH", "ACCOUNT_EMAIL_VERIFICATION"})
 DEVELOPMENT_WORDS = ("dev", "local", "test")
 _UNREADABLE = object()
 
@@ -30,10 +36,55 @@ class AppFinding:
     message: str
 
 
-def is_settings_module(tree: ast.Module) -> bool:
-    """A Django settings module: it assigns INSTALLED_APPS, MIDDLEWARE or ROOT_URLCONF somewhere."""
+def is_settings_module(tree: ast.Module, path: Path | None = None, inherited: dict | None = None) -> bool:
+    """A Django settings module: named settings.py or inside a settings/ package, or it assigns (or star-imports)
+    a Django setting such as INSTALLED_APPS, SECRET_KEY, ALLOWED_HOSTS or a SECURE_* flag."""
+    if path is not None and (path.name == "settings.py" or path.parent.name == "settings"):
+        return True
+    if inherited and SETTINGS_MARKERS & set(inherited):
+        return True
     return any(isinstance(node, ast.Name) and node.id in SETTINGS_MARKERS and isinstance(node.ctx, ast.Store)
                for node in ast.walk(tree))
+
+
+def _star_import_path(path: Path, node: ast.ImportFrom) -> Path | None:
+    """The file a `from X import *` reads, when it is a module of this tree (relative or absolute)."""
+    parts = (node.module or "").split(".") if node.module else []
+    if node.level:
+        base = path.parent
+        for _ in range(node.level - 1):
+            base = base.parent
+        candidates = [base]
+    else:
+        candidates = list(path.parents)
+    for base in candidates:
+        module = base.joinpath(*parts)
+        for file in (module.with_suffix(".py"), module / "__init__.py"):
+            if parts and file.is_file():
+                return file
+    return None
+
+
+def module_scope(path: Path, tree: ast.Module, display: str, seen: tuple = ()) -> dict[str, ast.AST]:
+    """Module-level assignments, star-imported ones first (as Python runs them); each value node remembers the
+    file it was assigned in (`rae_file`)."""
+    scope: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            source = _star_import_path(path, node)
+            if source is not None and source.resolve() not in seen:
+                try:
+                    imported = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+                except (SyntaxError, UnicodeDecodeError):
+                    continue
+                shown = str(Path(display).parent / source.relative_to(path.parent)) if source.is_relative_to(
+                    path.parent) else source.name
+                scope |= module_scope(source, imported, shown, (*seen, path.resolve()))
+        for name, value in _assignments([node]).items():
+            if not hasattr(value, "rae_file"):
+                value.rae_file = display
+            scope[name] = value
+    return scope
 
 
 def _literal(node):
@@ -64,10 +115,13 @@ def _assignments(body) -> dict[str, ast.AST]:
     return settings
 
 
-def environments(path: Path, tree: ast.Module) -> dict[str, dict[str, ast.AST]]:
+def environments(path: Path, tree: ast.Module, module: dict[str, ast.AST] | None = None) -> dict[str, dict[str, ast.AST]]:
     """Production-facing setting scopes: the Production* classes (with what they inherit), else every
-    non-development class, else the module itself (unless the file is named for development)."""
-    module = _assignments(tree.body)
+    non-development class, else the module itself (unless the file is named for development).
+
+    + module: the module's resolved scope (star imports included); its own assignments if not given
+    """
+    module = _assignments(tree.body) if module is None else module
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
 
     def resolved(name: str, seen=()) -> dict[str, ast.AST]:
@@ -92,7 +146,8 @@ def _flag(scope, name, rule_id, wanted, message):
     node = scope.get(name)
     value = _literal(node) if node is not None else None
     if value is not _UNREADABLE and not wanted(value):
-        return rule_id, getattr(node, "lineno", 1), name, message.format(name=name, value=value)
+        return rule_id, getattr(node, "lineno", 1), name, message.format(name=name, value=value), getattr(
+            node, "rae_file", None)
     return None
 
 
@@ -114,7 +169,8 @@ def _scope_findings(scope: dict[str, ast.AST], has_allauth: bool) -> Iterator[tu
                             "ACCOUNT_EMAIL_VERIFICATION = {value!r} (allauth's default is 'optional')"))
     rest_auth = _literal(scope["REST_AUTH"]) if "REST_AUTH" in scope else None
     if isinstance(rest_auth, dict) and rest_auth.get("JWT_AUTH_HTTPONLY") is False:
-        checks.append(("RAE-APP-007", scope["REST_AUTH"].lineno, "REST_AUTH", "REST_AUTH['JWT_AUTH_HTTPONLY'] = False"))
+        checks.append(("RAE-APP-007", scope["REST_AUTH"].lineno, "REST_AUTH", "REST_AUTH['JWT_AUTH_HTTPONLY'] = False",
+                       getattr(scope["REST_AUTH"], "rae_file", None)))
     yield from filter(None, checks)
 
 
@@ -123,21 +179,68 @@ def _is_secret_name(name: str) -> bool:
     return not upper.endswith("_FILE") and any(marker in upper for marker in (*SECRETS.forbidden_env_markers, "SECRET_KEY"))
 
 
-def _string_findings(tree: ast.Module) -> Iterator[tuple[str, int, str, str]]:
+_UNRESOLVED = "\x00"  # a part of a folded string that the source does not state
+
+
+def _fold(node, constants: dict[str, ast.AST], depth: int = 0) -> str | None:
+    """An f-string or `+` concatenation as the text it builds: module constants filled in, anything else marked
+    _UNRESOLVED; None when the node is not a string expression."""
+    if depth > 10:
+        return _UNRESOLVED
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in constants:
+        folded = _fold(constants[node.id], constants, depth + 1)
+        return _UNRESOLVED if folded is None else folded
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_fold(part, constants, depth + 1) or _UNRESOLVED for part in node.values)
+    if isinstance(node, ast.FormattedValue):
+        folded = _fold(node.value, constants, depth + 1)
+        return _UNRESOLVED if folded is None else folded
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _fold(node.left, constants, depth + 1), _fold(node.right, constants, depth + 1)
+        if left is None and right is None:
+            return None
+        return (left or _UNRESOLVED) + (right or _UNRESOLVED)
+    return None
+
+
+def _is_text_expression(node) -> bool:
+    return isinstance(node, ast.JoinedStr) or isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
+
+
+def _text_findings(node, text: str) -> Iterator[tuple[str, int, str, str]]:
+    """The string checks on one piece of text (a constant, or an f-string/concatenation folded)."""
+    built = node if not isinstance(node, ast.Constant) else None
+    shown_text = text.replace(_UNRESOLVED, "{...}")
+    lowered = shown_text.lower()
+    how = " (built with an f-string or +)" if built else ""
+    if "ssl_cert_reqs=none" in lowered.replace("cert_none", "none"):
+        yield "RAE-APP-008", node.lineno, shown_text.split("?")[0], f"{shown_text}: ssl_cert_reqs=none{how}"
+    if lowered.startswith("http://") and not lowered.startswith(("http://localhost", "http://127.0.0.1")):
+        yield "RAE-APP-009", node.lineno, shown_text, f"plain-HTTP service URL {shown_text}{how}"
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return
+    if not (address.is_loopback or address.is_unspecified):
+        yield "RAE-APP-011", node.lineno, text, f"hard-coded IP address {text}"
+
+
+def _string_findings(tree: ast.Module, constants: dict[str, ast.AST] | None = None) -> Iterator[tuple[str, int, str, str]]:
+    constants = constants or {}
+    # Parts of an f-string or concatenation are judged once, in the text they build.
+    parts = {id(part) for node in ast.walk(tree) if _is_text_expression(node)
+             for part in ast.walk(node) if part is not node}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            text = node.value
-            lowered = text.lower()
-            if "rediss://" in lowered and "ssl_cert_reqs=none" in lowered.replace("cert_none", "none"):
-                yield "RAE-APP-008", node.lineno, text.split("?")[0], "rediss:// URL with ssl_cert_reqs=none"
-            if lowered.startswith("http://") and not lowered.startswith(("http://localhost", "http://127.0.0.1")):
-                yield "RAE-APP-009", node.lineno, text, f"plain-HTTP service URL {text}"
-            try:
-                address = ipaddress.ip_address(text.strip())
-            except ValueError:
-                continue
-            if not (address.is_loopback or address.is_unspecified):
-                yield "RAE-APP-011", node.lineno, text, f"hard-coded IP address {text}"
+        if id(node) in parts:
+            continue
+        if _is_text_expression(node):
+            text = _fold(node, constants)
+            if text:
+                yield from _text_findings(node, text)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield from _text_findings(node, node.value)
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values):
                 if _literal(key) == "ssl_cert_reqs" and ("NONE" in ast.unparse(value).upper() or _literal(value) is None):
@@ -158,14 +261,19 @@ def check_settings(path: Path, display: str | None = None) -> Iterator[AppFindin
     + display: the path to report (relative to the scanned target)
     """
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    if not is_settings_module(tree):
+    display = display or str(path)
+    module = module_scope(path, tree, display)
+    if not is_settings_module(tree, path, module):
         return
     has_allauth = "allauth" in ast.unparse(tree)
     seen = set()
-    scoped = ((rule, line, setting, f"{name}: {message}" if name != "module" else message)
-              for name, scope in environments(path, tree).items()
-              for rule, line, setting, message in _scope_findings(scope, has_allauth))
-    for rule, line, setting, message in (*scoped, *_string_findings(tree)):
-        if (rule, line, setting) not in seen:
-            seen.add((rule, line, setting))
-            yield AppFinding(rule, display or str(path), line, setting, message)
+    scoped = ((rule, line, setting, f"{name}: {message}" if name != "module" else message, origin)
+              for name, scope in environments(path, tree, module).items()
+              for rule, line, setting, message, origin in _scope_findings(scope, has_allauth))
+    strings = ((*finding, None) for finding in _string_findings(tree, module))
+    for rule, line, setting, message, origin in (*scoped, *strings):
+        if origin and origin != display:
+            message = f"{message} (inherited by {display})"
+        if (rule, line, setting, origin or display) not in seen:
+            seen.add((rule, line, setting, origin or display))
+            yield AppFinding(rule, origin or display, line, setting, message)

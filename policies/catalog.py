@@ -1,6 +1,6 @@
 """The rule catalog: one source of truth for CrossGuard policies, checkov custom checks and reports.
 
-Pure data; imports nothing from Pulumi or checkov (only the baseline, which is pure data too), so
+Pure data; imports nothing from Pulumi or checkov (only the baseline and the posture models, pure too), so
 checkov's own virtual environment can import it for the custom checks' ids and controls.
 Controls are read from the baseline setting each rule enforces, never restated.
 """
@@ -8,6 +8,7 @@ Controls are read from the baseline setting each rule enforces, never restated.
 from dataclasses import dataclass
 
 from baseline import BACKUP, CONTAINER, DATABASE, IDENTITY, KMS, LUKS, NETWORK, SECRETS, TLS
+from posture.container import controls_of as _ctr
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 # HSTS max-age floor: one year, the preload list's minimum. It belongs in baseline.TLS (requested from its
 # owner); until then it is stated here once and read by policies.app_checks.
 HSTS_MIN_SECONDS = 365 * 24 * 3600
-ENGINES = ("crossguard", "checkov", "app", "bandit", "pip-audit")
+ENGINES = ("crossguard", "checkov", "app", "bandit", "pip-audit", "gate")
 
 
 def _rules(*rules: Rule) -> dict[str, Rule]:
@@ -47,35 +48,48 @@ _C = CONTAINER.controls
 _SECRET_DELIVERY = SECRETS.controls("delivery")
 
 RULES: dict[str, Rule] = _rules(
-    # --- docker:index/container:Container -------------------------------------------------------
-    Rule("RAE-CTR-001", "Container runs as a numeric non-root user", "high", _C("uid"),
-         CONTAINER.setting("uid").why, f"Set user='{CONTAINER.uid}:{CONTAINER.gid}' (numeric uid:gid, not 0)."),
-    Rule("RAE-CTR-002", "Container root filesystem is read-only", "medium", _C("read_only_rootfs"),
-         CONTAINER.setting("read_only_rootfs").why, "Set read_only=True; give writable paths as tmpfs or volumes."),
-    Rule("RAE-CTR-003", "Container drops all capabilities and adds none", "high", _union(_C("cap_drop"), _C("cap_add_allowed")),
+    # --- docker:index/container:Container (controls: those of the posture model's requirements) ----------
+    Rule("RAE-CTR-001", "Container runs as a numeric non-root uid:gid with no supplementary group", "high",
+         _ctr("RAE-CTR-001"), CONTAINER.setting("uid").why,
+         f"Set user='{CONTAINER.uid}:{CONTAINER.gid}' (numeric uid:gid, neither 0) and no group_adds."),
+    Rule("RAE-CTR-002", "Container root filesystem is read-only; tmpfs is noexec,nosuid,nodev", "medium",
+         _ctr("RAE-CTR-002"), CONTAINER.setting("read_only_rootfs").why,
+         f"Set read_only=True; give writable paths as tmpfs with {list(CONTAINER.tmpfs_options_required)} or volumes."),
+    Rule("RAE-CTR-003", "Container drops all capabilities and adds none", "high", _ctr("RAE-CTR-003"),
          CONTAINER.setting("cap_drop").why, f"Set capabilities={{'drops': {list(CONTAINER.cap_drop)}}} and no adds."),
     Rule("RAE-CTR-004", "Container forbids privilege escalation and keeps seccomp/AppArmor", "high",
-         _union(_C("security_opts"), _C("forbidden_security_opts")), CONTAINER.setting("security_opts").why,
-         f"Set security_opts={list(CONTAINER.security_opts)}; remove any unconfined/disable option."),
-    Rule("RAE-CTR-005", "Container has a bounded memory limit", "medium", _C("memory_mb_max"),
-         CONTAINER.setting("memory_mb_default").why, f"Set memory between 1 and {CONTAINER.memory_mb_max} MiB."),
-    Rule("RAE-CTR-006", "Container declares a healthcheck", "low", _C("healthcheck_required"),
-         CONTAINER.setting("healthcheck_required").why, "Add healthcheck={'tests': ['CMD', ...]}."),
-    Rule("RAE-CTR-007", "Published ports bind to declared addresses only", "high", _C("bind_addresses"),
-         CONTAINER.setting("bind_addresses").why, f"Set ports[].ip to one of {list(CONTAINER.bind_addresses)}."),
-    Rule("RAE-CTR-008", "Container is not privileged", "critical", _C("privileged_allowed"),
+         _ctr("RAE-CTR-004"), CONTAINER.setting("security_opts").why,
+         f"Set security_opts={list(CONTAINER.security_opts)} and nothing else (a later no-new-privileges=false wins)."),
+    Rule("RAE-CTR-005", "Container has bounded memory and process limits", "medium", _ctr("RAE-CTR-005"),
+         CONTAINER.setting("memory_mb_default").why,
+         f"Set memory between 1 and {CONTAINER.memory_mb_max} MiB and a pids limit up to {CONTAINER.pids_limit}."),
+    Rule("RAE-CTR-006", "Container declares a healthcheck", "low", _ctr("RAE-CTR-006"),
+         CONTAINER.setting("healthcheck_required").why, "Add healthcheck={'tests': ['CMD', ...]} (not NONE)."),
+    Rule("RAE-CTR-007", "Published ports bind to declared addresses only", "high", _ctr("RAE-CTR-007"),
+         CONTAINER.setting("bind_addresses").why,
+         f"Set ports[].ip to one of {list(CONTAINER.bind_addresses)} or the stack's rae:bindAddress."),
+    Rule("RAE-CTR-008", "Container is not privileged", "critical", _ctr("RAE-CTR-008"),
          CONTAINER.setting("privileged_allowed").why, "Remove privileged=True."),
-    Rule("RAE-CTR-009", "Container shares no host namespace (network, pid, ipc, userns)", "high",
-         _C("host_namespaces_allowed"), CONTAINER.setting("host_namespaces_allowed").why,
-         "Remove network_mode/pid_mode/ipc_mode/userns_mode 'host'; attach an internal network."),
-    Rule("RAE-CTR-010", "Container mounts no host control socket or system tree", "critical", _C("forbidden_mounts"),
-         CONTAINER.setting("forbidden_mounts").why, "Remove the mount; use a named volume on an encrypted path."),
-    Rule("RAE-CTR-011", "Container image is pinned by sha256 id or digest", "medium", _C("image_pinning"),
+    Rule("RAE-CTR-009", "Container shares no namespace with the host or another container", "high",
+         _ctr("RAE-CTR-009"), CONTAINER.setting("host_namespaces_allowed").why,
+         "Remove network/pid/ipc/uts/userns/cgroupns modes 'host' and 'container:...'; attach an internal network."),
+    Rule("RAE-CTR-010", "Host paths are mounted only from the declared data and secret roots", "critical",
+         _ctr("RAE-CTR-010"), CONTAINER.setting("host_roots").why,
+         f"Mount a named volume or a path under {list(CONTAINER.host_roots)} (or the stack's rae:dataRoot)."),
+    Rule("RAE-CTR-011", "Container image is pinned by sha256 id or digest", "medium", _ctr("RAE-CTR-011"),
          CONTAINER.setting("image_pinning").why, "Reference the image as sha256:<id> or repo@sha256:<digest>."),
-    Rule("RAE-CTR-012", "Container environment carries no secrets", "high", _SECRET_DELIVERY,
+    Rule("RAE-CTR-012", "Container environment carries no credentials", "high", _ctr("RAE-CTR-012"),
          SECRETS.setting("delivery").why, "Deliver the secret as a 0400 file and pass its path in NAME_FILE."),
-    Rule("RAE-CTR-013", "Container logs are rotated", "low", _C("log_opts"),
-         CONTAINER.setting("log_opts").why, f"Set log_opts={dict(CONTAINER.log_opts)}."),
+    Rule("RAE-CTR-013", "Container logs go to the baseline driver and are rotated", "low", _ctr("RAE-CTR-013"),
+         CONTAINER.setting("log_opts").why, f"Set log_driver='{CONTAINER.log_driver}', log_opts={dict(CONTAINER.log_opts)}."),
+    Rule("RAE-CTR-014", "Container gets no host device", "critical", _ctr("RAE-CTR-014"),
+         CONTAINER.setting("devices_allowed").why, "Remove devices."),
+    Rule("RAE-CTR-015", "Container runs on the default runtime (runc)", "high", _ctr("RAE-CTR-015"),
+         CONTAINER.setting("runtimes_allowed").why, "Remove runtime (or set it to runc)."),
+    Rule("RAE-CTR-016", "Container changes no kernel parameter", "high", _ctr("RAE-CTR-016"),
+         CONTAINER.setting("sysctls_allowed").why, "Remove sysctls."),
+    Rule("RAE-CTR-017", "Container restart policy brings a crashed service back", "low", _ctr("RAE-CTR-017"),
+         CONTAINER.setting("restart").why, f"Set restart='{CONTAINER.restart}'."),
     # --- Cloud SQL ---------------------------------------------------------------------------------
     Rule("RAE-SQL-001", "Cloud SQL is encrypted with a customer-managed key", "high", KMS.controls("rotation_period_seconds"),
          "CMEK keeps key custody, rotation and destruction under our control (seed 000 Phase 3).",
@@ -139,6 +153,13 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-IAM-004", "Workload Identity provider is pinned to one repository", "critical", IDENTITY.controls("ci_federation"),
          IDENTITY.setting("ci_federation").why,
          "Set attribute_condition to \"assertion.sub == 'repo:ORG/REPO:ref:refs/heads/main'\" (or assertion.repository ==)."),
+    Rule("RAE-IAM-005", "No role is granted to allUsers or allAuthenticatedUsers", "critical",
+         IDENTITY.controls("public_members_allowed"), IDENTITY.setting("public_members_allowed").why,
+         "Grant the role to the one service account or group that needs it."),
+    # --- network ----------------------------------------------------------------------------------------
+    Rule("RAE-NET-001", "No firewall rule admits the whole internet", "critical",
+         NETWORK.controls("internet_ingress_allowed"), NETWORK.setting("internet_ingress_allowed").why,
+         "Restrict sourceRanges to the load balancer and health-check ranges, or reach VMs over IAP."),
     # --- Compute instances ----------------------------------------------------------------------------
     Rule("RAE-VM-001", "VM has no external IP", "high", NETWORK.controls("database_public_ip"),
          NETWORK.setting("database_public_ip").why, "Remove network_interfaces[].access_configs; reach it over IAP or VPN.",
@@ -209,6 +230,12 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-APP-011", "No hard-coded IP addresses", "medium", ("A.8.9", "A.8.20"),
          "Hard-coded addresses bypass configuration management and name-based TLS (seed 000 Phase 2).",
          "Read addresses from configuration or use service names.", engine="app"),
+    # --- the gate itself ---------------------------------------------------------------------------------
+    Rule("RAE-GATE-001", "Every resource is judged by a rule the gate understands", "high", ("A.8.9", "A.8.32"),
+         "A dynamic, command or provider resource, or a package without rules, deploys something no rule looked at: "
+         "unknown, never a pass (an unknown cannot be waived).",
+         "Use resources the gate judges (pulumi-gcp, pulumi-docker, the toolkit's components), or add a posture "
+         "model and rules for the new kind first.", engine="gate"),
     # --- software supply chain -------------------------------------------------------------------------
     Rule("RAE-SAST-001", "No high-severity, high-confidence bandit finding", "high", ("A.8.28", "A.8.25"),
          "Secure coding is enforced in CI, not only run (seed 000 Phase 1, SEC-01).",

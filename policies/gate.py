@@ -16,6 +16,7 @@ import fnmatch
 import json
 import os
 import re
+import shutil
 import subprocess  # nosec B404 - the scanners are our pinned tools, called without a shell
 import sys
 import tempfile
@@ -29,7 +30,11 @@ import yaml
 
 from policies.app_checks import check_settings
 from policies.catalog import CHECKOV_FRAMEWORK_CONTROLS, RULES, SEVERITIES, rule_for_checkov
-from policies.rules import evaluate, resource_rules, stack_rules
+from policies.rules import evaluate, resource_rules, rule_key, stack_rules
+from policies.rules.coverage import unjudged
+from posture import Unknown
+from posture.container import DECLARED_CONTEXT_ENV, declared_context
+from policies.redaction import redact_findings, redacted_props
 from policies.tfplan import to_plan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,6 +104,22 @@ def skip_paths(target: Path) -> list[str]:
     return [*ALWAYS_SKIPPED, *(str(path).strip("/") for path in configured)]
 
 
+# .checkov.yaml keys that hide or soften checks with no reason, owner or expiry: the gate refuses them.
+CHECKOV_HIDING_KEYS = ("skip-check", "check", "skip-framework", "framework", "soft-fail", "soft-fail-on",
+                       "skip-cve-package", "external-checks-dir", "external-checks-git")
+
+
+def refuse_checkov_skip_lists(target: Path) -> None:
+    """A skip list in .checkov.yaml is an exception without reason, owner or expiry: the gate cannot run with one."""
+    config = target / ".checkov.yaml"
+    document = (yaml.safe_load(config.read_text()) or {}) if config.exists() else {}
+    hiding = [key for key in CHECKOV_HIDING_KEYS if key in document]
+    if hiding:
+        raise GateError(f"{config.name} sets {hiding}: checks skipped or softened there have no reason, owner or expiry; "
+                        f"remove them and add one reviewed waiver per finding to the waivers file "
+                        f"[ISO 27001:2022 A.5.36]")
+
+
 def checkov_skip_patterns(skipped: list[str]) -> list[str]:
     """checkov --skip-path values for `skipped` (tool directories, then configured paths).
 
@@ -127,12 +148,42 @@ def _files(target: Path, pattern: str, skipped: list[str]) -> list[Path]:
     return found
 
 
-def stack_configs(project: Path) -> dict[str, dict]:
-    """Each stack's flat config ("ns:key" -> string) from Pulumi.<stack>.yaml; secure values stay placeholders."""
+@dataclass(frozen=True)
+class PulumiProject:
+    """A Pulumi project as the engine reads it: Pulumi.yaml or Pulumi.yml, `main:`, `runtime`, `stackConfigDir`."""
+
+    file: Path
+    name: str
+    runtime: str
+    program: Path
+    config_dir: Path
+
+    @classmethod
+    def read(cls, file: Path) -> "PulumiProject":
+        document = yaml.safe_load(file.read_text()) or {}
+        runtime = document.get("runtime")
+        runtime_name = str(runtime.get("name") if isinstance(runtime, dict) else runtime or "")
+        program = file.parent / str(document.get("main") or ".")
+        if program.is_dir() or not program.suffix:
+            program = program / "__main__.py"
+        return cls(file, str(document.get("name") or file.parent.name), runtime_name, program,
+                   file.parent / str(document.get("stackConfigDir") or "."))
+
+
+def pulumi_projects(target: Path, skipped: list[str]) -> list[PulumiProject]:
+    """Every Pulumi project under target (Pulumi.yaml or Pulumi.yml), as the engine would find it."""
+    files = _files(target, "Pulumi.yaml", skipped) + _files(target, "Pulumi.yml", skipped)
+    return [PulumiProject.read(file) for file in sorted(files)]
+
+
+def stack_configs(project: Path, config_dir: Path | None = None) -> dict[str, dict]:
+    """Each stack's flat config ("ns:key" -> string) from Pulumi.<stack>.yaml or .yml in the project's
+    stackConfigDir; secure values stay placeholders."""
     stacks = {}
-    for file in sorted(project.glob("Pulumi.*.yaml")):
+    directory = config_dir or project
+    for file in sorted([*directory.glob("Pulumi.*.yaml"), *directory.glob("Pulumi.*.yml")]):
         config = (yaml.safe_load(file.read_text()) or {}).get("config") or {}
-        stacks[file.name.split(".")[1]] = {
+        stacks[file.name[len("Pulumi."):].rsplit(".", 1)[0]] = {
             key: "[secret]" if isinstance(value, dict) and "secure" in value
             else value if isinstance(value, str) else json.dumps(value)
             for key, value in config.items()}
@@ -149,40 +200,57 @@ def graph_from_engine_json(path: Path) -> list[dict]:
             state["type"].startswith("pulumi:")]
 
 
-def render_stack(project: Path, stack: str, config: dict) -> list[dict]:
+def render_stack(project: Path, stack: str, config: dict, program: Path | None = None,
+                 project_name: str | None = None) -> list[dict]:
+    """The program's custom resources (explicit providers included) with their real values: "secrets" lists the
+    paths of Pulumi secrets, redacted in every output (policies.redaction); "provider" names a dynamic provider."""
     from components.render import render_program
     try:
-        rendered = render_program(project, stack, config)
+        rendered = render_program(project, stack, config, reveal_secrets=True, program=program,
+                                  project_name=project_name)
     except RuntimeError as error:
         raise GateError(str(error)) from error
-    return [{"type": r["type"], "name": r["name"], "props": r["inputs"]} for r in rendered
-            if r.get("custom") and not r["type"].startswith("pulumi:providers:")]
+    return [{"type": r["type"], "name": r["name"], "props": r["inputs"], "secrets": r.get("secrets", []),
+             **({"provider": r["provider"]} if r.get("provider") else {})} for r in rendered if r.get("custom")]
 
 
 # --- scanners ----------------------------------------------------------------------------------------
 
-def crossguard_findings(resources: list[dict], where: str, file: str) -> list[Finding]:
-    """Violations of the CrossGuard rules, and a passed finding for each resource (or stack) a rule held for."""
+def crossguard_findings(resources: list[dict], where: str, file: str, context=None) -> list[Finding]:
+    """Violations of the CrossGuard rules (undecided ones as unknown), and a passed finding for each resource
+    (or stack) a rule held for.
+
+    + context: what the stack declares (posture.container.Context), else the baseline's addresses and roots
+    """
     def name(resource):
         return f"{where}:{resource['type']}::{resource['name']}"
 
-    findings = [_finding(rule_id, name(resource), file, 0, "crossguard", "failed", message)
-                for rule_id, resource, message in evaluate(resources)]
+    findings = [_finding(rule_id, name(resource), file, 0, "crossguard",
+                         "unknown" if isinstance(message, Unknown) else "failed", message)
+                for rule_id, resource, message in evaluate(resources, context)]
+    rule_keys = {rule_key(r) for r in resources if any(rule.applies_to(rule_key(r)) for rule in resource_rules())}
+    for resource in resources:
+        reason = unjudged(resource, rule_keys)
+        if reason:
+            findings.append(_finding("RAE-GATE-001", name(resource), file, 0, "crossguard", "unknown", reason))
     failed = {(f.rule_id, f.resource) for f in findings}
     for rule in resource_rules():
         findings += [_finding(rule.rule_id, name(r), file, 0, "crossguard", "passed", "holds")
-                     for r in resources if r["type"] in rule.resource_types and (rule.rule_id, name(r)) not in failed]
+                     for r in resources if rule.applies_to(rule_key(r)) and (rule.rule_id, name(r)) not in failed]
     if resources:
         findings += [_finding(rule.rule_id, f"{where}:stack", file, 0, "crossguard", "passed", "holds for the stack")
                      for rule in stack_rules() if not any(f.rule_id == rule.rule_id for f in findings)]
     return findings
 
 
-def _checkov(arguments: list[str], cwd: Path) -> list[dict]:
+def _checkov(arguments: list[str], cwd: Path, context=None) -> list[dict]:
+    """checkov's JSON reports; `context` (what the stack declares) reaches our custom checks in DECLARED_CONTEXT_ENV."""
     if not CHECKOV.exists():
         raise GateError(f"checkov is not installed at {CHECKOV.relative_to(REPO)}: run scripts/ensure-checkov.sh")
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    if context is not None:
+        env[DECLARED_CONTEXT_ENV] = json.dumps(asdict(context))
     completed = subprocess.run([str(CHECKOV), *arguments, "--skip-download", "-o", "json", "--soft-fail"],  # nosec B603
                                cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if completed.returncode != 0 or not completed.stdout.strip():
@@ -194,18 +262,26 @@ def _checkov(arguments: list[str], cwd: Path) -> list[dict]:
 
 def checkov_findings(reports: list[dict], resource_names: dict[str, str] | None = None,
                      file: str | None = None) -> list[Finding]:
-    """checkov results as findings: custom checks carry catalog ids; built-ins map to a rule or their framework."""
+    """checkov results as findings: custom checks carry catalog ids; built-ins map to a rule or their framework.
+
+    A checkov skip counts as a waiver only under the waiver rules (reason, owner, expiry within 180 days:
+    policies.report.inline_skip); any other skip is reported failed.
+    """
+    from policies.report import inline_skip
     findings = []
     for report in reports:
         framework = report.get("check_type", "")
-        for status, key in (("failed", "failed_checks"), ("passed", "passed_checks"), ("waived", "skipped_checks")):
+        for listed, key in (("failed", "failed_checks"), ("passed", "passed_checks"), ("waived", "skipped_checks")):
             for check in report["results"].get(key, []):
+                status = listed
                 check_id = check["check_id"]
                 rule = RULES.get(check_id) or rule_for_checkov(check_id)
                 resource = (resource_names or {}).get(check["resource"], check["resource"])
                 message = check["check_name"] if rule is None or rule.id == check_id else f"{check_id}: {check['check_name']}"
                 if status == "waived":
-                    message += f" (skipped in checkov configuration: {check.get('check_result', {}).get('suppress_comment', '')})"
+                    accepted, why = inline_skip(check.get("check_result", {}).get("suppress_comment", ""))
+                    status = "waived" if accepted else "failed"
+                    message += f" (checkov skip: {why})"
                 path = file or check.get("repo_file_path") or check.get("file_path", "")
                 line = (check.get("file_line_range") or [0])[0] if file is None else 0
                 findings.append(_finding(rule.id if rule else check_id, resource, path.lstrip("/"), line, "checkov",
@@ -291,7 +367,8 @@ def dependency_findings(target: Path, skipped: list[str], artifacts: Path,
 # --- the gate ----------------------------------------------------------------------------------------------
 
 def merge(findings: list[Finding]) -> list[Finding]:
-    """One finding per (rule, resource, place): a failure anywhere wins, else the first scanner's word.
+    """One finding per (rule, resource, place): a failure anywhere wins, else the first scanner's word; the messages
+    of equal findings are joined.
 
     A rule judged by CrossGuard and by checkov on the same Pulumi resource is reported once.
     """
@@ -301,6 +378,8 @@ def merge(findings: list[Finding]) -> list[Finding]:
         kept = merged.get(key)
         if kept is None or STATUS_ORDER.index(finding.status) < STATUS_ORDER.index(kept.status):
             merged[key] = finding
+        elif kept.status == finding.status and finding.status != "passed" and finding.message not in kept.message:
+            kept.message += f"; {finding.message}"  # every violation of the rule on the resource, not the first
     return sorted(merged.values(), key=lambda f: (STATUS_ORDER.index(f.status), f.rule_id, f.resource))
 
 
@@ -322,6 +401,7 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
     if not target.is_dir():
         raise GateError(f"{target} is not a directory")
     result = GateResult(target=str(target))
+    refuse_checkov_skip_lists(target)
     skipped = skip_paths(target)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         step("checkov: Dockerfiles, GitHub workflows, secrets")
@@ -334,40 +414,57 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
         step("pip-audit and CycloneDX SBOM of each requirements file")
         dependency_scan = pool.submit(dependency_findings, target, skipped, artifacts, result.notes)
 
-        graphs: list[tuple[str, str, list[dict]]] = []
+        graphs: list[tuple[str, str, list[dict], object]] = []
+        findings_unrendered: list[Finding] = []
         if engine_json is not None:
-            graphs.append((engine_json.name, engine_json.name, graph_from_engine_json(engine_json)))
+            graphs.append((engine_json.name, engine_json.name, graph_from_engine_json(engine_json), None))
         else:
-            for project_file in _files(target, "Pulumi.yaml", skipped):
-                project = project_file.parent
-                for stack, config in stack_configs(project).items():
+            for found in pulumi_projects(target, skipped):
+                project = found.file.parent
+                shown = (found.program if found.program.exists() else found.file).relative_to(target).as_posix()
+                if found.runtime != "python":
+                    findings_unrendered.append(_finding(
+                        "RAE-GATE-001", f"{project.relative_to(target).as_posix()}:{found.name}", shown, 0, "gate",
+                        "unknown", f"runtime {found.runtime!r}: the gate renders Python programs only"))
+                    continue
+                for stack, config in stack_configs(project, found.config_dir).items():
                     where = stack if project == target else f"{project.relative_to(target).as_posix()}#{stack}"
-                    step(f"rendering Pulumi program {where} under mocks")
-                    main = project / "__main__.py"
-                    graphs.append((where, (main if main.exists() else project_file).relative_to(target).as_posix(),
-                                   render_stack(project, stack, config)))
-        findings: list[Finding] = []
+                    step(f"rendering Pulumi program {where} ({shown}) under mocks")
+                    graphs.append((where, shown, render_stack(project, stack, config, found.program, found.name),
+                                   declared_context(config, str(project))))
+        findings: list[Finding] = list(findings_unrendered)
         plan_scans = []
         plans_dir = Path(tempfile.mkdtemp(prefix="plans-", dir=_mkdir(artifacts)))
-        for where, file, resources in graphs:
+        # checkov judges the real values; the plans kept as artifacts carry secrets masked.
+        scanned_dir = Path(tempfile.mkdtemp(prefix="rae-gate-plans-"))
+        for where, file, resources, context in graphs:
             step(f"CrossGuard rules on {where}: {len(resources)} resources")
-            findings += crossguard_findings(resources, where, file)
+            findings += crossguard_findings(resources, where, file, context)
             plan, unmapped = to_plan(resources)
             if unmapped:
                 result.notes.append(f"{where}: no Terraform twin for {', '.join(unmapped)} (CrossGuard rules only)")
             plan_file = plans_dir / f"{where.replace('/', '_').replace('#', '.')}.plan.json"
-            plan_file.write_text(json.dumps(plan, indent=1))
+            plan_file.write_text(json.dumps(to_plan([{**r, "props": redacted_props(r)} for r in resources])[0], indent=1))
             result.artifacts.append(str(plan_file))
+            scanned_file = scanned_dir / plan_file.name
+            scanned_file.write_text(json.dumps(plan))
             names = {r["address"]: f"{where}:{res['type']}::{res['name']}"
                      for r, res in zip(plan["planned_values"]["root_module"]["resources"],
                                        [x for x in resources if x["type"] not in unmapped])}
             step(f"checkov on {where} as Terraform plan ({len(names)} resources)")
-            plan_scans.append((pool.submit(_checkov, ["-f", str(plan_file), "--framework", "terraform_plan",
-                                                      "--external-checks-dir", str(CHECKOV_CHECKS)], target), names, file))
+            plan_scans.append((pool.submit(_checkov, ["-f", str(scanned_file), "--framework", "terraform_plan",
+                                                      "--external-checks-dir", str(CHECKOV_CHECKS)], target, context),
+                               names, file))
         step("application settings checks")
         findings += app_findings(target, skipped, result.notes)
-        for scan, names, file in plan_scans:
-            findings += checkov_findings(scan.result(), names, file)
+        try:
+            for scan, names, file in plan_scans:
+                findings += checkov_findings(scan.result(), names, file)
+        finally:
+            shutil.rmtree(scanned_dir, ignore_errors=True)
+        for where, _file, resources, _context in graphs:
+            redact_findings(findings, resources, lambda resource, where=where:
+                            f"{where}:{resource['type']}::{resource['name']}")
         findings += checkov_findings(files_scan.result())
         findings += bandit_scan.result()
         dependency, sboms = dependency_scan.result()

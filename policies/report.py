@@ -1,9 +1,9 @@
 """Waivers and the gate's output formats: table (grouped by ISO control), json, sarif 2.1.0, junit."""
 
 import json
+import re
 import xml.etree.ElementTree as ElementTree  # nosec B405 - we only write XML
-from datetime import date
-from fnmatch import fnmatch
+from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
@@ -12,17 +12,48 @@ from baseline import control, controls as annex_a
 from policies.catalog import RULES
 from policies.gate import VERSION, Finding, GateError, GateResult
 
-WAIVER_FIELDS = ("rule", "match", "reason", "expires")
+WAIVER_FIELDS = ("rule", "match", "reason", "owner", "expires")
 # Waivers are exceptions to policy: their review is A.5.36 (compliance with policies) evidence.
 WAIVER_CONTROLS = ("A.5.36",)
+# A waiver is re-reviewed at least twice a year: none may run longer than this from the day the gate judges it.
+WAIVER_MAX_DAYS = 180
 FORMATS = ("table", "json", "sarif", "junit")
+_GLOB = re.compile(r"[*?\[\]]")
+_CHECKOV_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
+# The owner and expiry an inline checkov skip comment must carry after its reason to count as a waiver.
+_INLINE = re.compile(r"\[owner=(?P<owner>[^\s\]]+)\s+expires=(?P<expires>\d{4}-\d{2}-\d{2})\]")
 
 
-def load_waivers(path: Path) -> list[dict]:
-    """Read waivers (YAML or JSON: a list, or {"waivers": [...]}); each needs rule, match, reason, expires (YYYY-MM-DD).
+def _refuse(where: str, problem: str) -> GateError:
+    return GateError(f"{where}: {problem} [ISO 27001:2022 {', '.join(WAIVER_CONTROLS)}]")
 
-    Example entry: {rule: RAE-STK-001, match: ".#local:*", reason: "dev machine without dm-crypt", expires: 2026-12-31}
+
+def waiver_problem(rule: str, match: str, reason: str, owner: str, expires: date, today: date) -> str | None:
+    """Why a waiver cannot be trusted, or None. Expired waivers are valid entries that waive nothing."""
+    if _GLOB.search(rule) or not (rule in RULES or _CHECKOV_ID.match(rule)):
+        return f"rule {rule!r} is not one exact catalog rule or checkov check id (no wildcards)"
+    if _GLOB.search(match) or not match.strip():
+        return f"match {match!r} must name exactly one resource or file (no wildcards)"
+    if not reason.strip() or not owner.strip():
+        return "a reason and an owner are required"
+    if expires > today + timedelta(days=WAIVER_MAX_DAYS):
+        return (f"expires {expires.isoformat()} is more than {WAIVER_MAX_DAYS} days ahead "
+                f"(latest {(today + timedelta(days=WAIVER_MAX_DAYS)).isoformat()}): review it again before then")
+    return None
+
+
+def load_waivers(path: Path, today: date | None = None) -> list[dict]:
+    """Read waivers (YAML or JSON: a list, or {"waivers": [...]}); each needs rule, match, reason, owner, expires.
+
+    + rule: one exact catalog rule id or checkov check id
+    + match: one exact resource (as findings name it) or file; no wildcards
+    + expires: YYYY-MM-DD, at most WAIVER_MAX_DAYS ahead
+    A waiver that breaks any of these is refused and the gate cannot run (exit 2).
+
+    Example entry: {rule: RAE-STK-001, match: "local:docker:index/container:Container::postgres",
+                    reason: "dev machine without dm-crypt", owner: platform-security, expires: 2027-02-28}
     """
+    today = today or date.today()
     try:
         document = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as error:
@@ -30,35 +61,74 @@ def load_waivers(path: Path) -> list[dict]:
     entries = document.get("waivers", []) if isinstance(document, dict) else document or []
     waivers = []
     for index, entry in enumerate(entries):
+        where = f"waiver #{index + 1} in {path}"
         missing = [key for key in WAIVER_FIELDS if not isinstance(entry, dict) or not entry.get(key)]
         if missing:
-            raise GateError(f"waiver #{index + 1} in {path} lacks {missing}: every exception needs a rule, what it "
-                            f"matches, a reason and an expiry [ISO 27001:2022 {', '.join(WAIVER_CONTROLS)}]")
+            raise _refuse(where, f"lacks {missing}: every exception needs a rule, what it matches, a reason, an owner "
+                                 f"and an expiry")
         try:
             expires = entry["expires"] if isinstance(entry["expires"], date) else date.fromisoformat(str(entry["expires"]))
         except ValueError as error:
-            raise GateError(f"waiver #{index + 1} in {path}: expires {entry['expires']!r} is not YYYY-MM-DD") from error
-        waivers.append({"rule": str(entry["rule"]), "match": str(entry["match"]), "reason": str(entry["reason"]),
-                        "expires": expires.isoformat(), "expired": expires < date.today(), "applied_to": 0})
+            raise GateError(f"{where}: expires {entry['expires']!r} is not YYYY-MM-DD") from error
+        rule, match, reason, owner = (str(entry[key]) for key in ("rule", "match", "reason", "owner"))
+        problem = waiver_problem(rule, match, reason, owner, expires, today)
+        if problem:
+            raise _refuse(where, problem)
+        waivers.append({"rule": rule, "match": match, "reason": reason, "owner": owner,
+                        "expires": expires.isoformat(), "expired": expires < today, "applied_to": 0})
     return waivers
 
 
+def _matches(waiver: dict, finding: Finding) -> bool:
+    return finding.rule_id == waiver["rule"] and waiver["match"] in (finding.resource, finding.file)
+
+
 def apply_waivers(result: GateResult, waivers: list[dict]) -> None:
-    """Failed findings matched by a live waiver become 'waived' (reason in the message); expired ones waive nothing."""
+    """Failed findings matched by a live waiver become 'waived' (reason and owner in the message); expired ones
+    waive nothing; an unknown is never waived (nobody judged it); a waiver reaching more than one resource is
+    refused (GateError)."""
+    for waiver in waivers:
+        reached = {finding.resource for finding in result.findings if _matches(waiver, finding)}
+        if len(reached) > 1:
+            raise _refuse(f"waiver {waiver['rule']} on {waiver['match']!r}",
+                          f"reaches {len(reached)} resources ({sorted(reached)[:3]}...); a waiver covers one")
     for finding in result.findings:
         if finding.status not in ("failed", "unknown"):
             continue
         for waiver in waivers:
-            if fnmatch(finding.rule_id, waiver["rule"]) and (fnmatch(finding.resource, waiver["match"])
-                                                             or fnmatch(finding.file, waiver["match"])):
-                if waiver["expired"]:
-                    finding.message += f" (waiver expired {waiver['expires']}: {waiver['reason']})"
-                    continue
-                finding.status = "waived"
-                finding.message += f" (waived until {waiver['expires']}: {waiver['reason']})"
-                waiver["applied_to"] += 1
+            if not _matches(waiver, finding):
+                continue
+            if finding.status == "unknown":
+                finding.message += " (a waiver matches, but an unknown cannot be waived: nobody judged it)"
                 break
+            if waiver["expired"]:
+                finding.message += f" (waiver expired {waiver['expires']}: {waiver['reason']})"
+                continue
+            finding.status = "waived"
+            finding.message += f" (waived until {waiver['expires']} by {waiver['owner']}: {waiver['reason']})"
+            waiver["applied_to"] += 1
+            break
     result.waivers = waivers
+
+
+def inline_skip(comment: str, today: date | None = None) -> tuple[bool, str]:
+    """Whether a checkov inline skip's comment makes it a waiver: a reason plus `[owner=NAME expires=YYYY-MM-DD]`,
+    within WAIVER_MAX_DAYS and not expired; returns (accepted, why)."""
+    today = today or date.today()
+    found = _INLINE.search(comment or "")
+    reason = _INLINE.sub("", comment or "").strip()
+    if found is None or not reason:
+        return False, ("a checkov skip is a waiver only with a reason and [owner=NAME expires=YYYY-MM-DD]; "
+                       f"this one says {comment!r}")
+    try:
+        expires = date.fromisoformat(found["expires"])
+    except ValueError:
+        return False, f"expires {found['expires']!r} is not a date"
+    if expires < today:
+        return False, f"the skip expired {expires.isoformat()}: review it again or fix the finding"
+    if expires > today + timedelta(days=WAIVER_MAX_DAYS):
+        return False, f"expires {expires.isoformat()} is more than {WAIVER_MAX_DAYS} days ahead"
+    return True, f"waived until {expires.isoformat()} by {found['owner']}: {reason}"
 
 
 def _control_order(control_id: str) -> int:
@@ -85,7 +155,7 @@ def table(result: GateResult, threshold: str) -> str:
     lines.append("\nwaivers:" if result.waivers else "\nwaivers: none")
     for w in result.waivers:
         lines.append(f"  {'EXPIRED' if w['expired'] else 'active '} {w['rule']} {w['match']} until {w['expires']} "
-                     f"({w['applied_to']} findings): {w['reason']}")
+                     f"by {w['owner']} ({w['applied_to']} findings): {w['reason']}")
     lines.append(f"\n{summary['failed']} failed, {summary['unknown']} unknown, {summary['waived']} waived, "
                  f"{summary['passed']} passed; gate threshold: {threshold}")
     if summary["unknown"]:

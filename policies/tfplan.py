@@ -1,7 +1,8 @@
 """Translate a rendered Pulumi resource graph into Terraform plan JSON, so checkov's built-in CKV_GCP_*
 checks (and our custom ones) judge a Pulumi program as they judge Terraform.
 
-pulumi-gcp and pulumi-docker are bridged from the Terraform providers, so their properties are the
+pulumi-gcp and pulumi-docker are bridged from the Terraform providers, so every type token names its Terraform
+resource (`terraform_type`: a generic rule plus a short exceptions table) and their properties are the
 Terraform ones renamed: camelCase -> snake_case, list blocks pluralised (networkInterfaces ->
 network_interface). Nested objects become one-element lists, as Terraform writes blocks.
 
@@ -10,57 +11,69 @@ Example: to_plan([{"type": "gcp:compute/sSLPolicy:SSLPolicy", "name": "tls", "pr
 
 import re
 
-TYPE_MAP: dict[str, str] = {
-    "gcp:sql/databaseInstance:DatabaseInstance": "google_sql_database_instance",
-    "gcp:sql/database:Database": "google_sql_database",
-    "gcp:sql/user:User": "google_sql_user",
-    "gcp:kms/keyRing:KeyRing": "google_kms_key_ring",
-    "gcp:kms/cryptoKey:CryptoKey": "google_kms_crypto_key",
-    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": "google_kms_crypto_key_iam_member",
-    "gcp:kms/cryptoKeyIAMBinding:CryptoKeyIAMBinding": "google_kms_crypto_key_iam_binding",
-    "gcp:compute/disk:Disk": "google_compute_disk",
-    "gcp:compute/instance:Instance": "google_compute_instance",
-    "gcp:compute/network:Network": "google_compute_network",
-    "gcp:compute/subnetwork:Subnetwork": "google_compute_subnetwork",
-    "gcp:compute/firewall:Firewall": "google_compute_firewall",
-    "gcp:compute/sSLPolicy:SSLPolicy": "google_compute_ssl_policy",
-    "gcp:compute/targetHttpsProxy:TargetHttpsProxy": "google_compute_target_https_proxy",
-    "gcp:compute/targetHttpProxy:TargetHttpProxy": "google_compute_target_http_proxy",
-    "gcp:compute/uRLMap:URLMap": "google_compute_url_map",
-    "gcp:compute/backendService:BackendService": "google_compute_backend_service",
-    "gcp:compute/globalForwardingRule:GlobalForwardingRule": "google_compute_global_forwarding_rule",
-    "gcp:compute/globalAddress:GlobalAddress": "google_compute_global_address",
-    "gcp:compute/managedSslCertificate:ManagedSslCertificate": "google_compute_managed_ssl_certificate",
-    "gcp:cloudrunv2/service:Service": "google_cloud_run_v2_service",
-    "gcp:secretmanager/secret:Secret": "google_secret_manager_secret",
-    "gcp:secretmanager/secretIamMember:SecretIamMember": "google_secret_manager_secret_iam_member",
-    "gcp:storage/bucket:Bucket": "google_storage_bucket",
-    "gcp:storage/bucketIAMMember:BucketIAMMember": "google_storage_bucket_iam_member",
-    "gcp:storage/bucketIAMBinding:BucketIAMBinding": "google_storage_bucket_iam_binding",
-    "gcp:projects/iAMMember:IAMMember": "google_project_iam_member",
-    "gcp:projects/iAMBinding:IAMBinding": "google_project_iam_binding",
-    "gcp:projects/service:Service": "google_project_service",
-    "gcp:serviceaccount/account:Account": "google_service_account",
-    "gcp:serviceaccount/key:Key": "google_service_account_key",
-    "gcp:serviceaccount/iAMMember:IAMMember": "google_service_account_iam_member",
-    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": "google_iam_workload_identity_pool",
-    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": "google_iam_workload_identity_pool_provider",
-    "gcp:logging/projectSink:ProjectSink": "google_logging_project_sink",
-    "docker:index/container:Container": "docker_container",
-    "docker:index/volume:Volume": "docker_volume",
-    "docker:index/network:Network": "docker_network",
+# pulumi-gcp module -> the Terraform google provider's resource prefix, where they are not the same word.
+MODULE_PREFIXES: dict[str, str] = {
+    "projects": "project", "organizations": "organization", "serviceaccount": "service_account",
+    "secretmanager": "secret_manager", "cloudrunv2": "cloud_run_v2", "cloudrun": "cloud_run",
+    "servicenetworking": "service_networking", "artifactregistry": "artifact_registry",
+    "cloudfunctionsv2": "cloudfunctions2", "cloudscheduler": "cloud_scheduler", "cloudtasks": "cloud_tasks",
+    "networksecurity": "network_security", "certificatemanager": "certificate_manager", "vpcaccess": "vpc_access",
+    "accesscontextmanager": "access_context_manager", "binaryauthorization": "binary_authorization",
+    "containeranalysis": "container_analysis", "datafusion": "data_fusion", "osconfig": "os_config",
+    "oslogin": "os_login", "cloudidentity": "cloud_identity", "securitycenter": "scc", "orgpolicy": "org_policy",
+    "essentialcontacts": "essential_contacts", "apigateway": "api_gateway", "gkehub": "gke_hub",
+    "resourcemanager": "resource_manager", "vertex": "vertex_ai", "datacatalog": "data_catalog",
+    "cloudasset": "cloud_asset", "identityplatform": "identity_platform", "networkconnectivity": "network_connectivity",
+    "networkservices": "network_services", "privateca": "privateca", "siteverification": "site_verification",
 }
+# Types whose Terraform name the generic rule does not give (the rule covers every other type).
+TYPE_EXCEPTIONS: dict[str, str] = {
+    "gcp:organizations/project:Project": "google_project",
+    "gcp:serviceaccount/account:Account": "google_service_account",
+    "gcp:folder/folder:Folder": "google_folder",
+    "gcp:compute/instanceFromTemplate:InstanceFromTemplate": "google_compute_instance_from_template",
+}
+_ACRONYM = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_WORD = re.compile(r"([a-z0-9])([A-Z])")
+
+
+def _snake_type(name: str) -> str:
+    """SSLPolicy -> ssl_policy, CryptoKeyIAMMember -> crypto_key_iam_member."""
+    return _WORD.sub(r"\1_\2", _ACRONYM.sub(r"\1_\2", name)).lower()
+
+
+def terraform_type(token: str) -> str | None:
+    """The Terraform resource type a bridged Pulumi type token stands for, or None for other packages.
+
+    `gcp:<module>/<name>:<Type>` -> `google_<module prefix>_<type in snake case>` (MODULE_PREFIXES and
+    TYPE_EXCEPTIONS for the irregular ones); `docker:index/<name>:<Type>` -> `docker_<type in snake case>`.
+    """
+    if token in TYPE_EXCEPTIONS:
+        return TYPE_EXCEPTIONS[token]
+    package, _, rest = token.partition(":")
+    module, _, type_name = rest.partition(":")
+    module = module.split("/")[0]
+    if not type_name:
+        return None
+    if package == "gcp":
+        return f"google_{MODULE_PREFIXES.get(module, module)}_{_snake_type(type_name)}"
+    if package == "docker" and module == "index":
+        return f"docker_{_snake_type(type_name)}"
+    return None
+
 
 # Pulumi pluralises list blocks; Terraform names them in the singular.
 BLOCK_NAMES: dict[str, str] = {
     "networkInterfaces": "network_interface", "accessConfigs": "access_config", "attachedDisks": "attached_disk",
     "scratchDisks": "scratch_disk", "guestAccelerators": "guest_accelerator", "lifecycleRules": "lifecycle_rule",
     "allows": "allow", "denies": "deny", "drops": "drop", "adds": "add", "tests": "test", "envs": "env",
-    "uploads": "upload", "hosts": "host", "conditions": "condition", "cors": "cors",
+    "uploads": "upload", "hosts": "host", "conditions": "condition", "cors": "cors", "groupAdds": "group_add",
+    "accesses": "access",
 }
 # Attributes that are Terraform maps, not blocks: their keys are data and stay as written.
 MAP_ATTRIBUTES = frozenset({"labels", "userLabels", "resourceLabels", "logOpts", "driverOpts", "metadata",
-                            "annotations", "attributeMapping", "sysctls", "storageOpts", "options"})
+                            "annotations", "attributeMapping", "sysctls", "storageOpts", "options", "tmpfs",
+                            "driverOptions"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
@@ -94,7 +107,7 @@ def to_plan(resources: list[dict]) -> tuple[dict, list[str]]:
     """
     planned, unmapped, used = [], [], set()
     for resource in resources:
-        tf_type = TYPE_MAP.get(resource["type"])
+        tf_type = terraform_type(resource["type"])
         if tf_type is None:
             unmapped.append(resource["type"])
             continue

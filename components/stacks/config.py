@@ -96,6 +96,11 @@ class LocalConfig:
         )
 
     @property
+    def host_roots(self) -> tuple[str, ...]:
+        """The data and secret root this stack declares: its containers' host paths sit under it."""
+        return (str(self.data_root),)
+
+    @property
     def allowed_bind_addresses(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*CONTAINER.bind_addresses, self.bind_address)))
 

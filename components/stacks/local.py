@@ -95,14 +95,15 @@ def build() -> None:
         port=Port(5432, config.postgres_port, config.bind_address),
         networks=[edge_name, backend_name],
         allowed_bind_addresses=config.allowed_bind_addresses,
-        depends_on=[edge, backend, pgdata, secrets, *pg_tls_files]))
+        depends_on=[edge, backend, pgdata, secrets, *pg_tls_files], host_roots=config.host_roots))
 
     proxy_cert_path, proxy_key_path, proxy_tls_files = _tls_files("proxy-tls", proxy_cert, secrets_dir)
     proxy = TlsProxy("tls-proxy", TlsProxyArgs(
         image=images["tls-proxy"], upstream=config.api_upstream, cert_file=proxy_cert_path, key_file=proxy_key_path,
         port=Port(8443, config.proxy_port, config.bind_address),
         networks=[edge_name, backend_name],
-        allowed_bind_addresses=config.allowed_bind_addresses, depends_on=[edge, backend, *proxy_tls_files]))
+        allowed_bind_addresses=config.allowed_bind_addresses, depends_on=[edge, backend, *proxy_tls_files],
+        host_roots=config.host_roots))
 
     backups = DockerBackups("backups", DockerBackupsArgs(
         host_path=str(config.data_root / "backups"), key_file=secrets.files["backup-key"],
@@ -166,7 +167,7 @@ def _qdrant(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: P
         data_volume=data.docker_volume_name,
         store_secrets=QdrantSecrets(store_config_path, store_cert, store_key, ca_path),
         front_secrets=FrontSecrets(front_config_path, front_cert, front_key, ca_path),
-        store_network=network_name("qdrant"), client_networks=[backend_name],
+        store_network=network_name("qdrant"), client_networks=[backend_name], host_roots=config.host_roots,
         depends_on=[backend_network, store_network, data, store_config, front_config_file, ca_resource, *store_tls,
                     *front_tls]))
     return _LocalQdrant(qdrant.endpoint, data.encryption)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import yaml
+
 from baseline import CONTAINER, controls as annex_a_controls
 from harden.audit import containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
 from harden.audit import oscal, tls_probe
@@ -51,6 +53,14 @@ class AuditOptions:
     def public(self) -> dict:
         """The options as recorded in the report (redacted later like everything else)."""
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+
+
+def _declared_roots(options: AuditOptions) -> tuple[str, ...]:
+    """The data and secret roots bind mounts may come from: the baseline's and the audited stack's rae:dataRoot."""
+    from posture.container import declared_context
+    config_file = Path(options.project_dir) / f"Pulumi.{options.stack}.yaml"
+    config = (yaml.safe_load(config_file.read_text()) or {}).get("config") or {} if options.stack and config_file.exists() else {}
+    return declared_context({"rae:dataRoot": config.get("rae:dataRoot")}, options.project_dir).host_roots
 
 
 def progress(message: str) -> None:
@@ -141,7 +151,8 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
                                      UNKNOWN, CONTAINER.controls("healthcheck_required")))
         else:
             allowed = tuple(dict.fromkeys([*CONTAINER.bind_addresses, *options.bind_addresses]))
-            evidence += containers.collect(client, options.stack, options.container_names, allowed, progress, redactor)
+            evidence += containers.collect(client, options.stack, options.container_names, allowed, progress, redactor,
+                                           _declared_roots(options))
             try:
                 live = containers.hardened_containers(client, options.stack, options.container_names)
             except Exception:  # already reported as unknown evidence by containers.collect

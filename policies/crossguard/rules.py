@@ -30,13 +30,22 @@ def _message(rule_id: str, detail: str) -> str:
     return f"{rule_id} {rule.title}: {detail} [ISO 27001:2022 {', '.join(rule.controls)}]"
 
 
-def resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
+def resource_policy(rules: list[ResourceRule]) -> ResourceValidationPolicy:
+    """One policy per rule id, over every resource type its rules judge (an undecided rule is a violation too)."""
     def validate(args, report_violation):
-        if args.resource_type in rule.resource_types:
-            for detail in rule.check(args.props):
-                report_violation(_message(rule.rule_id, detail))
+        for rule in rules:
+            if rule.applies_to(args.resource_type):
+                for detail in rule.check(args.props):
+                    report_violation(_message(rule.rule_id, detail))
 
-    return ResourceValidationPolicy(validate=validate, **_metadata(rule.rule_id))
+    return ResourceValidationPolicy(validate=validate, **_metadata(rules[0].rule_id))
+
+
+def _by_id(rules) -> dict[str, list[ResourceRule]]:
+    grouped: dict[str, list[ResourceRule]] = {}
+    for rule in rules:
+        grouped.setdefault(rule.rule_id, []).append(rule)
+    return grouped
 
 
 def stack_policy(rule: StackRule) -> StackValidationPolicy:
@@ -50,6 +59,6 @@ def stack_policy(rule: StackRule) -> StackValidationPolicy:
 
 
 POLICIES: dict[str, ResourceValidationPolicy | StackValidationPolicy] = {
-    **{rule.rule_id: resource_policy(rule) for rule in resource_rules()},
+    **{rule_id: resource_policy(rules) for rule_id, rules in _by_id(resource_rules()).items()},
     **{rule.rule_id: stack_policy(rule) for rule in stack_rules()},
 }

@@ -4,9 +4,12 @@ Pure Python: no Pulumi, CrossGuard or checkov import, so the gate evaluates a mo
 with exactly the functions the CrossGuard pack wraps. One small function per rule id.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
+
+from posture import UNKNOWN_VALUE, Unknown
 
 
 @dataclass(frozen=True)
@@ -15,11 +18,24 @@ class ResourceRule:
 
     + rule_id: catalog id
     + resource_types: Pulumi type tokens it applies to
+    + contextual: check(props, context) also takes what the stack declares (posture.container.Context)
+
+    A message that is a posture.Unknown says why the rule could not decide: reported unknown, never passed.
     """
 
     rule_id: str
     resource_types: tuple[str, ...]
-    check: Callable[[dict], Iterator[str]]
+    check: Callable[..., Iterator[str]]
+    contextual: bool = False
+    type_pattern: str | None = None  # a regex on the type token, for families (every pulumi-gcp IAM member type)
+
+    def applies_to(self, key: str) -> bool:
+        return key in self.resource_types or bool(self.type_pattern and re.fullmatch(self.type_pattern, key))
+
+    def violations(self, props: dict, context=None) -> Iterator[str]:
+        if self.contextual and context is not None:
+            return self.check(props, context)
+        return self.check(props)
 
 
 @dataclass(frozen=True)
@@ -59,9 +75,49 @@ def as_list(value) -> list:
     return list(value) if _is_list(value) else [value]
 
 
+class _Reading(dict):
+    """Resource properties that note every value a rule reads which the renderer could not resolve."""
+
+    def __init__(self, data: dict, unresolved: list, path: str = ""):
+        super().__init__(data)
+        self._unresolved, self._path = unresolved, path
+
+    def _wrap(self, key, value):
+        where = f"{self._path}.{key}" if self._path else str(key)
+        if isinstance(value, dict):
+            return _Reading(value, self._unresolved, where)
+        if isinstance(value, list):
+            return [self._wrap(index, item) for index, item in enumerate(value)]
+        if isinstance(value, str) and UNKNOWN_VALUE in value:
+            self._unresolved.append(where)
+        return value
+
+    def get(self, key, default=None):
+        return self._wrap(key, super().get(key, default))
+
+    def __getitem__(self, key):
+        return self._wrap(key, super().__getitem__(key))
+
+
+def judged(rule: "ResourceRule", props: dict, context=None) -> list[str]:
+    """The rule's messages, or one Unknown naming the unresolved values it read (its verdict on them means nothing)."""
+    unresolved: list[str] = []
+    messages = list(rule.violations(_Reading(props, unresolved), context))
+    if unresolved:
+        return [Unknown(f"{', '.join(sorted(set(unresolved)))} could not be resolved under mocks; "
+                        f"{rule.rule_id} not judged, so not passed")]
+    return messages
+
+
 def resource_rules() -> tuple[ResourceRule, ...]:
-    from policies.rules import container, gcp
-    return container.RULES + gcp.RULES
+    from policies.rules import container, gcp, toolkit
+    return container.RULES + gcp.RULES + toolkit.RULES
+
+
+def rule_key(resource: dict) -> str:
+    """What rules are keyed by: the type token, and for a dynamic resource also its provider class."""
+    provider = resource.get("provider")
+    return f"{resource['type']}#{provider}" if provider else resource["type"]
 
 
 def stack_rules() -> tuple[StackRule, ...]:
@@ -69,16 +125,20 @@ def stack_rules() -> tuple[StackRule, ...]:
     return stack.RULES
 
 
-def evaluate(resources: Iterable[dict]) -> Iterator[tuple[str, dict, str]]:
-    """Every violation in a rendered graph as (rule id, resource, message); resources: {"type", "name", "props"}."""
+def evaluate(resources: Iterable[dict], context=None) -> Iterator[tuple[str, dict, str]]:
+    """Every violation in a rendered graph as (rule id, resource, message); resources: {"type", "name", "props"}.
+
+    + context: what the stack declares (posture.container.Context: bind addresses, host roots), else the baseline's
+    """
     resources = list(resources)
-    by_type: dict[str, list[ResourceRule]] = {}
-    for rule in resource_rules():
-        for resource_type in rule.resource_types:
-            by_type.setdefault(resource_type, []).append(rule)
+    rules = resource_rules()
+    applicable: dict[str, list[ResourceRule]] = {}
     for resource in resources:
-        for rule in by_type.get(resource["type"], ()):
-            for message in rule.check(resource["props"]):
+        key = rule_key(resource)
+        if key not in applicable:
+            applicable[key] = [rule for rule in rules if rule.applies_to(key)]
+        for rule in applicable[key]:
+            for message in judged(rule, resource["props"], context):
                 yield rule.rule_id, resource, message
     named = {resource["name"]: resource for resource in resources}
     for rule in stack_rules():

@@ -73,12 +73,40 @@ def sql_deletion_protection(props):
         yield "settings.deletionProtectionEnabled is not True"
 
 
+def _classes(value: str) -> set[str]:
+    return {part.strip().lower() for part in str(value).split(",") if part.strip()}
+
+
+def pgaudit_stakes(value: str) -> list[str]:
+    """What a pgaudit.log value other than the baseline's puts at stake, class by class."""
+    wanted, got = _classes(DATABASE.gcp_extra_flags["pgaudit.log"]), _classes(value)
+    if "all" in got:
+        got = (got - {"all"}) | wanted | {"all"}
+    stakes = DATABASE.pgaudit_class_stakes
+    found = []
+    for added in sorted(got - wanted):
+        effect, controls = stakes.get(added.lstrip("-"), ("is not in the baseline and no review recorded what it "
+                                                          "logs", ("A.8.15",)))
+        found.append(f"pgaudit.log = {value!r} adds {added!r}: {effect} [{', '.join(controls)}]")
+    for removed in sorted(wanted - got):
+        effect, controls = stakes[removed]
+        found.append(f"pgaudit.log = {value!r} drops {removed!r}: {effect} [{', '.join(controls)}]")
+    return found
+
+
 def sql_flags(props):
     flags = {flag.get("name"): str(flag.get("value")) for flag in as_list(dig(props, "settings", "databaseFlags"))}
     wanted = DATABASE.log_flags | DATABASE.gcp_extra_flags
-    wrong = sorted(name for name, value in wanted.items() if flags.get(name) != value)
-    if wrong:
-        yield f"database flags {wrong} are missing or differ from the baseline"
+    missing = sorted(name for name in wanted if name not in flags)
+    if missing:
+        yield f"database flags {missing} are missing: {DATABASE.setting('log_flags').why}"
+    for name, value in sorted(wanted.items()):
+        if name in flags and flags[name] != value:
+            if name == "pgaudit.log":
+                yield from pgaudit_stakes(flags[name])
+            else:
+                yield (f"{name} = {flags[name]!r} instead of {value!r}: "
+                       f"{(DATABASE.setting('log_flags') if name in DATABASE.log_flags else DATABASE.setting('gcp_extra_flags')).why}")
 
 
 def key_rotation(props):
@@ -184,6 +212,29 @@ def vm_boot_disk_cmek(props):
         yield "bootDisk.kmsKeySelfLink is not set"
 
 
+FIREWALL = "gcp:compute/firewall:Firewall"
+# Every pulumi-gcp IAM member/binding type, whatever its module (storage, kms, secretmanager, run, ...).
+IAM_FAMILY = r"gcp:[A-Za-z0-9]+/[A-Za-z0-9]*(IAM|Iam)(Member|Binding):[A-Za-z0-9]*(IAM|Iam)(Member|Binding)"
+_ANYWHERE = ("0.0.0.0/0", "::/0")  # nosec B104 - the ranges we refuse
+
+
+def no_internet_ingress(props):
+    if str(props.get("direction") or "INGRESS").upper() != "INGRESS" or props.get("disabled") is True:
+        return
+    sources = [str(r) for r in as_list(props.get("sourceRanges"))]
+    wide = [r for r in sources if r in _ANYWHERE or r.endswith("/0")]
+    allows = as_list(props.get("allows"))
+    if wide and allows and not NETWORK.internet_ingress_allowed:
+        opened = [f"{a.get('protocol')}:{','.join(str(p) for p in as_list(a.get('ports'))) or 'all ports'}" for a in allows]
+        yield f"admits {opened} from {wide}: the whole internet (SSH and databases included)"
+
+
+def no_public_members(props):
+    public = [m for m in _members(props) if m in ("allUsers", "allAuthenticatedUsers")]
+    if public and not IDENTITY.public_members_allowed:
+        yield f"role {props.get('role')} is granted to {public}: anyone with (or without) a Google account"
+
+
 RULES = tuple(ResourceRule(rule_id, types, check) for rule_id, types, check in (
     ("RAE-SQL-001", (SQL,), sql_cmek),
     ("RAE-SQL-002", (SQL,), sql_ssl_mode),
@@ -209,4 +260,5 @@ RULES = tuple(ResourceRule(rule_id, types, check) for rule_id, types, check in (
     ("RAE-VM-001", (INSTANCE,), vm_no_external_ip),
     ("RAE-VM-002", (INSTANCE,), vm_shielded),
     ("RAE-VM-003", (INSTANCE,), vm_boot_disk_cmek),
-))
+    ("RAE-NET-001", (FIREWALL,), no_internet_ingress),
+)) + (ResourceRule("RAE-IAM-005", PROJECT_IAM + RESOURCE_IAM, no_public_members, type_pattern=IAM_FAMILY),)

@@ -68,7 +68,8 @@ def tls_proxy(docker_client, built_images, test_pki, upstream_app):
     """The session's hardened TLS proxy, forwarding to `upstream_app`."""
     port = free_port()
     spec = proxy_spec(built_images["tls-proxy"], ProxySecrets(str(test_pki.server_cert), str(test_pki.server_key)),
-                      upstream=upstream_app, port=Port(LISTEN_PORT, port), name=f"rae-test-proxy-{uuid.uuid4().hex[:8]}")
+                      upstream=upstream_app, port=Port(LISTEN_PORT, port), name=f"rae-test-proxy-{uuid.uuid4().hex[:8]}",
+                      host_roots=(str(test_pki.server_cert.parent.parent),))  # the session's temporary data root
     print(f"[containers] starting {spec.name} on 127.0.0.1:{port} -> {upstream_app}", flush=True)
     container = docker_client.containers.run(**docker_api_kwargs(spec))
     try:
@@ -122,13 +123,14 @@ def qdrant(docker_client, built_images, test_pki, secret_dir, tmp_path_factory):
     try:
         store = create_on_networks(docker_client, qdrant_spec(
             built_images["qdrant"], str(storage),
-            QdrantSecrets(str(config), str(store_cert), str(store_key), str(test_pki.ca_cert)), name=store_name),
+            QdrantSecrets(str(config), str(store_cert), str(store_key), str(test_pki.ca_cert)), name=store_name,
+            host_roots=(str(secret_dir.parent),)),  # the session's temporary data root
             [store_network.name])
         wait_healthy(store)
         spec = dataclasses.replace(
             front_spec(built_images["tls-proxy"], FrontSecrets(str(front_config_file), str(test_pki.server_cert),
                                                                str(test_pki.server_key), str(test_pki.ca_cert)),
-                       name=front_name),
+                       name=front_name, host_roots=(str(secret_dir.parent),)),
             ports=(Port(qdrant_runtime.HTTP_PORT, rest_port), Port(qdrant_runtime.GRPC_PORT, grpc_port)))
         front = create_on_networks(docker_client, spec, [client_network.name, store_network.name])
         wait_healthy(front)

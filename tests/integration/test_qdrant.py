@@ -167,7 +167,7 @@ def test_front_refuses_a_store_its_ca_did_not_sign(qdrant, test_pki, docker_clie
     spec = dataclasses.replace(
         front_spec(built_images["tls-proxy"], FrontSecrets(str(config), str(test_pki.server_cert),
                                                            str(test_pki.server_key), str(wrong_anchor)),
-                   name=f"rae-test-qdrant-wrong-{suffix}"),
+                   name=f"rae-test-qdrant-wrong-{suffix}", host_roots=(str(secret_dir.parent),)),
         ports=(Port(qdrant_runtime.HTTP_PORT, port),))
     store_network = next(iter(qdrant.store.attrs["NetworkSettings"]["Networks"]))
     front = create_on_networks(docker_client, spec, [qdrant.client_network, store_network])

@@ -12,7 +12,8 @@ HARDENED = {
         "memory": CONTAINER.memory_mb_default, "healthcheck": {"tests": ["CMD", "true"]},
         "logOpts": dict(CONTAINER.log_opts), "envs": ["PGPASSWORD_FILE=/run/secrets/pg"],
         "ports": [{"internal": 8443, "external": 8443, "ip": CONTAINER.bind_addresses[0]}],
-        "mounts": [{"type": "volume", "source": "data", "target": "/data"}],
+        "mounts": [{"type": "volume", "source": "data", "target": "/data"}], "restart": CONTAINER.restart,
+        "tmpfs": dict(CONTAINER.tmpfs),
     },
     "gcp:sql/databaseInstance:DatabaseInstance": {
         "encryptionKeyName": KEY, "deletionProtection": True,
@@ -38,6 +39,11 @@ HARDENED = {
     "gcp:serviceaccount/key:Key": None,  # no passing form: keys are forbidden
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": {
         "attributeCondition": "assertion.sub == 'repo:org/repo:ref:refs/heads/main'"},
+    "gcp:compute/firewall:Firewall": {"direction": "INGRESS", "sourceRanges": ["35.191.0.0/16", "130.211.0.0/22"],
+                                      "allows": [{"protocol": "tcp", "ports": ["8443"]}]},
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": {
+        "cryptoKeyId": KEY, "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        "member": "serviceAccount:api@p.iam.gserviceaccount.com"},
     "gcp:compute/instance:Instance": {
         "bootDisk": {"kmsKeySelfLink": KEY}, "networkInterfaces": [{"network": "vpc"}],
         "shieldedInstanceConfig": {"enableSecureBoot": True, "enableVtpm": True, "enableIntegrityMonitoring": True},
@@ -59,6 +65,10 @@ BREAKING = {
     "RAE-CTR-011": (CONTAINER_TYPE, {"image": "postgres:15"}),
     "RAE-CTR-012": (CONTAINER_TYPE, {"envs": ["API_KEY=abc"]}),
     "RAE-CTR-013": (CONTAINER_TYPE, {"logOpts": {"max-size": "10m"}}),
+    "RAE-CTR-014": (CONTAINER_TYPE, {"devices": [{"hostPath": "/dev/sda"}]}),
+    "RAE-CTR-015": (CONTAINER_TYPE, {"runtime": "sysbox-runc"}),
+    "RAE-CTR-016": (CONTAINER_TYPE, {"sysctls": {"net.ipv4.ip_unprivileged_port_start": "0"}}),
+    "RAE-CTR-017": (CONTAINER_TYPE, {"restart": "no"}),
     "RAE-SQL-001": ("gcp:sql/databaseInstance:DatabaseInstance", {"encryptionKeyName": None}),
     "RAE-SQL-002": ("gcp:sql/databaseInstance:DatabaseInstance", {"settings.ipConfiguration.sslMode": "ENCRYPTED_ONLY"}),
     "RAE-SQL-003": ("gcp:sql/databaseInstance:DatabaseInstance", {"settings.ipConfiguration.ipv4Enabled": True}),
@@ -81,6 +91,9 @@ BREAKING = {
     "RAE-IAM-002": ("gcp:projects/iAMMember:IAMMember", {"member": "serviceAccount:api@p.iam.gserviceaccount.com"}),
     "RAE-IAM-003": ("gcp:serviceaccount/key:Key", {"serviceAccountId": "api"}),
     "RAE-IAM-004": ("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", {"attributeCondition": "true"}),
+    "RAE-NET-001": ("gcp:compute/firewall:Firewall", {"sourceRanges": ["0.0.0.0/0"],
+                                                      "allows": [{"protocol": "tcp", "ports": ["22", "5432"]}]}),
+    "RAE-IAM-005": ("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", {"member": "allAuthenticatedUsers"}),
     "RAE-VM-001": ("gcp:compute/instance:Instance", {"networkInterfaces": [{"network": "vpc", "accessConfigs": [{}]}]}),
     "RAE-VM-002": ("gcp:compute/instance:Instance", {"shieldedInstanceConfig": {"enableSecureBoot": False}}),
     "RAE-VM-003": ("gcp:compute/instance:Instance", {"bootDisk": {}}),

@@ -68,3 +68,37 @@ def test_hardened_module_is_clean(tmp_path):
 
 def test_not_a_settings_module(tmp_path):
     assert findings(tmp_path, "DEBUG = True\nURL = 'http://x'\n", name="tool.py") == set()
+
+
+def test_split_settings_inherit_what_the_base_module_left_open(tmp_path):
+    package = tmp_path / "settings"
+    package.mkdir()
+    (package / "base.py").write_text('SECRET_KEY = "x" * 0 or None\nCORS_ORIGIN_ALLOW_ALL = True\nREDIS = "rediss://r:6380/0"\n')
+    (package / "production.py").write_text("from .base import *\nDEBUG = False\nBROKER = f'{REDIS}?ssl_cert_reqs=none'\n")
+    found = list(check_settings(package / "production.py", "settings/production.py"))
+    cors = [f for f in found if f.rule_id == "RAE-APP-001"]
+    assert cors and cors[0].file == "settings/base.py" and "inherited by settings/production.py" in cors[0].message
+    broker = [f for f in found if f.rule_id == "RAE-APP-008"]
+    assert broker and broker[0].file == "settings/production.py" and "rediss://r:6380/0" in broker[0].setting
+
+
+def test_concatenation_is_folded(tmp_path):
+    found = findings(tmp_path, 'SECRET_KEY = None\nBASE = "rediss://r:6380/0"\nURL = BASE + "?ssl_cert_reqs=" + "none"\n')
+    assert any(rule == "RAE-APP-008" for rule, _ in found)
+
+
+def test_a_module_with_django_security_settings_is_a_settings_module(tmp_path):
+    found = findings(tmp_path, 'ALLOWED_HOSTS = ["x"]\nDEBUG = True\n', name="prod_config.py")
+    assert ("RAE-APP-002", "DEBUG") in found
+
+
+def test_an_f_string_is_reported_once_as_the_text_it_builds(tmp_path):
+    path = tmp_path / "settings.py"
+    path.write_text('REDIS = "rediss://r:6380/0"\nBROKER = f"{REDIS}?ssl_cert_reqs=none"\n')
+    found = [f for f in check_settings(path) if f.rule_id == "RAE-APP-008"]
+    assert [f.setting for f in found] == ["rediss://r:6380/0"]
+
+
+def test_an_f_string_service_url_is_read_as_http(tmp_path):
+    found = findings(tmp_path, 'SECRET_KEY = None\nHOST = "search.internal"\nSEARCH_URL = f"http://{HOST}/api"\n')
+    assert ("RAE-APP-009", "http://search.internal/api") in found

@@ -37,7 +37,7 @@ def test_checkov_built_ins_map_to_one_rule():
 
 def test_catalog_imports_nothing_from_pulumi_or_checkov():
     probe = ("import sys, policies.catalog, policies.rules.container, policies.rules.gcp, policies.rules.stack, "
-             "policies.app_checks, policies.tfplan; "
+             "policies.rules.toolkit, policies.rules.coverage, posture.container, policies.app_checks, policies.tfplan; "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_policy', 'checkov', 'pulumi_gcp')))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]"

@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from policies.catalog import RULES
+from posture.container import RULE_IDS as CONTAINER_RULE_IDS
 from policies.report import sarif
 from tests.fixtures.gate import REPO
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 # Where each rule's violation sits in tests/fixtures/insecure (a substring of the finding's resource or file).
 WHERE = {rule_id: rule_id.lower().removeprefix("rae-") for rule_id in RULES if rule_id.split("-")[1] in
-         ("CTR", "SQL", "KMS", "DSK", "TLS", "RUN", "SEC", "GCS", "IAM", "VM", "STK")}
+         ("CTR", "SQL", "KMS", "DSK", "TLS", "RUN", "SEC", "GCS", "IAM", "VM", "STK", "NET", "GATE")}
 WHERE |= {"RAE-IMG-001": "images/Dockerfile", "RAE-IMG-002": "images/Dockerfile", "RAE-IMG-003": "images/Dockerfile",
           "RAE-SCR-001": "secrets/", "RAE-SAST-001": "app/unsafe.py", "RAE-DEP-001": "app/requirements.txt",
           "RAE-APP-002": "django/production.py"}
@@ -34,8 +35,46 @@ def test_rule_is_caught(corpus_result, rule_id):
     if rule_id == "RAE-DEP-001" and finding.status == "unknown":
         # Offline the vulnerability service cannot answer: the gate must say so, never pass it.
         assert "could not be audited" in finding.message or "did not run" in finding.message
+    elif rule_id == "RAE-GATE-001":
+        assert finding.status == "unknown" and "no rule understands" in finding.message
     else:
         assert finding.status == "failed", finding
+
+
+# Every bypass the issue found, as a raw resource in the corpus: (resource name, rule it must fail, status).
+BYPASSES = {
+    "ctr-010-run": "RAE-CTR-010", "ctr-010-var-run": "RAE-CTR-010", "ctr-010-double-slash": "RAE-CTR-010",
+    "ctr-010-etc-dot": "RAE-CTR-010", "ctr-010-device": "RAE-CTR-010", "ctr-010-volume-device": "RAE-CTR-010",
+    "ctr-001-group-root": "RAE-CTR-001", "ctr-001-group-add": "RAE-CTR-001", "ctr-009-cgroupns": "RAE-CTR-009",
+    "ctr-009-pid-container": "RAE-CTR-009", "ctr-009-ipc-container": "RAE-CTR-009",
+    "ctr-009-network-container": "RAE-CTR-009", "ctr-002-tmpfs-exec": "RAE-CTR-002", "ctr-004-apparmor": "RAE-CTR-004",
+    "ctr-004-label": "RAE-CTR-004", "ctr-004-systempaths": "RAE-CTR-004", "ctr-004-later-false": "RAE-CTR-004",
+    "ctr-012-url": "RAE-CTR-012", "ctr-012-token": "RAE-CTR-012", "ctr-006-none": "RAE-CTR-006",
+    "ctr-013-none": "RAE-CTR-013", "ctr-011-suffix": "RAE-CTR-011", "ctr-014": "RAE-CTR-014", "ctr-015": "RAE-CTR-015",
+    "ctr-016": "RAE-CTR-016", "ctr-017": "RAE-CTR-017", "ctr-009-secret": "RAE-CTR-009", "net-001": "RAE-NET-001",
+    "iam-005": "RAE-IAM-005", "sql-007-pgaudit-all": "RAE-SQL-007",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BYPASSES))
+def test_every_bypass_now_fails_the_gate(corpus_result, name):
+    caught = [f for f in corpus_result.findings if f.rule_id == BYPASSES[name] and f.resource.endswith(f"::{name}")]
+    assert caught and caught[0].status == "failed", f"{name} passed {BYPASSES[name]}"
+
+
+def test_a_secret_is_judged_and_never_shown(corpus_result):
+    [finding] = [f for f in corpus_result.findings if f.rule_id == "RAE-CTR-009" and f.resource.endswith("::ctr-009-secret")]
+    assert finding.status == "failed" and "'host'" not in finding.message and "[secret]" in finding.message
+    plans = [path for path in corpus_result.artifacts if path.endswith(".plan.json")]
+    written = [json.load(open(path)) for path in plans]
+    secret = [r for plan in written for r in plan["planned_values"]["root_module"]["resources"]
+              if r["name"] == "ctr-009-secret"]
+    assert secret and secret[0]["values"]["network_mode"] == "[secret]"
+
+
+def test_an_unresolved_value_is_unknown(corpus_result):
+    found = [f for f in corpus_result.findings if f.rule_id == "RAE-CTR-001" and f.resource.endswith("::ctr-001-unresolved")]
+    assert found and found[0].status == "unknown" and "could not be resolved" in found[0].message
 
 
 def test_hardened_container_in_corpus_is_clean(corpus_result):
@@ -48,8 +87,7 @@ def test_corpus_produces_an_sbom(corpus_result):
 
 
 # Our checkov custom checks, run by checkov itself on the corpus plans: each fails where its rule is broken.
-CUSTOM_CHECKS = ("RAE-CTR-001", "RAE-CTR-002", "RAE-CTR-003", "RAE-CTR-004", "RAE-CTR-008", "RAE-CTR-009",
-                 "RAE-RUN-001", "RAE-SQL-001", "RAE-SEC-001", "RAE-GCS-001", "RAE-TLS-001")
+CUSTOM_CHECKS = (*CONTAINER_RULE_IDS, "RAE-RUN-001", "RAE-SQL-001", "RAE-SEC-001", "RAE-GCS-001", "RAE-TLS-001")
 
 
 def test_checkov_custom_checks_fail_where_the_rule_is_broken(corpus_result):
@@ -80,3 +118,25 @@ def test_sarif_validates_against_the_official_schema(corpus_result):
 def test_json_report_validates_against_the_gate_schema(corpus_result):
     schema = json.loads((REPO / "policies" / "gate-result.schema.json").read_text())
     jsonschema.validate(corpus_result.as_json(), schema)
+
+
+def test_split_django_settings_and_f_strings_fail(corpus_result):
+    inherited = [f for f in corpus_result.findings if f.rule_id == "RAE-APP-001" and
+                 f.file == "django_split/settings/base.py" and "inherited by" in f.message]
+    folded = [f for f in corpus_result.findings if f.rule_id == "RAE-APP-008" and
+              f.file == "django_split/settings/production.py"]
+    assert inherited and inherited[0].status == "failed"
+    assert folded and folded[0].status == "failed" and "rediss://cache.internal" in folded[0].resource
+
+
+def test_pgaudit_all_says_what_is_at_stake(corpus_result):
+    [finding] = [f for f in corpus_result.findings if f.rule_id == "RAE-SQL-007" and
+                 f.resource.endswith("::sql-007-pgaudit-all") and f.source == "crossguard"]
+    assert "memory contents into Cloud Logging" in finding.message and "A.8.11" in finding.message
+
+
+def test_programs_are_found_as_the_engine_finds_them(corpus_result):
+    """Pulumi.yml with `main: src/` and its stack file in stackConfigDir: rendered with that stack's config."""
+    found = [f for f in corpus_result.findings if f.rule_id == "RAE-CTR-008" and
+             f.resource == "pulumi_main#prod:docker:index/container:Container::ctr-008-discovered"]
+    assert found and found[0].status == "failed" and found[0].file == "pulumi_main/src/__main__.py"

@@ -20,7 +20,7 @@ PROGRAM = textwrap.dedent('''
     HARDENED = {{
         "image": "sha256:" + "a" * 64, "user": "{uid}:{gid}", "readOnly": True, "capabilities": {{"drops": ["ALL"]}},
         "securityOpts": ["no-new-privileges:true"], "memory": 512, "healthcheck": {{"tests": ["CMD", "true"]}},
-        "logOpts": {{"max-size": "10m", "max-file": "5"}},
+        "logOpts": {{"max-size": "10m", "max-file": "5"}}, "restart": "unless-stopped",
     }}
     pulumi.ComponentResource("docker:index/container:Container", "hardened", HARDENED)
     pulumi.ComponentResource("docker:index/container:Container", "privileged", {{**HARDENED, "privileged": True}})
@@ -39,5 +39,5 @@ def test_preview_with_the_pack_blocks_the_violation_only(tmp_path):
     assert "rae-iso27001" in output, f"the policy pack did not load:\n{output[-3000:]}"
     assert preview.returncode != 0, "a mandatory violation must fail the preview"
     assert "rae-ctr-008  (docker:index:Container: privileged)" in output
-    assert "RAE-CTR-008 Container is not privileged: privileged is True [ISO 27001:2022 A.8.2, A.8.18]" in output
+    assert "RAE-CTR-008 Container is not privileged: privileged mode is on [ISO 27001:2022 A.8.2, A.8.18]" in output
     assert "(docker:index:Container: hardened)" not in output

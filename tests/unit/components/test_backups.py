@@ -42,8 +42,8 @@ def test_docker_backups_run_the_shared_encrypted_dump_into_an_encrypted_store():
     created = []
     store = str(Path(__file__).resolve().parents[3] / ".state" / "unit-backups")
     declare(lambda: created.append(DockerBackups("backups", DockerBackupsArgs(
-        store, "/srv/s/backup-key", "postgres", unencrypted_exemption="dev-only: unit test host without dm-crypt"))))
+        store, "/srv/data/s/backup-key", "postgres", unencrypted_exemption="dev-only: unit test host without dm-crypt"))))
     command = created[0].command
     assert importlib.util.find_spec(BACKUP_RUNTIME) is not None
-    assert f"-m {BACKUP_RUNTIME} backup --container postgres --key-file /srv/s/backup-key --output {store}/" in command
+    assert f"-m {BACKUP_RUNTIME} backup --container postgres --key-file /srv/data/s/backup-key --output {store}/" in command
     assert created[0].volume.encryption.startswith("EXEMPT")

@@ -37,7 +37,7 @@ def test_cloud_run_only_takes_traffic_from_the_load_balancer_as_its_own_identity
 
 
 def test_secrets_reach_the_service_as_read_only_files_never_env():
-    service = one(_endpoint(secret_files={"qdrant-api-key": "projects/p/secrets/rae-qdrant-api-key"}),  # checkov:skip=CKV_SECRET_6:a Secret Manager resource path, not a secret
+    service = one(_endpoint(secret_files={"qdrant-api-key": "projects/p/secrets/rae-qdrant-api-key"}),  # checkov:skip=CKV_SECRET_6:a Secret Manager resource path, not a secret [owner=platform-security expires=2027-05-29]
                   "gcp:cloudrunv2/service:Service")
     (volume,) = service["template"]["volumes"]
     assert volume["secret"] == {"secret": "projects/p/secrets/rae-qdrant-api-key", "defaultMode": SECRETS.file_mode,

@@ -6,7 +6,7 @@ from baseline import IDENTITY, BaselineViolation
 from components.identity import CiFederation, CiFederationArgs, ResourceGrant, ServiceIdentity, ServiceIdentityArgs
 from tests.unit.components.harness import declare, of_type, one
 
-SECRET = "projects/p/secrets/rae-qdrant-api-key"  # checkov:skip=CKV_SECRET_6:a Secret Manager resource path, not a secret
+SECRET = "projects/p/secrets/rae-qdrant-api-key"  # checkov:skip=CKV_SECRET_6:a Secret Manager resource path, not a secret [owner=platform-security expires=2027-05-29]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from tests.unit.components.harness import declare, is_secret, one
 KEY = "projects/p/locations/europe-west4/keyRings/k/cryptoKeys/sql"
 VPC = "projects/p/global/networks/rae-vpc"
 IMAGE = "sha256:" + "b" * 64
-SECRETS = PostgresSecrets("/srv/s/su", "/srv/s/app", "/srv/s/tls.crt", "/srv/s/tls.key")
+SECRETS = PostgresSecrets("/srv/data/s/su", "/srv/data/s/app", "/srv/data/s/tls.crt", "/srv/data/s/tls.key")
 
 
 def _cloud_sql(**overrides) -> list[dict]:

@@ -17,8 +17,8 @@ IMAGE = "qdrant/qdrant@sha256:" + "c" * 64
 LOCAL_ID = "sha256:" + "d" * 64
 PROXY_ID = "sha256:" + "e" * 64
 KEY = "projects/p/locations/r/keyRings/k/cryptoKeys/disk"
-STORE_SECRETS = QdrantSecrets("/srv/s/qdrant.yaml", "/srv/s/q.crt", "/srv/s/q.key", "/srv/s/ca.crt")
-FRONT_SECRETS = FrontSecrets("/srv/s/front.cfg", "/srv/s/f.crt", "/srv/s/f.key", "/srv/s/ca.crt")
+STORE_SECRETS = QdrantSecrets("/srv/data/s/qdrant.yaml", "/srv/data/s/q.crt", "/srv/data/s/q.key", "/srv/data/s/ca.crt")
+FRONT_SECRETS = FrontSecrets("/srv/data/s/front.cfg", "/srv/data/s/f.crt", "/srv/data/s/f.key", "/srv/data/s/ca.crt")
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -134,7 +134,7 @@ def test_vm_runs_the_same_hardened_spec_with_secrets_fetched_into_tmpfs(vm):
 
 
 def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service():
-    spec = qdrant_spec(IMAGE, "/mnt/disks/qdrant/storage", STORE_SECRETS)
+    spec = qdrant_spec(IMAGE, "/mnt/disks/qdrant/storage", STORE_SECRETS, host_roots=("/mnt/disks/qdrant", "/srv/data"))
     config = yaml.safe_load(cloud_init(spec, {"/run/qdrant/a": "projects/p/secrets/a"}, "/dev/sdb"))
     assert config["bootcmd"][0] == "blkid /dev/sdb || mkfs.ext4 -F /dev/sdb"
     assert f"chown {CONTAINER.uid}:{CONTAINER.gid} /mnt/disks/qdrant/storage" in config["bootcmd"][2]

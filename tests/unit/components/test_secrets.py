@@ -51,7 +51,7 @@ def test_gcp_secret_is_replicated_with_cmek_and_readable_by_its_accessor_only():
     assert is_secret(version["secretData"])
     member = one(resources, "gcp:secretmanager/secretIamMember:SecretIamMember")
     assert member["role"] == ACCESSOR and member["member"] == "serviceAccount:rae-api@p.iam.gserviceaccount.com"
-    assert member["secretId"] == "s-qdrant-api-key-id"  # checkov:skip=CKV_SECRET_6:a mock resource id
+    assert member["secretId"] == "s-qdrant-api-key-id"  # checkov:skip=CKV_SECRET_6:a mock resource id [owner=platform-security expires=2027-05-29]
     assert not of_type(resources, "gcp:projects/iAMMember:IAMMember")
 
 

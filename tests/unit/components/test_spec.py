@@ -8,8 +8,8 @@ IMAGE = "sha256:" + "5" * 64
 
 def test_every_hardening_flag_is_rendered_and_the_image_comes_last():
     spec = ContainerSpec("svc", IMAGE, Healthcheck(("CMD", "pg_isready", "--host=/run/postgresql")),
-                         command=("-c", "ssl=on"), ports=(Port(5432, 15432),), mounts=(Mount("/srv/d", "/data", "bind"),),
-                         secret_files=(SecretFile("/srv/s/key", "/run/secrets/key"),), env={"A_FILE": "/run/secrets/key"})
+                         command=("-c", "ssl=on"), ports=(Port(5432, 15432),), mounts=(Mount("/srv/data/d", "/data", "bind"),),
+                         secret_files=(SecretFile("/srv/data/s/key", "/run/secrets/key"),), env={"A_FILE": "/run/secrets/key"})
     args = docker_run_args(spec)
     flags = " ".join(args)
     assert f"--user {CONTAINER.uid}:{CONTAINER.gid}" in flags and "--read-only" in args
@@ -17,7 +17,7 @@ def test_every_hardening_flag_is_rendered_and_the_image_comes_last():
     assert f"--pids-limit {CONTAINER.pids_limit}" in flags and f"--memory {CONTAINER.memory_mb_default}m" in flags
     assert f"--restart {CONTAINER.restart}" in flags and "--log-opt max-size=10m" in flags
     assert "--publish 127.0.0.1:15432:5432/tcp" in flags
-    assert "--mount type=bind,source=/srv/s/key,target=/run/secrets/key,readonly" in flags
+    assert "--mount type=bind,source=/srv/data/s/key,target=/run/secrets/key,readonly" in flags
     assert all(f"--tmpfs {path}:{options}" in flags for path, options in CONTAINER.tmpfs.items())
     assert args[args.index("--health-cmd") + 1] == "pg_isready --host=/run/postgresql"
     assert args[-3:] == [IMAGE, "-c", "ssl=on"]

@@ -1,0 +1,44 @@
+"""RAE-CTR-*: every container rule on Terraform `docker_container` and `docker_volume` resources, judged by the
+container posture model (one check per catalog rule; the model, not this file, states the requirement)."""
+
+import os
+
+from checkov.common.models.enums import CheckResult
+
+import posture.container as posture
+from policies.checkov_checks.catalog_check import CatalogCheck
+
+
+# What the judged stack declares (its data root, its bind address), as the gate passes it; else the baseline's.
+CONTEXT = posture.Context.from_environment(os.environ)
+
+
+def _result(messages) -> CheckResult:
+    if any(not isinstance(message, posture.Unknown) for message in messages):
+        return CheckResult.FAILED
+    # Undecided is never a pass: checkov's UNKNOWN where it has one, else a failure.
+    return getattr(CheckResult, "UNKNOWN", CheckResult.FAILED) if messages else CheckResult.PASSED
+
+
+class DockerContainerPosture(CatalogCheck):
+    supported = ("docker_container",)
+
+    def __init__(self, rule_id: str):
+        self.rule_id = rule_id
+        super().__init__()
+
+    def scan_resource_conf(self, conf):
+        view = posture.from_terraform("docker_container", conf)
+        return _result([message for _, _, message in posture.judge(view, CONTEXT, self.rule_id)])
+
+
+class DockerVolumeHostPath(CatalogCheck):
+    rule_id = "RAE-CTR-010"
+    supported = ("docker_volume",)
+
+    def scan_resource_conf(self, conf):
+        view = posture.from_volume("docker_volume", conf, terraform=True)
+        return _result([message for _, _, message in posture.judge(view, CONTEXT, self.rule_id)])
+
+
+checks = [DockerContainerPosture(rule_id) for rule_id in posture.RULE_IDS] + [DockerVolumeHostPath()]

@@ -1,0 +1,567 @@
+"""The container posture model: one normalized view of a container, one small function per requirement.
+
+Adapters build the view from a `ContainerSpec` (`from_spec`), pulumi-docker `Container` properties as the engine
+and its mocks see them (`from_pulumi`), Terraform `docker_container` values as checkov sees them
+(`from_terraform`) and `docker inspect` (`from_inspect`). Component validation, the CrossGuard rules, the
+checkov custom checks and the audit all call `judge`; none restates a requirement.
+
+Every requirement is an allow-list: host paths only under declared roots, capabilities only from an allowed set,
+security options only from an allowed set (parsed last-wins, as the engine does), ports only on declared
+addresses; no device, no kernel parameter, no host or `container:` namespace, no runtime but runc.
+
+Example: judge(from_pulumi("web", {"image": "nginx:latest"}))  # -> [(requirement, message), ...]
+"""
+
+import json
+import math
+import posixpath
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from baseline import CONTAINER, SECRETS
+from posture.model import Requirement, Unknown, is_unknown
+
+_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+# name[:port]/path[:tag]@sha256:<digest>, anchored at both ends: one pattern for every caller.
+_IMAGE_DIGEST = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}$")
+_NUMERIC_USER = re.compile(r"^(\d+):(\d+)$")
+_URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
+_NAMESPACES = ("network", "pid", "ipc", "uts", "userns", "cgroupns")
+# Docker treats both spellings the same: `key=value` and the older `key:value`.
+_OPTION = re.compile(r"^([a-z-]+)(?:[=:](.*))?$")
+_TRUE = ("", "true", "1")
+_WILDCARDS = ("", "0.0.0.0", "::", "[::]")  # nosec B104 - the addresses we refuse
+
+
+@dataclass(frozen=True)
+class ContainerView:
+    """A container in one vocabulary, whatever described it.
+
+    + source: what the view was built from (ContainerSpec, pulumi-docker, terraform plan, docker inspect)
+    + pids_limit, restart: None where the source cannot carry the attribute (pulumi-docker has no pids input)
+    + host_paths: (host path as written, where it appears) for bind mounts and volume devices
+    + ports: (container port, host address or "" for Docker's default, every interface)
+    + env: (name, value) pairs; values are judged, never reported
+    + unknown: fields whose value the source could not resolve
+    """
+
+    source: str
+    name: str
+    image: str = ""
+    user: str = ""
+    group_adds: tuple[str, ...] = ()
+    read_only: bool | None = None
+    tmpfs: dict = field(default_factory=dict)
+    cap_drop: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+    security_opts: tuple[str, ...] = ()
+    privileged: bool = False
+    namespaces: dict = field(default_factory=dict)
+    memory_mb: float | None = None
+    pids_limit: int | None = None
+    healthcheck: tuple[str, ...] = ()
+    ports: tuple[tuple[int, str], ...] = ()
+    host_paths: tuple[tuple[str, str], ...] = ()
+    devices: tuple[str, ...] = ()
+    sysctls: dict = field(default_factory=dict)
+    runtime: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    restart: str | None = None
+    log_driver: str = ""
+    log_opts: dict = field(default_factory=dict)
+    unknown: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a stack declares: the addresses ports may bind to and the roots host paths must sit under."""
+
+    bind_addresses: tuple[str, ...] = CONTAINER.bind_addresses
+    host_roots: tuple[str, ...] = CONTAINER.host_roots
+
+    @classmethod
+    def from_environment(cls, environ) -> "Context":
+        """The context the gate hands to its checkov checks (JSON in DECLARED_CONTEXT_ENV), else the baseline's."""
+        text = environ.get(DECLARED_CONTEXT_ENV)
+        if not text:
+            return cls()
+        values = json.loads(text)
+        return cls(tuple(values["bind_addresses"]), tuple(values["host_roots"]))
+
+
+# How the gate tells its checkov custom checks (another process) what the judged stack declares.
+DECLARED_CONTEXT_ENV = "RAE_DECLARED_CONTEXT"
+
+
+# --- normalization -----------------------------------------------------------------------------------
+
+def normalize_host_path(path: str) -> str:
+    """The path the engine would mount: `//` and `..` collapsed, /var/run read as /run (a symlink on Debian)."""
+    normalized = posixpath.normpath("/" + path.lstrip("/")) if path.startswith("/") else path
+    if normalized == "/var/run" or normalized.startswith("/var/run/"):
+        normalized = "/run" + normalized[len("/var/run"):]
+    return normalized
+
+
+def _under(path: str, root: str) -> bool:
+    return root != "/" and (path == root or path.startswith(root.rstrip("/") + "/"))
+
+
+def check_roots(roots) -> list[str]:
+    """Problems with declared roots: each must be absolute, and neither a system tree nor above one."""
+    problems = []
+    for root in roots:
+        normalized = normalize_host_path(str(root))
+        if not normalized.startswith("/"):
+            problems.append(f"root {root!r} is not an absolute path")
+        elif normalized == "/" or any(_under(normalize_host_path(forbidden), normalized) or
+                                      _under(normalized, forbidden) for forbidden in CONTAINER.forbidden_mounts):
+            problems.append(f"root {root!r} is, holds or sits in a system tree ({list(CONTAINER.forbidden_mounts)})")
+    return problems
+
+
+def security_options(options) -> dict[str, str]:
+    """`securityOpts` as the engine applies them: key -> value, the last occurrence of a key wins."""
+    parsed = {}
+    for option in options:
+        match = _OPTION.match(str(option).replace(" ", "").lower())
+        if match is None:
+            parsed[str(option)] = "?"
+            continue
+        parsed[match.group(1)] = match.group(2) or ""
+    return parsed
+
+
+def _capability(name) -> str:
+    name = str(name).upper()
+    return name[4:] if name.startswith("CAP_") else name
+
+
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def credential_reason(name: str, value: str | None) -> str | None:
+    """Why an environment variable carries a credential (its name, a URL with a password, a random-looking
+    value), or None. Variables ending in _FILE carry a path to a secret file, which is the allowed delivery."""
+    upper = name.upper()
+    if upper.endswith("_FILE"):
+        return None
+    if any(marker in upper for marker in SECRETS.forbidden_env_markers) or upper.endswith("_KEY"):
+        return "its name says it holds a credential"
+    if value and _URL_PASSWORD.search(value):
+        return "its value is a URL with a password"
+    if value and len(value) >= 24 and not value.startswith("/") and " " not in value and _entropy(value) >= 4.0:
+        return "its value looks like a random credential"
+    return None
+
+
+# --- requirements ------------------------------------------------------------------------------------
+
+def _user(view, _context):
+    match = _NUMERIC_USER.match(view.user)
+    if not match:
+        yield f"user {view.user or '(unset: the image default, often root)'} is not a numeric uid:gid"
+    elif int(match.group(1)) == 0 or int(match.group(2)) == 0:
+        yield f"user {view.user} is root or in the root group"
+    extra = [group for group in view.group_adds if group not in CONTAINER.group_add_allowed]
+    if extra:
+        yield f"supplementary groups {extra} are added"
+
+
+def _read_only(view, _context):
+    if view.read_only is not CONTAINER.read_only_rootfs:
+        yield f"read-only root filesystem is {view.read_only!r}, the baseline requires {CONTAINER.read_only_rootfs}"
+    for path, options in sorted(view.tmpfs.items()):
+        missing = [o for o in CONTAINER.tmpfs_options_required if o not in str(options or "").replace(" ", "").split(",")]
+        if missing:
+            yield f"tmpfs {path} lacks {missing}"
+
+
+def _cap_drop(view, _context):
+    if not set(CONTAINER.cap_drop) <= set(view.cap_drop):
+        yield f"capabilities dropped are {sorted(view.cap_drop)}, must include {list(CONTAINER.cap_drop)}"
+
+
+def _cap_add(view, _context):
+    added = [cap for cap in view.cap_add if cap not in CONTAINER.cap_add_allowed]
+    if added:
+        yield f"capabilities {added} are added back (allowed: {list(CONTAINER.cap_add_allowed)})"
+
+
+def _no_new_privileges(view, _context):
+    options = security_options(view.security_opts)
+    if options.get("no-new-privileges") not in _TRUE or "no-new-privileges" not in options:
+        state = options.get("no-new-privileges", "unset")
+        yield f"no-new-privileges is {state or 'true'!r} after the engine applies securityOpts in order, must be true"
+
+
+def _confinement(view, _context):
+    options = security_options(view.security_opts)
+    others = [f"{key}={value}" if value else key for key, value in options.items()
+              if key not in CONTAINER.security_opt_keys_allowed]
+    if others:
+        yield (f"security options {others} replace or disable the default confinement "
+               f"(allowed keys: {list(CONTAINER.security_opt_keys_allowed)})")
+
+
+def _memory(view, _context):
+    if not isinstance(view.memory_mb, (int, float)) or not 0 < view.memory_mb <= CONTAINER.memory_mb_max:
+        yield f"memory limit is {view.memory_mb!r} MiB, must be 1..{CONTAINER.memory_mb_max}"
+
+
+def _pids(view, _context):
+    if view.pids_limit is not None and not 0 < view.pids_limit <= CONTAINER.pids_limit:
+        shown = "unlimited" if view.pids_limit <= 0 else view.pids_limit
+        yield f"pids limit is {shown}, must be 1..{CONTAINER.pids_limit}"
+
+
+def _healthcheck(view, _context):
+    if not view.healthcheck or str(view.healthcheck[0]).upper() == "NONE":
+        yield f"no healthcheck ({list(view.healthcheck) or 'unset'})"
+
+
+def _ports(view, context):
+    for internal, address in view.ports:
+        if address in _WILDCARDS:
+            yield f"port {internal} publishes on every interface ({address or 'no address: Docker default'})"
+        elif address not in context.bind_addresses:
+            yield f"port {internal} publishes on {address}, not one of the declared addresses {list(context.bind_addresses)}"
+
+
+def _privileged(view, _context):
+    if view.privileged and not CONTAINER.privileged_allowed:
+        yield "privileged mode is on"
+
+
+def _namespaces(view, _context):
+    for namespace in _NAMESPACES:
+        mode = str(view.namespaces.get(namespace) or "").lower()
+        if mode == "host" or mode.startswith("container:"):
+            yield f"{namespace} namespace is {mode!r}: shared with the host or another container"
+
+
+def _host_paths(view, context):
+    roots = [normalize_host_path(root) for root in context.host_roots]
+    for problem in check_roots(context.host_roots):
+        yield f"declared {problem}"
+    for path, where in view.host_paths:
+        normalized = normalize_host_path(str(path))
+        if not normalized.startswith("/"):
+            yield f"host path {path!r} ({where}) is not absolute"
+        elif not any(_under(normalized, root) for root in roots):
+            shown = f"{path} (read as {normalized})" if normalized != path else path
+            yield f"host path {shown} ({where}) is outside the declared roots {list(context.host_roots)}"
+
+
+def _image(view, _context):
+    if not (_IMAGE_ID.match(view.image) or _IMAGE_DIGEST.match(view.image)):
+        yield f"image {view.image!r} is a mutable reference, not sha256:<id> or name@sha256:<digest>"
+
+
+def _environment(view, _context):
+    for name, value in view.env:
+        reason = credential_reason(name, value)
+        if reason:
+            yield f"environment variable {name} carries a credential ({reason}); deliver it as a file"
+
+
+def _logs(view, _context):
+    if view.log_driver and view.log_driver != CONTAINER.log_driver:
+        yield f"log driver is {view.log_driver!r}, must be {CONTAINER.log_driver!r}"
+    missing = [key for key in CONTAINER.log_opts if not view.log_opts.get(key)]
+    if missing:
+        yield f"log options lack {missing} (rotation)"
+
+
+def _devices(view, _context):
+    passed = [device for device in view.devices if device not in CONTAINER.devices_allowed]
+    if passed:
+        yield f"host devices {passed} are passed in"
+
+
+def _runtime(view, _context):
+    if view.runtime and view.runtime not in CONTAINER.runtimes_allowed:
+        yield f"runtime is {view.runtime!r}, allowed: {list(CONTAINER.runtimes_allowed)}"
+
+
+def _sysctls(view, _context):
+    changed = sorted(key for key in view.sysctls if key not in CONTAINER.sysctls_allowed)
+    if changed:
+        yield f"kernel parameters {changed} are set (allowed: {list(CONTAINER.sysctls_allowed)})"
+
+
+_RESTARTS = ("always", "unless-stopped", "on-failure")
+
+
+def _restart(view, _context):
+    if view.restart is not None and view.restart.split(":")[0] not in _RESTARTS:
+        yield f"restart policy {view.restart or 'no'!r} does not bring a crashed service back (one of {list(_RESTARTS)})"
+
+
+def _r(name, rule_id, settings, reads, check, expected):
+    return name, Requirement(rule_id, settings, reads, check), expected
+
+
+_C = CONTAINER
+REQUIREMENTS: dict[str, Requirement] = {}
+EXPECTED: dict[str, str] = {}
+for _name, _requirement, _expected in (
+    _r("user", "RAE-CTR-001", ((_C, "uid"), (_C, "gid"), (_C, "group_add_allowed")), ("user", "group_adds"), _user,
+       "a numeric uid:gid, neither 0, no supplementary group"),
+    _r("read_only_rootfs", "RAE-CTR-002", ((_C, "read_only_rootfs"), (_C, "tmpfs_options_required")),
+       ("read_only", "tmpfs"), _read_only, f"{CONTAINER.read_only_rootfs}; tmpfs {list(CONTAINER.tmpfs_options_required)}"),
+    _r("cap_drop", "RAE-CTR-003", ((_C, "cap_drop"),), ("cap_drop",), _cap_drop, str(list(CONTAINER.cap_drop))),
+    _r("cap_add", "RAE-CTR-003", ((_C, "cap_add_allowed"),), ("cap_add",), _cap_add, str(list(CONTAINER.cap_add_allowed))),
+    _r("no_new_privileges", "RAE-CTR-004", ((_C, "security_opts"),), ("security_opts",), _no_new_privileges,
+       str(list(CONTAINER.security_opts))),
+    _r("seccomp_apparmor", "RAE-CTR-004", ((_C, "forbidden_security_opts"), (_C, "security_opt_keys_allowed")),
+       ("security_opts",), _confinement, f"default profiles: no option but {list(CONTAINER.security_opt_keys_allowed)}"),
+    _r("memory_mb", "RAE-CTR-005", ((_C, "memory_mb_max"),), ("memory_mb",), _memory, f"1..{CONTAINER.memory_mb_max}"),
+    _r("pids_limit", "RAE-CTR-005", ((_C, "pids_limit"),), ("pids_limit",), _pids, f"1..{CONTAINER.pids_limit}"),
+    _r("healthcheck_declared", "RAE-CTR-006", ((_C, "healthcheck_required"),), ("healthcheck",), _healthcheck,
+       "a healthcheck command (not NONE)"),
+    _r("port_bind_addresses", "RAE-CTR-007", ((_C, "bind_addresses"),), ("ports",), _ports, "declared addresses only"),
+    _r("privileged", "RAE-CTR-008", ((_C, "privileged_allowed"),), ("privileged",), _privileged,
+       str(CONTAINER.privileged_allowed)),
+    _r("host_namespaces", "RAE-CTR-009", ((_C, "host_namespaces_allowed"),), ("namespaces",), _namespaces,
+       "none shared with the host or another container"),
+    _r("forbidden_mounts", "RAE-CTR-010", ((_C, "forbidden_mounts"), (_C, "host_roots")), ("host_paths",), _host_paths,
+       "host paths only under the declared roots"),
+    _r("image_pinning", "RAE-CTR-011", ((_C, "image_pinning"),), ("image",), _image, "sha256:<id> or name@sha256:<digest>"),
+    _r("secrets_in_environment", "RAE-CTR-012", ((SECRETS, "delivery"),), ("env",), _environment,
+       "no credential in the environment (secrets are files)"),
+    _r("log_rotation", "RAE-CTR-013", ((_C, "log_driver"), (_C, "log_opts")), ("log_driver", "log_opts"), _logs,
+       f"{CONTAINER.log_driver} with {dict(CONTAINER.log_opts)}"),
+    _r("devices", "RAE-CTR-014", ((_C, "devices_allowed"),), ("devices",), _devices, "no host device"),
+    _r("runtime", "RAE-CTR-015", ((_C, "runtimes_allowed"),), ("runtime",), _runtime, str(list(CONTAINER.runtimes_allowed))),
+    _r("sysctls", "RAE-CTR-016", ((_C, "sysctls_allowed"),), ("sysctls",), _sysctls, "engine defaults"),
+    _r("restart_policy", "RAE-CTR-017", ((_C, "restart"),), ("restart",), _restart, CONTAINER.restart),
+):
+    REQUIREMENTS[_name], EXPECTED[_name] = _requirement, _expected
+
+
+def controls_of(rule_id: str) -> tuple[str, ...]:
+    """The controls a catalog rule serves: those of every requirement reported under it."""
+    return tuple(dict.fromkeys(c for r in REQUIREMENTS.values() if r.rule_id == rule_id for c in r.controls))
+
+
+RULE_IDS: tuple[str, ...] = tuple(dict.fromkeys(r.rule_id for r in REQUIREMENTS.values()))
+
+
+def judge(view: ContainerView, context: Context = Context(), rule_id: str | None = None
+          ) -> Iterator[tuple[str, Requirement, str]]:
+    """Every violation (message: str) or undecided requirement (message: Unknown) as (name, requirement, message)."""
+    for name, requirement in REQUIREMENTS.items():
+        if rule_id is None or requirement.rule_id == rule_id:
+            for message in requirement.judge(view, context):
+                yield name, requirement, message
+
+
+# --- adapters ----------------------------------------------------------------------------------------
+
+def from_spec(spec) -> ContainerView:
+    """A components.spec.ContainerSpec (read by duck typing: the model does not import the components)."""
+    hc = spec.healthcheck
+    return ContainerView(
+        source="ContainerSpec", name=spec.name, image=spec.image, user=f"{spec.uid}:{spec.gid}",
+        read_only=spec.read_only, tmpfs=dict(spec.tmpfs), cap_drop=tuple(_capability(c) for c in spec.cap_drop),
+        cap_add=tuple(_capability(c) for c in spec.cap_add), security_opts=tuple(spec.security_opts),
+        privileged=bool(spec.privileged), namespaces={"network": spec.network_mode or ""},
+        memory_mb=spec.memory_mb, pids_limit=spec.pids_limit, healthcheck=tuple(hc.test) if hc else (),
+        ports=tuple((p.internal, p.host_ip) for p in spec.ports),
+        host_paths=tuple((m.source, f"bind mount at {m.target}") for m in spec.mounts if m.type == "bind")
+        + tuple((s.source, f"secret file at {s.target}") for s in spec.secret_files),
+        env=tuple((str(k), str(v)) for k, v in spec.env.items()), restart=spec.restart,
+        log_driver=CONTAINER.log_driver, log_opts=dict(spec.log_opts))
+
+
+def _as_list(value) -> list:
+    """A list-valued attribute as a list (checkov wraps a list once more: [[a, b]] -> [a, b])."""
+    while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _first(value):
+    """Terraform wraps blocks (and checkov every value) in lists; Pulumi does not."""
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return value
+
+
+# Keys checkov adds to every map it parses from a plan: where it read it, not data.
+_CHECKOV_METADATA = ("start_line", "end_line")
+
+
+def _map(value) -> dict:
+    value = _first(value)
+    if not isinstance(value, dict):
+        return {}
+    return {key: _first(item) for key, item in value.items()
+            if not str(key).startswith("__") and key not in _CHECKOV_METADATA}
+
+
+# view field -> (pulumi-docker property, terraform attribute)
+_KEYS = {
+    "image": ("image", "image"), "user": ("user", "user"), "group_adds": ("groupAdds", "group_add"),
+    "read_only": ("readOnly", "read_only"), "tmpfs": ("tmpfs", "tmpfs"), "capabilities": ("capabilities", "capabilities"),
+    "drop": ("drops", "drop"), "add": ("adds", "add"), "security_opts": ("securityOpts", "security_opts"),
+    "privileged": ("privileged", "privileged"), "memory": ("memory", "memory"), "healthcheck": ("healthcheck", "healthcheck"),
+    "test": ("tests", "test"), "ports": ("ports", "ports"), "ip": ("ip", "ip"), "internal": ("internal", "internal"),
+    "mounts": ("mounts", "mounts"), "volumes": ("volumes", "volumes"), "host_path": ("hostPath", "host_path"),
+    "volume_options": ("volumeOptions", "volume_options"), "driver_options": ("driverOptions", "driver_options"),
+    "devices": ("devices", "devices"), "sysctls": ("sysctls", "sysctls"), "runtime": ("runtime", "runtime"),
+    "env": ("envs", "env"), "restart": ("restart", "restart"), "log_driver": ("logDriver", "log_driver"),
+    "log_opts": ("logOpts", "log_opts"), "container_path": ("containerPath", "container_path"),
+    "network_mode": ("networkMode", "network_mode"), "pid_mode": ("pidMode", "pid_mode"), "ipc_mode": ("ipcMode", "ipc_mode"),
+    "userns_mode": ("usernsMode", "userns_mode"), "uts_mode": ("utsMode", "uts_mode"),
+    "cgroupns_mode": ("cgroupnsMode", "cgroupns_mode"),
+}
+# Fields of the view and the provider properties they are read from (for unknown values).
+_READS = {"image": ("image",), "user": ("user",), "group_adds": ("group_adds",), "read_only": ("read_only",),
+          "tmpfs": ("tmpfs",), "cap_drop": ("capabilities",), "cap_add": ("capabilities",),
+          "security_opts": ("security_opts",), "privileged": ("privileged",), "memory_mb": ("memory",),
+          "healthcheck": ("healthcheck",), "ports": ("ports",), "host_paths": ("mounts", "volumes"),
+          "devices": ("devices",), "sysctls": ("sysctls",), "runtime": ("runtime",), "env": ("env",),
+          "restart": ("restart",), "log_driver": ("log_driver",), "log_opts": ("log_opts",),
+          "namespaces": ("network_mode", "pid_mode", "ipc_mode", "userns_mode", "uts_mode", "cgroupns_mode")}
+
+
+def _provider_view(name: str, props: dict, style: int, source: str) -> ContainerView:
+    def get(value, key):
+        value = _first(value)
+        return value.get(_KEYS[key][style]) if isinstance(value, dict) else None
+
+    def scalar(value, key):
+        return _first(get(value, key))
+
+    def entries(key):
+        return [_first(entry) for entry in _as_list(get(props, key))]
+
+    capabilities = get(props, "capabilities")
+    health = get(props, "healthcheck")
+    host_paths = []
+    for mount in entries("mounts"):
+        if not isinstance(mount, dict):
+            continue
+        target = _first(mount.get("target", "?"))
+        if _first(mount.get("type")) == "bind":
+            host_paths.append((str(_first(mount.get("source")) or ""), f"bind mount at {target}"))
+        device = _map(get(get(mount, "volume_options"), "driver_options")).get("device")
+        if device:
+            host_paths.append((str(device), f"volume device option at {target}"))
+    for volume in entries("volumes"):
+        if isinstance(volume, dict) and scalar(volume, "host_path"):
+            host_paths.append((str(scalar(volume, "host_path")), f"volume at {scalar(volume, 'container_path')}"))
+    env = [str(_first(item)).partition("=") for item in _as_list(get(props, "env"))]
+    modes = {namespace: str(_first(get(props, f"{namespace}_mode")) or "") for namespace in _NAMESPACES}
+    memory = _first(get(props, "memory"))
+    unknown = frozenset(name_ for name_, keys in _READS.items() if any(is_unknown(get(props, key)) for key in keys))
+    return ContainerView(
+        source=source, name=name, image=str(_first(get(props, "image")) or ""), user=str(_first(get(props, "user")) or ""),
+        group_adds=tuple(str(_first(g)) for g in _as_list(get(props, "group_adds"))),
+        read_only=_first(get(props, "read_only")), tmpfs=_map(get(props, "tmpfs")),
+        cap_drop=tuple(_capability(_first(c)) for c in _as_list(get(capabilities, "drop"))),
+        cap_add=tuple(_capability(_first(c)) for c in _as_list(get(capabilities, "add"))),
+        security_opts=tuple(str(_first(o)) for o in _as_list(get(props, "security_opts"))),
+        privileged=bool(_first(get(props, "privileged"))), namespaces=modes,
+        memory_mb=memory if isinstance(memory, (int, float)) and not isinstance(memory, bool) else None,
+        healthcheck=tuple(str(_first(t)) for t in _as_list(get(health, "test"))),
+        ports=tuple((scalar(port, "internal"), str(scalar(port, "ip") or "")) for port in entries("ports")
+                    if isinstance(port, dict)),
+        host_paths=tuple(host_paths),
+        devices=tuple(str(scalar(d, "host_path") or d) for d in entries("devices")),
+        sysctls=_map(get(props, "sysctls")), runtime=str(_first(get(props, "runtime")) or ""),
+        env=tuple((n, v) for n, _, v in env), restart=str(_first(get(props, "restart")) or "no"),
+        log_driver=str(_first(get(props, "log_driver")) or ""), log_opts=_map(get(props, "log_opts")),
+        unknown=unknown)
+
+
+def from_pulumi(name: str, props: dict) -> ContainerView:
+    """pulumi-docker `docker:index/container:Container` inputs (camelCase, as the engine and mocks see them).
+
+    pulumi-docker has no pids input (ContainerPidsLimit sets it at run time), so pids_limit is not judged here.
+    """
+    return _provider_view(name, props, 0, "pulumi-docker")
+
+
+def from_terraform(name: str, values: dict) -> ContainerView:
+    """A Terraform `docker_container`'s values (snake_case; blocks, and in checkov every value, wrapped in lists)."""
+    return _provider_view(name, values, 1, "terraform plan")
+
+
+def from_inspect(attrs: dict) -> ContainerView:
+    """`docker inspect` of a container (docker-py's `container.attrs`)."""
+    config, host = attrs.get("Config") or {}, attrs.get("HostConfig") or {}
+    binds = [(m.get("Source", ""), f"bind mount at {m.get('Destination')}") for m in attrs.get("Mounts") or []
+             if m.get("Type") == "bind"]
+    ports = [(port, target.get("HostIp") or "") for port, targets in sorted((host.get("PortBindings") or {}).items())
+             for target in targets or []]
+    env = [str(item).partition("=") for item in config.get("Env") or []]
+    pids = host.get("PidsLimit")
+    return ContainerView(
+        source="docker inspect", name=str(attrs.get("Name", "")).lstrip("/"), image=str(config.get("Image") or ""),
+        user=str(config.get("User") or ""), group_adds=tuple(host.get("GroupAdd") or ()),
+        read_only=bool(host.get("ReadonlyRootfs")), tmpfs=dict(host.get("Tmpfs") or {}),
+        cap_drop=tuple(_capability(c) for c in host.get("CapDrop") or ()),
+        cap_add=tuple(_capability(c) for c in host.get("CapAdd") or ()),
+        security_opts=tuple(host.get("SecurityOpt") or ()), privileged=bool(host.get("Privileged")),
+        namespaces={"network": host.get("NetworkMode") or "", "pid": host.get("PidMode") or "",
+                    "ipc": host.get("IpcMode") or "", "uts": host.get("UTSMode") or "",
+                    "userns": host.get("UsernsMode") or "", "cgroupns": host.get("CgroupnsMode") or ""},
+        memory_mb=(host.get("Memory") or 0) / (1024 * 1024), pids_limit=pids if pids else 0,
+        healthcheck=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
+        ports=tuple(ports), host_paths=tuple(binds),
+        devices=tuple(d.get("PathOnHost", "?") for d in host.get("Devices") or ()),
+        sysctls=dict(host.get("Sysctls") or {}), runtime=str(host.get("Runtime") or ""),
+        env=tuple((n, v) for n, _, v in env), restart=(host.get("RestartPolicy") or {}).get("Name") or "no",
+        log_driver=(host.get("LogConfig") or {}).get("Type") or "",
+        log_opts=dict((host.get("LogConfig") or {}).get("Config") or {}))
+
+
+def shown(name: str, view: ContainerView):
+    """The view's value a requirement reads, for evidence (environment: variable names only, never values)."""
+    if name == "secrets_in_environment":
+        return sorted(n for n, v in view.env if credential_reason(n, v)) or "none"
+    if name == "forbidden_mounts":
+        return [path for path, _ in view.host_paths] or "none"
+    value = {"user": view.user or "root (unset)", "read_only_rootfs": view.read_only, "cap_drop": list(view.cap_drop),
+             "cap_add": list(view.cap_add), "no_new_privileges": list(view.security_opts),
+             "seccomp_apparmor": list(view.security_opts), "memory_mb": view.memory_mb,
+             "pids_limit": view.pids_limit, "healthcheck_declared": list(view.healthcheck),
+             "port_bind_addresses": [f"{a or '0.0.0.0'}->{p}" for p, a in view.ports] or "no published ports",
+             "privileged": view.privileged, "host_namespaces": {k: v for k, v in view.namespaces.items() if v},
+             "image_pinning": view.image, "log_rotation": {"driver": view.log_driver, **view.log_opts},
+             "devices": list(view.devices), "runtime": view.runtime or "runc (default)",
+             "sysctls": sorted(view.sysctls), "restart_policy": view.restart}[name]
+    return value
+
+
+__all__ = ["Context", "ContainerView", "is_unknown", "EXPECTED", "REQUIREMENTS", "RULE_IDS", "Unknown", "check_roots",
+           "controls_of", "credential_reason", "from_inspect", "from_pulumi", "from_spec", "from_terraform", "judge",
+           "normalize_host_path", "security_options", "shown"]
+
+
+def from_volume(name: str, props: dict, terraform: bool = False) -> ContainerView:
+    """A Docker volume's host path (`driverOpts.device` / `driver_opts.device`), for the host-path requirement only."""
+    options = _map(props.get("driver_opts" if terraform else "driverOpts"))
+    device = options.get("device")
+    unknown = frozenset({"host_paths"}) if is_unknown(options) else frozenset()
+    return ContainerView(source="terraform plan" if terraform else "pulumi-docker", name=name,
+                         host_paths=((str(device), "volume device option"),) if device else (), unknown=unknown)
+
+
+def declared_context(config: dict, project_dir: str = ".") -> Context:
+    """What a stack declares, from its flat config ("rae:bindAddress", "rae:dataRoot"; a relative data root is
+    resolved against the project directory, as the program does), on top of the baseline's addresses and roots."""
+    address, root = config.get("rae:bindAddress"), config.get("rae:dataRoot")
+    addresses = (*CONTAINER.bind_addresses, *([str(address)] if address and str(address) not in _WILDCARDS else []))
+    roots = (*CONTAINER.host_roots, *([posixpath.join(str(project_dir), str(root))] if root else []))
+    return Context(bind_addresses=tuple(dict.fromkeys(addresses)),
+                   host_roots=tuple(dict.fromkeys(normalize_host_path(r) for r in roots)))
