@@ -69,7 +69,8 @@ ROWS = (
         "official image by digest, non-root, TLS on, API key in a secret config file, internal only; gcp: "
         "shielded COS VM with CMEK disks, no external IP"),
     Row("Backups", "components.backups", "docker, gcp",
-        "gcp: CMEK, versioned, retention-locked private bucket; docker: encrypted dumps to an encrypted store"),
+        "gcp: CMEK, versioned private bucket with a locked retention policy; docker: restic repositories (local on "
+        "an encrypted store, off-site append-only), passwords apart from the data"),
 )
 
 

@@ -9,7 +9,7 @@ from baseline import controls as annex_a_controls
 
 PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "not-applicable"
 STATUSES = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE)
-SOURCES = ("container", "tls", "stack", "host", "gate")
+SOURCES = ("container", "tls", "stack", "host", "gate", "backup")
 
 
 def now() -> str:

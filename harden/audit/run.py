@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from baseline import CONTAINER, controls as annex_a_controls
-from harden.audit import containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
+from harden.audit import backups, containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
 from harden.audit import tls_probe
 from harden.audit.evidence import UNKNOWN, Evidence, now
 from harden.audit.redact import Redactor
@@ -40,6 +40,7 @@ class AuditOptions:
     inventory: str | None = None
     gate: str | None = None
     gate_json: str | None = None
+    backup_log: str | None = None
     previous: str | None = None
     sign_key: str | None = None
     not_applicable: dict = field(default_factory=dict)
@@ -140,6 +141,9 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
             evidence += gate.evidence(result)
         except (RuntimeError, OSError, json.JSONDecodeError) as error:
             errors.append(f"policy gate: {error}")
+    if options.backup_log:
+        progress(f"backups: age, copies, checks and drills from {options.backup_log}")
+        evidence += backups.collect(Path(options.backup_log))
     return evidence, errors, live, resources, host_rows, endpoints
 
 
