@@ -57,7 +57,7 @@ def _secret(path: Path, data: bytes) -> str:
     return str(path)
 
 
-def _throwaway_secrets(directory: Path) -> PostgresSecrets:
+def throwaway_secrets(directory: Path) -> PostgresSecrets:
     """Random passwords and a self-signed certificate that live as long as the drill (nothing reaches them)."""
     key = ec.generate_private_key(ec.SECP384R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rae restore drill")])
@@ -105,7 +105,7 @@ def drill(repository: Repository, image: str) -> DrillResult:
     try:
         secrets_dir = scratch / "secrets"
         secrets_dir.mkdir(mode=0o700)
-        spec = postgres_spec(image, volume, _throwaway_secrets(secrets_dir), name=name)
+        spec = postgres_spec(image, volume, throwaway_secrets(secrets_dir), name=name)
         print(f"[drill] scratch container {name} from {image[:19]}", flush=True)
         started_container = _docker("run", "--detach", "--label", "rae.purpose=restore-drill",
                                     *docker_run_args(spec))

@@ -18,7 +18,7 @@ _EPILOG = """examples:
 exit codes: 0 clean, 1 drift or violations, 2 error or incomplete evidence (unknown is never a pass)"""
 
 _CONFIG_KEYS = ("stack", "project_dir", "declared", "containers", "container_names", "bind_addresses", "endpoints",
-                "ca", "inventory", "gate", "gate_json", "backup_log", "previous", "sign_key", "not_applicable", "environment", "timeout")
+                "ca", "inventory", "gate", "gate_json", "backup_log", "backup_datasets", "previous", "sign_key", "not_applicable", "environment", "timeout")
 
 
 def register(commands) -> None:
@@ -44,6 +44,9 @@ def register(commands) -> None:
     parser.add_argument("--gate-json", metavar="FILE", help="a saved `harden policy --format json` result")
     parser.add_argument("--backup-log", metavar="FILE",
                         help="the JSON-lines log of `harden backup`: backup age per data set, copies, checks, drills")
+    parser.add_argument("--backup-dataset", dest="backup_datasets", action="append", metavar="NAME",
+                        help="a data set that must have backups (repeatable; default postgres and files; add qdrant "
+                             "where Qdrant runs: reported unknown until its backups exist)")
     parser.add_argument("--previous", metavar="REPORT.json", help="previous report.json: newly failed, fixed, still failing, trend")
     parser.add_argument("--sign-key", metavar="KEY", help="Ed25519 private key (PEM or OpenSSH) to sign manifest.json")
     parser.add_argument("--not-applicable", action="append", metavar="A.x.y=JUSTIFICATION",
