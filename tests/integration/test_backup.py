@@ -8,7 +8,6 @@ on loopback with TLS (the test CA) and its own htpasswd credentials; the client 
 
 import datetime
 import json
-import os
 import re
 import secrets
 import shutil
