@@ -100,7 +100,7 @@ def build() -> None:
 
     # The repository passwords live apart from the data passwords they protect (and from what is backed up).
     backups = DockerBackups("backups", DockerBackupsArgs(
-        host_path=str(config.data_root / "backups"), credentials_dir=str(config.data_root / "backup-credentials"),
+        host_path=str(config.backup_root or config.data_root / "backups"), credentials_dir=str(config.data_root / "backup-credentials"),
         postgres_container=postgres.container_name, files=[secrets_dir],
         offsite_repository_file=config.backup_offsite_repository_file, offsite_cacert=config.backup_offsite_cacert,
         unencrypted_exemption=config.unencrypted_exemption, keep_data=config.keep_data,
