@@ -30,8 +30,8 @@ SERVES = ((BACKUP, "retention_days"), (BACKUP, "bucket_retention_days"), (BACKUP
           (BACKUP, "encryption"), (BACKUP, "copies"), (BACKUP, "offsite_append_only"))
 
 OBJECT_CREATOR = "roles/storage.objectCreator"
-LOCAL_PASSWORD = "restic-local-password"
-OFFSITE_PASSWORD = "restic-offsite-password"
+LOCAL_KEY = "restic-local-key"
+OFFSITE_KEY = "restic-offsite-key"
 CONFIG_FILE = "backup.json"
 _DAY_SECONDS = 86400
 
@@ -88,7 +88,7 @@ class DockerBackupsArgs:
     + postgres_container: the container the dump is taken from
     + files: host paths backed up as the `files` data set (the secret files and the CA)
     + log_path: the JSON-lines backup log `harden audit --backup-log` reads
-    + offsite_repository_file: a 0600 file holding `rest:https://USER:PASS@HOST:PORT/PATH` of the append-only
+    + offsite_repository_file: a 0600 file holding `rest:https://{user}:{password}@{host}:{port}/{path}` of the append-only
       off-site server (its own credentials), or None (then only the local copy exists, and the audit says so)
     + offsite_cacert: the CA the off-site server's certificate chains to
     + unencrypted_exemption: "dev-only: <reason>", as for EncryptedVolume
@@ -125,7 +125,7 @@ class DockerBackups(pulumi.ComponentResource):
                                                  unencrypted_exemption=args.unencrypted_exemption,
                                                  keep_data=args.keep_data),
             opts=pulumi.ResourceOptions(parent=self))
-        names = (LOCAL_PASSWORD,) + ((OFFSITE_PASSWORD,) if args.offsite_repository_file else ())
+        names = (LOCAL_KEY,) + ((OFFSITE_KEY,) if args.offsite_repository_file else ())
         self.passwords = Secrets(f"{name}-passwords", SecretsArgs("docker", names, directory=args.credentials_dir),
                                  pulumi.ResourceOptions(parent=self, protect=args.keep_data))
         self.volume_path = args.host_path
@@ -141,10 +141,10 @@ class DockerBackups(pulumi.ComponentResource):
 
 def backup_config(args: DockerBackupsArgs, container: str, passwords: dict[str, str]) -> dict:
     """The `harden backup --config` document: the local repository, the off-site one when given, what to back up."""
-    repositories = [{"name": "local", "location": f"{args.host_path}/restic", "password_file": passwords[LOCAL_PASSWORD]}]
+    repositories = [{"name": "local", "location": f"{args.host_path}/restic", "password_file": passwords[LOCAL_KEY]}]
     if args.offsite_repository_file:
         offsite = {"name": "offsite", "repository_file": args.offsite_repository_file,
-                   "password_file": passwords[OFFSITE_PASSWORD], "cache_dir": f"{args.credentials_dir}/cache",
+                   "password_file": passwords[OFFSITE_KEY], "cache_dir": f"{args.credentials_dir}/cache",
                    "append_only": True}
         repositories.append(offsite | ({"cacert": args.offsite_cacert} if args.offsite_cacert else {}))
     return {"repositories": repositories, "postgres": {"container": container}, "files": list(args.files),

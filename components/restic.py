@@ -4,7 +4,7 @@ restic does the cryptography (AES-256-CTR + Poly1305-AES per blob, scrypt for th
 the integrity checks; this module only builds its command lines and reads its `--json` output. The repository
 password is a file of its own (never an argument, never an environment variable, never printed), kept apart
 from the data passwords it protects. A repository whose location holds credentials (an off-site REST server:
-`rest:https://user:pass@host:port/path`) is named by a 0600 file too (`--repository-file`).
+`rest:https://{user}:{password}@{host}:{port}/{path}`) is named by a 0600 file too (`--repository-file`).
 
     >>> local = Repository("local", password_file=Path("/srv/backup-credentials/restic-password"),
     ...                    location="/srv/backup/rae/restic")

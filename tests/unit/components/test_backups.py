@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from baseline import BACKUP, BaselineViolation
-from components.backups import (LOCAL_PASSWORD, OBJECT_CREATOR, OFFSITE_PASSWORD, BucketBackups, BucketBackupsArgs,
+from components.backups import (LOCAL_KEY, OBJECT_CREATOR, OFFSITE_KEY, BucketBackups, BucketBackupsArgs,
                                 DockerBackups, DockerBackupsArgs)
 from tests.unit.components.harness import declare, is_secret, of_type, one
 
@@ -61,7 +61,7 @@ def test_docker_backups_run_harden_backup_with_a_config_of_their_own():
     assert backups.volume.encryption.startswith("EXEMPT")
     config = _config(resources)
     assert config["repositories"] == [{"name": "local", "location": f"{backups.volume_path}/restic",
-                                       "password_file": f"/srv/backup-credentials/{LOCAL_PASSWORD}"}]
+                                       "password_file": f"/srv/backup-credentials/{LOCAL_KEY}"}]
     assert config["postgres"] == {"container": "postgres"} and config["files"] == ["/srv/data/secrets"]
 
 
@@ -69,7 +69,7 @@ def test_the_offsite_repository_is_append_only_with_its_own_password():
     _, resources = _docker_backups(offsite_repository_file="/srv/backup-credentials/offsite.repository",
                                    offsite_cacert="/srv/backup-credentials/offsite-ca.pem")
     offsite = _config(resources)["repositories"][1]
-    assert offsite["append_only"] is True and offsite["password_file"].endswith(OFFSITE_PASSWORD)
+    assert offsite["append_only"] is True and offsite["password_file"].endswith(OFFSITE_KEY)
     assert offsite["repository_file"] == "/srv/backup-credentials/offsite.repository"
 
 
