@@ -179,11 +179,25 @@ BACKUP = Section(
     transaction_log_retention_days=S(7, ("A.8.13",), "Cloud SQL's maximum PITR window."),
     start_time=S("02:00", ("A.8.13",), "Backups run in the quiet hours (UTC)."),
     bucket_retention_days=S(35, ("A.8.13", "A.5.33"), "Objects in the backup bucket cannot be deleted for 35 days."),
-    encryption=S("aes-256-cbc-pbkdf2", ("A.8.24", "A.8.13"),
-                 "Local dumps are encrypted (openssl enc -aes-256-cbc -pbkdf2 -iter 600000) before they leave the host."),
-    pbkdf2_iterations=S(600000, ("A.8.24",), "OWASP 2023 guidance for PBKDF2-HMAC-SHA256."),
-    copies=S(3, ("A.8.13", "A.8.14"), "3-2-1: three copies, two media, one off-site (seed 000 Phase 4).",
-             planned="no copy count is made or checked yet (backups)"),
-    restore_verified=S(True, ("A.8.13", "A.5.30"), "Every backup is restored once and compared.",
-                       planned="no scheduled restore test runs yet (backups)"),
+    encryption=S("restic", ("A.8.24", "A.8.13"),
+                 "Backups are written by restic: AES-256-CTR with Poly1305-AES authentication, keys derived with "
+                 "scrypt; a tampered or truncated pack is refused on read, never restored."),
+    copies=S(3, ("A.8.13", "A.8.14"), "3-2-1: three copies, two media, one off-site (seed 000 Phase 4)."),
+    offsite_append_only=S(True, ("A.8.13", "A.5.33"),
+                          "The off-site repository is served append-only: the backed-up host's credentials can add "
+                          "snapshots but cannot delete or rewrite them (a root compromise cannot erase the history)."),
+    bucket_retention_locked=S(True, ("A.8.13", "A.5.33"),
+                              "The gcp backup bucket's retention policy is locked: nobody, not even the project "
+                              "owner, can shorten it or delete objects before it ends."),
+    rpo_hours=S(26, ("A.8.13", "A.5.30"),
+                "Recovery point objective: the newest good backup of each data set is at most 26 h old (daily runs "
+                "plus slack for one late run)."),
+    rto_minutes=S(60, ("A.8.13", "A.5.30"),
+                  "Recovery time objective: a restore drill brings the latest snapshot back and verifies it within "
+                  "60 min."),
+    drill_interval_days=S(7, ("A.8.13", "A.5.30"), "A restore drill runs at least weekly; an older last drill fails."),
+    check_read_data_subset=S("5%", ("A.8.13",),
+                             "`restic check --read-data-subset` reads this share of the packs on each check run, so "
+                             "silent corruption of stored data is found without reading the whole repository daily."),
+    restore_verified=S(True, ("A.8.13", "A.5.30"), "Every backup is restored once and compared."),
 )

@@ -8,4 +8,5 @@ bash scripts/setup.sh
 .venv/bin/python benchmarks/gate_bench.py --repeat 3 10 100 1000
 .venv/bin/python benchmarks/hosts_bench.py --fleet-size 4
 .venv/bin/python -m benchmarks.audit_bench --hosts 8 --repeat 3 -- --no-containers
+.venv/bin/python -m benchmarks.backup_bench --gib 1
 if [ "${ENGINE:-0}" = 1 ]; then bash benchmarks/engine_build.sh; fi

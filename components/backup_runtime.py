@@ -1,66 +1,99 @@
-"""Encrypted logical backups of the Docker-target Postgres, and their restore (baseline.BACKUP).
+"""Backups of the Docker-target data sets into restic repositories, and their verified restore (baseline.BACKUP).
 
-`pg_dump` runs inside the database container over its unix socket (peer authentication: no password
-leaves the container), its output is encrypted on the host with `openssl enc -aes-256-cbc -pbkdf2`
-at the baseline iteration count with a key read from a file, and written 0600 to a second location.
-`restore` reverses it into another container. Pure Python around the tools' own CLIs; no Pulumi.
+Data sets:
+- `postgres`: one consistent `pg_dump` taken inside the database container over its unix socket (peer
+  authentication: no password leaves the container). A read-only repeatable-read transaction exports its
+  snapshot; pg_dump dumps exactly that snapshot and the same transaction counts and checksums every table,
+  so the figures recorded beside the dump describe the dump, whatever writes happen meanwhile. The dump is
+  streamed into `restic backup --stdin` (never a plaintext file on the host); its sha256 is taken on the way.
+  A second snapshot, the *manifest* (JSON: tables, row counts, checksums, the dump's snapshot id and sha256),
+  is written only after pg_dump and restic both succeeded: a dump counts as a backup only with its manifest.
+- `files`: host files and directories (the secret files and the CA) as one snapshot.
+- `qdrant`: through Qdrant's snapshot API (`POST /collections/{name}/snapshots`, then the snapshot file
+  streamed into restic like the dump). Not implemented yet: no Qdrant image runs here; the data set name
+  is reserved so the log, the drill and the audit already treat it as one more data set (its absence is
+  reported as unknown, never as pass).
 
-    python -m components.backup_runtime backup  --container postgres --key-file K --output /mnt/offsite/rae.dump.enc
-    python -m components.backup_runtime restore --container postgres-restore --key-file K --input /mnt/offsite/rae.dump.enc
+Restore never pipes decrypted data straight into the live database: restic authenticates every blob it
+reads (a tampered pack is refused), the dump goes to a 0600 scratch file whose sha256 must equal the
+manifest's, it is restored into a scratch database whose row counts and checksums must equal the
+manifest's, and only then into the target database in one transaction.
 """
 
-import argparse
 import hashlib
+import json
 import os
+import shutil
 import subprocess
-import sys
+import tempfile
+import threading
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from baseline import BACKUP, require
+from components import restic
 from components.postgres_runtime import DATABASE_NAME, SUPERUSER
+from components.restic import Repository
 
-CIPHER = "-aes-256-cbc"
+DATASETS = ("postgres", "files", "qdrant")
+DUMP_FILE = "rae/{database}.pgdump"
+MANIFEST_FILE = "rae/{database}.manifest.json"
 READY_TIMEOUT_S = 60
+_CHUNK = 1 << 20
+_ERROR = "[ISO 27001:2022 A.8.13 Information backup]"
+
+
+def tag(key: str, value: str) -> str:
+    """restic tags carry the data set and links between snapshots, e.g. `rae-dataset=postgres`."""
+    return f"rae-{key}={value}"
+
+
+@dataclass(frozen=True)
+class TableFigures:
+    rows: int
+    checksum: str
+
+
+@dataclass
+class Manifest:
+    """What a Postgres backup holds, recorded from the same database snapshot as the dump."""
+
+    database: str
+    dump_snapshot: str
+    dump_sha256: str
+    dump_bytes: int
+    taken_at: str
+    tables: dict[str, TableFigures] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Manifest":
+        data = json.loads(text)
+        data["tables"] = {name: TableFigures(**figures) for name, figures in data["tables"].items()}
+        return cls(**data)
 
 
 @dataclass(frozen=True)
 class BackupResult:
-    """Where the encrypted dump went, its size and its sha256 (evidence for the backup log)."""
+    """One data set written to one repository: the evidence a log line carries."""
 
-    path: Path
-    size_bytes: int
-    sha256: str
-
-
-def _openssl(key_file: Path, *direction: str) -> list[str]:
-    require(BACKUP.encryption == "aes-256-cbc-pbkdf2",
-            f"backup encryption {BACKUP.encryption!r} is not the one this module implements",
-            BACKUP.controls("encryption"))
-    return ["openssl", "enc", *direction, CIPHER, "-pbkdf2", "-iter", str(BACKUP.pbkdf2_iterations), "-salt",
-            "-pass", f"file:{key_file}"]
+    dataset: str
+    repository: str
+    snapshot: str
+    bytes_processed: int
+    bytes_added: int
+    seconds: float
+    manifest_snapshot: str | None = None
+    tables: int | None = None
+    rows: int | None = None
 
 
-def _check_key_file(key_file: Path) -> None:
-    require(key_file.is_file() and key_file.stat().st_size > 0,
-            f"backup key file {key_file} is missing or empty", BACKUP.controls("encryption"))
-    require(key_file.stat().st_mode & 0o077 == 0,
-            f"backup key file {key_file} is readable by group or others (mode {key_file.stat().st_mode & 0o777:o})",
-            ("A.5.17", "A.8.24"))
-
-
-def _run_pipeline(producer: list[str], consumer: list[str], what: str) -> None:
-    """Run `producer | consumer`; raise naming the failed side and its stderr (which never holds the key)."""
-    with subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as first:
-        second = subprocess.run(consumer, stdin=first.stdout, capture_output=True)
-        first.stdout.close()
-        first_err = first.stderr.read().decode(errors="replace")
-        first.wait()
-    if first.returncode != 0 or second.returncode != 0:
-        raise RuntimeError(f"{what} failed: {producer[0]} exit {first.returncode} {first_err.strip()!r}; "
-                           f"{consumer[0]} exit {second.returncode} {second.stderr.decode(errors='replace').strip()!r} "
-                           f"[ISO 27001:2022 A.8.13 Information backup]")
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def wait_ready(container: str, timeout_s: float = READY_TIMEOUT_S) -> float:
@@ -87,72 +120,259 @@ def wait_ready(container: str, timeout_s: float = READY_TIMEOUT_S) -> float:
         time.sleep(1)
 
 
-def backup(container: str, key_file: Path, output: Path, database: str = DATABASE_NAME) -> BackupResult:
-    """Dump `database` from `container`, encrypt it, write it (mode 0600) to `output` atomically.
+class _Session:
+    """A psql session inside the container (socket, peer auth) that we feed statements and read answers from."""
 
-    + container: name or id of the running Postgres container
-    + key_file: file holding the encryption passphrase (mode 0600 or stricter)
-    + output: destination on the second location; a partial file never appears under this name
+    END = "__rae_end__"
+
+    def __init__(self, container: str, database: str):
+        self.process = subprocess.Popen(
+            ["docker", "exec", "-i", container, "psql", "--no-psqlrc", "--quiet", "--no-align", "--tuples-only",
+             "--set=ON_ERROR_STOP=1", f"--username={SUPERUSER}", f"--dbname={database}"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+
+    def query(self, statement: str) -> list[str]:
+        self.process.stdin.write(f"{statement}\n\\echo {self.END}\n")
+        self.process.stdin.flush()
+        lines = []
+        for line in self.process.stdout:
+            if line.rstrip("\n") == self.END:
+                return lines
+            lines.append(line.rstrip("\n"))
+        raise RuntimeError(f"psql ended while answering {statement.split()[0]}: "
+                           f"{self.process.stderr.read().strip()!r} {_ERROR}")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=60)
+
+
+def _checksum_statement(tables: list[str]) -> str:
+    """One query: per table, its row count and an order-independent checksum (sum of 64-bit md5 prefixes).
+
+    Summing row hashes needs no sort and no aggregate string, so it works on tables of any size.
     """
-    _check_key_file(key_file)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    partial.unlink(missing_ok=True)
-    wait_ready(container)
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    print(f"[backup] pg_dump {database} in {container} -> {output} (openssl {CIPHER} pbkdf2 "
-          f"{BACKUP.pbkdf2_iterations} iterations)", flush=True)
+    parts = [f"SELECT {_literal(name)}, count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0) "
+             f"FROM {name} t" for name in tables]
+    return " UNION ALL ".join(parts) + ";"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_TABLES = ("SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables ORDER BY 1;")
+
+
+def table_figures(session: _Session) -> dict[str, TableFigures]:
+    tables = session.query(_TABLES)
+    if not tables:
+        return {}
+    figures = {}
+    for line in session.query(_checksum_statement(tables)):
+        name, rows, checksum = line.split("|")
+        figures[name] = TableFigures(int(rows), checksum)
+    return figures
+
+
+def database_figures(container: str, database: str) -> dict[str, TableFigures]:
+    """Row counts and checksums of every user table of `database` now (read over the container's socket)."""
+    session = _Session(container, database)
     try:
-        _run_pipeline(["docker", "exec", container, "pg_dump", f"--username={SUPERUSER}", "--format=custom",
-                       f"--dbname={database}"],
-                      _openssl(key_file, "-e") + ["-out", str(partial)], "backup")
-        partial.replace(output)
+        return table_figures(session)
     finally:
-        partial.unlink(missing_ok=True)
-    digest = hashlib.sha256(output.read_bytes()).hexdigest()
-    print(f"[backup] done: {output.stat().st_size} bytes, sha256 {digest}", flush=True)
-    return BackupResult(output, output.stat().st_size, digest)
+        session.close()
 
 
-def restore(container: str, key_file: Path, source: Path, database: str = DATABASE_NAME) -> None:
-    """Decrypt `source` and restore it into `container`'s `database` in one transaction (all or nothing).
+class _HashingRelay(threading.Thread):
+    """Copies pg_dump's output into restic's input, counting bytes and hashing them on the way."""
 
-    + container: name or id of a running Postgres container from the same image (its schema is replaced)
-    + key_file: the passphrase file used for the backup
-    + source: an encrypted dump written by `backup`
+    def __init__(self, source, sink):
+        super().__init__(daemon=True)
+        self.source, self.sink = source, sink
+        self.digest, self.size, self.error = hashlib.sha256(), 0, None
+
+    def run(self):
+        try:
+            while chunk := self.source.read(_CHUNK):
+                self.digest.update(chunk)
+                self.size += len(chunk)
+                self.sink.write(chunk)
+        except (OSError, ValueError) as error:  # restic went away: its own exit status says why
+            self.error = error
+        finally:
+            try:
+                self.sink.close()
+            except OSError:
+                pass
+
+
+def backup_postgres(container: str, repositories: list[Repository], database: str = DATABASE_NAME,
+                    ) -> list[BackupResult]:
+    """Dump `database` from one consistent database snapshot into each repository, each with its manifest.
+
+    + container: the running Postgres container (name or id)
+    + repositories: initialised restic repositories; one pg_dump of the same exported snapshot per repository
+      (the first failing repository stops the run: `harden backup` calls this per repository)
     """
-    _check_key_file(key_file)
-    require(source.is_file(), f"backup {source} does not exist", BACKUP.controls("restore_verified"))
+    require(bool(repositories), "a backup needs at least one repository", BACKUP.controls("copies"))
     wait_ready(container)
-    print(f"[restore] {source} -> {database} in {container}", flush=True)
-    _run_pipeline(_openssl(key_file, "-d") + ["-in", str(source)],
-                  ["docker", "exec", "-i", container, "pg_restore", f"--username={SUPERUSER}", f"--dbname={database}",
-                   "--clean", "--if-exists", "--single-transaction", "--exit-on-error"],
-                  "restore")
-    print("[restore] done", flush=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("backup", "restore"))
-    parser.add_argument("--container", required=True)
-    parser.add_argument("--key-file", type=Path, required=True)
-    parser.add_argument("--output", type=Path, help="encrypted dump to write (backup)")
-    parser.add_argument("--input", type=Path, help="encrypted dump to read (restore)")
-    parser.add_argument("--database", default=DATABASE_NAME)
-    args = parser.parse_args(argv)
+    session = _Session(container, database)
     try:
-        if args.action == "backup":
-            require(args.output is not None, "backup needs --output", BACKUP.controls("copies"))
-            backup(args.container, args.key_file, args.output, args.database)
-        else:
-            require(args.input is not None, "restore needs --input", BACKUP.controls("restore_verified"))
-            restore(args.container, args.key_file, args.input, args.database)
-    except (ValueError, RuntimeError) as error:
-        print(f"[{args.action}] error: {error}", file=sys.stderr)
-        return 1
-    return 0
+        session.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
+        snapshot_id, = session.query("SELECT pg_export_snapshot();")
+        taken_at = _utc_now()
+        figures = table_figures(session)
+        return [_dump_into(container, database, snapshot_id, taken_at, figures, repository)
+                for repository in repositories]
+    finally:
+        session.close()
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _dump_into(container, database, snapshot_id, taken_at, figures, repository) -> BackupResult:
+    started = time.monotonic()
+    print(f"[backup] postgres {database} in {container} -> restic repository {repository.name}", flush=True)
+    with tempfile.TemporaryFile() as dump_err, tempfile.TemporaryFile() as store_out, \
+            tempfile.TemporaryFile() as store_err:
+        dump = subprocess.Popen(["docker", "exec", container, "pg_dump", f"--username={SUPERUSER}", "--format=custom",
+                                 # Uncompressed: restic deduplicates against the last run, then compresses (zstd).
+                                 "--compress=0", f"--snapshot={snapshot_id}", f"--dbname={database}"],
+                                stdout=subprocess.PIPE, stderr=dump_err)
+        store = restic.popen(repository, "backup", "--stdin", "--stdin-filename", DUMP_FILE.format(database=database),
+                             "--json", "--tag", tag("dataset", "postgres"), "--tag", tag("part", "dump"),
+                             stdin=subprocess.PIPE, stdout=store_out, stderr=store_err)
+        relay = _HashingRelay(dump.stdout, store.stdin)
+        relay.start()
+        relay.join()
+        dump.stdout.close()
+        dump.wait()
+        store.wait()
+        dump_err.seek(0), store_out.seek(0), store_err.seek(0)
+        dump_message, out, err = dump_err.read().decode(errors="replace").strip(), store_out.read(), store_err.read()
+    if dump.returncode != 0 or store.returncode != 0 or relay.error:
+        # A snapshot of a broken stream may exist; without a manifest it is never restored (see module doc).
+        raise RuntimeError(f"postgres backup to repository {repository.name!r} failed: pg_dump exit "
+                           f"{dump.returncode} {dump_message!r}; restic exit {store.returncode} "
+                           f"{restic.last_lines(err)!r} {_ERROR}")
+    summary = restic.summary(out)
+    manifest = Manifest(database, summary["snapshot_id"], relay.digest.hexdigest(), relay.size, taken_at, figures)
+    manifest_summary = restic.backup_stdin(
+        repository, manifest.to_json().encode(), MANIFEST_FILE.format(database=database),
+        (tag("dataset", "postgres"), tag("part", "manifest"), tag("dump", summary["snapshot_id"])))
+    seconds = time.monotonic() - started
+    print(f"[backup] postgres -> {repository.name}: snapshot {summary['snapshot_id']}, {relay.size} bytes dumped, "
+          f"{summary.get('data_added', 0)} bytes added, {seconds:.1f} s", flush=True)
+    return BackupResult("postgres", repository.name, summary["snapshot_id"], relay.size, summary.get("data_added", 0),
+                        round(seconds, 3), manifest_summary["snapshot_id"], len(figures),
+                        sum(f.rows for f in figures.values()))
+
+
+def backup_files(paths: list[str], repositories: list[Repository]) -> list[BackupResult]:
+    """The secret files and the CA (or any host paths) as one snapshot in every repository."""
+    missing = [path for path in paths if not Path(path).exists()]
+    require(not missing, f"backup of files: {missing} do not exist", BACKUP.controls("copies"))
+    results = []
+    for repository in repositories:
+        started = time.monotonic()
+        summary = restic.backup_paths(repository, list(paths), (tag("dataset", "files"),))
+        results.append(BackupResult("files", repository.name, summary["snapshot_id"],
+                                    summary.get("total_bytes_processed", 0), summary.get("data_added", 0),
+                                    round(time.monotonic() - started, 3)))
+    return results
+
+
+def latest_manifest(repository: Repository, database: str = DATABASE_NAME) -> tuple[dict, Manifest]:
+    """The newest complete Postgres backup (a manifest and its dump) in `repository`."""
+    manifests = restic.snapshots(repository, tag("dataset", "postgres"), tag("part", "manifest"))
+    require(bool(manifests), f"repository {repository.name!r} holds no complete postgres backup",
+            BACKUP.controls("restore_verified"))
+    newest = max(manifests, key=lambda snapshot: snapshot["time"])
+    text = restic.run(repository, "dump", newest["id"], "/" + MANIFEST_FILE.format(database=database)).stdout
+    return newest, Manifest.from_json(text.decode())
+
+
+def fetch_dump(repository: Repository, manifest: Manifest, directory: Path) -> Path:
+    """Write the manifest's dump to a 0600 file in `directory`, checking its sha256 against the manifest."""
+    path = directory / f"{manifest.database}.pgdump"
+    digest = hashlib.sha256()
+    done = restic.popen(repository, "dump", manifest.dump_snapshot, "/" + DUMP_FILE.format(database=manifest.database),
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+        while chunk := done.stdout.read(_CHUNK):
+            digest.update(chunk)
+            handle.write(chunk)
+    err = done.stderr.read()
+    done.wait()
+    if done.returncode != 0:
+        raise restic.ResticError(f"restic dump of {manifest.dump_snapshot} from {repository.name!r} failed: "
+                                 f"{restic.last_lines(err)} {_ERROR}")
+    require(digest.hexdigest() == manifest.dump_sha256,
+            f"dump {manifest.dump_snapshot} from {repository.name!r}: sha256 {digest.hexdigest()} differs from the "
+            f"manifest's {manifest.dump_sha256}", BACKUP.controls("restore_verified"))
+    return path
+
+
+def _psql(container: str, database: str, statement: str) -> None:
+    done = subprocess.run(["docker", "exec", container, "psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
+                           f"--username={SUPERUSER}", f"--dbname={database}", "--command", statement],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"psql in {container} failed: {done.stderr.strip()!r} {_ERROR}")
+
+
+def pg_restore(container: str, dump: Path, database: str, replace: bool) -> None:
+    """Feed a verified dump file to pg_restore in `container` as one transaction (all or nothing)."""
+    options = ["--clean", "--if-exists"] if replace else []
+    with open(dump, "rb") as handle:
+        done = subprocess.run(["docker", "exec", "-i", container, "pg_restore", f"--username={SUPERUSER}",
+                               f"--dbname={database}", *options, "--single-transaction", "--exit-on-error"],
+                              stdin=handle, capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"pg_restore into {database} in {container} failed: "
+                           f"{done.stderr.decode(errors='replace').strip()[-400:]!r} {_ERROR}")
+
+
+def compare(expected: dict[str, TableFigures], found: dict[str, TableFigures]) -> list[str]:
+    """Differences between the manifest's figures and a restored database's, one sentence each."""
+    problems = [f"table {name} missing" for name in expected if name not in found]
+    problems += [f"table {name} not in the backup" for name in found if name not in expected]
+    problems += [f"table {name}: {found[name].rows} rows, checksum {found[name].checksum}; backup had "
+                 f"{figures.rows} rows, checksum {figures.checksum}"
+                 for name, figures in expected.items() if name in found and found[name] != figures]
+    return problems
+
+
+def restore_into_scratch(container: str, dump: Path, manifest: Manifest) -> list[str]:
+    """Restore `dump` into a fresh scratch database in `container`, compare it with the manifest, drop it."""
+    scratch = f"rae_verify_{uuid.uuid4().hex[:10]}"
+    _psql(container, "postgres", f'CREATE DATABASE "{scratch}" TEMPLATE template0')
+    try:
+        pg_restore(container, dump, scratch, replace=False)
+        return compare(manifest.tables, database_figures(container, scratch))
+    finally:
+        _psql(container, "postgres", f'DROP DATABASE IF EXISTS "{scratch}"')
+
+
+def restore_postgres(repository: Repository, container: str, database: str = DATABASE_NAME) -> Manifest:
+    """Restore the newest complete backup into `database` of `container`, verified first (see module doc).
+
+    + repository: where to read the backup (restic authenticates every blob)
+    + container: a running Postgres container from the same image; `database` is replaced only after the
+      backup restored into a scratch database matched its manifest
+    """
+    wait_ready(container)
+    snapshot, manifest = latest_manifest(repository, database)
+    print(f"[restore] {repository.name}: manifest {snapshot['short_id']} of {manifest.taken_at}, dump "
+          f"{manifest.dump_snapshot[:8]} -> {database} in {container}", flush=True)
+    scratch_dir = Path(tempfile.mkdtemp(prefix="rae-restore-"))
+    try:
+        dump = fetch_dump(repository, manifest, scratch_dir)
+        problems = restore_into_scratch(container, dump, manifest)
+        require(not problems, f"backup {manifest.dump_snapshot[:8]} does not match its manifest: "
+                              f"{'; '.join(problems)}; {database} left untouched", BACKUP.controls("restore_verified"))
+        pg_restore(container, dump, database, replace=True)
+    finally:
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+    print("[restore] done: verified in a scratch database, then restored", flush=True)
+    return manifest

@@ -3,12 +3,16 @@
 - gcp: a GCS bucket with CMEK, versioning, a retention policy (objects cannot be deleted early),
   uniform bucket-level access and public access prevention; writers get objectCreator on the bucket
   only. Cloud SQL's own automated backups + PITR are configured on the instance (components.postgres).
-- docker: a backup directory on an EncryptedVolume (second location) and the backup encryption key as
-  a host secret file; the dump itself is components.backup_runtime's encrypted pg_dump (openssl
-  aes-256-cbc, PBKDF2 with the baseline iteration count), run by the command this component exports
-  (from cron or a systemd timer on the Docker host).
+- docker: a local restic repository on an EncryptedVolume (second location), optionally an append-only
+  off-site restic server (`rclone serve restic --append-only` on another machine, reached with its own
+  credentials), each repository with its own password file in a directory apart from the data passwords,
+  and the `harden backup` config that names them; the data sets are components.backup_runtime's
+  (a consistent pg_dump with its manifest, the secret files and the CA), run by the exported command
+  from cron or a systemd timer on the Docker host.
 """
 
+import json
+import os
 import shlex
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -16,15 +20,19 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from baseline import BACKUP, require
+from baseline import BACKUP, CONTAINER, require
+from components.host_files import HostSecretFile
 from components.identity import ResourceGrant, grant
+from components.secrets import Secrets, SecretsArgs
 from components.volume import EncryptedVolume, EncryptedVolumeArgs
 
-SERVES = ((BACKUP, "retention_days"), (BACKUP, "bucket_retention_days"), (BACKUP, "encryption"),
-          (BACKUP, "pbkdf2_iterations"), (BACKUP, "copies"))
+SERVES = ((BACKUP, "retention_days"), (BACKUP, "bucket_retention_days"), (BACKUP, "bucket_retention_locked"),
+          (BACKUP, "encryption"), (BACKUP, "copies"), (BACKUP, "offsite_append_only"))
 
 OBJECT_CREATOR = "roles/storage.objectCreator"
-BACKUP_RUNTIME = "components.backup_runtime"
+LOCAL_KEY = "restic-local-key"
+OFFSITE_KEY = "restic-offsite-key"
+CONFIG_FILE = "backup.json"
 _DAY_SECONDS = 86400
 
 
@@ -61,7 +69,9 @@ class BucketBackups(pulumi.ComponentResource):
             name, location=args.location, project=args.project, storage_class="STANDARD", force_destroy=False,
             encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=args.kms_key),
             versioning=gcp.storage.BucketVersioningArgs(enabled=True),
-            retention_policy=gcp.storage.BucketRetentionPolicyArgs(retention_period=args.retention_days * _DAY_SECONDS),
+            # Locked: irreversible by design; the period can grow later, never shrink (A.8.13, A.5.33).
+            retention_policy=gcp.storage.BucketRetentionPolicyArgs(retention_period=args.retention_days * _DAY_SECONDS,
+                                                                   is_locked=BACKUP.bucket_retention_locked),
             uniform_bucket_level_access=True, public_access_prevention="enforced",
             labels={"rae-purpose": "backups"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on), protect=True))
@@ -72,43 +82,78 @@ class BucketBackups(pulumi.ComponentResource):
 
 @dataclass
 class DockerBackupsArgs:
-    """+ host_path: the backup directory (a second device; must be encrypted like the data)
-    + unencrypted_exemption: "dev-only: <reason>", as for EncryptedVolume
-    + key_file: host path of the backup encryption key (a Secrets file)
+    """+ host_path: the backup directory (a second device; must be encrypted like the data); the local restic
+      repository is its `restic/` subdirectory
+    + credentials_dir: where the repository passwords and the backup config live, apart from the data passwords
     + postgres_container: the container the dump is taken from
+    + files: host paths backed up as the `files` data set (the secret files and the CA)
+    + log_path: the JSON-lines backup log `harden audit --backup-log` reads
+    + offsite_repository_file: a 0600 file holding `rest:https://{user}:{password}@{host}:{port}/{path}` of the append-only
+      off-site server (its own credentials), or None (then only the local copy exists, and the audit says so)
+    + offsite_cacert: the CA the off-site server's certificate chains to
+    + unencrypted_exemption: "dev-only: <reason>", as for EncryptedVolume
     + keep_data: protect the backups from `pulumi destroy` (false only when an operator releases the data)
     """
 
     host_path: str
-    key_file: str
-    postgres_container: str
+    credentials_dir: str
+    postgres_container: pulumi.Input[str]
+    files: Sequence[str] = field(default_factory=tuple)
+    log_path: str | None = None
+    offsite_repository_file: str | None = None
+    offsite_cacert: str | None = None
     unencrypted_exemption: str | None = None
     keep_data: bool = True
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
 class DockerBackups(pulumi.ComponentResource):
-    """The encrypted backup location of a Docker host and the command that fills it.
+    """The restic repositories of a Docker host, their passwords, the backup config and the command that runs it.
 
-    Example: DockerBackups("backups", DockerBackupsArgs("/srv/backup/rae", secrets.files["backup-key"], "postgres"))
+    Example: DockerBackups("backups", DockerBackupsArgs("/srv/backup/rae", "/srv/backup-credentials", "postgres",
+                                                         files=["/srv/data/secrets"]))
     """
 
     def __init__(self, name: str, args: DockerBackupsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:Backups", name, None, opts)
+        require(os.path.isabs(args.credentials_dir) and not any(
+            os.path.commonpath([args.credentials_dir, path]) == path for path in args.files),
+            f"backups {name}: the repository passwords ({args.credentials_dir}) must live apart from the backed-up "
+            f"files {list(args.files)}", BACKUP.controls("encryption"))
         self.volume = EncryptedVolume(
             f"{name}-store", EncryptedVolumeArgs("docker", "backups", host_path=args.host_path,
                                                  unencrypted_exemption=args.unencrypted_exemption,
                                                  keep_data=args.keep_data),
             opts=pulumi.ResourceOptions(parent=self))
-        self.command = backup_command(args.postgres_container, args.key_file, args.host_path)
-        self.register_outputs({"command": self.command, "encryption": self.volume.encryption})
+        names = (LOCAL_KEY,) + ((OFFSITE_KEY,) if args.offsite_repository_file else ())
+        self.passwords = Secrets(f"{name}-passwords", SecretsArgs("docker", names, directory=args.credentials_dir),
+                                 pulumi.ResourceOptions(parent=self, protect=args.keep_data))
+        self.volume_path = args.host_path
+        self.config_path = f"{args.credentials_dir}/{CONFIG_FILE}"
+        config = pulumi.Output.from_input(args.postgres_container).apply(lambda container: json.dumps(backup_config(
+            args, container, self.passwords.files), indent=1, sort_keys=True))
+        self.config_file = HostSecretFile(f"{name}-config", self.config_path, config, CONTAINER.uid, CONTAINER.gid,
+                                          pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+        self.command = backup_command(self.config_path)
+        self.register_outputs({"command": self.command, "config": self.config_path,
+                               "encryption": self.volume.encryption})
 
 
-def backup_command(container: str, key_file: str, destination: str) -> str:
-    """The command (run from the project with its .venv) that writes one encrypted dump into `destination`.
+def backup_config(args: DockerBackupsArgs, container: str, passwords: dict[str, str]) -> dict:
+    """The `harden backup --config` document: the local repository, the off-site one when given, what to back up."""
+    repositories = [{"name": "local", "location": f"{args.host_path}/restic", "password_file": passwords[LOCAL_KEY]}]
+    if args.offsite_repository_file:
+        offsite = {"name": "offsite", "repository_file": args.offsite_repository_file,
+                   "password_file": passwords[OFFSITE_KEY], "cache_dir": f"{args.credentials_dir}/cache",
+                   "append_only": True}
+        repositories.append(offsite | ({"cacert": args.offsite_cacert} if args.offsite_cacert else {}))
+    return {"repositories": repositories, "postgres": {"container": container}, "files": list(args.files),
+            "log": args.log_path or f"{args.host_path}/backup.jsonl"}
 
-    The dump and its encryption are components.backup_runtime's: pg_dump over the container's socket,
-    openssl with the baseline cipher and PBKDF2 iterations, written 0600 atomically.
+
+def backup_command(config_path: str) -> str:
+    """The command (run from the project with its .venv) that backs every data set up into every repository.
+
+    Schedule it with the sibling actions (`forget`, `check`, `drill`): see `harden backup --help` and README.
     """
-    return (f".venv/bin/python -m {BACKUP_RUNTIME} backup --container {shlex.quote(container)} "
-            f"--key-file {shlex.quote(key_file)} "
-            f"--output {shlex.quote(destination)}/rae-$(date -u +%Y%m%dT%H%M%SZ).dump.enc")
+    return f".venv/bin/harden backup run --config {shlex.quote(config_path)}"

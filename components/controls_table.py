@@ -71,7 +71,8 @@ ROWS = (
         "read-only keys in a secret config file, alone on its network behind a TLS 1.3 front; gcp: official "
         "image on a shielded COS VM with CMEK disks, no external IP"),
     Row("Backups", "components.backups", "docker, gcp",
-        "gcp: CMEK, versioned, retention-locked private bucket; docker: encrypted dumps to an encrypted store"),
+        "gcp: CMEK, versioned private bucket with a locked retention policy; docker: restic repositories (local on "
+        "an encrypted store, off-site append-only), passwords apart from the data"),
 )
 
 

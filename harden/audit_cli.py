@@ -23,7 +23,8 @@ exit codes: 0 every assessed control passes or is justified not applicable, 1 dr
 incomplete evidence (unknown is never a pass), 3 clean but for waived checks (risk accepted; each waiver listed)"""
 
 _CONFIG_KEYS = ("stack", "project_dir", "declared", "containers", "container_names", "bind_addresses", "endpoints",
-                "ca", "inventory", "gate", "gate_json", "previous", "sign_key", "not_applicable", "waivers", "environment", "timeout")
+                "ca", "inventory", "gate", "gate_json", "backup_log", "backup_datasets", "previous", "sign_key",
+                "not_applicable", "waivers", "environment", "timeout")
 
 
 def register(commands) -> None:
@@ -48,6 +49,11 @@ def register(commands) -> None:
     parser.add_argument("--inventory", metavar="FILE", help="pyinfra inventory file of the hosts to verify")
     parser.add_argument("--gate", metavar="PATH", help="run `harden policy PATH --format json` and include its findings")
     parser.add_argument("--gate-json", metavar="FILE", help="a saved `harden policy --format json` result")
+    parser.add_argument("--backup-log", metavar="FILE",
+                        help="the JSON-lines log of `harden backup`: backup age per data set, copies, checks, drills")
+    parser.add_argument("--backup-dataset", dest="backup_datasets", action="append", metavar="NAME",
+                        help="a data set that must have backups (repeatable; default postgres and files; add qdrant "
+                             "where Qdrant runs: reported unknown until its backups exist)")
     parser.add_argument("--previous", metavar="REPORT.json", help="previous report.json: newly failed, fixed, still failing, trend")
     parser.add_argument("--sign-key", metavar="KEY", help="Ed25519 private key (PEM or OpenSSH) to sign manifest.json")
     parser.add_argument("--not-applicable", action="append", metavar="A.x.y=JUSTIFICATION",

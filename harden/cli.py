@@ -2,6 +2,7 @@
 
   harden policy PATH   the pull-request gate (CrossGuard rules + checkov + application checks)
   harden audit         drift and compliance evidence for auditors
+  harden backup ACTION restic backups, retention, checks and restore drills of the local stack
 """
 
 import argparse
@@ -12,10 +13,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="harden", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from harden.audit_cli import register as register_audit
+    from harden.backup_cli import register as register_backup
     from harden.gate_cli import register as register_gate
 
     register_gate(commands)
     register_audit(commands)
+    register_backup(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -7,7 +7,8 @@ the name as a string constant in the same module) or names it where it enforces 
 `(SECTION, "key")` tag). Listing it in a hand-kept
 `SERVES` tuple is not use. Where the using code lives says its role:
 
-- enforcer: components/ (Pulumi components and their runtime modules), hosts/operations, hosts/deploys, hosts/desired.py
+- enforcer: components/ (Pulumi components and their runtime modules), hosts/operations, hosts/deploys, hosts/desired.py,
+  harden/backup_cli.py (the scheduled backup, check, forget and drill runs)
 - gate rule: policies/ (the CrossGuard rules, checkov checks, catalog and application checks: the design)
 - verifier: hosts/verify.py, hosts/facts, hosts/desired.py and harden/audit/ (the live system, as audit evidence)
 
@@ -28,7 +29,7 @@ import baseline
 
 REPO = Path(__file__).resolve().parents[1]
 ROLES = {
-    "enforcer": ("components/", "hosts/operations/", "hosts/deploys/", "hosts/desired.py"),
+    "enforcer": ("components/", "hosts/operations/", "hosts/deploys/", "hosts/desired.py", "harden/backup_cli.py"),
     "gate": ("policies/",),
     "verifier": ("hosts/verify.py", "hosts/facts/", "hosts/desired.py", "harden/audit/"),
 }
@@ -46,6 +47,11 @@ KNOWN_GAPS = {
                                         "rule only",
     "DATABASE.pgaudit_class_stakes": "not a requirement to enforce: what each pgaudit class puts at stake, quoted by "
                                      "the gate's finding",
+    **{name: "an objective, not a switch: the scheduled `harden backup` runs (documented timer lines) meet it and the "
+             "audit's backup evidence verifies it" for name in ("BACKUP.rpo_hours", "BACKUP.rto_minutes",
+                                                                 "BACKUP.drill_interval_days")},
+    "BACKUP.offsite_append_only": "enforced by the off-site server (`rclone serve restic --append-only`, run there); "
+                                  "proven by the integration suite; no audit verifier yet",
     "DATABASE.audit_chain": "enforced in components/sql (SQL the map does not read) and proven by the integration "
                             "suite; the audit does not call audit_log_verify() yet",
     **{name: "proven by the integration suite against the real container; no gate rule or audit verifier yet"
@@ -56,7 +62,7 @@ KNOWN_GAPS = {
         "SECRETS.file_mode", "NETWORK.docker_internal_network", "DATABASE.engine_version",
         "DATABASE.password_encryption", "DATABASE.ssl_min_protocol_version", "DATABASE.reject_non_tls",
         "DATABASE.audit_log_table", "DATABASE.tenant_column", "BACKUP.transaction_log_retention_days",
-        "BACKUP.start_time", "BACKUP.encryption", "BACKUP.pbkdf2_iterations", "ACCOUNTS.login_defs",
+        "BACKUP.start_time", "BACKUP.encryption", "ACCOUNTS.login_defs",
         "ACCOUNTS.pwquality", "ACCOUNTS.faillock", "ACCOUNTS.umask", "ACCOUNTS.su_restricted_group",
         "KERNEL_MODULES.blacklist", "FILESYSTEM.mount_options", "FILESYSTEM.proc_hidepid",
         "FILESYSTEM.legacy_packages", "FIREWALL.ssh_interfaces", "PACKAGES.required", "PACKAGES.integrity_tools",

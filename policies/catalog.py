@@ -136,6 +136,9 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-GCS-003", "Bucket retention policy holds objects for the backup window", "medium",
          BACKUP.controls("bucket_retention_days"), BACKUP.setting("bucket_retention_days").why,
          f"Set retention_policy.retention_period >= {BACKUP.bucket_retention_days} days in seconds."),
+    Rule("RAE-GCS-006", "Bucket retention policy is locked", "high", BACKUP.controls("bucket_retention_locked"),
+         BACKUP.setting("bucket_retention_locked").why, "Set retention_policy.is_locked=True (irreversible: "
+         "the period can then only grow)."),
     Rule("RAE-GCS-004", "Bucket uses uniform bucket-level access", "medium", IDENTITY.controls("grant_scope"),
          "Object ACLs bypass IAM review; uniform access keeps one place to audit.",
          "Set uniform_bucket_level_access=True.", checkov_ids=("CKV_GCP_29",)),

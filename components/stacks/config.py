@@ -55,6 +55,11 @@ class LocalConfig:
       build/images.json runs)
     + api_upstream: host:port of the API behind the TLS proxy, on the internal network
     + keep_data: false only after `RELEASE_DATA=1 make down` set rae:releaseData
+    + backup_root: `rae:backupRoot`, the local backup repository's directory (a second encrypted volume on Node1);
+      default `<data_root>/backups`
+    + backup_offsite_repository_file: `rae:backupOffsiteRepositoryFile`, a 0600 file with the append-only
+      off-site restic server's location and credentials, or None
+    + backup_offsite_cacert: `rae:backupOffsiteCaFile`, the CA of that server's certificate
     """
 
     bind_address: str
@@ -66,6 +71,9 @@ class LocalConfig:
     postgres_port: int
     proxy_port: int
     keep_data: bool
+    backup_root: Path | None = None
+    backup_offsite_repository_file: str | None = None
+    backup_offsite_cacert: str | None = None
 
     @classmethod
     def from_stack(cls) -> "LocalConfig":
@@ -93,6 +101,9 @@ class LocalConfig:
             postgres_port=config.get_int("postgresPort") or 5432,
             proxy_port=config.get_int("proxyPort") or 8443,
             keep_data=not config.get_bool("releaseData"),
+            backup_root=project_path(config.get("backupRoot")) if config.get("backupRoot") else None,
+            backup_offsite_repository_file=config.get("backupOffsiteRepositoryFile"),
+            backup_offsite_cacert=config.get("backupOffsiteCaFile"),
         )
 
     @property

@@ -28,8 +28,7 @@ from components.tls import Certificate, CertificateArgs, PrivateCa, PrivateCaArg
 from components.tls_proxy import TlsProxy, TlsProxyArgs
 from components.volume import EncryptedVolume, EncryptedVolumeArgs, host_path_encryption
 
-SECRET_NAMES = ("postgres-superuser-password", "postgres-app-password", "backup-key", "qdrant-api-key",
-                "qdrant-read-only-key")
+SECRET_NAMES = ("postgres-superuser-password", "postgres-app-password", "qdrant-api-key", "qdrant-read-only-key")
 
 
 def network_name(name: str) -> str:
@@ -105,10 +104,13 @@ def build() -> None:
         allowed_bind_addresses=config.allowed_bind_addresses, depends_on=[edge, backend, *proxy_tls_files],
         host_roots=config.host_roots))
 
+    # The repository passwords live apart from the data passwords they protect (and from what is backed up).
     backups = DockerBackups("backups", DockerBackupsArgs(
-        host_path=str(config.data_root / "backups"), key_file=secrets.files["backup-key"],
-        postgres_container=postgres.container_name, unencrypted_exemption=config.unencrypted_exemption,
-        keep_data=config.keep_data))
+        host_path=str(config.backup_root or config.data_root / "backups"), credentials_dir=str(config.data_root / "backup-credentials"),
+        postgres_container=postgres.container_name, files=[secrets_dir],
+        offsite_repository_file=config.backup_offsite_repository_file, offsite_cacert=config.backup_offsite_cacert,
+        unencrypted_exemption=config.unencrypted_exemption, keep_data=config.keep_data,
+        depends_on=[ca_file, *pg_tls_files]))
 
     exemptions = {volume: encryption for volume, encryption in
                   (("pgdata", pgdata.encryption), ("backups", backups.volume.encryption), ("secrets", secrets_encryption))
@@ -129,6 +131,9 @@ def build() -> None:
     pulumi.export("controlNodeClientKeyPem", pulumi.Output.secret(node_client.private_key_pem))
     pulumi.export("secretFiles", secrets.files)
     pulumi.export("backupCommand", backups.command)
+    pulumi.export("backupConfig", backups.config_path)
+    pulumi.export("backupOffsite", "configured (append-only)" if config.backup_offsite_repository_file else
+                  "not configured: set rae:backupOffsiteRepositoryFile (3-2-1 needs the off-site copy)")
     # On record for the audit: every volume whose data is not on LUKS, with the operator's stated reason.
     pulumi.export("unencryptedVolumes", exemptions)
 

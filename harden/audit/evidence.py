@@ -9,7 +9,7 @@ from baseline import controls as annex_a_controls
 
 PASS, FAIL, UNKNOWN, NOT_APPLICABLE, RISK_ACCEPTED = "pass", "fail", "unknown", "not-applicable", "risk-accepted"
 STATUSES = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE, RISK_ACCEPTED)
-SOURCES = ("container", "tls", "stack", "host", "gate")
+SOURCES = ("container", "tls", "stack", "host", "gate", "backup")
 # The gate judges a program rendered under mocks: its findings show a design, not the running system.
 STATIC_SOURCES = ("gate",)
 CITATION_DIGITS = 16

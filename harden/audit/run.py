@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from baseline import CONTAINER, controls as annex_a_controls
-from harden.audit import containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
+from harden.audit import backups, containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
 from harden.audit import oscal, tls_probe
 from harden.audit.evidence import UNKNOWN, Evidence, now
 from harden.audit.redact import Redactor
@@ -43,6 +43,8 @@ class AuditOptions:
     inventory: str | None = None
     gate: str | None = None
     gate_json: str | None = None
+    backup_log: str | None = None
+    backup_datasets: list[str] = field(default_factory=lambda: ["postgres", "files"])
     previous: str | None = None
     sign_key: str | None = None
     not_applicable: dict = field(default_factory=dict)
@@ -86,6 +88,12 @@ def validate(options: AuditOptions) -> list:
     unknown = [cid for cid in options.not_applicable if cid not in annex_a_controls()]
     if unknown:
         raise AuditInputError(f"--not-applicable {unknown}: not ISO/IEC 27001:2022 Annex A control ids")
+    from components.backup_runtime import DATASETS
+
+    strange = [name for name in options.backup_datasets if name not in DATASETS]
+    if strange:
+        raise AuditInputError(f"--backup-dataset {strange}: not one of {list(DATASETS)} "
+                              "[ISO 27001:2022 A.8.13 Information backup]")
     empty = [cid for cid, why in options.not_applicable.items() if not str(why).strip()]
     if empty:
         raise AuditInputError(f"--not-applicable {empty}: an exclusion needs a justification "
@@ -178,6 +186,9 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
             gate_waivers = gate.waivers(result)
         except (RuntimeError, OSError, json.JSONDecodeError) as error:
             errors.append(f"policy gate: {error}")
+    if options.backup_log:
+        progress(f"backups: age, copies, checks and drills from {options.backup_log}")
+        evidence += backups.collect(Path(options.backup_log), tuple(options.backup_datasets))
     return evidence, errors, live, resources, host_rows, endpoints, gate_waivers
 
 

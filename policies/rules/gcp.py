@@ -157,6 +157,11 @@ def bucket_retention(props):
         yield f"retentionPolicy.retentionPeriod is shorter than {BACKUP.bucket_retention_days} days"
 
 
+def bucket_retention_locked(props):
+    if dig(props, "retentionPolicy", "isLocked") is not BACKUP.bucket_retention_locked:
+        yield "retentionPolicy.isLocked is not True: the retention can be shortened or removed"
+
+
 def bucket_uniform_access(props):
     if props.get("uniformBucketLevelAccess") is not True:
         yield "uniformBucketLevelAccess is not True"
@@ -252,6 +257,7 @@ RULES = tuple(ResourceRule(rule_id, types, check) for rule_id, types, check in (
     ("RAE-GCS-002", (BUCKET,), bucket_versioning),
     ("RAE-GCS-003", (BUCKET,), bucket_retention),
     ("RAE-GCS-004", (BUCKET,), bucket_uniform_access),
+    ("RAE-GCS-006", (BUCKET,), bucket_retention_locked),
     ("RAE-GCS-005", (BUCKET,), bucket_public_prevention),
     ("RAE-IAM-001", PROJECT_IAM + RESOURCE_IAM, no_forbidden_roles),
     ("RAE-IAM-002", PROJECT_IAM, no_project_grant_to_service_account),

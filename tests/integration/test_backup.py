@@ -1,20 +1,34 @@
-"""Encrypted backup of a Postgres of its own to a second location, restored into a fresh container (A.8.13).
+"""restic backups of a Postgres of its own into a local and an append-only off-site repository, restored into a
+fresh container, drilled, checked, and refused where they must be (A.8.13, A.5.33, A.8.24).
 
 The module starts its own source container instead of borrowing the session's: a backup must not depend
-on another test's container lifecycle.
+on another test's container lifecycle. The off-site repository is a real `rclone serve restic --append-only`
+on loopback with TLS (the test CA) and its own htpasswd credentials; the client holds only those.
 """
 
 import datetime
-import os
+import json
 import re
 import secrets
-import stat
+import shutil
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from base64 import b64encode
+from pathlib import Path
 
 import pytest
 
-from baseline import DATABASE
-from components import backup_runtime
-from tests.fixtures.docker_engine import remove_quietly, start_postgres, superuser_sql
+from baseline import BACKUP, DATABASE
+from components import backup_runtime, restic
+from components.restic import Repository, write_private_file
+from harden import backup_log
+from harden.audit import backups as backup_evidence
+from harden.audit.evidence import FAIL, PASS
+from harden.cli import main as harden
+from tests.fixtures.docker_engine import free_port, remove_quietly, start_postgres, superuser_sql
 
 pytestmark = pytest.mark.integration
 
@@ -41,86 +55,240 @@ def source(docker_client, built_images, test_pki, secret_dir):
 
 
 @pytest.fixture(scope="module")
-def backup_key(tmp_path_factory):
-    path = tmp_path_factory.mktemp("backup-key") / "backup.key"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48) + "\n")
+def workdir(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("backup")
+    directory.chmod(0o700)
+    return directory
+
+
+class OffsiteServer:
+    """`rclone serve restic --append-only` over TLS with htpasswd credentials: the off-site machine's server."""
+
+    def __init__(self, store: Path, test_pki, workdir: Path):
+        self.store = store
+        self.user, self.password = "node1", secrets.token_urlsafe(24)
+        hashed = subprocess.run(["openssl", "passwd", "-apr1", "-stdin"], input=self.password, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        htpasswd = write_private_file(workdir / "offsite.htpasswd", f"{self.user}:{hashed}\n")
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            ["rclone", "serve", "restic", "--append-only", "--htpasswd", str(htpasswd), "--cert",
+             str(test_pki.server_cert), "--key", str(test_pki.server_key), "--addr", f"127.0.0.1:{self.port}",
+             str(store)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.context = ssl.create_default_context(cafile=str(test_pki.ca_cert))
+        deadline = time.monotonic() + 30
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"rclone serve restic did not start: {self.process.stderr.read().decode()[-400:]}")
+            time.sleep(0.3)
+
+    def _answers(self) -> bool:
+        try:
+            self.request("GET", "/")
+        except (OSError, urllib.error.URLError):
+            return False
+        return True
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> int:
+        """An HTTP request with the client's credentials; the status code (errors included)."""
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers={
+            "Authorization": "Basic " + b64encode(f"{self.user}:{self.password}".encode()).decode()})
+        try:
+            with urllib.request.urlopen(request, context=self.context, timeout=10) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def offsite(test_pki, tmp_path_factory, workdir):
+    server = OffsiteServer(tmp_path_factory.mktemp("offsite-store"), test_pki, workdir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def config_file(source, offsite, test_pki, workdir, secret_dir) -> Path:
+    """The backup config: a local repository, the off-site one, the secret files; each password its own file."""
+    local_password = write_private_file(workdir / "local.password", secrets.token_urlsafe(32) + "\n")
+    offsite_password = write_private_file(workdir / "offsite.password", secrets.token_urlsafe(32) + "\n")
+    offsite_location = write_private_file(
+        workdir / "offsite.repository",
+        f"rest:https://{offsite.user}:{offsite.password}@127.0.0.1:{offsite.port}/rae\n")
+    config = {
+        "repositories": [
+            {"name": "local", "location": str(workdir / "local-repo"), "password_file": str(local_password)},
+            {"name": "offsite", "repository_file": str(offsite_location), "password_file": str(offsite_password),
+             "cacert": str(test_pki.ca_cert), "cache_dir": str(workdir / "cache"), "append_only": True}],
+        "postgres": {"container": source.container.name},
+        "files": [str(test_pki.ca_cert), str(secret_dir)],
+        "log": str(workdir / "backup.jsonl"),
+    }
+    path = workdir / "backup.json"
+    path.write_text(json.dumps(config))
     return path
 
 
+def repositories(config_file: Path) -> dict[str, Repository]:
+    config = json.loads(config_file.read_text())
+    return {entry["name"]: Repository.from_config({k: v for k, v in entry.items() if k != "append_only"})
+            for entry in config["repositories"]}
+
+
+def log_lines(config_file: Path) -> list[dict]:
+    return backup_log.read(Path(json.loads(config_file.read_text())["log"]))[0]
+
+
 @pytest.fixture(scope="module")
-def backup(source, test_pki, backup_key, tmp_path_factory):
-    """Rows in both tables, then an encrypted dump written to a second location."""
+def backed_up(source, test_pki, config_file):
+    """Rows in both tables, then `harden backup run` into both repositories; the source's figures at that time."""
     superuser_sql(source.container, "SELECT memory_store('tenant-backup', 'memory ' || n) FROM generate_series(1, 200) n")
-    second_location = tmp_path_factory.mktemp("offsite")
-    return backup_runtime.backup(source.container.name, backup_key, second_location / "rae.dump.enc")
+    assert harden(["backup", "run", "--config", str(config_file)]) == 0
+    return table_checksums(source, test_pki)
 
 
-@pytest.fixture(scope="module")
-def restored(docker_client, built_images, test_pki, secret_dir, backup, backup_key):
-    """A fresh Postgres container from the same image, with the backup restored into it."""
-    fresh = start_postgres(docker_client, built_images["postgres"], test_pki, secret_dir, "restore")
-    try:
-        backup_runtime.restore(fresh.container.name, backup_key, backup.path)
-        yield fresh
-    finally:
-        remove_quietly(docker_client, fresh.container, fresh.volume)
+@pytest.fixture
+def fresh(docker_client, built_images, test_pki, secret_dir):
+    """A fresh Postgres container from the same image (schema applied, no rows)."""
+    running = start_postgres(docker_client, built_images["postgres"], test_pki, secret_dir, "restore")
+    yield running
+    remove_quietly(docker_client, running.container, running.volume)
 
 
-def test_backup_is_encrypted_and_private(backup):
-    content = backup.path.read_bytes()
-    assert content.startswith(b"Salted__")  # openssl enc framing, not pg_dump's "PGDMP"
-    assert b"PGDMP" not in content and b"memory 1" not in content
-    assert stat.S_IMODE(backup.path.stat().st_mode) == 0o600
-    assert not backup.path.with_name(backup.path.name + ".partial").exists()
+def test_every_data_set_reaches_both_repositories_and_the_log(backed_up, config_file):
+    ok = {(line["dataset"], line["repository"]) for line in log_lines(config_file)
+          if line["action"] == "backup" and line["result"] == "ok"}
+    assert ok == {("postgres", "local"), ("postgres", "offsite"), ("files", "local"), ("files", "offsite")}
+    for repository in repositories(config_file).values():
+        datasets = {t for snapshot in restic.snapshots(repository) for t in snapshot.get("tags", [])}
+        assert {"rae-dataset=postgres", "rae-part=dump", "rae-part=manifest", "rae-dataset=files"} <= datasets
 
 
-def test_restore_gives_identical_rows(source, test_pki, backup, restored):
-    original = table_checksums(source, test_pki)
-    assert original["memories"][0] >= 200
-    assert table_checksums(restored, test_pki) == original
+def test_the_manifest_records_the_source_at_backup_time(backed_up, config_file):
+    _, manifest = backup_runtime.latest_manifest(repositories(config_file)["offsite"])
+    assert manifest.tables["public.memories"].rows == backed_up["memories"][0] >= 200
+    assert manifest.tables[f"public.{DATABASE.audit_log_table}"].rows == backed_up[DATABASE.audit_log_table][0]
+    assert len(manifest.dump_sha256) == 64 and manifest.dump_bytes > 0
 
 
-def test_restore_keeps_the_audit_log_append_only_and_its_chain_intact(restored, test_pki):
+def test_repositories_hold_no_plaintext(backed_up, config_file, source):
+    local = Path(json.loads(config_file.read_text())["repositories"][0]["location"])
+    files = [path for path in local.rglob("*") if path.is_file()]
+    assert files and not any(b"memory 1" in path.read_bytes() or b"PGDMP" in path.read_bytes() for path in files)
+    assert not any(source.superuser_password.encode() in path.read_bytes() for path in files)
+
+
+def test_restore_gives_identical_rows_from_the_offsite_copy(backed_up, config_file, fresh, test_pki):
+    assert harden(["backup", "restore", "--config", str(config_file), "--repository", "offsite",
+                   "--container", fresh.container.name]) == 0
+    assert table_checksums(fresh, test_pki) == backed_up
+
+
+def test_restore_keeps_the_audit_log_append_only_and_its_chain_intact(backed_up, config_file, fresh, test_pki):
+    backup_runtime.restore_postgres(repositories(config_file)["local"], fresh.container.name)
     with pytest.raises(RuntimeError, match="append-only"):
-        superuser_sql(restored.container, f"DELETE FROM {DATABASE.audit_log_table}")
-    ((intact, rows, broken, _, _),) = superuser_sql(restored.container, "SELECT * FROM audit_log_verify()")
+        superuser_sql(fresh.container, f"DELETE FROM {DATABASE.audit_log_table}")
+    ((intact, rows, broken, _, _),) = superuser_sql(fresh.container, "SELECT * FROM audit_log_verify()")
     assert (intact, broken) == ("t", "") and int(rows) >= 200
 
 
-def test_restore_with_a_wrong_key_fails_and_changes_nothing(restored, test_pki, backup, tmp_path):
-    wrong_key = tmp_path / "wrong.key"
-    fd = os.open(wrong_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("not the key\n")
-    before = table_checksums(restored, test_pki)
-    with pytest.raises(RuntimeError, match="restore failed"):
-        backup_runtime.restore(restored.container.name, wrong_key, backup.path)
-    assert table_checksums(restored, test_pki) == before
+def test_restore_with_a_wrong_password_fails_and_changes_nothing(backed_up, config_file, fresh, test_pki, tmp_path):
+    wrong = write_private_file(tmp_path / "wrong.password", "not the password\n")
+    local = repositories(config_file)["local"]
+    impostor = Repository("local", password_file=wrong, location=local.location)
+    before = table_checksums(fresh, test_pki)
+    with pytest.raises(restic.ResticError, match="A.8.13"):
+        backup_runtime.restore_postgres(impostor, fresh.container.name)
+    assert table_checksums(fresh, test_pki) == before
 
 
-def test_key_file_readable_by_others_is_refused(source, backup_key, tmp_path):
-    loose_key = tmp_path / "loose.key"
-    loose_key.write_text("key\n")
-    loose_key.chmod(0o644)
-    with pytest.raises(ValueError, match="A.8.24"):
-        backup_runtime.backup(source.container.name, loose_key, tmp_path / "never.enc")
-    assert not (tmp_path / "never.enc").exists()
+def test_a_tampered_pack_is_detected_and_never_restored(backed_up, config_file, fresh, test_pki, tmp_path):
+    local = repositories(config_file)["local"]
+    copy = tmp_path / "tampered-repo"
+    shutil.copytree(local.location, copy)
+    tampered = Repository("tampered", password_file=local.password_file, location=str(copy))
+    _, manifest = backup_runtime.latest_manifest(tampered)
+    # A dump below restic's minimum chunk size is one blob whose id is the dump's sha256: corrupt its pack.
+    packs = [pack["id"] for index in restic.run(tampered, "list", "index").stdout.decode().split()
+             for pack in json.loads(restic.run(tampered, "cat", "index", index).stdout)["packs"]
+             if any(blob["id"] == manifest.dump_sha256 for blob in pack["blobs"])]
+    assert len(packs) == 1, "the dump is not one blob; the test's small database should be"
+    pack = copy / "data" / packs[0][:2] / packs[0]
+    content = bytearray(pack.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    pack.write_bytes(bytes(content))
+    checked = restic.run(tampered, "check", "--read-data", check=False)
+    assert checked.returncode != 0
+    before = table_checksums(fresh, test_pki)
+    with pytest.raises(restic.ResticError, match="A.8.13"):
+        backup_runtime.restore_postgres(tampered, fresh.container.name)
+    assert table_checksums(fresh, test_pki) == before
 
 
-def test_command_line_backup_writes_the_dump_and_reports_errors(source, backup_key, tmp_path, capsys):
-    assert backup_runtime.main(["backup", "--container", source.container.name, "--key-file", str(backup_key),
-                                "--output", str(tmp_path / "cli.dump.enc")]) == 0
-    assert (tmp_path / "cli.dump.enc").read_bytes().startswith(b"Salted__")
-    assert backup_runtime.main(["backup", "--container", source.container.name, "--key-file", str(backup_key)]) == 1
-    assert "needs --output" in capsys.readouterr().err
+def test_the_client_cannot_erase_the_offsite_history(backed_up, config_file, offsite):
+    """With the backed-up host's own credentials: restic forget, HTTP DELETE and overwrite are all refused."""
+    repository = repositories(config_file)["offsite"]
+    before = restic.snapshots(repository)
+    victim = before[0]["id"]
+    forgot = restic.run(repository, "forget", victim, check=False)
+    assert forgot.returncode != 0 and b"403" in forgot.stderr
+    assert offsite.request("DELETE", f"/rae/snapshots/{victim}") == 403
+    assert offsite.request("POST", f"/rae/snapshots/{victim}", b"rewritten") == 403
+    key = next((offsite.store / "rae" / "keys").iterdir()).name
+    assert offsite.request("DELETE", f"/rae/keys/{key}") == 403
+    pack = next(path for path in (offsite.store / "rae" / "data").rglob("*") if path.is_file()).name
+    assert offsite.request("DELETE", f"/rae/data/{pack}") == 403
+    assert offsite.request("DELETE", "/rae/config") == 403
+    assert [s["id"] for s in restic.snapshots(repository)] == [s["id"] for s in before]
+    assert harden(["backup", "forget", "--config", str(config_file)]) == 0
+    skipped = [line for line in log_lines(config_file) if line["action"] == "forget" and line["repository"] == "offsite"]
+    assert skipped and "append-only" in skipped[-1]["skipped"]
 
 
-def test_command_line_backup_reports_its_readiness_wait(source, backup_key, tmp_path, capsys):
-    assert backup_runtime.main(["backup", "--container", source.container.name, "--key-file", str(backup_key),
-                                "--output", str(tmp_path / "ready.dump.enc")]) == 0
-    assert f"{source.container.name}: server ready after" in capsys.readouterr().out
+def test_check_and_drill_are_logged_and_the_audit_reads_them(backed_up, config_file):
+    assert harden(["backup", "check", "--config", str(config_file)]) == 0
+    assert harden(["backup", "drill", "--config", str(config_file), "--repository", "offsite"]) == 0
+    drill = [line for line in log_lines(config_file) if line["action"] == "drill"][-1]
+    assert drill["result"] == "ok" and drill["matched"] is True
+    assert 0 < drill["rto_seconds"] < BACKUP.rto_minutes * 60 and 0 <= drill["rpo_seconds"] < 3600
+    assert drill["rows"] >= 200
+    evidence = {(e.subject, e.check): e for e in backup_evidence.collect(
+        Path(json.loads(config_file.read_text())["log"]))}
+    assert evidence[("backup/postgres/offsite", "last_success_age")].status == PASS
+    assert evidence[("backup/postgres", "fresh_copies")].status == PASS
+    assert evidence[("backup/drill", "last_result")].status == PASS
+    assert evidence[("backup/drill", "rto")].status == PASS
+    assert evidence[("backup/repository/local", "integrity_check")].status == PASS
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=BACKUP.rpo_hours + 1)
+    aged = {(e.subject, e.check): e for e in backup_evidence.collect(
+        Path(json.loads(config_file.read_text())["log"]), now=later)}
+    assert aged[("backup/postgres/local", "last_success_age")].status == FAIL
+    assert aged[("backup/postgres", "fresh_copies")].status == FAIL
+
+
+def test_a_loose_password_file_is_refused_before_anything_runs(config_file, workdir, capsys):
+    config = json.loads(config_file.read_text())
+    loose = workdir / "loose.password"
+    loose.write_text("password\n")
+    loose.chmod(0o644)
+    config["repositories"] = [{"name": "loose", "location": str(workdir / "never-repo"), "password_file": str(loose)}]
+    config["log"] = str(workdir / "never.jsonl")
+    path = workdir / "loose.json"
+    path.write_text(json.dumps(config))
+    assert harden(["backup", "run", "--config", str(path)]) == 2
+    assert "A.8.24" in capsys.readouterr().err
+    assert not (workdir / "never-repo").exists() and not (workdir / "never.jsonl").exists()
+
+
+def test_command_line_backup_reports_its_readiness_wait(backed_up, config_file, capsys):
+    assert harden(["backup", "run", "--config", str(config_file), "--repository", "local"]) == 0
+    out = capsys.readouterr().out
+    assert "server ready after" in out
 
 
 def test_a_server_that_never_answers_is_an_error_naming_the_control(docker_client, built_images, tmp_path):

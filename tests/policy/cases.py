@@ -32,7 +32,7 @@ HARDENED = {
     "gcp:secretmanager/secret:Secret": {"replication": {"auto": {"customerManagedEncryption": {"kmsKeyName": KEY}}}},
     "gcp:storage/bucket:Bucket": {
         "encryption": {"defaultKmsKeyName": KEY}, "versioning": {"enabled": True},
-        "retentionPolicy": {"retentionPeriod": str(BACKUP.bucket_retention_days * 86400)},
+        "retentionPolicy": {"retentionPeriod": str(BACKUP.bucket_retention_days * 86400), "isLocked": True},
         "uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced",
     },
     "gcp:projects/iAMMember:IAMMember": {"role": "roles/cloudsql.client", "member": "user:ops@example.org"},
@@ -86,6 +86,8 @@ BREAKING = {
     "RAE-GCS-002": ("gcp:storage/bucket:Bucket", {"versioning": {"enabled": False}}),
     "RAE-GCS-003": ("gcp:storage/bucket:Bucket", {"retentionPolicy": {"retentionPeriod": "86400"}}),
     "RAE-GCS-004": ("gcp:storage/bucket:Bucket", {"uniformBucketLevelAccess": False}),
+    "RAE-GCS-006": ("gcp:storage/bucket:Bucket", {"retentionPolicy": {
+        "retentionPeriod": str(BACKUP.bucket_retention_days * 86400), "isLocked": False}}),
     "RAE-GCS-005": ("gcp:storage/bucket:Bucket", {"publicAccessPrevention": "inherited"}),
     "RAE-IAM-001": ("gcp:projects/iAMMember:IAMMember", {"role": "roles/owner"}),
     "RAE-IAM-002": ("gcp:projects/iAMMember:IAMMember", {"member": "serviceAccount:api@p.iam.gserviceaccount.com"}),

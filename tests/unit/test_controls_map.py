@@ -16,9 +16,12 @@ def test_the_settings_the_issue_named_are_gone_or_planned():
     import baseline
 
     assert not hasattr(baseline, "LOGGING")  # pii_masking and log retention_days: nothing enforced them
-    for section, key in ((baseline.TLS, "client_cert_required_for_nodes"), (baseline.BACKUP, "copies"),
-                         (baseline.BACKUP, "restore_verified"), (baseline.BACKUP, "retention_days")):
-        assert section.setting(key).planned, key
+    assert baseline.TLS.setting("client_cert_required_for_nodes").planned
+    # restic backups, the append-only off-site copy and the drills now enforce these, and the audit reads them
+    rows = {usage.name: usage for usage in controls_map.usages()}
+    for name in ("BACKUP.copies", "BACKUP.restore_verified", "BACKUP.retention_days"):
+        usage = rows[name]
+        assert usage.setting.planned or (usage.where["enforcer"] and (usage.where["gate"] or usage.where["verifier"])), name
     assert "core_dumps" not in dict(baseline.FILESYSTEM.items())
 
 

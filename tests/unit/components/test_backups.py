@@ -1,13 +1,14 @@
-"""Backups: private, CMEK, versioned bucket under retention; Docker dumps encrypted with the baseline PBKDF2."""
+"""Backups: private, CMEK, versioned bucket under a locked retention; Docker: restic repositories and their config."""
 
-import importlib.util
+import json
 from pathlib import Path
 
 import pytest
 
 from baseline import BACKUP, BaselineViolation
-from components.backups import BACKUP_RUNTIME, OBJECT_CREATOR, BucketBackups, BucketBackupsArgs, DockerBackups, DockerBackupsArgs
-from tests.unit.components.harness import declare, one
+from components.backups import (LOCAL_KEY, OBJECT_CREATOR, OFFSITE_KEY, BucketBackups, BucketBackupsArgs,
+                                DockerBackups, DockerBackupsArgs)
+from tests.unit.components.harness import declare, is_secret, of_type, one
 
 KEY = "projects/p/locations/EU/keyRings/k/cryptoKeys/backups"
 WRITER = "serviceAccount:rae-backup@p.iam.gserviceaccount.com"
@@ -22,7 +23,7 @@ def test_bucket_is_cmek_versioned_retained_private(bucket_resources):
     bucket = one(bucket_resources, "gcp:storage/bucket:Bucket")
     assert bucket["encryption"] == {"defaultKmsKeyName": KEY}
     assert bucket["versioning"] == {"enabled": True}
-    assert bucket["retentionPolicy"] == {"retentionPeriod": BACKUP.bucket_retention_days * 86400}
+    assert bucket["retentionPolicy"] == {"retentionPeriod": BACKUP.bucket_retention_days * 86400, "isLocked": True}
     assert bucket["uniformBucketLevelAccess"] is True and bucket["publicAccessPrevention"] == "enforced"
     assert bucket["forceDestroy"] is False
 
@@ -38,12 +39,40 @@ def test_weaker_buckets_are_refused(overrides):
         declare(lambda: BucketBackups("b", BucketBackupsArgs(**(dict(location="EU", kms_key=KEY) | overrides))))
 
 
-def test_docker_backups_run_the_shared_encrypted_dump_into_an_encrypted_store():
+def _docker_backups(**overrides) -> tuple[DockerBackups, list[dict]]:
     created = []
     store = str(Path(__file__).resolve().parents[3] / ".state" / "unit-backups")
-    declare(lambda: created.append(DockerBackups("backups", DockerBackupsArgs(
-        store, "/srv/data/s/backup-key", "postgres", unencrypted_exemption="dev-only: unit test host without dm-crypt"))))
-    command = created[0].command
-    assert importlib.util.find_spec(BACKUP_RUNTIME) is not None
-    assert f"-m {BACKUP_RUNTIME} backup --container postgres --key-file /srv/data/s/backup-key --output {store}/" in command
-    assert created[0].volume.encryption.startswith("EXEMPT")
+    args = dict(host_path=store, credentials_dir="/srv/backup-credentials", postgres_container="postgres",
+                files=["/srv/data/secrets"], unencrypted_exemption="dev-only: unit test host without dm-crypt")
+    resources = declare(lambda: created.append(DockerBackups("backups", DockerBackupsArgs(**(args | overrides)))))
+    return created[0], resources
+
+
+def _config(resources: list[dict]) -> dict:
+    files = [r for r in of_type(resources, "pulumi-python:dynamic:Resource") if r["name"] == "backups-config"]
+    assert len(files) == 1
+    content = files[0]["inputs"]["content"]
+    return json.loads(content["value"] if is_secret(content) else content)
+
+
+def test_docker_backups_run_harden_backup_with_a_config_of_their_own():
+    backups, resources = _docker_backups()
+    assert backups.command == ".venv/bin/harden backup run --config /srv/backup-credentials/backup.json"
+    assert backups.volume.encryption.startswith("EXEMPT")
+    config = _config(resources)
+    assert config["repositories"] == [{"name": "local", "location": f"{backups.volume_path}/restic",
+                                       "password_file": f"/srv/backup-credentials/{LOCAL_KEY}"}]
+    assert config["postgres"] == {"container": "postgres"} and config["files"] == ["/srv/data/secrets"]
+
+
+def test_the_offsite_repository_is_append_only_with_its_own_password():
+    _, resources = _docker_backups(offsite_repository_file="/srv/backup-credentials/offsite.repository",
+                                   offsite_cacert="/srv/backup-credentials/offsite-ca.pem")
+    offsite = _config(resources)["repositories"][1]
+    assert offsite["append_only"] is True and offsite["password_file"].endswith(OFFSITE_KEY)
+    assert offsite["repository_file"] == "/srv/backup-credentials/offsite.repository"
+
+
+def test_repository_passwords_inside_the_backed_up_files_are_refused():
+    with pytest.raises(BaselineViolation, match="apart from the backed-up"):
+        _docker_backups(credentials_dir="/srv/data/secrets/backup")

@@ -183,3 +183,16 @@ def test_connect_info_reports_exemptions_as_failing():
 def test_an_unknown_target_is_named():
     with pytest.raises(RuntimeError, match="rae:target is 'aws'; choose one of \\['local', 'gcp'\\]"):
         render_program(REPO, "aws", {"rae:target": "aws"})
+
+
+def test_local_backups_keep_their_passwords_apart_and_follow_the_configured_root(images_file, monkeypatch):
+    exported = {}
+    monkeypatch.setattr(pulumi, "export", exported.__setitem__)
+    backup_root = REPO / ".state" / "unit-render-backups"
+    declare(local.build, _local_config(images_file, **{"rae:backupRoot": str(backup_root)}))
+    data_root = REPO / ".state" / "unit-render"
+    assert exported["backupConfig"] == str(data_root / "backup-credentials" / "backup.json")
+    assert exported["backupCommand"].endswith(f"harden backup run --config {exported['backupConfig']}")
+    assert exported["backupOffsite"].startswith("not configured")
+    assert "backup-key" not in exported["secretFiles"]
+    assert str(backup_root) in exported["unencryptedVolumes"]["backups"]

@@ -1,0 +1,231 @@
+"""`harden backup ACTION --config FILE`: restic backups of the local stack, their retention, checks and drills.
+
+  run      Postgres (one consistent dump + manifest) and the secret files/CA into every repository
+  forget   `restic forget --keep-within <baseline days> --prune` on every repository we may prune
+           (an append-only off-site repository is pruned by its own operator, never from here)
+  check    `restic check --read-data-subset <baseline share>` on every repository
+  drill    restore the newest backup into a scratch Postgres container, compare, record RTO and RPO
+  restore  restore the newest verified backup into the live database (scratch database first)
+
+Every action appends one JSON line per data set and repository to the config's `log` (read by
+`harden audit --backup-log`). Exit codes: 0 every step ok, 1 a step failed (logged), 2 bad input.
+"""
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_EPILOG = """config (JSON):
+  {"repositories": [{"name": "local", "location": "/srv/backup/rae/restic", "password_file": "..."},
+                    {"name": "offsite", "repository_file": "...", "password_file": "...", "cacert": "...",
+                     "append_only": true}],
+   "postgres": {"container": "rae-local-postgres", "database": "rae"},
+   "files": ["/srv/rae/secrets"],
+   "log": "/var/log/rae/backup.jsonl"}
+
+schedule (local stack; Node1 runs the same through systemd timers):
+  cron:    0 2 * * *  root  cd REPO && .venv/bin/harden backup run --config CONFIG
+           30 3 * * 0 root  cd REPO && .venv/bin/harden backup forget --config CONFIG
+           0 4 * * *  root  cd REPO && .venv/bin/harden backup check --config CONFIG
+           0 5 * * 0  root  cd REPO && .venv/bin/harden backup drill --config CONFIG
+  systemd: see README.md, "Backups"."""
+
+ACTIONS = ("run", "forget", "check", "drill", "restore")
+_CONFIG_KEYS = ("repositories", "postgres", "files", "log", "drill_image")
+
+
+class BackupInputError(ValueError):
+    """Bad backup configuration: the message names the problem and the control at stake."""
+
+
+@dataclass
+class BackupConfig:
+    repositories: list
+    append_only: set[str]
+    log: Path
+    postgres: dict | None = None
+    files: list[str] = field(default_factory=list)
+    drill_image: str | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> "BackupConfig":
+        from components.restic import Repository
+
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise BackupInputError(f"--config {path}: {error} [ISO 27001:2022 A.8.13 Information backup]") from None
+        unknown = sorted(set(data) - set(_CONFIG_KEYS)) if isinstance(data, dict) else ["(not an object)"]
+        if unknown:
+            raise BackupInputError(f"--config {path}: unknown keys {unknown}; allowed: {list(_CONFIG_KEYS)}")
+        entries = data.get("repositories") or []
+        if not entries or not data.get("log"):
+            raise BackupInputError(f"--config {path}: needs `repositories` (at least one) and `log` "
+                                   "[ISO 27001:2022 A.8.13 Information backup]")
+        repositories = [Repository.from_config({k: v for k, v in entry.items() if k != "append_only"})
+                        for entry in entries]
+        for repository in repositories:
+            repository.arguments()  # credential files present and private before anything runs
+        names = [repository.name for repository in repositories]
+        if len(set(names)) != len(names):
+            raise BackupInputError(f"--config {path}: repository names {names} repeat")
+        postgres = data.get("postgres")
+        if postgres is not None and not postgres.get("container"):
+            raise BackupInputError(f"--config {path}: `postgres` needs a `container`")
+        return cls(repositories, {entry["name"] for entry in entries if entry.get("append_only")}, Path(data["log"]),
+                   postgres, list(data.get("files") or []), data.get("drill_image"))
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("backup", help="restic backups, retention, checks and restore drills (A.8.13)",
+                                 description=__doc__, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=ACTIONS)
+    parser.add_argument("--config", type=Path, required=True, metavar="FILE", help="backup configuration (JSON)")
+    parser.add_argument("--repository", metavar="NAME", help="only this repository (drill, restore, check)")
+    parser.add_argument("--container", metavar="NAME", help="restore: the Postgres container to restore into")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from baseline import BaselineViolation
+
+    try:
+        config = BackupConfig.load(args.config)
+        repositories = _selected(config, args.repository)
+        return _ACTIONS[args.action](config, repositories, args)
+    except (BackupInputError, BaselineViolation) as error:
+        print(f"harden backup: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _selected(config: BackupConfig, name: str | None) -> list:
+    if name is None:
+        return config.repositories
+    chosen = [repository for repository in config.repositories if repository.name == name]
+    if not chosen:
+        raise BackupInputError(f"--repository {name}: not in the config's repositories "
+                               f"{[r.name for r in config.repositories]}")
+    return chosen
+
+
+def _failed(config: BackupConfig, action: str, error: Exception, **fields) -> int:
+    from harden import backup_log
+
+    backup_log.append(config.log, backup_log.record(action, "fail", error=str(error), **fields))
+    return 1
+
+
+def _run(config: BackupConfig, repositories: list, args) -> int:
+    from components import backup_runtime, restic
+    from harden import backup_log
+
+    status = 0
+    for repository in repositories:
+        try:
+            restic.ensure_initialised(repository)
+        except (RuntimeError, ValueError) as error:
+            status = _failed(config, "backup", error, dataset="repository", repository=repository.name)
+    work = []
+    if config.postgres:
+        work.append(("postgres", lambda repo: backup_runtime.backup_postgres(
+            config.postgres["container"], [repo], config.postgres.get("database", backup_runtime.DATABASE_NAME))))
+    if config.files:
+        work.append(("files", lambda repo: backup_runtime.backup_files(config.files, [repo])))
+    for dataset, backup in work:
+        for repository in repositories:
+            try:
+                for result in backup(repository):
+                    backup_log.append(config.log, backup_log.record(
+                        "backup", "ok", dataset=dataset, repository=result.repository, snapshot=result.snapshot,
+                        manifest_snapshot=result.manifest_snapshot, seconds=result.seconds,
+                        bytes_processed=result.bytes_processed, bytes_added=result.bytes_added,
+                        tables=result.tables, rows=result.rows))
+            except (RuntimeError, ValueError) as error:
+                status = _failed(config, "backup", error, dataset=dataset, repository=repository.name)
+    return status
+
+
+def _forget(config: BackupConfig, repositories: list, args) -> int:
+    from baseline import BACKUP
+    from components import restic
+    from harden import backup_log
+
+    status = 0
+    for repository in repositories:
+        if repository.name in config.append_only:
+            backup_log.append(config.log, backup_log.record(
+                "forget", "ok", repository=repository.name,
+                skipped="append-only repository: pruned by its own operator, not with this host's credentials"))
+            continue
+        try:
+            restic.run(repository, "forget", "--keep-within", f"{BACKUP.retention_days}d", "--prune")
+            backup_log.append(config.log, backup_log.record("forget", "ok", repository=repository.name,
+                                                            keep_within_days=BACKUP.retention_days))
+        except (RuntimeError, ValueError) as error:
+            status = _failed(config, "forget", error, repository=repository.name)
+    return status
+
+
+def _check(config: BackupConfig, repositories: list, args) -> int:
+    from baseline import BACKUP
+    from components import restic
+    from harden import backup_log
+
+    status = 0
+    for repository in repositories:
+        try:
+            restic.run(repository, "check", f"--read-data-subset={BACKUP.check_read_data_subset}")
+            backup_log.append(config.log, backup_log.record("check", "ok", repository=repository.name,
+                                                            read_data_subset=BACKUP.check_read_data_subset))
+        except (RuntimeError, ValueError) as error:
+            status = _failed(config, "check", error, repository=repository.name,
+                             read_data_subset=BACKUP.check_read_data_subset)
+    return status
+
+
+def _drill(config: BackupConfig, repositories: list, args) -> int:
+    from components import backup_drill
+    from harden import backup_log
+
+    image = config.drill_image
+    if image is None:
+        if not config.postgres:
+            raise BackupInputError("drill: the config names neither `drill_image` nor a `postgres` container whose "
+                                   "image to use [ISO 27001:2022 A.8.13 Information backup]")
+    status = 0
+    for repository in repositories:
+        try:
+            image = image or backup_drill.container_image(config.postgres["container"])
+            result = backup_drill.drill(repository, image)
+        except (RuntimeError, ValueError) as error:
+            status = _failed(config, "drill", error, dataset="postgres", repository=repository.name, matched=False)
+            continue
+        backup_log.append(config.log, backup_log.record(
+            "drill", "ok" if result.matched else "fail", dataset="postgres", repository=repository.name,
+            matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
+            snapshot=result.dump_snapshot, taken_at=result.taken_at, tables=result.tables, rows=result.rows,
+            problems=result.problems or None))
+        status = status or (0 if result.matched else 1)
+    return status
+
+
+def _restore(config: BackupConfig, repositories: list, args) -> int:
+    from components import backup_runtime
+    from harden import backup_log
+
+    if args.repository is None or args.container is None:
+        raise BackupInputError("restore needs --repository NAME and --container NAME (which copy, into which "
+                               "database container) [ISO 27001:2022 A.8.13 Information backup]")
+    try:
+        manifest = backup_runtime.restore_postgres(repositories[0], args.container)
+    except (RuntimeError, ValueError) as error:
+        return _failed(config, "restore", error, dataset="postgres", repository=repositories[0].name)
+    backup_log.append(config.log, backup_log.record(
+        "restore", "ok", dataset="postgres", repository=repositories[0].name, snapshot=manifest.dump_snapshot,
+        taken_at=manifest.taken_at, tables=len(manifest.tables)))
+    return 0
+
+
+_ACTIONS = {"run": _run, "forget": _forget, "check": _check, "drill": _drill, "restore": _restore}

@@ -1,0 +1,135 @@
+"""Backup evidence read from the `harden backup` log: unknown when unseen, fail when older or slower than the baseline."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from baseline import BACKUP
+from harden import backup_log
+from harden.audit import backups
+from harden.audit.evidence import FAIL, PASS, UNKNOWN
+from harden.audit.run import AuditOptions, collect
+from harden.audit.redact import Redactor
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+
+
+def stamp(hours_ago: float) -> str:
+    return (NOW - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_log(path, *lines: dict):
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+def backup_line(dataset: str, repository: str, hours_ago: float, result: str = "ok") -> dict:
+    return {"time": stamp(hours_ago), "action": "backup", "result": result, "dataset": dataset,
+            "repository": repository, "snapshot": "abcd1234"}
+
+
+def drill_line(hours_ago: float, rto_s: float, rpo_s: float, result: str = "ok") -> dict:
+    return {"time": stamp(hours_ago), "action": "drill", "result": result, "dataset": "postgres",
+            "repository": "offsite", "matched": result == "ok", "rto_seconds": rto_s, "rpo_seconds": rpo_s}
+
+
+def by_key(evidence) -> dict:
+    return {(item.subject, item.check): item.status for item in evidence}
+
+
+def fresh_lines(hours_ago: float = 2) -> list[dict]:
+    return [backup_line(dataset, repository, hours_ago) for dataset in ("postgres", "files")
+            for repository in ("local", "offsite")] + [
+        {"time": stamp(hours_ago), "action": "check", "result": "ok", "repository": repository}
+        for repository in ("local", "offsite")]
+
+
+def test_no_log_is_unknown_never_pass(tmp_path):
+    evidence = backups.collect(tmp_path / "absent.jsonl", now=NOW)
+    assert [item.status for item in evidence] == [UNKNOWN]
+    assert "A.8.13" in evidence[0].controls
+
+
+def test_fresh_backups_checks_and_a_good_drill_pass(tmp_path):
+    log = write_log(tmp_path / "log.jsonl", *fresh_lines(), drill_line(20, rto_s=90, rpo_s=3600))
+    statuses = by_key(backups.collect(log, now=NOW))
+    assert statuses[("backup/postgres/offsite", "last_success_age")] == PASS
+    assert statuses[("backup/files", "fresh_copies")] == PASS
+    assert statuses[("backup/drill", "rto")] == PASS and statuses[("backup/drill", "rpo")] == PASS
+    assert statuses[("backup/repository/offsite", "integrity_check")] == PASS
+    assert set(statuses.values()) == {PASS}
+
+
+def test_backups_older_than_the_rpo_fail(tmp_path):
+    log = write_log(tmp_path / "log.jsonl", *fresh_lines(BACKUP.rpo_hours + 1), drill_line(1, 90, 3600))
+    statuses = by_key(backups.collect(log, now=NOW))
+    assert statuses[("backup/postgres/local", "last_success_age")] == FAIL
+    assert statuses[("backup/postgres", "fresh_copies")] == FAIL
+
+
+def test_only_a_local_copy_fails_3_2_1(tmp_path):
+    log = write_log(tmp_path / "log.jsonl", backup_line("postgres", "local", 1), backup_line("files", "local", 1))
+    statuses = by_key(backups.collect(log, now=NOW))
+    assert statuses[("backup/postgres/local", "last_success_age")] == PASS
+    assert statuses[("backup/postgres", "fresh_copies")] == FAIL
+
+
+def test_a_failed_backup_is_not_a_success(tmp_path):
+    log = write_log(tmp_path / "log.jsonl", backup_line("postgres", "local", 1, result="fail"))
+    assert by_key(backups.collect(log, now=NOW))[("backup/postgres/local", "last_success_age")] == UNKNOWN
+
+
+@pytest.mark.parametrize("drill, failing", [
+    (drill_line(1, rto_s=BACKUP.rto_minutes * 60 + 1, rpo_s=60), "rto"),
+    (drill_line(1, rto_s=60, rpo_s=BACKUP.rpo_hours * 3600 + 1), "rpo"),
+    (drill_line(BACKUP.drill_interval_days * 24 + 1, rto_s=60, rpo_s=60), "last_drill_age"),
+    (drill_line(1, rto_s=60, rpo_s=60, result="fail"), "last_result"),
+])
+def test_a_drill_beyond_the_baseline_fails(tmp_path, drill, failing):
+    log = write_log(tmp_path / "log.jsonl", *fresh_lines(), drill)
+    statuses = by_key(backups.collect(log, now=NOW))
+    assert statuses[("backup/drill", failing)] == FAIL
+    assert [key for key, status in statuses.items() if status == FAIL] == [("backup/drill", failing)]
+
+
+def test_no_drill_on_record_is_unknown(tmp_path):
+    statuses = by_key(backups.collect(write_log(tmp_path / "log.jsonl", *fresh_lines()), now=NOW))
+    assert statuses[("backup/drill", "last_result")] == UNKNOWN and statuses[("backup/drill", "rto")] == UNKNOWN
+
+
+def test_malformed_lines_are_reported_not_skipped(tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text("not json\n" + json.dumps(backup_line("postgres", "local", 1)) + "\n")
+    statuses = by_key(backups.collect(log, now=NOW))
+    assert statuses[("backup/log", "well_formed")] == FAIL
+
+
+def test_the_log_refuses_unknown_fields_and_actions():
+    with pytest.raises(ValueError, match="unknown fields"):
+        backup_log.record("backup", "ok", password="x")
+    with pytest.raises(ValueError, match="action"):
+        backup_log.record("delete", "ok")
+
+
+def test_the_audit_collects_backup_evidence_when_given_the_log(tmp_path):
+    log = write_log(tmp_path / "log.jsonl", *fresh_lines(0))
+    options = AuditOptions(out=tmp_path / "out", containers=False, backup_log=str(log))
+    evidence, errors, *_ = collect(options, [], Redactor(), tmp_path)
+    assert not errors
+    assert {item.source for item in evidence} == {"backup"}
+    assert ("backup/postgres/local", "last_success_age") in by_key(evidence)
+
+
+def test_a_deployed_data_set_without_backups_is_unknown(tmp_path):
+    log = write_log(tmp_path / "log.jsonl", *fresh_lines())
+    statuses = by_key(backups.collect(log, ("postgres", "files", "qdrant"), now=NOW))
+    assert statuses[("backup/qdrant/local", "last_success_age")] == UNKNOWN
+    assert statuses[("backup/qdrant", "fresh_copies")] == FAIL
+
+
+def test_an_unknown_data_set_name_is_refused(tmp_path):
+    from harden.audit.run import AuditInputError, validate
+
+    with pytest.raises(AuditInputError, match="A.8.13"):
+        validate(AuditOptions(out=tmp_path / "out", backup_datasets=["qdrnt"]))
