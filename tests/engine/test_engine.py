@@ -121,10 +121,12 @@ def test_providers_installed_at_pins(env: dict[str, str]) -> None:
         assert (name, want) in have, f"{name} {want} not in `pulumi plugin ls`: {sorted(have)}"
 
 
-def test_language_host_beside_its_executor(env: dict[str, str]) -> None:
+def test_official_language_host_beside_its_executor(env: dict[str, str]) -> None:
     host = shutil.which("pulumi-language-python", path=env["PATH"])
     assert host, "pulumi-language-python not on the engine PATH"
     assert (Path(host).parent / "pulumi-language-python-exec").is_file()
+    version = subprocess.run([host, "-version"], capture_output=True, text=True, check=True).stdout.strip()
+    assert version == "v" + PINS["PULUMI_LANGUAGE_PYTHON_VERSION"], version
 
 
 def _sdk_versions_match_pins() -> str | None:
