@@ -105,7 +105,8 @@ def drill(repository: Repository, image: str) -> DrillResult:
     try:
         secrets_dir = scratch / "secrets"
         secrets_dir.mkdir(mode=0o700)
-        spec = postgres_spec(image, volume, throwaway_secrets(secrets_dir), name=name)
+        # The scratch directory is the drill's own data root: made here, private, removed afterwards.
+        spec = postgres_spec(image, volume, throwaway_secrets(secrets_dir), name=name, host_roots=(str(scratch),))
         print(f"[drill] scratch container {name} from {image[:19]}", flush=True)
         started_container = _docker("run", "--detach", "--label", "rae.purpose=restore-drill",
                                     *docker_run_args(spec))
