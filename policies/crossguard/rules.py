@@ -3,11 +3,14 @@ StackValidationPolicy. This module does not construct the PolicyPack (that start
 blocks), so tests call `POLICIES[rule_id].validate(args, report_violation)` directly.
 """
 
+from collections.abc import Mapping, Sequence
+
 from pulumi_policy import (EnforcementLevel, PolicyComplianceFramework, ResourceValidationPolicy, Severity,
                            StackValidationPolicy)
+from pulumi_policy.proxy import UnknownValueError
 
 from policies.catalog import RULES
-from policies.rules import ResourceRule, StackRule, resource_rules, stack_rules
+from policies.rules import UNKNOWN_VALUE, ResourceRule, StackRule, judged, resource_rules, stack_rules
 
 ISO_27001 = PolicyComplianceFramework(name="ISO/IEC 27001", version="2022", reference="Annex A")
 
@@ -30,12 +33,39 @@ def _message(rule_id: str, detail: str) -> str:
     return f"{rule_id} {rule.title}: {detail} [ISO 27001:2022 {', '.join(rule.controls)}]"
 
 
+def _plain(value):
+    """The engine's properties as plain dicts and lists, the way the rules read them everywhere else.
+
+    CrossGuard hands a rule proxies (not dict/list) that raise on a value the preview cannot know yet; such a
+    value becomes UNKNOWN_VALUE, so the rule reports it undecided instead of judging an absent value.
+    """
+    if isinstance(value, Mapping):
+        plain = {}
+        for key in value:
+            try:
+                plain[key] = _plain(value[key])
+            except UnknownValueError:
+                plain[key] = UNKNOWN_VALUE
+        return plain
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        items = []
+        for index in range(len(value)):
+            try:
+                items.append(_plain(value[index]))
+            except UnknownValueError:
+                items.append(UNKNOWN_VALUE)
+        return items
+    return value
+
+
 def resource_policy(rules: list[ResourceRule]) -> ResourceValidationPolicy:
     """One policy per rule id, over every resource type its rules judge (an undecided rule is a violation too)."""
     def validate(args, report_violation):
+        props = None
         for rule in rules:
             if rule.applies_to(args.resource_type):
-                for detail in rule.check(args.props):
+                props = _plain(args.props) if props is None else props
+                for detail in judged(rule, props):
                     report_violation(_message(rule.rule_id, detail))
 
     return ResourceValidationPolicy(validate=validate, **_metadata(rules[0].rule_id))
