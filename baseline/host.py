@@ -49,6 +49,25 @@ SSH = Section(
     moduli_min_bits=S(3072, ("A.8.24",), "Small Diffie-Hellman groups are removed from /etc/ssh/moduli."),
 )
 
+DEPLOY = Section(
+    "deploy",
+    # How the deploy's SSH client (pyinfra over paramiko) reaches a node: the deploy checks it before it reads
+    # or changes anything, wherever the operator's inventory lives (hosts/connection.py). And what it leaves.
+    strict_host_key_checking=S("yes", ("A.8.20", "A.8.5"),
+                               "An unknown or changed host key is refused, never added (pyinfra's default adds "
+                               "unknown keys)."),
+    known_hosts_pinned=S(True, ("A.8.20",), "Each host names the known_hosts file its key is checked against."),
+    key_file_only=S(True, ("A.8.5", "A.5.17"),
+                    "One named private key: no SSH agent, no key lookup in ~/.ssh, no password."),
+    forward_agent=S(False, ("A.8.20", "A.8.5"), "The operator's agent never reaches the node."),
+    upload_dir=S("/tmp", ("A.8.9",),
+                 "Uploads go through the shared /tmp: once libpam-tmpdir is installed, root's private TMPDIR is "
+                 "not writable by the SSH user that uploads."),
+    completion_marker=S("/var/lib/harden/deploy-completed", ("A.8.9", "A.8.32"),
+                        "The deploy's last operation records the baseline it brought the node to; a run that stopped "
+                        "half-way leaves it absent or older, and the verifier reports the node as not completed."),
+)
+
 SYSCTL = Section(
     "sysctl",
     values=S({
@@ -252,6 +271,9 @@ PACKAGES = Section(
                       "and Lynis itself for the audit (Lynis DEB-0280, FINT-4350, HRDN-7230, ACCT-9622)."),
     unattended_origins=S(("origin=Debian,codename=${distro_codename}-security,label=Debian-Security",),
                          ("A.8.8",), "Security updates install themselves daily."),
+    security_suite=S("{codename}-security", ("A.8.8",),
+                     "The node's apt sources include Debian's security suite, or unattended-upgrades has no security "
+                     "update to install (Lynis PKGS-7388)."),
 )
 
 TIME = Section(

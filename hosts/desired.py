@@ -4,9 +4,11 @@ Pure functions of baseline values (and of what the node's OpenSSH offers), so ha
 verification cannot disagree about the target.
 """
 
+import hashlib
 import json
 
-from baseline import AUDITD, DOCKER_DAEMON, JOURNALD, PACKAGES, SSH, SYSCTL, TIME
+from baseline import AUDITD, DEPLOY, DOCKER_DAEMON, JOURNALD, PACKAGES, SSH, SYSCTL, TIME, Section
+from baseline import host as node_baseline
 
 # baseline.SSH settings that map one-to-one onto an sshd keyword (sshd keywords are case-insensitive)
 SSHD_KEYWORDS = (
@@ -84,3 +86,16 @@ def unattended_upgrades_text() -> str:
 def docker_daemon_json() -> str:
     """/etc/docker/daemon.json."""
     return json.dumps(DOCKER_DAEMON.config, indent=2, sort_keys=True) + "\n"
+
+
+def baseline_digest() -> str:
+    """SHA-256 over every node setting of the baseline (the deploy's own access policy aside)."""
+    sections = [section for section in vars(node_baseline).values()
+                if isinstance(section, Section) and section is not DEPLOY]
+    values = [(section.name, [(key, setting.value) for key, setting in section.items()]) for section in sections]
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=sorted).encode()).hexdigest()
+
+
+def completion_text() -> str:
+    """What the deploy's last operation writes: the baseline a run last brought the node to, completely."""
+    return f"baseline {baseline_digest()}\n"

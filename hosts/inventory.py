@@ -4,23 +4,23 @@
     pyinfra hosts/inventory.py hosts/deploys/node1.py --dry    # list what drifted
 
 The operator's key and known_hosts come from NODE1_SSH_KEY / NODE1_KNOWN_HOSTS (default: ~/.ssh).
-Host keys are checked strictly (group_data/all.py): an unknown or changed key is refused, never added.
+hosts.connection.node() puts the connection policy (baseline.DEPLOY) into the host's data: host keys checked
+strictly (an unknown or changed key is refused, never added), this one key only, no agent. An inventory of
+your own, in any directory, is built the same way; the deploy refuses a host whose data is weaker.
 """
 
 import os
 
 from baseline import FIREWALL, LUKS
+from hosts.connection import node
 
 node1 = [
-    ("node1", {
-        "ssh_hostname": os.environ.get("NODE1_HOSTNAME", "node1"),
-        "ssh_user": os.environ.get("NODE1_SSH_USER", "admin"),
-        "ssh_key": os.environ.get("NODE1_SSH_KEY", "~/.ssh/id_ed25519"),
-        "ssh_known_hosts_file": os.environ.get("NODE1_KNOWN_HOSTS", "~/.ssh/known_hosts"),
-        "_sudo": True,
-        "harden_scope": "node",
-        "firewall_ssh_interfaces": FIREWALL.ssh_interfaces,
-        "firewall_service_ports": {},
-        "luks_data_paths": LUKS.data_paths,
-    }),
+    node("node1", os.environ.get("NODE1_HOSTNAME", "node1"),
+         user=os.environ.get("NODE1_SSH_USER", "admin"),
+         key=os.environ.get("NODE1_SSH_KEY", "~/.ssh/id_ed25519"),
+         known_hosts=os.environ.get("NODE1_KNOWN_HOSTS", "~/.ssh/known_hosts"),
+         harden_scope="node",
+         firewall_ssh_interfaces=FIREWALL.ssh_interfaces,
+         firewall_service_ports={},
+         luks_data_paths=LUKS.data_paths),
 ]

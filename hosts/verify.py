@@ -7,19 +7,23 @@
     # [{"check": "sshd permitrootlogin", "expected": "no", "actual": "no", "controls": ["A.8.2", "A.8.5"],
     #   "status": "pass"}, ...]
 
-status is "pass", "fail" or "not applicable". A host that cannot be reached (or whose host key is
-not the known one) raises ConnectionError: no evidence is better than made-up evidence.
+status is "pass", "fail" or "not applicable". "deploy completed" fails on a node no deploy of this baseline
+ran to its end on (never deployed, or stopped half-way and not re-run). A host that cannot be reached (or
+whose host key is not the known one) raises ConnectionError: no evidence is better than made-up evidence.
 It reads the same facts (hosts.facts.node) the deploys use, so what is checked is what is applied.
 """
 
 from pyinfra.api import Config, Inventory, State
 from pyinfra.api.connect import connect_all, disconnect_all
+from pyinfra.facts.apt import AptSources
+from pyinfra.facts.server import LinuxDistribution
 
-from baseline import AUDITD, FILESYSTEM, FIREWALL, LUKS, SSH, SYSCTL
-from hosts import desired
-from hosts.facts.node import (AuditRules, EncryptionBacking, FileModes, NftablesTable, SshdEffective,
+from baseline import AUDITD, DEPLOY, FILESYSTEM, FIREWALL, LUKS, PACKAGES, SSH, SYSCTL
+from hosts import connection, desired
+from hosts.facts.node import (AuditRules, EncryptionBacking, FileLines, FileModes, NftablesTable, SshdEffective,
                               SshHostKeyFiles, SshOfferedKex, SysctlValues, WeakModuli)
 from hosts.operations.harden import _audit_canonical, loaded_audit_rules, luks_findings, nftables_expected, nftables_summary
+from hosts.operations.packages import has_security_suite, node_codename, security_suite
 
 SSHD_LIST_CONTROLS = {"kexalgorithms": SSH.controls("kex_classical") + SSH.controls("kex_preferred"),
                       "ciphers": SSH.controls("ciphers"), "macs": SSH.controls("macs"),
@@ -85,13 +89,28 @@ def _file_mode_checks(host) -> list[dict]:
             for path, mode in sorted(FILESYSTEM.permissions.items())]
 
 
+def _apt_security_check(host) -> dict:
+    codename = node_codename(host.get_fact(LinuxDistribution))
+    present = has_security_suite(host.get_fact(AptSources), codename)
+    suite = security_suite(codename)
+    # an unknown release codename expects None and reads "missing": a fail, never a pass
+    return _check("apt security suite", suite, suite if present else "missing", PACKAGES.controls("security_suite"))
+
+
+def _completion_check(host) -> dict:
+    """Whether a deploy of this baseline ran to its end on the node (a run that stopped half-way never writes it)."""
+    recorded = "".join(f"{line}\n" for line in host.get_fact(FileLines, path=DEPLOY.completion_marker)) or "missing"
+    return _check("deploy completed", desired.completion_text().strip(), recorded.strip(),
+                  DEPLOY.controls("completion_marker"))
+
+
 def verify_host(name: str, host_data: dict) -> list[dict]:
     """Connect to one host (pyinfra over paramiko, strict host keys) and check it against the baseline.
 
     + name: the host's inventory name
     + host_data: pyinfra host data as in hosts/inventory.py (ssh_*, _sudo, harden_scope, firewall_ssh_interfaces)
     """
-    data = {**host_data, "ssh_strict_host_key_checking": "yes"}
+    data = {**host_data, **connection.policy_data()}
     inventory = Inventory(([(name, data)], {}))
     state = State(inventory, Config())
     connect_all(state)
@@ -99,9 +118,10 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
     if not host.connected:
         raise ConnectionError(f"{name}: no SSH connection (unreachable, or its host key is not the known one)")
     try:
-        checks = _ssh_checks(host) + _file_mode_checks(host)
+        checks = _ssh_checks(host) + _file_mode_checks(host) + [_completion_check(host)]
         if data.get("harden_scope") == "node":
-            checks += _kernel_checks(host) + [_firewall_check(host, data)] + _luks_checks(host, data)
+            checks += _kernel_checks(host) + [_firewall_check(host, data), _apt_security_check(host)]
+            checks += _luks_checks(host, data)
         else:
             checks.append(_check("kernel, auditd, nftables, LUKS", None, None, LUKS.controls("required_for"),
                                  "not applicable"))

@@ -2,21 +2,38 @@
 
 Order matters: the encryption check comes first, so a node whose data is not on LUKS fails before
 anything is changed; SSH comes before the firewall, which is loaded last.
+Before anything, the connection pyinfra made is checked against baseline.DEPLOY (strict host keys,
+one named key, no agent): a host whose inventory data is weaker is refused, wherever that inventory lives.
+The deploy sets its own upload directory, so uploads keep working once libpam-tmpdir (installed by this very
+run) gives root a private TMPDIR. Its last operation records the completed baseline on the node
+(hosts.verify reports a node without it as not completely hardened); a run that stops half-way says so.
 Host data read here: harden_scope ("node": a machine with its own kernel and systemd; "container":
 sshd in a container, where kernel, systemd and disk parts are reported not applicable),
-firewall_ssh_interfaces, firewall_service_ports, luks_data_paths.
+firewall_ssh_interfaces, firewall_service_ports, luks_data_paths, apt_security_mirror.
 """
 
-from pyinfra import host
+from pyinfra import config, host, state
 from pyinfra.api import DeployError
 
-from baseline import LUKS
+from baseline import DEPLOY, LUKS, BaselineViolation
+from hosts import connection, desired
+from hosts.deploys import report
 from hosts.deploys.audit import harden_audit
 from hosts.deploys.firewall import harden_firewall
 from hosts.deploys.services import harden_docker_daemon, harden_time_and_logs, harden_updates
 from hosts.deploys.ssh import harden_ssh
 from hosts.deploys.system import harden_accounts, harden_files, harden_kernel, harden_packages
 from hosts.operations import harden
+
+weaker = connection.problems(host.connector.data, host.data)
+if weaker:
+    raise DeployError(
+        f"{host.name}: refused, nothing read or changed: its connection data is weaker than baseline.DEPLOY: "
+        + "; ".join(str(BaselineViolation(problem, controls)) for problem, controls in weaker)
+        + ". Build the inventory entry with hosts.connection.node() or set these keys in the host's data; "
+          "pyinfra had already connected with this data, so check any key it added to the known_hosts file.")
+config.TEMP_DIR = DEPLOY.upload_dir
+report.register(state)
 
 scope = host.data.get("harden_scope")
 if scope not in harden.SCOPES:
@@ -42,3 +59,5 @@ if scope == "node":
     harden_time_and_logs()
     harden_docker_daemon()
     harden_firewall()
+harden.text_file(name="deploy completed: baseline recorded", path=DEPLOY.completion_marker,
+                 text=desired.completion_text())

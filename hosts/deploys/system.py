@@ -1,11 +1,13 @@
 """OS hardening: packages, accounts and PAM, kernel modules, mounts, file modes, core dumps, sysctl."""
 
+from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import apt, files
 
 from baseline import ACCOUNTS, FILESYSTEM, KERNEL_MODULES, PACKAGES
 from hosts import desired
-from hosts.operations import harden
+from hosts.operations import harden, packages
 
 # pam-auth-update profiles for pam_faillock (Debian ships the module but no profile)
 FAILLOCK_PROFILES = {
@@ -17,9 +19,17 @@ FAILLOCK_PROFILES = {
 }
 
 
-@deploy("Packages: baseline tools present, legacy services absent")
+@deploy("Packages: security suite in the sources, baseline tools present, legacy services absent")
 def harden_packages():
-    apt.packages(name="baseline packages present", packages=list(PACKAGES.required + PACKAGES.integrity_tools))
+    security = packages.security_source(name="apt sources include the security suite",
+                                        mirror=host.data.get("apt_security_mirror"))
+    wanted = list(PACKAGES.required + PACKAGES.integrity_tools)
+    missing = [package for package in wanted if package not in host.get_fact(DebPackages)]
+    if missing:
+        apt.update(name=f"apt package lists refreshed (to install {', '.join(missing)})")
+    else:
+        apt.update(name="apt package lists refreshed (security suite added)", _if=security.did_change)
+    apt.packages(name="baseline packages present", packages=wanted)
     apt.packages(name="legacy clear-text packages absent", packages=list(FILESYSTEM.legacy_packages), present=False)
 
 

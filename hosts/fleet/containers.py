@@ -5,7 +5,7 @@ and an admin user with the fleet's key and sudo. No kernel or systemd of its own
 says harden_scope=container.
 
     fleet = start_fleet(docker.from_env(), base_image_id, 3, work_dir)
-    ...  # fleet.members: [(name, host data)] for hosts/inventory_json.py
+    ...  # fleet.members: [(name, host data)] for a pyinfra inventory
     fleet.remove()
 """
 
@@ -14,6 +14,8 @@ import subprocess
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from hosts.connection import node
 
 DOCKERFILE_DIR = Path(__file__).resolve().parent
 IMAGE_TAG = "rae/fleet-sshd:test"
@@ -77,10 +79,8 @@ def start_fleet(docker_client, base_image: str, size: int, work_dir: Path) -> Fl
             port = int(container.ports["22/tcp"][0]["HostPort"])
             with known_hosts.open("a") as file:
                 file.write(f"[127.0.0.1]:{port} {' '.join(host_public.decode().split()[:2])}\n")
-            fleet.members.append((f"fleet-{index}", {
-                "ssh_hostname": "127.0.0.1", "ssh_port": port, "ssh_user": "admin",
-                "ssh_key": str(work_dir / "fleet_admin"), "ssh_known_hosts_file": str(known_hosts),
-                "_sudo": True, "harden_scope": "container"}))
+            fleet.members.append(node(f"fleet-{index}", "127.0.0.1", port=port, key=str(work_dir / "fleet_admin"),
+                                      known_hosts=str(known_hosts), harden_scope="container"))
     except Exception:
         fleet.remove()
         raise

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build the Node1 test VM (a Debian 12 guest for qemu) into .tools/vm/ (git-ignored):
-#   root.img        ext4 root filesystem, with every package the deploys install already present, so the
-#                   deploys' apt operations are no-ops and the tests never need the guest's network
+#   root.img        ext4 root filesystem of a Debian install with the deploy's packages present EXCEPT those that
+#                   change the node's environment mid-run (PAM, sudo's session, sshd restarts: fetched_by_deploy
+#                   below); the suite's first deploy installs those itself from Debian's mirror through qemu's
+#                   user-mode NAT, as on a freshly installed node. Its apt sources name the main and updates
+#                   suites but not the security suite, which the deploy adds (Lynis PKGS-7388).
 #   data-luks.img   LUKS2 (cipher and key size from baseline.LUKS), opened at boot (keyfile baked into the
 #                   image) and mounted above baseline.LUKS.data_paths
 #   data-plain.img  an unencrypted disk, mounted at /srv/plain, for the "data not encrypted" test
@@ -20,21 +23,26 @@ say() { printf '[vm-image %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 python=.venv/bin/python; [ -x "$python" ] || python=python3
 read_baseline() { PYTHONPATH=. "$python" -c "import os; from baseline import LUKS, PACKAGES; print($1)"; }
-deploy_packages=$(read_baseline '",".join(PACKAGES.required + PACKAGES.integrity_tools)')
+# Packages a bare node lacks and the first deploy installs mid-run, each changing what the rest of the run
+# meets: libpam-tmpdir gives sudo sessions a private TMPDIR (uploads), libpam-pwquality rewrites the PAM password
+# stack, needrestart restarts services (sshd among them) after package installs. The slow post-install scripts
+# (aide, rkhunter) stay in the image: benchmarks/hosts.md measures the full bare-node apply instead.
+fetched_by_deploy="libpam-tmpdir libpam-pwquality needrestart"
+deploy_packages=$(read_baseline "\",\".join(p for p in PACKAGES.required + PACKAGES.integrity_tools if p not in '$fetched_by_deploy'.split())")
 luks_cipher=$(read_baseline 'LUKS.allowed_ciphers[0]')
 luks_key_bits=$(read_baseline 'LUKS.min_key_bits')
 luks_mount=$(read_baseline 'os.path.commonpath(list(LUKS.data_paths.values()))')
 boot_packages=systemd-sysv,openssh-server,linux-image-cloud-amd64,cryptsetup,dmsetup,udev,iproute2,kmod,procps,dbus,e2fsprogs,less
 
-inputs=$(printf '%s\n' "$(sha256sum < "$0")" "$deploy_packages" "$luks_cipher $luks_key_bits $luks_mount" "$boot_packages" \
+mirror=${NODE1_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
+          2>/dev/null | grep -v '^ *#' | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -1 | tr -d ' ' || true)}
+[ -n "$mirror" ] || { echo "no Debian mirror in this host's apt sources; set NODE1_MIRROR" >&2; exit 1; }
+
+inputs=$(printf '%s\n' "$(sha256sum < "$0")" "$deploy_packages" "$mirror" "$luks_cipher $luks_key_bits $luks_mount" "$boot_packages" \
          | sha256sum | cut -d' ' -f1)
 if [ -f "$out/root.img" ] && [ "$(cat "$out/inputs.sha256" 2>/dev/null)" = "$inputs" ]; then
     say "image up to date ($out/root.img), nothing to do"; exit 0
 fi
-
-mirror=${NODE1_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
-          2>/dev/null | grep -v '^ *#' | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -1 | tr -d ' ' || true)}
-[ -n "$mirror" ] || { echo "no Debian mirror in this host's apt sources; set NODE1_MIRROR" >&2; exit 1; }
 
 # a debootstrap that failed half-way leaves proc/sys mounted inside the tree
 findmnt -rn -o TARGET | grep "^$PWD/$out/rootfs/" | sort -r | xargs -r -n1 umount -l || true
@@ -56,10 +64,14 @@ fi
 rootfs=$out/rootfs
 in_guest() { chroot "$rootfs" "$@"; }
 
-say "guest system: hostname, network (eth0 DHCP via systemd-networkd), no apt sources"
+say "guest system: hostname, network (eth0 DHCP via systemd-networkd, qemu's DNS), apt sources without security"
 echo node1 > "$rootfs/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 node1\n' > "$rootfs/etc/hosts"
-: > "$rootfs/etc/apt/sources.list"
+printf 'deb %s bookworm main\ndeb %s bookworm-updates main\n' "$mirror" "$mirror" > "$rootfs/etc/apt/sources.list"
+# qemu's user-mode network answers DNS at 10.0.2.3 (forwarded to this host's resolver)
+echo 'nameserver 10.0.2.3' > "$rootfs/etc/resolv.conf"
+# No translated package descriptions: they double what apt-get update downloads through qemu's slow NAT
+echo 'Acquire::Languages "none";' > "$rootfs/etc/apt/apt.conf.d/99no-translations"
 printf '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n' > "$rootfs/etc/systemd/network/10-eth0.network"
 in_guest systemctl enable systemd-networkd >/dev/null 2>&1
 in_guest systemctl disable apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1 || true

@@ -23,6 +23,9 @@ def test_vm_checks_carry_expected_actual_and_controls(node1_vm, out_dir, tmp_pat
     luks = [e for check, e in checks.items() if check.startswith("encryption of")]
     assert luks and all("A.8.24" in e["controls"] for e in luks)  # the LUKS verification reaches the report
     assert any(check.startswith("sysctl ") for check in checks) and any(c.startswith("audit rule") for c in checks)
+    # Debian's security suite among the apt sources (Lynis PKGS-7388) and the deploy's completion record
+    assert checks["apt security suite"]["expected"] == "bookworm-security" and "A.8.8" in checks["apt security suite"]["controls"]
+    assert "A.8.9" in checks["deploy completed"]["controls"]
     soa = {row["control"]: row for row in report["controls"]}
     assert soa["A.8.24"]["implementation"] == "observed"
     assert code in (0, 1) and "host node1-vm" in stderr
