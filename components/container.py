@@ -9,7 +9,7 @@ import pulumi_docker as docker
 from baseline import CONTAINER
 from components.docker_native import NativeContainer, use_native_provider
 from components.pids_limit import ContainerPidsLimit
-from components.spec import ContainerSpec, validate
+from components.spec import CGROUP_NAMESPACE, ContainerSpec, validate
 
 LABEL_COMPONENT = "org.rae.hardening.component"
 LABEL_STACK = "org.rae.hardening.stack"
@@ -82,6 +82,7 @@ class HardenedContainer(pulumi.ComponentResource):
             command=list(spec.command) or None,
             user=spec.user,
             read_only=spec.read_only,
+            cgroupns_mode=CGROUP_NAMESPACE,
             tmpfs=dict(spec.tmpfs),
             capabilities=docker.ContainerCapabilitiesArgs(drops=list(spec.cap_drop)),
             security_opts=list(spec.security_opts),

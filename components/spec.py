@@ -112,6 +112,11 @@ def validate(spec: ContainerSpec) -> None:
         raise BaselineViolation(f"container {spec.name}: {message}", requirement.controls)
 
 
+# Every container gets a cgroup namespace of its own: the engine's default on cgroup v1 hosts is the host's
+# (RAE-CTR-009, A.8.22), which the posture model refuses where it reads the live container.
+CGROUP_NAMESPACE = "private"
+
+
 def docker_api_kwargs(spec: ContainerSpec) -> dict:
     """The same runtime as keyword arguments of docker-py's `containers.run` / `create` (tests, audits)."""
     hc = spec.healthcheck
@@ -121,6 +126,7 @@ def docker_api_kwargs(spec: ContainerSpec) -> dict:
         "command": list(spec.command) or None,
         "user": spec.user,
         "read_only": spec.read_only,
+        "cgroupns": CGROUP_NAMESPACE,
         "tmpfs": dict(spec.tmpfs),
         "cap_drop": list(spec.cap_drop),
         "security_opt": list(spec.security_opts),
@@ -149,6 +155,7 @@ def docker_run_args(spec: ContainerSpec) -> list[str]:
     args = ["--name", spec.name, "--user", spec.user, "--cap-drop", "ALL", "--memory", f"{spec.memory_mb}m",
             "--pids-limit", str(spec.pids_limit), "--restart", spec.restart, "--log-driver", CONTAINER.log_driver]
     args += ["--read-only"] if spec.read_only else []
+    args += ["--cgroupns", CGROUP_NAMESPACE]
     for option in spec.security_opts:
         args += ["--security-opt", option]
     for path, options in spec.tmpfs.items():

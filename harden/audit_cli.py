@@ -22,7 +22,7 @@ _EPILOG = """examples:
 exit codes: 0 every assessed control passes or is justified not applicable, 1 drift or violations, 2 error or
 incomplete evidence (unknown is never a pass), 3 clean but for waived checks (risk accepted; each waiver listed)"""
 
-_CONFIG_KEYS = ("stack", "project_dir", "declared", "containers", "container_names", "bind_addresses", "endpoints",
+_CONFIG_KEYS = ("stack", "project_dir", "declared", "containers", "container_names", "bind_addresses", "host_roots", "endpoints",
                 "ca", "inventory", "gate", "gate_json", "backup_log", "backup_datasets", "previous", "sign_key",
                 "not_applicable", "waivers", "environment", "timeout")
 
@@ -42,6 +42,9 @@ def register(commands) -> None:
     parser.add_argument("--container", dest="container_names", action="append", metavar="NAME", help="check this container (repeatable); without it, every container labelled by our components")
     parser.add_argument("--bind-address", dest="bind_addresses", action="append", metavar="ADDRESS",
                         help="a host address published ports may bind to besides the baseline's (e.g. Node1's Tailscale IP)")
+    parser.add_argument("--host-root", dest="host_roots", action="append", metavar="PATH",
+                        help="a data or secret root the audited containers' host paths may sit under, besides the "
+                             "baseline's and the stack's rae:dataRoot (repeatable)")
     parser.add_argument("--endpoint", dest="endpoints", action="append", metavar="SPEC",
                         help="host:port[,postgres][,name=SERVER_NAME][,ca=PATH][,mtls] to probe with TLS handshakes; mtls: the "
                              "endpoint must refuse a client without a certificate")

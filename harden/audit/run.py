@@ -38,6 +38,7 @@ class AuditOptions:
     containers: bool = True
     container_names: list[str] = field(default_factory=list)
     bind_addresses: list[str] = field(default_factory=list)
+    host_roots: list[str] = field(default_factory=list)
     endpoints: list[str] = field(default_factory=list)
     ca: str | None = None
     inventory: str | None = None
@@ -58,11 +59,13 @@ class AuditOptions:
 
 
 def _declared_roots(options: AuditOptions) -> tuple[str, ...]:
-    """The data and secret roots bind mounts may come from: the baseline's and the audited stack's rae:dataRoot."""
+    """The data and secret roots bind mounts may come from: the baseline's, the audited stack's rae:dataRoot and
+    any the operator names (--host-root)."""
     from posture.container import declared_context
     config_file = Path(options.project_dir) / f"Pulumi.{options.stack}.yaml"
     config = (yaml.safe_load(config_file.read_text()) or {}).get("config") or {} if options.stack and config_file.exists() else {}
-    return declared_context({"rae:dataRoot": config.get("rae:dataRoot")}, options.project_dir).host_roots
+    declared = declared_context({"rae:dataRoot": config.get("rae:dataRoot")}, options.project_dir).host_roots
+    return tuple(dict.fromkeys([*declared, *(options.host_roots or ())]))
 
 
 def progress(message: str) -> None:

@@ -14,6 +14,7 @@ def audited_postgres(docker_client, built_images, test_pki, secret_dir, out_dir)
     running = start_postgres(docker_client, built_images["postgres"], test_pki, secret_dir, "audit-pg")
     try:
         result = audit(out_dir / "postgres", "--container", running.container.name,
+                       "--host-root", str(secret_dir.parent),  # the session's temporary data root
                        "--endpoint", f"127.0.0.1:{running.port},postgres,name=localhost", "--ca", str(test_pki.ca_cert))
     finally:
         remove_quietly(docker_client, running.container, running.volume)
