@@ -119,6 +119,35 @@ def _serves_lines(tree) -> set[int]:
     return lines
 
 
+def _scopes(tree) -> list[tuple[int, int, str]]:
+    """(first line, last line, qualified name) of every function and class in a module."""
+    spans = []
+
+    def visit(node, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = f"{prefix}{child.name}"
+                spans.append((child.lineno, child.end_lineno or child.lineno, name))
+                visit(child, name + ".")
+            else:
+                visit(child, prefix)
+    visit(tree, "")
+    return spans
+
+
+def scope_at(spans: list[tuple[int, int, str]], line: int) -> str:
+    """The innermost function or class around a line (`<module>` outside any): a place in the code that an
+    unrelated edit above it does not move, unlike a line number."""
+    inside = [s for s in spans if s[0] <= line <= s[1]]
+    return max(inside, key=lambda s: s[0])[2] if inside else "<module>"
+
+
+def places(path: Path) -> list[tuple[str, str, str]]:
+    """(SECTION, key, scope) for every use of a baseline setting in one file, `scope` as `scope_at` names it."""
+    spans = _scopes(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    return [(section, key, scope_at(spans, line)) for section, key, line in references(path)]
+
+
 def references(path: Path) -> list[tuple[str, str, int]]:
     """(SECTION, key, line) for every use of a baseline setting in one Python file: its value read, or the setting
     named where a requirement is enforced or a rule declared (`require(..., SECTION.controls("key"))`)."""
@@ -188,17 +217,17 @@ def usages() -> list[Usage]:
     for role in ROLES:
         for path in _role_files(role):
             relative = str(path.relative_to(REPO))
-            for section, key, line in references(path):
-                record(section, key, role, f"{relative}:{line}")
+            for section, key, scope in places(path):
+                record(section, key, role, f"{relative}::{scope}")
     # A posture module states a requirement once for every caller: its reads count for each role whose code
     # imports it (the components enforce with it, the gate judges with it, the audit verifies with it).
     for model in sorted((REPO / SHARED_REQUIREMENTS).rglob("*.py")):
         module = str(model.relative_to(REPO).with_suffix("")).replace("/", ".").removesuffix(".__init__")
         callers = {role for role in ROLES for path in _role_files(role) if module in _imported_modules(path)}
         relative = str(model.relative_to(REPO))
-        for section, key, line in references(model):
+        for section, key, scope in places(model):
             for role in callers:
-                record(section, key, role, f"{relative}:{line}")
+                record(section, key, role, f"{relative}::{scope}")
     return list(table.values())
 
 
@@ -228,7 +257,7 @@ def gaps(rows: list[Usage]) -> list[str]:
 
 
 def _cell(places: list[str], limit: int = 4) -> str:
-    places = sorted(places, key=lambda p: (p.rpartition(":")[0], int(p.rpartition(":")[2])))
+    places = sorted(places)
     shown = ", ".join(f"`{p}`" for p in places[:limit])
     return (shown + (f" +{len(places) - limit}" if len(places) > limit else "")) or "none"
 

@@ -54,3 +54,22 @@ def test_a_new_gap_fails(monkeypatch):
     tmpfs.where["verifier"].append("harden/audit/containers.py:1")
     monkeypatch.setitem(controls_map.KNOWN_GAPS, "CONTAINER.tmpfs", "stale")
     assert any("remove it from the list" in p for p in controls_map.gaps(rows))
+
+
+def test_places_name_the_function_so_an_unrelated_edit_above_does_not_stale_the_doc(tmp_path):
+    source = textwrap.dedent('''
+        from baseline import SSH
+
+        class Checks:
+            def port(self):
+                return SSH.max_auth_tries
+
+        def level():
+            return SSH.log_level
+        ''')
+    module = tmp_path / "example.py"
+    module.write_text(source)
+    before = sorted(controls_map.places(module))
+    assert before == [("SSH", "log_level", "level"), ("SSH", "max_auth_tries", "Checks.port")]
+    module.write_text("# an edit that moves every line\n\n\n" + source)
+    assert sorted(controls_map.places(module)) == before
