@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 mkdir -p out/test
-exec .venv/bin/python -m pytest -ra --timeout=1800 --junitxml=out/test/junit.xml "$@"
+exec .venv/bin/python -m pytest -ra --durations=20 --timeout=1800 --junitxml=out/test/junit.xml "$@"
