@@ -7,7 +7,7 @@ from baseline.model import Section, Setting as S
 
 TLS = Section(
     "tls",
-    min_version=S("TLSv1.3", ("A.8.24", "A.8.20", "A.5.14"),
+    min_version=S("TLSv1.3", ("A.8.24", "A.8.20", "A.8.21", "A.5.14"),
                   "TLS 1.2 and older allow downgrade and non-AEAD suites; seed 000 Phase 3 asks for TLS 1.3."),
     allowed_versions=S(("TLSv1.3",), ("A.8.24", "A.5.14"), "Only TLS 1.3 is accepted on any endpoint."),
     cipher_suites=S(("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"),
@@ -151,7 +151,7 @@ DATABASE = Section(
     audit_chain=S("sha256", ("A.8.15", "A.5.28", "A.5.33"),
                   "Each audit row carries sha256(previous row's hash || its fields): a deleted or altered row breaks "
                   "the chain that audit_log_verify() recomputes, even when a superuser removed it."),
-    app_access=S("security-definer-functions", ("A.5.15", "A.8.3", "A.8.15"),
+    app_access=S("security-definer-functions", ("A.5.15", "A.5.18", "A.8.3", "A.8.15"),
                  "The application role reads and writes memories only through functions that take the tenant, "
                  "enforce it and append the audit row (seed 000 Phase 4)."),
     pgaudit_class_stakes=S({

@@ -26,8 +26,6 @@ from components.identity import ResourceGrant, grant
 from components.secrets import Secrets, SecretsArgs
 from components.volume import EncryptedVolume, EncryptedVolumeArgs
 
-SERVES = ((BACKUP, "retention_days"), (BACKUP, "bucket_retention_days"), (BACKUP, "bucket_retention_locked"),
-          (BACKUP, "encryption"), (BACKUP, "copies"), (BACKUP, "offsite_append_only"))
 
 OBJECT_CREATOR = "roles/storage.objectCreator"
 LOCAL_KEY = "restic-local-key"

@@ -15,11 +15,6 @@ LABEL_COMPONENT = "org.rae.hardening.component"
 LABEL_STACK = "org.rae.hardening.stack"
 LABEL_SERVICE = "org.rae.hardening.service"
 
-SERVES = ((CONTAINER, "uid"), (CONTAINER, "read_only_rootfs"), (CONTAINER, "tmpfs"), (CONTAINER, "cap_drop"),
-          (CONTAINER, "security_opts"), (CONTAINER, "memory_mb_max"), (CONTAINER, "pids_limit"),
-          (CONTAINER, "healthcheck_required"), (CONTAINER, "bind_addresses"), (CONTAINER, "restart"),
-          (CONTAINER, "log_opts"), (CONTAINER, "image_pinning"), (CONTAINER, "forbidden_mounts"),
-          (CONTAINER, "host_namespaces_allowed"), (CONTAINER, "privileged_allowed"))
 
 
 def labels(component: str, service: str) -> dict[str, str]:

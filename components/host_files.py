@@ -20,7 +20,6 @@ import pulumi.dynamic as dynamic
 
 from baseline import CONTAINER, SECRETS, require
 
-SERVES = ((SECRETS, "file_mode"), (SECRETS, "delivery"))
 
 _DIRECTORY_MODE = 0o700
 

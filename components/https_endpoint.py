@@ -13,8 +13,6 @@ import pulumi_gcp as gcp
 
 from baseline import CONTAINER, NETWORK, SECRETS, TLS, require
 
-SERVES = ((TLS, "gcp_ssl_policy_profile"), (TLS, "gcp_min_tls_version"), (NETWORK, "cloud_run_ingress"),
-          (SECRETS, "delivery"))
 
 SECRETS_DIR = "/run/secrets"
 

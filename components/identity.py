@@ -15,8 +15,6 @@ import pulumi_gcp as gcp
 
 from baseline import IDENTITY, require
 
-SERVES = ((IDENTITY, "one_account_per_service"), (IDENTITY, "forbidden_roles"), (IDENTITY, "grant_scope"),
-          (IDENTITY, "account_keys_allowed"), (IDENTITY, "ci_federation"))
 
 _MEMBER_TYPES = {
     "kms_key": (gcp.kms.CryptoKeyIAMMember, "crypto_key_id"),

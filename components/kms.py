@@ -9,8 +9,6 @@ import pulumi_gcp as gcp
 from baseline import KMS, require
 from components.identity import ResourceGrant, grant
 
-SERVES = ((KMS, "rotation_period_seconds"), (KMS, "algorithm"), (KMS, "protection_level"),
-          (KMS, "destroy_scheduled_duration"), (KMS, "prevent_destroy"))
 
 ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 

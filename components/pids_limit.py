@@ -13,7 +13,6 @@ import pulumi.dynamic as dynamic
 
 from baseline import CONTAINER, require
 
-SERVES = ((CONTAINER, "pids_limit"),)
 
 
 def _docker(*args: str) -> str:

@@ -24,12 +24,6 @@ from components import postgres_runtime
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.spec import Port
 
-SERVES = ((DATABASE, "engine_version"), (DATABASE, "password_encryption"), (DATABASE, "ssl_min_protocol_version"),
-          (DATABASE, "reject_non_tls"), (DATABASE, "gcp_ssl_mode"), (DATABASE, "log_flags"),
-          (DATABASE, "gcp_extra_flags"), (DATABASE, "audit_log_table"), (DATABASE, "tenant_column"),
-          (DATABASE, "deletion_protection"), (DATABASE, "pgaudit_log"), (DATABASE, "superuser_local_only"),
-          (DATABASE, "audit_chain"), (DATABASE, "app_access"), (NETWORK, "database_public_ip"), (BACKUP, "retained_backups"),
-          (BACKUP, "point_in_time_recovery"), (BACKUP, "transaction_log_retention_days"), (BACKUP, "start_time"))
 
 AUTH_PROXY_PORT = 6432
 RetentionSettings = gcp.sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs

@@ -21,15 +21,13 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from baseline import CONTAINER, KMS, NETWORK, SECRETS, TLS, require
+from baseline import CONTAINER, KMS, TLS, require
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.qdrant_runtime import (CONFIG_PATH, FRONT_NAME, GRPC_PORT, HTTP_PORT, STORE_NAME, FrontSecrets,
                                        QdrantSecrets, check_image, config_yaml, front_spec, qdrant_spec)
 from components.spec import ContainerSpec, docker_run_args
 from components.volume import EncryptedVolume, EncryptedVolumeArgs
 
-SERVES = ((CONTAINER, "image_pinning"), (CONTAINER, "uid"), (SECRETS, "delivery"), (NETWORK, "docker_internal_network"),
-          (TLS, "min_version"))
 __all__ = ["CONFIG_PATH", "COS_IMAGE", "DockerQdrant", "DockerQdrantArgs", "GcpQdrant", "GcpQdrantArgs", "cloud_init",
            "config_yaml", "qdrant_spec"]
 

@@ -19,7 +19,6 @@ from baseline import CONTAINER, SECRETS, require
 from components.host_files import HostSecretFile
 from components.identity import ResourceGrant, grant
 
-SERVES = ((SECRETS, "length"), (SECRETS, "file_mode"), (SECRETS, "delivery"))
 
 ACCESSOR = "roles/secretmanager.secretAccessor"
 _SECRET_NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}$")

@@ -14,8 +14,6 @@ import pulumi_tls as tls
 
 from baseline import TLS, require
 
-SERVES = ((TLS, "key_algorithm"), (TLS, "ecdsa_curve"), (TLS, "ca_validity_hours"), (TLS, "cert_validity_hours"),
-          (TLS, "cert_early_renewal_hours"), (TLS, "client_cert_required_for_nodes"))
 
 _USES = {
     "server": ["digital_signature", "key_encipherment", "server_auth"],

@@ -6,12 +6,11 @@ from typing import Sequence
 
 import pulumi
 
-from baseline import CONTAINER, TLS
+from baseline import CONTAINER
 from components import proxy_runtime
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.spec import Port
 
-SERVES = ((TLS, "min_version"), (TLS, "allowed_versions"), (TLS, "cipher_suites"))
 
 
 @dataclass

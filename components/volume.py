@@ -21,7 +21,6 @@ from components.container import labels
 from components.docker_native import NativeVolume, use_native_provider
 from components.host_files import HostDirectory
 
-SERVES = ((LUKS, "required_for"), (LUKS, "data_paths"))
 
 EXEMPTION_PREFIX = "dev-only:"
 LABEL_ENCRYPTION = "org.rae.hardening.encryption"

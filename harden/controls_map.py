@@ -56,16 +56,12 @@ KNOWN_GAPS = {
     "BACKUP.offsite_append_only": "enforced by the off-site server (`rclone serve restic --append-only`, run there); "
                                   "proven by the integration suite; no audit verifier yet",
     "DATABASE.audit_chain": "enforced in components/sql (SQL the map does not read) and proven by the integration "
-                            "suite; the audit does not call audit_log_verify() yet",
-    **{name: "proven by the integration suite against the real container; no gate rule or audit verifier yet"
-       for name in ("DATABASE.pgaudit_log", "DATABASE.superuser_local_only", "DATABASE.app_access")},
+                            "suite; verified by the audit calling audit_log_verify() (harden/audit/database.py)",
     **{name: "no gate rule or verifier reads it" for name in (
         "TLS.ecdsa_curve", "TLS.ca_validity_hours", "TLS.cert_validity_hours", "CONTAINER.tmpfs", "KMS.algorithm",
         "KMS.protection_level", "KMS.destroy_scheduled_duration", "KMS.prevent_destroy", "SECRETS.length",
-        "SECRETS.file_mode", "NETWORK.docker_internal_network", "DATABASE.engine_version",
-        "DATABASE.password_encryption", "DATABASE.ssl_min_protocol_version", "DATABASE.reject_non_tls",
-        "DATABASE.audit_log_table", "DATABASE.tenant_column", "BACKUP.transaction_log_retention_days",
-        "BACKUP.start_time", "BACKUP.encryption", "ACCOUNTS.login_defs",
+        "SECRETS.file_mode", "BACKUP.transaction_log_retention_days", "BACKUP.start_time", "BACKUP.encryption",
+        "ACCOUNTS.login_defs",
         "ACCOUNTS.pwquality", "ACCOUNTS.faillock", "ACCOUNTS.umask", "ACCOUNTS.su_restricted_group",
         "KERNEL_MODULES.blacklist", "FILESYSTEM.mount_options", "FILESYSTEM.proc_hidepid",
         "FILESYSTEM.legacy_packages", "FIREWALL.ssh_interfaces", "PACKAGES.required", "PACKAGES.integrity_tools",

@@ -9,14 +9,15 @@ from baseline import controls as annex_a_controls
 
 PASS, FAIL, UNKNOWN, NOT_APPLICABLE, RISK_ACCEPTED = "pass", "fail", "unknown", "not-applicable", "risk-accepted"
 STATUSES = (PASS, FAIL, UNKNOWN, NOT_APPLICABLE, RISK_ACCEPTED)
-SOURCES = ("container", "tls", "stack", "host", "gate", "backup")
+SOURCES = ("container", "tls", "stack", "host", "gate", "backup", "database")
 # The gate judges a program rendered under mocks: its findings show a design, not the running system.
 STATIC_SOURCES = ("gate",)
 CITATION_DIGITS = 16
 
 
 def runtime_source(source: str) -> bool:
-    """True for evidence read from the running system (containers, TLS handshakes, the stack's state, hosts)."""
+    """True for evidence read from the running system (containers, TLS handshakes, the stack's state, hosts, the
+    backup log, queries inside the database)."""
     return source not in STATIC_SOURCES
 
 

@@ -14,7 +14,7 @@ import yaml
 
 from baseline import CONTAINER, controls as annex_a_controls
 from harden.audit import backups, containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
-from harden.audit import oscal, tls_probe
+from harden.audit import database, oscal, tls_probe
 from harden.audit.evidence import UNKNOWN, Evidence, now
 from harden.audit.redact import Redactor
 from harden.audit.report import build
@@ -168,6 +168,9 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
                 live = containers.hardened_containers(client, options.stack, options.container_names)
             except Exception:  # already reported as unknown evidence by containers.collect
                 live = []
+            for container in [c for c in live if database.is_postgres(c)]:
+                progress(f"database {container.name}: audit_log_verify(), roles, pg_hba and settings over the local socket")
+                evidence += database.collect(container)
     if options.stack or options.declared:
         evidence_stack, resources = _stack_evidence(options, client, errors)
         evidence += evidence_stack
@@ -247,6 +250,8 @@ def _stack_evidence(options: AuditOptions, client, errors: list[str]):
                                  "unreachable", UNKNOWN, ("A.8.9",)))
     else:
         evidence += stack.graph_drift(resources, client, label)
+        evidence += stack.undeclared_containers(resources, client, options.stack)
+        evidence += stack.network_separation(client, options.stack)
     return evidence, resources
 
 

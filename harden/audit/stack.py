@@ -258,3 +258,55 @@ def unencrypted_volume_evidence(outputs: dict, stack: str) -> list[Evidence]:
     return [Evidence("stack", f"stack/{stack}/volume/{volume}", "encrypted_at_rest", f"LUKS{LUKS.luks_version}",
                      "not encrypted", FAIL, LUKS.controls("required_for"), str(reason))
             for volume, reason in sorted((outputs.get("unencryptedVolumes") or {}).items())]
+
+
+# Live containers and networks of a stack, read through the Docker API by the stack label our components set.
+_INVENTORY_CONTROLS = ("A.5.9", "A.8.9")  # inventory of assets, configuration management
+_SEPARATION_CONTROLS = ("A.8.22", "A.8.31")  # segregation of networks, separation of environments
+_STACK_LABEL = "org.rae.hardening.stack"
+
+
+def undeclared_containers(resources: list[dict], client, stack: str) -> list[Evidence]:
+    """Containers live under the stack's label that the declared graph does not hold: assets outside the inventory."""
+    declared = set(declared_containers(resources))
+    try:
+        live = client.containers.list(all=True, filters={"label": f"{_STACK_LABEL}={stack}"})
+    except Exception as error:  # engine down: unknown, never pass
+        return [Evidence("stack", f"stack/{stack}", "undeclared_containers", "none", f"{type(error).__name__}: {error}",
+                         UNKNOWN, _INVENTORY_CONTROLS)]
+    extra = sorted(c.name for c in live if c.name not in declared)
+    return [Evidence("stack", f"stack/{stack}", "undeclared_containers", "none", extra,
+                     UNKNOWN if not declared else (FAIL if extra else PASS), _INVENTORY_CONTROLS,
+                     f"{len(live)} live containers labelled {_STACK_LABEL}={stack}, {len(declared)} declared")]
+
+
+def network_separation(client, stack: str) -> list[Evidence]:
+    """Each network of the stack joins only that stack's containers, and gives none of them a route out (internal,
+    or a bridge without outbound NAT)."""
+    from baseline import NETWORK
+
+    subject = f"stack/{stack}"
+    try:
+        networks = client.networks.list(filters={"label": f"{_STACK_LABEL}={stack}"}, greedy=True)
+        members = {n.name: [client.containers.get(cid) for cid in (n.attrs.get("Containers") or {})] for n in networks}
+    except Exception as error:  # engine down or a container went away mid-read: unknown, never pass
+        return [Evidence("stack", subject, "network_separation", f"networks join only stack {stack}",
+                         f"{type(error).__name__}: {error}", UNKNOWN, _SEPARATION_CONTROLS)]
+    if not networks:
+        return [Evidence("stack", subject, "network_separation", f"networks labelled {_STACK_LABEL}={stack}",
+                         "none found", UNKNOWN, _SEPARATION_CONTROLS, "nothing to check is not a pass")]
+    evidence = []
+    for network in sorted(networks, key=lambda n: n.name):
+        strangers = sorted(c.name for c in members[network.name]
+                           if ((c.attrs.get("Config") or {}).get("Labels") or {}).get(_STACK_LABEL) != stack)
+        evidence.append(Evidence("stack", f"network/{network.name}", "members", f"only containers of stack {stack}",
+                                 strangers or "none other", FAIL if strangers else PASS, _SEPARATION_CONTROLS,
+                                 f"{len(members[network.name])} containers attached"))
+        options = network.attrs.get("Options") or {}
+        internal = bool(network.attrs.get("Internal"))
+        no_nat = options.get("com.docker.network.bridge.enable_ip_masquerade") == "false"
+        evidence.append(Evidence("stack", f"network/{network.name}", "egress", "internal, or no outbound NAT",
+                                 "internal" if internal else ("no outbound NAT" if no_nat else "outbound NAT"),
+                                 PASS if internal or no_nat else FAIL,
+                                 tuple(dict.fromkeys(NETWORK.controls("docker_internal_network") + ("A.8.20",)))))
+    return evidence
