@@ -156,9 +156,9 @@ DATABASE = Section(
                  "enforce it and append the audit row (seed 000 Phase 4)."),
     pgaudit_class_stakes=S({
         "read": ("logs every SELECT and COPY with its statement text, which copies memory contents into Cloud Logging",
-                 ("A.8.11", "A.8.12")),
+                 ("A.8.11", "A.8.12", "A.5.34")),
         "all": ("logs every class, reads included: statement text copies memory contents into Cloud Logging",
-                ("A.8.11", "A.8.12")),
+                ("A.8.11", "A.8.12", "A.5.34")),
         "misc": ("logs DISCARD, FETCH, CHECKPOINT and VACUUM: volume that buries the audit trail", ("A.8.15",)),
         "ddl": ("schema changes would go unrecorded", ("A.8.15", "A.8.32")),
         "role": ("grants and role changes would go unrecorded", ("A.8.15", "A.5.18")),

@@ -263,6 +263,7 @@ def unencrypted_volume_evidence(outputs: dict, stack: str) -> list[Evidence]:
 # Live containers and networks of a stack, read through the Docker API by the stack label our components set.
 _INVENTORY_CONTROLS = ("A.5.9", "A.8.9")  # inventory of assets, configuration management
 _SEPARATION_CONTROLS = ("A.8.22", "A.8.31")  # segregation of networks, separation of environments
+_EGRESS_CONTROLS = ("A.8.20", "A.8.23")  # networks security, web filtering (no route out at all)
 _STACK_LABEL = "org.rae.hardening.stack"
 
 
@@ -308,5 +309,6 @@ def network_separation(client, stack: str) -> list[Evidence]:
         evidence.append(Evidence("stack", f"network/{network.name}", "egress", "internal, or no outbound NAT",
                                  "internal" if internal else ("no outbound NAT" if no_nat else "outbound NAT"),
                                  PASS if internal or no_nat else FAIL,
-                                 tuple(dict.fromkeys(NETWORK.controls("docker_internal_network") + ("A.8.20",)))))
+                                 tuple(dict.fromkeys(NETWORK.controls("docker_internal_network") + _EGRESS_CONTROLS)),
+                                 "no route out: no container of the stack reaches an external site"))
     return evidence

@@ -60,7 +60,7 @@ def test_database_checks_run_inside_postgres_and_pass(audited_postgres):
     assert checks["app_role_direct_access"]["actual"] == {"memories": False, "audit_log write": False}
     assert set(checks["login_roles"]["actual"]) == {"postgres", "rae_app"} and checks["login_roles"]["actual"]["rae_app"] == []
     soa = {row["control"]: row for row in report["controls"]}
-    for control in ("A.5.15", "A.5.18", "A.5.28", "A.5.33", "A.8.8", "A.8.11"):  # no other collector observes these
+    for control in ("A.5.15", "A.5.18", "A.5.28", "A.5.33", "A.5.34", "A.8.8", "A.8.11"):  # no other collector observes these
         assert soa[control]["implementation"] == "observed" and soa[control]["status"] == "pass", soa[control]
     assert "audit_log_verify()" in stderr
 
