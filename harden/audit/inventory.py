@@ -138,7 +138,7 @@ def flows(containers: list, resources: list[dict], hosts: list[dict], evidence: 
                       "label": f"network {', '.join(networks)}; {_tls_label(target, evidence)}",
                       "basis": "shared Docker network", "both_ways": both_ways})
     for host in hosts:
-        edges.append({"from": CONTROL_NODE, "to": host["name"], "label": _ssh_label(host["name"], evidence),
+        edges.append({"from": CONTROL_NODE, "to": host["name"], "label": _ssh_label(host, evidence),
                       "basis": "host inventory"})
     return edges
 
@@ -174,11 +174,13 @@ def _tls_label(target: str, evidence: list[dict], address: str | None = None) ->
     return label
 
 
-def _ssh_label(host: str, evidence: list[dict]) -> str:
-    items = [e for e in evidence if e["source"] == "host" and e["subject"] == f"host/{host}"]
+def _ssh_label(host: dict, evidence: list[dict]) -> str:
+    """The address the audit reached (never a network it did not observe, such as Tailscale) and what it read."""
+    items = [e for e in evidence if e["source"] == "host" and e["subject"] == f"host/{host['name']}"]
     sshd = [e for e in items if e["check"].startswith("sshd ") and e["status"] == PASS]
     if sshd:
-        return f"SSH (pyinfra) over Tailscale; hardened sshd observed {cite(sshd[0])}"
+        return (f"SSH (pyinfra) to {host.get('ssh_hostname', host['name'])}:{host.get('ssh_port', 22)}; "
+                f"hardened sshd observed {cite(sshd[0])}")
     if items:
         return f"SSH (pyinfra): sshd settings not confirmed in this run {cite(items[0])}"
     return "SSH (pyinfra): not observed in this run"

@@ -37,6 +37,23 @@ def test_stack_audit_covers_engine_containers_and_exported_endpoints(clean_stack
     assert "postgres" in (report["flows"] and " ".join(f["from"] + f["to"] for f in report["flows"]))
 
 
+def test_stack_audit_reads_the_database_networks_and_inventory(clean_stack_audit, docker_client):
+    """The live stack's own Postgres is queried (audit chain recomputed, roles, pg_hba); its networks join only its
+    containers and give none a route out; every live container of the stack is declared."""
+    code, report, _ = clean_stack_audit
+    postgres = _stack_container(docker_client, "postgres")
+    database = by_check(report, f"database/{postgres.name}")
+    assert database["audit_chain_intact"]["status"] == "pass" and database["audit_chain_intact"]["actual"]["intact"]
+    assert {e["status"] for e in database.values()} == {"pass"}, [e for e in database.values() if e["status"] != "pass"]
+    inventory = by_check(report, f"stack/{E2E_STACK}")["undeclared_containers"]
+    assert inventory["status"] == "pass" and inventory["actual"] == [], inventory
+    networks = [e for e in report["evidence"] if e["subject"].startswith(f"network/rae-{E2E_STACK}-")]
+    assert {e["check"] for e in networks} == {"members", "egress"} and len(networks) >= 4
+    assert {e["status"] for e in networks} == {"pass"}, [e for e in networks if e["status"] != "pass"]
+    observed = {row["control"] for row in report["controls"] if row["implementation"] == "observed"}
+    assert {"A.5.9", "A.5.15", "A.5.28", "A.8.22", "A.8.31", "A.8.32"} <= observed, observed
+
+
 def test_memory_changed_behind_pulumis_back_is_drift(local_stack, docker_client, out_dir):
     container = _stack_container(docker_client, "postgres")
     host = container.attrs["HostConfig"]
