@@ -149,8 +149,36 @@ def _major_version(rows):
     return number, number // 10000 == int(pg.MAJOR_VERSION), f"server_version_num; baseline {DATABASE.engine_version}"
 
 
-def collect(container) -> list[Evidence]:
-    """Evidence of one running Postgres container of our image."""
+def previous_heads(report: dict | None) -> dict[str, dict]:
+    """subject -> the audit chain head ({"head_seq", "head_hash"}) a previous report recorded, where it read one."""
+    return {item["subject"]: item["actual"] for item in (report or {}).get("evidence", [])
+            if item.get("source") == SOURCE and item.get("check") == "audit_chain_intact"
+            and isinstance(item.get("actual"), dict) and item["actual"].get("head_seq")}
+
+
+def _head_kept(container, subject: str, head: dict) -> Evidence:
+    """Rows cut from the end of the chain leave it intact; the head a previous report kept outside the database must
+    still be in it, unchanged."""
+    seq, recorded = int(head["head_seq"]), head.get("head_hash")
+    expected = {"seq": seq, "row_hash": recorded}
+    check = "audit_chain_keeps_previous_head"
+    controls = DATABASE.controls("audit_chain")
+    try:
+        rows = query(container, f"SELECT encode(row_hash, 'hex') FROM {DATABASE.audit_log_table} WHERE seq = {seq}")
+    except Exception as error:  # not a pass
+        return _item(subject, check, expected, f"{type(error).__name__}: {error}", UNKNOWN, controls)
+    actual = {"seq": seq, "row_hash": rows[0][0] if rows else None}
+    detail = "the previous report's head row is gone: rows were cut from the chain" if not rows else (
+        "the head row's hash differs from the one recorded" if actual["row_hash"] != recorded else
+        "the head recorded by the previous report is still in the chain, unchanged")
+    return _item(subject, check, expected, actual, PASS if actual == expected else FAIL, controls, detail)
+
+
+def collect(container, previous: dict | None = None) -> list[Evidence]:
+    """Evidence of one running Postgres container of our image.
+
+    + previous: a previous report (report.json); the chain head it recorded must still be in the chain
+    """
     subject = f"database/{container.name}"
     log_table = DATABASE.audit_log_table
     checks = [
@@ -200,5 +228,9 @@ def collect(container) -> list[Evidence]:
         ("engine_version", f"major {pg.MAJOR_VERSION}", DATABASE.controls("engine_version"), _major_version,
          "SHOW server_version_num"),
     ]
-    return [_checked(subject, container, check, expected, controls, judge, statement)
-            for check, expected, controls, judge, statement in checks]
+    evidence = [_checked(subject, container, check, expected, controls, judge, statement)
+                for check, expected, controls, judge, statement in checks]
+    head = previous_heads(previous).get(subject)
+    if head:
+        evidence.append(_head_kept(container, subject, head))
+    return evidence

@@ -168,9 +168,10 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
                 live = containers.hardened_containers(client, options.stack, options.container_names)
             except Exception:  # already reported as unknown evidence by containers.collect
                 live = []
+            previous = json.loads(Path(options.previous).read_text(encoding="utf-8")) if options.previous else None
             for container in [c for c in live if database.is_postgres(c)]:
                 progress(f"database {container.name}: audit_log_verify(), roles, pg_hba and settings over the local socket")
-                evidence += database.collect(container)
+                evidence += database.collect(container, previous)
     if options.stack or options.declared:
         evidence_stack, resources = _stack_evidence(options, client, errors)
         evidence += evidence_stack
