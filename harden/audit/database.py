@@ -21,6 +21,9 @@ _NETWORK_TYPES = ("host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
 _TLS_ONLY_TYPES = ("hostssl",)
 # pgaudit classes whose records copy memory contents into the log (baseline DATABASE.pgaudit_class_stakes).
 _CONTENT_CLASSES = ("read", "all")
+# A SECURITY DEFINER function that fixes its search_path is PostgreSQL's secure-coding rule for privileged code
+# (CVE-2018-1058); the check reads it from the functions as deployed, so it speaks to secure coding too.
+_SECURE_CODING = ("A.8.28",)
 _ROLE_ATTRIBUTES = ("rolsuper", "rolcreaterole", "rolcreatedb", "rolreplication", "rolbypassrls")
 
 
@@ -204,7 +207,7 @@ def collect(container, previous: dict | None = None) -> list[Evidence]:
          _row_security, "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
                         f"WHERE relname IN ('memories', '{log_table}') AND relkind = 'r'"),
         ("security_definer_search_path", "every SECURITY DEFINER function fixes its search_path",
-         DATABASE.controls("app_access"), _definer_search_path,
+         DATABASE.controls("app_access") + _SECURE_CODING, _definer_search_path,
          "SELECT proname, array_to_string(proconfig, ',') FROM pg_proc p JOIN pg_namespace n ON n.oid = pronamespace "
          "WHERE prosecdef AND nspname = 'public'"),
         ("tls_and_passwords", {"ssl": "on", "ssl_min_protocol_version": DATABASE.ssl_min_protocol_version,

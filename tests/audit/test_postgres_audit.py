@@ -20,8 +20,9 @@ DATABASE_CHECKS = {"audit_chain_intact", "audit_log_append_only", "superuser_loc
 @pytest.fixture(scope="module")
 def audited_postgres(docker_client, built_images, test_pki, secret_dir, out_dir):
     """(running, clean audit, tampered audit): two memories stored (two chained audit rows), audited; then the
-    superuser disables the append-only trigger, rewrites the first audit row, deletes the last one and grants the
-    app role SELECT on memories, and the container is audited again against the first report."""
+    superuser disables the append-only trigger, rewrites the first audit row, deletes the last one, grants the
+    app role SELECT on memories and adds a SECURITY DEFINER function without a fixed search_path, and the container
+    is audited again against the first report."""
     running = start_postgres(docker_client, built_images["postgres"], test_pki, secret_dir, "audit-pg")
     try:
         for content in ("first", "second"):
@@ -35,6 +36,8 @@ def audited_postgres(docker_client, built_images, test_pki, secret_dir, out_dir)
         superuser_sql(running.container, f"UPDATE {table} SET actor = 'someone-else' WHERE seq = 1")
         superuser_sql(running.container, f"DELETE FROM {table} WHERE seq = 2")  # cut from the end: chain stays whole
         superuser_sql(running.container, "GRANT SELECT ON memories TO rae_app")
+        superuser_sql(running.container, "CREATE FUNCTION public.loose() RETURNS int LANGUAGE sql SECURITY DEFINER "
+                                         "AS 'SELECT 1'")  # privileged code resolving names by the caller's path
         tampered = audit(out_dir / "postgres-tampered", "--container", running.container.name,
                          "--host-root", str(secret_dir.parent), "--previous", str(out_dir / "postgres" / "report.json"))
     finally:
@@ -65,6 +68,7 @@ def test_database_checks_run_inside_postgres_and_pass(audited_postgres):
     soa = {row["control"]: row for row in report["controls"]}
     for control in ("A.5.15", "A.5.18", "A.5.28", "A.5.33", "A.5.34", "A.8.8", "A.8.11"):  # no other collector observes these
         assert soa[control]["implementation"] == "observed" and soa[control]["status"] == "pass", soa[control]
+    assert "A.8.28" in checks["security_definer_search_path"]["controls"]
     assert "audit_log_verify()" in stderr
 
 
@@ -78,6 +82,8 @@ def test_tampered_chain_trigger_and_grant_fail_their_controls(audited_postgres):
     assert checks["app_role_direct_access"]["status"] == "fail"
     head = checks["audit_chain_keeps_previous_head"]  # the head the clean report recorded is gone
     assert head["status"] == "fail" and head["expected"]["seq"] == 2 and head["actual"]["row_hash"] is None
+    definer = checks["security_definer_search_path"]
+    assert definer["status"] == "fail" and definer["actual"]["without_fixed_search_path"] == ["loose"]
     assert checks["superuser_local_only"]["status"] == "pass"  # untouched checks stay as they were
     soa = {row["control"]: row for row in report["controls"]}
     assert soa["A.8.15"]["status"] == "fail" and soa["A.5.28"]["status"] == "fail" and soa["A.5.15"]["status"] == "fail"
