@@ -90,6 +90,20 @@ def test_tampered_chain_trigger_and_grant_fail_their_controls(audited_postgres):
     assert code == 1 and report["summary"]["verdict"] == "drift"
 
 
+def _measure(report: dict, risk: str, text: str) -> dict:
+    [row] = [r for r in report["risks"] if r["id"] == risk]
+    return next(m for m in row["measures"] if m["measure"].startswith(text))
+
+
+def test_the_risk_treatment_plan_cites_the_database_evidence(audited_postgres):
+    _, (_, clean, _), (_, tampered, _), _ = audited_postgres
+    assert _measure(clean, "R2", "a tamper-evident audit log")["status"] == "pass"
+    assert "audit_chain_intact" in _measure(clean, "R2", "a tamper-evident audit log")["claim"]
+    assert _measure(tampered, "R2", "a tamper-evident audit log")["status"] == "fail"
+    assert _measure(clean, "R1", "tenant isolation")["status"] == "pass"
+    assert _measure(tampered, "R1", "tenant isolation")["status"] == "fail"  # the app role was granted SELECT
+
+
 def test_postgres_secrets_never_reach_the_report(audited_postgres, out_dir):
     running, _, _, _ = audited_postgres
     for folder in ("postgres", "postgres-tampered"):
