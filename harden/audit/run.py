@@ -252,7 +252,7 @@ def _stack_evidence(options: AuditOptions, client, errors: list[str]):
     else:
         evidence += stack.graph_drift(resources, client, label)
         evidence += stack.undeclared_containers(resources, client, options.stack)
-        evidence += stack.network_separation(client, options.stack)
+        evidence += stack.network_separation(client, options.stack, resources)
     return evidence, resources
 
 

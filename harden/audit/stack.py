@@ -275,18 +275,22 @@ def undeclared_containers(resources: list[dict], client, stack: str) -> list[Evi
     except Exception as error:  # engine down: unknown, never pass
         return [Evidence("stack", f"stack/{stack}", "undeclared_containers", "none", f"{type(error).__name__}: {error}",
                          UNKNOWN, _INVENTORY_CONTROLS)]
+    if not declared and not live:  # a stack of no containers (e.g. GCP, or TLS material only): nothing to inventory
+        return []
     extra = sorted(c.name for c in live if c.name not in declared)
-    return [Evidence("stack", f"stack/{stack}", "undeclared_containers", "none", extra,
-                     UNKNOWN if not declared else (FAIL if extra else PASS), _INVENTORY_CONTROLS,
+    return [Evidence("stack", f"stack/{stack}", "undeclared_containers", "none", extra, FAIL if extra else PASS,
+                     _INVENTORY_CONTROLS,
                      f"{len(live)} live containers labelled {_STACK_LABEL}={stack}, {len(declared)} declared")]
 
 
-def network_separation(client, stack: str) -> list[Evidence]:
+def network_separation(client, stack: str, resources: list[dict]) -> list[Evidence]:
     """Each network of the stack joins only that stack's containers, and gives none of them a route out (internal,
-    or a bridge without outbound NAT)."""
+    or a bridge without outbound NAT). A stack that declares no container has no Docker network to judge."""
     from baseline import NETWORK
 
     subject = f"stack/{stack}"
+    if not declared_containers(resources):
+        return []
     try:
         networks = client.networks.list(filters={"label": f"{_STACK_LABEL}={stack}"}, greedy=True)
         members = {n.name: [client.containers.get(cid) for cid in (n.attrs.get("Containers") or {})] for n in networks}

@@ -43,13 +43,19 @@ def two_networks(docker_client, audit_image):
             pass
 
 
+def _declaring(*containers) -> list[dict]:
+    return [{"type": stack.CONTAINER_TYPE, "urn": f"urn:pulumi:t::p::docker:index/container:Container::{c.name}",
+             "inputs": {"name": c.name}} for c in containers]
+
+
 def _by(evidence):
     return {(e.subject, e.check): e for e in evidence}
 
 
 def test_a_foreign_container_on_a_stack_network_and_outbound_nat_fail(docker_client, two_networks):
     parts = two_networks
-    found = _by(stack.network_separation(docker_client, parts["stack"]))
+    declared = _declaring(parts["a"], parts["b"])
+    found = _by(stack.network_separation(docker_client, parts["stack"], declared))
     members = found[(f"network/{parts['internal'].name}", "members")]
     assert members.status == "fail" and members.actual == [parts["stranger"].name]
     assert set(members.controls) == {"A.8.22", "A.8.31"}
@@ -58,23 +64,24 @@ def test_a_foreign_container_on_a_stack_network_and_outbound_nat_fail(docker_cli
     nat = found[(f"network/{parts['nat'].name}", "egress")]
     assert nat.status == "fail" and nat.actual == "outbound NAT" and {"A.8.20", "A.8.22", "A.8.23"} == set(nat.controls)
     parts["internal"].disconnect(parts["stranger"], force=True)
-    again = _by(stack.network_separation(docker_client, parts["stack"]))
+    again = _by(stack.network_separation(docker_client, parts["stack"], declared))
     assert again[(f"network/{parts['internal'].name}", "members")].status == "pass"
 
 
 def test_a_live_container_missing_from_the_declared_graph_fails(docker_client, two_networks):
     parts = two_networks
-    declared = [{"type": stack.CONTAINER_TYPE, "urn": "urn:pulumi:t::p::docker:index/container:Container::a",
-                 "inputs": {"name": parts["a"].name}}]
-    [item] = stack.undeclared_containers(declared, docker_client, parts["stack"])
+    [item] = stack.undeclared_containers(_declaring(parts["a"]), docker_client, parts["stack"])
     assert item.status == "fail" and item.actual == [parts["b"].name] and set(item.controls) == {"A.5.9", "A.8.9"}
-    declared.append({**declared[0], "inputs": {"name": parts["b"].name}})
-    [item] = stack.undeclared_containers(declared, docker_client, parts["stack"])
+    [item] = stack.undeclared_containers([], docker_client, parts["stack"])  # declares none, runs two
+    assert item.status == "fail" and item.actual == sorted([parts["a"].name, parts["b"].name])
+    [item] = stack.undeclared_containers(_declaring(parts["a"], parts["b"]), docker_client, parts["stack"])
     assert item.status == "pass" and item.actual == []
 
 
-def test_a_stack_with_no_network_or_no_declared_container_is_unknown(docker_client):
-    [networks] = stack.network_separation(docker_client, f"no-such-stack-{uuid.uuid4().hex[:8]}")
-    assert networks.status == "unknown"
-    [inventory] = stack.undeclared_containers([], docker_client, "no-such-stack")
-    assert inventory.status == "unknown"
+def test_declared_containers_without_a_stack_network_are_unknown_a_stack_of_no_containers_has_none(docker_client):
+    name = f"no-such-stack-{uuid.uuid4().hex[:8]}"
+    ghost = type("Declared", (), {"name": f"{name}-api"})()
+    [networks] = stack.network_separation(docker_client, name, _declaring(ghost))
+    assert networks.status == "unknown"  # nothing to check is not a pass
+    assert stack.network_separation(docker_client, name, []) == []  # e.g. a stack of TLS material only
+    assert stack.undeclared_containers([], docker_client, name) == []
