@@ -12,7 +12,7 @@ from pathlib import Path
 
 from baseline import BACKUP
 from harden import backup_log
-from harden.audit.evidence import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Evidence
+from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 
 SOURCE = "backup"
 DEFAULT_DATASETS = ("postgres", "files")
@@ -67,7 +67,6 @@ def collect(log_path: Path, datasets: tuple[str, ...] = DEFAULT_DATASETS, now: d
                                   fresh, status, BACKUP.controls("copies")))
     evidence += _drill_evidence(lines, now)
     for repository in repositories:
-        evidence.append(_forget_evidence(lines, repository, now))
         check = _latest(lines, action="check", repository=repository)
         if check is None:
             evidence.append(_evidence(f"repository/{repository}", "integrity_check", "restic check ok",
@@ -77,27 +76,6 @@ def collect(log_path: Path, datasets: tuple[str, ...] = DEFAULT_DATASETS, now: d
                                       f"{check['result']} at {check['time']}", PASS if check["result"] == "ok" else FAIL,
                                       BACKUP.controls("check_read_data_subset"), check.get("error", "")))
     return evidence
-
-
-def _forget_evidence(lines: list[dict], repository: str, now: datetime) -> Evidence:
-    """Snapshots older than the retention are deleted (`harden backup forget`: restic forget --keep-within --prune),
-    with the baseline's retention; an append-only repository is pruned by its own operator, not from this host."""
-    forget = _latest(lines, action="forget", repository=repository)
-    expected = f"restic forget --keep-within {BACKUP.retention_days}d ok"
-    controls = BACKUP.controls("retention_days")
-    if forget is None:
-        return _evidence(f"repository/{repository}", "retention_enforced", expected, "no forget on record", UNKNOWN,
-                         controls)
-    age = _age_seconds(forget.get("time"), now)
-    when = f"at {forget.get('time')}" + (f" ({age / 86400:.1f} d ago)" if age is not None else "")
-    if forget.get("skipped"):
-        return _evidence(f"repository/{repository}", "retention_enforced", expected, f"skipped {when}",
-                         NOT_APPLICABLE, controls, str(forget["skipped"]))
-    kept = forget.get("keep_within_days")
-    ok = forget.get("result") == "ok" and kept == BACKUP.retention_days
-    actual = f"{forget.get('result')} keeping {kept} d {when}"
-    return _evidence(f"repository/{repository}", "retention_enforced", expected, actual, PASS if ok else FAIL,
-                     controls, forget.get("error", ""))
 
 
 def _drill_evidence(lines: list[dict], now: datetime) -> list[Evidence]:
