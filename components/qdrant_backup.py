@@ -42,8 +42,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from baseline import BACKUP, CONTAINER, SECRETS, require
+from baseline import BACKUP, require
 from components import restic
+from components.backup_drill import throwaway_secret_file
 from components.backup_runtime import BackupResult, tag
 from components.qdrant_runtime import HTTP_PORT, QdrantSecrets, config_yaml, qdrant_spec
 from components.restic import Repository, check_private_file
@@ -411,14 +412,6 @@ class QdrantDrillResult:
     problems: list[str] = field(default_factory=list)
 
 
-def _private(path: Path, data: bytes) -> str:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRETS.file_mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chown(path, CONTAINER.uid, CONTAINER.gid)
-    return str(path)
-
-
 def throwaway_store_secrets(directory: Path, name: str) -> tuple[QdrantSecrets, str]:
     """Random API keys and a self-signed certificate for `name` that live as long as the drill; (secrets, api key)."""
     key = ec.generate_private_key(ec.SECP384R1())
@@ -433,12 +426,12 @@ def throwaway_store_secrets(directory: Path, name: str) -> tuple[QdrantSecrets, 
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
     api_key = os.urandom(24).hex()
     secrets = QdrantSecrets(
-        config=_private(directory / "qdrant.yaml", config_yaml(api_key, os.urandom(24).hex()).encode()),
-        tls_cert=_private(directory / "cert.pem", cert_pem),
-        tls_key=_private(directory / "key.pem", key.private_bytes(serialization.Encoding.PEM,
+        config=throwaway_secret_file(directory / "qdrant.yaml", config_yaml(api_key, os.urandom(24).hex()).encode()),
+        tls_cert=throwaway_secret_file(directory / "cert.pem", cert_pem),
+        tls_key=throwaway_secret_file(directory / "key.pem", key.private_bytes(serialization.Encoding.PEM,
                                                                   serialization.PrivateFormat.PKCS8,
                                                                   serialization.NoEncryption())),
-        ca_cert=_private(directory / "ca.pem", cert_pem))
+        ca_cert=throwaway_secret_file(directory / "ca.pem", cert_pem))
     return secrets, api_key
 
 
