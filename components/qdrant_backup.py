@@ -148,9 +148,13 @@ class QdrantSource:
         return cls(entry["url"], Path(entry["api_key_file"]), Path(entry["cacert"]), entry.get("container"),
                    entry.get("store_container"), entry.get("drill_image"))
 
-    def client(self) -> QdrantClient:
+    def check_credentials(self) -> None:
+        """The API key file private (0600 or stricter) and the CA certificate present, before anything runs."""
         check_private_file(self.api_key_file, "Qdrant API key file")
         require(self.cacert.is_file(), f"Qdrant CA certificate {self.cacert} is missing", ("A.8.24",))
+
+    def client(self) -> QdrantClient:
+        self.check_credentials()
         parsed = urllib.parse.urlsplit(self.url)
         address = container_address(self.container) if self.container else None
         return QdrantClient(parsed.hostname, parsed.port or HTTP_PORT, self.api_key_file.read_text().strip(),

@@ -79,6 +79,8 @@ class BackupConfig:
         if postgres is not None and not postgres.get("container"):
             raise BackupInputError(f"--config {path}: `postgres` needs a `container`")
         qdrant = QdrantSource.from_config(data["qdrant"]) if data.get("qdrant") is not None else None
+        if qdrant is not None:
+            qdrant.check_credentials()
         return cls(repositories, {entry["name"] for entry in entries if entry.get("append_only")}, Path(data["log"]),
                    postgres, list(data.get("files") or []), data.get("drill_image"), qdrant)
 

@@ -180,3 +180,17 @@ def test_snapshots_in_the_repository_are_not_plaintext(backed_up, config_file):
     blobs = [path.read_bytes() for path in local.rglob("*") if path.is_file()]
     assert blobs and not any(PLAIN.encode() in blob or b"tenant_id" in blob for blob in blobs)
     assert restic.snapshots(repositories(config_file)["local"], "rae-dataset=qdrant", "rae-part=snapshot")
+
+
+def test_a_loose_api_key_file_is_refused_before_anything_runs(config_file, workdir, qdrant, capsys):
+    config = json.loads(config_file.read_text())
+    loose = workdir / "loose-key"
+    loose.write_text(qdrant.api_key)
+    loose.chmod(0o644)
+    config["qdrant"]["api_key_file"] = str(loose)
+    config["log"] = str(workdir / "never-loose.jsonl")
+    path = workdir / "loose.json"
+    path.write_text(json.dumps(config))
+    assert harden(["backup", "run", "--config", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "A.5.17" in error and qdrant.api_key not in error and not (workdir / "never-loose.jsonl").exists()
