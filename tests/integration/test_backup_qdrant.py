@@ -194,3 +194,17 @@ def test_a_loose_api_key_file_is_refused_before_anything_runs(config_file, workd
     assert harden(["backup", "run", "--config", str(path)]) == 2
     error = capsys.readouterr().err
     assert "A.5.17" in error and qdrant.api_key not in error and not (workdir / "never-loose.jsonl").exists()
+
+
+def test_the_front_is_reached_by_its_container_address_as_on_the_stack(source, qdrant, collections):
+    """The stack's config names the front's container (on an internal network, never published): the backup host
+    connects to its address and still verifies the certificate by the URL's name."""
+    by_container = qdrant_backup.QdrantSource("https://localhost:6333", source.api_key_file, source.cacert,
+                                              container=qdrant.front.name)
+    client = by_container.client()
+    assert client.address != "localhost" and client.port == 6333
+    assert set(collections) <= set(client.collections())
+    wrong_name = qdrant_backup.QdrantSource("https://qdrant-store:6333", source.api_key_file, source.cacert,
+                                            container=qdrant.front.name)
+    with pytest.raises(RuntimeError, match="CERTIFICATE_VERIFY_FAILED|match"):
+        wrong_name.client().collections()
