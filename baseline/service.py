@@ -172,8 +172,8 @@ DATABASE = Section(
 
 BACKUP = Section(
     "backup",
-    retention_days=S(35, ("A.8.13",), "Daily backups kept 35 days.",
-                     planned="nothing prunes or checks the age of local dumps yet (backups)"),
+    retention_days=S(35, ("A.8.13", "A.8.10"), "Daily backups kept 35 days (`harden backup forget` weekly; the append-only "
+                                                "off-site copy is pruned by its own operator)."),
     retained_backups=S(35, ("A.8.13",), "Cloud SQL keeps this many automated backups."),
     point_in_time_recovery=S(True, ("A.8.13",), "Transaction logs allow recovery to any point in the window."),
     transaction_log_retention_days=S(7, ("A.8.13",), "Cloud SQL's maximum PITR window."),

@@ -49,7 +49,8 @@ class DrillResult:
     problems: list[str] = field(default_factory=list)
 
 
-def _secret(path: Path, data: bytes) -> str:
+def throwaway_secret_file(path: Path, data: bytes) -> str:
+    """A drill's secret file: baseline mode from the first byte, handed to the container's uid."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRETS.file_mode)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
@@ -68,10 +69,10 @@ def throwaway_secrets(directory: Path) -> PostgresSecrets:
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return PostgresSecrets(
-        superuser_password=_secret(directory / "superuser", os.urandom(24).hex().encode()),
-        app_password=_secret(directory / "app", os.urandom(24).hex().encode()),
-        tls_cert=_secret(directory / "server.crt", cert.public_bytes(serialization.Encoding.PEM)),
-        tls_key=_secret(directory / "server.key", key_pem))
+        superuser_password=throwaway_secret_file(directory / "superuser", os.urandom(24).hex().encode()),
+        app_password=throwaway_secret_file(directory / "app", os.urandom(24).hex().encode()),
+        tls_cert=throwaway_secret_file(directory / "server.crt", cert.public_bytes(serialization.Encoding.PEM)),
+        tls_key=throwaway_secret_file(directory / "server.key", key_pem))
 
 
 def _docker(*args: str) -> subprocess.CompletedProcess:

@@ -9,10 +9,8 @@ Data sets:
   A second snapshot, the *manifest* (JSON: tables, row counts, checksums, the dump's snapshot id and sha256),
   is written only after pg_dump and restic both succeeded: a dump counts as a backup only with its manifest.
 - `files`: host files and directories (the secret files and the CA) as one snapshot.
-- `qdrant`: through Qdrant's snapshot API (`POST /collections/{name}/snapshots`, then the snapshot file
-  streamed into restic like the dump). Not implemented yet: no Qdrant image runs here; the data set name
-  is reserved so the log, the drill and the audit already treat it as one more data set (its absence is
-  reported as unknown, never as pass).
+- `qdrant`: through Qdrant's snapshot API, in components/qdrant_backup.py (a snapshot per collection and a
+  manifest of point counts and sample searches).
 
 Restore never pipes decrypted data straight into the live database: restic authenticates every blob it
 reads (a tampered pack is refused), the dump goes to a 0600 scratch file whose sha256 must equal the

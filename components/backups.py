@@ -7,8 +7,9 @@
   off-site restic server (`rclone serve restic --append-only` on another machine, reached with its own
   credentials), each repository with its own password file in a directory apart from the data passwords,
   and the `harden backup` config that names them; the data sets are components.backup_runtime's
-  (a consistent pg_dump with its manifest, the secret files and the CA), run by the exported command
-  from cron or a systemd timer on the Docker host.
+  (a consistent pg_dump with its manifest, the secret files and the CA) and components.qdrant_backup's
+  (a snapshot per collection through Qdrant's API, reached at its TLS 1.3 front with the API key), run by
+  the exported command from cron or the systemd timers of hosts/backup_units.py on the Docker host.
 """
 
 import json
@@ -86,6 +87,8 @@ class DockerBackupsArgs:
     + postgres_container: the container the dump is taken from
     + files: host paths backed up as the `files` data set (the secret files and the CA)
     + log_path: the JSON-lines backup log `harden audit --backup-log` reads
+    + qdrant: the `qdrant` entry of the config (components.qdrant_backup.QdrantSource keys: url of the TLS 1.3
+      front, api_key_file, cacert, container, store_container), or None where no Qdrant runs
     + offsite_repository_file: a 0600 file holding `rest:https://{user}:{password}@{host}:{port}/{path}` of the append-only
       off-site server (its own credentials), or None (then only the local copy exists, and the audit says so)
     + offsite_cacert: the CA the off-site server's certificate chains to
@@ -98,6 +101,7 @@ class DockerBackupsArgs:
     postgres_container: pulumi.Input[str]
     files: Sequence[str] = field(default_factory=tuple)
     log_path: str | None = None
+    qdrant: dict | None = None
     offsite_repository_file: str | None = None
     offsite_cacert: str | None = None
     unencrypted_exemption: str | None = None
@@ -146,7 +150,7 @@ def backup_config(args: DockerBackupsArgs, container: str, passwords: dict[str, 
                    "append_only": True}
         repositories.append(offsite | ({"cacert": args.offsite_cacert} if args.offsite_cacert else {}))
     return {"repositories": repositories, "postgres": {"container": container}, "files": list(args.files),
-            "log": args.log_path or f"{args.host_path}/backup.jsonl"}
+            "log": args.log_path or f"{args.host_path}/backup.jsonl"} | ({"qdrant": dict(args.qdrant)} if args.qdrant else {})
 
 
 def backup_command(config_path: str) -> str:

@@ -1,11 +1,14 @@
 """`harden backup ACTION --config FILE`: restic backups of the local stack, their retention, checks and drills.
 
-  run      Postgres (one consistent dump + manifest) and the secret files/CA into every repository
+  run      Postgres (one consistent dump + manifest), Qdrant (a snapshot per collection + manifest, through its
+           snapshot API) and the secret files/CA into every repository
   forget   `restic forget --keep-within <baseline days> --prune` on every repository we may prune
            (an append-only off-site repository is pruned by its own operator, never from here)
   check    `restic check --read-data-subset <baseline share>` on every repository
-  drill    restore the newest backup into a scratch Postgres container, compare, record RTO and RPO
-  restore  restore the newest verified backup into the live database (scratch database first)
+  drill    restore the newest backups into a scratch Postgres and a scratch Qdrant container, compare with the
+           figures recorded at backup time (rows and checksums; points and a sample search), record RTO and RPO
+  restore  restore the newest verified backup into the live database (scratch database first), or with
+           --dataset qdrant every collection into the config's running Qdrant, compared with its manifest
 
 Every action appends one JSON line per data set and repository to the config's `log` (read by
 `harden audit --backup-log`). Exit codes: 0 every step ok, 1 a step failed (logged), 2 bad input.
@@ -22,18 +25,17 @@ _EPILOG = """config (JSON):
                     {"name": "offsite", "repository_file": "...", "password_file": "...", "cacert": "...",
                      "append_only": true}],
    "postgres": {"container": "rae-local-postgres", "database": "rae"},
+   "qdrant": {"url": "https://qdrant:6333", "api_key_file": "...", "cacert": "...", "container": "qdrant",
+              "store_container": "qdrant-store"},
    "files": ["/srv/rae/secrets"],
    "log": "/var/log/rae/backup.jsonl"}
 
-schedule (local stack; Node1 runs the same through systemd timers):
-  cron:    0 2 * * *  root  cd REPO && .venv/bin/harden backup run --config CONFIG
-           30 3 * * 0 root  cd REPO && .venv/bin/harden backup forget --config CONFIG
-           0 4 * * *  root  cd REPO && .venv/bin/harden backup check --config CONFIG
-           0 5 * * 0  root  cd REPO && .venv/bin/harden backup drill --config CONFIG
-  systemd: see README.md, "Backups"."""
+schedule: daily run and check, weekly forget and drill, from baseline.BACKUP (hosts/backup_units.py). Node1's
+  pyinfra deploy installs them as systemd timers; elsewhere `python -m hosts.backup_units --help` writes the same
+  units, and README.md ("Backups") lists the equivalent cron lines."""
 
 ACTIONS = ("run", "forget", "check", "drill", "restore")
-_CONFIG_KEYS = ("repositories", "postgres", "files", "log", "drill_image")
+_CONFIG_KEYS = ("repositories", "postgres", "qdrant", "files", "log", "drill_image")
 
 
 class BackupInputError(ValueError):
@@ -48,9 +50,11 @@ class BackupConfig:
     postgres: dict | None = None
     files: list[str] = field(default_factory=list)
     drill_image: str | None = None
+    qdrant: object = None  # components.qdrant_backup.QdrantSource
 
     @classmethod
     def load(cls, path: Path) -> "BackupConfig":
+        from components.qdrant_backup import QdrantSource
         from components.restic import Repository
 
         try:
@@ -74,8 +78,11 @@ class BackupConfig:
         postgres = data.get("postgres")
         if postgres is not None and not postgres.get("container"):
             raise BackupInputError(f"--config {path}: `postgres` needs a `container`")
+        qdrant = QdrantSource.from_config(data["qdrant"]) if data.get("qdrant") is not None else None
+        if qdrant is not None:
+            qdrant.check_credentials()
         return cls(repositories, {entry["name"] for entry in entries if entry.get("append_only")}, Path(data["log"]),
-                   postgres, list(data.get("files") or []), data.get("drill_image"))
+                   postgres, list(data.get("files") or []), data.get("drill_image"), qdrant)
 
 
 def register(commands) -> None:
@@ -85,6 +92,8 @@ def register(commands) -> None:
     parser.add_argument("--config", type=Path, required=True, metavar="FILE", help="backup configuration (JSON)")
     parser.add_argument("--repository", metavar="NAME", help="only this repository (drill, restore, check)")
     parser.add_argument("--container", metavar="NAME", help="restore: the Postgres container to restore into")
+    parser.add_argument("--dataset", choices=("postgres", "qdrant"), default="postgres",
+                        help="restore: which data set (default postgres; qdrant restores into the config's `qdrant`)")
     parser.set_defaults(run=run)
 
 
@@ -118,7 +127,7 @@ def _failed(config: BackupConfig, action: str, error: Exception, **fields) -> in
 
 
 def _run(config: BackupConfig, repositories: list, args) -> int:
-    from components import backup_runtime, restic
+    from components import backup_runtime, qdrant_backup, restic
     from harden import backup_log
 
     status = 0
@@ -131,6 +140,8 @@ def _run(config: BackupConfig, repositories: list, args) -> int:
     if config.postgres:
         work.append(("postgres", lambda repo: backup_runtime.backup_postgres(
             config.postgres["container"], [repo], config.postgres.get("database", backup_runtime.DATABASE_NAME))))
+    if config.qdrant:
+        work.append(("qdrant", lambda repo: qdrant_backup.backup_qdrant(config.qdrant, [repo])))
     if config.files:
         work.append(("files", lambda repo: backup_runtime.backup_files(config.files, [repo])))
     for dataset, backup in work:
@@ -186,35 +197,59 @@ def _check(config: BackupConfig, repositories: list, args) -> int:
 
 
 def _drill(config: BackupConfig, repositories: list, args) -> int:
+    if not config.postgres and not config.qdrant:
+        raise BackupInputError("drill: the config names neither a `postgres` nor a `qdrant` data set to restore "
+                               "[ISO 27001:2022 A.8.13 Information backup]")
+    if config.postgres is None and config.drill_image is not None:
+        raise BackupInputError("drill: `drill_image` is the Postgres drill's image, but the config has no `postgres`")
+    status = 0
+    for repository in repositories:
+        if config.postgres:
+            status = _drill_postgres(config, repository) or status
+        if config.qdrant:
+            status = _drill_qdrant(config, repository) or status
+    return status
+
+
+def _drill_postgres(config: BackupConfig, repository) -> int:
     from components import backup_drill
     from harden import backup_log
 
-    image = config.drill_image
-    if image is None:
-        if not config.postgres:
-            raise BackupInputError("drill: the config names neither `drill_image` nor a `postgres` container whose "
-                                   "image to use [ISO 27001:2022 A.8.13 Information backup]")
-    status = 0
-    for repository in repositories:
-        try:
-            image = image or backup_drill.container_image(config.postgres["container"])
-            result = backup_drill.drill(repository, image)
-        except (RuntimeError, ValueError) as error:
-            status = _failed(config, "drill", error, dataset="postgres", repository=repository.name, matched=False)
-            continue
-        backup_log.append(config.log, backup_log.record(
-            "drill", "ok" if result.matched else "fail", dataset="postgres", repository=repository.name,
-            matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
-            snapshot=result.dump_snapshot, taken_at=result.taken_at, tables=result.tables, rows=result.rows,
-            problems=result.problems or None))
-        status = status or (0 if result.matched else 1)
-    return status
+    try:
+        image = config.drill_image or backup_drill.container_image(config.postgres["container"])
+        result = backup_drill.drill(repository, image)
+    except (RuntimeError, ValueError) as error:
+        return _failed(config, "drill", error, dataset="postgres", repository=repository.name, matched=False)
+    backup_log.append(config.log, backup_log.record(
+        "drill", "ok" if result.matched else "fail", dataset="postgres", repository=repository.name,
+        matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
+        snapshot=result.dump_snapshot, taken_at=result.taken_at, tables=result.tables, rows=result.rows,
+        problems=result.problems or None))
+    return 0 if result.matched else 1
+
+
+def _drill_qdrant(config: BackupConfig, repository) -> int:
+    from components import qdrant_backup
+    from harden import backup_log
+
+    try:
+        result = qdrant_backup.drill_qdrant(repository, config.qdrant.image())
+    except (RuntimeError, ValueError) as error:
+        return _failed(config, "drill", error, dataset="qdrant", repository=repository.name, matched=False)
+    backup_log.append(config.log, backup_log.record(
+        "drill", "ok" if result.matched else "fail", dataset="qdrant", repository=repository.name,
+        matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
+        snapshot=result.snapshot, taken_at=result.taken_at, tables=result.collections, rows=result.points,
+        problems=result.problems or None))
+    return 0 if result.matched else 1
 
 
 def _restore(config: BackupConfig, repositories: list, args) -> int:
     from components import backup_runtime
     from harden import backup_log
 
+    if args.dataset == "qdrant":
+        return _restore_qdrant(config, repositories, args)
     if args.repository is None or args.container is None:
         raise BackupInputError("restore needs --repository NAME and --container NAME (which copy, into which "
                                "database container) [ISO 27001:2022 A.8.13 Information backup]")
@@ -226,6 +261,34 @@ def _restore(config: BackupConfig, repositories: list, args) -> int:
         "restore", "ok", dataset="postgres", repository=repositories[0].name, snapshot=manifest.dump_snapshot,
         taken_at=manifest.taken_at, tables=len(manifest.tables)))
     return 0
+
+
+def _restore_qdrant(config: BackupConfig, repositories: list, args) -> int:
+    import shutil
+    import tempfile
+
+    from components import qdrant_backup
+    from harden import backup_log
+
+    if args.repository is None or config.qdrant is None:
+        raise BackupInputError("restore --dataset qdrant needs --repository NAME and a `qdrant` entry in the config "
+                               "(the Qdrant to restore into) [ISO 27001:2022 A.8.13 Information backup]")
+    repository = repositories[0]
+    scratch = Path(tempfile.mkdtemp(prefix="rae-restore-qdrant-"))
+    try:
+        client = config.qdrant.client()
+        snapshot, manifest = qdrant_backup.latest_manifest(repository)
+        qdrant_backup.restore_into(client, repository, manifest, scratch)
+        problems = qdrant_backup.compare(manifest, client)
+    except (RuntimeError, ValueError) as error:
+        return _failed(config, "restore", error, dataset="qdrant", repository=repository.name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    backup_log.append(config.log, backup_log.record(
+        "restore", "fail" if problems else "ok", dataset="qdrant", repository=repository.name, snapshot=snapshot["id"],
+        taken_at=manifest.taken_at, tables=len(manifest.collections), matched=not problems,
+        problems=problems or None))
+    return 1 if problems else 0
 
 
 _ACTIONS = {"run": _run, "forget": _forget, "check": _check, "drill": _drill, "restore": _restore}

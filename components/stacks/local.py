@@ -20,6 +20,7 @@ from components.host_files import HostSecretFile
 from components.postgres import DockerPostgres, DockerPostgresArgs
 from components.postgres_runtime import PostgresSecrets
 from components.qdrant import DockerQdrant, DockerQdrantArgs
+from components.qdrant_runtime import HTTP_PORT as QDRANT_HTTP_PORT
 from components.qdrant_runtime import FRONT_NAME, STORE_NAME, FrontSecrets, QdrantSecrets, config_yaml, front_config
 from components.secrets import Secrets, SecretsArgs
 from components.spec import Port
@@ -108,6 +109,9 @@ def build() -> None:
     backups = DockerBackups("backups", DockerBackupsArgs(
         host_path=str(config.backup_root or config.data_root / "backups"), credentials_dir=str(config.data_root / "backup-credentials"),
         postgres_container=postgres.container_name, files=[secrets_dir],
+        # The front is on the internal backend network: the backup host reaches it by the container's address.
+        qdrant={"url": f"https://{FRONT_NAME}:{QDRANT_HTTP_PORT}", "api_key_file": secrets.files["qdrant-api-key"],
+                "cacert": ca_path, "container": FRONT_NAME, "store_container": STORE_NAME},
         offsite_repository_file=config.backup_offsite_repository_file, offsite_cacert=config.backup_offsite_cacert,
         unencrypted_exemption=config.unencrypted_exemption, keep_data=config.keep_data,
         depends_on=[ca_file, *pg_tls_files]))

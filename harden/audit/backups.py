@@ -16,6 +16,8 @@ from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 
 SOURCE = "backup"
 DEFAULT_DATASETS = ("postgres", "files")
+# Data sets a drill restores and compares (the files data set is restored by `restic restore`, not drilled).
+DRILLED = ("postgres", "qdrant")
 
 
 def _age_seconds(stamp: str, now: datetime) -> float | None:
@@ -65,7 +67,8 @@ def collect(log_path: Path, datasets: tuple[str, ...] = DEFAULT_DATASETS, now: d
         status = PASS if len(fresh) >= needed else (UNKNOWN if not lines else FAIL)
         evidence.append(_evidence(dataset, "fresh_copies", f">= {needed} repositories within the RPO (+ live data)",
                                   fresh, status, BACKUP.controls("copies")))
-    evidence += _drill_evidence(lines, now)
+    for dataset in (name for name in datasets if name in DRILLED):
+        evidence += _drill_evidence(lines, dataset, now)
     for repository in repositories:
         check = _latest(lines, action="check", repository=repository)
         if check is None:
@@ -75,14 +78,37 @@ def collect(log_path: Path, datasets: tuple[str, ...] = DEFAULT_DATASETS, now: d
             evidence.append(_evidence(f"repository/{repository}", "integrity_check", "restic check ok",
                                       f"{check['result']} at {check['time']}", PASS if check["result"] == "ok" else FAIL,
                                       BACKUP.controls("check_read_data_subset"), check.get("error", "")))
+        evidence.append(_retention_evidence(lines, repository, now))
     return evidence
 
 
-def _drill_evidence(lines: list[dict], now: datetime) -> list[Evidence]:
-    drill = _latest(lines, action="drill")
+def _retention_evidence(lines: list[dict], repository: str, now: datetime) -> Evidence:
+    """The last `forget` pruned to the baseline's days within the last week (the weekly timer's period + a day)."""
+    expected = f"forget --keep-within {BACKUP.retention_days}d within 8 d"
+    forget = _latest(lines, action="forget", repository=repository)
+    subject, controls = f"repository/{repository}", BACKUP.controls("retention_days")
+    if forget is None:
+        return _evidence(subject, "retention", expected, "no forget on record", UNKNOWN, controls)
+    if forget.get("skipped"):
+        # An append-only copy is pruned by its own operator: nothing here shows that it was.
+        return _evidence(subject, "retention", expected, "pruned by the off-site operator (not observed)", UNKNOWN,
+                         controls, forget["skipped"])
+    age = _age_seconds(forget["time"], now)
+    if forget["result"] != "ok":
+        return _evidence(subject, "retention", expected, f"failed at {forget['time']}", FAIL, controls,
+                         forget.get("error", ""))
+    days = forget.get("keep_within_days")
+    status = PASS if days == BACKUP.retention_days and age is not None and age <= 8 * 86400 else FAIL
+    actual = f"--keep-within {days}d, {'unreadable time' if age is None else f'{age / 86400:.1f} d ago'}"
+    return _evidence(subject, "retention", expected, actual, status, controls)
+
+
+def _drill_evidence(lines: list[dict], dataset: str, now: datetime) -> list[Evidence]:
+    drill = _latest(lines, action="drill", dataset=dataset)
+    subject = f"drill/{dataset}"
     controls = BACKUP.controls("restore_verified")
     if drill is None:
-        return [_evidence("drill", name, expected, "no drill on record", UNKNOWN, controls)
+        return [_evidence(subject, name, expected, "no drill on record", UNKNOWN, controls)
                 for name, expected in (("last_result", "matched"), ("rto", f"<= {BACKUP.rto_minutes} min"),
                                        ("rpo", f"<= {BACKUP.rpo_hours} h"),
                                        ("last_drill_age", f"<= {BACKUP.drill_interval_days} d"))]
@@ -90,18 +116,18 @@ def _drill_evidence(lines: list[dict], now: datetime) -> list[Evidence]:
     age = _age_seconds(drill["time"], now)
     rto, rpo = drill.get("rto_seconds"), drill.get("rpo_seconds")
     evidence = [
-        _evidence("drill", "last_result", "matched", "matched" if drill["result"] == "ok" else drill.get("error") or
+        _evidence(subject, "last_result", "matched", "matched" if drill["result"] == "ok" else drill.get("error") or
                   "; ".join(drill.get("problems", [])) or "failed", PASS if drill["result"] == "ok" else FAIL,
                   controls, where),
-        _evidence("drill", "rto", f"<= {BACKUP.rto_minutes} min",
+        _evidence(subject, "rto", f"<= {BACKUP.rto_minutes} min",
                   "not measured" if rto is None else f"{rto:.1f} s",
                   UNKNOWN if rto is None else (PASS if rto <= BACKUP.rto_minutes * 60 else FAIL),
                   BACKUP.controls("rto_minutes"), where),
-        _evidence("drill", "rpo", f"<= {BACKUP.rpo_hours} h",
+        _evidence(subject, "rpo", f"<= {BACKUP.rpo_hours} h",
                   "not measured" if rpo is None else f"{rpo / 3600:.2f} h",
                   UNKNOWN if rpo is None else (PASS if rpo <= BACKUP.rpo_hours * 3600 else FAIL),
                   BACKUP.controls("rpo_hours"), where),
-        _evidence("drill", "last_drill_age", f"<= {BACKUP.drill_interval_days} d",
+        _evidence(subject, "last_drill_age", f"<= {BACKUP.drill_interval_days} d",
                   "unreadable time" if age is None else f"{age / 86400:.1f} d",
                   UNKNOWN if age is None else (PASS if age <= BACKUP.drill_interval_days * 86400 else FAIL),
                   BACKUP.controls("drill_interval_days"), where),

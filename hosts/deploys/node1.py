@@ -9,7 +9,8 @@ run) gives root a private TMPDIR. Its last operation records the completed basel
 (hosts.verify reports a node without it as not completely hardened); a run that stops half-way says so.
 Host data read here: harden_scope ("node": a machine with its own kernel and systemd; "container":
 sshd in a container, where kernel, systemd and disk parts are reported not applicable),
-firewall_ssh_interfaces, firewall_service_ports, luks_data_paths, apt_security_mirror.
+firewall_ssh_interfaces, firewall_service_ports, luks_data_paths, apt_security_mirror, and the backup_*
+keys of hosts/deploys/backup.py.
 """
 
 from pyinfra import config, host, state
@@ -19,6 +20,7 @@ from baseline import DEPLOY, LUKS, BaselineViolation
 from hosts import connection, desired
 from hosts.deploys import report
 from hosts.deploys.audit import harden_audit
+from hosts.deploys.backup import harden_backups
 from hosts.deploys.firewall import harden_firewall
 from hosts.deploys.services import harden_docker_daemon, harden_time_and_logs, harden_updates
 from hosts.deploys.ssh import harden_ssh
@@ -46,7 +48,7 @@ if scope == "node":
 else:
     reason = "harden_scope=container: no own kernel, systemd or disks; the image brings its packages"
     for part in ("LUKS data and swap", "packages", "sysctl, modules and mounts", "auditd", "nftables",
-                 "time sync and journald", "docker daemon"):
+                 "time sync and journald", "docker daemon", "backup timers"):
         harden.not_applicable(name=f"{part}: not applicable", part=part, reason=reason)
 
 harden_ssh()
@@ -58,6 +60,7 @@ if scope == "node":
     harden_updates()
     harden_time_and_logs()
     harden_docker_daemon()
+    harden_backups()
     harden_firewall()
 harden.text_file(name="deploy completed: baseline recorded", path=DEPLOY.completion_marker,
                  text=desired.completion_text())

@@ -42,7 +42,14 @@ def fresh_lines(hours_ago: float = 2) -> list[dict]:
     return [backup_line(dataset, repository, hours_ago) for dataset in ("postgres", "files")
             for repository in ("local", "offsite")] + [
         {"time": stamp(hours_ago), "action": "check", "result": "ok", "repository": repository}
-        for repository in ("local", "offsite")]
+        for repository in ("local", "offsite")] + [
+        {"time": stamp(hours_ago), "action": "forget", "result": "ok", "repository": "local",
+         "keep_within_days": BACKUP.retention_days},
+        {"time": stamp(hours_ago), "action": "forget", "result": "ok", "repository": "offsite",
+         "skipped": "append-only repository: pruned by its own operator"}]
+
+# The off-site copy's pruning is its operator's: the audit cannot observe it, so it stays unknown.
+OFFSITE_RETENTION = ("backup/repository/offsite", "retention")
 
 
 def test_no_log_is_unknown_never_pass(tmp_path):
@@ -56,8 +63,9 @@ def test_fresh_backups_checks_and_a_good_drill_pass(tmp_path):
     statuses = by_key(backups.collect(log, now=NOW))
     assert statuses[("backup/postgres/offsite", "last_success_age")] == PASS
     assert statuses[("backup/files", "fresh_copies")] == PASS
-    assert statuses[("backup/drill", "rto")] == PASS and statuses[("backup/drill", "rpo")] == PASS
+    assert statuses[("backup/drill/postgres", "rto")] == PASS and statuses[("backup/drill/postgres", "rpo")] == PASS
     assert statuses[("backup/repository/offsite", "integrity_check")] == PASS
+    assert statuses[("backup/repository/local", "retention")] == PASS and statuses.pop(OFFSITE_RETENTION) == UNKNOWN
     assert set(statuses.values()) == {PASS}
 
 
@@ -89,13 +97,13 @@ def test_a_failed_backup_is_not_a_success(tmp_path):
 def test_a_drill_beyond_the_baseline_fails(tmp_path, drill, failing):
     log = write_log(tmp_path / "log.jsonl", *fresh_lines(), drill)
     statuses = by_key(backups.collect(log, now=NOW))
-    assert statuses[("backup/drill", failing)] == FAIL
-    assert [key for key, status in statuses.items() if status == FAIL] == [("backup/drill", failing)]
+    assert statuses[("backup/drill/postgres", failing)] == FAIL
+    assert [key for key, status in statuses.items() if status == FAIL] == [("backup/drill/postgres", failing)]
 
 
 def test_no_drill_on_record_is_unknown(tmp_path):
     statuses = by_key(backups.collect(write_log(tmp_path / "log.jsonl", *fresh_lines()), now=NOW))
-    assert statuses[("backup/drill", "last_result")] == UNKNOWN and statuses[("backup/drill", "rto")] == UNKNOWN
+    assert statuses[("backup/drill/postgres", "last_result")] == UNKNOWN and statuses[("backup/drill/postgres", "rto")] == UNKNOWN
 
 
 def test_malformed_lines_are_reported_not_skipped(tmp_path):
@@ -133,3 +141,34 @@ def test_an_unknown_data_set_name_is_refused(tmp_path):
 
     with pytest.raises(AuditInputError, match="A.8.13"):
         validate(AuditOptions(out=tmp_path / "out", backup_datasets=["qdrnt"]))
+
+
+def test_each_drilled_data_set_needs_its_own_drill(tmp_path):
+    """A Postgres drill says nothing about Qdrant: with Qdrant deployed, its drill is judged on its own lines."""
+    qdrant_backups = [backup_line("qdrant", repository, 2) for repository in ("local", "offsite")]
+    log = write_log(tmp_path / "log.jsonl", *fresh_lines(), *qdrant_backups, drill_line(20, rto_s=90, rpo_s=3600))
+    statuses = by_key(backups.collect(log, ("postgres", "files", "qdrant"), now=NOW))
+    assert statuses[("backup/qdrant", "fresh_copies")] == PASS
+    assert statuses[("backup/drill/postgres", "last_result")] == PASS
+    assert statuses[("backup/drill/qdrant", "last_result")] == UNKNOWN
+    qdrant_drill = dict(drill_line(1, rto_s=BACKUP.rto_minutes * 60 + 1, rpo_s=60), dataset="qdrant")
+    statuses = by_key(backups.collect(write_log(tmp_path / "log2.jsonl", *fresh_lines(), *qdrant_backups,
+                                                drill_line(20, 90, 3600), qdrant_drill),
+                                      ("postgres", "files", "qdrant"), now=NOW))
+    assert statuses[("backup/drill/qdrant", "last_result")] == PASS
+    assert [key for key, status in statuses.items() if status == FAIL] == [("backup/drill/qdrant", "rto")]
+    assert ("backup/drill/files", "last_result") not in statuses
+
+
+@pytest.mark.parametrize("forget, status", [
+    ({"keep_within_days": BACKUP.retention_days}, PASS),
+    ({"keep_within_days": BACKUP.retention_days + 30}, FAIL),
+    ({"keep_within_days": BACKUP.retention_days, "hours_ago": 9 * 24}, FAIL),
+    ({"result": "fail", "error": "restic forget failed"}, FAIL),
+])
+def test_retention_is_read_from_the_last_forget(tmp_path, forget, status):
+    line = {"time": stamp(forget.pop("hours_ago", 1)), "action": "forget", "result": forget.pop("result", "ok"),
+            "repository": "local", **forget}
+    statuses = by_key(backups.collect(write_log(tmp_path / "log.jsonl", backup_line("postgres", "local", 1), line),
+                                      now=NOW))
+    assert statuses[("backup/repository/local", "retention")] == status

@@ -261,8 +261,8 @@ def test_check_and_drill_are_logged_and_the_audit_reads_them(backed_up, config_f
         Path(json.loads(config_file.read_text())["log"]))}
     assert evidence[("backup/postgres/offsite", "last_success_age")].status == PASS
     assert evidence[("backup/postgres", "fresh_copies")].status == PASS
-    assert evidence[("backup/drill", "last_result")].status == PASS
-    assert evidence[("backup/drill", "rto")].status == PASS
+    assert evidence[("backup/drill/postgres", "last_result")].status == PASS
+    assert evidence[("backup/drill/postgres", "rto")].status == PASS
     assert evidence[("backup/repository/local", "integrity_check")].status == PASS
     later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=BACKUP.rpo_hours + 1)
     aged = {(e.subject, e.check): e for e in backup_evidence.collect(

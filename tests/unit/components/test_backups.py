@@ -76,3 +76,25 @@ def test_the_offsite_repository_is_append_only_with_its_own_password():
 def test_repository_passwords_inside_the_backed_up_files_are_refused():
     with pytest.raises(BaselineViolation, match="apart from the backed-up"):
         _docker_backups(credentials_dir="/srv/data/secrets/backup")
+
+
+def test_a_qdrant_entry_reaches_the_config_and_the_backup_tool_accepts_it():
+    from components.qdrant_backup import QdrantSource
+
+    entry = {"url": "https://qdrant:6333", "api_key_file": "/srv/data/secrets/qdrant-api-key",
+             "cacert": "/srv/data/secrets/ca.crt", "container": "qdrant", "store_container": "qdrant-store"}
+    _, resources = _docker_backups(qdrant=entry)
+    config = _config(resources)
+    assert config["qdrant"] == entry
+    source = QdrantSource.from_config(config["qdrant"])
+    assert (source.url, source.container, source.store_container) == ("https://qdrant:6333", "qdrant", "qdrant-store")
+
+
+@pytest.mark.parametrize("url", ["http://qdrant:6333", "https://user:secret@qdrant:6333", "qdrant:6333"])
+def test_a_qdrant_url_without_tls_or_with_credentials_is_refused(url):
+    from components.qdrant_backup import QdrantSource
+
+    with pytest.raises(BaselineViolation, match="A.8.24"):
+        QdrantSource.from_config({"url": url, "api_key_file": "/k", "cacert": "/ca"})
+    with pytest.raises(BaselineViolation, match="unknown keys"):
+        QdrantSource.from_config({"url": "https://qdrant:6333", "api_key_file": "/k", "cacert": "/ca", "key": "x"})

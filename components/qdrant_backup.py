@@ -1,0 +1,538 @@
+"""Qdrant backups through its snapshot API, and their restore drill into a scratch Qdrant (baseline.BACKUP).
+
+Backup: for every collection, `POST /collections/{name}/snapshots?wait=true` on the running Qdrant
+(reached through its TLS 1.3 front with the stack's API key; the front's certificate verified by name
+against the stack's CA), the snapshot file streamed from `GET .../snapshots/{file}` into `restic backup
+--stdin` (its sha256 taken on the way and checked against the one Qdrant reports), then the snapshot
+deleted on the server (the data volume does not fill up with copies). Beside the files, a manifest
+snapshot records per collection its exact point count and a sample search (the first point's vector,
+exact search, the ids found in order), read before and after the snapshot: a collection that changed
+meanwhile is snapshotted again, so the recorded figures describe the file.
+
+Drill: a throwaway Qdrant container from the production image and runtime spec (components.qdrant_runtime;
+throwaway API keys and a self-signed certificate, data in a named volume, published on loopback only while
+the drill runs) gets
+every snapshot uploaded (`POST /collections/{name}/snapshots/upload`, Qdrant checks the sha256 too), and
+its point counts and sample searches are compared with the manifest.
+
+    >>> source = QdrantSource.from_config({"url": "https://qdrant:6333", "api_key_file": "...", "cacert": "...",
+    ...                                    "container": "qdrant", "store_container": "qdrant-store"})
+    >>> backup_qdrant(source, [repository])
+"""
+
+import contextlib
+import datetime
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from baseline import BACKUP, require
+from components import restic
+from components.backup_drill import throwaway_secret_file
+from components.backup_runtime import BackupResult, tag
+from components.qdrant_runtime import HTTP_PORT, QdrantSecrets, config_yaml, qdrant_spec
+from components.restic import Repository, check_private_file
+from components.spec import Port, docker_run_args
+
+SNAPSHOT_FILE = "rae/qdrant/{collection}.snapshot"
+MANIFEST_FILE = "rae/qdrant/manifest.json"
+SAMPLE_LIMIT = 5
+SNAPSHOT_ATTEMPTS = 3
+READY_TIMEOUT_S = 120
+_CHUNK = 1 << 20
+_ERROR = "[ISO 27001:2022 A.8.13 Information backup]"
+_SOURCE_KEYS = ("url", "api_key_file", "cacert", "container", "store_container", "drill_image")
+
+
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class _NamedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to `address` while verifying the certificate for `server_name` (a front on an internal network)."""
+
+    def __init__(self, address: str, port: int, server_name: str, context: ssl.SSLContext, timeout: float):
+        super().__init__(address, port, context=context, timeout=timeout)
+        self._server_name, self._tls = server_name, context
+
+    def connect(self):
+        raw = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._tls.wrap_socket(raw, server_hostname=self._server_name)
+
+
+class QdrantClient:
+    """Qdrant's REST API over TLS 1.3 only, the certificate verified by name; the API key never leaves the header."""
+
+    def __init__(self, server_name: str, port: int, api_key: str, cacert: Path, address: str | None = None,
+                 timeout: float = 300):
+        self.server_name, self.port, self.address, self.timeout = server_name, port, address or server_name, timeout
+        self._api_key = api_key
+        self.context = ssl.create_default_context(cafile=str(cacert))
+        self.context.minimum_version = ssl.TLSVersion.TLSv1_3
+
+    def _connection(self) -> http.client.HTTPSConnection:
+        return _NamedHTTPSConnection(self.address, self.port, self.server_name, self.context, self.timeout)
+
+    def open(self, method: str, path: str, body=None, headers: dict | None = None):
+        """Send a request; return (connection, response) for streaming. The caller closes the connection."""
+        connection = self._connection()
+        connection.request(method, path, body=body, headers={"api-key": self._api_key, **(headers or {})})
+        return connection, connection.getresponse()
+
+    def call(self, method: str, path: str, body: dict | None = None):
+        """A JSON request; Qdrant's `result`, or RuntimeError naming the call and Qdrant's answer (never the key)."""
+        payload = None if body is None else json.dumps(body).encode()
+        try:
+            connection, response = self.open(method, path, payload, {"content-type": "application/json"})
+            try:
+                text = response.read()
+            finally:
+                connection.close()
+        except (OSError, http.client.HTTPException) as error:
+            raise RuntimeError(f"Qdrant {method} {path} at {self.server_name}:{self.port} failed: {error} {_ERROR}") from None
+        if response.status != 200:
+            raise RuntimeError(f"Qdrant {method} {path}: HTTP {response.status} {text[:300]!r} {_ERROR}")
+        return json.loads(text)["result"]
+
+    def collections(self) -> list[str]:
+        return sorted(entry["name"] for entry in self.call("GET", "/collections")["collections"])
+
+
+@dataclass(frozen=True)
+class QdrantSource:
+    """Where the running Qdrant answers and with which credentials (the `qdrant` entry of the backup config).
+
+    + url: `https://NAME:PORT` of the TLS 1.3 front; NAME is verified against its certificate
+    + api_key_file: the stack's Qdrant API key (0600/0400; snapshots need the full-access key)
+    + cacert: the stack's CA certificate
+    + container: connect to this container's address (the front on an internal Docker network), or None to
+      resolve NAME
+    + store_container: the Qdrant store container whose image the drill runs; or
+    + drill_image: that image id directly
+    """
+
+    url: str
+    api_key_file: Path
+    cacert: Path
+    container: str | None = None
+    store_container: str | None = None
+    drill_image: str | None = None
+
+    @classmethod
+    def from_config(cls, entry: dict) -> "QdrantSource":
+        unknown = sorted(set(entry) - set(_SOURCE_KEYS))
+        require(not unknown, f"backup config `qdrant`: unknown keys {unknown}; allowed: {list(_SOURCE_KEYS)}",
+                BACKUP.controls("copies"))
+        missing = [key for key in ("url", "api_key_file", "cacert") if not entry.get(key)]
+        require(not missing, f"backup config `qdrant`: needs {missing}", BACKUP.controls("copies"))
+        parsed = urllib.parse.urlsplit(entry["url"])
+        require(parsed.scheme == "https" and bool(parsed.hostname) and not parsed.username,
+                f"backup config `qdrant`: url {entry['url']!r} must be https://NAME:PORT (TLS, no credentials in it)",
+                ("A.8.24", "A.5.17"))
+        return cls(entry["url"], Path(entry["api_key_file"]), Path(entry["cacert"]), entry.get("container"),
+                   entry.get("store_container"), entry.get("drill_image"))
+
+    def check_credentials(self) -> None:
+        """The API key file private (0600 or stricter) and the CA certificate present, before anything runs."""
+        check_private_file(self.api_key_file, "Qdrant API key file")
+        require(self.cacert.is_file(), f"Qdrant CA certificate {self.cacert} is missing", ("A.8.24",))
+
+    def client(self) -> QdrantClient:
+        self.check_credentials()
+        parsed = urllib.parse.urlsplit(self.url)
+        address = container_address(self.container) if self.container else None
+        return QdrantClient(parsed.hostname, parsed.port or HTTP_PORT, self.api_key_file.read_text().strip(),
+                            self.cacert, address)
+
+    def image(self) -> str:
+        if self.drill_image:
+            return self.drill_image
+        require(bool(self.store_container), "backup config `qdrant`: the drill needs `drill_image` or "
+                                            "`store_container` (whose image it runs)", BACKUP.controls("restore_verified"))
+        done = subprocess.run(["docker", "inspect", "--format", "{{.Image}}", self.store_container],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"cannot read the image of {self.store_container}: {done.stderr.strip()!r} {_ERROR}")
+        return done.stdout.strip()
+
+
+def container_address(container: str) -> str:
+    """The first network address of a running container (the host reaches containers on its bridges)."""
+    done = subprocess.run(["docker", "inspect", "--format",
+                           "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container],
+                          capture_output=True, text=True)
+    addresses = done.stdout.split()
+    if done.returncode != 0 or not addresses:
+        raise RuntimeError(f"no network address for container {container}: {done.stderr.strip()!r} {_ERROR}")
+    return addresses[0]
+
+
+@dataclass
+class CollectionFigures:
+    """What a collection held when its snapshot was taken, and where the snapshot is stored."""
+
+    snapshot: str  # restic snapshot id of the snapshot file
+    sha256: str
+    bytes: int
+    points: int
+    sample: dict  # {"using": vector name or None, "vector": [...], "ids": [...]} or {} for an empty collection
+
+
+@dataclass
+class QdrantManifest:
+    taken_at: str
+    collections: dict[str, CollectionFigures] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> "QdrantManifest":
+        data = json.loads(text)
+        return cls(data["taken_at"], {name: CollectionFigures(**figures)
+                                      for name, figures in data["collections"].items()})
+
+
+def _path(collection: str, rest: str = "") -> str:
+    return f"/collections/{urllib.parse.quote(collection, safe='')}{rest}"
+
+
+def point_count(client: QdrantClient, collection: str) -> int:
+    return int(client.call("POST", _path(collection, "/points/count"), {"exact": True})["count"])
+
+
+def sample_probe(client: QdrantClient, collection: str) -> dict:
+    """The first point's dense vector (by id order) and which vector name it belongs to; {} when there is none."""
+    points = client.call("POST", _path(collection, "/points/scroll"),
+                         {"limit": 1, "with_vector": True, "with_payload": False})["points"]
+    if not points:
+        return {}
+    vector = points[0]["vector"]
+    if isinstance(vector, dict):
+        using = sorted(name for name, value in vector.items() if isinstance(value, list))
+        return {"using": using[0], "vector": vector[using[0]]} if using else {}
+    return {"using": None, "vector": vector}
+
+
+def sample_search(client: QdrantClient, collection: str, probe: dict) -> list:
+    """The ids an exact (brute-force, deterministic) search for the probe vector finds, best first."""
+    if not probe:
+        return []
+    query = {"query": probe["vector"], "limit": SAMPLE_LIMIT, "with_payload": False, "params": {"exact": True}}
+    if probe.get("using"):
+        query["using"] = probe["using"]
+    return [point["id"] for point in client.call("POST", _path(collection, "/points/query"), query)["points"]]
+
+
+def collection_figures(client: QdrantClient, collection: str) -> tuple[int, dict]:
+    probe = sample_probe(client, collection)
+    return point_count(client, collection), ({**probe, "ids": sample_search(client, collection, probe)} if probe else {})
+
+
+def _stream_snapshot(client: QdrantClient, collection: str, name: str, repository: Repository) -> tuple[dict, str, int]:
+    """GET the snapshot file into `restic backup --stdin`; (restic summary, sha256, bytes)."""
+    connection, response = client.open("GET", _path(collection, f"/snapshots/{urllib.parse.quote(name)}"))
+    try:
+        if response.status != 200:
+            raise RuntimeError(f"Qdrant snapshot download {collection}/{name}: HTTP {response.status} {_ERROR}")
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            store = restic.popen(repository, "backup", "--stdin", "--stdin-filename",
+                                 SNAPSHOT_FILE.format(collection=collection), "--json",
+                                 "--tag", tag("dataset", "qdrant"), "--tag", tag("part", "snapshot"),
+                                 stdin=subprocess.PIPE, stdout=out, stderr=err)
+            digest, size, relay_error = hashlib.sha256(), 0, None
+            try:
+                while chunk := response.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    store.stdin.write(chunk)
+            except (OSError, http.client.HTTPException) as error:
+                relay_error = error
+            finally:
+                try:
+                    store.stdin.close()
+                except OSError:
+                    pass
+            store.wait()
+            out.seek(0), err.seek(0)
+            stdout, stderr = out.read(), err.read()
+    finally:
+        connection.close()
+    if store.returncode != 0 or relay_error:
+        raise RuntimeError(f"qdrant backup of {collection} to repository {repository.name!r} failed: {relay_error}; "
+                           f"restic exit {store.returncode} {restic.last_lines(stderr)!r} {_ERROR}")
+    return restic.summary(stdout), digest.hexdigest(), size
+
+
+def _snapshot_collection(client: QdrantClient, collection: str, repository: Repository) -> tuple[CollectionFigures, int]:
+    for _ in range(SNAPSHOT_ATTEMPTS):
+        before = collection_figures(client, collection)
+        snapshot = client.call("POST", _path(collection, "/snapshots?wait=true"))
+        try:
+            after = collection_figures(client, collection)
+            if after != before:
+                print(f"[backup] qdrant {collection} changed while its snapshot was taken; taking it again", flush=True)
+                continue
+            summary, sha256, size = _stream_snapshot(client, collection, snapshot["name"], repository)
+        finally:
+            client.call("DELETE", _path(collection, f"/snapshots/{urllib.parse.quote(snapshot['name'])}?wait=true"))
+        require(not snapshot.get("checksum") or snapshot["checksum"] == sha256,
+                f"qdrant snapshot {collection}/{snapshot['name']}: sha256 {sha256} of the downloaded file differs from "
+                f"Qdrant's {snapshot.get('checksum')}", BACKUP.controls("restore_verified"))
+        points, sample = before
+        return CollectionFigures(summary["snapshot_id"], sha256, size, points, sample), summary.get("data_added", 0)
+    raise RuntimeError(f"qdrant collection {collection} kept changing during {SNAPSHOT_ATTEMPTS} snapshots: its "
+                       f"figures would not describe the file {_ERROR}")
+
+
+def backup_qdrant(source: QdrantSource, repositories: list[Repository]) -> list[BackupResult]:
+    """Every collection's snapshot and one manifest into each repository (see the module doc).
+
+    + source: the running Qdrant (QdrantSource.from_config of the backup config's `qdrant`)
+    + repositories: initialised restic repositories; each gets its own snapshots, taken for it
+    """
+    require(bool(repositories), "a backup needs at least one repository", BACKUP.controls("copies"))
+    client = source.client()
+    results = []
+    for repository in repositories:
+        started = time.monotonic()
+        taken_at = _utc_now()
+        manifest, added = QdrantManifest(taken_at), 0
+        for collection in client.collections():
+            figures, data_added = _snapshot_collection(client, collection, repository)
+            manifest.collections[collection], added = figures, added + data_added
+            print(f"[backup] qdrant {collection} -> {repository.name}: {figures.points} points, {figures.bytes} bytes, "
+                  f"snapshot {figures.snapshot[:8]}", flush=True)
+        stored = restic.backup_stdin(repository, manifest.to_json().encode(), MANIFEST_FILE,
+                                     (tag("dataset", "qdrant"), tag("part", "manifest")))
+        size = sum(figures.bytes for figures in manifest.collections.values())
+        results.append(BackupResult("qdrant", repository.name, stored["snapshot_id"], size, added,
+                                    round(time.monotonic() - started, 3), stored["snapshot_id"],
+                                    len(manifest.collections),
+                                    sum(figures.points for figures in manifest.collections.values())))
+    return results
+
+
+def latest_manifest(repository: Repository) -> tuple[dict, QdrantManifest]:
+    """The newest complete Qdrant backup (its manifest) in `repository`."""
+    manifests = restic.snapshots(repository, tag("dataset", "qdrant"), tag("part", "manifest"))
+    require(bool(manifests), f"repository {repository.name!r} holds no complete qdrant backup",
+            BACKUP.controls("restore_verified"))
+    newest = max(manifests, key=lambda snapshot: snapshot["time"])
+    text = restic.run(repository, "dump", newest["id"], "/" + MANIFEST_FILE).stdout
+    return newest, QdrantManifest.from_json(text.decode())
+
+
+def fetch_snapshot(repository: Repository, collection: str, figures: CollectionFigures, directory: Path) -> Path:
+    """Write a collection's snapshot to a 0600 file in `directory`, its sha256 checked against the manifest."""
+    path = directory / f"{uuid.uuid4().hex[:8]}.snapshot"
+    digest = hashlib.sha256()
+    done = restic.popen(repository, "dump", figures.snapshot, "/" + SNAPSHOT_FILE.format(collection=collection),
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+        while chunk := done.stdout.read(_CHUNK):
+            digest.update(chunk)
+            handle.write(chunk)
+    err = done.stderr.read()
+    done.wait()
+    if done.returncode != 0:
+        raise restic.ResticError(f"restic dump of {figures.snapshot} from {repository.name!r} failed: "
+                                 f"{restic.last_lines(err)} {_ERROR}")
+    require(digest.hexdigest() == figures.sha256,
+            f"qdrant snapshot of {collection} from {repository.name!r}: sha256 {digest.hexdigest()} differs from the "
+            f"manifest's {figures.sha256}", BACKUP.controls("restore_verified"))
+    return path
+
+
+def upload_snapshot(client: QdrantClient, collection: str, path: Path, sha256: str) -> None:
+    """Recover `collection` from a snapshot file (multipart upload, streamed; Qdrant checks the sha256 too)."""
+    boundary = uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"{path.name}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body():
+        yield head
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
+        yield tail
+
+    length = len(head) + path.stat().st_size + len(tail)
+    query = urllib.parse.urlencode({"wait": "true", "priority": "snapshot", "checksum": sha256})
+    connection, response = client.open("POST", _path(collection, f"/snapshots/upload?{query}"), body(), {
+        "content-type": f"multipart/form-data; boundary={boundary}", "content-length": str(length)})
+    try:
+        text = response.read()
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"Qdrant refused the snapshot of {collection}: HTTP {response.status} {text[:300]!r} {_ERROR}")
+
+
+def compare(expected: QdrantManifest, client: QdrantClient) -> list[str]:
+    """Differences between the manifest and a restored Qdrant, one sentence each."""
+    found = set(client.collections())
+    problems = [f"collection {name} missing" for name in expected.collections if name not in found]
+    problems += [f"collection {name} not in the backup" for name in found if name not in expected.collections]
+    for name, figures in expected.collections.items():
+        if name not in found:
+            continue
+        points = point_count(client, name)
+        if points != figures.points:
+            problems.append(f"collection {name}: {points} points; backup had {figures.points}")
+        ids = sample_search(client, name, {key: figures.sample[key] for key in ("using", "vector")} if figures.sample else {})
+        if ids != figures.sample.get("ids", []):
+            problems.append(f"collection {name}: sample search found {ids}; at backup time {figures.sample.get('ids')}")
+    return problems
+
+
+@dataclass
+class QdrantDrillResult:
+    repository: str
+    matched: bool
+    rto_seconds: float
+    rpo_seconds: float
+    snapshot: str = ""
+    taken_at: str = ""
+    collections: int = 0
+    points: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def throwaway_store_secrets(directory: Path, name: str) -> tuple[QdrantSecrets, str]:
+    """Random API keys and a self-signed certificate for `name` that live as long as the drill; (secrets, api key)."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=12))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(key, hashes.SHA384()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    api_key = os.urandom(24).hex()
+    secrets = QdrantSecrets(
+        config=throwaway_secret_file(directory / "qdrant.yaml", config_yaml(api_key, os.urandom(24).hex()).encode()),
+        tls_cert=throwaway_secret_file(directory / "cert.pem", cert_pem),
+        tls_key=throwaway_secret_file(directory / "key.pem", key.private_bytes(serialization.Encoding.PEM,
+                                                                  serialization.PrivateFormat.PKCS8,
+                                                                  serialization.NoEncryption())),
+        ca_cert=throwaway_secret_file(directory / "ca.pem", cert_pem))
+    return secrets, api_key
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_answering(client: QdrantClient, timeout_s: float = READY_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            client.collections()
+            return
+        except RuntimeError as error:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the drill's scratch Qdrant did not answer within {timeout_s:.0f} s: {error}") from None
+            time.sleep(1)
+
+
+def _age_seconds(taken_at: str) -> float:
+    taken = datetime.datetime.strptime(taken_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    return (datetime.datetime.now(datetime.timezone.utc) - taken).total_seconds()
+
+
+def restore_into(client: QdrantClient, repository: Repository, manifest: QdrantManifest, scratch: Path) -> None:
+    """Every collection of `manifest`, fetched and verified, recovered into the Qdrant `client` reaches."""
+    for collection, figures in manifest.collections.items():
+        snapshot = fetch_snapshot(repository, collection, figures, scratch)
+        try:
+            upload_snapshot(client, collection, snapshot, figures.sha256)
+        finally:
+            snapshot.unlink()
+
+
+@dataclass
+class ScratchStore:
+    """A throwaway Qdrant published on loopback: its container, client, API key and CA (for tests and drills)."""
+
+    name: str
+    client: QdrantClient
+    api_key: str
+    ca_cert: Path
+    port: int
+
+
+@contextlib.contextmanager
+def scratch_store(image: str, purpose: str = "restore-drill"):
+    """Start a Qdrant of `image` from the production spec with throwaway secrets; remove it and its data after.
+
+    Published on 127.0.0.1 only, for the caller's own client; its data lives in a named volume removed with it.
+    """
+    suffix = uuid.uuid4().hex[:8]
+    name = f"rae-{purpose}-qdrant-{suffix}"
+    scratch = Path(tempfile.mkdtemp(prefix="rae-qdrant-scratch-"))
+    try:
+        secrets_dir = scratch / "secrets"
+        secrets_dir.mkdir(mode=0o700)
+        secrets, api_key = throwaway_store_secrets(secrets_dir, "localhost")
+        port = _free_port()
+        spec = replace(qdrant_spec(image, name, secrets, name=name, host_roots=(str(scratch),)),
+                       ports=(Port(HTTP_PORT, port, "127.0.0.1"),))
+        print(f"[qdrant] scratch store {name} from {image[:19]}", flush=True)
+        run = subprocess.run(["docker", "run", "--detach", "--label", f"rae.purpose={purpose}",
+                              *docker_run_args(spec)], capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"the scratch Qdrant did not start: {run.stderr.strip()!r} {_ERROR}")
+        client = QdrantClient("localhost", port, api_key, Path(secrets.ca_cert), address="127.0.0.1")
+        _wait_answering(client)
+        yield ScratchStore(name, client, api_key, Path(secrets.ca_cert), port)
+    finally:
+        subprocess.run(["docker", "rm", "--force", "--volumes", name], capture_output=True)
+        subprocess.run(["docker", "volume", "rm", "--force", name], capture_output=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def drill_qdrant(repository: Repository, image: str) -> QdrantDrillResult:
+    """Restore the newest Qdrant backup of `repository` into a scratch Qdrant of `image` and compare.
+
+    RTO: from the scratch store's start to a verified restore; RPO: now minus the manifest's taken_at.
+    + repository: the repository to prove (local or off-site)
+    + image: the production Qdrant image (QdrantSource.image())
+    """
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="rae-drill-qdrant-"))
+    try:
+        with scratch_store(image) as store:
+            snapshot, manifest = latest_manifest(repository)
+            restore_into(store.client, repository, manifest, work)
+            problems = compare(manifest, store.client)
+            result = QdrantDrillResult(repository.name, not problems, round(time.monotonic() - started, 3),
+                                       round(_age_seconds(manifest.taken_at), 3), snapshot["id"], manifest.taken_at,
+                                       len(manifest.collections),
+                                       sum(figures.points for figures in manifest.collections.values()), problems)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"[drill] qdrant {repository.name}: {'matched' if result.matched else 'MISMATCH'}, "
+          f"RTO {result.rto_seconds:.1f} s, RPO {result.rpo_seconds:.0f} s", flush=True)
+    return result

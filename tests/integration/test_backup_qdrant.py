@@ -1,0 +1,210 @@
+"""Qdrant backed up through its snapshot API into a local and an append-only off-site restic repository, and
+drilled into a scratch Qdrant compared with the figures recorded at backup time (A.8.13, A.5.30).
+
+The source is the session's Qdrant store behind its TLS 1.3 front (tests/integration/conftest.py), reached
+with its API key; the off-site server is the real `rclone serve restic --append-only` of test_backup.py.
+"""
+
+import json
+import random
+import secrets
+from pathlib import Path
+
+import pytest
+
+from baseline import BACKUP
+from components import qdrant_backup, restic
+from components.restic import Repository, write_private_file
+from harden import backup_log
+from harden.audit import backups as backup_evidence
+from harden.audit.evidence import PASS
+from harden.cli import main as harden
+from tests.integration.test_backup import OffsiteServer
+
+pytestmark = pytest.mark.integration
+
+PLAIN, NAMED = "memories-backup-plain", "memories-backup-named"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("qdrant-backup")
+    directory.chmod(0o700)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def offsite(test_pki, tmp_path_factory, workdir):
+    server = OffsiteServer(tmp_path_factory.mktemp("qdrant-offsite-store"), test_pki, workdir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def source(qdrant, test_pki, workdir) -> qdrant_backup.QdrantSource:
+    key_file = write_private_file(workdir / "qdrant-api-key", qdrant.api_key + "\n")
+    return qdrant_backup.QdrantSource(f"https://localhost:{qdrant.rest_port}", key_file, test_pki.ca_cert,
+                                      store_container=qdrant.store.name)
+
+
+@pytest.fixture(scope="module")
+def collections(source):
+    """Two collections (one unnamed vector, one named), 300 and 40 points of seeded random vectors."""
+    client = source.client()
+    generator = random.Random(13)
+    for name, vectors, count, wrap in ((PLAIN, {"size": 8, "distance": "Cosine"}, 300, lambda v: v),
+                                       (NAMED, {"text": {"size": 4, "distance": "Dot"}}, 40, lambda v: {"text": v})):
+        client.call("PUT", f"/collections/{name}", {"vectors": vectors})
+        size = 8 if name == PLAIN else 4
+        points = [{"id": index + 1, "vector": wrap([generator.uniform(-1, 1) for _ in range(size)]),
+                   "payload": {"tenant_id": "t"}} for index in range(count)]
+        client.call("PUT", f"/collections/{name}/points?wait=true", {"points": points})
+    return {PLAIN: 300, NAMED: 40}
+
+
+@pytest.fixture(scope="module")
+def config_file(source, offsite, test_pki, workdir) -> Path:
+    local_password = write_private_file(workdir / "local.password", secrets.token_urlsafe(32) + "\n")
+    offsite_password = write_private_file(workdir / "offsite.password", secrets.token_urlsafe(32) + "\n")
+    offsite_location = write_private_file(
+        workdir / "offsite.repository", f"rest:https://{offsite.user}:{offsite.password}@127.0.0.1:{offsite.port}/rae\n")
+    config = {
+        "repositories": [
+            {"name": "local", "location": str(workdir / "local-repo"), "password_file": str(local_password)},
+            {"name": "offsite", "repository_file": str(offsite_location), "password_file": str(offsite_password),
+             "cacert": str(test_pki.ca_cert), "cache_dir": str(workdir / "cache"), "append_only": True}],
+        "qdrant": {"url": source.url, "api_key_file": str(source.api_key_file), "cacert": str(source.cacert),
+                   "store_container": source.store_container},
+        "log": str(workdir / "backup.jsonl"),
+    }
+    path = workdir / "backup.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def repositories(config_file: Path) -> dict[str, Repository]:
+    config = json.loads(config_file.read_text())
+    return {entry["name"]: Repository.from_config({k: v for k, v in entry.items() if k != "append_only"})
+            for entry in config["repositories"]}
+
+
+def log_lines(config_file: Path) -> list[dict]:
+    return backup_log.read(Path(json.loads(config_file.read_text())["log"]))[0]
+
+
+@pytest.fixture(scope="module")
+def backed_up(collections, config_file, source):
+    """`harden backup run` with a qdrant data set; then the source changes (the drill must compare with then)."""
+    assert harden(["backup", "run", "--config", str(config_file)]) == 0
+    client = source.client()
+    figures = {name: qdrant_backup.collection_figures(client, name) for name in collections}
+    # Opposite to the sample's probe vector: it changes the count, never the sample search's top results.
+    opposite = [-value for value in figures[PLAIN][1]["vector"]]
+    client.call("PUT", f"/collections/{PLAIN}/points?wait=true", {"points": [{"id": 10_000, "vector": opposite}]})
+    return figures
+
+
+def test_every_collection_reaches_both_repositories_with_its_figures(backed_up, config_file, collections, qdrant):
+    ok = [line for line in log_lines(config_file) if line["action"] == "backup" and line["dataset"] == "qdrant"]
+    assert {(line["repository"], line["result"]) for line in ok} == {("local", "ok"), ("offsite", "ok")}
+    assert all(line["tables"] == 2 and line["rows"] == sum(collections.values()) for line in ok)
+    for repository in repositories(config_file).values():
+        _, manifest = qdrant_backup.latest_manifest(repository)
+        assert {name: figures.points for name, figures in manifest.collections.items()} == collections
+        for name, figures in manifest.collections.items():
+            assert (figures.points, figures.sample) == backed_up[name]
+            assert len(figures.sample["ids"]) == qdrant_backup.SAMPLE_LIMIT
+        assert manifest.collections[PLAIN].sample["ids"][0] == 1  # cosine: the probe point finds itself first
+        assert manifest.collections[NAMED].sample["using"] == "text"
+    # The server keeps no snapshot files: each was deleted once stored.
+    left = [path for path in (qdrant.storage / "snapshots").rglob("*.snapshot")]
+    assert left == []
+
+
+def test_the_drill_restores_into_a_scratch_qdrant_and_matches_backup_time(backed_up, config_file, source):
+    assert harden(["backup", "drill", "--config", str(config_file), "--repository", "offsite"]) == 0
+    drill = [line for line in log_lines(config_file) if line["action"] == "drill"][-1]
+    assert (drill["dataset"], drill["result"], drill["matched"]) == ("qdrant", "ok", True)
+    assert drill["rows"] == 340 and drill["tables"] == 2  # the point added after the backup is not expected
+    assert 0 < drill["rto_seconds"] < BACKUP.rto_minutes * 60 and 0 <= drill["rpo_seconds"] < 3600
+    evidence = {(e.subject, e.check): e.status for e in backup_evidence.collect(
+        Path(json.loads(config_file.read_text())["log"]), ("qdrant",))}
+    assert evidence[("backup/qdrant/offsite", "last_success_age")] == PASS
+    assert evidence[("backup/qdrant", "fresh_copies")] == PASS
+    assert evidence[("backup/drill/qdrant", "last_result")] == PASS
+    assert evidence[("backup/drill/qdrant", "rto")] == PASS
+
+
+def test_comparison_finds_a_store_that_differs_from_the_manifest(backed_up, config_file, source):
+    """The live source gained a point after the backup: compared with the manifest, it must not match."""
+    _, manifest = qdrant_backup.latest_manifest(repositories(config_file)["local"])
+    problems = qdrant_backup.compare(manifest, source.client())
+    assert problems == [f"collection {PLAIN}: 301 points; backup had 300"]
+
+
+def test_a_tampered_snapshot_is_refused_before_any_restore(backed_up, config_file, tmp_path):
+    local = repositories(config_file)["local"]
+    _, manifest = qdrant_backup.latest_manifest(local)
+    figures = manifest.collections[PLAIN]
+    forged = qdrant_backup.CollectionFigures(figures.snapshot, "0" * 64, figures.bytes, figures.points, figures.sample)
+    with pytest.raises(ValueError, match="sha256 .* differs from the manifest's.*A.8.13"):
+        qdrant_backup.fetch_snapshot(local, PLAIN, forged, tmp_path)
+
+
+def test_a_wrong_api_key_fails_the_run_and_never_logs_the_key(backed_up, config_file, workdir, source):
+    config = json.loads(config_file.read_text())
+    wrong_key = "wrong-" + secrets.token_urlsafe(16)
+    config["qdrant"]["api_key_file"] = str(write_private_file(workdir / "wrong-key", wrong_key + "\n"))
+    config["log"] = str(workdir / "wrong-key.jsonl")
+    path = workdir / "wrong-key.json"
+    path.write_text(json.dumps(config))
+    assert harden(["backup", "run", "--config", str(path), "--repository", "local"]) == 1
+    text = (workdir / "wrong-key.jsonl").read_text()
+    failed = [json.loads(line) for line in text.splitlines()]
+    assert [(line["dataset"], line["result"]) for line in failed] == [("qdrant", "fail")]
+    assert "HTTP 401" in failed[0]["error"] and wrong_key not in text and source.api_key_file.read_text() not in text
+
+
+def test_a_plain_http_url_is_refused_before_anything_runs(config_file, workdir, capsys):
+    config = json.loads(config_file.read_text())
+    config["qdrant"]["url"] = "http://localhost:6333"
+    config["log"] = str(workdir / "never.jsonl")
+    path = workdir / "plain.json"
+    path.write_text(json.dumps(config))
+    assert harden(["backup", "run", "--config", str(path)]) == 2
+    assert "A.8.24" in capsys.readouterr().err and not (workdir / "never.jsonl").exists()
+
+
+def test_snapshots_in_the_repository_are_not_plaintext(backed_up, config_file):
+    local = Path(json.loads(config_file.read_text())["repositories"][0]["location"])
+    blobs = [path.read_bytes() for path in local.rglob("*") if path.is_file()]
+    assert blobs and not any(PLAIN.encode() in blob or b"tenant_id" in blob for blob in blobs)
+    assert restic.snapshots(repositories(config_file)["local"], "rae-dataset=qdrant", "rae-part=snapshot")
+
+
+def test_a_loose_api_key_file_is_refused_before_anything_runs(config_file, workdir, qdrant, capsys):
+    config = json.loads(config_file.read_text())
+    loose = workdir / "loose-key"
+    loose.write_text(qdrant.api_key)
+    loose.chmod(0o644)
+    config["qdrant"]["api_key_file"] = str(loose)
+    config["log"] = str(workdir / "never-loose.jsonl")
+    path = workdir / "loose.json"
+    path.write_text(json.dumps(config))
+    assert harden(["backup", "run", "--config", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "A.5.17" in error and qdrant.api_key not in error and not (workdir / "never-loose.jsonl").exists()
+
+
+def test_the_front_is_reached_by_its_container_address_as_on_the_stack(source, qdrant, collections):
+    """The stack's config names the front's container (on an internal network, never published): the backup host
+    connects to its address and still verifies the certificate by the URL's name."""
+    by_container = qdrant_backup.QdrantSource("https://localhost:6333", source.api_key_file, source.cacert,
+                                              container=qdrant.front.name)
+    client = by_container.client()
+    assert client.address != "localhost" and client.port == 6333
+    assert set(collections) <= set(client.collections())
+    wrong_name = qdrant_backup.QdrantSource("https://qdrant-store:6333", source.api_key_file, source.cacert,
+                                            container=qdrant.front.name)
+    with pytest.raises(RuntimeError, match="CERTIFICATE_VERIFY_FAILED|match"):
+        wrong_name.client().collections()
