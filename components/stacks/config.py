@@ -53,7 +53,7 @@ class LocalConfig:
     + unencrypted_exemption: `rae:allowUnencryptedVolumes`, "dev-only: <reason>" or None
     + qdrant_image: `qdrant/qdrant@sha256:...` where a registry serves it, or None (then our build from
       build/images.json runs)
-    + api_upstream: host:port of the API behind the TLS proxy, on the internal network
+    + api_upstream: host:port of the API behind the TLS proxy (mutual TLS 1.3; its certificate names `rae-api`)
     + keep_data: false only after `RELEASE_DATA=1 make down` set rae:releaseData
     + backup_root: `rae:backupRoot`, the local backup repository's directory (a second encrypted volume on Node1);
       default `<data_root>/backups`
@@ -97,7 +97,7 @@ class LocalConfig:
             images_file=project_path(config.get("imagesFile") or "build/images.json"),
             unencrypted_exemption=exemption,
             qdrant_image=config.get("qdrantImage"),
-            api_upstream=config.get("apiUpstream") or "rae-api:8000",
+            api_upstream=config.get("apiUpstream") or "rae-api:8443",
             postgres_port=config.get_int("postgresPort") or 5432,
             proxy_port=config.get_int("proxyPort") or 8443,
             keep_data=not config.get_bool("releaseData"),

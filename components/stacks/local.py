@@ -97,11 +97,17 @@ def build() -> None:
         depends_on=[edge, backend, pgdata, secrets, *pg_tls_files], host_roots=config.host_roots))
 
     proxy_cert_path, proxy_key_path, proxy_tls_files = _tls_files("proxy-tls", proxy_cert, secrets_dir)
+    # The proxy's identity towards the API (clientAuth only): the API requires it on the proxy -> API hop.
+    proxy_client_path, proxy_client_key_path, proxy_client_files = _tls_files(
+        "proxy-client-tls", Certificate("proxy-client-tls", CertificateArgs(ca, "rae-proxy", usage="client")),
+        secrets_dir)
     proxy = TlsProxy("tls-proxy", TlsProxyArgs(
         image=images["tls-proxy"], upstream=config.api_upstream, cert_file=proxy_cert_path, key_file=proxy_key_path,
+        client_cert_file=proxy_client_path, client_key_file=proxy_client_key_path, ca_file=ca_path,
         port=Port(8443, config.proxy_port, config.bind_address),
         networks=[edge_name, backend_name],
-        allowed_bind_addresses=config.allowed_bind_addresses, depends_on=[edge, backend, *proxy_tls_files],
+        allowed_bind_addresses=config.allowed_bind_addresses,
+        depends_on=[edge, backend, ca_file, *proxy_tls_files, *proxy_client_files],
         host_roots=config.host_roots))
 
     # The repository passwords live apart from the data passwords they protect (and from what is backed up).
