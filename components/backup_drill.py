@@ -71,7 +71,9 @@ def throwaway_secrets(directory: Path) -> PostgresSecrets:
         superuser_password=_secret(directory / "superuser", os.urandom(24).hex().encode()),
         app_password=_secret(directory / "app", os.urandom(24).hex().encode()),
         tls_cert=_secret(directory / "server.crt", cert.public_bytes(serialization.Encoding.PEM)),
-        tls_key=_secret(directory / "server.key", key_pem))
+        tls_key=_secret(directory / "server.key", key_pem),
+        # Nobody connects over the network during a drill: its own certificate stands in as the client CA.
+        client_ca=_secret(directory / "client-ca.crt", cert.public_bytes(serialization.Encoding.PEM)))
 
 
 def _docker(*args: str) -> subprocess.CompletedProcess:

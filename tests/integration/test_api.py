@@ -67,7 +67,7 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
         pg_cert, pg_key = test_pki.issue_server(secret_dir, names["postgres"])
         postgres = create_on_networks(docker_client, postgres_spec(
             built_images["postgres"], volume, PostgresSecrets(str(superuser_file), str(app_file), str(pg_cert),
-                                                              str(pg_key)),
+                                                              str(pg_key), str(ca)),
             name=names["postgres"], host_roots=roots), [networks["stores"].name])
         started.append(postgres)
 
@@ -94,8 +94,12 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
         wait_healthy(postgres)
 
         api_cert, api_key_file = test_pki.issue_server(secret_dir, names["api"])
+        # The application role's client certificate: Postgres admits rae_app only with it (and its password).
+        app_client_cert, app_client_key = test_pki.issue_client(secret_dir, f"api-{suffix}-{postgres_runtime.APP_ROLE}",
+                                                                common_name=postgres_runtime.APP_ROLE)
         api = create_on_networks(docker_client, api_spec(
-            built_images["api"], ApiSecrets(str(api_cert), str(api_key_file), str(ca), str(app_file), str(qdrant_key)),
+            built_images["api"], ApiSecrets(str(api_cert), str(api_key_file), str(ca), str(app_file), str(qdrant_key),
+                                            str(app_client_cert), str(app_client_key)),
             networks=(networks["api"].name, networks["stores"].name), name=names["api"],
             postgres_host=names["postgres"], qdrant_host=names["qdrant"], host_roots=roots),
             [networks["api"].name, networks["stores"].name])
@@ -232,10 +236,10 @@ def test_the_proxy_cannot_open_a_connection_to_postgres_and_the_api_can(service)
     pg_address = service.postgres.attrs["NetworkSettings"]["Networks"][service.networks["stores"]]["IPAddress"]
     assert pg_address
     for target in (service.postgres.name, pg_address):
-        script = f"timeout 5 bash -c 'exec 3<>/dev/tcp/{target}/{postgres_runtime.PORT}' && echo OPEN || echo CLOSED"
+        script = f"timeout 5 bash -c 'exec 3<>/dev/tcp/{target}/{postgres_runtime.PORT}' 2>/dev/null && echo OPEN || echo CLOSED"
         assert service.proxy.exec_run(["bash", "-c", script]).output.decode().split()[-1] == "CLOSED"
         assert service.api.exec_run(["bash", "-c", script]).output.decode().split()[-1] == "OPEN"
-    front = f"timeout 5 bash -c 'exec 3<>/dev/tcp/{service.front.name}/{qdrant_runtime.HTTP_PORT}' && echo OPEN || echo CLOSED"
+    front = f"timeout 5 bash -c 'exec 3<>/dev/tcp/{service.front.name}/{qdrant_runtime.HTTP_PORT}' 2>/dev/null && echo OPEN || echo CLOSED"
     assert service.proxy.exec_run(["bash", "-c", front]).output.decode().split()[-1] == "CLOSED"
 
 
