@@ -34,6 +34,8 @@ CLIENT_KEY_PATH = CLIENT_CERT_PATH + ".key"
 CA_PATH = "/run/secrets/ca.crt"
 UPSTREAM_ENV = "UPSTREAM"
 UPSTREAM_NAME_ENV = "UPSTREAM_NAME"
+HTTP_LOG_FORMAT = ("%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq "
+                   "%HM %HPO %HV")
 # Forwarding headers only the proxy may set: a client's own are dropped before the proxy adds its.
 CLIENT_FORWARDING_HEADERS = ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port",
                              "Forwarded", "X-Real-IP")
@@ -75,7 +77,8 @@ global
 defaults
     mode http
     log global
-    option httplog
+    # httplog's fields, but the request as method, path and version: a query string may carry personal data.
+    log-format "{HTTP_LOG_FORMAT}"
     timeout connect 5s
     timeout http-request {api_runtime.REQUEST_TIMEOUT_S}s
     timeout client 30s

@@ -95,6 +95,13 @@ def test_a_client_that_sends_no_request_is_cut_off_after_the_request_timeout(tls
     assert answer.startswith(b"HTTP/1.1 408")
 
 
+def test_logs_name_the_path_but_not_the_query_string(tls_proxy, test_pki):
+    assert get(tls_proxy, test_pki, "/tenants/t1/memories?query=bob.proxytest%40example.org")[0] == 200
+    logs = tls_proxy.container.logs().decode()
+    assert "/tenants/t1/memories" in logs
+    assert "proxytest" not in logs and "query=" not in logs
+
+
 def test_key_absent_from_docker_inspect_and_logs(tls_proxy, test_pki):
     tls_proxy.container.reload()
     key = test_pki.server_key.read_bytes().strip()
