@@ -72,7 +72,9 @@ def throwaway_secrets(directory: Path) -> PostgresSecrets:
         superuser_password=throwaway_secret_file(directory / "superuser", os.urandom(24).hex().encode()),
         app_password=throwaway_secret_file(directory / "app", os.urandom(24).hex().encode()),
         tls_cert=throwaway_secret_file(directory / "server.crt", cert.public_bytes(serialization.Encoding.PEM)),
-        tls_key=throwaway_secret_file(directory / "server.key", key_pem))
+        tls_key=throwaway_secret_file(directory / "server.key", key_pem),
+        # Nobody connects over the network during a drill: its own certificate stands in as the client CA.
+        client_ca=throwaway_secret_file(directory / "client-ca.crt", cert.public_bytes(serialization.Encoding.PEM)))
 
 
 def _docker(*args: str) -> subprocess.CompletedProcess:

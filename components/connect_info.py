@@ -13,7 +13,7 @@ import sys
 
 from components.postgres_runtime import APP_ROLE, DATABASE_NAME
 
-_ENDPOINTS = (("postgresEndpoint", "Postgres (TLS 1.3, scram-sha-256)"), ("apiEndpoint", "API via TLS 1.3 proxy"),
+_ENDPOINTS = (("postgresEndpoint", "Postgres (TLS 1.3, client certificate + scram-sha-256)"), ("apiEndpoint", "API via TLS 1.3 proxy"),
               ("apiUrl", "API (HTTPS load balancer, TLS 1.3)"), ("sqlConnectionName", "Cloud SQL"),
               ("qdrantEndpoint", "Qdrant"), ("caCertFile", "CA certificate file"), ("backupCommand", "backup"))
 
@@ -43,10 +43,15 @@ def connect_commands(outputs: dict) -> list[str]:
     if ca and outputs.get("postgresEndpoint"):
         host, port = outputs["postgresEndpoint"].rsplit(":", 1)
         password_file = (outputs.get("secretFiles") or {}).get("postgres-app-password", "<app password file>")
+        cert = outputs.get("postgresAppClientCertFile", "<app client certificate>")
+        key = outputs.get("postgresAppClientKeyFile", "<app client key>")
+        # libpq uses a client key only when the caller owns it (or root does) with mode 0600.
+        commands.append(f"  install -m 0600 {key} ~/.rae-app.key")
         commands.append(f"  PGPASSWORD=\"$(cat {password_file})\" psql \"host={host} port={port} dbname={DATABASE_NAME} "
-                        f"user={APP_ROLE} sslmode=verify-full sslrootcert={ca} ssl_min_protocol_version=TLSv1.3\"")
+                        f"user={APP_ROLE} sslmode=verify-full sslrootcert={ca} sslcert={cert} sslkey=$HOME/.rae-app.key "
+                        f"ssl_min_protocol_version=TLSv1.3\"")
     if ca and outputs.get("apiEndpoint"):
-        commands.append(f"  curl --tlsv1.3 --cacert {ca} https://{outputs['apiEndpoint']}/healthz")
+        commands.append(f"  curl --tlsv1.3 --cacert {ca} https://{outputs['apiEndpoint']}/health")
     return ["", "connect (TLS 1.3, verified against the stack's CA):", *commands] if commands else []
 
 

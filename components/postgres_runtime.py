@@ -33,6 +33,7 @@ SUPERUSER_PASSWORD_PATH = f"{SECRETS_DIR}/postgres-superuser-password"
 APP_PASSWORD_PATH = f"{SECRETS_DIR}/postgres-app-password"
 TLS_CERT_PATH = f"{SECRETS_DIR}/postgres-server.crt"
 TLS_KEY_PATH = f"{SECRETS_DIR}/postgres-server.key"
+CLIENT_CA_PATH = f"{SECRETS_DIR}/client-ca.crt"
 SUPERUSER_PASSWORD_ENV = "POSTGRES_PASSWORD_FILE"
 APP_PASSWORD_ENV = "RAE_APP_PASSWORD_FILE"
 
@@ -45,12 +46,15 @@ class PostgresSecrets:
     + app_password: password of the application role `rae_app`
     + tls_cert: PEM server certificate (chain) presented to clients
     + tls_key: PEM private key of that certificate
+    + client_ca: the CA whose client certificates Postgres accepts; the application role logs in only with one
+      whose common name is the role's name (clientcert=verify-full) and its password
     """
 
     superuser_password: str
     app_password: str
     tls_cert: str
     tls_key: str
+    client_ca: str
 
 
 def server_flags() -> tuple[str, ...]:
@@ -64,6 +68,7 @@ def server_flags() -> tuple[str, ...]:
         "ssl_min_protocol_version": DATABASE.ssl_min_protocol_version,
         "ssl_cert_file": TLS_CERT_PATH,
         "ssl_key_file": TLS_KEY_PATH,
+        "ssl_ca_file": CLIENT_CA_PATH,
         "password_encryption": DATABASE.password_encryption,
         "jit": "off",  # the image ships without LLVM: short OLTP queries gain nothing from JIT
         "shared_preload_libraries": PRELOAD_LIBRARIES,
@@ -79,7 +84,8 @@ def server_flags() -> tuple[str, ...]:
 
 def pg_hba_conf() -> str:
     """pg_hba.conf: the superuser over the local socket by peer only (healthcheck, backups, operators with
-    `docker exec`); every other role remotely with TLS + scram.
+    `docker exec`); the application role remotely with TLS + a client certificate of the stack's CA naming the
+    role (clientcert=verify-full) + scram; every other role remotely with TLS + scram.
 
     `hostnossl ... reject` comes before every host rule, so a client without TLS is refused whatever
     its credentials; the superuser's own `hostssl ... reject` comes before the scram rule, so its password
@@ -95,6 +101,7 @@ def pg_hba_conf() -> str:
         f"local      all       {SUPERUSER:<9} peer\n"
         "hostnossl  all       all       all      reject\n"
         f"hostssl    all       {SUPERUSER:<9} all      reject\n"
+        f"hostssl    all       {APP_ROLE:<9} all      {method} clientcert=verify-full\n"
         f"hostssl    all       all       all      {method}\n"
     )
 
@@ -161,6 +168,7 @@ def postgres_spec(image: str, data_volume: str, secrets: PostgresSecrets, port: 
             SecretFile(secrets.app_password, APP_PASSWORD_PATH),
             SecretFile(secrets.tls_cert, TLS_CERT_PATH),
             SecretFile(secrets.tls_key, TLS_KEY_PATH),
+            SecretFile(secrets.client_ca, CLIENT_CA_PATH),
         ),
         env={SUPERUSER_PASSWORD_ENV: SUPERUSER_PASSWORD_PATH, APP_PASSWORD_ENV: APP_PASSWORD_PATH},
         ports=(port,) if port else (),

@@ -1,16 +1,26 @@
 """The TLS-terminating proxy runtime, stated once: HAProxy config, secret paths and the ContainerSpec.
 
 HAProxy (Debian's package) terminates TLS 1.3 with the baseline suites on an unprivileged port,
-answers /healthz itself and forwards everything else to the upstream named at run time in the
-UPSTREAM environment variable (HAProxy expands it when it reads its config, so the read-only image
-needs no templating step). The image build bakes `haproxy_config()` and `healthcheck_script()`.
+answers /healthz itself and forwards everything else to the API named at run time in the UPSTREAM
+(address) and UPSTREAM_NAME (its certificate's DNS name) environment variables (HAProxy expands them when it
+reads its config, so the read-only image needs no templating step). The image build bakes `haproxy_config()`
+and `healthcheck_script()`.
 
-    >>> spec = proxy_spec("sha256:...", ProxySecrets(cert, key), upstream="api:8000", port=Port(8443, 443))
+The hop to the API is TLS 1.3 too: the API's certificate is verified against the stack's CA and UPSTREAM_NAME,
+and the proxy presents its own client certificate, which the API requires. Towards the API the proxy drops
+every forwarding header a client sent (X-Forwarded-*, Forwarded, X-Real-IP) and sets X-Forwarded-For and
+X-Forwarded-Proto itself; it refuses bodies above api_runtime.MAX_BODY_BYTES, gives a client
+api_runtime.REQUEST_TIMEOUT_S for its request headers and the API api_runtime.SERVER_TIMEOUT_S to answer, and
+sets HSTS with includeSubDomains on every answer.
+
+    >>> spec = proxy_spec("sha256:...", ProxySecrets(cert, key, client_cert, client_key, ca), upstream="rae-api:8443",
+    ...                   port=Port(8443, 443))
 """
 
 from dataclasses import dataclass
 
 from baseline import CONTAINER, TLS
+from components import api_runtime
 from components.spec import ContainerSpec, Healthcheck, Port, SecretFile
 
 LISTEN_PORT = 8443
@@ -19,34 +29,60 @@ CONFIG_PATH = "/etc/haproxy/haproxy.cfg"
 HEALTHCHECK_PATH = "/usr/local/bin/healthcheck"
 TLS_CERT_PATH = "/run/secrets/proxy-server.crt"
 TLS_KEY_PATH = TLS_CERT_PATH + ".key"  # HAProxy loads "<crt>.key" beside a certificate without a key
+CLIENT_CERT_PATH = "/run/secrets/proxy-client.crt"
+CLIENT_KEY_PATH = CLIENT_CERT_PATH + ".key"
+CA_PATH = "/run/secrets/ca.crt"
 UPSTREAM_ENV = "UPSTREAM"
+UPSTREAM_NAME_ENV = "UPSTREAM_NAME"
+HTTP_LOG_FORMAT = ("%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq "
+                   "%HM %HPO %HV")
+# Forwarding headers only the proxy may set: a client's own are dropped before the proxy adds its.
+CLIENT_FORWARDING_HEADERS = ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port",
+                             "Forwarded", "X-Real-IP")
 
 
 @dataclass(frozen=True)
 class ProxySecrets:
-    """Host paths (mode 0400, owned by the service uid) of the proxy's PEM certificate chain and key."""
+    """Host paths (mode 0400, owned by the service uid) mounted read-only into the proxy.
+
+    + tls_cert, tls_key: the PEM server certificate chain clients see, and its key
+    + client_cert, client_key: the proxy's client certificate towards the API (clientAuth only), and its key
+    + ca_cert: the stack's CA, which verifies the API's server certificate
+    """
 
     tls_cert: str
     tls_key: str
+    client_cert: str
+    client_key: str
+    ca_cert: str
 
 
 def haproxy_config() -> str:
-    """haproxy.cfg: TLS 1.3 only with the baseline suites, /healthz served locally, the rest to ${UPSTREAM}."""
-    return f"""# Generated from components/proxy_runtime.py (baseline.TLS); do not edit in the image.
+    """haproxy.cfg: TLS 1.3 only with the baseline suites on both hops, /healthz served locally, the rest to
+    ${UPSTREAM} over mutual TLS, with the forwarding headers, limits and HSTS of the module docstring."""
+    suites = ":".join(TLS.cipher_suites)
+    dropped = "\n".join(f"    http-request del-header {header}" for header in CLIENT_FORWARDING_HEADERS)
+    upstream = (f'ssl verify required ca-file {CA_PATH} crt {CLIENT_CERT_PATH} '
+                f'verifyhost "${{{UPSTREAM_NAME_ENV}}}" sni "str(${{{UPSTREAM_NAME_ENV}}})" alpn http/1.1')
+    return f"""# Generated from components/proxy_runtime.py (baseline.TLS, api_runtime limits); do not edit in the image.
 global
     log stdout format raw local0
     maxconn 1024
     # No chroot and no user/group switch: the container already runs as an unprivileged uid.
     ssl-default-bind-options ssl-min-ver {TLS.min_version} no-tls-tickets
-    ssl-default-bind-ciphersuites {":".join(TLS.cipher_suites)}
+    ssl-default-bind-ciphersuites {suites}
+    ssl-default-server-options ssl-min-ver {TLS.min_version} no-tls-tickets
+    ssl-default-server-ciphersuites {suites}
 
 defaults
     mode http
     log global
-    option httplog
+    # httplog's fields, but the request as method, path and version: a query string may carry personal data.
+    log-format "{HTTP_LOG_FORMAT}"
     timeout connect 5s
+    timeout http-request {api_runtime.REQUEST_TIMEOUT_S}s
     timeout client 30s
-    timeout server 60s
+    timeout server {api_runtime.SERVER_TIMEOUT_S}s
     default-server init-addr last,libc,none
 
 frontend health
@@ -55,12 +91,16 @@ frontend health
 
 frontend https
     bind :{LISTEN_PORT} ssl crt {TLS_CERT_PATH} alpn h2,http/1.1
-    http-response set-header Strict-Transport-Security "max-age=63072000"
+    http-after-response set-header Strict-Transport-Security "{api_runtime.HSTS}"
     http-request return status 200 content-type text/plain string "ok" if {{ path /healthz }}
+    http-request deny deny_status 413 if {{ req.hdr_val(content-length) gt {api_runtime.MAX_BODY_BYTES} }}
+{dropped}
+    option forwardfor
+    http-request set-header X-Forwarded-Proto https
     default_backend upstream
 
 backend upstream
-    server app "${{{UPSTREAM_ENV}}}"
+    server app "${{{UPSTREAM_ENV}}}" {upstream}
 """
 
 
@@ -81,14 +121,16 @@ def build_args() -> dict[str, str]:
             "LISTEN_PORT": str(LISTEN_PORT), "CONFIG_PATH": CONFIG_PATH, "HEALTHCHECK_PATH": HEALTHCHECK_PATH}
 
 
-def proxy_spec(image: str, secrets: ProxySecrets, upstream: str, port: Port | None = None,
+def proxy_spec(image: str, secrets: ProxySecrets, upstream: str, upstream_name: str | None = None,
+               port: Port | None = None,
                name: str = "tls-proxy", networks: tuple[str, ...] = (),
                host_roots: tuple[str, ...] = CONTAINER.host_roots) -> ContainerSpec:
     """The hardened TLS proxy container.
 
     + image: image id `sha256:...` (build/images.json "tls-proxy")
     + secrets: host paths of the certificate chain and key
-    + upstream: `host:port` the proxy forwards to (a container name on the internal network)
+    + upstream: `host:port` the proxy forwards to (a container name on the API's network)
+    + upstream_name: the DNS name the API's certificate must carry (api_runtime.NAME by default)
     + port: publish LISTEN_PORT on a declared host address
     + host_roots: the declared roots the secret files sit under
     """
@@ -96,8 +138,10 @@ def proxy_spec(image: str, secrets: ProxySecrets, upstream: str, port: Port | No
         name=name,
         image=image,
         healthcheck=Healthcheck(("CMD", HEALTHCHECK_PATH), interval_s=5, timeout_s=3, retries=3, start_period_s=10),
-        secret_files=(SecretFile(secrets.tls_cert, TLS_CERT_PATH), SecretFile(secrets.tls_key, TLS_KEY_PATH)),
-        env={UPSTREAM_ENV: upstream},
+        secret_files=(SecretFile(secrets.tls_cert, TLS_CERT_PATH), SecretFile(secrets.tls_key, TLS_KEY_PATH),
+                      SecretFile(secrets.client_cert, CLIENT_CERT_PATH), SecretFile(secrets.client_key, CLIENT_KEY_PATH),
+                      SecretFile(secrets.ca_cert, CA_PATH)),
+        env={UPSTREAM_ENV: upstream, UPSTREAM_NAME_ENV: upstream_name or api_runtime.NAME},
         ports=(port,) if port else (),
         networks=networks,
         host_roots=tuple(host_roots),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the project's slim images without any registry, and record their ids in build/images.json.
 #
-#   bash scripts/build-images.sh            # base (if absent), postgres, tls-proxy, qdrant
+#   bash scripts/build-images.sh            # base (if absent), postgres, tls-proxy, qdrant, api
 #   QDRANT_BINARY=path/to/qdrant bash scripts/build-images.sh   # default: ../shared/qdrant/qdrant beside the repo
 #   BASE_IMAGE=debian:bookworm-slim bash scripts/build-images.sh   # use an existing base image instead
 #   NO_CACHE=1 IMAGE_NAMESPACE=rae-bench IMAGES_JSON=build/bench-images.json bash scripts/build-images.sh
@@ -23,6 +23,7 @@ base_tag=$namespace/base:bookworm-minbase
 postgres_tag=$namespace/postgres:15
 proxy_tag=$namespace/tls-proxy:haproxy
 qdrant_tag=$namespace/qdrant:local-build
+api_tag=$namespace/api:reference
 images_json=${IMAGES_JSON:-build/images.json}
 cache_flag=()
 [ "${NO_CACHE:-0}" = 1 ] && cache_flag=(--no-cache)
@@ -159,10 +160,14 @@ target.chmod(0o555)
 EOF
 build_image qdrant "$qdrant_tag" "$dir" qdrant_runtime
 
+# The reference API for the API slot (rae:apiImage): Debian's Python packages, the code of images/api/rae_api.
+dir=$(stage_context api)
+build_image api "$api_tag" "$dir" api_runtime
+
 step "writing $images_json"
-"$python" - "$images_json" "$base_ref" "$postgres_tag" "$proxy_tag" "$qdrant_tag" <<'EOF'
+"$python" - "$images_json" "$base_ref" "$postgres_tag" "$proxy_tag" "$qdrant_tag" "$api_tag" <<'EOF'
 import json, subprocess, sys
-refs = dict(zip(("base", "postgres", "tls-proxy", "qdrant"), sys.argv[2:]))
+refs = dict(zip(("base", "postgres", "tls-proxy", "qdrant", "api"), sys.argv[2:]))
 ids = {name: subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref],
                             check=True, capture_output=True, text=True).stdout.strip() for name, ref in refs.items()}
 with open(sys.argv[1], "w") as handle:

@@ -15,7 +15,7 @@ from baseline import CONTAINER, LUKS, require
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TARGETS = ("local", "gcp")
-IMAGES = ("base", "postgres", "tls-proxy", "qdrant")
+IMAGES = ("base", "postgres", "tls-proxy", "qdrant", "api")
 
 
 def project_path(value: str) -> Path:
@@ -53,7 +53,9 @@ class LocalConfig:
     + unencrypted_exemption: `rae:allowUnencryptedVolumes`, "dev-only: <reason>" or None
     + qdrant_image: `qdrant/qdrant@sha256:...` where a registry serves it, or None (then our build from
       build/images.json runs)
-    + api_upstream: host:port of the API behind the TLS proxy, on the internal network
+    + api_upstream: host:port of the API behind the TLS proxy (mutual TLS 1.3; its certificate names `rae-api`)
+    + api_image: `rae:apiImage`, the user's API image (repo@sha256:... or a local image id), or None (then the
+      reference API from build/images.json runs)
     + keep_data: false only after `RELEASE_DATA=1 make down` set rae:releaseData
     + backup_root: `rae:backupRoot`, the local backup repository's directory (a second encrypted volume on Node1);
       default `<data_root>/backups`
@@ -74,6 +76,7 @@ class LocalConfig:
     backup_root: Path | None = None
     backup_offsite_repository_file: str | None = None
     backup_offsite_cacert: str | None = None
+    api_image: str | None = None
 
     @classmethod
     def from_stack(cls) -> "LocalConfig":
@@ -97,13 +100,14 @@ class LocalConfig:
             images_file=project_path(config.get("imagesFile") or "build/images.json"),
             unencrypted_exemption=exemption,
             qdrant_image=config.get("qdrantImage"),
-            api_upstream=config.get("apiUpstream") or "rae-api:8000",
+            api_upstream=config.get("apiUpstream") or "rae-api:8443",
             postgres_port=config.get_int("postgresPort") or 5432,
             proxy_port=config.get_int("proxyPort") or 8443,
             keep_data=not config.get_bool("releaseData"),
             backup_root=project_path(config.get("backupRoot")) if config.get("backupRoot") else None,
             backup_offsite_repository_file=config.get("backupOffsiteRepositoryFile"),
             backup_offsite_cacert=config.get("backupOffsiteCaFile"),
+            api_image=config.get("apiImage"),
         )
 
     @property

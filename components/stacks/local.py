@@ -1,10 +1,12 @@
 """The local stack: the whole service on one Docker host (this machine, or Node1 over Tailscale).
 
-Networks: `edge` carries the published ports (bound to the declared address only) without outbound
-NAT; `backend` is internal (no egress) and joins Postgres, Qdrant's TLS 1.3 front, the proxy and the API;
-`qdrant` is internal and joins only Qdrant's store and its front (Qdrant's own TLS accepts TLS 1.2). Every
-endpoint clients reach is TLS 1.3-only: Postgres (pg_hba rejects non-TLS), the TLS proxy in front of the API
-and Qdrant's front.
+Networks (segments): `edge` carries the proxy's published port and `postgres-edge` Postgres's (bound to the
+declared address only), both without outbound NAT; `api` is internal and joins only the proxy and the API;
+`backend` is internal (no egress) and joins the API, Postgres and Qdrant's TLS 1.3 front; `qdrant` is internal
+and joins only Qdrant's store and its front (Qdrant's own TLS accepts TLS 1.2). So the proxy reaches the API
+only, and the API the stores. Every hop is TLS 1.3: Postgres (pg_hba rejects non-TLS; the application role
+needs its client certificate and password), the proxy, the proxy -> API hop (the API requires the proxy's
+client certificate), and Qdrant's front. Each certificate carries one service's names.
 """
 
 from dataclasses import dataclass
@@ -13,6 +15,8 @@ import pulumi
 import pulumi_docker as docker
 
 from baseline import CONTAINER, NETWORK, TLS
+from components import api_runtime, postgres_runtime
+from components.api import ApiService, ApiServiceArgs
 from components.backups import DockerBackups, DockerBackupsArgs
 from components.container import labels
 from components.docker_native import NativeNetwork, use_native_provider
@@ -64,8 +68,11 @@ def build() -> None:
     images = load_images(config.images_file)
     secrets_dir = str(config.data_root / "secrets")
     edge_name, backend_name = network_name("edge"), network_name("backend")
+    postgres_edge_name, api_name = network_name("postgres-edge"), network_name("api")
     edge = _network("edge", internal=False)
+    postgres_edge = _network("postgres-edge", internal=False)
     backend = _network("backend", internal=NETWORK.docker_internal_network)
+    api_network = _network("api", internal=NETWORK.docker_internal_network)
 
     # Secret files rest on the host too: the same LUKS check (or the same recorded exemption) applies.
     secrets_encryption = host_path_encryption("secret files", secrets_dir, config.unencrypted_exemption)
@@ -79,7 +86,7 @@ def build() -> None:
     server_names = ["localhost"]
     postgres_cert = Certificate("postgres-tls", CertificateArgs(ca, "postgres", dns_names=["postgres", *server_names],
                                                                 ip_addresses=[config.bind_address]))
-    proxy_cert = Certificate("proxy-tls", CertificateArgs(ca, "rae-api", dns_names=["rae-api", *server_names],
+    proxy_cert = Certificate("proxy-tls", CertificateArgs(ca, "rae-proxy", dns_names=server_names,
                                                           ip_addresses=[config.bind_address]))
     # Node-to-node mTLS (seed 000 Phase 2): the control node presents this certificate to Node1's services.
     node_client = Certificate("control-node-client", CertificateArgs(ca, "control-node", usage="client"))
@@ -91,18 +98,25 @@ def build() -> None:
     postgres = DockerPostgres("postgres", DockerPostgresArgs(
         image=images["postgres"], data_volume=pgdata.docker_volume_name,
         secrets=PostgresSecrets(superuser_password=secrets.files["postgres-superuser-password"],
-                                app_password=secrets.files["postgres-app-password"], tls_cert=pg_cert, tls_key=pg_key),
+                                app_password=secrets.files["postgres-app-password"], tls_cert=pg_cert, tls_key=pg_key,
+                                client_ca=ca_path),
         port=Port(5432, config.postgres_port, config.bind_address),
-        networks=[edge_name, backend_name],
+        networks=[postgres_edge_name, backend_name],
         allowed_bind_addresses=config.allowed_bind_addresses,
-        depends_on=[edge, backend, pgdata, secrets, *pg_tls_files], host_roots=config.host_roots))
+        depends_on=[postgres_edge, backend, pgdata, secrets, ca_file, *pg_tls_files], host_roots=config.host_roots))
 
     proxy_cert_path, proxy_key_path, proxy_tls_files = _tls_files("proxy-tls", proxy_cert, secrets_dir)
+    # The proxy's identity towards the API (clientAuth only): the API requires it on the proxy -> API hop.
+    proxy_client_path, proxy_client_key_path, proxy_client_files = _tls_files(
+        "proxy-client-tls", Certificate("proxy-client-tls", CertificateArgs(ca, "rae-proxy", usage="client")),
+        secrets_dir)
     proxy = TlsProxy("tls-proxy", TlsProxyArgs(
         image=images["tls-proxy"], upstream=config.api_upstream, cert_file=proxy_cert_path, key_file=proxy_key_path,
+        client_cert_file=proxy_client_path, client_key_file=proxy_client_key_path, ca_file=ca_path,
         port=Port(8443, config.proxy_port, config.bind_address),
-        networks=[edge_name, backend_name],
-        allowed_bind_addresses=config.allowed_bind_addresses, depends_on=[edge, backend, *proxy_tls_files],
+        networks=[edge_name, api_name],
+        allowed_bind_addresses=config.allowed_bind_addresses,
+        depends_on=[edge, api_network, ca_file, *proxy_tls_files, *proxy_client_files],
         host_roots=config.host_roots))
 
     # The repository passwords live apart from the data passwords they protect (and from what is backed up).
@@ -122,6 +136,11 @@ def build() -> None:
     qdrant = _qdrant(config, images, secrets, ca, (ca_path, ca_file), secrets_dir, (backend, backend_name))
     # Not a host:port on purpose: probes from the host cannot reach the internal network.
     pulumi.export("qdrantEndpoint", f"{qdrant.endpoint} (internal network {backend_name} only)")
+    app_client = _api(config, images, secrets, ca, secrets_dir, api_name, backend_name,
+                      [api_network, backend, ca_file, postgres, qdrant.component])
+    pulumi.export("apiImage", config.api_image or f"reference ({images['api']})")
+    pulumi.export("postgresAppClientCertFile", app_client[0])
+    pulumi.export("postgresAppClientKeyFile", app_client[1])
     if qdrant.encryption.startswith("EXEMPT"):
         exemptions["qdrant-data"] = qdrant.encryption
 
@@ -146,6 +165,25 @@ def build() -> None:
 class _LocalQdrant:
     endpoint: str
     encryption: str
+    component: pulumi.Resource
+
+
+def _api(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: PrivateCa, secrets_dir: str,
+         proxy_network: str, stores_network: str, depends_on: list) -> tuple[str, str]:
+    """The API slot: `rae:apiImage` or the reference API, on the proxy's segment and the stores' segment; returns
+    the host paths of the application role's client certificate and key (CN rae_app, which Postgres requires)."""
+    api_cert, api_key, api_tls = _tls_files("api-tls", Certificate(
+        "api-tls", CertificateArgs(ca, api_runtime.NAME, dns_names=[api_runtime.NAME])), secrets_dir)
+    app_cert, app_key, app_tls = _tls_files("postgres-app-client-tls", Certificate(
+        "postgres-app-client-tls", CertificateArgs(ca, postgres_runtime.APP_ROLE, usage="client")), secrets_dir)
+    ApiService("api", ApiServiceArgs(
+        image=config.api_image or images["api"],
+        secrets=api_runtime.ApiSecrets(api_cert, api_key, f"{secrets_dir}/ca.crt",
+                                       secrets.files["postgres-app-password"], secrets.files["qdrant-api-key"],
+                                       app_cert, app_key),
+        proxy_network=proxy_network, stores_network=stores_network, host_roots=config.host_roots,
+        depends_on=[*depends_on, secrets, *api_tls, *app_tls]))
+    return app_cert, app_key
 
 
 def _qdrant(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: PrivateCa,
@@ -179,4 +217,4 @@ def _qdrant(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: P
         store_network=network_name("qdrant"), client_networks=[backend_name], host_roots=config.host_roots,
         depends_on=[backend_network, store_network, data, store_config, front_config_file, ca_resource, *store_tls,
                     *front_tls]))
-    return _LocalQdrant(qdrant.endpoint, data.encryption)
+    return _LocalQdrant(qdrant.endpoint, data.encryption, qdrant)

@@ -4,8 +4,11 @@ The tests run in file order against one `e2e` stack (tests/fixtures/stack.py). T
 assertions shared with the container suite run on the stack's containers in tests/integration.
 """
 
+import http.client
+import json
 import socket
 import ssl
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -41,12 +44,35 @@ def host_port(endpoint: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def app_client_files(outputs: dict) -> dict[str, str]:
+    """The application role's client certificate, its key copied 0600 for this process (libpq wants its own key)."""
+    key = Path(tempfile.mkdtemp(prefix="rae-e2e-")) / "app.key"
+    key.touch(mode=0o600)
+    key.write_bytes(Path(outputs["postgresAppClientKeyFile"]).read_bytes())
+    return {"sslcert": outputs["postgresAppClientCertFile"], "sslkey": str(key)}
+
+
 def connect_postgres(outputs: dict, **overrides):
     host, port = host_port(outputs["postgresEndpoint"])
     password = Path(outputs["secretFiles"]["postgres-app-password"]).read_text().strip()
     settings = dict(host=host, port=port, dbname=DATABASE_NAME, user=APP_ROLE, password=password,
-                    sslmode="verify-full", sslrootcert=outputs["caCertFile"], connect_timeout=10)
+                    sslmode="verify-full", sslrootcert=outputs["caCertFile"], connect_timeout=10,
+                    **app_client_files(outputs))
     return psycopg.connect(**(settings | overrides))
+
+
+def call_api(outputs: dict, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    host, port = host_port(outputs["apiEndpoint"])
+    context = ssl.create_default_context(cafile=outputs["caCertFile"])
+    connection = http.client.HTTPSConnection(host, port, context=context, timeout=30)
+    try:
+        connection.request(method, path, body=json.dumps(body) if body is not None else None,
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        raw = response.read()
+        return response.status, json.loads(raw) if raw else {}
+    finally:
+        connection.close()
 
 
 def tls_handshake(endpoint: str, ca_file: str, maximum=ssl.TLSVersion.MAXIMUM_SUPPORTED):
@@ -59,7 +85,7 @@ def tls_handshake(endpoint: str, ca_file: str, maximum=ssl.TLSVersion.MAXIMUM_SU
 
 def test_up_starts_every_service_healthy_and_hardened(local_stack, docker_client):
     containers = {c.labels.get("org.rae.hardening.service"): c for c in stack_containers(docker_client, local_stack.name)}
-    expected = {"postgres", "tls-proxy", "qdrant-store", "qdrant"}
+    expected = {"postgres", "tls-proxy", "qdrant-store", "qdrant", "rae-api"}
     assert expected <= set(containers), f"services running: {sorted(containers)}"
     for container in containers.values():
         container.reload()
@@ -95,6 +121,30 @@ def test_api_endpoint_accepts_only_tls13(local_stack_outputs):
     assert (version, cipher in TLS.cipher_suites) == ("TLSv1.3", True)
     with pytest.raises(ssl.SSLError):
         tls_handshake(local_stack_outputs["apiEndpoint"], local_stack_outputs["caCertFile"], ssl.TLSVersion.TLSv1_2)
+
+
+def test_postgres_refuses_the_app_role_without_its_client_certificate(local_stack_outputs):
+    with pytest.raises(psycopg.OperationalError, match="client certificate"):
+        connect_postgres(local_stack_outputs, sslcert="", sslkey="")
+
+
+def test_a_memory_stored_through_the_proxy_is_recalled_by_its_tenant_only(local_stack_outputs):
+    status, stored = call_api(local_stack_outputs, "POST", "/tenants/e2e-alpha/memories",
+                              {"content": "the e2e lighthouse keeper's note"})
+    assert status == 201, stored
+    status, found = call_api(local_stack_outputs, "GET", "/tenants/e2e-alpha/memories?query=lighthouse+keeper")
+    assert status == 200 and stored["id"] in [m["id"] for m in found["memories"]]
+    status, other = call_api(local_stack_outputs, "GET", "/tenants/e2e-beta/memories?query=lighthouse+keeper")
+    assert status == 200 and stored["id"] not in [m["id"] for m in other["memories"]]
+
+
+def test_the_proxy_reaches_the_api_but_not_the_stores(local_stack, docker_client):
+    containers = {c.labels.get("org.rae.hardening.service"): c for c in stack_containers(docker_client, local_stack.name)}
+    for target, reachable in (("rae-api:8443", True), ("postgres:5432", False), ("qdrant:6333", False)):
+        host, port = target.split(":")
+        probe = containers["tls-proxy"].exec_run(
+            ["bash", "-c", f"timeout 5 bash -c 'exec 3<>/dev/tcp/{host}/{port}' 2>/dev/null && echo OPEN || echo CLOSED"])
+        assert probe.output.decode().split()[-1] == ("OPEN" if reachable else "CLOSED"), target
 
 
 def test_preview_and_refresh_report_no_changes(local_stack):

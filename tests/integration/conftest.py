@@ -7,8 +7,10 @@ runtime the Pulumi components declare.
 import dataclasses
 import http.server
 import ipaddress
+import json
 import os
 import secrets
+import ssl
 import threading
 import uuid
 from dataclasses import dataclass
@@ -33,27 +35,51 @@ def postgres(docker_client, built_images, test_pki, secret_dir):
 
 
 class _Upstream(http.server.BaseHTTPRequestHandler):
-    """The stand-in application behind the proxy: answers every GET with a recognisable body."""
+    """The stand-in API behind the proxy: answers GET and POST with the path, the TLS version of the hop, the
+    client certificate's subject and the forwarding headers it received, as JSON."""
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
-        body = f"upstream saw {self.path}".encode()
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        subject = dict(item[0] for item in self.connection.getpeercert()["subject"])
+        body = json.dumps({"path": self.path, "tls": self.connection.version(), "client": subject.get("commonName"),
+                           "forwarded": {name: self.headers.get_all(name) for name in
+                                         ("X-Forwarded-For", "X-Forwarded-Proto", "Forwarded", "X-Real-IP")}}).encode()
         self.send_response(200)
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    do_GET = do_POST = _answer  # noqa: N815 (http.server's naming)
 
     def log_message(self, *args):
         pass
 
 
+@dataclass
+class UpstreamApp:
+    address: str
+    server_name: str
+
+
 @pytest.fixture(scope="session")
-def upstream_app(docker_client):
-    """A plain HTTP server on the Docker bridge gateway address, which containers reach as the host."""
+def upstream_app(docker_client, test_pki, secret_dir):
+    """An HTTPS server on the Docker bridge gateway address (which containers reach as the host): TLS 1.3 only,
+    a certificate for the API's name, and a client certificate of the test CA required, as the API requires."""
     gateway = network_gateway(docker_client)
+    cert, key = test_pki.issue_server(secret_dir, f"upstream-{uuid.uuid4().hex[:8]}")
+    server_name = cert.stem
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cafile=str(test_pki.ca_cert))
+    context.load_cert_chain(str(cert), str(key))
     server = http.server.ThreadingHTTPServer((gateway, 0), _Upstream)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"{gateway}:{server.server_address[1]}"
+    yield UpstreamApp(f"{gateway}:{server.server_address[1]}", server_name)
     server.shutdown()
 
 
@@ -61,23 +87,30 @@ def upstream_app(docker_client):
 class RunningProxy:
     container: object
     port: int
+    client_name: str
 
 
 @pytest.fixture(scope="session")
-def tls_proxy(docker_client, built_images, test_pki, upstream_app):
-    """The session's hardened TLS proxy, forwarding to `upstream_app`."""
+def tls_proxy(docker_client, built_images, test_pki, secret_dir, upstream_app):
+    """The session's hardened TLS proxy, forwarding to `upstream_app` over mutual TLS 1.3."""
     port = free_port()
-    spec = proxy_spec(built_images["tls-proxy"], ProxySecrets(str(test_pki.server_cert), str(test_pki.server_key)),
-                      upstream=upstream_app, port=Port(LISTEN_PORT, port), name=f"rae-test-proxy-{uuid.uuid4().hex[:8]}",
+    client_name = f"rae-test-proxy-client-{uuid.uuid4().hex[:8]}"
+    client_cert, client_key = test_pki.issue_client(secret_dir, client_name)
+    ca_copy = write_secret(secret_dir / f"{client_name}-ca.crt", test_pki.ca_cert.read_bytes())
+    spec = proxy_spec(built_images["tls-proxy"],
+                      ProxySecrets(str(test_pki.server_cert), str(test_pki.server_key), str(client_cert),
+                                   str(client_key), str(ca_copy)),
+                      upstream=upstream_app.address, upstream_name=upstream_app.server_name,
+                      port=Port(LISTEN_PORT, port), name=f"rae-test-proxy-{uuid.uuid4().hex[:8]}",
                       host_roots=(str(test_pki.server_cert.parent.parent),))  # the session's temporary data root
-    print(f"[containers] starting {spec.name} on 127.0.0.1:{port} -> {upstream_app}", flush=True)
+    print(f"[containers] starting {spec.name} on 127.0.0.1:{port} -> {upstream_app.address}", flush=True)
     container = docker_client.containers.run(**docker_api_kwargs(spec))
     try:
         wait_healthy(container)
     except BaseException:
         remove_quietly(docker_client, container)
         raise
-    yield RunningProxy(container, port)
+    yield RunningProxy(container, port, client_name)
     remove_quietly(docker_client, container)
 
 

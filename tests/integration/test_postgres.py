@@ -23,11 +23,13 @@ TENANT = sql.Identifier(DATABASE.tenant_column)
 
 
 def connect(postgres, test_pki, user=APP_ROLE, password=None, **overrides):
-    """A libpq connection to the session's Postgres over TLS with the test CA (verify-full)."""
+    """A libpq connection to the session's Postgres over TLS with the test CA (verify-full); as the application
+    role it presents that role's client certificate."""
     params = {
         "host": "127.0.0.1", "port": postgres.port, "dbname": DATABASE_NAME, "user": user,
         "password": password or (postgres.app_password if user == APP_ROLE else postgres.superuser_password),
         "sslmode": "verify-full", "sslrootcert": str(test_pki.ca_cert), "connect_timeout": 10, "autocommit": True,
+        **(postgres.app_client_settings if user == APP_ROLE else {}),
     }
     return psycopg.connect(**(params | overrides))
 
@@ -60,6 +62,20 @@ def test_server_runs_with_the_baseline_settings(postgres):
 def test_refuses_a_wrong_password(postgres, test_pki):
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         connect(postgres, test_pki, password="not-the-password")  # checkov:skip=CKV_SECRET_6:a deliberately wrong password [owner=platform-security expires=2027-05-29]
+
+
+def test_the_app_role_without_a_client_certificate_is_refused_even_with_its_password(postgres, test_pki):
+    with pytest.raises(psycopg.OperationalError, match="connection requires a valid client certificate"):
+        connect(postgres, test_pki, sslcert="", sslkey="")
+
+
+def test_the_app_role_with_a_certificate_naming_another_identity_is_refused(postgres, test_pki, secret_dir):
+    cert, key = test_pki.issue_client(secret_dir, f"not-the-app-{uuid.uuid4().hex[:8]}", common_name="rae-proxy",
+                                      owner=(os.getuid(), os.getgid()))
+    # The right password with a certificate of our CA for another identity: refused, and the server says why.
+    with pytest.raises(psycopg.OperationalError, match=f'authentication failed for user "{APP_ROLE}"'):
+        connect(postgres, test_pki, sslcert=str(cert), sslkey=str(key))
+    assert "clientcert=verify-full" in postgres.container.logs(tail=50).decode()
 
 
 def test_refuses_the_superuser_over_the_network_even_with_its_password(postgres, test_pki):
@@ -293,7 +309,7 @@ def run_until_exit(docker_client, built_images, test_pki, secret_dir, label, dro
     app_file, _ = new_password(secret_dir, f"{label}-app-{suffix}")
     spec = postgres_spec(built_images["postgres"], data_volume or f"rae-test-{label}-{suffix}",
                          PostgresSecrets(str(superuser_file), str(app_file), str(test_pki.server_cert),
-                                         str(test_pki.server_key)),
+                                         str(test_pki.server_key), str(test_pki.ca_cert)),
                          name=f"rae-test-{label}-{suffix}", host_roots=(str(secret_dir.parent),))
     kwargs = docker_api_kwargs(spec)
     kwargs["volumes"] = {source: bind for source, bind in kwargs["volumes"].items() if bind["bind"] != drop_mount}

@@ -7,7 +7,7 @@ from components.postgres_runtime import PostgresSecrets, postgres_spec
 from components.spec import Port
 
 SPEC = postgres_spec("sha256:" + "a" * 64, "rae-e2e-pgdata",
-                     PostgresSecrets("/srv/data/s/su", "/srv/data/s/app", "/srv/data/s/crt", "/srv/data/s/key"), port=Port(5432, 15432, "127.0.0.1"),
+                     PostgresSecrets("/srv/data/s/su", "/srv/data/s/app", "/srv/data/s/crt", "/srv/data/s/key", "/srv/data/s/ca"), port=Port(5432, 15432, "127.0.0.1"),
                      networks=("rae-e2e-edge", "rae-e2e-backend"))
 LABELS = {"org.rae.hardening.stack": "e2e"}
 DESIRED = {**_plain(asdict(SPEC)), "container_name": "rae-e2e-postgres", "labels": LABELS, "running": True}

@@ -12,7 +12,8 @@ from tests.unit.components.harness import declare, is_secret, one
 KEY = "projects/p/locations/europe-west4/keyRings/k/cryptoKeys/sql"
 VPC = "projects/p/global/networks/rae-vpc"
 IMAGE = "sha256:" + "b" * 64
-SECRETS = PostgresSecrets("/srv/data/s/su", "/srv/data/s/app", "/srv/data/s/tls.crt", "/srv/data/s/tls.key")
+SECRETS = PostgresSecrets("/srv/data/s/su", "/srv/data/s/app", "/srv/data/s/tls.crt", "/srv/data/s/tls.key",
+                          "/srv/data/s/ca.crt")
 
 
 def _cloud_sql(**overrides) -> list[dict]:
@@ -80,9 +81,17 @@ def test_the_superuser_is_refused_over_the_network_before_any_password_rule():
     assert rules[0] == ["local", "all", postgres_runtime.SUPERUSER, "peer"]
     superuser_reject = rules.index(["hostssl", "all", postgres_runtime.SUPERUSER, "all", "reject"])
     scram = rules.index(["hostssl", "all", "all", "all", DATABASE.password_encryption])
-    assert superuser_reject < scram
+    app = rules.index(["hostssl", "all", postgres_runtime.APP_ROLE, "all", DATABASE.password_encryption,
+                       "clientcert=verify-full"])
+    assert superuser_reject < scram and app < scram
     allowed_methods = ("reject", DATABASE.password_encryption)
-    assert not [rule for rule in rules if rule[0].startswith("host") and rule[-1] not in allowed_methods]
+    assert not [rule for rule in rules if rule[0].startswith("host") and rule[4] not in allowed_methods]
+
+
+def test_postgres_verifies_client_certificates_against_the_mounted_ca():
+    spec = postgres_runtime.postgres_spec("sha256:" + "2" * 64, "pgdata", SECRETS)
+    assert f"ssl_ca_file={postgres_runtime.CLIENT_CA_PATH}" in spec.command
+    assert {s.target: s.source for s in spec.secret_files}[postgres_runtime.CLIENT_CA_PATH] == "/srv/data/s/ca.crt"
 
 
 def test_pgaudit_is_preloaded_without_parameter_values():
@@ -129,7 +138,8 @@ def test_docker_postgres_runs_the_shared_runtime():
     assert f"password_encryption={DATABASE.password_encryption}" in container["command"]
     secret_mounts = {m["target"]: m for m in container["mounts"] if m["type"] == "bind"}
     assert set(secret_mounts) == {postgres_runtime.SUPERUSER_PASSWORD_PATH, postgres_runtime.APP_PASSWORD_PATH,
-                                  postgres_runtime.TLS_CERT_PATH, postgres_runtime.TLS_KEY_PATH}
+                                  postgres_runtime.TLS_CERT_PATH, postgres_runtime.TLS_KEY_PATH,
+                                  postgres_runtime.CLIENT_CA_PATH}
     assert all(m["readOnly"] for m in secret_mounts.values())
     assert not any("=" in env and not env.split("=")[0].endswith("_FILE") for env in container["envs"])
 

@@ -19,7 +19,8 @@ GCP_CONFIG = {
     "rae:qdrantImage": "qdrant/qdrant@sha256:" + "f" * 64, "rae:domains": json.dumps(["memory.example.org"]),
 }
 IMAGE_IDS = {name: {"ref": f"rae/{name}:unit", "id": "sha256:" + digit * 64}
-             for name, digit in (("base", "1"), ("postgres", "2"), ("tls-proxy", "3"), ("qdrant", "4"))}
+             for name, digit in (("base", "1"), ("postgres", "2"), ("tls-proxy", "3"), ("qdrant", "4"),
+                                                ("api", "5"))}
 
 
 def _by_type(resources: list[dict], type_token: str) -> list[dict]:
@@ -104,7 +105,9 @@ def _local_config(images_file: Path, **overrides) -> dict:
 def test_local_stack_runs_our_images_hardened_on_separated_networks(images_file):
     graph = render_program(REPO, "local", _local_config(images_file))
     containers = {c["name"]: c for c in _by_type(graph, "docker:index/container:Container")}
-    assert set(containers) == {"rae-local-postgres", "rae-local-tls-proxy", "rae-local-qdrant-store", "rae-local-qdrant"}
+    assert set(containers) == {"rae-local-postgres", "rae-local-tls-proxy", "rae-local-qdrant-store", "rae-local-qdrant",
+                               "rae-local-rae-api"}
+    assert containers["rae-local-rae-api"]["image"] == IMAGE_IDS["api"]["id"]
     assert containers["rae-local-postgres"]["image"] == IMAGE_IDS["postgres"]["id"]
     assert containers["rae-local-tls-proxy"]["image"] == IMAGE_IDS["tls-proxy"]["id"]
     assert containers["rae-local-qdrant-store"]["image"] == IMAGE_IDS["qdrant"]["id"]
@@ -114,10 +117,23 @@ def test_local_stack_runs_our_images_hardened_on_separated_networks(images_file)
         assert all(port["ip"] == "127.0.0.1" for port in container.get("ports") or [])
     networks = {n["name"]: n for n in _by_type(graph, "docker:index/network:Network")}
     assert networks["rae-local-backend"]["internal"] is True and networks["rae-local-edge"]["internal"] is False
-    assert networks["rae-local-qdrant"]["internal"] is True
+    assert networks["rae-local-qdrant"]["internal"] is True and networks["rae-local-api"]["internal"] is True
+    # The proxy reaches the API only; the API reaches the stores; no store shares a segment with the proxy.
+    segments = {name: {n["name"] for n in c["networksAdvanced"]} for name, c in containers.items()}
+    assert segments["rae-local-tls-proxy"] == {"rae-local-edge", "rae-local-api"}
+    assert segments["rae-local-rae-api"] == {"rae-local-api", "rae-local-backend"}
+    for store in ("rae-local-postgres", "rae-local-qdrant", "rae-local-qdrant-store"):
+        assert not segments[store] & segments["rae-local-tls-proxy"]
     assert all(n["options"] == {"com.docker.network.bridge.enable_ip_masquerade": "false"} for n in networks.values())
     secret_files = [r for r in _by_type(graph, "pulumi-python:dynamic:Resource") if "content" in r]
     assert secret_files and all(f["content"] == SECRET_MARKER for f in secret_files)
+
+
+def test_local_stack_runs_the_users_api_image_where_one_is_named(images_file):
+    image = "registry.example/acme/api@sha256:" + "9" * 64
+    graph = render_program(REPO, "local", _local_config(images_file, **{"rae:apiImage": image}))
+    containers = {c["name"]: c for c in _by_type(graph, "docker:index/container:Container")}
+    assert containers["rae-local-rae-api"]["image"] == image and not containers["rae-local-rae-api"].get("ports")
 
 
 def test_local_stack_keeps_qdrant_internal_behind_its_tls13_front(images_file):

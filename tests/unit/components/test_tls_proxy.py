@@ -13,16 +13,19 @@ IMAGE = "sha256:" + "4" * 64
 
 def _proxy(port: Port) -> list[dict]:
     return declare(lambda: TlsProxy("tls-proxy", TlsProxyArgs(
-        IMAGE, "rae-api:8000", "/srv/data/s/p.crt", "/srv/data/s/p.key", port, ["rae-unit-edge", "rae-unit-backend"],
-        ["127.0.0.1"])))
+        IMAGE, "rae-api:8443", "/srv/data/s/p.crt", "/srv/data/s/p.key", "/srv/data/s/c.crt", "/srv/data/s/c.key",
+        "/srv/data/s/ca.crt", port, ["rae-unit-edge", "rae-unit-api"], ["127.0.0.1"])))
 
 
 def test_proxy_forwards_to_the_upstream_with_its_key_as_a_file():
     container = one(_proxy(Port(proxy_runtime.LISTEN_PORT, 8443)), "docker:index/container:Container")
-    assert f"{proxy_runtime.UPSTREAM_ENV}=rae-api:8000" in container["envs"]
+    assert f"{proxy_runtime.UPSTREAM_ENV}=rae-api:8443" in container["envs"]
+    assert f"{proxy_runtime.UPSTREAM_NAME_ENV}=rae-api" in container["envs"]
     mounts = {m["target"]: m for m in container["mounts"]}
     assert mounts[proxy_runtime.TLS_KEY_PATH] == {"target": proxy_runtime.TLS_KEY_PATH, "source": "/srv/data/s/p.key",
                                                   "type": "bind", "readOnly": True}
+    assert mounts[proxy_runtime.CLIENT_KEY_PATH]["source"] == "/srv/data/s/c.key"
+    assert mounts[proxy_runtime.CA_PATH]["source"] == "/srv/data/s/ca.crt"
     assert container["ports"][0]["ip"] == "127.0.0.1" and container["readOnly"] is True
 
 

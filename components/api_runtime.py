@@ -1,0 +1,105 @@
+"""The API slot's runtime, stated once: paths, limits, environment and the ContainerSpec of the API container.
+
+`rae:apiImage` names the user's API image (by digest or local id); tests and the default local stack run the
+reference API (images/api, built on our Debian base by scripts/build-images.sh). Either runs this spec: the
+hardened container posture, on the API's own network segments (the proxy's side and the stores' side), TLS 1.3
+only, requiring a client certificate signed by the stack's CA (the TLS proxy's), and reaching Postgres and
+Qdrant's TLS 1.3 front with their certificates verified by name. Pure Python: reads the baseline only.
+
+    >>> spec = api_spec("sha256:...", ApiSecrets(crt, key, ca, pg_password, qdrant_key), networks=("rae-api",))
+"""
+
+from dataclasses import dataclass
+
+from baseline import CONTAINER, TLS, require
+from components import postgres_runtime, qdrant_runtime
+from components.spec import ContainerSpec, Healthcheck, SecretFile
+
+NAME = "rae-api"  # the container's name on its networks, and its certificate's only DNS name
+LISTEN_PORT = 8443
+APP_DIR = "/usr/lib/rae"
+SECRETS_DIR = "/run/secrets"
+TLS_CERT_PATH = f"{SECRETS_DIR}/api-server.crt"
+TLS_KEY_PATH = f"{SECRETS_DIR}/api-server.key"
+CA_PATH = f"{SECRETS_DIR}/ca.crt"
+PG_PASSWORD_PATH = f"{SECRETS_DIR}/postgres-app-password"
+PG_CLIENT_CERT_PATH = f"{SECRETS_DIR}/postgres-client.crt"
+PG_CLIENT_KEY_PATH = f"{SECRETS_DIR}/postgres-client.key"
+QDRANT_KEY_PATH = f"{SECRETS_DIR}/qdrant-api-key"
+# Requests: bodies above MAX_BODY_BYTES are refused (413) by the proxy and again by the API; the proxy gives a
+# client REQUEST_TIMEOUT_S to send its headers and the API SERVER_TIMEOUT_S to answer.
+MAX_BODY_BYTES = 64 * 1024
+REQUEST_TIMEOUT_S = 10
+SERVER_TIMEOUT_S = 30
+KEEPALIVE_S = 5
+MAX_CONCURRENCY = 64
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+@dataclass(frozen=True)
+class ApiSecrets:
+    """Host paths (mode 0400, service uid) mounted read-only into the API container.
+
+    + tls_cert, tls_key: the API's server certificate (DNS name NAME only) and key
+    + ca_cert: the stack's CA: verifies the proxy's client certificate, Postgres's and Qdrant's front's server names
+    + postgres_password: the application role's password
+    + qdrant_api_key: signs the tenants' JWTs and creates a tenant's collection
+    + postgres_client_cert, postgres_client_key: the application role's client certificate, where Postgres asks for one
+    """
+
+    tls_cert: str
+    tls_key: str
+    ca_cert: str
+    postgres_password: str
+    qdrant_api_key: str
+    postgres_client_cert: str | None = None
+    postgres_client_key: str | None = None
+
+
+def build_args() -> dict[str, str]:
+    """`docker build --build-arg` values of images/api/Dockerfile."""
+    return {"SERVICE_UID": str(CONTAINER.uid), "SERVICE_GID": str(CONTAINER.gid), "APP_DIR": APP_DIR,
+            "LISTEN_PORT": str(LISTEN_PORT)}
+
+
+def healthcheck() -> Healthcheck:
+    """The TLS port accepts connections (bash /dev/tcp: a request would need the proxy's client certificate)."""
+    return Healthcheck(("CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{LISTEN_PORT}"),
+                       interval_s=5, timeout_s=3, retries=5, start_period_s=20)
+
+
+def api_spec(image: str, secrets: ApiSecrets, networks: tuple[str, ...], name: str = NAME,
+             postgres_host: str = "postgres", qdrant_host: str | None = None,
+             host_roots: tuple[str, ...] = CONTAINER.host_roots) -> ContainerSpec:
+    """The hardened API container: never published (the TLS proxy is the only way in).
+
+    + image: the API image by digest or local id (`rae:apiImage`, or build/images.json "api")
+    + secrets: host paths of its TLS files, the CA and its credentials to the stores
+    + networks: the proxy's segment and the stores' segment (internal networks)
+    + postgres_host, qdrant_host: the stores' names on the stores' segment (their certificates' names; Qdrant's
+      front by default)
+    + host_roots: the declared roots its secret files sit under
+    """
+    require(TLS.min_version == "TLSv1.3", "the API serves TLS 1.3 only (rae_api sets it on uvicorn's context)",
+            TLS.controls("min_version"))
+    client_cert = (secrets.postgres_client_cert, secrets.postgres_client_key)
+    require(all(client_cert) or not any(client_cert),
+            "the API's Postgres client certificate needs both its certificate and its key", TLS.controls("min_version"))
+    files = [SecretFile(secrets.tls_cert, TLS_CERT_PATH), SecretFile(secrets.tls_key, TLS_KEY_PATH),
+             SecretFile(secrets.ca_cert, CA_PATH), SecretFile(secrets.postgres_password, PG_PASSWORD_PATH),
+             SecretFile(secrets.qdrant_api_key, QDRANT_KEY_PATH)]
+    env = {"RAE_API_PORT": str(LISTEN_PORT), "RAE_API_TLS_CERT_FILE": TLS_CERT_PATH,
+           "RAE_API_TLS_KEY_FILE": TLS_KEY_PATH, "RAE_CA_FILE": CA_PATH,
+           "RAE_API_MAX_BODY_BYTES": str(MAX_BODY_BYTES), "RAE_API_KEEPALIVE_S": str(KEEPALIVE_S),
+           "RAE_API_MAX_CONCURRENCY": str(MAX_CONCURRENCY),
+           "RAE_PG_HOST": postgres_host, "RAE_PG_PORT": str(postgres_runtime.PORT),
+           "RAE_PG_DATABASE": postgres_runtime.DATABASE_NAME, "RAE_PG_USER": postgres_runtime.APP_ROLE,
+           "RAE_PG_PASSWORD_FILE": PG_PASSWORD_PATH,
+           "RAE_QDRANT_HOST": qdrant_host or qdrant_runtime.FRONT_NAME, "RAE_QDRANT_PORT": str(qdrant_runtime.HTTP_PORT),
+           "RAE_QDRANT_API_KEY_FILE": QDRANT_KEY_PATH}
+    if all(client_cert):
+        files += [SecretFile(secrets.postgres_client_cert, PG_CLIENT_CERT_PATH),
+                  SecretFile(secrets.postgres_client_key, PG_CLIENT_KEY_PATH)]
+        env |= {"RAE_PG_CLIENT_CERT_FILE": PG_CLIENT_CERT_PATH, "RAE_PG_CLIENT_KEY_FILE": PG_CLIENT_KEY_PATH}
+    return ContainerSpec(name=name, image=image, healthcheck=healthcheck(), secret_files=tuple(files), env=env,
+                         networks=tuple(networks), host_roots=tuple(host_roots))

@@ -1,0 +1,3 @@
+from rae_api.app import main
+
+main()

@@ -1,0 +1,45 @@
+"""ApiService: the API slot as a HardenedContainer, never published, on two segments, pinned image only."""
+
+import pytest
+
+from baseline import BaselineViolation
+from components import api_runtime
+from components.api import ApiService, ApiServiceArgs
+from tests.unit.components.harness import declare, one
+
+IMAGE = "sha256:" + "5" * 64
+SECRETS = api_runtime.ApiSecrets("/srv/data/s/api.crt", "/srv/data/s/api.key", "/srv/data/s/ca.crt",
+                                 "/srv/data/s/pg-app", "/srv/data/s/qdrant-key")
+
+
+def _api(image=IMAGE, proxy_network="rae-unit-api", stores_network="rae-unit-backend", secrets=SECRETS) -> list[dict]:
+    return declare(lambda: ApiService("api", ApiServiceArgs(image, secrets, proxy_network, stores_network)))
+
+
+def test_the_api_is_unpublished_on_its_two_segments_with_its_secrets_as_files():
+    container = one(_api(), "docker:index/container:Container")
+    assert container["ports"] == [] and container["readOnly"] is True and container["user"] == "10001:10001"
+    assert [n["name"] for n in container["networksAdvanced"]] == ["rae-unit-api", "rae-unit-backend"]
+    assert container["networksAdvanced"][0]["aliases"] == [api_runtime.NAME]
+    mounts = {m["target"]: m["source"] for m in container["mounts"]}
+    assert mounts[api_runtime.TLS_KEY_PATH] == "/srv/data/s/api.key"
+    assert mounts[api_runtime.QDRANT_KEY_PATH] == "/srv/data/s/qdrant-key"
+    assert not any("srv/data" in env for env in container["envs"] if "_FILE=" not in env)
+
+
+def test_a_postgres_client_certificate_is_mounted_when_given():
+    with_cert = api_runtime.ApiSecrets(SECRETS.tls_cert, SECRETS.tls_key, SECRETS.ca_cert, SECRETS.postgres_password,
+                                       SECRETS.qdrant_api_key, "/srv/data/s/pg-client.crt", "/srv/data/s/pg-client.key")
+    container = one(_api(secrets=with_cert), "docker:index/container:Container")
+    assert f"RAE_PG_CLIENT_CERT_FILE={api_runtime.PG_CLIENT_CERT_PATH}" in container["envs"]
+
+
+@pytest.mark.parametrize("image", ["rae/api:latest", "rae/api", "sha256:short"])
+def test_an_unpinned_image_is_refused(image):
+    with pytest.raises(BaselineViolation, match="A.8.19"):
+        _api(image=image)
+
+
+def test_one_segment_for_proxy_and_stores_is_refused():
+    with pytest.raises(BaselineViolation, match="A.8.22"):
+        _api(stores_network="rae-unit-api")
