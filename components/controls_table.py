@@ -81,6 +81,11 @@ ROWS = (
         "read-only keys in a secret config file, alone on its network behind a TLS 1.3 front; gcp: official "
         "image on a shielded COS VM with CMEK disks, no external IP",
         ("components.qdrant_runtime",)),
+    Row("ApiService", "components.api", "docker",
+        "the user's API image (`rae:apiImage`, pinned by digest or id) or the reference API, in the hardened "
+        "container posture, never published, on the proxy's and the stores' internal segments only, TLS 1.3 "
+        "with the proxy's client certificate required",
+        ("components.api_runtime",)),
     Row("Backups", "components.backups", "docker, gcp",
         "gcp: CMEK, versioned private bucket with a locked retention policy; docker: restic repositories (local on "
         "an encrypted store, off-site append-only), passwords apart from the data"),
