@@ -55,6 +55,11 @@ CONTAINER = Section(
                        ("A.8.2", "A.8.18"), "Host control sockets and system trees are never mounted."),
     host_namespaces_allowed=S(False, ("A.8.22", "A.8.2"),
                               "No host or `container:` network, pid, ipc, uts, userns or cgroup namespace."),
+    cgroupns_mode=S("private", ("A.8.22", "A.8.2"),
+                    "Every container has a cgroup namespace of its own, set explicitly: the engine's default on "
+                    "cgroup v1 hosts is the host's, so an unset mode is judged as the host's."),
+    publish_all_ports=S(False, ("A.8.20", "A.8.22"),
+                        "Never publish every exposed port (random host ports on every interface)."),
     privileged_allowed=S(False, ("A.8.2", "A.8.18"), "Privileged mode is never allowed."),
     host_roots=S(("/srv/data",), ("A.8.2", "A.8.18"),
                  "Host paths (bind mounts, volume devices) only under the declared data and secret roots; Node1's "
@@ -114,6 +119,10 @@ NETWORK = Section(
     internet_ingress_allowed=S(False, ("A.8.20", "A.8.22"),
                                "No firewall rule admits the whole internet: clients reach the load balancer, whose "
                                "front end is Google's, never a VM port (SSH and databases least of all)."),
+    ingress_sources_allowed=S(("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "35.191.0.0/16", "130.211.0.0/22"),
+                              ("A.8.20", "A.8.22"),
+                              "An ingress rule admits only private ranges and Google's load balancer and health "
+                              "check ranges (an allow-list: any other range is the internet, however it is split)."),
 )
 
 _PGAUDIT_LOG = "ddl,role,write"

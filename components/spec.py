@@ -114,7 +114,7 @@ def validate(spec: ContainerSpec) -> None:
 
 # Every container gets a cgroup namespace of its own: the engine's default on cgroup v1 hosts is the host's
 # (RAE-CTR-009, A.8.22), which the posture model refuses where it reads the live container.
-CGROUP_NAMESPACE = "private"
+CGROUP_NAMESPACE = CONTAINER.cgroupns_mode
 
 
 def docker_api_kwargs(spec: ContainerSpec) -> dict:

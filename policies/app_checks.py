@@ -1,4 +1,5 @@
-"""Application checks on Django settings modules (seed 002), read from the Python syntax tree, not regexes.
+"""Application checks on Python configuration modules (seed 000 SEC-04, seed 002 sections 3 and 4): Django settings
+and any other config module (pydantic settings classes, `os.environ.get` defaults), read from the syntax tree.
 
 Settings may be module-level or django-configurations classes (`class Production(Base)`): a class
 inherits its bases' assignments, so `CORS_ORIGIN_ALLOW_ALL = True` in Base is found in Production. Split
@@ -7,6 +8,13 @@ way. A settings module is found by its path (`settings.py`, a `settings/` packag
 by star-importing one. Values are read where they are literal: constants, `values.BooleanValue(True)`, the
 default of `os.environ.get("X", "default")` / `env.bool("X", default=True)`; f-strings and `+` concatenations
 are folded with the module's constants, so `f"{REDIS_URL}?ssl_cert_reqs=none"` is read as what it says.
+
+Beyond Django, a module is a config module when it defines a pydantic settings class (a class deriving from
+`BaseSettings`, directly or through another class of the module) or reads the environment with a default
+(`os.environ.get("X", default)`, `os.getenv("X", default)`). There a secret-named field or variable with a stated
+default (a default API key, a hard-coded secret) fails RAE-APP-010, and a default that is neither stated nor
+foldable (a call, an attribute) is reported unknown: not judged, so not passed. Their string values are judged as
+in settings modules: `http://` service URLs (RAE-APP-009) and IP addresses (RAE-APP-011).
 
 Example: list(check_settings(Path("app/settings.py")))  ->  [AppFinding("RAE-APP-001", ...), ...]
 """
@@ -34,6 +42,7 @@ class AppFinding:
     line: int
     setting: str
     message: str
+    status: str = "failed"  # or "unknown": the source does not state what the check needs
 
 
 def is_settings_module(tree: ast.Module, path: Path | None = None, inherited: dict | None = None) -> bool:
@@ -176,7 +185,8 @@ def _scope_findings(scope: dict[str, ast.AST], has_allauth: bool) -> Iterator[tu
 
 def _is_secret_name(name: str) -> bool:
     upper = name.upper()
-    return not upper.endswith("_FILE") and any(marker in upper for marker in (*SECRETS.forbidden_env_markers, "SECRET_KEY"))
+    return not upper.endswith("_FILE") and (upper.endswith("_KEY") or any(
+        marker in upper for marker in (*SECRETS.forbidden_env_markers, "SECRET_KEY")))
 
 
 _UNRESOLVED = "\x00"  # a part of a folded string that the source does not state
@@ -250,12 +260,96 @@ def _string_findings(tree: ast.Module, constants: dict[str, ast.AST] | None = No
             for target in targets:
                 if isinstance(target, ast.Name) and _is_secret_name(target.id):
                     value = _literal(node.value)
-                    if isinstance(value, str) and value:
+                    if isinstance(value, str) and value and not _is_path(value):
                         yield "RAE-APP-010", node.lineno, target.id, f"{target.id} has a hard-coded or default value"
 
 
+_ENV_READERS = ("os.environ.get", "environ.get", "os.getenv", "getenv")
+_SETTINGS_BASE = "BaseSettings"
+_UNKNOWN = "unknown"
+
+
+def _settings_classes(tree: ast.Module) -> list[ast.ClassDef]:
+    """pydantic settings classes: deriving from BaseSettings (any import path), or from one that does."""
+    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    found: dict[str, ast.ClassDef] = {}
+    changed = True
+    while changed:
+        changed = False
+        for node in classes:
+            bases = [ast.unparse(base).split(".")[-1] for base in node.bases]
+            if node.name not in found and any(base == _SETTINGS_BASE or base in found for base in bases):
+                found[node.name] = node
+                changed = True
+    return list(found.values())
+
+
+def _env_default_calls(tree: ast.Module) -> list[ast.Call]:
+    """`os.environ.get("X", default)` / `os.getenv("X", default)` calls with a default (positional or keyword)."""
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call) and ast.unparse(node.func) in _ENV_READERS
+            and (len(node.args) > 1 or any(kw.arg == "default" for kw in node.keywords))]
+
+
+def is_config_module(tree: ast.Module) -> bool:
+    """A module that configures an application: a pydantic settings class, or environment reads with defaults."""
+    return bool(_settings_classes(tree) or _env_default_calls(tree))
+
+
+def _field_default(value: ast.AST) -> ast.AST | None:
+    """The default a pydantic field states: `= x`, `Field(x)`, `Field(default=x)`; a Field without one -> None;
+    `default_factory` -> the factory (not a stated value)."""
+    if isinstance(value, ast.Call) and ast.unparse(value.func).split(".")[-1] == "Field":
+        keywords = {kw.arg: kw.value for kw in value.keywords}
+        if "default" in keywords:
+            return keywords["default"]
+        if "default_factory" in keywords:
+            return keywords["default_factory"]
+        return value.args[0] if value.args and not (isinstance(value.args[0], ast.Constant)
+                                                    and value.args[0].value is Ellipsis) else None
+    return value
+
+
+def _judge_default(name: str, default: ast.AST | None, constants: dict, line: int, where: str
+                   ) -> Iterator[tuple[str, int, str, str, str]]:
+    """RAE-APP-010 on one secret-named default: stated and non-empty fails, unresolvable is unknown."""
+    if default is None or not _is_secret_name(name):
+        return
+    if isinstance(default, ast.Call) and ast.unparse(default.func).split(".")[-1] in ("SecretStr", "SecretBytes"):
+        default = default.args[0] if default.args else None
+        if default is None:
+            return
+    value = _literal(default)
+    if value is _UNREADABLE:
+        folded = _fold(default, constants)
+        value = folded if folded is not None and _UNRESOLVED not in folded else _UNREADABLE
+    if value is _UNREADABLE:
+        yield ("RAE-APP-010", line, name, f"{name} ({where}) defaults to {ast.unparse(default)}, which the source "
+               f"does not state: not judged, so not passed", _UNKNOWN)
+    elif isinstance(value, (str, bytes)) and value and not _is_path(value):
+        yield "RAE-APP-010", line, name, f"{name} ({where}) has a default value: a default API key or secret", "failed"
+
+
+def _is_path(value) -> bool:
+    """A default that names where a secret file lies (`~/.ssh/id_ed25519`, `/run/secrets/key`), not a secret."""
+    return isinstance(value, str) and value.startswith(("/", "~/", "./", "../")) and " " not in value
+
+
+def _config_findings(tree: ast.Module, constants: dict) -> Iterator[tuple[str, int, str, str, str]]:
+    """RAE-APP-010 on pydantic settings fields and on environment-read defaults (status failed or unknown)."""
+    for node in _settings_classes(tree):
+        for statement in node.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
+                yield from _judge_default(statement.target.id, _field_default(statement.value), constants,
+                                          statement.lineno, f"field of settings class {node.name}")
+    for call in _env_default_calls(tree):
+        variable = _literal(call.args[0]) if call.args else _UNREADABLE
+        default = call.args[1] if len(call.args) > 1 else next(kw.value for kw in call.keywords if kw.arg == "default")
+        if isinstance(variable, str):
+            yield from _judge_default(variable, default, constants, call.lineno, "environment default")
+
+
 def check_settings(path: Path, display: str | None = None) -> Iterator[AppFinding]:
-    """Findings of one Python file, if it is a Django settings module; nothing otherwise.
+    """Findings of one Python file, if it is a Django settings module or another config module; nothing otherwise.
 
     + path: the file
     + display: the path to report (relative to the scanned target)
@@ -264,6 +358,8 @@ def check_settings(path: Path, display: str | None = None) -> Iterator[AppFindin
     display = display or str(path)
     module = module_scope(path, tree, display)
     if not is_settings_module(tree, path, module):
+        if is_config_module(tree):
+            yield from _config_module_findings(tree, module, display)
         return
     has_allauth = "allauth" in ast.unparse(tree)
     seen = set()
@@ -277,3 +373,18 @@ def check_settings(path: Path, display: str | None = None) -> Iterator[AppFindin
         if (rule, line, setting, origin or display) not in seen:
             seen.add((rule, line, setting, origin or display))
             yield AppFinding(rule, origin or display, line, setting, message)
+    # Environment defaults a Django assignment already reported (same line) are not reported twice.
+    reported = {(rule, line) for rule, line, _setting, _file in seen}
+    for rule, line, setting, message, status in _config_findings(tree, module):
+        if (rule, line) not in reported:
+            reported.add((rule, line))
+            yield AppFinding(rule, display, line, setting, message, status)
+
+
+def _config_module_findings(tree: ast.Module, constants: dict, display: str) -> Iterator[AppFinding]:
+    seen = set()
+    findings = [(*finding, "failed") for finding in _string_findings(tree, constants)]
+    for rule, line, setting, message, status in (*_config_findings(tree, constants), *findings):
+        if (rule, line, setting) not in seen:
+            seen.add((rule, line, setting))
+            yield AppFinding(rule, display, line, setting, message, status)

@@ -4,7 +4,7 @@
               (or read from `pulumi preview --json` / `pulumi stack export` where the engine ran)
   checkov     built-in CKV_GCP_* and our custom checks on that graph translated to Terraform plan JSON;
               built-ins on Dockerfiles, GitHub workflows and committed secrets
-  app         Django settings modules (policies.app_checks)
+  app         Django settings and other config modules (policies.app_checks)
   bandit      SAST, high severity and high confidence
   pip-audit   known vulnerabilities of each requirements file; a CycloneDX SBOM of it beside the report
 
@@ -300,7 +300,7 @@ def app_findings(target: Path, skipped: list[str], notes: list[str]) -> list[Fin
         except (SyntaxError, UnicodeDecodeError) as error:
             notes.append(f"{display}: not read by the application checks ({error})")
             continue
-        findings += [_finding(f.rule_id, f"{f.file}:{f.setting}", f.file, f.line, "app", "failed", f.message)
+        findings += [_finding(f.rule_id, f"{f.file}:{f.setting}", f.file, f.line, "app", f.status, f.message)
                      for f in found]
     return findings
 

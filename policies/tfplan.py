@@ -12,6 +12,7 @@ Example: to_plan([{"type": "gcp:compute/sSLPolicy:SSLPolicy", "name": "tls", "pr
 import re
 
 # pulumi-gcp module -> the Terraform google provider's resource prefix, where they are not the same word.
+# (vertex is the same word: its types carry the `Ai` themselves, AiDataset -> google_vertex_ai_dataset.)
 MODULE_PREFIXES: dict[str, str] = {
     "projects": "project", "organizations": "organization", "serviceaccount": "service_account",
     "secretmanager": "secret_manager", "cloudrunv2": "cloud_run_v2", "cloudrun": "cloud_run",
@@ -22,7 +23,7 @@ MODULE_PREFIXES: dict[str, str] = {
     "containeranalysis": "container_analysis", "datafusion": "data_fusion", "osconfig": "os_config",
     "oslogin": "os_login", "cloudidentity": "cloud_identity", "securitycenter": "scc", "orgpolicy": "org_policy",
     "essentialcontacts": "essential_contacts", "apigateway": "api_gateway", "gkehub": "gke_hub",
-    "resourcemanager": "resource_manager", "vertex": "vertex_ai", "datacatalog": "data_catalog",
+    "resourcemanager": "resource_manager", "datacatalog": "data_catalog",
     "cloudasset": "cloud_asset", "identityplatform": "identity_platform", "networkconnectivity": "network_connectivity",
     "networkservices": "network_services", "privateca": "privateca", "siteverification": "site_verification",
 }
@@ -68,7 +69,7 @@ BLOCK_NAMES: dict[str, str] = {
     "scratchDisks": "scratch_disk", "guestAccelerators": "guest_accelerator", "lifecycleRules": "lifecycle_rule",
     "allows": "allow", "denies": "deny", "drops": "drop", "adds": "add", "tests": "test", "envs": "env",
     "uploads": "upload", "hosts": "host", "conditions": "condition", "cors": "cors", "groupAdds": "group_add",
-    "accesses": "access",
+    "accesses": "access", "clusters": "cluster",
 }
 # Attributes that are Terraform maps, not blocks: their keys are data and stay as written.
 MAP_ATTRIBUTES = frozenset({"labels", "userLabels", "resourceLabels", "logOpts", "driverOpts", "metadata",

@@ -7,7 +7,9 @@ checkov custom checks and the audit all call `judge`; none restates a requiremen
 
 Every requirement is an allow-list: host paths only under declared roots, capabilities only from an allowed set,
 security options only from an allowed set (parsed last-wins, as the engine does), ports only on declared
-addresses; no device, no kernel parameter, no host or `container:` namespace, no runtime but runc.
+addresses; no device, no kernel parameter, no runtime but runc; each namespace only in a mode from its allowed set.
+An attribute whose absence hands the decision to the engine's configurable default is judged as that default's
+worst case (an unset cgroup namespace is the host's on cgroup v1; an unset log driver is whatever the daemon says).
 
 Example: judge(from_pulumi("web", {"image": "nginx:latest"}))  # -> [(requirement, message), ...]
 """
@@ -29,6 +31,20 @@ _IMAGE_DIGEST = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]
 _NUMERIC_USER = re.compile(r"^(\d+):(\d+)$")
 _URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
 _NAMESPACES = ("network", "pid", "ipc", "uts", "userns", "cgroupns")
+# The modes each namespace may have; "" is unset (the engine's default). Unset is allowed only where that default is
+# a namespace of the container's own on every engine: pid, uts and userns have no other default, a network means the
+# default bridge, ipc is private unless a container opts in with "shareable". cgroupns is not: the default is the
+# host's namespace on cgroup v1 hosts, so only an explicit "private" holds.
+_NAMESPACE_MODES = {
+    "network": ("", "bridge", "default", "none"), "pid": ("",), "ipc": ("", "private", "none"), "uts": ("",),
+    "userns": ("",), "cgroupns": (CONTAINER.cgroupns_mode,),
+}
+# A user-defined network's name (the only other allowed network mode); "host" and "container:<id>" are not names.
+_NETWORK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Mount types whose host side the model reads; any other type (npipe, cluster, image) is refused.
+_MOUNT_TYPES = ("bind", "volume", "tmpfs")
+# Bind propagation modes that do not carry mounts made in the container back to the host.
+_PROPAGATION = ("", "private", "rprivate", "slave", "rslave")
 # Docker treats both spellings the same: `key=value` and the older `key:value`.
 _OPTION = re.compile(r"^([a-z-]+)(?:[=:](.*))?$")
 _TRUE = ("", "true", "1")
@@ -43,6 +59,9 @@ class ContainerView:
     + pids_limit, restart: None where the source cannot carry the attribute (pulumi-docker has no pids input)
     + host_paths: (host path as written, where it appears) for bind mounts and volume devices
     + ports: (container port, host address or "" for Docker's default, every interface)
+    + publish_all_ports: every exposed port published on a random host port on every interface
+    + mount_problems: mounts whose host side the model cannot read (another container's volumes, a mount type
+      other than bind/volume/tmpfs, a bind propagated back to the host)
     + env: (name, value) pairs; values are judged, never reported
     + unknown: fields whose value the source could not resolve
     """
@@ -63,7 +82,9 @@ class ContainerView:
     pids_limit: int | None = None
     healthcheck: tuple[str, ...] = ()
     ports: tuple[tuple[int, str], ...] = ()
+    publish_all_ports: bool = False
     host_paths: tuple[tuple[str, str], ...] = ()
+    mount_problems: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
     sysctls: dict = field(default_factory=dict)
     runtime: str = ""
@@ -225,6 +246,8 @@ def _healthcheck(view, _context):
 
 
 def _ports(view, context):
+    if view.publish_all_ports is not CONTAINER.publish_all_ports:
+        yield "every exposed port is published (publishAllPorts): random host ports on every interface"
     for internal, address in view.ports:
         if address in _WILDCARDS:
             yield f"port {internal} publishes on every interface ({address or 'no address: Docker default'})"
@@ -237,17 +260,32 @@ def _privileged(view, _context):
         yield "privileged mode is on"
 
 
+def _namespace_allowed(namespace: str, mode: str) -> bool:
+    if mode in _NAMESPACE_MODES[namespace]:
+        return True
+    return namespace == "network" and mode != "host" and bool(_NETWORK_NAME.match(mode))
+
+
 def _namespaces(view, _context):
     for namespace in _NAMESPACES:
-        mode = str(view.namespaces.get(namespace) or "").lower()
-        if mode == "host" or mode.startswith("container:"):
-            yield f"{namespace} namespace is {mode!r}: shared with the host or another container"
+        mode = str(view.namespaces.get(namespace) or "").strip().lower()
+        if _namespace_allowed(namespace, mode):
+            continue
+        if not mode:
+            yield (f"{namespace} namespace mode is unset: the engine's default is the host's on cgroup v1 hosts, "
+                   f"so it is judged as shared with the host; set it to {CONTAINER.cgroupns_mode!r}")
+        else:
+            allowed = [m or "(unset)" for m in _NAMESPACE_MODES[namespace]]
+            yield (f"{namespace} namespace is {mode!r}: shared with the host or another container, or not a mode "
+                   f"the model knows (allowed: {allowed}{' or a network name' if namespace == 'network' else ''})")
 
 
 def _host_paths(view, context):
     roots = [normalize_host_path(root) for root in context.host_roots]
     for problem in check_roots(context.host_roots):
         yield f"declared {problem}"
+    for problem in view.mount_problems:
+        yield problem
     for path, where in view.host_paths:
         normalized = normalize_host_path(str(path))
         if not normalized.startswith("/"):
@@ -270,7 +308,10 @@ def _environment(view, _context):
 
 
 def _logs(view, _context):
-    if view.log_driver and view.log_driver != CONTAINER.log_driver:
+    if not view.log_driver:
+        yield (f"log driver is unset: the daemon's default decides, which the program does not show; "
+               f"set {CONTAINER.log_driver!r}")
+    elif view.log_driver != CONTAINER.log_driver:
         yield f"log driver is {view.log_driver!r}, must be {CONTAINER.log_driver!r}"
     missing = [key for key in CONTAINER.log_opts if not view.log_opts.get(key)]
     if missing:
@@ -324,12 +365,14 @@ for _name, _requirement, _expected in (
     _r("pids_limit", "RAE-CTR-005", ((_C, "pids_limit"),), ("pids_limit",), _pids, f"1..{CONTAINER.pids_limit}"),
     _r("healthcheck_declared", "RAE-CTR-006", ((_C, "healthcheck_required"),), ("healthcheck",), _healthcheck,
        "a healthcheck command (not NONE)"),
-    _r("port_bind_addresses", "RAE-CTR-007", ((_C, "bind_addresses"),), ("ports",), _ports, "declared addresses only"),
+    _r("port_bind_addresses", "RAE-CTR-007", ((_C, "bind_addresses"), (_C, "publish_all_ports")),
+       ("ports", "publish_all_ports"), _ports, "declared addresses only, not every exposed port"),
     _r("privileged", "RAE-CTR-008", ((_C, "privileged_allowed"),), ("privileged",), _privileged,
        str(CONTAINER.privileged_allowed)),
-    _r("host_namespaces", "RAE-CTR-009", ((_C, "host_namespaces_allowed"),), ("namespaces",), _namespaces,
-       "none shared with the host or another container"),
-    _r("forbidden_mounts", "RAE-CTR-010", ((_C, "forbidden_mounts"), (_C, "host_roots")), ("host_paths",), _host_paths,
+    _r("host_namespaces", "RAE-CTR-009", ((_C, "host_namespaces_allowed"), (_C, "cgroupns_mode")), ("namespaces",),
+       _namespaces, f"none shared with the host or another container; cgroupns {CONTAINER.cgroupns_mode!r}"),
+    _r("forbidden_mounts", "RAE-CTR-010", ((_C, "forbidden_mounts"), (_C, "host_roots")), ("host_paths", "mount_problems"),
+       _host_paths,
        "host paths only under the declared roots"),
     _r("image_pinning", "RAE-CTR-011", ((_C, "image_pinning"),), ("image",), _image, "sha256:<id> or name@sha256:<digest>"),
     _r("secrets_in_environment", "RAE-CTR-012", ((SECRETS, "delivery"),), ("env",), _environment,
@@ -370,7 +413,9 @@ def from_spec(spec) -> ContainerView:
         source="ContainerSpec", name=spec.name, image=spec.image, user=f"{spec.uid}:{spec.gid}",
         read_only=spec.read_only, tmpfs=dict(spec.tmpfs), cap_drop=tuple(_capability(c) for c in spec.cap_drop),
         cap_add=tuple(_capability(c) for c in spec.cap_add), security_opts=tuple(spec.security_opts),
-        privileged=bool(spec.privileged), namespaces={"network": spec.network_mode or ""},
+        privileged=bool(spec.privileged),
+        # Every runtime built from a spec (component, docker_api_kwargs, docker_run_args) sets the baseline's cgroupns.
+        namespaces={"network": spec.network_mode or "", "cgroupns": CONTAINER.cgroupns_mode},
         memory_mb=spec.memory_mb, pids_limit=spec.pids_limit, healthcheck=tuple(hc.test) if hc else (),
         ports=tuple((p.internal, p.host_ip) for p in spec.ports),
         host_paths=tuple((m.source, f"bind mount at {m.target}") for m in spec.mounts if m.type == "bind")
@@ -421,14 +466,17 @@ _KEYS = {
     "log_opts": ("logOpts", "log_opts"), "container_path": ("containerPath", "container_path"),
     "network_mode": ("networkMode", "network_mode"), "pid_mode": ("pidMode", "pid_mode"), "ipc_mode": ("ipcMode", "ipc_mode"),
     "userns_mode": ("usernsMode", "userns_mode"), "uts_mode": ("utsMode", "uts_mode"),
-    "cgroupns_mode": ("cgroupnsMode", "cgroupns_mode"),
+    "cgroupns_mode": ("cgroupnsMode", "cgroupns_mode"), "publish_all_ports": ("publishAllPorts", "publish_all_ports"),
+    "gpus": ("gpus", "gpus"), "from_container": ("fromContainer", "from_container"),
+    "bind_options": ("bindOptions", "bind_options"), "propagation": ("propagation", "propagation"),
 }
 # Fields of the view and the provider properties they are read from (for unknown values).
 _READS = {"image": ("image",), "user": ("user",), "group_adds": ("group_adds",), "read_only": ("read_only",),
           "tmpfs": ("tmpfs",), "cap_drop": ("capabilities",), "cap_add": ("capabilities",),
           "security_opts": ("security_opts",), "privileged": ("privileged",), "memory_mb": ("memory",),
           "healthcheck": ("healthcheck",), "ports": ("ports",), "host_paths": ("mounts", "volumes"),
-          "devices": ("devices",), "sysctls": ("sysctls",), "runtime": ("runtime",), "env": ("env",),
+          "mount_problems": ("mounts", "volumes"), "publish_all_ports": ("publish_all_ports",),
+          "devices": ("devices", "gpus"), "sysctls": ("sysctls",), "runtime": ("runtime",), "env": ("env",),
           "restart": ("restart",), "log_driver": ("log_driver",), "log_opts": ("log_opts",),
           "namespaces": ("network_mode", "pid_mode", "ipc_mode", "userns_mode", "uts_mode", "cgroupns_mode")}
 
@@ -446,19 +494,29 @@ def _provider_view(name: str, props: dict, style: int, source: str) -> Container
 
     capabilities = get(props, "capabilities")
     health = get(props, "healthcheck")
-    host_paths = []
+    host_paths, mount_problems = [], []
     for mount in entries("mounts"):
         if not isinstance(mount, dict):
             continue
         target = _first(mount.get("target", "?"))
-        if _first(mount.get("type")) == "bind":
+        kind = str(_first(mount.get("type")) or "")
+        if kind not in _MOUNT_TYPES:
+            mount_problems.append(f"mount at {target} has type {kind or '(unset)'!r}, not one of {list(_MOUNT_TYPES)}")
+        if kind == "bind":
             host_paths.append((str(_first(mount.get("source")) or ""), f"bind mount at {target}"))
+            propagation = str(scalar(get(mount, "bind_options"), "propagation") or "")
+            if propagation not in _PROPAGATION:
+                mount_problems.append(f"bind mount at {target} has propagation {propagation!r}: mounts made in the "
+                                      f"container reach the host (allowed: {[p for p in _PROPAGATION if p]})")
         device = _map(get(get(mount, "volume_options"), "driver_options")).get("device")
         if device:
             host_paths.append((str(device), f"volume device option at {target}"))
     for volume in entries("volumes"):
         if isinstance(volume, dict) and scalar(volume, "host_path"):
             host_paths.append((str(scalar(volume, "host_path")), f"volume at {scalar(volume, 'container_path')}"))
+        if isinstance(volume, dict) and scalar(volume, "from_container"):
+            mount_problems.append(f"every volume of container {scalar(volume, 'from_container')!r} is mounted: "
+                                  f"its host paths are not seen here")
     env = [str(_first(item)).partition("=") for item in _as_list(get(props, "env"))]
     modes = {namespace: str(_first(get(props, f"{namespace}_mode")) or "") for namespace in _NAMESPACES}
     memory = _first(get(props, "memory"))
@@ -475,8 +533,10 @@ def _provider_view(name: str, props: dict, style: int, source: str) -> Container
         healthcheck=tuple(str(_first(t)) for t in _as_list(get(health, "test"))),
         ports=tuple((scalar(port, "internal"), str(scalar(port, "ip") or "")) for port in entries("ports")
                     if isinstance(port, dict)),
-        host_paths=tuple(host_paths),
-        devices=tuple(str(scalar(d, "host_path") or d) for d in entries("devices")),
+        publish_all_ports=bool(_first(get(props, "publish_all_ports"))),
+        host_paths=tuple(host_paths), mount_problems=tuple(mount_problems),
+        devices=tuple(str(scalar(d, "host_path") or d) for d in entries("devices"))
+        + ((f"GPUs {_first(get(props, 'gpus'))}",) if _first(get(props, "gpus")) else ()),
         sysctls=_map(get(props, "sysctls")), runtime=str(_first(get(props, "runtime")) or ""),
         env=tuple((n, v) for n, _, v in env), restart=str(_first(get(props, "restart")) or "no"),
         log_driver=str(_first(get(props, "log_driver")) or ""), log_opts=_map(get(props, "log_opts")),
@@ -499,8 +559,15 @@ def from_terraform(name: str, values: dict) -> ContainerView:
 def from_inspect(attrs: dict) -> ContainerView:
     """`docker inspect` of a container (docker-py's `container.attrs`)."""
     config, host = attrs.get("Config") or {}, attrs.get("HostConfig") or {}
-    binds = [(m.get("Source", ""), f"bind mount at {m.get('Destination')}") for m in attrs.get("Mounts") or []
-             if m.get("Type") == "bind"]
+    mounts = attrs.get("Mounts") or []
+    binds = [(m.get("Source", ""), f"bind mount at {m.get('Destination')}") for m in mounts if m.get("Type") == "bind"]
+    mount_problems = [f"mount at {m.get('Destination')} has type {m.get('Type')!r}, not one of {list(_MOUNT_TYPES)}"
+                      for m in mounts if m.get("Type") not in _MOUNT_TYPES]
+    mount_problems += [f"bind mount at {m.get('Destination')} has propagation {m.get('Propagation')!r}: mounts made "
+                       f"in the container reach the host" for m in mounts
+                       if m.get("Type") == "bind" and str(m.get("Propagation") or "") not in _PROPAGATION]
+    mount_problems += [f"every volume of container {source!r} is mounted: its host paths are not seen here"
+                       for source in host.get("VolumesFrom") or ()]
     ports = [(port, target.get("HostIp") or "") for port, targets in sorted((host.get("PortBindings") or {}).items())
              for target in targets or []]
     env = [str(item).partition("=") for item in config.get("Env") or []]
@@ -517,8 +584,12 @@ def from_inspect(attrs: dict) -> ContainerView:
                     "userns": host.get("UsernsMode") or "", "cgroupns": host.get("CgroupnsMode") or ""},
         memory_mb=(host.get("Memory") or 0) / (1024 * 1024), pids_limit=pids if pids else 0,
         healthcheck=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
-        ports=tuple(ports), host_paths=tuple(binds),
-        devices=tuple(d.get("PathOnHost", "?") for d in host.get("Devices") or ()),
+        ports=tuple(ports), publish_all_ports=bool(host.get("PublishAllPorts")), host_paths=tuple(binds),
+        mount_problems=tuple(mount_problems),
+        devices=tuple(d.get("PathOnHost", "?") for d in host.get("Devices") or ())
+        + tuple(f"device cgroup rule {rule}" for rule in host.get("DeviceCgroupRules") or ())
+        + tuple(f"device request {r.get('Driver') or ''} {r.get('Capabilities')}".strip()
+                for r in host.get("DeviceRequests") or ()),
         sysctls=dict(host.get("Sysctls") or {}), runtime=str(host.get("Runtime") or ""),
         env=tuple((n, v) for n, _, v in env), restart=(host.get("RestartPolicy") or {}).get("Name") or "no",
         log_driver=(host.get("LogConfig") or {}).get("Type") or "",
@@ -535,7 +606,8 @@ def shown(name: str, view: ContainerView):
              "cap_add": list(view.cap_add), "no_new_privileges": list(view.security_opts),
              "seccomp_apparmor": list(view.security_opts), "memory_mb": view.memory_mb,
              "pids_limit": view.pids_limit, "healthcheck_declared": list(view.healthcheck),
-             "port_bind_addresses": [f"{a or '0.0.0.0'}->{p}" for p, a in view.ports] or "no published ports",
+             "port_bind_addresses": ([f"{a or '0.0.0.0'}->{p}" for p, a in view.ports] or "no published ports")
+             if not view.publish_all_ports else "every exposed port",
              "privileged": view.privileged, "host_namespaces": {k: v for k, v in view.namespaces.items() if v},
              "image_pinning": view.image, "log_rotation": {"driver": view.log_driver, **view.log_opts},
              "devices": list(view.devices), "runtime": view.runtime or "runc (default)",

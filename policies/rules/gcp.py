@@ -1,6 +1,7 @@
 """Rules on raw pulumi-gcp resources (whether or not a component created them), read against the baseline."""
 
 from baseline import BACKUP, DATABASE, IDENTITY, KMS, NETWORK, TLS
+import posture.network as network
 from policies.rules import ResourceRule, as_list, dig
 
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -220,18 +221,11 @@ def vm_boot_disk_cmek(props):
 FIREWALL = "gcp:compute/firewall:Firewall"
 # Every pulumi-gcp IAM member/binding type, whatever its module (storage, kms, secretmanager, run, ...).
 IAM_FAMILY = r"gcp:[A-Za-z0-9]+/[A-Za-z0-9]*(IAM|Iam)(Member|Binding):[A-Za-z0-9]*(IAM|Iam)(Member|Binding)"
-_ANYWHERE = ("0.0.0.0/0", "::/0")  # nosec B104 - the ranges we refuse
 
 
 def no_internet_ingress(props):
-    if str(props.get("direction") or "INGRESS").upper() != "INGRESS" or props.get("disabled") is True:
-        return
-    sources = [str(r) for r in as_list(props.get("sourceRanges"))]
-    wide = [r for r in sources if r in _ANYWHERE or r.endswith("/0")]
-    allows = as_list(props.get("allows"))
-    if wide and allows and not NETWORK.internet_ingress_allowed:
-        opened = [f"{a.get('protocol')}:{','.join(str(p) for p in as_list(a.get('ports'))) or 'all ports'}" for a in allows]
-        yield f"admits {opened} from {wide}: the whole internet (SSH and databases included)"
+    for _name, _requirement, message in network.judge(network.from_pulumi("firewall", props), "RAE-NET-001"):
+        yield message
 
 
 def no_public_members(props):

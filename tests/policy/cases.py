@@ -13,7 +13,7 @@ HARDENED = {
         "logOpts": dict(CONTAINER.log_opts), "envs": ["PGPASSWORD_FILE=/run/secrets/pg"],
         "ports": [{"internal": 8443, "external": 8443, "ip": CONTAINER.bind_addresses[0]}],
         "mounts": [{"type": "volume", "source": "data", "target": "/data"}], "restart": CONTAINER.restart,
-        "tmpfs": dict(CONTAINER.tmpfs),
+        "tmpfs": dict(CONTAINER.tmpfs), "cgroupnsMode": CONTAINER.cgroupns_mode, "logDriver": CONTAINER.log_driver,
     },
     "gcp:sql/databaseInstance:DatabaseInstance": {
         "encryptionKeyName": KEY, "deletionProtection": True,

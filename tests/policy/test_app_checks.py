@@ -102,3 +102,74 @@ def test_an_f_string_is_reported_once_as_the_text_it_builds(tmp_path):
 def test_an_f_string_service_url_is_read_as_http(tmp_path):
     found = findings(tmp_path, 'SECRET_KEY = None\nHOST = "search.internal"\nSEARCH_URL = f"http://{HOST}/api"\n')
     assert ("RAE-APP-009", "http://search.internal/api") in found
+
+
+def statuses(tmp_path, source, name="config.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return {(f.rule_id, f.setting, f.status) for f in check_settings(path)}
+
+
+def test_pydantic_settings_defaults_fail_and_unresolvable_ones_are_unknown(tmp_path):
+    found = statuses(tmp_path, """
+        from pydantic import Field, SecretStr
+        from pydantic_settings import BaseSettings
+        TOKEN_PREFIX = "sk-"
+
+        class Settings(BaseSettings):
+            openai_api_key: str = "sk-default-key"
+            qdrant_api_key: SecretStr = SecretStr("changeme")
+            jwt_secret: str = Field(default=TOKEN_PREFIX + "dev")
+            db_password: str = Field(default_factory=make_password)
+            admin_token: str = Field(...)
+            webhook_secret: str | None = None
+            embedder_url: str = "http://embedder.internal:8080"
+            qdrant_host: str = "10.20.0.7"
+
+        class ProductionSettings(Settings):
+            signing_key: str = load_key()
+    """)
+    assert {("RAE-APP-010", "openai_api_key", "failed"), ("RAE-APP-010", "qdrant_api_key", "failed"),
+            ("RAE-APP-010", "jwt_secret", "failed"), ("RAE-APP-010", "db_password", "unknown"),
+            ("RAE-APP-010", "signing_key", "unknown"), ("RAE-APP-011", "10.20.0.7", "failed")} <= found
+    assert ("RAE-APP-009", "http://embedder.internal:8080", "failed") in found
+    assert not {setting for _rule, setting, _status in found} & {"admin_token", "webhook_secret"}
+
+
+def test_environment_defaults_outside_django_are_judged(tmp_path):
+    found = statuses(tmp_path, """
+        import os
+        API_KEY = os.environ.get("MEMORY_API_KEY", "dev-api-key")
+        SECRET = os.getenv("SESSION_SECRET", default=os.urandom(16).hex())
+        QDRANT_URL = os.environ.get("QDRANT_URL", "http://qdrant:6333")
+        LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
+    """, name="app_config.py")
+    assert ("RAE-APP-010", "MEMORY_API_KEY", "failed") in found
+    assert ("RAE-APP-010", "SESSION_SECRET", "unknown") in found
+    assert ("RAE-APP-009", "http://qdrant:6333", "failed") in found
+    assert not any(setting == "LOG_LEVEL" for _rule, setting, _status in found)
+
+
+def test_careful_config_module_is_clean(tmp_path):
+    assert statuses(tmp_path, """
+        import os
+        from pathlib import Path
+        from pydantic_settings import BaseSettings
+
+        class Settings(BaseSettings):
+            api_key_file: Path = Path("/run/secrets/api-key")
+            qdrant_api_key: str
+            qdrant_url: str = "https://qdrant.internal:6333"
+            webhook_secret: str | None = None
+
+        LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
+        TOKEN = os.environ.get("MEMORY_TOKEN", "")
+        SSH_KEY = os.environ.get("NODE_SSH_KEY", "~/.ssh/id_ed25519")
+    """) == set()
+
+
+def test_a_module_that_configures_nothing_is_not_judged(tmp_path):
+    assert statuses(tmp_path, """
+        SERVICE = "http://example.internal"
+        API_KEY = "not a config module, bandit and the secret scan judge this file"
+    """, name="client.py") == set()

@@ -53,6 +53,9 @@ BYPASSES = {
     "ctr-013-none": "RAE-CTR-013", "ctr-011-suffix": "RAE-CTR-011", "ctr-014": "RAE-CTR-014", "ctr-015": "RAE-CTR-015",
     "ctr-016": "RAE-CTR-016", "ctr-017": "RAE-CTR-017", "ctr-009-secret": "RAE-CTR-009", "net-001": "RAE-NET-001",
     "iam-005": "RAE-IAM-005", "sql-007-pgaudit-all": "RAE-SQL-007",
+    "ctr-009-cgroupns-unset": "RAE-CTR-009", "ctr-009-ipc-shareable": "RAE-CTR-009", "ctr-013-unset": "RAE-CTR-013",
+    "ctr-007-publish-all": "RAE-CTR-007", "ctr-014-gpus": "RAE-CTR-014", "ctr-010-volumes-from": "RAE-CTR-010",
+    "ctr-010-propagation": "RAE-CTR-010",
 }
 
 
@@ -140,3 +143,12 @@ def test_programs_are_found_as_the_engine_finds_them(corpus_result):
     found = [f for f in corpus_result.findings if f.rule_id == "RAE-CTR-008" and
              f.resource == "pulumi_main#prod:docker:index/container:Container::ctr-008-discovered"]
     assert found and found[0].status == "failed" and found[0].file == "pulumi_main/src/__main__.py"
+
+
+def test_every_tagged_fixture_is_caught_with_its_rule(corpus_result):
+    """At least 120 fixtures of one weakness each, each tagged with its rule and controls, each caught."""
+    from tests.policy.corpus import fixtures
+    tagged = fixtures(corpus_result)
+    assert len(tagged) >= 120, f"the corpus holds {len(tagged)} tagged fixtures"
+    assert all(fixture.controls for fixture in tagged)
+    assert not [(f.where, f.rule_id, f.expected) for f in tagged if not f.caught]

@@ -14,6 +14,6 @@ NOT_IN_ANY_PLAN = {"CKV_GCP_82"}
 
 def test_the_gate_fails_what_checkov_fails_on_the_terraform_twin():
     terraform, gate = parity()
-    assert len(terraform) >= 25, "the suite must keep its pairs"
+    assert len(terraform) >= 40, "the suite must keep its pairs (at least 40 with a checkov failure on the twin)"
     missed = {name: sorted(ids - gate.get(name, set()) - NOT_IN_ANY_PLAN) for name, ids in terraform.items()}
     assert not {name: ids for name, ids in missed.items() if ids}

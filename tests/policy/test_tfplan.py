@@ -41,6 +41,9 @@ def test_plan_shape_and_unmapped_types():
 def test_type_map_targets_terraform_names():
     assert terraform_type("gcp:compute/sSLPolicy:SSLPolicy") == "google_compute_ssl_policy"
     assert terraform_type("tls:index/privateKey:PrivateKey") is None
+    # Found by the parity suite: vertex types carry their own `Ai`, and Bigtable's clusters are a `cluster` block.
+    assert terraform_type("gcp:vertex/aiDataset:AiDataset") == "google_vertex_ai_dataset"
+    assert terraform_values({"clusters": [{"clusterId": "c"}]}) == {"cluster": [{"cluster_id": "c"}]}
 
 
 def test_engine_json_from_preview_and_stack_export(tmp_path):

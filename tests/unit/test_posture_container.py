@@ -35,7 +35,7 @@ def inspect(**host) -> dict:
                    "Healthcheck": {"Test": ["CMD", "true"]}},
         "HostConfig": {"ReadonlyRootfs": True, "CapDrop": ["ALL"], "SecurityOpt": ["no-new-privileges:true"],
                        "Memory": 512 * 1024 * 1024, "PidsLimit": CONTAINER.pids_limit, "Tmpfs": dict(CONTAINER.tmpfs),
-                       "RestartPolicy": {"Name": CONTAINER.restart},
+                       "RestartPolicy": {"Name": CONTAINER.restart}, "CgroupnsMode": "private", "IpcMode": "private",
                        "LogConfig": {"Type": "json-file", "Config": dict(CONTAINER.log_opts)},
                        "PortBindings": {"8443/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8443"}]}, **host},
         "Mounts": [{"Type": "volume", "Source": "/var/lib/docker/volumes/data/_data", "Destination": "/data"}],
@@ -100,7 +100,37 @@ BYPASSES = [
     ("log driver none", {"logDriver": "none"}, "RAE-CTR-013"),
     ("digest only as a suffix", {"image": "evil image@sha256:" + "a" * 64}, "RAE-CTR-011"),
     ("restart no", {"restart": "no"}, "RAE-CTR-017"),
+    # Attributes whose absence handed the decision to the engine's default, and others no requirement read.
+    ("cgroupnsMode unset", {"cgroupnsMode": None}, "RAE-CTR-009"),
+    ("cgroupnsMode unknown spelling", {"cgroupnsMode": "hostish"}, "RAE-CTR-009"),
+    ("ipcMode shareable", {"ipcMode": "shareable"}, "RAE-CTR-009"),
+    ("networkMode ns path", {"networkMode": "ns:/proc/1/ns/net"}, "RAE-CTR-009"),
+    ("logDriver unset", {"logDriver": None}, "RAE-CTR-013"),
+    ("publishAllPorts", {"publishAllPorts": True}, "RAE-CTR-007"),
+    ("gpus", {"gpus": "all"}, "RAE-CTR-014"),
+    ("volumes from another container", {"volumes": [{"fromContainer": "postgres"}]}, "RAE-CTR-010"),
+    ("mount type npipe", {"mounts": [{"type": "npipe", "source": "x", "target": "/x"}]}, "RAE-CTR-010"),
+    ("mount without a type", {"mounts": [{"source": "/srv/data/x", "target": "/x"}]}, "RAE-CTR-010"),
+    ("bind propagated to the host", {"mounts": [{"type": "bind", "source": "/srv/data/x", "target": "/x",
+                                                 "bindOptions": {"propagation": "rshared"}}]}, "RAE-CTR-010"),
 ]
+
+
+ALLOWED = [
+    ("user-defined network", {"networkMode": "rae-internal"}),
+    ("no network", {"networkMode": "none"}),
+    ("private ipc", {"ipcMode": "private"}),
+    ("bind under the root, rprivate", {"mounts": [{"type": "bind", "source": "/srv/data/x", "target": "/x",
+                                                   "bindOptions": {"propagation": "rprivate"}}]}),
+    ("tmpfs mount", {"mounts": [{"type": "tmpfs", "target": "/cache"}]}),
+]
+
+
+@pytest.mark.parametrize("what, changes", ALLOWED, ids=[a[0] for a in ALLOWED])
+def test_modes_in_the_allow_lists_hold(what, changes):
+    props = pulumi_props(**changes)
+    assert rules(posture.from_pulumi("svc", props)) == {}
+    assert rules(posture.from_terraform("svc", terraform_values(props))) == {}
 
 
 @pytest.mark.parametrize("what, changes, rule_id", BYPASSES, ids=[b[0] for b in BYPASSES])
@@ -121,6 +151,15 @@ INSPECT_BYPASSES = [
     ("group add", {"GroupAdd": ["0"]}, None, "RAE-CTR-001"),
     ("no pids limit", {"PidsLimit": 0}, None, "RAE-CTR-005"),
     ("log driver none", {"LogConfig": {"Type": "none", "Config": {}}}, None, "RAE-CTR-013"),
+    ("cgroupns unset", {"CgroupnsMode": ""}, None, "RAE-CTR-009"),
+    ("ipc shareable", {"IpcMode": "shareable"}, None, "RAE-CTR-009"),
+    ("publish all ports", {"PublishAllPorts": True}, None, "RAE-CTR-007"),
+    ("device cgroup rule", {"DeviceCgroupRules": ["c *:* rwm"]}, None, "RAE-CTR-014"),
+    ("GPU request", {"DeviceRequests": [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]}, None,
+     "RAE-CTR-014"),
+    ("volumes from", {"VolumesFrom": ["postgres"]}, None, "RAE-CTR-010"),
+    ("bind rshared", {}, [{"Type": "bind", "Source": "/srv/data/x", "Destination": "/x", "Propagation": "rshared"}],
+     "RAE-CTR-010"),
 ]
 
 
@@ -218,7 +257,8 @@ def test_checkov_shaped_values_are_read_like_the_plan():
             "healthcheck": [{"test": [["CMD", "true"]]}], "restart": [CONTAINER.restart],
             "log_opts": [{**{k: [v] for k, v in CONTAINER.log_opts.items()}, **where}],
             "tmpfs": [{**{k: [v] for k, v in CONTAINER.tmpfs.items()}, **where}],
-            "ports": [{"internal": [8443], "ip": ["127.0.0.1"]}]}
+            "ports": [{"internal": [8443], "ip": ["127.0.0.1"]}], "cgroupns_mode": ["private"],
+            "log_driver": ["json-file"]}
     assert rules(posture.from_terraform("svc", conf)) == {}
     volume = {"driver_opts": [{"device": ["/srv/data/pg"], **where}]}
     assert rules(posture.from_volume("v", volume, terraform=True), rule_id="RAE-CTR-010") == {}
