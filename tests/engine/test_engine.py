@@ -33,7 +33,7 @@ def read_pins() -> dict[str, str]:
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
             key, value = line.split("=", 1)
-            pins[key.strip()] = value.strip()
+            pins[key.strip()] = value.split(" #", 1)[0].strip()  # a trailing comment is bash's, not the value's
     return pins
 
 
