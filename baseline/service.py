@@ -42,7 +42,8 @@ CONTAINER = Section(
                               ("A.8.9", "A.8.2"), "The default seccomp/AppArmor profiles stay on."),
     memory_mb_default=S(512, ("A.8.6",), "A memory ceiling keeps one service from starving the host."),
     memory_mb_max=S(8192, ("A.8.6",), "No container may claim more than this without a baseline change."),
-    pids_limit=S(256, ("A.8.6",), "Fork bombs stop at the daemon's default pids limit (pulumi-docker has no input)."),
+    pids_limit=S(256, ("A.8.6",), "Fork bombs stop at the per-container pids limit (components.pids_limit: "
+                                  "pulumi-docker has no input, dockerd 20.10 no daemon default)."),
     healthcheck_required=S(True, ("A.8.16",), "Every container reports health; an unhealthy service is visible."),
     bind_addresses=S(("127.0.0.1",), ("A.8.20", "A.8.22"),
                      "Published ports bind to declared addresses only, never 0.0.0.0 (Tailscale address on Node1)."),

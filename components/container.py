@@ -7,7 +7,6 @@ import pulumi
 import pulumi_docker as docker
 
 from baseline import CONTAINER
-from components.docker_native import NativeContainer, use_native_provider
 from components.pids_limit import ContainerPidsLimit
 from components.spec import CGROUP_NAMESPACE, ContainerSpec, validate
 
@@ -35,7 +34,13 @@ class HardenedContainerArgs:
 
 
 def _seconds(value: int) -> str:
-    return f"{value}s"
+    """A duration as the provider reads it back from Docker (Go's time.Duration: 5s, 1m0s, 1h0m0s), so a refresh
+    finds the declared text."""
+    hours, rest = divmod(value, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
 
 
 class HardenedContainer(pulumi.ComponentResource):
@@ -44,7 +49,7 @@ class HardenedContainer(pulumi.ComponentResource):
     Example: HardenedContainer("postgres", HardenedContainerArgs(postgres_spec(...), component="Postgres"))
     """
 
-    container: docker.Container | NativeContainer
+    container: docker.Container
 
     def __init__(self, name: str, args: HardenedContainerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:HardenedContainer", name, None, opts)
@@ -55,15 +60,11 @@ class HardenedContainer(pulumi.ComponentResource):
         # Other containers reach this one by its service name, an alias on each network.
         self.container_name = f"rae-{pulumi.get_stack()}-{spec.name}"
         opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
-        if use_native_provider():
-            self.container = NativeContainer(name, spec, self.container_name, labels(args.component, spec.name), opts)
-            container_name = self.container.container_name
-        else:
-            self.container = self._pulumi_docker_container(name, spec, args.component, opts)
-            self.pids_limit = ContainerPidsLimit(f"{name}-pids", self.container.name, self.container.id,
-                                                 spec.pids_limit, opts=pulumi.ResourceOptions(parent=self))
-            container_name = self.container.name
-        self.register_outputs({"name": container_name, "id": self.container.id})
+        self.container = self._pulumi_docker_container(name, spec, args.component, opts)
+        # pulumi-docker has no pids input and Debian 12's dockerd 20.10 has no daemon default: a runtime step.
+        self.pids_limit = ContainerPidsLimit(f"{name}-pids", self.container.name, self.container.id,
+                                             spec.pids_limit, opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({"name": self.container.name, "id": self.container.id})
 
     def _pulumi_docker_container(self, name: str, spec: ContainerSpec, component: str,
                                  opts: pulumi.ResourceOptions) -> docker.Container:
@@ -83,6 +84,9 @@ class HardenedContainer(pulumi.ComponentResource):
             security_opts=list(spec.security_opts),
             privileged=False,
             memory=spec.memory_mb,
+            # memory + swap = memory: the ceiling holds and nothing (keys, passwords) is swapped out. Docker's default
+            # (twice the memory) would otherwise come back from every refresh as an undeclared change.
+            memory_swap=spec.memory_mb,
             envs=[f"{key}={value}" for key, value in sorted(spec.env.items())],
             ports=[docker.ContainerPortArgs(internal=port.internal, external=port.external, ip=port.host_ip,
                                             protocol=port.protocol) for port in spec.ports],

@@ -15,17 +15,28 @@ from baseline import CONTAINER, require
 
 
 
+def _run(*args: str) -> subprocess.CompletedProcess:
+    """The docker CLI (fixed argv, no shell)."""
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False)  # nosec B603 B607
+
+
 def _docker(*args: str) -> str:
-    """Run the docker CLI (fixed argv, no shell); fail naming the command and Docker's own message."""
-    completed = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)  # nosec B603 B607
+    """Run the docker CLI; fail naming the command and Docker's own message."""
+    completed = _run(*args)
     if completed.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args)} failed: {completed.stderr.strip()}")
     return completed.stdout.strip()
 
 
-def live_pids_limit(container: str) -> int:
-    """The container's current pids limit; 0 when unlimited (Docker prints <nil>, 0 or -1 for that)."""
-    shown = _docker("inspect", "--format", "{{.HostConfig.PidsLimit}}", container)
+def live_pids_limit(container: str) -> int | None:
+    """The container's (name or id) current pids limit; 0 when unlimited (Docker prints <nil>, 0 or -1 for that);
+    None when no such container exists."""
+    completed = _run("container", "inspect", "--format", "{{.HostConfig.PidsLimit}}", container)
+    if completed.returncode != 0:
+        if "no such" in completed.stderr.lower():
+            return None
+        raise RuntimeError(f"docker container inspect {container} failed: {completed.stderr.strip()}")
+    shown = completed.stdout.strip()
     return max(int(shown), 0) if shown.lstrip("-").isdigit() else 0
 
 
@@ -50,7 +61,12 @@ class PidsLimitProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult(outs=news)
 
     def read(self, id_, props):
-        return dynamic.ReadResult(id_=id_, outs={**props, "limit": live_pids_limit(props["container"])})
+        """The limit of the managed container, read by its id (the resource's id): a container of another id under
+        the same name (re-created by hand) is not the one this limit was applied to. Gone with its container."""
+        live = live_pids_limit(id_)
+        if live is None:
+            return dynamic.ReadResult(id_=None, outs={})
+        return dynamic.ReadResult(id_=id_, outs={**props, "limit": live})
 
     def delete(self, _id, props):
         """The limit goes with its container."""

@@ -18,7 +18,6 @@ import pulumi_gcp as gcp
 from baseline import CONTAINER, LUKS, require
 from components import block_device
 from components.container import labels
-from components.docker_native import NativeVolume, use_native_provider
 from components.host_files import HostDirectory
 
 
@@ -126,11 +125,8 @@ class EncryptedVolume(pulumi.ComponentResource):
         volume_labels = labels("EncryptedVolume", args.service) | {LABEL_ENCRYPTION: "luks" if encrypted else "exempt"}
         driver_opts = {"type": "none", "o": "bind", "device": path}
         volume_opts = pulumi.ResourceOptions(parent=self, depends_on=[directory])
-        if use_native_provider():
-            self.volume = NativeVolume(name, self.docker_volume_name, driver_opts, volume_labels, volume_opts)
-        else:
-            self.volume = docker.Volume(
-                name, name=self.docker_volume_name, driver="local", driver_opts=driver_opts,
-                labels=[docker.VolumeLabelArgs(label=key, value=value) for key, value in volume_labels.items()],
-                opts=volume_opts)
+        self.volume = docker.Volume(
+            name, name=self.docker_volume_name, driver="local", driver_opts=driver_opts,
+            labels=[docker.VolumeLabelArgs(label=key, value=value) for key, value in volume_labels.items()],
+            opts=volume_opts)
         self.volume_name = self.volume.name

@@ -14,8 +14,11 @@
 #       + pulumi-language-python-exec and pulumi-resource-pulumi-python copied
 #       from the sdk/v3 module;
 #   provider plugins tls and random, bridged from the upstream Terraform
-#       providers with pulumi-terraform-bridge, installed into PULUMI_HOME
-#       (.tools/pulumi/home) with `pulumi plugin install --file`.
+#       providers with pulumi-terraform-bridge, and docker (pulumi-docker's
+#       provider from ../shared/pulumi-docker on kreuzwerker's upstream), all
+#       installed into PULUMI_HOME (.tools/pulumi/home) with
+#       `pulumi plugin install --file`. A docker plugin at the pin installed
+#       otherwise (`pulumi plugin install resource docker VERSION`) is kept.
 #
 # Everything is built with GOTOOLCHAIN=local from the Go module proxy; the Go
 # build and module caches are the defaults, so a second run is near-instant,
@@ -37,6 +40,7 @@ PROVIDERS="tls random"
 # (RAE_SHARED_DIR overrides, e.g. for a git worktree elsewhere).
 SHARED_DIR="${RAE_SHARED_DIR:-$ROOT/../shared}"
 SHARED_LANGHOST="$SHARED_DIR/pulumi-language-python"
+SHARED_DOCKER="$SHARED_DIR/pulumi-docker"
 
 FORCE=0
 STATUS_ONLY=0
@@ -45,7 +49,7 @@ for arg in "$@"; do
         --force) FORCE=1 ;;
         --status) STATUS_ONLY=1 ;;
         -h | --help)
-            sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -188,7 +192,12 @@ if [ "$STATUS_ONLY" -eq 1 ]; then
             ok=1
         fi
     done
-    log "provider docker $PULUMI_DOCKER_VERSION: not buildable offline (see scripts/engine/README.md)"
+    if [ -x "$PULUMI" ] && plugin_installed docker "$PULUMI_DOCKER_VERSION"; then
+        log "provider docker $PULUMI_DOCKER_VERSION: installed"
+    else
+        log "provider docker $PULUMI_DOCKER_VERSION: missing"
+        ok=1
+    fi
     exit "$ok"
 fi
 
@@ -304,7 +313,64 @@ for p in $PROVIDERS; do
     build_provider "$p" "$(provider_version "$p")"
 done
 
-log "provider docker $PULUMI_DOCKER_VERSION: NOT built - its Go modules are refused by the module proxy (scripts/engine/README.md)"
+# pulumi-docker: its provider module is refused by the module proxy, so its
+# source comes from ../shared/pulumi-docker (provider/ + two patches) and its
+# upstream, kreuzwerker's Terraform provider, from the proxy (pinned by hash).
+# A docker plugin at the pin that this script did not build (e.g. the official
+# one from `pulumi plugin install resource docker VERSION`) is kept as it is.
+build_docker_provider() {
+    local version="$PULUMI_DOCKER_VERSION" work="$BUILD/docker"
+    local out="$PLUGINS/docker-$version/pulumi-resource-docker"
+    if plugin_installed docker "$version" && [ ! -f "$STAMPS/provider-docker" ] && [ "$FORCE" -eq 0 ]; then
+        log "provider docker $version already installed (not built here: kept)"
+        return 0
+    fi
+    if [ ! -d "$SHARED_DOCKER/provider" ]; then
+        log "no ../shared/pulumi-docker: installing the official plugin (needs Pulumi's downloads)"
+        run_step "pulumi plugin install resource docker $version" "$LOGS/install-docker.log" \
+            "$PULUMI" plugin install resource docker "$version"
+        rm -f "$STAMPS/provider-docker"
+        return 0
+    fi
+    local pstamp
+    pstamp="$(stamp_of "$version $TF_DOCKER_MODULE $TF_DOCKER_MODULE_SUM" "$SHARED_DOCKER")"
+    if stamp_ok provider-docker "$pstamp" "$out" && plugin_installed docker "$version"; then
+        log "provider docker $version already built and installed"
+        return 0
+    fi
+    need_go
+    rm -rf "$work"
+    mkdir -p "$work" "$(dirname "$out")"
+    cp -R "$SHARED_DOCKER/provider" "$work/provider"
+    run_step "downloading the upstream ${TF_DOCKER_MODULE%@*} (module proxy)" "$LOGS/upstream-docker.log" \
+        env -C "$work" go mod download -json "$TF_DOCKER_MODULE"
+    local upstream_dir upstream_sum
+    upstream_dir="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["Dir"])' "$LOGS/upstream-docker.log")"
+    upstream_sum="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["Sum"])' "$LOGS/upstream-docker.log")"
+    [ "$upstream_sum" = "$TF_DOCKER_MODULE_SUM" ] ||
+        die "${TF_DOCKER_MODULE} has hash $upstream_sum, versions.env pins $TF_DOCKER_MODULE_SUM"
+    cp -R "$upstream_dir" "$work/upstream"
+    chmod -R u+w "$work"
+    local patch
+    # git apply as a plain patch tool: the ceiling keeps it from finding this repository around the build dir.
+    for patch in "$SHARED_DOCKER"/patches/*.patch; do
+        GIT_CEILING_DIRECTORIES="$ROOT/$work" git -C "$work/upstream" apply --verbose "$patch" \
+            >>"$LOGS/patch-docker.log" 2>&1 ||
+            die "patch $(basename "$patch") does not apply to ${TF_DOCKER_MODULE} (log: $LOGS/patch-docker.log)"
+    done
+    [ -f "$work/upstream/shim/shim.go" ] || die "the shim patch left no upstream/shim/shim.go (log: $LOGS/patch-docker.log)"
+    run_step "generating docker schema-embed.json" "$LOGS/embed-docker.log" \
+        env -C "$work/provider/cmd/pulumi-resource-docker" VERSION="$version" nice -n 10 go run ./generate.go
+    run_step "building pulumi-resource-docker $version (cold: about 10 minutes)" "$LOGS/provider-docker.log" \
+        env -C "$work/provider" nice -n 10 go build -trimpath -tags no_compose \
+        -ldflags "-s -w -X github.com/pulumi/pulumi-docker/provider/v5/pkg/version.Version=$version" \
+        -o "$ROOT/$out" ./cmd/pulumi-resource-docker
+    run_step "installing plugin docker $version into PULUMI_HOME" "$LOGS/install-docker.log" \
+        "$PULUMI" plugin install resource docker "$version" --file "$ROOT/$out" --reinstall
+    plugin_installed docker "$version" || die "plugin docker $version not listed by 'pulumi plugin ls'"
+    printf '%s\n' "$pstamp" >"$STAMPS/provider-docker"
+}
+build_docker_provider
 
 log "ready in $((SECONDS - T0))s: $("$PULUMI" version) ($PULUMI); PULUMI_HOME=$PULUMI_HOME"
 "$PULUMI" plugin ls

@@ -85,6 +85,10 @@ class LocalConfig:
             raise ValueError(f"docker:host is {docker_host}: the local stack writes secret files and checks LUKS where "
                              f"the program runs, so run it on the Docker host itself (e.g. on Node1)")
         config = pulumi.Config("rae")
+        # One Docker backend remains (pulumi-docker): a stack that still asks for another is told, not ignored.
+        backend = config.get("dockerProvider")
+        require(backend is None, f"rae:dockerProvider is {backend!r}: the local stack deploys only through pulumi-docker "
+                                 f"now (the toolkit's own dynamic provider is gone); remove the setting", ("A.8.9",))
         bind_address = config.get("bindAddress") or CONTAINER.bind_addresses[0]
         address = ipaddress.ip_address(bind_address)
         require(not address.is_unspecified, f"rae:bindAddress {bind_address} listens on every interface; name one address",

@@ -19,7 +19,6 @@ from components import api_runtime, postgres_runtime
 from components.api import ApiService, ApiServiceArgs
 from components.backups import DockerBackups, DockerBackupsArgs
 from components.container import labels
-from components.docker_native import NativeNetwork, use_native_provider
 from components.host_files import HostSecretFile
 from components.postgres import DockerPostgres, DockerPostgresArgs
 from components.postgres_runtime import PostgresSecrets
@@ -45,10 +44,8 @@ def network_name(name: str) -> str:
 NO_OUTBOUND_NAT = {"com.docker.network.bridge.enable_ip_masquerade": "false"}
 
 
-def _network(name: str, internal: bool) -> docker.Network | NativeNetwork:
+def _network(name: str, internal: bool) -> docker.Network:
     network_labels = labels("Network", name)
-    if use_native_provider():
-        return NativeNetwork(name, network_name(name), internal, NO_OUTBOUND_NAT, network_labels)
     return docker.Network(name, name=network_name(name), internal=internal, driver="bridge",
                           options=NO_OUTBOUND_NAT,
                           labels=[docker.NetworkLabelArgs(label=key, value=value)

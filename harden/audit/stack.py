@@ -18,6 +18,8 @@ from harden.engine_drift import drift_from_preview
 REPO = Path(__file__).resolve().parents[2]
 PULUMI_ENV = REPO / "scripts" / "pulumi-env.sh"
 CONTAINER_TYPE = "docker:index/container:Container"
+# components.pids_limit.ContainerPidsLimit: Python dynamic resources all carry this type token.
+PIDS_LIMIT_TYPE = "pulumi-python:dynamic:Resource"
 _DRIFT_CONTROLS = ("A.8.9", "A.8.32")  # configuration management, change management
 _MIB = 1024 * 1024
 
@@ -119,19 +121,23 @@ def rendered_graph(stack: str, project_dir: Path = REPO) -> list[dict]:
 
 
 def declared_containers(resources: list[dict]) -> dict[str, dict]:
-    """name -> the declared attributes we compare, from stack-export or rendered resources (inputs or outputs).
+    """name -> the declared attributes we compare, from stack-export or rendered resources.
 
-    Two shapes are read: pulumi-docker's `docker.Container` (camelCase inputs), and the ContainerSpec fields a
-    Python dynamic provider records (`container_name`, `uid`, `gid`, ... : components/docker_native.py).
+    pulumi-docker's `docker.Container` (camelCase inputs) and the pids limit that components.pids_limit applies to
+    it (a dynamic resource with `container` and `limit`). Declared values are the inputs: after a `pulumi refresh`
+    the outputs hold what was live; outputs only fill in what the inputs leave to the provider (a generated name).
     """
-    declared = {}
+    declared, pids_limits = {}, {}
     for resource in resources:
-        props = {**(resource.get("inputs") or {}), **(resource.get("outputs") or {})}
+        props = {**(resource.get("outputs") or {}), **(resource.get("inputs") or {})}
         if resource.get("type") == CONTAINER_TYPE:
             name = props.get("name") or resource.get("urn", "").rsplit("::", 1)[-1]
             declared[name] = _pulumi_docker_attributes(props)
-        elif {"container_name", "image", "uid", "gid"} <= set(props):
-            declared[props["container_name"]] = _spec_attributes(props)
+        elif resource.get("type") == PIDS_LIMIT_TYPE and {"container", "limit"} <= set(props):
+            pids_limits[props["container"]] = int(props["limit"])
+    for name, limit in pids_limits.items():
+        if name in declared:
+            declared[name]["pids_limit"] = limit
     return declared
 
 
@@ -145,25 +151,10 @@ def _pulumi_docker_attributes(props: dict) -> dict:
         "cap_add": sorted(caps.get("adds") or []),
         "security_opts": sorted(props.get("securityOpts") or []),
         "memory_mb": int(props["memory"]) if props.get("memory") is not None else None,
-        "pids_limit": None,  # pulumi-docker has no input; the runtime check compares it with the baseline
+        "pids_limit": None,  # set from the container's ContainerPidsLimit, when the graph has one
         "privileged": bool(props.get("privileged", False)),
+        "cgroupns_mode": props.get("cgroupnsMode"),
         "port_bind_addresses": sorted({p.get("ip") or ANY_ADDRESS for p in props.get("ports") or []}),
-        "restart": props.get("restart"),
-    }
-
-
-def _spec_attributes(props: dict) -> dict:
-    return {
-        "image": props.get("image"),
-        "user": f"{int(props['uid'])}:{int(props['gid'])}",
-        "read_only": props.get("read_only"),
-        "cap_drop": sorted(CONTAINER.cap_drop),
-        "cap_add": sorted(props.get("cap_add") or []),
-        "security_opts": sorted(props.get("security_opts") or []),
-        "memory_mb": int(props["memory_mb"]) if props.get("memory_mb") is not None else None,
-        "pids_limit": int(props["pids_limit"]) if props.get("pids_limit") is not None else None,
-        "privileged": bool(props.get("privileged", False)),
-        "port_bind_addresses": sorted({p.get("host_ip") or ANY_ADDRESS for p in props.get("ports") or []}),
         "restart": props.get("restart"),
     }
 
@@ -180,6 +171,7 @@ def live_attributes(attrs: dict) -> dict:
         "memory_mb": (host.get("Memory") or 0) // _MIB,
         "pids_limit": host.get("PidsLimit") or 0,
         "privileged": bool(host.get("Privileged")),
+        "cgroupns_mode": host.get("CgroupnsMode") or None,  # empty: the daemon's default, not set on the container
         "port_bind_addresses": sorted({t.get("HostIp") or ANY_ADDRESS
                                        for ts in (host.get("PortBindings") or {}).values() for t in ts or []}),
         "restart": (host.get("RestartPolicy") or {}).get("Name") or "no",
@@ -192,6 +184,7 @@ _ATTRIBUTE_CONTROLS = {
     "cap_add": CONTAINER.controls("cap_add_allowed"), "security_opts": CONTAINER.controls("security_opts"),
     "memory_mb": CONTAINER.controls("memory_mb_max"), "pids_limit": CONTAINER.controls("pids_limit"),
     "privileged": CONTAINER.controls("privileged_allowed"),
+    "cgroupns_mode": CONTAINER.controls("host_namespaces_allowed"),
     "port_bind_addresses": CONTAINER.controls("bind_addresses"), "restart": CONTAINER.controls("restart"),
 }
 

@@ -331,22 +331,33 @@ def test_declared_graph_of_a_stack_renders_without_an_engine():
     for name, attributes in declared.items():
         assert attributes["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}" and attributes["read_only"] is True, name
         assert attributes["port_bind_addresses"] in ([], ["127.0.0.1"]), name
+        assert attributes["pids_limit"] == CONTAINER.pids_limit, name
+        assert attributes["cgroupns_mode"] == "private", name
 
 
-def test_declared_containers_read_both_component_shapes():
-    """pulumi-docker's Container inputs and the ContainerSpec fields a dynamic provider records (stack export)."""
+def test_declared_containers_read_pulumi_docker_and_its_pids_limit():
+    """pulumi-docker's Container inputs (declared, even where a refresh put live values in the outputs) and the pids
+    limit its ContainerPidsLimit applies."""
     from harden.audit.stack import declared_containers
 
-    dynamic = {"type": "pulumi-python:dynamic:Resource", "urn": "urn:pulumi:local::p::x$pulumi-python:dynamic:Resource::pg",
-               "outputs": {"container_name": "rae-local-postgres", "image": "sha256:" + "a" * 64, "uid": 10001, "gid": 10001,
-                           "read_only": True, "cap_add": [], "security_opts": ["no-new-privileges:true"], "memory_mb": 512,
-                           "pids_limit": 256, "privileged": False, "restart": "unless-stopped",
-                           "ports": [{"external": 5432, "host_ip": "127.0.0.1", "internal": 5432, "protocol": "tcp"}]}}
-    native = {"type": "docker:index/container:Container", "urn": "urn:pulumi:local::p::c::proxy",
-              "inputs": {"name": "rae-local-proxy", "image": "sha256:" + "b" * 64, "user": "10001:10001", "readOnly": True,
-                         "capabilities": {"drops": ["ALL"]}, "memory": 512.0, "ports": [{"ip": "127.0.0.1"}]}}
-    declared = declared_containers([dynamic, native])
+    postgres = {"type": "docker:index/container:Container", "urn": "urn:pulumi:local::p::c::postgres",
+                "inputs": {"name": "rae-local-postgres", "image": "sha256:" + "a" * 64, "user": "10001:10001",
+                           "readOnly": True, "capabilities": {"drops": ["ALL"]}, "memory": 512.0,
+                           "securityOpts": ["no-new-privileges:true"], "restart": "unless-stopped",
+                           "cgroupnsMode": "private",
+                           "ports": [{"internal": 5432.0, "external": 5432.0, "ip": "127.0.0.1"}]},
+                "outputs": {"name": "rae-local-postgres", "memory": 1024.0, "restart": "no"}}
+    pids = {"type": "pulumi-python:dynamic:Resource", "urn": "urn:pulumi:local::p::x$pulumi-python:dynamic:Resource::pg-pids",
+            "inputs": {"container": "rae-local-postgres", "container_id": "abc", "limit": 256.0},
+            "outputs": {"container": "rae-local-postgres", "container_id": "abc", "limit": 0}}
+    proxy = {"type": "docker:index/container:Container", "urn": "urn:pulumi:local::p::c::proxy",
+             "inputs": {"image": "sha256:" + "b" * 64, "user": "10001:10001", "readOnly": True,
+                        "capabilities": {"drops": ["ALL"]}, "memory": 512.0, "ports": [{"ip": "127.0.0.1"}]},
+             "outputs": {"name": "rae-local-proxy"}}
+    declared = declared_containers([postgres, pids, proxy])
     assert declared["rae-local-postgres"]["user"] == "10001:10001"
+    assert declared["rae-local-postgres"]["memory_mb"] == 512 and declared["rae-local-postgres"]["restart"] == "unless-stopped"
     assert declared["rae-local-postgres"]["pids_limit"] == 256
+    assert declared["rae-local-postgres"]["cgroupns_mode"] == "private" and declared["rae-local-proxy"]["cgroupns_mode"] is None
     assert declared["rae-local-postgres"]["port_bind_addresses"] == ["127.0.0.1"]
     assert declared["rae-local-proxy"]["memory_mb"] == 512 and declared["rae-local-proxy"]["pids_limit"] is None

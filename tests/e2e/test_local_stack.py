@@ -9,13 +9,16 @@ import json
 import socket
 import ssl
 import tempfile
+import subprocess
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from baseline import CONTAINER, TLS
+from components.pids_limit import live_pids_limit
 from components.postgres_runtime import APP_ROLE, DATABASE_NAME
+from harden.audit.stack import CONTAINER_TYPE, declared_containers, graph_drift, rendered_graph
 from harden.engine_drift import resource_name
 from tests.integration.test_container_runtime import kernel_status
 
@@ -150,24 +153,127 @@ def test_the_proxy_reaches_the_api_but_not_the_stores(local_stack, docker_client
 def test_preview_and_refresh_report_no_changes(local_stack):
     preview = local_stack.run("preview", "--expect-no-changes", check=False)
     assert preview.returncode == 0, preview.stdout[-3000:] + preview.stderr[-3000:]
-    refresh = local_stack.run("refresh", "--preview-only", "--expect-no-changes", check=False)
+    refresh = local_stack.run("refresh", "--yes", "--expect-no-changes", "--suppress-progress", check=False)
     assert refresh.returncode == 0, refresh.stdout[-3000:] + refresh.stderr[-3000:]
+    # After a real refresh (outputs now hold what pulumi-docker read back), the program still proposes nothing.
+    again = local_stack.run("preview", "--expect-no-changes", check=False)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
 
 
-def test_out_of_band_change_is_named_by_refresh_and_reverted_by_up(local_stack, docker_client):
+def _plain(value):
+    """Numbers as the engine's JSON and the mocks give them (512 vs 512.0) compare equal; the values the bridge filled
+    in from the schema's defaults (it names them in `__defaults`, e.g. a healthcheck's startInterval 0s) were not
+    declared by the program, so they are left out with that bookkeeping."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        defaulted = set(value.get("__defaults") or ())
+        return {key: _plain(item) for key, item in value.items() if key != "__defaults" and key not in defaulted}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def test_the_gate_judges_the_graph_that_is_deployed(local_stack):
+    """The graph the policy gate renders under mocks has the deployed stack's resources (type and name), and every
+    input it declares on a container equals that container's input in `pulumi stack export`."""
+    rendered = rendered_graph(local_stack.name)
+    deployed = local_stack.state_resources()
+    skipped = ("pulumi:providers:", "pulumi:pulumi:Stack")
+    deployed_by_name = {(r["type"], r["urn"].rsplit("::", 1)[-1]): r for r in deployed
+                        if not r["type"].startswith(skipped)}
+    assert {(r["type"], r["name"]) for r in rendered if not r["type"].startswith(skipped)} == set(deployed_by_name)
+    containers = [r for r in rendered if r["type"] == CONTAINER_TYPE]
+    assert len(containers) >= 2, [r["name"] for r in containers]
+    for container in containers:
+        live_inputs = _plain(deployed_by_name[(CONTAINER_TYPE, container["name"])]["inputs"])
+        for key, declared in _plain(container["inputs"]).items():
+            assert live_inputs.get(key) == declared, (container["name"], key, declared, live_inputs.get(key))
+    assert declared_containers(rendered) == declared_containers(deployed)
+    assert all(c["pids_limit"] == CONTAINER.pids_limit for c in declared_containers(deployed).values())
+
+
+def test_pids_limit_is_on_every_live_container(local_stack, docker_client):
+    for container in stack_containers(docker_client, local_stack.name):
+        assert container.attrs["HostConfig"]["PidsLimit"] == CONTAINER.pids_limit, container.name
+        assert live_pids_limit(container.name) == CONTAINER.pids_limit, container.name
+
+
+def test_out_of_band_change_is_named_by_refresh_and_the_audit_and_reverted_by_up(local_stack, docker_client):
     container = postgres_container(docker_client, local_stack.name)
     declared_memory = container.attrs["HostConfig"]["Memory"]
     container.update(mem_limit="1g", memswap_limit="1g", restart_policy={"Name": "no"})
+    # docker-py's update has no pids limit; the CLI has.
+    subprocess.run(["docker", "update", "--pids-limit", "4096", container.name], check=True, capture_output=True)
 
     drift = {resource_name(urn): attributes for urn, attributes in local_stack.drift().items()}
     assert "postgres" in drift, f"the engine did not see the change: {sorted(drift)}"
-    assert drift["postgres"]["memory_mb"] == (declared_memory // 2**20, 1024)
+    assert drift["postgres"]["memory"] == (declared_memory // 2**20, 1024)
     assert drift["postgres"]["restart"] == (CONTAINER.restart, "no")
+    assert drift["postgres-pids"]["limit"] == (CONTAINER.pids_limit, 4096)
+
+    audit = {(e.subject, e.check): e for e in graph_drift(local_stack.state_resources(), docker_client)}
+    memory = audit[(f"stack/{container.name}", "attribute:memory_mb")]
+    assert (memory.status, memory.expected, memory.actual) == ("fail", declared_memory // 2**20, 1024)
+    pids = audit[(f"stack/{container.name}", "attribute:pids_limit")]
+    assert (pids.status, pids.expected, pids.actual) == ("fail", CONTAINER.pids_limit, 4096)
 
     local_stack.run("up", "--yes", "--refresh", "--skip-preview", "--suppress-progress")
     restored = postgres_container(docker_client, local_stack.name)
     assert restored.attrs["HostConfig"]["Memory"] == declared_memory
     assert restored.attrs["HostConfig"]["RestartPolicy"]["Name"] == CONTAINER.restart
+    assert restored.attrs["HostConfig"]["PidsLimit"] == CONTAINER.pids_limit
+    assert local_stack.drift() == {}
+
+
+def _recreate_by_hand(docker_client, container, **host_config):
+    """What an operator does with `docker rm -f` + `docker run`: the same container under the same name, with some
+    HostConfig changed (e.g. Privileged, CapAdd)."""
+    attrs, api = container.attrs, docker_client.api
+    config, networks = attrs["Config"], attrs["NetworkSettings"]["Networks"]
+    aliases = {name: [a for a in (settings.get("Aliases") or []) if a != container.id[:12]]
+               for name, settings in networks.items()}
+    container.remove(force=True)
+    first, *others = list(networks)
+    created = api.create_container(
+        image=config["Image"], command=config["Cmd"], user=config["User"], environment=config["Env"],
+        labels=config["Labels"], healthcheck=config["Healthcheck"], hostname=config["Hostname"],
+        ports=list(config.get("ExposedPorts") or {}), name=container.name,
+        host_config={**attrs["HostConfig"], **host_config},
+        networking_config=api.create_networking_config({first: api.create_endpoint_config(aliases=aliases[first])}))
+    for network in others:
+        api.connect_container_to_network(created["Id"], network, aliases=aliases[network])
+    api.start(created["Id"])
+    return docker_client.containers.get(created["Id"])
+
+
+def test_a_container_recreated_privileged_by_hand_is_named_and_replaced(local_stack, docker_client):
+    """pulumi-docker reads a container by id: a hand-made container under the managed name is a different container.
+    The engine names the managed one as gone, the audit names the hand-made one's privileges, and `up --refresh`
+    cannot create the declared container while the name is taken (Docker refuses: nothing half-applied). With the
+    intruder removed, `up --refresh` brings the declared container back."""
+    proxy = [c for c in stack_containers(docker_client, local_stack.name)
+             if c.labels.get("org.rae.hardening.service") == "tls-proxy"][0]
+    intruder = _recreate_by_hand(docker_client, proxy, Privileged=True, CapAdd=["NET_ADMIN"])
+    assert intruder.attrs["HostConfig"]["Privileged"] is True
+
+    drift = {resource_name(urn): attributes for urn, attributes in local_stack.drift().items()}
+    assert drift.get("tls-proxy") == {"exists": (True, False)}, drift
+    audit = {(e.subject, e.check): e for e in graph_drift(local_stack.state_resources(), docker_client)}
+    privileged = audit[(f"stack/{proxy.name}", "attribute:privileged")]
+    assert (privileged.status, privileged.expected, privileged.actual) == ("fail", False, True)
+    cap_add = audit[(f"stack/{proxy.name}", "attribute:cap_add")]
+    assert (cap_add.status, cap_add.expected, cap_add.actual) == ("fail", [], ["NET_ADMIN"])
+
+    refused = local_stack.run("up", "--yes", "--refresh", "--skip-preview", "--suppress-progress", check=False)
+    assert refused.returncode != 0 and "is already in use" in refused.stdout + refused.stderr
+    assert docker_client.containers.get(proxy.name).id == intruder.id
+
+    intruder.remove(force=True)
+    local_stack.run("up", "--yes", "--refresh", "--skip-preview", "--suppress-progress")
+    restored = docker_client.containers.get(proxy.name)
+    assert restored.attrs["HostConfig"]["Privileged"] is False and not restored.attrs["HostConfig"]["CapAdd"]
+    assert restored.attrs["HostConfig"]["PidsLimit"] == CONTAINER.pids_limit
     assert local_stack.drift() == {}
 
 

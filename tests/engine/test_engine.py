@@ -23,9 +23,8 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS_ENV = ROOT / "scripts" / "engine" / "versions.env"
 ENV_SCRIPT = ROOT / "scripts" / "pulumi-env.sh"
-# Providers scripts/engine.sh builds (docker cannot be built offline: see
-# scripts/engine/README.md).
-BUILT_PROVIDERS = ("tls", "random")
+# Providers scripts/engine.sh builds (docker from ../shared/pulumi-docker, or the official plugin where installed).
+BUILT_PROVIDERS = ("tls", "random", "docker")
 
 
 def read_pins() -> dict[str, str]:
@@ -34,7 +33,7 @@ def read_pins() -> dict[str, str]:
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
             key, value = line.split("=", 1)
-            pins[key.strip()] = value.strip()
+            pins[key.strip()] = value.split(" #", 1)[0].strip()  # a trailing comment is bash's, not the value's
     return pins
 
 
@@ -121,6 +120,28 @@ def test_providers_installed_at_pins(env: dict[str, str]) -> None:
         assert (name, want) in have, f"{name} {want} not in `pulumi plugin ls`: {sorted(have)}"
 
 
+def test_status_reports_every_plugin_installed(env: dict[str, str]) -> None:
+    """`scripts/engine.sh --status` names the docker plugin beside tls and random, and exits 0 when all are there."""
+    status = subprocess.run(["bash", str(ROOT / "scripts" / "engine.sh"), "--status"], capture_output=True, text=True,
+                            env=env, check=False, timeout=120)
+    out = status.stdout + status.stderr
+    assert status.returncode == 0, out
+    for name in BUILT_PROVIDERS:
+        assert f"provider {name} {PINS[f'PULUMI_{name.upper()}_VERSION']}" in out, out
+
+
+def test_docker_plugin_schema_serves_the_sdk(env: dict[str, str], tmp_path: Path) -> None:
+    """The installed docker plugin's schema has every resource, function and property the pulumi-docker SDK uses."""
+    schema = tmp_path / "docker-schema.json"
+    got = pulumi(env, "package", "get-schema", f"docker@{PINS['PULUMI_DOCKER_VERSION']}", check=False)
+    assert got.returncode == 0, got.stderr[-2000:]
+    schema.write_text(got.stdout)
+    assert json.loads(got.stdout)["version"] == PINS["PULUMI_DOCKER_VERSION"]
+    checked = subprocess.run([sys.executable, str(ROOT / "scripts" / "engine" / "tools" / "check_schema.py"),
+                              str(schema), "pulumi_docker"], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-2000:]
+
+
 def test_official_language_host_beside_its_executor(env: dict[str, str]) -> None:
     host = shutil.which("pulumi-language-python", path=env["PATH"])
     assert host, "pulumi-language-python not on the engine PATH"
@@ -134,6 +155,7 @@ def _sdk_versions_match_pins() -> str | None:
         "pulumi": PINS["PULUMI_PYTHON_SDK_VERSION"],
         "pulumi-tls": PINS["PULUMI_TLS_VERSION"],
         "pulumi-random": PINS["PULUMI_RANDOM_VERSION"],
+        "pulumi-docker": PINS["PULUMI_DOCKER_VERSION"],
     }
     for dist, version in wanted.items():
         try:
@@ -146,7 +168,8 @@ def _sdk_versions_match_pins() -> str | None:
 
 
 def test_stack_lifecycle_with_built_providers(env: dict[str, str], tmp_path: Path) -> None:
-    """stack init, up, preview --expect-no-changes, destroy through the real engine."""
+    """stack init, up, preview --expect-no-changes, refresh --expect-no-changes, destroy through the real engine:
+    tls, random, docker (a network on this host's engine) and a dynamic resource (pulumi-resource-pulumi-python)."""
     problem = _sdk_versions_match_pins()
     if problem:
         pytest.fail(problem)
@@ -167,13 +190,29 @@ def test_stack_lifecycle_with_built_providers(env: dict[str, str], tmp_path: Pat
         textwrap.dedent(
             """\
             import pulumi
+            import pulumi.dynamic as dynamic
+            import pulumi_docker as docker
             import pulumi_random as random
             import pulumi_tls as tls
 
+            class Echo(dynamic.ResourceProvider):
+                def create(self, props):
+                    return dynamic.CreateResult(id_="echo", outs={**props, "echoed": props["text"].upper()})
+
+            class Echoed(dynamic.Resource):
+                echoed: pulumi.Output[str]
+
+                def __init__(self, name):
+                    super().__init__(Echo(), name, {"text": "dynamic", "echoed": None})
+
             pw = random.RandomPassword("pw", length=20, special=False)
             key = tls.PrivateKey("key", algorithm="ED25519")
+            net = docker.Network("net", name=pulumi.Config().require("network"), internal=True)
+            echo = Echoed("echo")
             pulumi.export("pw_len", pw.length)
             pulumi.export("pub", key.public_key_openssh)
+            pulumi.export("network_id", net.id)
+            pulumi.export("echoed", echo.echoed)
             """
         )
     )
@@ -183,24 +222,35 @@ def test_stack_lifecycle_with_built_providers(env: dict[str, str], tmp_path: Pat
     )
     local.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
     (tmp_path / "state").mkdir()
+    network = f"rae-engine-selftest-{os.getpid()}"
     pulumi(local, "stack", "init", "selftest", cwd=project)
+    pulumi(local, "config", "set", "network", network, cwd=project)
     try:
         up = pulumi(local, "up", "--yes", "--skip-preview", cwd=project, check=False)
         assert up.returncode == 0, up.stdout + up.stderr
         outputs = json.loads(pulumi(local, "stack", "output", "--json", cwd=project).stdout)
         assert outputs["pw_len"] == 20
         assert outputs["pub"].startswith("ssh-ed25519 ")
+        assert outputs["echoed"] == "DYNAMIC"
+        inspected = subprocess.run(["docker", "network", "inspect", network, "--format", "{{.Id}} {{.Internal}}"],
+                                   capture_output=True, text=True, check=True).stdout.split()
+        assert inspected == [outputs["network_id"], "true"]
         state = json.loads(pulumi(local, "stack", "export", cwd=project).stdout)
         types = {r["type"] for r in state["deployment"]["resources"]}
-        assert {"random:index/randomPassword:RandomPassword", "tls:index/privateKey:PrivateKey"} <= types
+        assert {"random:index/randomPassword:RandomPassword", "tls:index/privateKey:PrivateKey",
+                "docker:index/network:Network", "pulumi-python:dynamic:Resource"} <= types
         pw = next(r for r in state["deployment"]["resources"] if r["type"].startswith("random:"))
         assert "ciphertext" in pw["outputs"]["result"], "secret stored in clear"
         pre = pulumi(local, "preview", "--expect-no-changes", cwd=project, check=False)
         assert pre.returncode == 0, pre.stdout + pre.stderr
+        refresh = pulumi(local, "refresh", "--yes", "--expect-no-changes", cwd=project, check=False)
+        assert refresh.returncode == 0, refresh.stdout + refresh.stderr
     finally:
         down = pulumi(local, "destroy", "--yes", cwd=project, check=False)
         pulumi(local, "stack", "rm", "selftest", "--yes", cwd=project, check=False)
     assert down.returncode == 0, down.stdout + down.stderr
+    gone = subprocess.run(["docker", "network", "inspect", network], capture_output=True, text=True, check=False)
+    assert gone.returncode != 0, f"network {network} outlived destroy"
 
 
 def test_policy_pack_runs_through_language_host(env: dict[str, str], tmp_path: Path) -> None:

@@ -50,6 +50,18 @@ def test_no_new_privileges_and_not_privileged(container_inputs):
 
 def test_memory_limit_is_the_baseline_default(container_inputs):
     assert container_inputs["memory"] == CONTAINER.memory_mb_default
+    # No swap beyond the ceiling (and no undeclared value for refresh to find: Docker's default is twice the memory).
+    assert container_inputs["memorySwap"] == container_inputs["memory"]
+
+
+def test_a_private_cgroup_namespace_is_declared(container_inputs):
+    assert container_inputs["cgroupnsMode"] == "private"
+
+
+def test_healthcheck_durations_are_written_as_docker_reads_them_back():
+    from components.container import _seconds
+
+    assert [_seconds(v) for v in (5, 60, 90, 3725)] == ["5s", "1m0s", "1m30s", "1h2m5s"]
 
 
 def test_the_baseline_pids_limit_follows_the_container(declared):

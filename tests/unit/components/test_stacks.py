@@ -178,6 +178,13 @@ def test_the_development_exemption_is_refused_on_a_served_node(images_file):
         declare(local.build, _local_config(images_file, **{"rae:bindAddress": "100.64.0.7"}))
 
 
+@pytest.mark.parametrize("backend", ["native", "auto", "pulumi-docker"])
+def test_a_stack_still_choosing_a_docker_backend_is_told_there_is_one(images_file, backend):
+    with pytest.raises(BaselineViolation, match="only through pulumi-docker") as refused:
+        declare(local.build, _local_config(images_file, **{"rae:dockerProvider": backend}))
+    assert refused.value.controls == ("A.8.9",)
+
+
 def test_a_remote_docker_host_is_refused(images_file):
     with pytest.raises(ValueError, match="run it on the Docker host itself"):
         declare(local.build, _local_config(images_file, **{"docker:host": "ssh://root@node1"}))
