@@ -67,7 +67,7 @@ KNOWN_GAPS = {
         "DATABASE.audit_log_table", "DATABASE.tenant_column", "BACKUP.transaction_log_retention_days",
         "BACKUP.start_time", "BACKUP.encryption", "ACCOUNTS.login_defs",
         "ACCOUNTS.pwquality", "ACCOUNTS.faillock", "ACCOUNTS.umask", "ACCOUNTS.su_restricted_group",
-        "KERNEL_MODULES.blacklist", "FILESYSTEM.mount_options", "FILESYSTEM.proc_hidepid",
+        "FILESYSTEM.mount_options", "FILESYSTEM.proc_hidepid",
         "FILESYSTEM.legacy_packages", "FIREWALL.ssh_interfaces", "PACKAGES.required", "PACKAGES.integrity_tools",
         "TIME.service")},
 }
