@@ -98,10 +98,13 @@ def ssh_moduli(min_bits: int):
 
 
 @operation()
-def sysctl(values: dict, path: str = "/etc/sysctl.d/99-harden.conf"):
+def sysctl(values: dict, path: str = "/etc/sysctl.d/zz-harden.conf"):
     """Persist sysctl values in path and load them when the running kernel differs.
 
     Keys the running kernel does not have are reported, not failed (e.g. IPv6 keys with IPv6 off).
+    systemd-sysctl applies every sysctl.d file in file-name order across directories at boot: the file is named to
+    sort last, or Debian's 99-protect-links.conf (procps: fs.protected_fifos = 1) wins after a reboot, as the VM
+    suite's reboot showed with a 99- prefix.
     + values: sysctl key -> value
     + path: the sysctl.d file
     """
