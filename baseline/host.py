@@ -22,6 +22,18 @@ SSH = Section(
     host_key_algorithms=S(("ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"), ("A.8.24", "A.8.5"),
                           "No ECDSA (NIST curves) and no SHA-1 signatures."),
     host_key_types=S(("ed25519",), ("A.8.24",), "Only an Ed25519 host key is kept."),
+    user_key_algorithms=S(("ssh-ed25519", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+                           "ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com",
+                           "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "rsa-sha2-512", "rsa-sha2-256"),
+                          ("A.8.5", "A.8.24"),
+                          "User keys: Ed25519, FIDO security keys (sk-*, the P-256 one for keys without Ed25519), "
+                          "their certificates (accepted only under a configured user CA), RSA without SHA-1."),
+    allow_groups=S(("sudo",), ("A.8.2", "A.5.15"),
+                   "Only members of these groups may log in over SSH (CIS 5.1.4); the deploy refuses to apply it "
+                   "unless the connecting user is a member, so it cannot lock its operator out."),
+    trusted_user_ca_path=S("/etc/ssh/trusted_user_ca_keys", ("A.8.5", "A.5.16"),
+                           "Where the optional OpenSSH user CA keys are written (host data ssh_user_ca_keys); "
+                           "TrustedUserCAKeys is set only when keys are configured."),
     permit_root_login=S("no", ("A.8.2", "A.8.5"), "Administrators log in as themselves and escalate with sudo."),
     password_authentication=S("no", ("A.8.5", "A.5.17"), "Keys only."),
     kbd_interactive_authentication=S("no", ("A.8.5",), "No password prompts by another name."),
@@ -162,12 +174,27 @@ ACCOUNTS = Section(
     su_restricted_group=S("sudo", ("A.8.2",), "Only the sudo group may use su."),
 )
 
+SUDO = Section(
+    "sudo",
+    use_pty=S(True, ("A.8.2", "A.8.15"),
+              "Commands run in their own pseudo-terminal: a process left behind cannot inject into the admin's "
+              "terminal (CIS 5.2.2)."),
+    logfile=S("/var/log/sudo.log", ("A.8.15", "A.8.2"), "Every sudo use logged in its own file (CIS 5.2.3), "
+              "watched by auditd."),
+    dropin=S("/etc/sudoers.d/50-harden", ("A.8.2",),
+             "The deploy's drop-in, installed only after `visudo -cf` accepted it: a bad file never lands."),
+)
+
 KERNEL_MODULES = Section(
     "kernel_modules",
     blacklist=S(("cramfs", "freevxfs", "jffs2", "hfs", "hfsplus", "squashfs", "udf", "vfat",
                  "dccp", "sctp", "rds", "tipc", "usb-storage", "firewire-core", "thunderbolt"),
                 ("A.8.9", "A.7.10", "A.8.12"),
                 "dev-sec's filesystem blacklist, rare network protocols, and removable storage (Lynis USB-1000)."),
+    boot_exceptions=S({"vfat": ("/boot/efi",)}, ("A.8.9", "A.7.10"),
+                      "Never blacklisted while the node's fstab mounts a filesystem of that type at one of these "
+                      "paths: a UEFI node mounts its EFI system partition (vfat) at every boot and would stop in "
+                      "emergency mode without it."),
 )
 
 FILESYSTEM = Section(
@@ -186,44 +213,87 @@ FILESYSTEM = Section(
                       ("A.8.19", "A.8.20"), "Clear-text and obsolete services are removed."),
 )
 
+# CIS Debian Linux 12 Benchmark v1.1.0, section 6.2.3 (audit rules): each syscall rule for both ABIs (b64 and b32:
+# a 32-bit binary reaches the kernel through the b32 table and escapes a b64-only rule), watches on the real files
+# (Debian installs dockerd in /usr/sbin; the module tools are symlinks to /usr/bin/kmod, so kmod is what runs).
+_CIS_USER = "-F auid>=1000 -F auid!=unset"
+_SYSCALL_RULES = (
+    ("-C euid!=uid -F auid!=unset -S execve", "user_emulation"),
+    ("-S adjtimex,settimeofday,clock_settime", "time-change"),
+    ("-S sethostname,setdomainname", "system-locale"),
+    (f"-S creat,open,openat,truncate,ftruncate -F exit=-EACCES {_CIS_USER}", "access"),
+    (f"-S creat,open,openat,truncate,ftruncate -F exit=-EPERM {_CIS_USER}", "access"),
+    (f"-S chmod,fchmod,fchmodat {_CIS_USER}", "perm_mod"),
+    (f"-S chown,fchown,lchown,fchownat {_CIS_USER}", "perm_mod"),
+    (f"-S setxattr,lsetxattr,fsetxattr,removexattr,lremovexattr,fremovexattr {_CIS_USER}", "perm_mod"),
+    (f"-S mount {_CIS_USER}", "mounts"),
+    (f"-S unlink,unlinkat,rename,renameat {_CIS_USER}", "delete"),
+    (f"-S init_module,finit_module,delete_module {_CIS_USER}", "kernel_modules"),
+)
+
 AUDITD = Section(
     "auditd",
     rules=S((
+        *(f"-a always,exit -F arch={arch} {body} -k {key}" for body, key in _SYSCALL_RULES for arch in ("b64", "b32")),
+        "-w /etc/sudoers -p wa -k scope",
+        "-w /etc/sudoers.d -p wa -k scope",
+        "-w /var/log/sudo.log -p wa -k sudo_log_file",
+        "-w /etc/localtime -p wa -k time-change",
+        "-w /etc/issue -p wa -k system-locale",
+        "-w /etc/issue.net -p wa -k system-locale",
+        "-w /etc/hosts -p wa -k system-locale",
+        "-w /etc/hostname -p wa -k system-locale",
+        "-w /etc/networks -p wa -k system-locale",
+        "-w /etc/network -p wa -k system-locale",
         "-w /etc/passwd -p wa -k identity",
         "-w /etc/group -p wa -k identity",
         "-w /etc/shadow -p wa -k identity",
         "-w /etc/gshadow -p wa -k identity",
         "-w /etc/security/opasswd -p wa -k identity",
-        "-w /etc/sudoers -p wa -k scope",
-        "-w /etc/sudoers.d -p wa -k scope",
+        "-w /etc/nsswitch.conf -p wa -k identity",
+        "-w /etc/pam.conf -p wa -k identity",
+        "-w /etc/pam.d -p wa -k identity",
+        "-w /var/run/utmp -p wa -k session",
+        "-w /var/log/wtmp -p wa -k session",
+        "-w /var/log/btmp -p wa -k session",
+        "-w /var/log/lastlog -p wa -k logins",
+        "-w /var/run/faillock -p wa -k logins",
+        "-w /etc/apparmor -p wa -k MAC-policy",
+        "-w /etc/apparmor.d -p wa -k MAC-policy",
         "-w /etc/ssh/sshd_config -p wa -k sshd",
         "-w /etc/ssh/sshd_config.d -p wa -k sshd",
-        "-w /usr/bin/dockerd -p x -k docker",
+        "-w /usr/sbin/dockerd -p x -k docker",
         "-w /etc/docker -p wa -k docker",
         "-w /var/lib/docker -p wa -k docker",
         "-w /etc/nftables.conf -p wa -k firewall",
-        "-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time-change",
-        "-w /etc/localtime -p wa -k time-change",
-        "-a always,exit -F arch=b64 -S init_module,finit_module,delete_module -k modules",
-        "-w /sbin/insmod -p x -k modules",
-        "-w /sbin/modprobe -p x -k modules",
-        "-w /sbin/rmmod -p x -k modules",
-        "-w /usr/bin/sudo -p x -k privileged",
-        "-w /usr/bin/su -p x -k privileged",
-        "-w /usr/bin/passwd -p x -k privileged",
-        "-w /usr/bin/chsh -p x -k privileged",
-        "-w /usr/bin/newgrp -p x -k privileged",
-        "-w /usr/bin/mount -p x -k privileged",
-        "-w /usr/bin/umount -p x -k privileged",
-        "-w /var/log/lastlog -p wa -k logins",
-        "-w /var/run/faillock -p wa -k logins",
+        f"-a always,exit -F path=/usr/bin/kmod -F perm=x {_CIS_USER} -k kernel_modules",
+        *(f"-a always,exit -F path={path} -F perm=x {_CIS_USER} -k {key}" for path, key in (
+            ("/usr/bin/chcon", "perm_chng"), ("/usr/sbin/usermod", "usermod"),
+            ("/usr/bin/sudo", "privileged"), ("/usr/bin/su", "privileged"), ("/usr/bin/passwd", "privileged"),
+            ("/usr/bin/chsh", "privileged"), ("/usr/bin/newgrp", "privileged"), ("/usr/bin/mount", "privileged"),
+            ("/usr/bin/umount", "privileged"))),
     ), ("A.8.15", "A.8.16", "A.8.17", "A.8.2"),
-        "Who changed identities, privileges, sshd, docker, time or kernel modules (dev-sec has none of these)."),
-    max_log_file_mb=S(50, ("A.8.15",), "auditd log file size before rotation."),
-    num_logs=S(10, ("A.8.15",), "Rotated auditd logs kept."),
+        "CIS Debian 12 audit rules: identities, privileges, sudo, sshd, docker, time, network identity, mounts, "
+        "permission changes, deletions, failed accesses and kernel modules, for both syscall ABIs."),
+    immutable=S(True, ("A.8.15", "A.5.28"),
+                "`-e 2` is the last rule: once loaded, no one (root included) can change or stop auditing until the "
+                "next boot (CIS 6.2.3.20); a changed rule set needs a reboot, which the deploy says."),
+    kernel_cmdline=S(("audit=1", "audit_backlog_limit=8192"), ("A.8.15",),
+                     "Processes started before auditd are audited and the early backlog does not overflow "
+                     "(CIS 6.2.1.3, 6.2.1.4); written through /etc/default/grub.d, checked in /proc/cmdline."),
+    max_log_file_mb=S(50, ("A.8.15",), "auditd log file size before the next file is started."),
+    max_log_file_action=S("keep_logs", ("A.8.15", "A.5.28"),
+                          "Full log files are kept, never rotated away (CIS 6.2.2.2): auditd deletes no evidence. "
+                          "Retention: kept on the node for at least JOURNALD.max_retention_sec (one year); the space "
+                          "actions below stop the node before evidence is lost."),
     space_left_action=S("syslog", ("A.8.16",),
                         "Operators are told (journal/monitoring) when audit space runs low; auditd refuses \"email\" "
                         "on a node without a local MTA."),
+    admin_space_left_action=S("single", ("A.8.15", "A.8.16"),
+                              "Audit space nearly exhausted: single-user mode rather than unaudited operation "
+                              "(CIS 6.2.2.3); README: break-glass over the console."),
+    disk_full_action=S("single", ("A.8.15",), "Audit disk full: single-user mode (CIS 6.2.2.3)."),
+    disk_error_action=S("syslog", ("A.8.15", "A.8.16"), "Audit disk error: reported (CIS 6.2.2.3 allows syslog)."),
 )
 
 FIREWALL = Section(

@@ -7,7 +7,7 @@ verification cannot disagree about the target.
 import hashlib
 import json
 
-from baseline import AUDITD, DEPLOY, DOCKER_DAEMON, JOURNALD, PACKAGES, SSH, SYSCTL, TIME, Section
+from baseline import AUDITD, DEPLOY, DOCKER_DAEMON, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
 from baseline import host as node_baseline
 
 # baseline.SSH settings that map one-to-one onto an sshd keyword (sshd keywords are case-insensitive)
@@ -27,22 +27,27 @@ def kex_algorithms(offered: list) -> list:
     return [name for name in SSH.kex_preferred if name in offered] + list(SSH.kex_classical)
 
 
-def sshd_settings(offered_kex: list) -> dict:
-    """sshd keyword (lower case, as `sshd -T` prints it) -> value, for every setting the baseline fixes."""
+def sshd_settings(offered_kex: list, user_ca: bool = False) -> dict:
+    """sshd keyword (lower case, as `sshd -T` prints it) -> value, for every setting the baseline fixes.
+
+    + user_ca: an OpenSSH user CA is configured (host data ssh_user_ca_keys), so TrustedUserCAKeys names its file
+    """
     settings = {key.replace("_", ""): str(getattr(SSH, key)) for key in SSHD_KEYWORDS}
     settings["kexalgorithms"] = ",".join(kex_algorithms(offered_kex))
     settings["ciphers"] = ",".join(SSH.ciphers)
     settings["macs"] = ",".join(SSH.macs)
     settings["hostkeyalgorithms"] = ",".join(SSH.host_key_algorithms)
-    settings["pubkeyacceptedalgorithms"] = ",".join(SSH.host_key_algorithms)
+    settings["pubkeyacceptedalgorithms"] = ",".join(SSH.user_key_algorithms)
+    settings["allowgroups"] = " ".join(SSH.allow_groups)
+    settings["trustedusercakeys"] = SSH.trusted_user_ca_path if user_ca else "none"
     return settings
 
 
-def sshd_config_text(offered_kex: list) -> str:
+def sshd_config_text(offered_kex: list, user_ca: bool = False) -> str:
     """The complete sshd_config. No Include: a stray sshd_config.d drop-in cannot override the baseline."""
     lines = ["# Written by hosts/deploys/ssh.py from baseline.SSH; local edits are reverted on the next deploy.",
              *(f"HostKey /etc/ssh/ssh_host_{key_type}_key" for key_type in SSH.host_key_types)]
-    lines += [f"{keyword} {value}" for keyword, value in sshd_settings(offered_kex).items()]
+    lines += [f"{keyword} {value}" for keyword, value in sshd_settings(offered_kex, user_ca).items()]
     lines += ["UsePAM yes", "AcceptEnv LANG LC_*", "Subsystem sftp internal-sftp"]
     return "\n".join(lines) + "\n"
 
@@ -52,15 +57,84 @@ def sysctl_values() -> dict:
     return {**SYSCTL.values, "net.ipv4.ip_forward": SYSCTL.ipv4_forwarding}
 
 
+def user_ca_text(keys) -> str:
+    """The TrustedUserCAKeys file: one OpenSSH public key per line; refuses anything else (a wrong line would
+    trust nobody, or the wrong party)."""
+    lines = [" ".join(str(key).split()) for key in keys]
+    for number, line in enumerate(lines, 1):
+        fields = line.split()
+        if len(fields) < 2 or not fields[0].startswith(("ssh-", "sk-", "ecdsa-", "rsa-")):
+            # the entry is not echoed: it may be a private key pasted by mistake
+            raise BaselineViolation(f"ssh_user_ca_keys entry {number} is not an OpenSSH public key (type, base64 key)",
+                                    SSH.controls("trusted_user_ca_path"))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def sudoers_text() -> str:
+    """The sudoers.d drop-in (baseline.SUDO)."""
+    lines = ["# Written by hosts/deploys/system.py from baseline.SUDO; validated with visudo -cf before install."]
+    if SUDO.use_pty:
+        lines.append("Defaults use_pty")
+    lines.append(f'Defaults logfile="{SUDO.logfile}"')
+    return "\n".join(lines) + "\n"
+
+
+def sudo_defaults() -> list:
+    """The Defaults entries `sudo -l -U USER` lists for the drop-in's settings."""
+    return [*(["use_pty"] if SUDO.use_pty else []), f"logfile={SUDO.logfile}"]
+
+
+def module_blacklist(fstab_types: dict) -> tuple:
+    """The modules to blacklist on a node whose fstab mounts {path: fstype}: a module kept by
+    KERNEL_MODULES.boot_exceptions (vfat for /boot/efi) stays loadable while the node mounts it there."""
+    needed = {module for module, paths in KERNEL_MODULES.boot_exceptions.items()
+              if any(fstab_types.get(path) == module for path in paths)}
+    return tuple(module for module in KERNEL_MODULES.blacklist if module not in needed)
+
+
+MODULE_BLACKLIST_PATH = "/etc/modprobe.d/harden-blacklist.conf"
+
+
+def module_blacklist_text(fstab_types: dict) -> str:
+    """The modprobe.d file: each module blacklisted and its install command refused."""
+    return "".join(f"blacklist {module}\ninstall {module} /bin/false\n" for module in module_blacklist(fstab_types))
+
+
 def audit_rules() -> tuple:
-    """The auditd rules, as auditctl takes them."""
+    """The auditd rules, as auditctl takes them (without the final -e 2, see audit_finalize_text)."""
     return tuple(AUDITD.rules)
+
+
+AUDIT_RULES_PATH = "/etc/audit/rules.d/50-harden.rules"
+AUDIT_FINALIZE_PATH = "/etc/audit/rules.d/99-finalize.rules"  # augenrules merges in name order: -e 2 comes last
+
+
+def audit_finalize_text() -> str:
+    """The last rules file: `-e 2` (immutable until reboot) when the baseline says so, else `-e 1`."""
+    return "-e 2\n" if AUDITD.immutable else "-e 1\n"
+
+
+def audit_enabled() -> str:
+    """What `auditctl -s` reports as "enabled" once the rules are loaded."""
+    return "2" if AUDITD.immutable else "1"
 
 
 def auditd_conf() -> dict:
     """auditd.conf settings."""
-    return {"max_log_file": str(AUDITD.max_log_file_mb), "num_logs": str(AUDITD.num_logs),
-            "max_log_file_action": "ROTATE", "space_left_action": AUDITD.space_left_action.upper()}
+    return {"max_log_file": str(AUDITD.max_log_file_mb), "max_log_file_action": AUDITD.max_log_file_action.upper(),
+            "space_left_action": AUDITD.space_left_action.upper(),
+            "admin_space_left_action": AUDITD.admin_space_left_action.upper(),
+            "disk_full_action": AUDITD.disk_full_action.upper(), "disk_error_action": AUDITD.disk_error_action.upper()}
+
+
+GRUB_DROPIN = "/etc/default/grub.d/50-harden-audit.cfg"
+
+
+def grub_dropin_text() -> str:
+    """The GRUB drop-in that puts the audit parameters on the kernel command line (update-grub reads grub.d)."""
+    params = " ".join(AUDITD.kernel_cmdline)
+    return ("# Written by hosts/deploys/audit.py from baseline.AUDITD.kernel_cmdline\n"
+            f'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX {params}"\n')
 
 
 def journald_conf_text() -> str:

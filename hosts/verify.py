@@ -18,17 +18,22 @@ from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.facts.apt import AptSources
 from pyinfra.facts.server import LinuxDistribution
 
-from baseline import AUDITD, DEPLOY, FILESYSTEM, FIREWALL, LUKS, PACKAGES, SSH, SYSCTL
+from baseline import AUDITD, DEPLOY, FILESYSTEM, FIREWALL, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO, SYSCTL
 from hosts import connection, desired
-from hosts.facts.node import (AuditRules, EncryptionBacking, FileLines, FileModes, NftablesTable, SshdEffective,
-                              SshHostKeyFiles, SshOfferedKex, SysctlValues, WeakModuli)
-from hosts.operations.harden import _audit_canonical, loaded_audit_rules, luks_findings, nftables_expected, nftables_summary
+from hosts.facts.node import (AuditRules, AuditStatus, EncryptionBacking, FileLines, FileModes, FstabTypes, NftablesRendered,
+                              SshdEffective, SshHostKeyFiles, SshOfferedKex, SudoDefaults, SysctlValues, WeakModuli)
+from hosts.operations.harden import audit_rule_findings, luks_findings, nftables_text
 from hosts.operations.packages import has_security_suite, node_codename, security_suite
 
 SSHD_LIST_CONTROLS = {"kexalgorithms": SSH.controls("kex_classical") + SSH.controls("kex_preferred"),
                       "ciphers": SSH.controls("ciphers"), "macs": SSH.controls("macs"),
                       "hostkeyalgorithms": SSH.controls("host_key_algorithms"),
-                      "pubkeyacceptedalgorithms": SSH.controls("host_key_algorithms")}
+                      "pubkeyacceptedalgorithms": SSH.controls("user_key_algorithms"),
+                      "allowgroups": SSH.controls("allow_groups"),
+                      "trustedusercakeys": SSH.controls("trusted_user_ca_path")}
+# The client address sshd -T -C evaluates Match blocks for when the host data names none (ssh_client_addr):
+# an address of Tailscale's range, where operators' SSH arrives from
+DEFAULT_CLIENT_ADDR = "100.64.0.1"
 
 
 def _check(check: str, expected, actual, controls, status: str | None = None) -> dict:
@@ -36,10 +41,14 @@ def _check(check: str, expected, actual, controls, status: str | None = None) ->
             "status": status or ("pass" if expected == actual else "fail")}
 
 
-def _ssh_checks(host) -> list[dict]:
-    effective = host.get_fact(SshdEffective)
+def _ssh_checks(host, data: dict) -> list[dict]:
+    # -C user=,host=,addr=: sshd's settings for this connection, Match blocks evaluated
+    effective = host.get_fact(SshdEffective, connection={
+        "user": data.get("ssh_user", "root"), "host": data.get("ssh_hostname", "localhost"),
+        "addr": data.get("ssh_client_addr", DEFAULT_CLIENT_ADDR)})
     checks = []
-    for keyword, expected in desired.sshd_settings(host.get_fact(SshOfferedKex)).items():
+    user_ca = bool(data.get("ssh_user_ca_keys"))
+    for keyword, expected in desired.sshd_settings(host.get_fact(SshOfferedKex), user_ca).items():
         baseline_key = next((key for key in desired.SSHD_KEYWORDS if key.replace("_", "") == keyword), None)
         controls = SSH.controls(baseline_key) if baseline_key else SSHD_LIST_CONTROLS[keyword]
         checks.append(_check(f"sshd {keyword}", expected, effective.get(keyword), controls))
@@ -55,18 +64,51 @@ def _kernel_checks(host) -> list[dict]:
     running = host.get_fact(SysctlValues, keys=tuple(sorted(wanted)))
     checks = [_check(f"sysctl {key}", str(value), running.get(key), SYSCTL.controls("values"),
                      None if key in running else "not applicable") for key, value in sorted(wanted.items())]
-    loaded = loaded_audit_rules(host.get_fact(AuditRules))
-    checks += [_check(f"audit rule {rule}", "loaded", "loaded" if _audit_canonical(rule) in loaded else "missing",
-                      AUDITD.controls("rules")) for rule in desired.audit_rules()]
+    return checks + audit_checks(host.get_fact(AuditRules), host.get_fact(AuditStatus),
+                                 host.get_fact(FileLines, path="/proc/cmdline"))
+
+
+def audit_checks(listed: list, status: dict, cmdline: list) -> list[dict]:
+    """The kernel's audit state against the baseline: each rule loaded, no rule the baseline lacks (a changed rule
+    is missing and extra), enabled as set (2: immutable; `auditctl -e 0` reads 0 and fails), the kernel's
+    command line carrying the audit parameters."""
+    findings = audit_rule_findings(desired.audit_rules(), listed, status, desired.audit_enabled())
+    checks = [_check(f"audit rule {rule}", "loaded", "missing" if rule in findings["missing"] else "loaded",
+                     AUDITD.controls("rules")) for rule in desired.audit_rules()]
+    checks.append(_check("audit rules not in the baseline", [], findings["extra"], AUDITD.controls("rules")))
+    checks.append(_check("audit enabled", findings["enabled_expected"], findings["enabled"],
+                         AUDITD.controls("immutable")))
+    parameters = " ".join(cmdline).split()
+    checks += [_check(f"kernel command line {parameter}", parameter,
+                      parameter if parameter in parameters else "missing", AUDITD.controls("kernel_cmdline"))
+               for parameter in AUDITD.kernel_cmdline]
     return checks
 
 
 def _firewall_check(host, data: dict) -> dict:
+    """The table the kernel holds, rendered by nft, against the baseline's text rendered by the same nft in an
+    empty network namespace: every rule, verdict and policy compared, in order."""
     service_ports = data.get("firewall_service_ports", FIREWALL.service_ports)
-    expected = nftables_expected(tuple(data["firewall_ssh_interfaces"]), service_ports, FIREWALL.icmp_allowed,
-                                 FIREWALL.input_policy)
-    actual = nftables_summary(host.get_fact(NftablesTable, family="inet", table=FIREWALL.table))
-    return _check(f"nftables table inet {FIREWALL.table}", expected, actual, FIREWALL.controls("input_policy"))
+    text = nftables_text(FIREWALL.table, FIREWALL.input_policy, tuple(data["firewall_ssh_interfaces"]), service_ports,
+                         FIREWALL.icmp_allowed)
+    rendered = host.get_fact(NftablesRendered, family="inet", table=FIREWALL.table, text=text)
+    return _check(f"nftables table inet {FIREWALL.table}", rendered["expected"], rendered["actual"],
+                  FIREWALL.controls("input_policy"))
+
+
+def _sudo_check(host, data: dict) -> dict:
+    """sudo's Defaults as they apply to the deploy's user (`sudo -l -U`): use_pty and the log file in force."""
+    in_force = host.get_fact(SudoDefaults, user=data.get("ssh_user", "root"))
+    wanted = desired.sudo_defaults()
+    return _check("sudo defaults", wanted, [entry for entry in wanted if entry in in_force],
+                  SUDO.controls("use_pty") + SUDO.controls("logfile") + SUDO.controls("dropin"))
+
+
+def _module_blacklist_check(host) -> dict:
+    """The modprobe.d blacklist as the baseline wants it for this node's fstab (vfat kept for /boot/efi)."""
+    expected = desired.module_blacklist_text(host.get_fact(FstabTypes)).splitlines()
+    return _check("kernel module blacklist", expected, host.get_fact(FileLines, path=desired.MODULE_BLACKLIST_PATH),
+                  KERNEL_MODULES.controls("blacklist") + KERNEL_MODULES.controls("boot_exceptions"))
 
 
 def _luks_checks(host, data: dict) -> list[dict]:
@@ -118,9 +160,10 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
     if not host.connected:
         raise ConnectionError(f"{name}: no SSH connection (unreachable, or its host key is not the known one)")
     try:
-        checks = _ssh_checks(host) + _file_mode_checks(host) + [_completion_check(host)]
+        checks = _ssh_checks(host, data) + _file_mode_checks(host) + [_sudo_check(host, data), _completion_check(host)]
         if data.get("harden_scope") == "node":
-            checks += _kernel_checks(host) + [_firewall_check(host, data), _apt_security_check(host)]
+            checks += _kernel_checks(host) + [_firewall_check(host, data), _apt_security_check(host),
+                                              _module_blacklist_check(host)]
             checks += _luks_checks(host, data)
         else:
             checks.append(_check("kernel, auditd, nftables, LUKS", None, None, LUKS.controls("required_for"),

@@ -5,8 +5,9 @@ from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import apt, files
 
-from baseline import ACCOUNTS, FILESYSTEM, KERNEL_MODULES, PACKAGES
+from baseline import ACCOUNTS, FILESYSTEM, PACKAGES, SUDO
 from hosts import desired
+from hosts.facts.node import FstabTypes
 from hosts.operations import harden, packages
 
 # pam-auth-update profiles for pam_faillock (Debian ships the module but no profile)
@@ -48,6 +49,8 @@ def harden_accounts():
                replace=f"auth       required   pam_wheel.so group={ACCOUNTS.su_restricted_group}")
     harden.text_file(name="umask for login shells", path="/etc/profile.d/harden-umask.sh",
                      text=f"umask {ACCOUNTS.umask}\n")
+    harden.sudoers_dropin(name="sudo: use_pty and its own log file (validated by visudo)", text=desired.sudoers_text(),
+                          path=SUDO.dropin)
 
 
 @deploy("Filesystem: modes, core dumps off")
@@ -62,7 +65,8 @@ def harden_files():
 @deploy("Kernel: sysctl, module blacklist, mount options")
 def harden_kernel():
     harden.sysctl(name="sysctl values", values=desired.sysctl_values())
-    blacklist = "".join(f"blacklist {module}\ninstall {module} /bin/false\n" for module in KERNEL_MODULES.blacklist)
-    harden.text_file(name="kernel module blacklist", path="/etc/modprobe.d/harden-blacklist.conf", text=blacklist)
+    # a module the next boot needs (vfat for /boot/efi on a UEFI node) is never blacklisted
+    harden.text_file(name="kernel module blacklist", path=desired.MODULE_BLACKLIST_PATH,
+                     text=desired.module_blacklist_text(host.get_fact(FstabTypes)))
     harden.mount_options(name="mount options",
                          wanted={**FILESYSTEM.mount_options, "/proc": f"hidepid={FILESYSTEM.proc_hidepid}"})

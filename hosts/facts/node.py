@@ -4,6 +4,7 @@ Each fact is a command and a parser into plain data, so a deploy (to decide what
 hosts.verify (to report evidence) read the same thing.
 """
 
+import base64
 import json
 import shlex
 
@@ -15,8 +16,10 @@ class SshdEffective(FactBase):
 
     requires_command = "sshd"
 
-    def command(self, config_path="/etc/ssh/sshd_config"):
-        return f"sshd -T -f {shlex.quote(config_path)}"
+    def command(self, config_path="/etc/ssh/sshd_config", connection=None):
+        # -C evaluates Match blocks for a connection (user, host, addr): without it they are never read
+        spec = ",".join(f"{key}={value}" for key, value in sorted((connection or {}).items()))
+        return f"sshd -T -f {shlex.quote(config_path)}" + (f" -C {shlex.quote(spec)}" if spec else "")
 
     def process(self, output):
         repeated = {"hostkey", "listenaddress", "port", "include", "acceptenv", "subsystem"}
@@ -89,17 +92,85 @@ class AuditRules(FactBase):
         return [line for line in output if line and line != "No rules"]
 
 
-class NftablesTable(FactBase):
-    """One nftables table as parsed JSON objects (`nft -j list table FAMILY NAME`); None when it does not exist."""
+class AuditStatus(FactBase):
+    """The kernel audit subsystem's status (`auditctl -s`): key -> value, e.g. {"enabled": "2", "failure": "1"}."""
+
+    requires_command = "auditctl"
+
+    def command(self):
+        return "auditctl -s"
+
+    def process(self, output):
+        return dict(line.split(" ", 1) for line in output if " " in line)
+
+
+class NftablesRendered(FactBase):
+    """One nftables table as the node's nft renders it (`nft list table`, lines stripped), next to the same table
+    rendered from `text` by the same nft in an empty network namespace: {"actual": [...] or None, "expected": [...]}.
+    Comparing the two compares every rule and verdict, in order, as the kernel holds them."""
 
     requires_command = "nft"
 
-    def command(self, family, table):
-        return f"nft -j list table {shlex.quote(family)} {shlex.quote(table)} 2>/dev/null || true"
+    def command(self, family, table, text):
+        encoded = base64.b64encode(text.encode()).decode()
+        listing = f"nft list table {shlex.quote(family)} {shlex.quote(table)}"
+        return (f"echo '@@ actual'; {listing} 2>/dev/null || echo '@@ absent'; echo '@@ expected'; "
+                f"echo {encoded} | base64 -d | unshare --net sh -c 'nft -f - && {listing}'")
 
     def process(self, output):
-        text = "\n".join(output).strip()
-        return json.loads(text)["nftables"] if text else None
+        rendered: dict = {"actual": [], "expected": []}
+        current = None
+        for line in output:
+            if line in ("@@ actual", "@@ expected"):
+                current = line[3:]
+            elif line == "@@ absent":
+                rendered["actual"] = None
+            elif line.strip() and current and rendered[current] is not None:
+                rendered[current].append(" ".join(line.split()))
+        if not rendered["expected"]:
+            raise ValueError("nft rendered no table from the expected text")
+        return rendered
+
+
+class FstabTypes(FactBase):
+    """Filesystem type per mount point in /etc/fstab (what the next boot mounts): path -> fstype."""
+
+    def command(self):
+        return "findmnt --fstab -n -r -o TARGET,FSTYPE 2>/dev/null || true"
+
+    def process(self, output):
+        return dict(line.split(" ", 1) for line in output if " " in line)
+
+
+class UserGroups(FactBase):
+    """The groups a user belongs to (`id -nG`); empty when the user does not exist."""
+
+    def command(self, user):
+        return f"id -nG {shlex.quote(user)} 2>/dev/null || true"
+
+    def process(self, output):
+        return " ".join(output).split()
+
+    def default(self):
+        return []
+
+
+class SudoDefaults(FactBase):
+    """The sudoers Defaults in force for a user (`sudo -l -U USER`, "Matching Defaults entries" section)."""
+
+    requires_command = "sudo"
+
+    def command(self, user):
+        return f"sudo -n -l -U {shlex.quote(user)} 2>/dev/null | sed -n '/^Matching Defaults/,/^$/p'"
+
+    def process(self, output):
+        entries = []
+        for line in output[1:]:
+            entries += [entry.strip().replace('"', "") for entry in line.split(", ") if entry.strip()]
+        return entries
+
+    def default(self):
+        return []
 
 
 class EncryptionBacking(FactBase):

@@ -14,8 +14,8 @@ from pyinfra.facts.files import Sha256File
 from pyinfra.operations import files
 
 from baseline import LUKS, BaselineViolation, require
-from hosts.facts.node import (AuditRules, EncryptionBacking, FileLines, FileModes, MountOptions, NftablesTable,
-                              SshHostKeyFiles, SysctlValues, WeakModuli)
+from hosts.facts.node import (AuditRules, AuditStatus, CommandPresent, EncryptionBacking, FileLines, FileModes,
+                              MountOptions, NftablesRendered, SshHostKeyFiles, SysctlValues, WeakModuli)
 
 SCOPES = ("node", "container")
 
@@ -98,10 +98,13 @@ def ssh_moduli(min_bits: int):
 
 
 @operation()
-def sysctl(values: dict, path: str = "/etc/sysctl.d/99-harden.conf"):
+def sysctl(values: dict, path: str = "/etc/sysctl.d/zz-harden.conf"):
     """Persist sysctl values in path and load them when the running kernel differs.
 
     Keys the running kernel does not have are reported, not failed (e.g. IPv6 keys with IPv6 off).
+    systemd-sysctl applies every sysctl.d file in file-name order across directories at boot: the file is named to
+    sort last, or Debian's 99-protect-links.conf (procps: fs.protected_fifos = 1) wins after a reboot, as the VM
+    suite's reboot showed with a 99- prefix.
     + values: sysctl key -> value
     + path: the sysctl.d file
     """
@@ -189,14 +192,29 @@ def mount_options(wanted: dict):
 
 
 def _audit_canonical(rule: str) -> str:
-    """A rule as `auditctl -l` prints it: syscall rules' keys as "-F key=NAME", their syscalls sorted."""
-    if not rule.startswith("-a"):
-        return rule
-    tokens = rule.replace(" -k ", " -F key=").split()
-    if "-S" in tokens:
-        position = tokens.index("-S") + 1
-        tokens[position] = ",".join(sorted(tokens[position].split(",")))
-    return " ".join(tokens)
+    """One form for a rule as written and as `auditctl -l` lists it: -k becomes key=, auid!=unset and its
+    numeric spellings one value, syscalls and fields sorted, "-S all" dropped. Watches (-w) stay as written."""
+    tokens = rule.split()
+    if not tokens or tokens[0] != "-a":
+        return " ".join(tokens)
+    action, syscalls, fields, key = tokens[1], [], [], None
+    pairs = iter(tokens[2:])
+    for flag in pairs:
+        value = next(pairs, "")
+        if flag == "-S":
+            syscalls += [name for name in value.split(",") if name != "all"]
+        elif flag == "-k" or (flag == "-F" and value.startswith("key=")):
+            key = value.removeprefix("key=")
+        elif flag == "-C" and "!=" in value:
+            fields.append(f"-C {'!='.join(sorted(value.split('!=')))}")  # auditctl lists euid!=uid as uid!=euid
+        else:
+            for unset in ("4294967295", "-1"):
+                value = value.replace(f"!={unset}", "!=unset")
+            fields.append(f"{flag} {value}")
+    arch = [field for field in fields if field.startswith("-F arch=")]
+    rest = sorted(field for field in fields if field not in arch)
+    parts = ["-a", action, *arch] + (["-S", ",".join(sorted(syscalls))] if syscalls else []) + rest
+    return " ".join(parts + (["-k", key] if key else []))
 
 
 def loaded_audit_rules(listed: list) -> set:
@@ -204,20 +222,75 @@ def loaded_audit_rules(listed: list) -> set:
     return {_audit_canonical(rule) for rule in listed}
 
 
+def audit_rule_findings(rules: tuple, listed: list, status: dict, enabled: str) -> dict:
+    """How the kernel's audit state differs from the baseline: rules missing, rules loaded that the baseline does
+    not have (a changed rule is both), and the enabled flag. {"missing": [...], "extra": [...], "enabled": "2"}."""
+    wanted = {_audit_canonical(rule): rule for rule in rules}
+    loaded = loaded_audit_rules(listed)
+    return {"missing": [rule for canonical, rule in wanted.items() if canonical not in loaded],
+            "extra": sorted(rule for rule in listed if _audit_canonical(rule) not in wanted),
+            "enabled": status.get("enabled"), "enabled_expected": enabled}
+
+
 @operation()
-def audit_rules(rules: tuple, path: str = "/etc/audit/rules.d/50-harden.rules"):
-    """Persist audit rules in rules.d and load them when the kernel's rule set lacks any of them.
+def audit_rules(rules: tuple, finalize: str, enabled: str, path: str, finalize_path: str):
+    """Persist audit rules in rules.d (the final -e in a file of its own, merged last) and load them when the
+    kernel's rule set differs. Rules made immutable (-e 2) cannot be changed before a reboot: the operation then
+    fails, naming the reboot, after the files are written (the next boot loads them).
 
     + rules: auditctl rule lines
-    + path: the rules.d file augenrules merges
+    + finalize: the last file's text ("-e 2")
+    + enabled: what `auditctl -s` says once loaded ("2")
+    + path: the rules.d file with the rules; finalize_path: the one merged last
     """
     yield from _put_text("".join(f"{rule}\n" for rule in rules), path, "0640")
-    loaded = loaded_audit_rules(host.get_fact(AuditRules))
-    missing = [rule for rule in rules if _audit_canonical(rule) not in loaded]
-    if missing:
-        yield "augenrules --load"
-    else:
-        host.noop(f"{len(rules)} audit rules already loaded")
+    yield from _put_text(finalize, finalize_path, "0640")
+    findings = audit_rule_findings(rules, host.get_fact(AuditRules), host.get_fact(AuditStatus), enabled)
+    if not findings["missing"] and not findings["extra"] and findings["enabled"] == enabled:
+        host.noop(f"{len(rules)} audit rules loaded, enabled {enabled}")
+        return
+    if findings["enabled"] == "2":
+        raise OperationError(
+            f"audit rules are immutable until the next boot (enabled 2) and differ from the baseline "
+            f"({len(findings['missing'])} missing, {len(findings['extra'])} not in it); the rules files are "
+            "written and load at the next boot: reboot the node, then re-run [ISO 27001:2022 A.8.15]")
+    yield "augenrules --load"
+
+
+@operation()
+def grub_kernel_parameters(text: str, path: str):
+    """Write the GRUB drop-in carrying kernel parameters and regenerate grub.cfg where GRUB is installed;
+    without update-grub (a node booted another way) the drop-in is written and the run says so.
+
+    + text: the drop-in's content
+    + path: the file under /etc/default/grub.d
+    """
+    changed = host.get_fact(Sha256File, path=path) != _sha256(text)
+    yield from _put_text(text, path, "0644")
+    if not host.get_fact(CommandPresent, program="update-grub"):
+        host.noop("update-grub not installed: the boot loader's own command line must carry the parameters "
+                  "(checked in /proc/cmdline)")
+    elif changed:
+        yield "update-grub"
+
+
+@operation()
+def sudoers_dropin(text: str, path: str, staging: str = "/var/lib/harden/sudoers.new"):
+    """Install a sudoers.d drop-in only after `visudo -cf` accepted it: a file sudo rejects never lands (a broken
+    sudoers file locks every administrator out of sudo).
+
+    + text: the drop-in's content
+    + path: its place under /etc/sudoers.d (no dot in the name: sudo skips such files)
+    + staging: where it is checked first (outside sudoers.d)
+    """
+    if host.get_fact(Sha256File, path=path) == _sha256(text):
+        host.noop(f"{path} already matches the baseline")
+        return
+    yield f"install -d -m 0700 {shlex.quote(staging.rsplit('/', 1)[0])}"
+    yield from _put_text(text, staging, "0440")
+    yield (f"visudo -cqf {shlex.quote(staging)} && install -o root -g root -m 0440 {shlex.quote(staging)} "
+           f"{shlex.quote(path)}; status=$?; rm -f {shlex.quote(staging)}; "
+           f"[ $status -eq 0 ] || echo 'visudo refused the sudoers drop-in; nothing installed' >&2; exit $status")
 
 
 def nftables_text(table: str, policy: str, ssh_interfaces: tuple, service_ports: dict, icmp: bool) -> str:
@@ -236,40 +309,13 @@ def nftables_text(table: str, policy: str, ssh_interfaces: tuple, service_ports:
             f"policy {policy};\n{body}    }}\n}}\n")
 
 
-def nftables_summary(objects) -> dict:
-    """What matters of a table as `nft -j` lists it: input policy, rule count, (interface, port) accepts."""
-    if not objects:
-        return {"policy": None, "rule_count": 0, "accepts": []}
-    policy = next((item["chain"].get("policy") for item in objects
-                   if "chain" in item and item["chain"]["name"] == "input"), None)
-    rules = [item["rule"] for item in objects if "rule" in item]
-    accepts = []
-    for rule in rules:
-        interface = port = None
-        for expression in rule["expr"]:
-            match = expression.get("match", {})
-            left = match.get("left", {})
-            if left.get("meta", {}).get("key") == "iifname":
-                interface = match["right"]
-            if left.get("payload", {}).get("field") == "dport":
-                port = match["right"]
-        if interface and port is not None and any("accept" in expression for expression in rule["expr"]):
-            accepts.append(f"{interface}:{port}")
-    return {"policy": policy, "rule_count": len(rules), "accepts": sorted(accepts)}
-
-
-def nftables_expected(ssh_interfaces: tuple, service_ports: dict, icmp: bool, policy: str) -> dict:
-    """The summary nftables_text's table has once loaded."""
-    accepts = [f"{interface}:22" for interface in ssh_interfaces]
-    accepts += [f"{interface}:{port}" for interface, ports in service_ports.items() for port in ports]
-    return {"policy": policy, "rule_count": 3 + int(bool(icmp)) + len(accepts), "accepts": sorted(accepts)}
-
-
 @operation()
 def nftables_table(table: str, policy: str, ssh_interfaces: tuple, service_ports: dict, icmp: bool,
                    path: str = "/etc/nftables.conf"):
     """Load our own nftables table (input default drop, SSH and service ports only on declared interfaces).
 
+    Loaded when the table the kernel holds, as nft renders it, differs from the same text rendered by the node's
+    nft in an empty network namespace: a changed verdict, a rule added or removed, or a changed policy.
     + table: the inet table's name
     + policy: input chain policy ("drop")
     + ssh_interfaces: interfaces SSH is accepted on, e.g. ("tailscale0",)
@@ -282,8 +328,8 @@ def nftables_table(table: str, policy: str, ssh_interfaces: tuple, service_ports
                              "[ISO 27001:2022 A.8.20]")
     text = nftables_text(table, policy, ssh_interfaces, service_ports, icmp)
     yield from _put_text(text, path, "0600")
-    actual = nftables_summary(host.get_fact(NftablesTable, family="inet", table=table))
-    if actual != nftables_expected(ssh_interfaces, service_ports, icmp, policy):
+    rendered = host.get_fact(NftablesRendered, family="inet", table=table, text=text)
+    if rendered["actual"] != rendered["expected"]:
         yield f"nft -f {path}"
     else:
         host.noop(f"table inet {table} already loaded as set")

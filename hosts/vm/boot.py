@@ -16,10 +16,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from baseline import AUDITD
+
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_DIR = REPO / ".tools" / "vm"
 ADMIN_USER = "admin"
 GUEST_INTERFACE = "eth0"  # the build script pins classic names (net.ifnames=0 below)
+GUEST_GATEWAY = "10.0.2.2"  # qemu's user network: connections forwarded to the guest come from here
 KVM_PROBE_SECONDS = 15
 SSH_WAIT_SECONDS = 600
 
@@ -73,7 +76,9 @@ def _qemu_command(accelerator: str, port: int, console_log: Path, memory_mb: int
         "qemu-system-x86_64", "-accel", accelerator, "-m", str(memory_mb), "-smp", "2",
         "-display", "none", "-monitor", "none", "-serial", f"file:{console_log}",
         "-kernel", str(IMAGE_DIR / "vmlinuz"), "-initrd", str(IMAGE_DIR / "initrd.img"),
-        "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 audit=1",
+        # The image has no boot loader (qemu loads the kernel): this command line stands in for GRUB's, with the
+        # audit parameters the deploy writes to /etc/default/grub.d on a node that has GRUB (baseline.AUDITD).
+        "-append", f"root=/dev/vda rw console=ttyS0 net.ifnames=0 {' '.join(AUDITD.kernel_cmdline)}",
         "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:22", "-device", "virtio-net-pci,netdev=net0",
         "-device", "virtio-rng-pci",
     ]

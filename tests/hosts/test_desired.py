@@ -4,10 +4,11 @@ the firewall file keeps other tables, the encryption findings name the problem."
 import paramiko
 import pytest
 
-from baseline import LUKS, SSH, BaselineViolation, require
+from baseline import AUDITD, KERNEL_MODULES, LUKS, SSH, BaselineViolation, require
 from hosts import desired
 from hosts.connection import node, problems
-from hosts.operations.harden import _audit_canonical, luks_findings, nftables_expected, nftables_text
+from hosts.operations.harden import _audit_canonical, luks_findings, nftables_text
+from hosts.verify import audit_checks
 from hosts.operations.packages import derived_security_mirror, has_security_suite
 
 OPENSSH_9_2_KEX = ["sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
@@ -41,13 +42,98 @@ def test_nftables_file_never_flushes_the_ruleset():
     text = nftables_text("harden", "drop", ("tailscale0",), {"tailscale0": [5432]}, True)
     assert "flush ruleset" not in text
     assert 'iifname "tailscale0" tcp dport 22 accept' in text and "policy drop;" in text
-    assert nftables_expected(("tailscale0",), {"tailscale0": [5432]}, True, "drop")["accepts"] == [
-        "tailscale0:22", "tailscale0:5432"]
+    assert 'iifname "tailscale0" tcp dport 5432 accept' in text
 
 
 def test_auditctl_listing_form_of_a_syscall_rule():
     assert _audit_canonical("-a always,exit -F arch=b64 -S init_module,finit_module,delete_module -k modules") == \
         _audit_canonical("-a always,exit -F arch=b64 -S init_module,delete_module,finit_module -F key=modules")
+    # as Debian 12's auditctl -l lists CIS rules: euid!=uid swapped, unset as -1, "-S all" on path rules
+    assert _audit_canonical("-a always,exit -F arch=b32 -C euid!=uid -F auid!=unset -S execve -k user_emulation") == \
+        _audit_canonical("-a always,exit -F arch=b32 -S execve -C uid!=euid -F auid!=-1 -F key=user_emulation")
+    assert _audit_canonical("-a always,exit -F path=/usr/bin/kmod -F perm=x -F auid>=1000 -F auid!=unset -k m") == \
+        _audit_canonical("-a always,exit -S all -F path=/usr/bin/kmod -F perm=x -F auid>=1000 -F auid!=-1 -F key=m")
+    assert _audit_canonical("-a always,exit -F arch=b64 -S mount -k mounts") != \
+        _audit_canonical("-a always,exit -F arch=b32 -S mount -k mounts")
+
+
+def test_every_syscall_rule_covers_both_abis_and_immutability_comes_last():
+    syscall_rules = [rule for rule in AUDITD.rules if " -S " in rule]
+    for rule in syscall_rules:
+        other = rule.replace("arch=b64", "arch=b32") if "arch=b64" in rule else rule.replace("arch=b32", "arch=b64")
+        assert other in AUDITD.rules, rule
+    assert desired.audit_finalize_text() == "-e 2\n"
+    assert desired.AUDIT_FINALIZE_PATH > desired.AUDIT_RULES_PATH  # augenrules merges in name order
+    assert not any(" -e " in f" {rule} " for rule in AUDITD.rules)
+    assert desired.auditd_conf()["max_log_file_action"] == "KEEP_LOGS"
+    assert all(parameter in desired.grub_dropin_text() for parameter in ("audit=1", "audit_backlog_limit=8192"))
+
+
+def _loaded() -> list:
+    """The baseline's rules as a locked kernel lists them."""
+    return [_audit_canonical(rule) for rule in AUDITD.rules]
+
+
+def _failed(checks) -> list:
+    return [check["check"] for check in checks if check["status"] == "fail"]
+
+
+CMDLINE = ["root=/dev/vda ro audit=1 audit_backlog_limit=8192"]
+
+
+def test_audit_verifier_passes_a_locked_kernel_with_every_rule():
+    assert _failed(audit_checks(_loaded(), {"enabled": "2"}, CMDLINE)) == []
+
+
+def test_audit_verifier_fails_on_auditing_turned_off_or_left_changeable():
+    assert _failed(audit_checks(_loaded(), {"enabled": "0"}, CMDLINE)) == ["audit enabled"]  # auditctl -e 0
+    assert _failed(audit_checks(_loaded(), {"enabled": "1"}, CMDLINE)) == ["audit enabled"]
+    assert _failed(audit_checks(_loaded(), {}, CMDLINE)) == ["audit enabled"]  # unreadable status never passes
+
+
+def test_audit_verifier_fails_on_a_missing_and_on_a_changed_rule():
+    loaded = _loaded()
+    missing = [rule for rule in loaded if rule != "-w /etc/shadow -p wa -k identity"]
+    assert _failed(audit_checks(missing, {"enabled": "2"}, CMDLINE)) == ["audit rule -w /etc/shadow -p wa -k identity"]
+    changed = [rule.replace("-p wa -k identity", "-p r -k identity") if "/etc/shadow" in rule else rule
+               for rule in loaded]
+    assert _failed(audit_checks(changed, {"enabled": "2"}, CMDLINE)) == [
+        "audit rule -w /etc/shadow -p wa -k identity", "audit rules not in the baseline"]
+
+
+def test_audit_verifier_fails_without_the_kernel_parameters():
+    assert _failed(audit_checks(_loaded(), {"enabled": "2"}, ["root=/dev/vda ro audit=1"])) == [
+        "kernel command line audit_backlog_limit=8192"]
+
+
+def test_vfat_is_blacklisted_unless_fstab_mounts_the_efi_partition():
+    assert "vfat" in KERNEL_MODULES.blacklist
+    assert "vfat" in desired.module_blacklist({"/": "ext4"})
+    assert "vfat" in desired.module_blacklist({"/srv/usb": "vfat"})  # only the declared boot paths count
+    kept = desired.module_blacklist({"/": "ext4", "/boot/efi": "vfat"})
+    assert "vfat" not in kept and set(KERNEL_MODULES.blacklist) - set(kept) == {"vfat"}
+
+
+def test_sshd_accepts_fido_keys_certificates_and_only_the_allowed_groups():
+    settings = desired.sshd_settings(OPENSSH_9_2_KEX)
+    accepted = settings["pubkeyacceptedalgorithms"].split(",")
+    assert {"sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", "ssh-ed25519"} <= set(accepted)
+    assert "ssh-rsa" not in accepted and settings["allowgroups"] == "sudo"
+    assert settings["trustedusercakeys"] == "none"
+    assert desired.sshd_settings(OPENSSH_9_2_KEX, user_ca=True)["trustedusercakeys"] == SSH.trusted_user_ca_path
+    assert f"trustedusercakeys {SSH.trusted_user_ca_path}\n" in desired.sshd_config_text(OPENSSH_9_2_KEX, user_ca=True)
+
+
+def test_user_ca_must_be_public_keys():
+    assert desired.user_ca_text(["ssh-ed25519  AAAAC3Nza ops-ca"]) == "ssh-ed25519 AAAAC3Nza ops-ca\n"
+    with pytest.raises(BaselineViolation, match=r"not an OpenSSH public key.*A\.8\.5"):
+        desired.user_ca_text(["-----BEGIN OPENSSH PRIVATE KEY-----"])
+
+
+def test_sudoers_dropin_sets_use_pty_and_the_log_file():
+    text = desired.sudoers_text()
+    assert "Defaults use_pty\n" in text and 'Defaults logfile="/var/log/sudo.log"\n' in text
+    assert desired.sudo_defaults() == ["use_pty", "logfile=/var/log/sudo.log"]
 
 
 def test_unencrypted_data_path_is_a_violation_naming_the_controls():
