@@ -275,7 +275,7 @@ def grub_kernel_parameters(text: str, path: str):
 
 
 @operation()
-def sudoers_dropin(text: str, path: str, staging: str = "/var/lib/harden/sudoers.new"):
+def sudoers_dropin(text: str, path: str, staging: str = "/etc/harden-sudoers.new"):
     """Install a sudoers.d drop-in only after `visudo -cf` accepted it: a file sudo rejects never lands (a broken
     sudoers file locks every administrator out of sudo).
 
@@ -286,7 +286,6 @@ def sudoers_dropin(text: str, path: str, staging: str = "/var/lib/harden/sudoers
     if host.get_fact(Sha256File, path=path) == _sha256(text):
         host.noop(f"{path} already matches the baseline")
         return
-    yield f"install -d -m 0700 {shlex.quote(staging.rsplit('/', 1)[0])}"
     yield from _put_text(text, staging, "0440")
     yield (f"visudo -cqf {shlex.quote(staging)} && install -o root -g root -m 0440 {shlex.quote(staging)} "
            f"{shlex.quote(path)}; status=$?; rm -f {shlex.quote(staging)}; "
