@@ -78,7 +78,7 @@ def test_inventory_without_the_connection_policy_is_refused_before_anything(node
     assert not _installed(node1_vm, FETCHED_BY_DEPLOY), "the bare image must lack them; nothing may be installed"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def first_apply(node1_vm, tmp_path_factory):
     """The deploy's first run on the bare VM, from an inventory outside hosts/, with the same VM listed a second
     time under a changed host key."""
@@ -324,7 +324,7 @@ def lynis_test_seconds(log: str) -> dict:
     return seconds
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lynis_started(first_apply, node1_vm):
     """Lynis (Debian's package) started once for the suite, in the background inside the VM, right after the
     first apply: the read-only tests that follow run while it works; lynis_report waits for it."""
@@ -335,7 +335,7 @@ def lynis_started(first_apply, node1_vm):
     return time.monotonic()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lynis_report(lynis_started, node1_vm):
     """The one Lynis run's report and log, and how long it took inside the VM."""
     while node1_vm.ssh("test -e /run/lynis.end", check=False).returncode != 0:
