@@ -20,7 +20,8 @@ PROGRAM = textwrap.dedent('''
     HARDENED = {{
         "image": "sha256:" + "a" * 64, "user": "{uid}:{gid}", "readOnly": True, "capabilities": {{"drops": ["ALL"]}},
         "securityOpts": ["no-new-privileges:true"], "memory": 512, "healthcheck": {{"tests": ["CMD", "true"]}},
-        "logOpts": {{"max-size": "10m", "max-file": "5"}}, "restart": "unless-stopped",
+        "logOpts": {{"max-size": "10m", "max-file": "5"}}, "restart": "unless-stopped", "cgroupnsMode": "private",
+        "logDriver": "json-file",
     }}
     pulumi.ComponentResource("docker:index/container:Container", "hardened", HARDENED)
     pulumi.ComponentResource("docker:index/container:Container", "privileged", {{**HARDENED, "privileged": True}})
