@@ -290,12 +290,11 @@ def latest_manifest(repository: Repository, database: str = DATABASE_NAME) -> tu
     return newest, Manifest.from_json(text.decode())
 
 
-def fetch_dump(repository: Repository, manifest: Manifest, directory: Path) -> Path:
-    """Write the manifest's dump to a 0600 file in `directory`, checking its sha256 against the manifest."""
-    path = directory / f"{manifest.database}.pgdump"
+def fetch_verified(repository: Repository, snapshot: str, inner: str, path: Path, sha256: str, what: str) -> Path:
+    """Write file `inner` of a restic snapshot to a new 0600 file `path`, its sha256 checked against `sha256` (the
+    manifest's); `what` names the data in the errors."""
     digest = hashlib.sha256()
-    done = restic.popen(repository, "dump", manifest.dump_snapshot, "/" + DUMP_FILE.format(database=manifest.database),
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = restic.popen(repository, "dump", snapshot, inner, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
         while chunk := done.stdout.read(_CHUNK):
             digest.update(chunk)
@@ -303,12 +302,19 @@ def fetch_dump(repository: Repository, manifest: Manifest, directory: Path) -> P
     err = done.stderr.read()
     done.wait()
     if done.returncode != 0:
-        raise restic.ResticError(f"restic dump of {manifest.dump_snapshot} from {repository.name!r} failed: "
+        raise restic.ResticError(f"restic dump of {snapshot} from {repository.name!r} failed: "
                                  f"{restic.last_lines(err)} {_ERROR}")
-    require(digest.hexdigest() == manifest.dump_sha256,
-            f"dump {manifest.dump_snapshot} from {repository.name!r}: sha256 {digest.hexdigest()} differs from the "
-            f"manifest's {manifest.dump_sha256}", BACKUP.controls("restore_verified"))
+    require(digest.hexdigest() == sha256,
+            f"{what} from {repository.name!r}: sha256 {digest.hexdigest()} differs from the manifest's {sha256}",
+            BACKUP.controls("restore_verified"))
     return path
+
+
+def fetch_dump(repository: Repository, manifest: Manifest, directory: Path) -> Path:
+    """Write the manifest's dump to a 0600 file in `directory`, checking its sha256 against the manifest."""
+    return fetch_verified(repository, manifest.dump_snapshot, "/" + DUMP_FILE.format(database=manifest.database),
+                          directory / f"{manifest.database}.pgdump", manifest.dump_sha256,
+                          f"dump {manifest.dump_snapshot}")
 
 
 def _psql(container: str, database: str, statement: str) -> None:

@@ -45,7 +45,7 @@ from cryptography.x509.oid import NameOID
 from baseline import BACKUP, require
 from components import restic
 from components.backup_drill import throwaway_secret_file
-from components.backup_runtime import BackupResult, tag
+from components.backup_runtime import BackupResult, fetch_verified, tag
 from components.qdrant_runtime import HTTP_PORT, QdrantSecrets, config_yaml, qdrant_spec
 from components.restic import Repository, check_private_file
 from components.spec import Port, docker_run_args
@@ -341,23 +341,9 @@ def latest_manifest(repository: Repository) -> tuple[dict, QdrantManifest]:
 
 def fetch_snapshot(repository: Repository, collection: str, figures: CollectionFigures, directory: Path) -> Path:
     """Write a collection's snapshot to a 0600 file in `directory`, its sha256 checked against the manifest."""
-    path = directory / f"{uuid.uuid4().hex[:8]}.snapshot"
-    digest = hashlib.sha256()
-    done = restic.popen(repository, "dump", figures.snapshot, "/" + SNAPSHOT_FILE.format(collection=collection),
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
-        while chunk := done.stdout.read(_CHUNK):
-            digest.update(chunk)
-            handle.write(chunk)
-    err = done.stderr.read()
-    done.wait()
-    if done.returncode != 0:
-        raise restic.ResticError(f"restic dump of {figures.snapshot} from {repository.name!r} failed: "
-                                 f"{restic.last_lines(err)} {_ERROR}")
-    require(digest.hexdigest() == figures.sha256,
-            f"qdrant snapshot of {collection} from {repository.name!r}: sha256 {digest.hexdigest()} differs from the "
-            f"manifest's {figures.sha256}", BACKUP.controls("restore_verified"))
-    return path
+    return fetch_verified(repository, figures.snapshot, "/" + SNAPSHOT_FILE.format(collection=collection),
+                          directory / f"{uuid.uuid4().hex[:8]}.snapshot", figures.sha256,
+                          f"qdrant snapshot of {collection}")
 
 
 def upload_snapshot(client: QdrantClient, collection: str, path: Path, sha256: str) -> None:
