@@ -47,8 +47,7 @@ def main() -> int:
         started = time.monotonic()
         upsert(store.client, 1, args.points, args.dim, generator)
         print(f"generated {args.points} points of {args.dim} dims in {time.monotonic() - started:.0f} s", flush=True)
-        source = qdrant_backup.QdrantSource(f"https://localhost:{store.port}",
-                                            write_private_file(work / "api-key", store.api_key), store.ca_cert)
+        source = store.backup_source(work)
         for step in ("first backup", "second backup (no change)", "third backup (1% points added)"):
             if step.startswith("third"):
                 upsert(store.client, args.points + 1, args.points // 100, args.dim, generator)

@@ -129,6 +129,23 @@ def tenant_claims(tenant: str, access: str, expires_at: int) -> dict:
             "sub": tenant}
 
 
+def backup_claims(collections: list[str], expires_at: int) -> dict:
+    """The claims of the backup's snapshot token (HS256 with the API key, `jwt_rbac`): `rw` on exactly `collections`.
+
+    Qdrant 1.18.3 gates creating and deleting a collection snapshot on collection *write* access
+    (`AccessRequirements::new().write().extras()` in src/common/collections.rs `do_create_snapshot` and
+    lib/storage/src/content_manager/snapshots/mod.rs `do_delete_collection_snapshot`). Its collection modes are
+    `r` (no write), `rw` and `prw` (no snapshots), so no credential creates a snapshot without also being able to
+    write that collection's points. What `rw` on named collections does not grant: creating or deleting
+    collections, full-storage snapshots and recovery (global manage), and any other collection.
+    + collections: every collection the backup snapshots (a new collection needs a new token)
+    + expires_at: seconds since the epoch; Qdrant refuses the token after it
+    """
+    require(bool(collections), "a snapshot token needs at least one collection", ("A.5.15", "A.8.13"))
+    return {"access": [{"collection": name, "access": "rw"} for name in sorted(collections)], "exp": int(expires_at),
+            "sub": "rae-backup"}
+
+
 def build_args() -> dict[str, str]:
     """`docker build --build-arg` values of images/qdrant/Dockerfile."""
     return {"SERVICE_UID": str(CONTAINER.uid), "SERVICE_GID": str(CONTAINER.gid), "QDRANT_VERSION": VERSION,

@@ -68,6 +68,7 @@ def test_restore_from_the_offsite_copy_alone_after_the_host_is_gone(docker_clien
             store.client.call("PUT", f"/collections/{COLLECTION}/points?wait=true", {"points": [
                 {"id": n, "vector": [generator.uniform(-1, 1) for _ in range(6)], "payload": {"memory": f"m{n}"}}
                 for n in range(1, 121)]})
+            backup_source = store.backup_source(host)
             config = {
                 "repositories": [
                     {"name": "local", "location": str(host / "local-repo"),
@@ -77,8 +78,9 @@ def test_restore_from_the_offsite_copy_alone_after_the_host_is_gone(docker_clien
                      "password_file": str(write_private_file(host / "offsite.password", offsite_password)),
                      "repository_file": str(write_private_file(host / "offsite.repository", offsite_location))}],
                 "postgres": {"container": source.container.name},
-                "qdrant": {"url": f"https://localhost:{store.port}", "api_key_file": str(
-                    write_private_file(host / "qdrant-api-key", store.api_key)), "cacert": str(store.ca_cert)},
+                "qdrant": {"url": f"https://localhost:{store.port}", "cacert": str(store.ca_cert),
+                           "read_only_api_key_file": str(backup_source.read_only_api_key_file),
+                           "snapshot_token_file": str(backup_source.snapshot_token_file)},
                 "log": str(host / "backup.jsonl"),
             }
             (host / "backup.json").write_text(json.dumps(config))
