@@ -17,6 +17,11 @@ why Qdrant grants no less). A collection the token does not name, or an expired 
 any snapshot. Recovery needs Qdrant's global manage access, so `restore` alone reads the full key
 (`api_key_file`).
 
+Restore (`restore_verified`): the snapshots are fetched once (sha256 checked against the manifest), recovered into
+a scratch Qdrant of the production image first and compared with the manifest (point counts and sample
+searches); only when the scratch copy matches are the same files uploaded into the live Qdrant. A snapshot Qdrant
+refuses, or one that does not match its manifest, leaves the live collections untouched.
+
 Drill: a throwaway Qdrant container from the production image and runtime spec (components.qdrant_runtime;
 throwaway API keys and a self-signed certificate, data in a named volume, published on loopback only while
 the drill runs) gets
@@ -206,8 +211,9 @@ class QdrantSource:
     def image(self) -> str:
         if self.drill_image:
             return self.drill_image
-        require(bool(self.store_container), "backup config `qdrant`: the drill needs `drill_image` or "
-                                            "`store_container` (whose image it runs)", BACKUP.controls("restore_verified"))
+        require(bool(self.store_container), "backup config `qdrant`: the drill and the verified restore need "
+                                            "`drill_image` or `store_container` (whose image the scratch Qdrant "
+                                            "runs)", BACKUP.controls("restore_verified"))
         done = subprocess.run(["docker", "inspect", "--format", "{{.Image}}", self.store_container],
                               capture_output=True, text=True)
         if done.returncode != 0:
@@ -492,6 +498,44 @@ def compare(expected: QdrantManifest, client: QdrantClient) -> list[str]:
         if ids != figures.sample.get("ids", []):
             problems.append(f"collection {name}: sample search found {ids}; at backup time {figures.sample.get('ids')}")
     return problems
+
+
+def fetch_snapshots(repository: Repository, manifest: QdrantManifest, directory: Path) -> dict[str, Path]:
+    """Every collection's snapshot as a 0600 file in `directory`, each sha256 checked against the manifest."""
+    return {collection: fetch_snapshot(repository, collection, figures, directory)
+            for collection, figures in manifest.collections.items()}
+
+
+def upload_snapshots(client: QdrantClient, manifest: QdrantManifest, files: dict[str, Path]) -> None:
+    for collection, figures in manifest.collections.items():
+        upload_snapshot(client, collection, files[collection], figures.sha256)
+
+
+def restore_verified(live: QdrantClient, repository: Repository, manifest: QdrantManifest, image: str,
+                     directory: Path) -> list[str]:
+    """Recover the manifest's collections into a scratch Qdrant of `image`, compare, and only then into `live`.
+
+    Returns the differences the live Qdrant shows afterwards (none when it matches). A snapshot the scratch Qdrant
+    refuses or whose figures differ raises RuntimeError, and nothing reached `live`.
+    + live: the running Qdrant, with the full-access key (recovery needs global manage access)
+    + image: the production Qdrant image (QdrantSource.image())
+    + directory: a private scratch directory for the fetched snapshot files
+    """
+    files = fetch_snapshots(repository, manifest, directory)
+    with scratch_store(image, "restore-verify") as store:
+        try:
+            upload_snapshots(store.client, manifest, files)
+        except RuntimeError as error:
+            raise RuntimeError(f"the scratch Qdrant refused the backup ({error}); the live Qdrant was left "
+                               "untouched") from None
+        problems = compare(manifest, store.client)
+    if problems:
+        raise RuntimeError(f"the backup of {manifest.taken_at} restored into a scratch Qdrant does not match its "
+                           f"manifest: {'; '.join(problems)}; the live Qdrant was left untouched {_ERROR}")
+    print(f"[restore] qdrant: {len(files)} collections verified in a scratch Qdrant; recovering the live one",
+          flush=True)
+    upload_snapshots(live, manifest, files)
+    return compare(manifest, live)
 
 
 @dataclass

@@ -8,7 +8,8 @@
   drill    restore the newest backups into a scratch Postgres and a scratch Qdrant container, compare with the
            figures recorded at backup time (rows and checksums; points and a sample search), record RTO and RPO
   restore  restore the newest verified backup into the live database (scratch database first), or with
-           --dataset qdrant every collection into the config's running Qdrant, compared with its manifest
+           --dataset qdrant every collection into a scratch Qdrant, compared with its manifest, and only then into
+           the config's running Qdrant (read with its `api_key_file`)
   qdrant-token  mint the Qdrant snapshot token (`rw` on the collections there now, --days valid) into the
            config's `snapshot_token_file`, signed with --api-key-file; the backup itself never reads that key
 
@@ -283,8 +284,7 @@ def _restore_qdrant(config: BackupConfig, repositories: list, args) -> int:
     try:
         client = config.qdrant.admin()
         snapshot, manifest = qdrant_backup.latest_manifest(repository)
-        qdrant_backup.restore_into(client, repository, manifest, scratch)
-        problems = qdrant_backup.compare(manifest, client)
+        problems = qdrant_backup.restore_verified(client, repository, manifest, config.qdrant.image(), scratch)
     except (RuntimeError, ValueError) as error:
         return _failed(config, "restore", error, dataset="qdrant", repository=repository.name)
     finally:

@@ -109,7 +109,8 @@ def test_restore_from_the_offsite_copy_alone_after_the_host_is_gone(docker_clien
                                   "password_file": str(escrow / "offsite.password"),
                                   "cacert": str(escrow / "offsite-ca.pem"), "cache_dir": str(rebuilt / "cache")}],
                 "qdrant": {"url": f"https://localhost:{store.port}", "api_key_file": str(
-                    write_private_file(rebuilt / "qdrant-api-key", store.api_key)), "cacert": str(store.ca_cert)},
+                    write_private_file(rebuilt / "qdrant-api-key", store.api_key)), "cacert": str(store.ca_cert),
+                           "drill_image": built_images["qdrant"]},
                 "log": str(rebuilt / "restore.jsonl"),
             }
             (rebuilt / "restore.json").write_text(json.dumps(restore_config))

@@ -5,6 +5,7 @@ The source is the session's Qdrant store behind its TLS 1.3 front (tests/integra
 with its read-only key and a snapshot token (never the full-access key); the off-site server is the real `rclone serve restic --append-only` of test_backup.py.
 """
 
+import hashlib
 import json
 import random
 import secrets
@@ -262,6 +263,43 @@ def test_the_backup_credentials_cannot_create_or_delete_collections_or_write_wit
     assert _status(token, "GET", "/collections/memories-not-named") == 403  # no collection it does not name
     assert _status(token, "POST", f"/collections/{PLAIN}/points/delete?wait=true", {"points": [987_654]}) == 200
     assert qdrant_backup.point_count(reader, PLAIN) == collections[PLAIN] + 1  # the point added after the backup
+
+
+def test_a_corrupted_snapshot_leaves_the_live_collection_untouched(backed_up, config_file, workdir, source,
+                                                                    api_key_file, collections):
+    """A newer backup whose snapshot is truncated (its manifest's sha256 describes the truncated file, as when a bad
+    snapshot was stored): the restore recovers it into a scratch Qdrant first, which refuses it; the live collection
+    keeps every point and its sample search, and the log says why."""
+    local = repositories(config_file)["local"]
+    _, manifest = qdrant_backup.latest_manifest(local)
+    good = manifest.collections[PLAIN]
+    snapshot = qdrant_backup.fetch_snapshot(local, PLAIN, good, workdir)
+    corrupted = snapshot.read_bytes()[: good.bytes // 2]
+    snapshot.unlink()
+    bad_repo = Repository("corrupted", write_private_file(workdir / "corrupted.password", secrets.token_urlsafe(32)),
+                          location=str(workdir / "corrupted-repo"))
+    restic.ensure_initialised(bad_repo)
+    stored = restic.backup_stdin(bad_repo, corrupted, qdrant_backup.SNAPSHOT_FILE.format(collection=PLAIN),
+                                 ("rae-dataset=qdrant", "rae-part=snapshot"))
+    bad = qdrant_backup.QdrantManifest(manifest.taken_at, {PLAIN: qdrant_backup.CollectionFigures(
+        stored["snapshot_id"], hashlib.sha256(corrupted).hexdigest(), len(corrupted), good.points, good.sample)})
+    restic.backup_stdin(bad_repo, bad.to_json().encode(), qdrant_backup.MANIFEST_FILE,
+                        ("rae-dataset=qdrant", "rae-part=manifest"))
+    reader = source.reader()
+    before = {name: qdrant_backup.collection_figures(reader, name) for name in collections}
+    config = {"repositories": [{"name": "corrupted", "location": bad_repo.location,
+                                "password_file": str(bad_repo.password_file)}],
+              "qdrant": {"url": source.url, "api_key_file": str(api_key_file), "cacert": str(source.cacert),
+                         "store_container": source.store_container},
+              "log": str(workdir / "corrupted.jsonl")}
+    path = workdir / "corrupted.json"
+    path.write_text(json.dumps(config))
+    assert harden(["backup", "restore", "--config", str(path), "--repository", "corrupted", "--dataset", "qdrant"]) == 1
+    failed, = backup_log.read(workdir / "corrupted.jsonl")[0]
+    assert (failed["action"], failed["dataset"], failed["result"]) == ("restore", "qdrant", "fail")
+    assert "scratch Qdrant refused" in failed["error"] and "left untouched" in failed["error"]
+    assert {name: qdrant_backup.collection_figures(reader, name) for name in collections} == before
+    assert before[PLAIN][0] == collections[PLAIN] + 1  # still the live data (the point added after the backup)
 
 
 def test_a_collection_the_token_does_not_name_fails_the_run_until_a_new_token(
