@@ -42,7 +42,7 @@ def main() -> int:
     restic.ensure_initialised(repository)
     generator = random.Random(1)
     rows = []
-    with qdrant_backup.scratch_store(image, "qdrant-bench") as store:
+    with qdrant_backup.scratch_store(image, "qdrant-bench", client_certificates=False) as store:
         store.client.call("PUT", f"/collections/{COLLECTION}", {"vectors": {"size": args.dim, "distance": "Cosine"}})
         started = time.monotonic()
         upsert(store.client, 1, args.points, args.dim, generator)

@@ -99,11 +99,13 @@ class QdrantClient:
     """Qdrant's REST API over TLS 1.3 only, the certificate verified by name; the API key never leaves the header."""
 
     def __init__(self, server_name: str, port: int, api_key: str, cacert: Path, address: str | None = None,
-                 timeout: float = 300):
+                 timeout: float = 300, client_cert: tuple[Path, Path] | None = None):
         self.server_name, self.port, self.address, self.timeout = server_name, port, address or server_name, timeout
         self._api_key = api_key
         self.context = ssl.create_default_context(cafile=str(cacert))
         self.context.minimum_version = ssl.TLSVersion.TLSv1_3
+        if client_cert:
+            self.context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
 
     def _connection(self) -> http.client.HTTPSConnection:
         return _NamedHTTPSConnection(self.address, self.port, self.server_name, self.context, self.timeout)
@@ -551,9 +553,27 @@ class QdrantDrillResult:
     problems: list[str] = field(default_factory=list)
 
 
-def throwaway_store_secrets(directory: Path, name: str) -> tuple[QdrantSecrets, str, str]:
+def client_certificate(ca_cert: bytes, ca_key, directory: Path) -> tuple[Path, Path]:
+    """A client certificate (clientAuth, not a CA) signed by the throwaway CA, as 0600 files; (cert, key)."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    issuer = x509.load_pem_x509_certificate(ca_cert).subject
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rae-scratch-client")]))
+            .issuer_name(issuer).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=12))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA384()))
+    return (write_private_file(directory / "client.pem", cert.public_bytes(serialization.Encoding.PEM).decode()),
+            write_private_file(directory / "client.key", key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()))
+
+
+def throwaway_store_secrets(directory: Path, name: str, client_certificates: bool = False
+                            ) -> tuple[QdrantSecrets, str, str, tuple[Path, Path] | None]:
     """Random API keys and a self-signed certificate for `name` that live as long as the drill; (secrets, api key,
-    read-only key)."""
+    read-only key, the client certificate and key when `client_certificates`)."""
     key = ec.generate_private_key(ec.SECP384R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -565,14 +585,16 @@ def throwaway_store_secrets(directory: Path, name: str) -> tuple[QdrantSecrets, 
             .sign(key, hashes.SHA384()))
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
     api_key, read_only_key = os.urandom(24).hex(), os.urandom(24).hex()
+    config = config_yaml(api_key, read_only_key, require_client_certificate=client_certificates)
     secrets = QdrantSecrets(
-        config=throwaway_secret_file(directory / "qdrant.yaml", config_yaml(api_key, read_only_key).encode()),
+        config=throwaway_secret_file(directory / "qdrant.yaml", config.encode()),
         tls_cert=throwaway_secret_file(directory / "cert.pem", cert_pem),
         tls_key=throwaway_secret_file(directory / "key.pem", key.private_bytes(serialization.Encoding.PEM,
                                                                   serialization.PrivateFormat.PKCS8,
                                                                   serialization.NoEncryption())),
         ca_cert=throwaway_secret_file(directory / "ca.pem", cert_pem))
-    return secrets, api_key, read_only_key
+    client = client_certificate(cert_pem, key, directory) if client_certificates else None
+    return secrets, api_key, read_only_key, client
 
 
 def _free_port() -> int:
@@ -610,7 +632,8 @@ def restore_into(client: QdrantClient, repository: Repository, manifest: QdrantM
 
 @dataclass
 class ScratchStore:
-    """A throwaway Qdrant published on loopback: its container, client, API key and CA (for tests and drills)."""
+    """A throwaway Qdrant published on loopback: its container, client, API key and CA (for tests and drills);
+    `client_cert` when its REST port requires a client certificate."""
 
     name: str
     client: QdrantClient
@@ -618,6 +641,7 @@ class ScratchStore:
     ca_cert: Path
     port: int
     read_only_key: str
+    client_cert: tuple[Path, Path] | None = None
 
     def backup_source(self, directory: Path, days: int = 1) -> QdrantSource:
         """A least-privilege backup source for this store: its read-only key and a snapshot token for the
@@ -635,10 +659,15 @@ class ScratchStore:
 
 
 @contextlib.contextmanager
-def scratch_store(image: str, purpose: str = "restore-drill"):
+def scratch_store(image: str, purpose: str = "restore-drill", client_certificates: bool = True):
     """Start a Qdrant of `image` from the production spec with throwaway secrets; remove it and its data after.
 
     Published on 127.0.0.1 only, for the caller's own client; its data lives in a named volume removed with it.
+    Qdrant's TLS also accepts TLS 1.2 and has no minimum-version setting, and the drill's host has no TLS 1.3 front
+    to put before it; so the REST port requires a client certificate from the throwaway CA (`client_certificates`,
+    on for drills and restores): no other process on the host completes a handshake, of any TLS version, without
+    the drill's 0600 client key. Our client speaks TLS 1.3 only. Test and benchmark stand-ins for a live Qdrant
+    (QdrantSource has no client certificate) pass False.
     """
     suffix = uuid.uuid4().hex[:8]
     name = f"rae-{purpose}-qdrant-{suffix}"
@@ -646,7 +675,8 @@ def scratch_store(image: str, purpose: str = "restore-drill"):
     try:
         secrets_dir = scratch / "secrets"
         secrets_dir.mkdir(mode=0o700)
-        secrets, api_key, read_only_key = throwaway_store_secrets(secrets_dir, "localhost")
+        secrets, api_key, read_only_key, client_cert = throwaway_store_secrets(secrets_dir, "localhost",
+                                                                               client_certificates)
         port = _free_port()
         spec = replace(qdrant_spec(image, name, secrets, name=name, host_roots=(str(scratch),)),
                        ports=(Port(HTTP_PORT, port, "127.0.0.1"),))
@@ -655,9 +685,10 @@ def scratch_store(image: str, purpose: str = "restore-drill"):
                               *docker_run_args(spec)], capture_output=True, text=True)
         if run.returncode != 0:
             raise RuntimeError(f"the scratch Qdrant did not start: {run.stderr.strip()!r} {_ERROR}")
-        client = QdrantClient("localhost", port, api_key, Path(secrets.ca_cert), address="127.0.0.1")
+        client = QdrantClient("localhost", port, api_key, Path(secrets.ca_cert), address="127.0.0.1",
+                              client_cert=client_cert)
         _wait_answering(client)
-        yield ScratchStore(name, client, api_key, Path(secrets.ca_cert), port, read_only_key)
+        yield ScratchStore(name, client, api_key, Path(secrets.ca_cert), port, read_only_key, client_cert)
     finally:
         subprocess.run(["docker", "rm", "--force", "--volumes", name], capture_output=True)
         subprocess.run(["docker", "volume", "rm", "--force", name], capture_output=True)

@@ -62,7 +62,7 @@ def test_restore_from_the_offsite_copy_alone_after_the_host_is_gone(docker_clien
                                         "FROM generate_series(1, 150) n")
         offsite_password = secrets.token_urlsafe(32) + "\n"
         offsite_location = f"rest:https://{offsite.user}:{offsite.password}@127.0.0.1:{offsite.port}/rae\n"
-        with qdrant_backup.scratch_store(built_images["qdrant"], "backup-loss-source") as store:
+        with qdrant_backup.scratch_store(built_images["qdrant"], "backup-loss-source", client_certificates=False) as store:
             generator = random.Random(7)
             store.client.call("PUT", f"/collections/{COLLECTION}", {"vectors": {"size": 6, "distance": "Cosine"}})
             store.client.call("PUT", f"/collections/{COLLECTION}/points?wait=true", {"points": [
@@ -103,7 +103,7 @@ def test_restore_from_the_offsite_copy_alone_after_the_host_is_gone(docker_clien
         rebuilt = tmp_path_factory.mktemp("new-host")
         rebuilt.chmod(0o700)
         fresh = start_postgres(docker_client, built_images["postgres"], test_pki, secret_dir, "backup-loss-fresh")
-        with qdrant_backup.scratch_store(built_images["qdrant"], "backup-loss-fresh") as store:
+        with qdrant_backup.scratch_store(built_images["qdrant"], "backup-loss-fresh", client_certificates=False) as store:
             restore_config = {
                 "repositories": [{"name": "offsite", "repository_file": str(escrow / "offsite.repository"),
                                   "password_file": str(escrow / "offsite.password"),

@@ -329,3 +329,36 @@ def test_a_collection_the_token_does_not_name_fails_the_run_until_a_new_token(
                        "--days", "365"]) == 2
     finally:
         admin.call("DELETE", f"/collections/{extra}")
+
+
+def test_the_scratch_store_answers_only_the_drills_client_certificate_on_loopback(built_images):
+    """Qdrant's own TLS accepts TLS 1.2 and cannot be limited; the scratch store of drills and restores is therefore
+    published on 127.0.0.1 only and completes no handshake without the drill's client certificate."""
+    import socket
+    import ssl
+    import subprocess
+
+    with qdrant_backup.scratch_store(built_images["qdrant"], "tls-check") as store:
+        assert store.client.collections() == [] and store.client_cert is not None
+        ports = json.loads(subprocess.run(["docker", "inspect", "--format", "{{json .HostConfig.PortBindings}}",
+                                           store.name], capture_output=True, text=True, check=True).stdout)
+        assert [binding["HostIp"] for bindings in ports.values() for binding in bindings] == ["127.0.0.1"]
+
+        def handshake(version: ssl.TLSVersion, with_certificate: bool) -> str:
+            context = ssl.create_default_context(cafile=str(store.ca_cert))
+            context.minimum_version = context.maximum_version = version
+            if with_certificate:
+                context.load_cert_chain(*map(str, store.client_cert))
+            with socket.create_connection(("127.0.0.1", store.port), timeout=10) as raw, \
+                    context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                answer = tls.recv(64)
+                if not answer:
+                    raise ssl.SSLError("closed without an answer")
+                return tls.version()
+
+        assert handshake(ssl.TLSVersion.TLSv1_3, True) == "TLSv1.3"
+        assert handshake(ssl.TLSVersion.TLSv1_2, True) == "TLSv1.2"  # why the client certificate is required
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            with pytest.raises((ssl.SSLError, ConnectionError)):
+                handshake(version, False)
