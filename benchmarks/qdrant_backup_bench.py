@@ -42,13 +42,12 @@ def main() -> int:
     restic.ensure_initialised(repository)
     generator = random.Random(1)
     rows = []
-    with qdrant_backup.scratch_store(image, "qdrant-bench") as store:
+    with qdrant_backup.scratch_store(image, "qdrant-bench", client_certificates=False) as store:
         store.client.call("PUT", f"/collections/{COLLECTION}", {"vectors": {"size": args.dim, "distance": "Cosine"}})
         started = time.monotonic()
         upsert(store.client, 1, args.points, args.dim, generator)
         print(f"generated {args.points} points of {args.dim} dims in {time.monotonic() - started:.0f} s", flush=True)
-        source = qdrant_backup.QdrantSource(f"https://localhost:{store.port}",
-                                            write_private_file(work / "api-key", store.api_key), store.ca_cert)
+        source = store.backup_source(work)
         for step in ("first backup", "second backup (no change)", "third backup (1% points added)"):
             if step.startswith("third"):
                 upsert(store.client, args.points + 1, args.points // 100, args.dim, generator)

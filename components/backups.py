@@ -88,7 +88,8 @@ class DockerBackupsArgs:
     + files: host paths backed up as the `files` data set (the secret files and the CA)
     + log_path: the JSON-lines backup log `harden audit --backup-log` reads
     + qdrant: the `qdrant` entry of the config (components.qdrant_backup.QdrantSource keys: url of the TLS 1.3
-      front, api_key_file, cacert, container, store_container), or None where no Qdrant runs
+      front, read_only_api_key_file, snapshot_token_file, cacert, container, store_container), or None where no
+      Qdrant runs
     + offsite_repository_file: a 0600 file holding `rest:https://{user}:{password}@{host}:{port}/{path}` of the append-only
       off-site server (its own credentials), or None (then only the local copy exists, and the audit says so)
     + offsite_cacert: the CA the off-site server's certificate chains to

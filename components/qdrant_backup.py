@@ -1,13 +1,26 @@
 """Qdrant backups through its snapshot API, and their restore drill into a scratch Qdrant (baseline.BACKUP).
 
 Backup: for every collection, `POST /collections/{name}/snapshots?wait=true` on the running Qdrant
-(reached through its TLS 1.3 front with the stack's API key; the front's certificate verified by name
-against the stack's CA), the snapshot file streamed from `GET .../snapshots/{file}` into `restic backup
+(reached through its TLS 1.3 front; the front's certificate verified by name against the stack's CA), the
+snapshot file streamed from `GET .../snapshots/{file}` into `restic backup
 --stdin` (its sha256 taken on the way and checked against the one Qdrant reports), then the snapshot
 deleted on the server (the data volume does not fill up with copies). Beside the files, a manifest
 snapshot records per collection its exact point count and a sample search (the first point's vector,
 exact search, the ids found in order), read before and after the snapshot: a collection that changed
 meanwhile is snapshotted again, so the recorded figures describe the file.
+
+Credentials (least privilege; the backup never holds the full-access API key): everything it reads (the
+collection list, counts, sample searches, the snapshot download) goes with the read-only API key; only creating
+and deleting the collection snapshot goes with the *snapshot token*, a JWT minted by `harden backup
+qdrant-token` with `rw` on exactly the collections it names and an expiry (qdrant_runtime.backup_claims says
+why Qdrant grants no less). A collection the token does not name, or an expired token, fails the run before
+any snapshot. Recovery needs Qdrant's global manage access, so `restore` alone reads the full key
+(`api_key_file`).
+
+Restore (`restore_verified`): the snapshots are fetched once (sha256 checked against the manifest), recovered into
+a scratch Qdrant of the production image first and compared with the manifest (point counts and sample
+searches); only when the scratch copy matches are the same files uploaded into the live Qdrant. A snapshot Qdrant
+refuses, or one that does not match its manifest, leaves the live collections untouched.
 
 Drill: a throwaway Qdrant container from the production image and runtime spec (components.qdrant_runtime;
 throwaway API keys and a self-signed certificate, data in a named volume, published on loopback only while
@@ -15,14 +28,17 @@ the drill runs) gets
 every snapshot uploaded (`POST /collections/{name}/snapshots/upload`, Qdrant checks the sha256 too), and
 its point counts and sample searches are compared with the manifest.
 
-    >>> source = QdrantSource.from_config({"url": "https://qdrant:6333", "api_key_file": "...", "cacert": "...",
-    ...                                    "container": "qdrant", "store_container": "qdrant-store"})
+    >>> source = QdrantSource.from_config({"url": "https://qdrant:6333", "read_only_api_key_file": "...",
+    ...                                    "snapshot_token_file": "...", "cacert": "...", "container": "qdrant",
+    ...                                    "store_container": "qdrant-store"})
     >>> backup_qdrant(source, [repository])
 """
 
+import base64
 import contextlib
 import datetime
 import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -46,8 +62,8 @@ from baseline import BACKUP, require
 from components import restic
 from components.backup_drill import throwaway_secret_file
 from components.backup_runtime import BackupResult, fetch_verified, tag
-from components.qdrant_runtime import HTTP_PORT, QdrantSecrets, config_yaml, qdrant_spec
-from components.restic import Repository, check_private_file
+from components.qdrant_runtime import HTTP_PORT, QdrantSecrets, backup_claims, config_yaml, qdrant_spec
+from components.restic import Repository, check_private_file, write_private_file
 from components.spec import Port, docker_run_args
 
 SNAPSHOT_FILE = "rae/qdrant/{collection}.snapshot"
@@ -57,7 +73,10 @@ SNAPSHOT_ATTEMPTS = 3
 READY_TIMEOUT_S = 120
 _CHUNK = 1 << 20
 _ERROR = "[ISO 27001:2022 A.8.13 Information backup]"
-_SOURCE_KEYS = ("url", "api_key_file", "cacert", "container", "store_container", "drill_image")
+TOKEN_MAX_DAYS = 90
+_SOURCE_KEYS = ("url", "read_only_api_key_file", "snapshot_token_file", "api_key_file", "cacert", "container",
+                "store_container", "drill_image")
+_CREDENTIALS = ("read_only_api_key_file", "snapshot_token_file", "api_key_file")
 
 
 def _utc_now() -> str:
@@ -80,11 +99,13 @@ class QdrantClient:
     """Qdrant's REST API over TLS 1.3 only, the certificate verified by name; the API key never leaves the header."""
 
     def __init__(self, server_name: str, port: int, api_key: str, cacert: Path, address: str | None = None,
-                 timeout: float = 300):
+                 timeout: float = 300, client_cert: tuple[Path, Path] | None = None):
         self.server_name, self.port, self.address, self.timeout = server_name, port, address or server_name, timeout
         self._api_key = api_key
         self.context = ssl.create_default_context(cafile=str(cacert))
         self.context.minimum_version = ssl.TLSVersion.TLSv1_3
+        if client_cert:
+            self.context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
 
     def _connection(self) -> http.client.HTTPSConnection:
         return _NamedHTTPSConnection(self.address, self.port, self.server_name, self.context, self.timeout)
@@ -119,7 +140,10 @@ class QdrantSource:
     """Where the running Qdrant answers and with which credentials (the `qdrant` entry of the backup config).
 
     + url: `https://NAME:PORT` of the TLS 1.3 front; NAME is verified against its certificate
-    + api_key_file: the stack's Qdrant API key (0600/0400; snapshots need the full-access key)
+    + read_only_api_key_file: the stack's read-only API key (0600/0400): every read of the backup
+    + snapshot_token_file: the snapshot token (0600; `harden backup qdrant-token` writes it): creates and deletes
+      the collection snapshots, nothing else the backup does
+    + api_key_file: the full-access API key, for `restore` only (recovery needs global manage access)
     + cacert: the stack's CA certificate
     + container: connect to this container's address (the front on an internal Docker network), or None to
       resolve NAME
@@ -128,8 +152,10 @@ class QdrantSource:
     """
 
     url: str
-    api_key_file: Path
     cacert: Path
+    read_only_api_key_file: Path | None = None
+    snapshot_token_file: Path | None = None
+    api_key_file: Path | None = None
     container: str | None = None
     store_container: str | None = None
     drill_image: str | None = None
@@ -139,37 +165,121 @@ class QdrantSource:
         unknown = sorted(set(entry) - set(_SOURCE_KEYS))
         require(not unknown, f"backup config `qdrant`: unknown keys {unknown}; allowed: {list(_SOURCE_KEYS)}",
                 BACKUP.controls("copies"))
-        missing = [key for key in ("url", "api_key_file", "cacert") if not entry.get(key)]
+        missing = [key for key in ("url", "cacert") if not entry.get(key)]
         require(not missing, f"backup config `qdrant`: needs {missing}", BACKUP.controls("copies"))
+        require(any(entry.get(key) for key in _CREDENTIALS),
+                f"backup config `qdrant`: needs a credential: {list(_CREDENTIALS[:2])} to back up, `api_key_file` "
+                "to restore", ("A.5.15", "A.8.13"))
         parsed = urllib.parse.urlsplit(entry["url"])
         require(parsed.scheme == "https" and bool(parsed.hostname) and not parsed.username,
                 f"backup config `qdrant`: url {entry['url']!r} must be https://NAME:PORT (TLS, no credentials in it)",
                 ("A.8.24", "A.5.17"))
-        return cls(entry["url"], Path(entry["api_key_file"]), Path(entry["cacert"]), entry.get("container"),
-                   entry.get("store_container"), entry.get("drill_image"))
+        paths = {key: Path(entry[key]) for key in _CREDENTIALS if entry.get(key)}
+        return cls(entry["url"], Path(entry["cacert"]), container=entry.get("container"),
+                   store_container=entry.get("store_container"), drill_image=entry.get("drill_image"), **paths)
 
     def check_credentials(self) -> None:
-        """The API key file private (0600 or stricter) and the CA certificate present, before anything runs."""
-        check_private_file(self.api_key_file, "Qdrant API key file")
+        """Every credential file named private (0600 or stricter), the CA certificate present, before anything runs.
+
+        A snapshot token not minted yet is no error here (`harden backup qdrant-token` writes it); a backup without
+        it fails when it needs it."""
+        for key in _CREDENTIALS:
+            path = getattr(self, key)
+            if path is not None and (key != "snapshot_token_file" or path.exists()):
+                check_private_file(getattr(self, key), f"Qdrant {key.removesuffix('_file').replace('_', ' ')} file")
         require(self.cacert.is_file(), f"Qdrant CA certificate {self.cacert} is missing", ("A.8.24",))
 
-    def client(self) -> QdrantClient:
-        self.check_credentials()
+    def _client(self, key: str, purpose: str) -> "QdrantClient":
+        path = getattr(self, key)
+        require(path is not None, f"backup config `qdrant`: {purpose} needs `{key}`", ("A.5.15", "A.8.13"))
+        check_private_file(path, f"Qdrant {key.removesuffix('_file').replace('_', ' ')} file")
+        require(self.cacert.is_file(), f"Qdrant CA certificate {self.cacert} is missing", ("A.8.24",))
         parsed = urllib.parse.urlsplit(self.url)
         address = container_address(self.container) if self.container else None
-        return QdrantClient(parsed.hostname, parsed.port or HTTP_PORT, self.api_key_file.read_text().strip(),
-                            self.cacert, address)
+        return QdrantClient(parsed.hostname, parsed.port or HTTP_PORT, path.read_text().strip(), self.cacert, address)
+
+    def reader(self) -> "QdrantClient":
+        """The backup's reads: collections, counts, sample searches, snapshot downloads (the read-only key)."""
+        return self._client("read_only_api_key_file", "the backup")
+
+    def snapshotter(self) -> "QdrantClient":
+        """Creating and deleting collection snapshots (the snapshot token)."""
+        return self._client("snapshot_token_file", "the backup")
+
+    def admin(self) -> "QdrantClient":
+        """Recovery into the running Qdrant (the full-access key; `restore` only)."""
+        return self._client("api_key_file", "restore --dataset qdrant")
 
     def image(self) -> str:
         if self.drill_image:
             return self.drill_image
-        require(bool(self.store_container), "backup config `qdrant`: the drill needs `drill_image` or "
-                                            "`store_container` (whose image it runs)", BACKUP.controls("restore_verified"))
+        require(bool(self.store_container), "backup config `qdrant`: the drill and the verified restore need "
+                                            "`drill_image` or `store_container` (whose image the scratch Qdrant "
+                                            "runs)", BACKUP.controls("restore_verified"))
         done = subprocess.run(["docker", "inspect", "--format", "{{.Image}}", self.store_container],
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"cannot read the image of {self.store_container}: {done.stderr.strip()!r} {_ERROR}")
         return done.stdout.strip()
+
+
+def _b64url(raw: bytes) -> bytes:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+
+def mint_snapshot_token(api_key: str, collections: list[str], days: int, now: float | None = None) -> str:
+    """A JWT (JWS compact, HS256 with the API key, as Qdrant's `jwt_rbac` verifies it) of backup_claims.
+
+    + api_key: the full-access key (only the minting operator holds it; the backup never does)
+    + collections: the collections the backup may snapshot
+    + days: validity, 1 to TOKEN_MAX_DAYS
+    """
+    require(1 <= days <= TOKEN_MAX_DAYS, f"snapshot token validity {days} d is not within 1..{TOKEN_MAX_DAYS} d",
+            ("A.5.17", "A.8.13"))
+    claims = backup_claims(collections, int((now or time.time()) + days * 86400))
+    signing_input = _b64url(b'{"alg":"HS256","typ":"JWT"}') + b"." + _b64url(json.dumps(claims).encode())
+    return (signing_input + b"." + _b64url(hmac.digest(api_key.encode(), signing_input, "sha256"))).decode()
+
+
+def token_claims(token: str) -> dict:
+    """The claims a token states (not verified here: Qdrant verifies the signature on every request)."""
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError) as error:
+        raise RuntimeError(f"the Qdrant snapshot token is not a JWT ({type(error).__name__}) {_ERROR}") from None
+
+
+def check_token_covers(token: str, collections: list[str], now: float | None = None) -> None:
+    """Fail before any snapshot when the token has expired or does not name every collection (it would skip them)."""
+    claims = token_claims(token)
+    expires = claims.get("exp")
+    if not isinstance(expires, (int, float)) or expires <= (now or time.time()):
+        raise RuntimeError(f"the Qdrant snapshot token expired or has no expiry (exp {expires!r}); mint a new one "
+                           f"with `harden backup qdrant-token` {_ERROR}")
+    named = {entry.get("collection") for entry in claims.get("access") or [] if entry.get("access") == "rw"}
+    uncovered = sorted(set(collections) - named)
+    if uncovered:
+        raise RuntimeError(f"the Qdrant snapshot token does not name collections {uncovered}: they would not be "
+                           f"backed up; mint a new one with `harden backup qdrant-token` {_ERROR}")
+
+
+def write_snapshot_token(source: QdrantSource, api_key_file: Path, days: int) -> tuple[list[str], int]:
+    """Mint the token for every collection the read-only key lists now and replace `snapshot_token_file` (0600).
+
+    Returns (collections, expiry in seconds since the epoch); the token itself is never printed.
+    """
+    require(source.snapshot_token_file is not None, "backup config `qdrant`: needs `snapshot_token_file` (where the "
+                                                     "token goes)", ("A.5.17", "A.8.13"))
+    check_private_file(api_key_file, "Qdrant API key file")
+    collections = source.reader().collections()
+    require(bool(collections), "Qdrant has no collection yet: nothing to mint a snapshot token for",
+            BACKUP.controls("copies"))
+    token = mint_snapshot_token(api_key_file.read_text().strip(), collections, days)
+    staged = source.snapshot_token_file.with_name(f".{source.snapshot_token_file.name}.{uuid.uuid4().hex[:8]}")
+    write_private_file(staged, token + "\n")
+    os.replace(staged, source.snapshot_token_file)
+    return collections, token_claims(token)["exp"]
 
 
 def container_address(container: str) -> str:
@@ -280,10 +390,11 @@ def _stream_snapshot(client: QdrantClient, collection: str, name: str, repositor
     return restic.summary(stdout), digest.hexdigest(), size
 
 
-def _snapshot_collection(client: QdrantClient, collection: str, repository: Repository) -> tuple[CollectionFigures, int]:
+def _snapshot_collection(client: QdrantClient, snapshotter: QdrantClient, collection: str,
+                         repository: Repository) -> tuple[CollectionFigures, int]:
     for _ in range(SNAPSHOT_ATTEMPTS):
         before = collection_figures(client, collection)
-        snapshot = client.call("POST", _path(collection, "/snapshots?wait=true"))
+        snapshot = snapshotter.call("POST", _path(collection, "/snapshots?wait=true"))
         try:
             after = collection_figures(client, collection)
             if after != before:
@@ -291,7 +402,7 @@ def _snapshot_collection(client: QdrantClient, collection: str, repository: Repo
                 continue
             summary, sha256, size = _stream_snapshot(client, collection, snapshot["name"], repository)
         finally:
-            client.call("DELETE", _path(collection, f"/snapshots/{urllib.parse.quote(snapshot['name'])}?wait=true"))
+            snapshotter.call("DELETE", _path(collection, f"/snapshots/{urllib.parse.quote(snapshot['name'])}?wait=true"))
         require(not snapshot.get("checksum") or snapshot["checksum"] == sha256,
                 f"qdrant snapshot {collection}/{snapshot['name']}: sha256 {sha256} of the downloaded file differs from "
                 f"Qdrant's {snapshot.get('checksum')}", BACKUP.controls("restore_verified"))
@@ -308,14 +419,16 @@ def backup_qdrant(source: QdrantSource, repositories: list[Repository]) -> list[
     + repositories: initialised restic repositories; each gets its own snapshots, taken for it
     """
     require(bool(repositories), "a backup needs at least one repository", BACKUP.controls("copies"))
-    client = source.client()
+    client, snapshotter = source.reader(), source.snapshotter()
     results = []
     for repository in repositories:
         started = time.monotonic()
         taken_at = _utc_now()
         manifest, added = QdrantManifest(taken_at), 0
-        for collection in client.collections():
-            figures, data_added = _snapshot_collection(client, collection, repository)
+        collections = client.collections()
+        check_token_covers(source.snapshot_token_file.read_text().strip(), collections)
+        for collection in collections:
+            figures, data_added = _snapshot_collection(client, snapshotter, collection, repository)
             manifest.collections[collection], added = figures, added + data_added
             print(f"[backup] qdrant {collection} -> {repository.name}: {figures.points} points, {figures.bytes} bytes, "
                   f"snapshot {figures.snapshot[:8]}", flush=True)
@@ -389,6 +502,44 @@ def compare(expected: QdrantManifest, client: QdrantClient) -> list[str]:
     return problems
 
 
+def fetch_snapshots(repository: Repository, manifest: QdrantManifest, directory: Path) -> dict[str, Path]:
+    """Every collection's snapshot as a 0600 file in `directory`, each sha256 checked against the manifest."""
+    return {collection: fetch_snapshot(repository, collection, figures, directory)
+            for collection, figures in manifest.collections.items()}
+
+
+def upload_snapshots(client: QdrantClient, manifest: QdrantManifest, files: dict[str, Path]) -> None:
+    for collection, figures in manifest.collections.items():
+        upload_snapshot(client, collection, files[collection], figures.sha256)
+
+
+def restore_verified(live: QdrantClient, repository: Repository, manifest: QdrantManifest, image: str,
+                     directory: Path) -> list[str]:
+    """Recover the manifest's collections into a scratch Qdrant of `image`, compare, and only then into `live`.
+
+    Returns the differences the live Qdrant shows afterwards (none when it matches). A snapshot the scratch Qdrant
+    refuses or whose figures differ raises RuntimeError, and nothing reached `live`.
+    + live: the running Qdrant, with the full-access key (recovery needs global manage access)
+    + image: the production Qdrant image (QdrantSource.image())
+    + directory: a private scratch directory for the fetched snapshot files
+    """
+    files = fetch_snapshots(repository, manifest, directory)
+    with scratch_store(image, "restore-verify") as store:
+        try:
+            upload_snapshots(store.client, manifest, files)
+        except RuntimeError as error:
+            raise RuntimeError(f"the scratch Qdrant refused the backup ({error}); the live Qdrant was left "
+                               "untouched") from None
+        problems = compare(manifest, store.client)
+    if problems:
+        raise RuntimeError(f"the backup of {manifest.taken_at} restored into a scratch Qdrant does not match its "
+                           f"manifest: {'; '.join(problems)}; the live Qdrant was left untouched {_ERROR}")
+    print(f"[restore] qdrant: {len(files)} collections verified in a scratch Qdrant; recovering the live one",
+          flush=True)
+    upload_snapshots(live, manifest, files)
+    return compare(manifest, live)
+
+
 @dataclass
 class QdrantDrillResult:
     repository: str
@@ -402,8 +553,27 @@ class QdrantDrillResult:
     problems: list[str] = field(default_factory=list)
 
 
-def throwaway_store_secrets(directory: Path, name: str) -> tuple[QdrantSecrets, str]:
-    """Random API keys and a self-signed certificate for `name` that live as long as the drill; (secrets, api key)."""
+def client_certificate(ca_cert: bytes, ca_key, directory: Path) -> tuple[Path, Path]:
+    """A client certificate (clientAuth, not a CA) signed by the throwaway CA, as 0600 files; (cert, key)."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    issuer = x509.load_pem_x509_certificate(ca_cert).subject
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rae-scratch-client")]))
+            .issuer_name(issuer).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=12))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA384()))
+    return (write_private_file(directory / "client.pem", cert.public_bytes(serialization.Encoding.PEM).decode()),
+            write_private_file(directory / "client.key", key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()))
+
+
+def throwaway_store_secrets(directory: Path, name: str, client_certificates: bool = False
+                            ) -> tuple[QdrantSecrets, str, str, tuple[Path, Path] | None]:
+    """Random API keys and a self-signed certificate for `name` that live as long as the drill; (secrets, api key,
+    read-only key, the client certificate and key when `client_certificates`)."""
     key = ec.generate_private_key(ec.SECP384R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -414,15 +584,17 @@ def throwaway_store_secrets(directory: Path, name: str) -> tuple[QdrantSecrets, 
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .sign(key, hashes.SHA384()))
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    api_key = os.urandom(24).hex()
+    api_key, read_only_key = os.urandom(24).hex(), os.urandom(24).hex()
+    config = config_yaml(api_key, read_only_key, require_client_certificate=client_certificates)
     secrets = QdrantSecrets(
-        config=throwaway_secret_file(directory / "qdrant.yaml", config_yaml(api_key, os.urandom(24).hex()).encode()),
+        config=throwaway_secret_file(directory / "qdrant.yaml", config.encode()),
         tls_cert=throwaway_secret_file(directory / "cert.pem", cert_pem),
         tls_key=throwaway_secret_file(directory / "key.pem", key.private_bytes(serialization.Encoding.PEM,
                                                                   serialization.PrivateFormat.PKCS8,
                                                                   serialization.NoEncryption())),
         ca_cert=throwaway_secret_file(directory / "ca.pem", cert_pem))
-    return secrets, api_key
+    client = client_certificate(cert_pem, key, directory) if client_certificates else None
+    return secrets, api_key, read_only_key, client
 
 
 def _free_port() -> int:
@@ -460,20 +632,42 @@ def restore_into(client: QdrantClient, repository: Repository, manifest: QdrantM
 
 @dataclass
 class ScratchStore:
-    """A throwaway Qdrant published on loopback: its container, client, API key and CA (for tests and drills)."""
+    """A throwaway Qdrant published on loopback: its container, client, API key and CA (for tests and drills);
+    `client_cert` when its REST port requires a client certificate."""
 
     name: str
     client: QdrantClient
     api_key: str
     ca_cert: Path
     port: int
+    read_only_key: str
+    client_cert: tuple[Path, Path] | None = None
+
+    def backup_source(self, directory: Path, days: int = 1) -> QdrantSource:
+        """A least-privilege backup source for this store: its read-only key and a snapshot token for the
+        collections it holds now, as 0600 files in `directory` (the full key stays out of the source)."""
+        source = QdrantSource(f"https://localhost:{self.port}", self.ca_cert,
+                              read_only_api_key_file=write_private_file(directory / "qdrant-read-only-key",
+                                                                        self.read_only_key),
+                              snapshot_token_file=directory / "qdrant-snapshot-token")
+        key = write_private_file(directory / f".qdrant-api-key-{uuid.uuid4().hex[:8]}", self.api_key)
+        try:
+            write_snapshot_token(source, key, days)
+        finally:
+            key.unlink()
+        return source
 
 
 @contextlib.contextmanager
-def scratch_store(image: str, purpose: str = "restore-drill"):
+def scratch_store(image: str, purpose: str = "restore-drill", client_certificates: bool = True):
     """Start a Qdrant of `image` from the production spec with throwaway secrets; remove it and its data after.
 
     Published on 127.0.0.1 only, for the caller's own client; its data lives in a named volume removed with it.
+    Qdrant's TLS also accepts TLS 1.2 and has no minimum-version setting, and the drill's host has no TLS 1.3 front
+    to put before it; so the REST port requires a client certificate from the throwaway CA (`client_certificates`,
+    on for drills and restores): no other process on the host completes a handshake, of any TLS version, without
+    the drill's 0600 client key. Our client speaks TLS 1.3 only. Test and benchmark stand-ins for a live Qdrant
+    (QdrantSource has no client certificate) pass False.
     """
     suffix = uuid.uuid4().hex[:8]
     name = f"rae-{purpose}-qdrant-{suffix}"
@@ -481,7 +675,8 @@ def scratch_store(image: str, purpose: str = "restore-drill"):
     try:
         secrets_dir = scratch / "secrets"
         secrets_dir.mkdir(mode=0o700)
-        secrets, api_key = throwaway_store_secrets(secrets_dir, "localhost")
+        secrets, api_key, read_only_key, client_cert = throwaway_store_secrets(secrets_dir, "localhost",
+                                                                               client_certificates)
         port = _free_port()
         spec = replace(qdrant_spec(image, name, secrets, name=name, host_roots=(str(scratch),)),
                        ports=(Port(HTTP_PORT, port, "127.0.0.1"),))
@@ -490,9 +685,10 @@ def scratch_store(image: str, purpose: str = "restore-drill"):
                               *docker_run_args(spec)], capture_output=True, text=True)
         if run.returncode != 0:
             raise RuntimeError(f"the scratch Qdrant did not start: {run.stderr.strip()!r} {_ERROR}")
-        client = QdrantClient("localhost", port, api_key, Path(secrets.ca_cert), address="127.0.0.1")
+        client = QdrantClient("localhost", port, api_key, Path(secrets.ca_cert), address="127.0.0.1",
+                              client_cert=client_cert)
         _wait_answering(client)
-        yield ScratchStore(name, client, api_key, Path(secrets.ca_cert), port)
+        yield ScratchStore(name, client, api_key, Path(secrets.ca_cert), port, read_only_key, client_cert)
     finally:
         subprocess.run(["docker", "rm", "--force", "--volumes", name], capture_output=True)
         subprocess.run(["docker", "volume", "rm", "--force", name], capture_output=True)

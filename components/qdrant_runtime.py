@@ -91,12 +91,14 @@ def check_image(image: str, local_build_allowed: bool = True) -> None:
     require(official or local, f"Qdrant image {image!r} must be {accepted}", CONTAINER.controls("image_pinning"))
 
 
-def config_yaml(api_key: str, read_only_api_key: str) -> str:
+def config_yaml(api_key: str, read_only_api_key: str, require_client_certificate: bool = False) -> str:
     """Qdrant's local.yaml: both API keys, TLS on HTTP and gRPC with our certificate, everything written on the
     data volume, no telemetry and no web UI. JSON is YAML: keys cannot break the file's syntax.
 
     + api_key: full access (the API)
     + read_only_api_key: reads only (audits, reporting)
+    + require_client_certificate: the REST port completes no TLS handshake without a client certificate from the
+      CA certificate (`verify_https_client_certificate`; the scratch stores of drills and restores)
     """
     require(bool(api_key) and bool(read_only_api_key) and api_key != read_only_api_key,
             "Qdrant needs two distinct non-empty API keys (read-write and read-only)", SECRETS.controls("delivery"))
@@ -105,7 +107,8 @@ def config_yaml(api_key: str, read_only_api_key: str) -> str:
         "telemetry_disabled": True,
         "service": {"api_key": api_key, "read_only_api_key": read_only_api_key, "enable_tls": True,
                     "host": "0.0.0.0", "http_port": HTTP_PORT, "grpc_port": GRPC_PORT,
-                    "enable_static_content": False, "jwt_rbac": True},
+                    "enable_static_content": False, "jwt_rbac": True,
+                    **({"verify_https_client_certificate": True} if require_client_certificate else {})},
         "tls": {"cert": TLS_CERT_PATH, "key": TLS_KEY_PATH, "ca_cert": CA_CERT_PATH},
         "storage": {"storage_path": STORAGE_PATH, "snapshots_path": SNAPSHOTS_PATH, "temp_path": TEMP_PATH},
     }, indent=2) + "\n"
@@ -127,6 +130,23 @@ def tenant_claims(tenant: str, access: str, expires_at: int) -> dict:
     require(access in ("r", "rw"), f"collection access {access!r} is not one of ['r', 'rw']", ("A.5.15", "A.8.3"))
     return {"access": [{"collection": tenant_collection(tenant), "access": access}], "exp": int(expires_at),
             "sub": tenant}
+
+
+def backup_claims(collections: list[str], expires_at: int) -> dict:
+    """The claims of the backup's snapshot token (HS256 with the API key, `jwt_rbac`): `rw` on exactly `collections`.
+
+    Qdrant 1.18.3 gates creating and deleting a collection snapshot on collection *write* access
+    (`AccessRequirements::new().write().extras()` in src/common/collections.rs `do_create_snapshot` and
+    lib/storage/src/content_manager/snapshots/mod.rs `do_delete_collection_snapshot`). Its collection modes are
+    `r` (no write), `rw` and `prw` (no snapshots), so no credential creates a snapshot without also being able to
+    write that collection's points. What `rw` on named collections does not grant: creating or deleting
+    collections, full-storage snapshots and recovery (global manage), and any other collection.
+    + collections: every collection the backup snapshots (a new collection needs a new token)
+    + expires_at: seconds since the epoch; Qdrant refuses the token after it
+    """
+    require(bool(collections), "a snapshot token needs at least one collection", ("A.5.15", "A.8.13"))
+    return {"access": [{"collection": name, "access": "rw"} for name in sorted(collections)], "exp": int(expires_at),
+            "sub": "rae-backup"}
 
 
 def build_args() -> dict[str, str]:

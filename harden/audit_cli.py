@@ -55,8 +55,8 @@ def register(commands) -> None:
     parser.add_argument("--backup-log", metavar="FILE",
                         help="the JSON-lines log of `harden backup`: backup age per data set, copies, checks, drills")
     parser.add_argument("--backup-dataset", dest="backup_datasets", action="append", metavar="NAME",
-                        help="a data set that must have backups (repeatable; default postgres and files; add qdrant "
-                             "where Qdrant runs, as on the local stack: `harden backup` snapshots it and drills it)")
+                        help="a data set that must have backups (repeatable; default postgres, qdrant and files, "
+                             "the stack's stores and secret files; name them to audit fewer)")
     parser.add_argument("--previous", metavar="REPORT.json", help="previous report.json: newly failed, fixed, still failing, trend")
     parser.add_argument("--sign-key", metavar="KEY", help="Ed25519 private key (PEM or OpenSSH) to sign manifest.json")
     parser.add_argument("--not-applicable", action="append", metavar="A.x.y=JUSTIFICATION",

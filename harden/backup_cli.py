@@ -8,7 +8,10 @@
   drill    restore the newest backups into a scratch Postgres and a scratch Qdrant container, compare with the
            figures recorded at backup time (rows and checksums; points and a sample search), record RTO and RPO
   restore  restore the newest verified backup into the live database (scratch database first), or with
-           --dataset qdrant every collection into the config's running Qdrant, compared with its manifest
+           --dataset qdrant every collection into a scratch Qdrant, compared with its manifest, and only then into
+           the config's running Qdrant (read with its `api_key_file`)
+  qdrant-token  mint the Qdrant snapshot token (`rw` on the collections there now, --days valid) into the
+           config's `snapshot_token_file`, signed with --api-key-file; the backup itself never reads that key
 
 Every action appends one JSON line per data set and repository to the config's `log` (read by
 `harden audit --backup-log`). Exit codes: 0 every step ok, 1 a step failed (logged), 2 bad input.
@@ -25,8 +28,8 @@ _EPILOG = """config (JSON):
                     {"name": "offsite", "repository_file": "...", "password_file": "...", "cacert": "...",
                      "append_only": true}],
    "postgres": {"container": "rae-local-postgres", "database": "rae"},
-   "qdrant": {"url": "https://qdrant:6333", "api_key_file": "...", "cacert": "...", "container": "qdrant",
-              "store_container": "qdrant-store"},
+   "qdrant": {"url": "https://qdrant:6333", "read_only_api_key_file": "...", "snapshot_token_file": "...",
+              "cacert": "...", "container": "qdrant", "store_container": "qdrant-store"},
    "files": ["/srv/rae/secrets"],
    "log": "/var/log/rae/backup.jsonl"}
 
@@ -34,7 +37,7 @@ schedule: daily run and check, weekly forget and drill, from baseline.BACKUP (ho
   pyinfra deploy installs them as systemd timers; elsewhere `python -m hosts.backup_units --help` writes the same
   units, and README.md ("Backups") lists the equivalent cron lines."""
 
-ACTIONS = ("run", "forget", "check", "drill", "restore")
+ACTIONS = ("run", "forget", "check", "drill", "restore", "qdrant-token")
 _CONFIG_KEYS = ("repositories", "postgres", "qdrant", "files", "log", "drill_image")
 
 
@@ -94,6 +97,9 @@ def register(commands) -> None:
     parser.add_argument("--container", metavar="NAME", help="restore: the Postgres container to restore into")
     parser.add_argument("--dataset", choices=("postgres", "qdrant"), default="postgres",
                         help="restore: which data set (default postgres; qdrant restores into the config's `qdrant`)")
+    parser.add_argument("--api-key-file", type=Path, metavar="FILE",
+                        help="qdrant-token: the full-access Qdrant API key that signs the token (0600)")
+    parser.add_argument("--days", type=int, default=30, help="qdrant-token: validity in days (default 30, at most 90)")
     parser.set_defaults(run=run)
 
 
@@ -276,10 +282,9 @@ def _restore_qdrant(config: BackupConfig, repositories: list, args) -> int:
     repository = repositories[0]
     scratch = Path(tempfile.mkdtemp(prefix="rae-restore-qdrant-"))
     try:
-        client = config.qdrant.client()
+        client = config.qdrant.admin()
         snapshot, manifest = qdrant_backup.latest_manifest(repository)
-        qdrant_backup.restore_into(client, repository, manifest, scratch)
-        problems = qdrant_backup.compare(manifest, client)
+        problems = qdrant_backup.restore_verified(client, repository, manifest, config.qdrant.image(), scratch)
     except (RuntimeError, ValueError) as error:
         return _failed(config, "restore", error, dataset="qdrant", repository=repository.name)
     finally:
@@ -291,4 +296,23 @@ def _restore_qdrant(config: BackupConfig, repositories: list, args) -> int:
     return 1 if problems else 0
 
 
-_ACTIONS = {"run": _run, "forget": _forget, "check": _check, "drill": _drill, "restore": _restore}
+def _qdrant_token(config: BackupConfig, repositories: list, args) -> int:
+    import time
+
+    from components import qdrant_backup
+
+    if config.qdrant is None or args.api_key_file is None:
+        raise BackupInputError("qdrant-token needs a `qdrant` entry in the config and --api-key-file FILE (the key "
+                               "that signs the token) [ISO 27001:2022 A.5.17 Authentication information]")
+    try:
+        collections, expires = qdrant_backup.write_snapshot_token(config.qdrant, args.api_key_file, args.days)
+    except (RuntimeError, OSError) as error:
+        print(f"harden backup qdrant-token: {error}", file=sys.stderr)
+        return 1
+    expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
+    print(f"[backup] qdrant snapshot token for {collections}, valid until {expiry} (the token is not shown)", flush=True)
+    return 0
+
+
+_ACTIONS = {"run": _run, "forget": _forget, "check": _check, "drill": _drill, "restore": _restore,
+            "qdrant-token": _qdrant_token}

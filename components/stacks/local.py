@@ -121,7 +121,11 @@ def build() -> None:
         host_path=str(config.backup_root or config.data_root / "backups"), credentials_dir=str(config.data_root / "backup-credentials"),
         postgres_container=postgres.container_name, files=[secrets_dir],
         # The front is on the internal backend network: the backup host reaches it by the container's address.
-        qdrant={"url": f"https://{FRONT_NAME}:{QDRANT_HTTP_PORT}", "api_key_file": secrets.files["qdrant-api-key"],
+        # Least privilege: the read-only key and a snapshot token (`harden backup qdrant-token` mints it), never
+        # the full-access key (a restore's own config names that one).
+        qdrant={"url": f"https://{FRONT_NAME}:{QDRANT_HTTP_PORT}",
+                "read_only_api_key_file": secrets.files["qdrant-read-only-key"],
+                "snapshot_token_file": str(config.data_root / "backup-credentials" / "qdrant-snapshot-token"),
                 "cacert": ca_path, "container": FRONT_NAME, "store_container": STORE_NAME},
         offsite_repository_file=config.backup_offsite_repository_file, offsite_cacert=config.backup_offsite_cacert,
         unencrypted_exemption=config.unencrypted_exemption, keep_data=config.keep_data,

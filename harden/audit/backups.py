@@ -4,7 +4,7 @@ how many copies are fresh, and what the last restore drill and repository check 
 Reads the JSON-lines log that `harden backup` writes (harden/backup_log.py). What the log does not show is
 `unknown`, never `pass`: a data set never backed up, a repository never checked, no drill on record.
 
-    >>> evidence = collect(Path("/var/log/rae/backup.jsonl"), datasets=("postgres", "files"))
+    >>> evidence = collect(Path("/var/log/rae/backup.jsonl"), datasets=("postgres", "qdrant", "files"))
 """
 
 from datetime import datetime, timezone
@@ -15,7 +15,8 @@ from harden import backup_log
 from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 
 SOURCE = "backup"
-DEFAULT_DATASETS = ("postgres", "files")
+# Both stores of the memory service and the secret files: a data set left out of the audit is never seen as missing.
+DEFAULT_DATASETS = ("postgres", "qdrant", "files")
 # Data sets a drill restores and compares (the files data set is restored by `restic restore`, not drilled).
 DRILLED = ("postgres", "qdrant")
 
@@ -38,7 +39,8 @@ def _evidence(subject: str, check: str, expected, actual, status: str, controls,
 
 
 def collect(log_path: Path, datasets: tuple[str, ...] = DEFAULT_DATASETS, now: datetime | None = None) -> list[Evidence]:
-    """Evidence from the backup log at `log_path` for every data set in `datasets` (qdrant when it is deployed)."""
+    """Evidence from the backup log at `log_path` for every data set in `datasets` (by default Postgres, Qdrant and
+    the secret files; a data set with nothing on record is unknown per repository and fails its copies)."""
     now = now or datetime.now(timezone.utc)
     rpo_s = BACKUP.rpo_hours * 3600
     if not log_path.is_file():

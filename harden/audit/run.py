@@ -45,7 +45,7 @@ class AuditOptions:
     gate: str | None = None
     gate_json: str | None = None
     backup_log: str | None = None
-    backup_datasets: list[str] = field(default_factory=lambda: ["postgres", "files"])
+    backup_datasets: list[str] = field(default_factory=lambda: list(backups.DEFAULT_DATASETS))
     previous: str | None = None
     sign_key: str | None = None
     not_applicable: dict = field(default_factory=dict)

@@ -29,8 +29,8 @@ def backup_line(dataset: str, repository: str, hours_ago: float, result: str = "
             "repository": repository, "snapshot": "abcd1234"}
 
 
-def drill_line(hours_ago: float, rto_s: float, rpo_s: float, result: str = "ok") -> dict:
-    return {"time": stamp(hours_ago), "action": "drill", "result": result, "dataset": "postgres",
+def drill_line(hours_ago: float, rto_s: float, rpo_s: float, result: str = "ok", dataset: str = "postgres") -> dict:
+    return {"time": stamp(hours_ago), "action": "drill", "result": result, "dataset": dataset,
             "repository": "offsite", "matched": result == "ok", "rto_seconds": rto_s, "rpo_seconds": rpo_s}
 
 
@@ -38,8 +38,8 @@ def by_key(evidence) -> dict:
     return {(item.subject, item.check): item.status for item in evidence}
 
 
-def fresh_lines(hours_ago: float = 2) -> list[dict]:
-    return [backup_line(dataset, repository, hours_ago) for dataset in ("postgres", "files")
+def fresh_lines(hours_ago: float = 2, datasets: tuple[str, ...] = ("postgres", "qdrant", "files")) -> list[dict]:
+    return [backup_line(dataset, repository, hours_ago) for dataset in datasets
             for repository in ("local", "offsite")] + [
         {"time": stamp(hours_ago), "action": "check", "result": "ok", "repository": repository}
         for repository in ("local", "offsite")] + [
@@ -59,9 +59,12 @@ def test_no_log_is_unknown_never_pass(tmp_path):
 
 
 def test_fresh_backups_checks_and_a_good_drill_pass(tmp_path):
-    log = write_log(tmp_path / "log.jsonl", *fresh_lines(), drill_line(20, rto_s=90, rpo_s=3600))
+    log = write_log(tmp_path / "log.jsonl", *fresh_lines(), drill_line(20, rto_s=90, rpo_s=3600),
+                    drill_line(20, rto_s=60, rpo_s=3600, dataset="qdrant"))
     statuses = by_key(backups.collect(log, now=NOW))
     assert statuses[("backup/postgres/offsite", "last_success_age")] == PASS
+    assert statuses[("backup/qdrant/offsite", "last_success_age")] == PASS
+    assert statuses[("backup/drill/qdrant", "last_result")] == PASS
     assert statuses[("backup/files", "fresh_copies")] == PASS
     assert statuses[("backup/drill/postgres", "rto")] == PASS and statuses[("backup/drill/postgres", "rpo")] == PASS
     assert statuses[("backup/repository/offsite", "integrity_check")] == PASS
@@ -130,10 +133,23 @@ def test_the_audit_collects_backup_evidence_when_given_the_log(tmp_path):
 
 
 def test_a_deployed_data_set_without_backups_is_unknown(tmp_path):
-    log = write_log(tmp_path / "log.jsonl", *fresh_lines())
-    statuses = by_key(backups.collect(log, ("postgres", "files", "qdrant"), now=NOW))
+    log = write_log(tmp_path / "log.jsonl", *fresh_lines(datasets=("postgres", "files")))
+    statuses = by_key(backups.collect(log, now=NOW))
     assert statuses[("backup/qdrant/local", "last_success_age")] == UNKNOWN
     assert statuses[("backup/qdrant", "fresh_copies")] == FAIL
+    assert statuses[("backup/drill/qdrant", "last_result")] == UNKNOWN
+
+
+def test_the_audit_reads_postgres_qdrant_and_files_by_default(tmp_path):
+    """Without --backup-dataset the audit asks for every store: a log with no Qdrant line shows Qdrant unknown."""
+    assert backups.DEFAULT_DATASETS == ("postgres", "qdrant", "files")
+    assert AuditOptions(out=tmp_path / "out").backup_datasets == list(backups.DEFAULT_DATASETS)
+    log = write_log(tmp_path / "log.jsonl", *fresh_lines(0, datasets=("postgres", "files")))
+    options = AuditOptions(out=tmp_path / "out", containers=False, backup_log=str(log))
+    evidence, errors, *_ = collect(options, [], Redactor(), tmp_path)
+    qdrant = {(item.subject, item.check): item.status for item in evidence if "qdrant" in item.subject}
+    assert qdrant[("backup/qdrant/local", "last_success_age")] == UNKNOWN
+    assert PASS not in qdrant.values() and qdrant
 
 
 def test_an_unknown_data_set_name_is_refused(tmp_path):
@@ -146,13 +162,14 @@ def test_an_unknown_data_set_name_is_refused(tmp_path):
 def test_each_drilled_data_set_needs_its_own_drill(tmp_path):
     """A Postgres drill says nothing about Qdrant: with Qdrant deployed, its drill is judged on its own lines."""
     qdrant_backups = [backup_line("qdrant", repository, 2) for repository in ("local", "offsite")]
-    log = write_log(tmp_path / "log.jsonl", *fresh_lines(), *qdrant_backups, drill_line(20, rto_s=90, rpo_s=3600))
+    fresh = fresh_lines(datasets=("postgres", "files"))
+    log = write_log(tmp_path / "log.jsonl", *fresh, *qdrant_backups, drill_line(20, rto_s=90, rpo_s=3600))
     statuses = by_key(backups.collect(log, ("postgres", "files", "qdrant"), now=NOW))
     assert statuses[("backup/qdrant", "fresh_copies")] == PASS
     assert statuses[("backup/drill/postgres", "last_result")] == PASS
     assert statuses[("backup/drill/qdrant", "last_result")] == UNKNOWN
     qdrant_drill = dict(drill_line(1, rto_s=BACKUP.rto_minutes * 60 + 1, rpo_s=60), dataset="qdrant")
-    statuses = by_key(backups.collect(write_log(tmp_path / "log2.jsonl", *fresh_lines(), *qdrant_backups,
+    statuses = by_key(backups.collect(write_log(tmp_path / "log2.jsonl", *fresh, *qdrant_backups,
                                                 drill_line(20, 90, 3600), qdrant_drill),
                                       ("postgres", "files", "qdrant"), now=NOW))
     assert statuses[("backup/drill/qdrant", "last_result")] == PASS

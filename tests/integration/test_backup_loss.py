@@ -62,12 +62,13 @@ def test_restore_from_the_offsite_copy_alone_after_the_host_is_gone(docker_clien
                                         "FROM generate_series(1, 150) n")
         offsite_password = secrets.token_urlsafe(32) + "\n"
         offsite_location = f"rest:https://{offsite.user}:{offsite.password}@127.0.0.1:{offsite.port}/rae\n"
-        with qdrant_backup.scratch_store(built_images["qdrant"], "backup-loss-source") as store:
+        with qdrant_backup.scratch_store(built_images["qdrant"], "backup-loss-source", client_certificates=False) as store:
             generator = random.Random(7)
             store.client.call("PUT", f"/collections/{COLLECTION}", {"vectors": {"size": 6, "distance": "Cosine"}})
             store.client.call("PUT", f"/collections/{COLLECTION}/points?wait=true", {"points": [
                 {"id": n, "vector": [generator.uniform(-1, 1) for _ in range(6)], "payload": {"memory": f"m{n}"}}
                 for n in range(1, 121)]})
+            backup_source = store.backup_source(host)
             config = {
                 "repositories": [
                     {"name": "local", "location": str(host / "local-repo"),
@@ -77,8 +78,9 @@ def test_restore_from_the_offsite_copy_alone_after_the_host_is_gone(docker_clien
                      "password_file": str(write_private_file(host / "offsite.password", offsite_password)),
                      "repository_file": str(write_private_file(host / "offsite.repository", offsite_location))}],
                 "postgres": {"container": source.container.name},
-                "qdrant": {"url": f"https://localhost:{store.port}", "api_key_file": str(
-                    write_private_file(host / "qdrant-api-key", store.api_key)), "cacert": str(store.ca_cert)},
+                "qdrant": {"url": f"https://localhost:{store.port}", "cacert": str(store.ca_cert),
+                           "read_only_api_key_file": str(backup_source.read_only_api_key_file),
+                           "snapshot_token_file": str(backup_source.snapshot_token_file)},
                 "log": str(host / "backup.jsonl"),
             }
             (host / "backup.json").write_text(json.dumps(config))
@@ -101,13 +103,14 @@ def test_restore_from_the_offsite_copy_alone_after_the_host_is_gone(docker_clien
         rebuilt = tmp_path_factory.mktemp("new-host")
         rebuilt.chmod(0o700)
         fresh = start_postgres(docker_client, built_images["postgres"], test_pki, secret_dir, "backup-loss-fresh")
-        with qdrant_backup.scratch_store(built_images["qdrant"], "backup-loss-fresh") as store:
+        with qdrant_backup.scratch_store(built_images["qdrant"], "backup-loss-fresh", client_certificates=False) as store:
             restore_config = {
                 "repositories": [{"name": "offsite", "repository_file": str(escrow / "offsite.repository"),
                                   "password_file": str(escrow / "offsite.password"),
                                   "cacert": str(escrow / "offsite-ca.pem"), "cache_dir": str(rebuilt / "cache")}],
                 "qdrant": {"url": f"https://localhost:{store.port}", "api_key_file": str(
-                    write_private_file(rebuilt / "qdrant-api-key", store.api_key)), "cacert": str(store.ca_cert)},
+                    write_private_file(rebuilt / "qdrant-api-key", store.api_key)), "cacert": str(store.ca_cert),
+                           "drill_image": built_images["qdrant"]},
                 "log": str(rebuilt / "restore.jsonl"),
             }
             (rebuilt / "restore.json").write_text(json.dumps(restore_config))

@@ -81,7 +81,8 @@ def test_repository_passwords_inside_the_backed_up_files_are_refused():
 def test_a_qdrant_entry_reaches_the_config_and_the_backup_tool_accepts_it():
     from components.qdrant_backup import QdrantSource
 
-    entry = {"url": "https://qdrant:6333", "api_key_file": "/srv/data/secrets/qdrant-api-key",
+    entry = {"url": "https://qdrant:6333", "read_only_api_key_file": "/srv/data/secrets/qdrant-read-only-key",
+             "snapshot_token_file": "/srv/data/backup-credentials/qdrant-snapshot-token",
              "cacert": "/srv/data/secrets/ca.crt", "container": "qdrant", "store_container": "qdrant-store"}
     _, resources = _docker_backups(qdrant=entry)
     config = _config(resources)
@@ -98,3 +99,53 @@ def test_a_qdrant_url_without_tls_or_with_credentials_is_refused(url):
         QdrantSource.from_config({"url": url, "api_key_file": "/k", "cacert": "/ca"})
     with pytest.raises(BaselineViolation, match="unknown keys"):
         QdrantSource.from_config({"url": "https://qdrant:6333", "api_key_file": "/k", "cacert": "/ca", "key": "x"})
+
+
+def test_a_qdrant_entry_without_any_credential_is_refused():
+    from components.qdrant_backup import QdrantSource
+
+    with pytest.raises(BaselineViolation, match="needs a credential.*A.5.15"):
+        QdrantSource.from_config({"url": "https://qdrant:6333", "cacert": "/ca"})
+
+
+def test_the_snapshot_token_names_its_collections_rw_and_expires():
+    import base64
+    import hashlib
+    import hmac
+
+    from components.qdrant_backup import TOKEN_MAX_DAYS, check_token_covers, mint_snapshot_token, token_claims
+
+    token = mint_snapshot_token("k" * 40, ["b", "a"], 2, now=1_000_000)
+    claims = token_claims(token)
+    assert claims == {"access": [{"collection": "a", "access": "rw"}, {"collection": "b", "access": "rw"}],
+                      "exp": 1_000_000 + 2 * 86400, "sub": "rae-backup"}
+    signing_input, signature = token.rsplit(".", 1)
+    expected = base64.urlsafe_b64encode(hmac.digest(b"k" * 40, signing_input.encode(), hashlib.sha256)).rstrip(b"=")
+    assert signature.encode() == expected
+    check_token_covers(token, ["a", "b"], now=1_000_000)
+    with pytest.raises(RuntimeError, match=r"does not name collections \['c'\]"):
+        check_token_covers(token, ["a", "c"], now=1_000_000)
+    with pytest.raises(RuntimeError, match="expired"):
+        check_token_covers(token, ["a"], now=1_000_000 + 3 * 86400)
+    with pytest.raises(BaselineViolation, match="validity"):
+        mint_snapshot_token("k" * 40, ["a"], TOKEN_MAX_DAYS + 1)
+
+
+def test_credentials_are_checked_private_and_a_token_not_minted_yet_is_not_an_input_error(tmp_path):
+    from components.qdrant_backup import QdrantSource
+    from components.restic import write_private_file
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("ca")
+    source = QdrantSource("https://qdrant:6333", ca, read_only_api_key_file=write_private_file(tmp_path / "ro", "k"),
+                          snapshot_token_file=tmp_path / "token")
+    source.check_credentials()
+    with pytest.raises(BaselineViolation, match="snapshot token file .* missing"):
+        source.snapshotter()
+    loose = tmp_path / "loose-token"
+    loose.write_text("t")
+    loose.chmod(0o644)
+    with pytest.raises(BaselineViolation, match="readable by group or others"):
+        QdrantSource("https://qdrant:6333", ca, snapshot_token_file=loose).check_credentials()
+    with pytest.raises(BaselineViolation, match="needs `api_key_file`"):
+        source.admin()
