@@ -65,9 +65,7 @@ KNOWN_GAPS = {
         "SECRETS.file_mode", "BACKUP.transaction_log_retention_days", "BACKUP.start_time", "BACKUP.encryption",
         "ACCOUNTS.login_defs",
         "ACCOUNTS.pwquality", "ACCOUNTS.faillock", "ACCOUNTS.umask", "ACCOUNTS.su_restricted_group",
-        "FILESYSTEM.mount_options", "FILESYSTEM.proc_hidepid",
-        "FILESYSTEM.legacy_packages", "FIREWALL.ssh_interfaces", "PACKAGES.required", "PACKAGES.integrity_tools",
-        "TIME.service")},
+        "FILESYSTEM.mount_options", "FILESYSTEM.proc_hidepid", "FIREWALL.ssh_interfaces")},
 }
 SECTIONS = {section.name.upper(): section for section in baseline.SECTIONS}
 

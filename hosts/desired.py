@@ -145,6 +145,9 @@ def journald_conf_text() -> str:
             f"ForwardToSyslog={JOURNALD.forward_to_syslog}\n")
 
 
+TIMESYNCD_DROPIN_PATH = "/etc/systemd/timesyncd.conf.d/harden.conf"
+
+
 def timesyncd_conf_text() -> str:
     """The timesyncd drop-in."""
     return f"[Time]\nNTP={' '.join(TIME.ntp_servers)}\n"

@@ -4,11 +4,12 @@ the firewall file keeps other tables, the encryption findings name the problem."
 import paramiko
 import pytest
 
-from baseline import AUDITD, KERNEL_MODULES, LUKS, SSH, BaselineViolation, require
+from baseline import AUDITD, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME, BaselineViolation, require
 from hosts import desired
 from hosts.connection import node, problems
 from hosts.operations.harden import _audit_canonical, luks_findings, nftables_text
-from hosts.verify import audit_checks
+from hosts.facts.node import TimeServices
+from hosts.verify import audit_checks, package_checks, time_checks
 from hosts.operations.packages import derived_security_mirror, has_security_suite
 
 OPENSSH_9_2_KEX = ["sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
@@ -190,3 +191,52 @@ def test_security_suite_found_or_derived_from_the_debian_source():
     assert not has_security_suite([main, {**security, "type": "deb-src"}], "bookworm")
     assert derived_security_mirror([main]) == "http://mirror.example/debian-security"
     assert derived_security_mirror([{**main, "url": "http://mirror.example/ubuntu"}]) is None
+
+
+# TimeServices' output as the fact's command prints it: on a hardened node, beside chrony installed and running,
+# and where systemd is not PID 1 (this development container: systemctl prints nothing for is-active)
+TIMESYNCD_RUNNING = ["systemd-timesyncd active enabled", "chrony inactive", "ntpsec inactive", "ntp inactive",
+                     "openntpd inactive", "synchronised yes"]
+
+
+def _time(lines, dropin=None):
+    checks = time_checks(TimeServices().process(lines),
+                         desired.timesyncd_conf_text().splitlines() if dropin is None else dropin)
+    return {check["check"]: check for check in checks}
+
+
+def test_time_verifier_passes_timesyncd_running_synchronised_with_the_baseline_servers():
+    checks = _time(TIMESYNCD_RUNNING)
+    assert {name: check["status"] for name, check in checks.items()} == {
+        f"time service {TIME.service}": "pass", "other time daemons active": "pass",
+        f"clock synchronised by {TIME.service}": "pass", "time servers": "pass"}
+    assert all("A.8.17" in check["controls"] for check in checks.values())
+
+
+def test_time_verifier_fails_an_unsynchronised_clock_a_rival_daemon_and_other_servers():
+    unsynchronised = _time(TIMESYNCD_RUNNING[:-1] + ["synchronised no"])
+    assert unsynchronised[f"clock synchronised by {TIME.service}"]["status"] == "fail"
+    rival = _time(["systemd-timesyncd inactive disabled", "chrony active enabled", "synchronised no"])
+    assert rival[f"time service {TIME.service}"]["actual"] == "inactive, disabled"
+    assert rival["other time daemons active"] == {**rival["other time daemons active"], "actual": ["chrony"],
+                                                  "status": "fail"}
+    assert _time(TIMESYNCD_RUNNING, ["[Time]", "NTP=pool.example"])["time servers"]["status"] == "fail"
+    assert _time(TIMESYNCD_RUNNING, [])["time servers"]["status"] == "fail"  # no drop-in: Debian's default pool
+
+
+def test_time_verifier_says_unknown_where_systemd_does_not_answer():
+    checks = _time(["systemd-timesyncd  enabled", "chrony", "synchronised no"])
+    assert checks[f"time service {TIME.service}"]["status"] == "unknown"
+    assert checks["other time daemons active"]["status"] == "unknown"
+
+
+def test_package_verifier_names_missing_tools_and_present_clear_text_services():
+    installed = {package: {"1"} for package in PACKAGES.required + PACKAGES.integrity_tools}
+    assert _failed(package_checks(installed)) == []
+    del installed["aide"]
+    installed["telnetd"] = {"0.17"}
+    checks = {check["check"]: check for check in package_checks(installed)}
+    assert _failed(checks.values()) == ["integrity and audit tools installed", "legacy clear-text packages absent"]
+    assert "aide" not in checks["integrity and audit tools installed"]["actual"]
+    assert checks["legacy clear-text packages absent"]["actual"] == ["telnetd"]
+    assert "A.8.34" in checks["integrity and audit tools installed"]["controls"]
