@@ -19,12 +19,13 @@ from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import LinuxDistribution
 
-from baseline import AUDITD, DEPLOY, FILESYSTEM, FIREWALL, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO, SYSCTL, TIME
+from baseline import ACCOUNTS, AUDITD, DEPLOY, FILESYSTEM, FIREWALL, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO, SYSCTL, TIME
 from hosts import connection, desired
-from hosts.facts.node import (AuditRules, AuditStatus, EncryptionBacking, FileLines, FileModes, FstabTypes, NftablesRendered,
+from hosts.facts.node import (AuditRules, AuditStatus, EncryptionBacking, FileLines, FileModes, FstabTypes, MountOptions,
+                              NftablesRendered,
                               SshdEffective, SshHostKeyFiles, SshOfferedKex, SudoDefaults, SysctlValues, TimeServices,
                               WeakModuli)
-from hosts.operations.harden import audit_rule_findings, luks_findings, nftables_text
+from hosts.operations.harden import audit_rule_findings, config_in_force, luks_findings, nftables_text
 from hosts.operations.packages import has_security_suite, node_codename, security_suite
 
 SSHD_LIST_CONTROLS = {"kexalgorithms": SSH.controls("kex_classical") + SSH.controls("kex_preferred"),
@@ -180,6 +181,42 @@ def package_checks(installed: dict) -> list[dict]:
     ]
 
 
+def account_checks(files: dict) -> list[dict]:
+    """Accounts and PAM as the files in force say, parsed as the deploy parses them: login.defs, password quality,
+    lockout, the login shells' umask, su kept to the baseline's group.
+
+    + files: path -> its lines (empty for a file that does not exist), for the paths in desired
+    """
+    checks = []
+    for key, values in (("login_defs", ACCOUNTS.login_defs), ("pwquality", ACCOUNTS.pwquality),
+                        ("faillock", ACCOUNTS.faillock)):
+        path = desired.ACCOUNT_CONFIG_FILES[key][0]
+        wanted = {name: str(value) for name, value in values.items()}
+        in_force = config_in_force(files.get(path, []))
+        checks.append(_check(f"{path} settings", wanted, {name: in_force.get(name) for name in wanted},
+                             ACCOUNTS.controls(key)))
+    checks.append(_check("login shells' umask", desired.umask_profile_text().splitlines(),
+                         files.get(desired.UMASK_PROFILE_PATH, []), ACCOUNTS.controls("umask")))
+    su_line = desired.su_restriction_line().split()
+    restricted = any(line.split() == su_line for line in files.get(desired.SU_PAM_PATH, []))
+    checks.append(_check("su restricted to a group", ACCOUNTS.su_restricted_group,
+                         ACCOUNTS.su_restricted_group if restricted else "anyone", ACCOUNTS.controls("su_restricted_group")))
+    return checks
+
+
+def mount_checks(mounted: dict) -> list[dict]:
+    """Temporary trees and /proc mounted with at least the baseline's options (MountOptions, as the deploy reads)."""
+    return [_check(f"mount options of {target}", sorted(options.split(",")),
+                   sorted(set(options.split(",")) & mounted.get(target, set())),
+                   FILESYSTEM.controls("proc_hidepid" if target == "/proc" else "mount_options"))
+            for target, options in sorted(desired.mount_options().items())]
+
+
+def _account_checks(host) -> list[dict]:
+    paths = [path for path, _ in desired.ACCOUNT_CONFIG_FILES.values()] + [desired.UMASK_PROFILE_PATH, desired.SU_PAM_PATH]
+    return account_checks({path: host.get_fact(FileLines, path=path) for path in paths})
+
+
 def _completion_check(host) -> dict:
     """Whether a deploy of this baseline ran to its end on the node (a run that stopped half-way never writes it)."""
     recorded = "".join(f"{line}\n" for line in host.get_fact(FileLines, path=DEPLOY.completion_marker)) or "missing"
@@ -201,7 +238,8 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
     if not host.connected:
         raise ConnectionError(f"{name}: no SSH connection (unreachable, or its host key is not the known one)")
     try:
-        checks = _ssh_checks(host, data) + _file_mode_checks(host) + [_sudo_check(host, data), _completion_check(host)]
+        checks = _ssh_checks(host, data) + _file_mode_checks(host) + _account_checks(host) + [
+            _sudo_check(host, data), _completion_check(host)]
         if data.get("harden_scope") == "node":
             checks += _kernel_checks(host) + [_firewall_check(host, data), _apt_security_check(host),
                                               _module_blacklist_check(host)]
@@ -209,6 +247,7 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
             checks += time_checks(host.get_fact(TimeServices, units=(TIME.service, *OTHER_TIME_DAEMONS)),
                                   host.get_fact(FileLines, path=desired.TIMESYNCD_DROPIN_PATH))
             checks += package_checks(host.get_fact(DebPackages))
+            checks += mount_checks(host.get_fact(MountOptions, targets=tuple(sorted(desired.mount_options()))))
         else:
             checks.append(_check("kernel, auditd, nftables, LUKS", None, None, LUKS.controls("required_for"),
                                  "not applicable"))

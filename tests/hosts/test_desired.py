@@ -4,12 +4,12 @@ the firewall file keeps other tables, the encryption findings name the problem."
 import paramiko
 import pytest
 
-from baseline import AUDITD, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME, BaselineViolation, require
+from baseline import ACCOUNTS, AUDITD, FILESYSTEM, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME, BaselineViolation, require
 from hosts import desired
 from hosts.connection import node, problems
 from hosts.operations.harden import _audit_canonical, luks_findings, nftables_text
 from hosts.facts.node import TimeServices
-from hosts.verify import audit_checks, package_checks, time_checks
+from hosts.verify import account_checks, audit_checks, mount_checks, package_checks, time_checks
 from hosts.operations.packages import derived_security_mirror, has_security_suite
 
 OPENSSH_9_2_KEX = ["sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
@@ -240,3 +240,40 @@ def test_package_verifier_names_missing_tools_and_present_clear_text_services():
     assert "aide" not in checks["integrity and audit tools installed"]["actual"]
     assert checks["legacy clear-text packages absent"]["actual"] == ["telnetd"]
     assert "A.8.34" in checks["integrity and audit tools installed"]["controls"]
+
+
+def _hardened_account_files() -> dict:
+    files = {path: [f"{key}{separator}{value}" if value != "" else key for key, value in getattr(ACCOUNTS, name).items()]
+             for name, (path, separator) in desired.ACCOUNT_CONFIG_FILES.items()}
+    files[desired.ACCOUNT_CONFIG_FILES["login_defs"][0]].insert(0, "# UMASK 022")  # a comment is not in force
+    files[desired.UMASK_PROFILE_PATH] = desired.umask_profile_text().splitlines()
+    files[desired.SU_PAM_PATH] = ["auth       sufficient pam_rootok.so", desired.su_restriction_line()]
+    return files
+
+
+def test_account_verifier_reads_the_files_as_the_deploy_writes_them():
+    assert _failed(account_checks(_hardened_account_files())) == []
+
+
+def test_account_verifier_fails_a_weakened_setting_a_commented_su_rule_and_a_missing_file():
+    files = _hardened_account_files()
+    login_defs = desired.ACCOUNT_CONFIG_FILES["login_defs"][0]
+    files[login_defs] = [line.replace("PASS_MAX_DAYS 60", "PASS_MAX_DAYS 99999") for line in files[login_defs]]
+    files[desired.SU_PAM_PATH] = ["# " + desired.su_restriction_line()]
+    del files[desired.ACCOUNT_CONFIG_FILES["faillock"][0]]
+    checks = {check["check"]: check for check in account_checks(files)}
+    assert _failed(checks.values()) == [f"{login_defs} settings", "/etc/security/faillock.conf settings",
+                                        "su restricted to a group"]
+    assert checks[f"{login_defs} settings"]["actual"]["PASS_MAX_DAYS"] == "99999"
+    assert checks["su restricted to a group"]["actual"] == "anyone"
+    assert "A.8.5" in checks["/etc/security/faillock.conf settings"]["controls"]
+
+
+def test_mount_verifier_wants_every_option_on_every_tree():
+    mounted = {target: set(options.split(",")) | {"rw", "relatime"} for target, options in desired.mount_options().items()}
+    assert _failed(mount_checks(mounted)) == []
+    mounted["/tmp"].discard("noexec")
+    del mounted["/var/tmp"]  # not a mount of its own: nothing keeps executables out
+    checks = {check["check"]: check for check in mount_checks(mounted)}
+    assert _failed(checks.values()) == ["mount options of /tmp", "mount options of /var/tmp"]
+    assert checks["mount options of /proc"]["expected"] == [f"hidepid={FILESYSTEM.proc_hidepid}"]
