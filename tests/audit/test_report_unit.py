@@ -254,7 +254,7 @@ def test_stack_outputs_give_endpoints_and_unencrypted_volumes():
     outputs = {"postgresEndpoint": "127.0.0.1:15432", "apiEndpoint": "127.0.0.1:18443",
                "qdrantEndpoint": "not deployed: set rae:qdrantImage", "unencryptedVolumes": {"pgdata": "EXEMPT: no dm"}}
     assert endpoints_from_outputs(outputs, "/ca.pem") == ["127.0.0.1:15432,postgres,name=postgres,ca=/ca.pem",
-                                                          "127.0.0.1:18443,tls,name=rae-api,ca=/ca.pem"]
+                                                          "127.0.0.1:18443,https,name=rae-api,ca=/ca.pem"]
     [volume] = unencrypted_volume_evidence(outputs, "local")
     assert volume.status == "fail" and "A.8.24" in volume.controls and volume.detail == "EXEMPT: no dm"
 
