@@ -43,11 +43,11 @@ class Endpoint:
 
     @classmethod
     def parse(cls, text: str, ca: str | None = None) -> "Endpoint":
-        """`host:port[,postgres][,name=SERVER_NAME][,ca=PATH][,mtls]` as given on the command line."""
+        """`host:port[,postgres|,https][,name=SERVER_NAME][,ca=PATH][,mtls]` as given on the command line."""
         address, *options = [part.strip() for part in text.split(",")]
         host, sep, port = address.rpartition(":")
         if not sep or not port.isdigit() or not host:
-            raise ValueError(f"endpoint {text!r}: expected host:port[,postgres][,name=...][,ca=...]")
+            raise ValueError(f"endpoint {text!r}: expected host:port[,postgres|,https][,name=...][,ca=...]")
         fields = {"kind": "tls", "server_name": None, "ca": ca, "mtls": False}
         for option in options:
             key, _, value = option.partition("=")
