@@ -211,3 +211,11 @@ BACKUP = Section(
                              "silent corruption of stored data is found without reading the whole repository daily."),
     restore_verified=S(True, ("A.8.13", "A.5.30"), "Every backup is restored once and compared."),
 )
+
+API = Section(
+    "api",
+    max_body_bytes=S(64 * 1024, ("A.8.26",),
+                     "A request body above 64 KiB is refused (413) before it reaches the application: the proxy "
+                     "judges the declared length, the API again what it reads (an application security requirement "
+                     "against oversized input)."),
+)

@@ -2,8 +2,9 @@
 (the policy gate on a rendered program), or on neither (manual), over one or more real audit reports.
 
 A control counts as observed when any report holds runtime or host evidence for it (containers, TLS handshakes,
-the stack's live state, hosts), pass or fail alike: the figure measures what the audit can see, not how well the
-system does. Excluded controls are counted apart.
+the stack's live state, hosts) that read a state, pass or fail alike: the figure measures what the audit can see,
+not how well the system does. A host that did not answer (unknown) or a part a host lacks (not applicable) is no
+observation; that is recomputed from each report's evidence. Excluded controls are counted apart.
 
     .venv/bin/python -m benchmarks.coverage_bench out/audit/report.json [out/node1/report.json ...]
 
@@ -16,7 +17,17 @@ import sys
 import time
 from pathlib import Path
 
+from harden.audit.evidence import runtime_source
+from harden.audit.report import SEEN
+
 GOAL = 40  # issue 11: controls with runtime or host evidence from the local stack plus one Node1
+
+
+def _seen(report: dict) -> set[str]:
+    """Controls with a runtime or host check that read a state, recomputed from the report's evidence (so a report
+    written before the audit stopped counting unknown and not-applicable checks is counted the same way)."""
+    return {cid for item in report["evidence"] if runtime_source(item["source"]) and item["status"] in SEEN
+            for cid in item["controls"]}
 
 
 def union(reports: list[dict]) -> dict:
@@ -24,10 +35,16 @@ def union(reports: list[dict]) -> dict:
     rank = {"observed": 3, "designed, not observed": 2, "excluded": 1, "not assessed": 0}
     best: dict[str, str] = {}
     for report in reports:
+        seen = _seen(report)
         for row in report["controls"]:
-            if rank[row["implementation"]] > rank.get(best.get(row["control"], "not assessed"), 0):
-                best[row["control"]] = row["implementation"]
-            best.setdefault(row["control"], row["implementation"])
+            basis = row["implementation"]
+            if basis == "observed" and row["control"] not in seen:
+                basis = "designed, not observed" if any(
+                    not runtime_source(i["source"]) for i in report["evidence"]
+                    if row["control"] in i["controls"]) else "not assessed"
+            if rank[basis] > rank.get(best.get(row["control"], "not assessed"), 0):
+                best[row["control"]] = basis
+            best.setdefault(row["control"], basis)
     counts = {basis: sum(1 for b in best.values() if b == basis) for basis in rank}
     return {"observed": counts["observed"], "designed_only": counts["designed, not observed"],
             "manual": counts["not assessed"], "excluded": counts["excluded"], "total": len(best),

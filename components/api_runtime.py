@@ -11,7 +11,7 @@ Qdrant's TLS 1.3 front with their certificates verified by name. Pure Python: re
 
 from dataclasses import dataclass
 
-from baseline import CONTAINER, TLS, require
+from baseline import API, CONTAINER, TLS, require
 from components import postgres_runtime, qdrant_runtime
 from components.spec import ContainerSpec, Healthcheck, SecretFile
 
@@ -28,7 +28,7 @@ PG_CLIENT_KEY_PATH = f"{SECRETS_DIR}/postgres-client.key"
 QDRANT_KEY_PATH = f"{SECRETS_DIR}/qdrant-api-key"
 # Requests: bodies above MAX_BODY_BYTES are refused (413) by the proxy and again by the API; the proxy gives a
 # client REQUEST_TIMEOUT_S to send its headers and the API SERVER_TIMEOUT_S to answer.
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = API.max_body_bytes
 REQUEST_TIMEOUT_S = 10
 SERVER_TIMEOUT_S = 30
 KEEPALIVE_S = 5

@@ -9,7 +9,7 @@ and `healthcheck_script()`.
 The hop to the API is TLS 1.3 too: the API's certificate is verified against the stack's CA and UPSTREAM_NAME,
 and the proxy presents its own client certificate, which the API requires. Towards the API the proxy drops
 every forwarding header a client sent (X-Forwarded-*, Forwarded, X-Real-IP) and sets X-Forwarded-For and
-X-Forwarded-Proto itself; it refuses bodies above api_runtime.MAX_BODY_BYTES, gives a client
+X-Forwarded-Proto itself; it refuses bodies above baseline.API.max_body_bytes, gives a client
 api_runtime.REQUEST_TIMEOUT_S for its request headers and the API api_runtime.SERVER_TIMEOUT_S to answer, and
 sets HSTS with includeSubDomains on every answer.
 
@@ -19,7 +19,7 @@ sets HSTS with includeSubDomains on every answer.
 
 from dataclasses import dataclass
 
-from baseline import CONTAINER, TLS
+from baseline import API, CONTAINER, TLS
 from components import api_runtime
 from components.spec import ContainerSpec, Healthcheck, Port, SecretFile
 
@@ -93,7 +93,7 @@ frontend https
     bind :{LISTEN_PORT} ssl crt {TLS_CERT_PATH} alpn h2,http/1.1
     http-after-response set-header Strict-Transport-Security "{api_runtime.HSTS}"
     http-request return status 200 content-type text/plain string "ok" if {{ path /healthz }}
-    http-request deny deny_status 413 if {{ req.hdr_val(content-length) gt {api_runtime.MAX_BODY_BYTES} }}
+    http-request deny deny_status 413 if {{ req.hdr_val(content-length) gt {API.max_body_bytes} }}
 {dropped}
     option forwardfor
     http-request set-header X-Forwarded-Proto https

@@ -7,7 +7,7 @@ verification cannot disagree about the target.
 import hashlib
 import json
 
-from baseline import AUDITD, DEPLOY, DOCKER_DAEMON, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
+from baseline import ACCOUNTS, AUDITD, DEPLOY, DOCKER_DAEMON, FILESYSTEM, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
 from baseline import host as node_baseline
 
 # baseline.SSH settings that map one-to-one onto an sshd keyword (sshd keywords are case-insensitive)
@@ -143,6 +143,31 @@ def journald_conf_text() -> str:
             f"Storage={JOURNALD.storage}\nSystemMaxUse={JOURNALD.system_max_use}\n"
             f"MaxRetentionSec={JOURNALD.max_retention_sec}\nCompress={JOURNALD.compress}\n"
             f"ForwardToSyslog={JOURNALD.forward_to_syslog}\n")
+
+
+# Where each ACCOUNTS setting is written, and how (key<separator>value lines)
+ACCOUNT_CONFIG_FILES = {"login_defs": ("/etc/login.defs", " "), "pwquality": ("/etc/security/pwquality.conf", " = "),
+                        "faillock": ("/etc/security/faillock.conf", " = ")}
+UMASK_PROFILE_PATH = "/etc/profile.d/harden-umask.sh"
+SU_PAM_PATH = "/etc/pam.d/su"
+
+
+def mount_options() -> dict:
+    """Mount point -> the options it needs at least: the temporary trees, and /proc hiding other users' processes."""
+    return {**FILESYSTEM.mount_options, "/proc": f"hidepid={FILESYSTEM.proc_hidepid}"}
+
+
+def su_restriction_line() -> str:
+    """The pam_wheel line that keeps su to the baseline's group."""
+    return f"auth       required   pam_wheel.so group={ACCOUNTS.su_restricted_group}"
+
+
+def umask_profile_text() -> str:
+    """The login shells' umask."""
+    return f"umask {ACCOUNTS.umask}\n"
+
+
+TIMESYNCD_DROPIN_PATH = "/etc/systemd/timesyncd.conf.d/harden.conf"
 
 
 def timesyncd_conf_text() -> str:

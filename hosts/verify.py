@@ -7,7 +7,7 @@
     # [{"check": "sshd permitrootlogin", "expected": "no", "actual": "no", "controls": ["A.8.2", "A.8.5"],
     #   "status": "pass"}, ...]
 
-status is "pass", "fail" or "not applicable". "deploy completed" fails on a node no deploy of this baseline
+status is "pass", "fail", "not applicable", or "unknown" where the node's systemd does not answer. "deploy completed" fails on a node no deploy of this baseline
 ran to its end on (never deployed, or stopped half-way and not re-run). A host that cannot be reached (or
 whose host key is not the known one) raises ConnectionError: no evidence is better than made-up evidence.
 It reads the same facts (hosts.facts.node) the deploys use, so what is checked is what is applied.
@@ -16,13 +16,16 @@ It reads the same facts (hosts.facts.node) the deploys use, so what is checked i
 from pyinfra.api import Config, Inventory, State
 from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.facts.apt import AptSources
+from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import LinuxDistribution
 
-from baseline import AUDITD, DEPLOY, FILESYSTEM, FIREWALL, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO, SYSCTL
+from baseline import ACCOUNTS, AUDITD, DEPLOY, FILESYSTEM, FIREWALL, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO, SYSCTL, TIME
 from hosts import connection, desired
-from hosts.facts.node import (AuditRules, AuditStatus, EncryptionBacking, FileLines, FileModes, FstabTypes, NftablesRendered,
-                              SshdEffective, SshHostKeyFiles, SshOfferedKex, SudoDefaults, SysctlValues, WeakModuli)
-from hosts.operations.harden import audit_rule_findings, luks_findings, nftables_text
+from hosts.facts.node import (AuditRules, AuditStatus, EncryptionBacking, FileLines, FileModes, FstabTypes, MountOptions,
+                              NftablesRendered,
+                              SshdEffective, SshHostKeyFiles, SshOfferedKex, SudoDefaults, SysctlValues, TimeServices,
+                              WeakModuli)
+from hosts.operations.harden import audit_rule_findings, config_in_force, luks_findings, nftables_text
 from hosts.operations.packages import has_security_suite, node_codename, security_suite
 
 SSHD_LIST_CONTROLS = {"kexalgorithms": SSH.controls("kex_classical") + SSH.controls("kex_preferred"),
@@ -31,6 +34,8 @@ SSHD_LIST_CONTROLS = {"kexalgorithms": SSH.controls("kex_classical") + SSH.contr
                       "pubkeyacceptedalgorithms": SSH.controls("user_key_algorithms"),
                       "allowgroups": SSH.controls("allow_groups"),
                       "trustedusercakeys": SSH.controls("trusted_user_ca_path")}
+# Debian's other time daemons: one of them running beside the baseline's service would fight it over the clock
+OTHER_TIME_DAEMONS = ("chrony", "ntpsec", "ntp", "openntpd")
 # The client address sshd -T -C evaluates Match blocks for when the host data names none (ssh_client_addr):
 # an address of Tailscale's range, where operators' SSH arrives from
 DEFAULT_CLIENT_ADDR = "100.64.0.1"
@@ -139,6 +144,79 @@ def _apt_security_check(host) -> dict:
     return _check("apt security suite", suite, suite if present else "missing", PACKAGES.controls("security_suite"))
 
 
+def time_checks(services: dict, dropin: list) -> list[dict]:
+    """Time synchronisation as the node runs it: the baseline's service active and enabled, no other time daemon
+    active, the clock synchronised from a server (timesyncd's own record; a clock it never set fails, whatever the
+    reason), and the servers it is told to ask.
+
+    + services: the TimeServices fact (units by name, synchronised)
+    + dropin: lines of the timesyncd drop-in the deploy writes
+    """
+    units = services["units"]
+    own = units.get(TIME.service, {"active": "unknown", "enabled": ""})
+    others = sorted(unit for unit in OTHER_TIME_DAEMONS if units.get(unit, {}).get("active") == "active")
+    # systemd that does not answer (not PID 1, or a unit it cannot read) is unknown, never a pass or a fail
+    unread = "unknown" if own["active"] == "unknown" else None
+    return [
+        _check(f"time service {TIME.service}", "active, enabled", f"{own['active']}, {own['enabled'] or 'not installed'}",
+               TIME.controls("service"), unread),
+        _check("other time daemons active", [], others, TIME.controls("service"), unread),
+        _check(f"clock synchronised by {TIME.service}", "yes", "yes" if services["synchronised"] else "no",
+               TIME.controls("service")),
+        _check("time servers", desired.timesyncd_conf_text().splitlines(), dropin, TIME.controls("ntp_servers")),
+    ]
+
+
+def package_checks(installed: dict) -> list[dict]:
+    """The baseline's packages installed and the clear-text ones absent, as dpkg lists them (installed or held)."""
+    return [
+        _check("baseline packages installed", sorted(PACKAGES.required),
+               sorted(package for package in PACKAGES.required if package in installed), PACKAGES.controls("required")),
+        _check("integrity and audit tools installed", sorted(PACKAGES.integrity_tools),
+               sorted(package for package in PACKAGES.integrity_tools if package in installed),
+               PACKAGES.controls("integrity_tools")),
+        _check("legacy clear-text packages absent", [],
+               sorted(package for package in FILESYSTEM.legacy_packages if package in installed),
+               FILESYSTEM.controls("legacy_packages")),
+    ]
+
+
+def account_checks(files: dict) -> list[dict]:
+    """Accounts and PAM as the files in force say, parsed as the deploy parses them: login.defs, password quality,
+    lockout, the login shells' umask, su kept to the baseline's group.
+
+    + files: path -> its lines (empty for a file that does not exist), for the paths in desired
+    """
+    checks = []
+    for key, values in (("login_defs", ACCOUNTS.login_defs), ("pwquality", ACCOUNTS.pwquality),
+                        ("faillock", ACCOUNTS.faillock)):
+        path = desired.ACCOUNT_CONFIG_FILES[key][0]
+        wanted = {name: str(value) for name, value in values.items()}
+        in_force = config_in_force(files.get(path, []))
+        checks.append(_check(f"{path} settings", wanted, {name: in_force.get(name) for name in wanted},
+                             ACCOUNTS.controls(key)))
+    checks.append(_check("login shells' umask", desired.umask_profile_text().splitlines(),
+                         files.get(desired.UMASK_PROFILE_PATH, []), ACCOUNTS.controls("umask")))
+    su_line = desired.su_restriction_line().split()
+    restricted = any(line.split() == su_line for line in files.get(desired.SU_PAM_PATH, []))
+    checks.append(_check("su restricted to a group", ACCOUNTS.su_restricted_group,
+                         ACCOUNTS.su_restricted_group if restricted else "anyone", ACCOUNTS.controls("su_restricted_group")))
+    return checks
+
+
+def mount_checks(mounted: dict) -> list[dict]:
+    """Temporary trees and /proc mounted with at least the baseline's options (MountOptions, as the deploy reads)."""
+    return [_check(f"mount options of {target}", sorted(options.split(",")),
+                   sorted(set(options.split(",")) & mounted.get(target, set())),
+                   FILESYSTEM.controls("proc_hidepid" if target == "/proc" else "mount_options"))
+            for target, options in sorted(desired.mount_options().items())]
+
+
+def _account_checks(host) -> list[dict]:
+    paths = [path for path, _ in desired.ACCOUNT_CONFIG_FILES.values()] + [desired.UMASK_PROFILE_PATH, desired.SU_PAM_PATH]
+    return account_checks({path: host.get_fact(FileLines, path=path) for path in paths})
+
+
 def _completion_check(host) -> dict:
     """Whether a deploy of this baseline ran to its end on the node (a run that stopped half-way never writes it)."""
     recorded = "".join(f"{line}\n" for line in host.get_fact(FileLines, path=DEPLOY.completion_marker)) or "missing"
@@ -160,14 +238,21 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
     if not host.connected:
         raise ConnectionError(f"{name}: no SSH connection (unreachable, or its host key is not the known one)")
     try:
-        checks = _ssh_checks(host, data) + _file_mode_checks(host) + [_sudo_check(host, data), _completion_check(host)]
+        checks = _ssh_checks(host, data) + _file_mode_checks(host) + _account_checks(host) + [
+            _sudo_check(host, data), _completion_check(host)]
         if data.get("harden_scope") == "node":
             checks += _kernel_checks(host) + [_firewall_check(host, data), _apt_security_check(host),
                                               _module_blacklist_check(host)]
             checks += _luks_checks(host, data)
+            checks += time_checks(host.get_fact(TimeServices, units=(TIME.service, *OTHER_TIME_DAEMONS)),
+                                  host.get_fact(FileLines, path=desired.TIMESYNCD_DROPIN_PATH))
+            checks += package_checks(host.get_fact(DebPackages))
+            checks += mount_checks(host.get_fact(MountOptions, targets=tuple(sorted(desired.mount_options()))))
         else:
             checks.append(_check("kernel, auditd, nftables, LUKS", None, None, LUKS.controls("required_for"),
                                  "not applicable"))
+            # a container reads the clock of its host's kernel: the host's own audit observes it
+            checks.append(_check("time synchronisation", None, None, TIME.controls("service"), "not applicable"))
         return checks
     finally:
         disconnect_all(state)

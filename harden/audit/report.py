@@ -8,7 +8,8 @@ The status algebra of a control:
   pass            every one of its checks passed
 
 Where the evidence comes from is shown beside the status: "observed" (containers, TLS, the stack's live state,
-hosts), "designed, not observed" (only the policy gate's findings on a rendered program), "not assessed" (no
+hosts: a check that read a state, passing or failing; unknown and not-applicable checks observe nothing), "designed,
+not observed" (only the policy gate's findings on a rendered program), "not assessed" (no
 evidence in this run: the control is outside what this run collected).
 
 Exit codes (documented in `harden audit --help`); the scope is every applicable control this run assessed:
@@ -31,6 +32,10 @@ from harden.audit.risks import RISKS
 SCHEMA_VERSION = "2.0.0"
 EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR, EXIT_RISK_ACCEPTED = 0, 1, 2, 3
 OBSERVED, DESIGNED, NOT_ASSESSED, EXCLUDED = "observed", "designed, not observed", "not assessed", "excluded"
+# A runtime or host check is an observation of its control only when it read a state (pass or fail, waived or
+# not): a host that did not answer (unknown) or a part that does not exist there (not applicable, e.g. the kernel of
+# an sshd container) observed nothing about it
+SEEN = (PASS, FAIL, RISK_ACCEPTED)
 CITED = 5  # evidence items cited inline per claim; the rest are named in report.json
 
 
@@ -123,7 +128,8 @@ def statement_of_applicability(evidence: list[dict], not_applicable: dict[str, s
         items = by_control.get(cid, [])
         exclusion = not_applicable.get(cid)
         status = roll_up((i["status"] for i in items), justified_not_applicable=bool(exclusion))
-        basis = (OBSERVED if any(runtime_source(i["source"]) for i in items) else DESIGNED if items else
+        basis = (OBSERVED if any(runtime_source(i["source"]) and i["status"] in SEEN for i in items) else
+                 DESIGNED if any(not runtime_source(i["source"]) for i in items) else
                  EXCLUDED if status == NOT_APPLICABLE else NOT_ASSESSED)
         policies = [p.slug for p in covering(cid)]
         rows.append({

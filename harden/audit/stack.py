@@ -222,7 +222,7 @@ def resources_of(graph) -> list[dict]:
 
 # Stack outputs that name an endpoint: output key -> (probe kind, the name its certificate carries).
 # components/stacks/local.py exports these; the certificate names are the ones it issues.
-ENDPOINT_OUTPUTS = {"postgresEndpoint": ("postgres", "postgres"), "apiEndpoint": ("tls", "rae-api"),
+ENDPOINT_OUTPUTS = {"postgresEndpoint": ("postgres", "postgres"), "apiEndpoint": ("https", "rae-api"),
                     "qdrantEndpoint": ("tls", "qdrant")}
 
 

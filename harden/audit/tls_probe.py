@@ -12,11 +12,11 @@ from datetime import datetime, timezone
 
 from cryptography import x509
 
-from baseline import TLS
+from baseline import API, TLS
 from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 
 _SSL_REQUEST = struct.pack("!II", 8, 80877103)
-KINDS = ("tls", "postgres")
+KINDS = ("tls", "https", "postgres")
 _TLS_VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 
 
@@ -25,7 +25,8 @@ class Endpoint:
     """An endpoint to probe.
 
     + host, port: where it listens
-    + kind: "tls" (TLS from the first byte) or "postgres" (SSLRequest preamble first)
+    + kind: "tls" (TLS from the first byte), "https" (TLS, then HTTP: the request body limit probed) or "postgres"
+      (SSLRequest preamble first)
     + server_name: the name its certificate must carry (defaults to host)
     + ca: path of the CA bundle the chain must verify against (the stack's CA)
     + mtls: the endpoint must refuse a client without a certificate (mutual TLS); probed, never assumed
@@ -42,11 +43,11 @@ class Endpoint:
 
     @classmethod
     def parse(cls, text: str, ca: str | None = None) -> "Endpoint":
-        """`host:port[,postgres][,name=SERVER_NAME][,ca=PATH][,mtls]` as given on the command line."""
+        """`host:port[,postgres|,https][,name=SERVER_NAME][,ca=PATH][,mtls]` as given on the command line."""
         address, *options = [part.strip() for part in text.split(",")]
         host, sep, port = address.rpartition(":")
         if not sep or not port.isdigit() or not host:
-            raise ValueError(f"endpoint {text!r}: expected host:port[,postgres][,name=...][,ca=...]")
+            raise ValueError(f"endpoint {text!r}: expected host:port[,postgres|,https][,name=...][,ca=...]")
         fields = {"kind": "tls", "server_name": None, "ca": ca, "mtls": False}
         for option in options:
             key, _, value = option.partition("=")
@@ -136,7 +137,32 @@ def probe(endpoint: Endpoint, timeout: float = 5.0) -> list[Evidence]:
     found.append(_expiry(subject, der))
     if endpoint.mtls:
         found.append(_client_certificate_required(endpoint, timeout))
+    if endpoint.kind == "https":
+        found.append(_body_limit(endpoint, timeout))
     return found
+
+
+def _body_limit(endpoint: Endpoint, timeout: float) -> Evidence:
+    """A request that declares a body one byte above API.max_body_bytes must be refused with 413 before the body is
+    read; the probe sends no body, so nothing oversized ever travels."""
+    check, expected = "oversized_body_refused", f"413 for a declared body of {API.max_body_bytes + 1} bytes"
+    name = endpoint.server_name or endpoint.host
+    request = (f"POST / HTTP/1.1\r\nHost: {name}\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {API.max_body_bytes + 1}\r\nConnection: close\r\n\r\n").encode()
+    try:
+        sock = _connect(endpoint, timeout)
+        with _context("TLSv1.3", None).wrap_socket(sock, server_hostname=name) as tls:
+            tls.sendall(request)
+            status_line = tls.recv(4096).split(b"\r\n", 1)[0].decode("latin-1")
+    except OSError as error:
+        return Evidence("tls", endpoint.subject, check, expected, f"{type(error).__name__}: {error}", UNKNOWN,
+                        API.controls("max_body_bytes"), "no HTTP answer")
+    parts = status_line.split()
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        return Evidence("tls", endpoint.subject, check, expected, f"not an HTTP answer: {status_line[:80]!r}", UNKNOWN,
+                        API.controls("max_body_bytes"))
+    return Evidence("tls", endpoint.subject, check, expected, status_line, PASS if parts[1] == "413" else FAIL,
+                    API.controls("max_body_bytes"))
 
 
 def _client_certificate_required(endpoint: Endpoint, timeout: float) -> Evidence:

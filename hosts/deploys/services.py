@@ -18,7 +18,7 @@ def harden_updates():
 
 @deploy("Time sync and persistent journal (baseline.TIME, baseline.JOURNALD)")
 def harden_time_and_logs():
-    timesyncd = harden.text_file(name="timesyncd servers", path="/etc/systemd/timesyncd.conf.d/harden.conf",
+    timesyncd = harden.text_file(name="timesyncd servers", path=desired.TIMESYNCD_DROPIN_PATH,
                                  text=desired.timesyncd_conf_text())
     systemd.service(name=f"{TIME.service} running", service=TIME.service, running=True, enabled=True)
     systemd.service(name=f"{TIME.service} restarted on change", service=TIME.service, restarted=True,

@@ -36,19 +36,19 @@ def harden_packages():
 
 @deploy("Accounts and PAM (baseline.ACCOUNTS)")
 def harden_accounts():
-    harden.config_values(name="login.defs", path="/etc/login.defs", values=ACCOUNTS.login_defs, separator=" ")
-    harden.config_values(name="pwquality", path="/etc/security/pwquality.conf", values=ACCOUNTS.pwquality,
-                         separator=" = ")
-    harden.config_values(name="faillock", path="/etc/security/faillock.conf", values=ACCOUNTS.faillock,
-                         separator=" = ")
+    config_files = desired.ACCOUNT_CONFIG_FILES
+    harden.config_values(name="login.defs", path=config_files["login_defs"][0], values=ACCOUNTS.login_defs,
+                         separator=config_files["login_defs"][1])
+    harden.config_values(name="pwquality", path=config_files["pwquality"][0], values=ACCOUNTS.pwquality,
+                         separator=config_files["pwquality"][1])
+    harden.config_values(name="faillock", path=config_files["faillock"][0], values=ACCOUNTS.faillock,
+                         separator=config_files["faillock"][1])
     for profile, text in FAILLOCK_PROFILES.items():
         harden.text_file(name=f"pam profile {profile}", path=f"/usr/share/pam-configs/{profile}", text=text)
     harden.pam_profiles(name="pam_faillock enabled", profiles=tuple(FAILLOCK_PROFILES), module="pam_faillock.so")
-    files.line(name="su only for the sudo group", path="/etc/pam.d/su",
-               line=r"^#?\s*auth\s+required\s+pam_wheel\.so.*$",
-               replace=f"auth       required   pam_wheel.so group={ACCOUNTS.su_restricted_group}")
-    harden.text_file(name="umask for login shells", path="/etc/profile.d/harden-umask.sh",
-                     text=f"umask {ACCOUNTS.umask}\n")
+    files.line(name="su only for the sudo group", path=desired.SU_PAM_PATH,
+               line=r"^#?\s*auth\s+required\s+pam_wheel\.so.*$", replace=desired.su_restriction_line())
+    harden.text_file(name="umask for login shells", path=desired.UMASK_PROFILE_PATH, text=desired.umask_profile_text())
     harden.sudoers_dropin(name="sudo: use_pty and its own log file (validated by visudo)", text=desired.sudoers_text(),
                           path=SUDO.dropin)
 
@@ -68,5 +68,4 @@ def harden_kernel():
     # a module the next boot needs (vfat for /boot/efi on a UEFI node) is never blacklisted
     harden.text_file(name="kernel module blacklist", path=desired.MODULE_BLACKLIST_PATH,
                      text=desired.module_blacklist_text(host.get_fact(FstabTypes)))
-    harden.mount_options(name="mount options",
-                         wanted={**FILESYSTEM.mount_options, "/proc": f"hidepid={FILESYSTEM.proc_hidepid}"})
+    harden.mount_options(name="mount options", wanted=desired.mount_options())

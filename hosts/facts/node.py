@@ -265,3 +265,33 @@ class CommandPresent(FactBase):
 
     def process(self, output):
         return output[0] == "yes"
+
+
+class TimeServices(FactBase):
+    """The node's time daemons as systemd runs them, and whether systemd-timesyncd has synchronised the clock.
+
+    `{"units": {unit: {"active": state, "enabled": state}}, "synchronised": bool}`; a unit that is not installed
+    reads active "inactive" and enabled "" (systemctl prints nothing). timesyncd creates
+    /run/systemd/timesync/synchronized once it has set the clock from a server (systemd-time-wait-sync waits on it);
+    systemctl reaches systemd without D-Bus, so a minimal node answers too.
+    """
+
+    requires_command = "systemctl"
+
+    def command(self, units):
+        probes = "".join(f"printf '%s %s %s\\n' {shlex.quote(unit)} "
+                         f"\"$(systemctl is-active {shlex.quote(unit + '.service')} 2>/dev/null)\" "
+                         f"\"$(systemctl is-enabled {shlex.quote(unit + '.service')} 2>/dev/null)\"; "
+                         for unit in units)
+        return probes + "test -e /run/systemd/timesync/synchronized && echo 'synchronised yes' || echo 'synchronised no'"
+
+    def process(self, output):
+        units, synchronised = {}, False
+        for line in output:
+            name, _, rest = line.partition(" ")
+            if name == "synchronised":
+                synchronised = rest.strip() == "yes"
+                continue
+            active, _, enabled = rest.partition(" ")
+            units[name] = {"active": active.strip() or "unknown", "enabled": enabled.strip()}
+        return {"units": units, "synchronised": synchronised}

@@ -121,6 +121,17 @@ def sysctl(values: dict, path: str = "/etc/sysctl.d/zz-harden.conf"):
         host.noop(f"{len(running)} sysctl values already as set")
 
 
+def config_in_force(lines: list) -> dict:
+    """`key value`, `key = value` or a bare `key` per line, comments skipped: what config_values sets, as read back."""
+    active = {}
+    for line in lines:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            key, _, value = stripped.replace("=", " ", 1).partition(" ")
+            active[key.strip()] = value.strip()
+    return active
+
+
 @operation()
 def config_values(path: str, values: dict, separator: str = " "):
     """Set `key<separator>value` lines in a config file; an empty value writes the bare key (a flag).
@@ -129,12 +140,7 @@ def config_values(path: str, values: dict, separator: str = " "):
     + values: key -> value
     + separator: between key and value as written, e.g. " = "
     """
-    active = {}
-    for line in host.get_fact(FileLines, path=path):
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            key, _, value = stripped.replace("=", " ", 1).partition(" ")
-            active[key.strip()] = value.strip()
+    active = config_in_force(host.get_fact(FileLines, path=path))
     changed = [key for key, value in values.items() if active.get(key) != str(value)]
     if not changed:
         host.noop(f"{path}: {len(values)} settings already as set")

@@ -139,9 +139,12 @@ def pki(tmp_path_factory):
 
 
 class TlsServer:
-    """A TLS server on 127.0.0.1 in a thread; `postgres=True` answers the SSLRequest preamble with 'S' first."""
+    """A TLS server on 127.0.0.1 in a thread; `postgres=True` answers the SSLRequest preamble with 'S' first;
+    `http_answer` is sent once a request's headers have arrived (a stand-in for an HTTPS service)."""
 
-    def __init__(self, cert: str, key: str, minimum=ssl.TLSVersion.TLSv1_3, postgres=False, port: int = 0):
+    def __init__(self, cert: str, key: str, minimum=ssl.TLSVersion.TLSv1_3, postgres=False, port: int = 0,
+                 http_answer: bytes | None = None):
+        self.http_answer = http_answer
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.minimum_version = minimum
         self.context.load_cert_chain(cert, key)
@@ -167,7 +170,11 @@ class TlsServer:
                     return
                 conn.sendall(b"S")
             with self.context.wrap_socket(conn, server_side=True) as tls:
-                tls.recv(1)
+                received = tls.recv(4096)
+                while self.http_answer is not None and received and b"\r\n\r\n" not in received:
+                    received += tls.recv(4096)
+                if self.http_answer is not None and received:
+                    tls.sendall(self.http_answer)
         except (OSError, ssl.SSLError):
             pass
         finally:

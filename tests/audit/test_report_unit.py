@@ -254,7 +254,7 @@ def test_stack_outputs_give_endpoints_and_unencrypted_volumes():
     outputs = {"postgresEndpoint": "127.0.0.1:15432", "apiEndpoint": "127.0.0.1:18443",
                "qdrantEndpoint": "not deployed: set rae:qdrantImage", "unencryptedVolumes": {"pgdata": "EXEMPT: no dm"}}
     assert endpoints_from_outputs(outputs, "/ca.pem") == ["127.0.0.1:15432,postgres,name=postgres,ca=/ca.pem",
-                                                          "127.0.0.1:18443,tls,name=rae-api,ca=/ca.pem"]
+                                                          "127.0.0.1:18443,https,name=rae-api,ca=/ca.pem"]
     [volume] = unencrypted_volume_evidence(outputs, "local")
     assert volume.status == "fail" and "A.8.24" in volume.controls and volume.detail == "EXEMPT: no dm"
 
@@ -361,3 +361,15 @@ def test_declared_containers_read_pulumi_docker_and_its_pids_limit():
     assert declared["rae-local-postgres"]["cgroupns_mode"] == "private" and declared["rae-local-proxy"]["cgroupns_mode"] is None
     assert declared["rae-local-postgres"]["port_bind_addresses"] == ["127.0.0.1"]
     assert declared["rae-local-proxy"]["memory_mb"] == 512 and declared["rae-local-proxy"]["pids_limit"] is None
+
+
+def test_a_host_that_did_not_answer_or_a_part_it_lacks_is_no_observation():
+    """Coverage counts what the audit saw: an unknown host check or a not-applicable one (the kernel of an sshd
+    container) leaves its control not assessed, while a failing check is an observation like a passing one."""
+    evidence = [_ev("unknown", "A.8.2", "host"), _ev("not-applicable", "A.8.24", "host"), _ev("fail", "A.8.5", "host"),
+                _ev("not-applicable", "A.5.15", "host"), _ev("pass", "A.5.15", "gate", "RAE-IAM-001")]
+    rows = {row["control"]: row for row in _report(evidence)["controls"]}
+    assert rows["A.8.2"]["implementation"] == "not assessed" and rows["A.8.2"]["status"] == "unknown"
+    assert rows["A.8.24"]["implementation"] == "not assessed"
+    assert rows["A.8.5"]["implementation"] == "observed" and rows["A.8.5"]["status"] == "fail"
+    assert rows["A.5.15"]["implementation"] == "designed, not observed"

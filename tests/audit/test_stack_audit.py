@@ -51,7 +51,11 @@ def test_stack_audit_reads_the_database_networks_and_inventory(clean_stack_audit
     assert {e["check"] for e in networks} == {"members", "egress"} and len(networks) >= 4
     assert {e["status"] for e in networks} == {"pass"}, [e for e in networks if e["status"] != "pass"]
     observed = {row["control"] for row in report["controls"] if row["implementation"] == "observed"}
-    assert {"A.5.9", "A.5.15", "A.5.28", "A.8.22", "A.8.31", "A.8.32"} <= observed, observed
+    assert {"A.5.9", "A.5.15", "A.5.28", "A.8.22", "A.8.31", "A.8.32", "A.8.26"} <= observed, observed
+    # the published API endpoint (the TLS proxy) refuses a declared body above the baseline's limit
+    body_limit = [e for e in report["evidence"] if e["check"] == "oversized_body_refused"]
+    assert len(body_limit) == 1 and body_limit[0]["status"] == "pass", body_limit
+    assert body_limit[0]["actual"].split()[1] == "413" and body_limit[0]["controls"] == ["A.8.26"]
 
 
 def test_memory_changed_behind_pulumis_back_is_drift(local_stack, docker_client, out_dir):

@@ -4,11 +4,12 @@ the firewall file keeps other tables, the encryption findings name the problem."
 import paramiko
 import pytest
 
-from baseline import AUDITD, KERNEL_MODULES, LUKS, SSH, BaselineViolation, require
+from baseline import ACCOUNTS, AUDITD, FILESYSTEM, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME, BaselineViolation, require
 from hosts import desired
 from hosts.connection import node, problems
 from hosts.operations.harden import _audit_canonical, luks_findings, nftables_text
-from hosts.verify import audit_checks
+from hosts.facts.node import TimeServices
+from hosts.verify import account_checks, audit_checks, mount_checks, package_checks, time_checks
 from hosts.operations.packages import derived_security_mirror, has_security_suite
 
 OPENSSH_9_2_KEX = ["sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
@@ -190,3 +191,89 @@ def test_security_suite_found_or_derived_from_the_debian_source():
     assert not has_security_suite([main, {**security, "type": "deb-src"}], "bookworm")
     assert derived_security_mirror([main]) == "http://mirror.example/debian-security"
     assert derived_security_mirror([{**main, "url": "http://mirror.example/ubuntu"}]) is None
+
+
+# TimeServices' output as the fact's command prints it: on a hardened node, beside chrony installed and running,
+# and where systemd is not PID 1 (this development container: systemctl prints nothing for is-active)
+TIMESYNCD_RUNNING = ["systemd-timesyncd active enabled", "chrony inactive", "ntpsec inactive", "ntp inactive",
+                     "openntpd inactive", "synchronised yes"]
+
+
+def _time(lines, dropin=None):
+    checks = time_checks(TimeServices().process(lines),
+                         desired.timesyncd_conf_text().splitlines() if dropin is None else dropin)
+    return {check["check"]: check for check in checks}
+
+
+def test_time_verifier_passes_timesyncd_running_synchronised_with_the_baseline_servers():
+    checks = _time(TIMESYNCD_RUNNING)
+    assert {name: check["status"] for name, check in checks.items()} == {
+        f"time service {TIME.service}": "pass", "other time daemons active": "pass",
+        f"clock synchronised by {TIME.service}": "pass", "time servers": "pass"}
+    assert all("A.8.17" in check["controls"] for check in checks.values())
+
+
+def test_time_verifier_fails_an_unsynchronised_clock_a_rival_daemon_and_other_servers():
+    unsynchronised = _time(TIMESYNCD_RUNNING[:-1] + ["synchronised no"])
+    assert unsynchronised[f"clock synchronised by {TIME.service}"]["status"] == "fail"
+    rival = _time(["systemd-timesyncd inactive disabled", "chrony active enabled", "synchronised no"])
+    assert rival[f"time service {TIME.service}"]["actual"] == "inactive, disabled"
+    assert rival["other time daemons active"] == {**rival["other time daemons active"], "actual": ["chrony"],
+                                                  "status": "fail"}
+    assert _time(TIMESYNCD_RUNNING, ["[Time]", "NTP=pool.example"])["time servers"]["status"] == "fail"
+    assert _time(TIMESYNCD_RUNNING, [])["time servers"]["status"] == "fail"  # no drop-in: Debian's default pool
+
+
+def test_time_verifier_says_unknown_where_systemd_does_not_answer():
+    checks = _time(["systemd-timesyncd  enabled", "chrony", "synchronised no"])
+    assert checks[f"time service {TIME.service}"]["status"] == "unknown"
+    assert checks["other time daemons active"]["status"] == "unknown"
+
+
+def test_package_verifier_names_missing_tools_and_present_clear_text_services():
+    installed = {package: {"1"} for package in PACKAGES.required + PACKAGES.integrity_tools}
+    assert _failed(package_checks(installed)) == []
+    del installed["aide"]
+    installed["telnetd"] = {"0.17"}
+    checks = {check["check"]: check for check in package_checks(installed)}
+    assert _failed(checks.values()) == ["integrity and audit tools installed", "legacy clear-text packages absent"]
+    assert "aide" not in checks["integrity and audit tools installed"]["actual"]
+    assert checks["legacy clear-text packages absent"]["actual"] == ["telnetd"]
+    assert "A.8.34" in checks["integrity and audit tools installed"]["controls"]
+
+
+def _hardened_account_files() -> dict:
+    files = {path: [f"{key}{separator}{value}" if value != "" else key for key, value in getattr(ACCOUNTS, name).items()]
+             for name, (path, separator) in desired.ACCOUNT_CONFIG_FILES.items()}
+    files[desired.ACCOUNT_CONFIG_FILES["login_defs"][0]].insert(0, "# UMASK 022")  # a comment is not in force
+    files[desired.UMASK_PROFILE_PATH] = desired.umask_profile_text().splitlines()
+    files[desired.SU_PAM_PATH] = ["auth       sufficient pam_rootok.so", desired.su_restriction_line()]
+    return files
+
+
+def test_account_verifier_reads_the_files_as_the_deploy_writes_them():
+    assert _failed(account_checks(_hardened_account_files())) == []
+
+
+def test_account_verifier_fails_a_weakened_setting_a_commented_su_rule_and_a_missing_file():
+    files = _hardened_account_files()
+    login_defs = desired.ACCOUNT_CONFIG_FILES["login_defs"][0]
+    files[login_defs] = [line.replace("PASS_MAX_DAYS 60", "PASS_MAX_DAYS 99999") for line in files[login_defs]]
+    files[desired.SU_PAM_PATH] = ["# " + desired.su_restriction_line()]
+    del files[desired.ACCOUNT_CONFIG_FILES["faillock"][0]]
+    checks = {check["check"]: check for check in account_checks(files)}
+    assert _failed(checks.values()) == [f"{login_defs} settings", "/etc/security/faillock.conf settings",
+                                        "su restricted to a group"]
+    assert checks[f"{login_defs} settings"]["actual"]["PASS_MAX_DAYS"] == "99999"
+    assert checks["su restricted to a group"]["actual"] == "anyone"
+    assert "A.8.5" in checks["/etc/security/faillock.conf settings"]["controls"]
+
+
+def test_mount_verifier_wants_every_option_on_every_tree():
+    mounted = {target: set(options.split(",")) | {"rw", "relatime"} for target, options in desired.mount_options().items()}
+    assert _failed(mount_checks(mounted)) == []
+    mounted["/tmp"].discard("noexec")
+    del mounted["/var/tmp"]  # not a mount of its own: nothing keeps executables out
+    checks = {check["check"]: check for check in mount_checks(mounted)}
+    assert _failed(checks.values()) == ["mount options of /tmp", "mount options of /var/tmp"]
+    assert checks["mount options of /proc"]["expected"] == [f"hidepid={FILESYSTEM.proc_hidepid}"]

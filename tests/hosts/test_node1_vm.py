@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from baseline import AUDITD, DEPLOY, FIREWALL, LUKS, SSH, SUDO
+from baseline import AUDITD, DEPLOY, FIREWALL, LUKS, SSH, SUDO, TIME
 from hosts import desired
 from hosts.verify import verify_host
 from hosts.vm.boot import free_loopback_port
@@ -39,6 +39,9 @@ BUDGET = {"refused": 120, "first_apply": 2400, "re_run": 1200, "lynis": 2700, "r
 # A UEFI node's EFI system partition as its fstab names it: the deploy must keep vfat loadable for it. The VM boots
 # without firmware of its own (qemu -kernel), so the entry is nofail and nothing answers to the label.
 DATA_MOUNT = os.path.commonpath(list(LUKS.data_paths.values()))  # where hosts/vm/build-image.sh mounts the LUKS disk
+# The one check a VM without a route to a time server fails, truthfully: timesyncd never set its clock (this
+# machine resolves no public name); where the VM reaches the baseline's servers it passes like the others
+CLOCK_CHECK = f"clock synchronised by {TIME.service}"
 EFI_FSTAB_LINE = "LABEL=EFI-TEST /boot/efi vfat umask=0077,nofail,x-systemd.device-timeout=1s 0 2"
 
 
@@ -150,9 +153,12 @@ def test_server_proposes_only_etm_macs(first_apply, node1_vm):
 def test_pyinfra_still_connects_and_effective_state_matches_baseline(first_apply, node1_vm):
     """verify_host connects through pyinfra's paramiko transport and reads sshd -T, sysctl, auditctl, nft, LUKS."""
     checks = verify_host("node1-vm", node1_vm.inventory_entry()[1])
-    failed = [check for check in checks if check["status"] == "fail"]
+    failed = [check for check in checks if check["status"] == "fail" and check["check"] != CLOCK_CHECK]
     assert not failed, json.dumps(failed, indent=1)
     names = {check["check"] for check in checks}
+    assert {f"time service {TIME.service}", "other time daemons active", CLOCK_CHECK, "time servers",
+            "baseline packages installed", "integrity and audit tools installed",
+            "legacy clear-text packages absent"} <= names
     assert {"sshd permitrootlogin", "sshd kexalgorithms", "sshd allowgroups", "sshd trustedusercakeys",
             "sysctl kernel.kptr_restrict", f"nftables table inet {FIREWALL.table}", "audit enabled",
             "audit rules not in the baseline", "sudo defaults"} <= names
@@ -442,9 +448,11 @@ def test_node_comes_back_after_a_real_reboot(first_apply, node1_vm):
     mount = node1_vm.ssh(f"findmnt -n -o SOURCE {DATA_MOUNT}").stdout.strip()
     assert mount == "/dev/mapper/srvdata", mount
     checks = verify_host("node1-vm", node1_vm.inventory_entry()[1])
-    failed = [check for check in checks if check["status"] == "fail"]
+    failed = [check for check in checks if check["status"] == "fail" and check["check"] != CLOCK_CHECK]
     assert not failed, json.dumps(failed, indent=1)
-
+    by_name = {check["check"]: check for check in checks}
+    assert by_name[f"time service {TIME.service}"]["actual"] == "active, enabled", "timesyncd runs after the reboot"
+    assert by_name[CLOCK_CHECK]["status"] == ("pass" if by_name[CLOCK_CHECK]["actual"] == "yes" else "fail")
 
 
 def test_unencrypted_data_disk_fails_naming_the_control(first_apply, node1_vm_plain_data, tmp_path):
