@@ -20,6 +20,15 @@ def _result(messages) -> CheckResult:
     return getattr(CheckResult, "UNKNOWN", CheckResult.FAILED) if messages else CheckResult.PASSED
 
 
+def _name(conf) -> str:
+    """The container's name, else the plan address's (the gate writes a Pulumi resource's name there): what a
+    pids-limit step targets (posture.container.Context.pids_limited)."""
+    name = conf.get("name")
+    while isinstance(name, list) and len(name) == 1:
+        name = name[0]
+    return str(name or str(conf.get("__address__") or "").rpartition(".")[2])
+
+
 class DockerContainerPosture(CatalogCheck):
     supported = ("docker_container",)
 
@@ -28,7 +37,7 @@ class DockerContainerPosture(CatalogCheck):
         super().__init__()
 
     def scan_resource_conf(self, conf):
-        view = posture.from_terraform("docker_container", conf)
+        view = posture.from_terraform(_name(conf), conf)
         return _result([message for _, _, message in posture.judge(view, CONTEXT, self.rule_id)])
 
 

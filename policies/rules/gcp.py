@@ -260,5 +260,5 @@ RULES = tuple(ResourceRule(rule_id, types, check) for rule_id, types, check in (
     ("RAE-VM-001", (INSTANCE,), vm_no_external_ip),
     ("RAE-VM-002", (INSTANCE,), vm_shielded),
     ("RAE-VM-003", (INSTANCE,), vm_boot_disk_cmek),
-    ("RAE-NET-001", (FIREWALL,), no_internet_ingress),
-)) + (ResourceRule("RAE-IAM-005", PROJECT_IAM + RESOURCE_IAM, no_public_members, type_pattern=IAM_FAMILY),)
+)) + (ResourceRule("RAE-NET-001", (FIREWALL,), no_internet_ingress, per_field=True),
+      ResourceRule("RAE-IAM-005", PROJECT_IAM + RESOURCE_IAM, no_public_members, type_pattern=IAM_FAMILY),)

@@ -25,13 +25,16 @@ PROGRAM = textwrap.dedent('''
     }}
     pulumi.ComponentResource("docker:index/container:Container", "hardened", HARDENED)
     pulumi.ComponentResource("docker:index/container:Container", "privileged", {{**HARDENED, "privileged": True}})
+    # pulumi-docker has no pids input: the step that sets it (a dynamic resource) targets the container by name.
+    pulumi.ComponentResource("pulumi-python:dynamic:Resource", "hardened-pids",
+                             {{"container": "hardened", "container_id": "hardened-id", "limit": {pids}}})
 ''')
 
 
 def test_preview_with_the_pack_blocks_the_violation_only(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text(
         f"name: crossguard-engine-test\nruntime:\n  name: python\n  options:\n    virtualenv: {REPO / '.venv'}\n")
-    (tmp_path / "__main__.py").write_text(PROGRAM.format(uid=CONTAINER.uid, gid=CONTAINER.gid))
+    (tmp_path / "__main__.py").write_text(PROGRAM.format(uid=CONTAINER.uid, gid=CONTAINER.gid, pids=CONTAINER.pids_limit))
     script = (f'source "{REPO}/scripts/pulumi-env.sh" && export PULUMI_BACKEND_URL="file://{tmp_path}/state" '
               f'&& mkdir -p "{tmp_path}/state" && cd "{tmp_path}" && pulumi stack select --create test >/dev/null '
               f'&& pulumi preview --non-interactive --policy-pack "{REPO}/policies/crossguard"')
