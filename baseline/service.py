@@ -84,6 +84,9 @@ KMS = Section(
     protection_level=S("SOFTWARE", ("A.8.24",), "Raise to HSM where the risk treatment plan asks."),
     destroy_scheduled_duration=S("2592000s", ("A.8.10", "A.8.13"), "A destroyed key version can be restored for 30 days."),
     prevent_destroy=S(True, ("A.8.13",), "Key rings and keys are protected from accidental deletion."),
+    cmek_required=S(True, ("A.8.24",), "Data at rest in Cloud SQL, Cloud Storage and Secret Manager is encrypted with a "
+                                       "customer-managed key: its custody, rotation and destruction stay ours "
+                                       "(seed 000 Phase 3)."),
 )
 
 SECRETS = Section(
@@ -124,6 +127,19 @@ NETWORK = Section(
                               ("A.8.20", "A.8.22"),
                               "An ingress rule admits only private ranges and Google's load balancer and health "
                               "check ranges (an allow-list: any other range is the internet, however it is split)."),
+)
+
+STORAGE = Section(
+    "storage",
+    uniform_bucket_level_access=S(True, ("A.5.15", "A.5.18"),
+                                  "Object ACLs bypass IAM review; uniform bucket-level access keeps one place to "
+                                  "grant and audit."),
+    public_access_prevention=S(("enforced",), ("A.8.20", "A.8.22"),
+                               "Buckets are never reachable from the internet: public access prevention is enforced "
+                               "(an allow-list of one: 'inherited' and unset defer to an organization policy the "
+                               "program does not show)."),
+    versioning=S(True, ("A.8.13", "A.8.14"), "An overwritten or deleted object stays recoverable as a noncurrent "
+                                             "version."),
 )
 
 _PGAUDIT_LOG = "ddl,role,write"

@@ -21,7 +21,9 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from baseline import BACKUP, CONTAINER, require
+import posture.bucket as bucket_posture
+from baseline import BACKUP, CONTAINER, STORAGE, require
+from posture.model import require_holds
 from components.host_files import HostSecretFile
 from components.identity import ResourceGrant, grant
 from components.secrets import Secrets, SecretsArgs
@@ -59,19 +61,21 @@ class BucketBackups(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BucketBackupsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:Backups", name, None, opts)
-        require(bool(args.kms_key), f"backup bucket {name}: a customer-managed key is required",
-                BACKUP.controls("encryption"))
-        require(args.retention_days >= BACKUP.bucket_retention_days,
-                f"backup bucket {name}: retention {args.retention_days} d is shorter than the baseline's "
-                f"{BACKUP.bucket_retention_days} d", BACKUP.controls("bucket_retention_days"))
+        # The bucket's settings come from a view the bucket posture model judged: what the gate requires, by construction.
+        view = bucket_posture.BucketView(
+            source="BucketBackups", name=name, uniform_access=STORAGE.uniform_bucket_level_access,
+            public_access_prevention=STORAGE.public_access_prevention[0], versioning=STORAGE.versioning,
+            kms_key="customer-managed" if args.kms_key else "", retention_seconds=args.retention_days * _DAY_SECONDS,
+            retention_locked=BACKUP.bucket_retention_locked)
+        require_holds(bucket_posture.judge(view), f"backup bucket {name}")
         self.bucket = gcp.storage.Bucket(
             name, location=args.location, project=args.project, storage_class="STANDARD", force_destroy=False,
             encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=args.kms_key),
-            versioning=gcp.storage.BucketVersioningArgs(enabled=True),
+            versioning=gcp.storage.BucketVersioningArgs(enabled=view.versioning),
             # Locked: irreversible by design; the period can grow later, never shrink (A.8.13, A.5.33).
-            retention_policy=gcp.storage.BucketRetentionPolicyArgs(retention_period=args.retention_days * _DAY_SECONDS,
-                                                                   is_locked=BACKUP.bucket_retention_locked),
-            uniform_bucket_level_access=True, public_access_prevention="enforced",
+            retention_policy=gcp.storage.BucketRetentionPolicyArgs(retention_period=int(view.retention_seconds),
+                                                                   is_locked=view.retention_locked),
+            uniform_bucket_level_access=view.uniform_access, public_access_prevention=view.public_access_prevention,
             labels={"rae-purpose": "backups"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on), protect=True))
         for index, writer in enumerate(args.writers):

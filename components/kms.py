@@ -6,7 +6,9 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+import posture.key as key_posture
 from baseline import KMS, require
+from posture.model import require_holds
 from components.identity import ResourceGrant, grant
 
 
@@ -52,9 +54,11 @@ class CustomerManagedKeys(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CustomerManagedKeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:CustomerManagedKeys", name, None, opts)
-        require(0 < args.rotation_period_seconds <= KMS.rotation_period_seconds,
-                f"key rotation every {args.rotation_period_seconds}s exceeds the baseline's "
-                f"{KMS.rotation_period_seconds}s", KMS.controls("rotation_period_seconds"))
+        # Each key's rotation comes from a view the key posture model judged: what the gate requires.
+        view = key_posture.KeyView(source="CustomerManagedKeys", name=name,
+                                   rotation_seconds=args.rotation_period_seconds,
+                                   rotation_shown=f"{args.rotation_period_seconds}s")
+        require_holds(key_posture.judge(view), f"key ring {name}")
         unknown = sorted(set(args.users) - set(args.purposes))
         require(not unknown, f"grants on keys {unknown} that this key ring does not hold",
                 KMS.controls("rotation_period_seconds"))
@@ -65,7 +69,7 @@ class CustomerManagedKeys(pulumi.ComponentResource):
         for purpose in args.purposes:
             key = gcp.kms.CryptoKey(
                 f"{name}-{purpose}", name=f"rae-{purpose}", key_ring=self.key_ring.id, purpose="ENCRYPT_DECRYPT",
-                rotation_period=f"{args.rotation_period_seconds}s",
+                rotation_period=view.rotation_shown,
                 destroy_scheduled_duration=KMS.destroy_scheduled_duration,
                 version_template=gcp.kms.CryptoKeyVersionTemplateArgs(algorithm=KMS.algorithm,
                                                                       protection_level=KMS.protection_level),

@@ -19,10 +19,12 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from baseline import BACKUP, CONTAINER, DATABASE, KMS, NETWORK, require
+import posture.database as database_posture
+from baseline import BACKUP, CONTAINER, DATABASE, NETWORK, require
 from components import postgres_runtime
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.spec import Port
+from posture.model import require_holds
 
 
 AUTH_PROXY_PORT = 6432
@@ -68,32 +70,34 @@ class CloudSqlPostgres(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CloudSqlArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:Postgres", name, None, opts)
-        require(bool(args.kms_key), f"Cloud SQL {name}: a customer-managed key is required",
-                KMS.controls("algorithm"))
         require(bool(args.private_network), f"Cloud SQL {name}: a private network is required (no public IP)",
                 NETWORK.controls("database_public_ip"))
-        require(args.retained_backups >= BACKUP.retained_backups,
-                f"Cloud SQL {name}: {args.retained_backups} retained backups is fewer than the baseline's "
-                f"{BACKUP.retained_backups}", BACKUP.controls("retained_backups"))
         flags = database_flags(args.extra_flags)
+        # The instance's settings come from a view the database posture model judged: what the gate requires.
+        view = database_posture.InstanceView(
+            source="CloudSqlPostgres", name=name, kms_key="customer-managed" if args.kms_key else "",
+            ssl_mode=DATABASE.gcp_ssl_mode, ipv4_enabled=NETWORK.database_public_ip, backups_enabled=True,
+            retained_backups=args.retained_backups, point_in_time_recovery=BACKUP.point_in_time_recovery,
+            deletion_protection=DATABASE.deletion_protection, deletion_protection_enabled=DATABASE.deletion_protection,
+            flags=flags)
+        require_holds(database_posture.judge(view), f"Cloud SQL {name}")
         self.instance = gcp.sql.DatabaseInstance(
             name, region=args.region, database_version=DATABASE.engine_version, project=args.project,
-            encryption_key_name=args.kms_key, deletion_protection=DATABASE.deletion_protection,
+            encryption_key_name=args.kms_key, deletion_protection=view.deletion_protection,
             root_password=args.admin_password,
             settings=gcp.sql.DatabaseInstanceSettingsArgs(
                 tier=args.tier, availability_type="REGIONAL", disk_autoresize=True,
-                deletion_protection_enabled=DATABASE.deletion_protection,
+                deletion_protection_enabled=view.deletion_protection_enabled,
                 ip_configuration=gcp.sql.DatabaseInstanceSettingsIpConfigurationArgs(
-                    ipv4_enabled=NETWORK.database_public_ip, private_network=args.private_network,
-                    ssl_mode=DATABASE.gcp_ssl_mode),
+                    ipv4_enabled=view.ipv4_enabled, private_network=args.private_network, ssl_mode=view.ssl_mode),
                 backup_configuration=gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgs(
-                    enabled=True, start_time=BACKUP.start_time,
-                    point_in_time_recovery_enabled=BACKUP.point_in_time_recovery,
+                    enabled=view.backups_enabled, start_time=BACKUP.start_time,
+                    point_in_time_recovery_enabled=view.point_in_time_recovery,
                     transaction_log_retention_days=BACKUP.transaction_log_retention_days,
                     backup_retention_settings=RetentionSettings(retained_backups=args.retained_backups,
                                                                 retention_unit="COUNT")),
                 database_flags=[gcp.sql.DatabaseInstanceSettingsDatabaseFlagArgs(name=key, value=value)
-                                for key, value in sorted(flags.items())],
+                                for key, value in sorted(view.flags.items())],
                 user_labels={"rae-service": "postgres"}),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
                                         protect=DATABASE.deletion_protection))

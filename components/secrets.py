@@ -15,7 +15,9 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+import posture.secret as secret_posture
 from baseline import CONTAINER, SECRETS, require
+from posture.model import require_holds
 from components.host_files import HostSecretFile
 from components.identity import ResourceGrant, grant
 
@@ -95,8 +97,11 @@ class Secrets(pulumi.ComponentResource):
             self.files[secret_name] = path
 
     def _secret_manager(self, name: str, args: SecretsArgs) -> None:
-        require(args.kms_key is not None and args.location is not None,
-                f"secrets {name}: Secret Manager replication needs a customer-managed key and its location",
+        # The replication comes from a view the secret posture model judged: what the gate requires.
+        require_holds(secret_posture.judge(secret_posture.SecretView(
+            source="Secrets", name=name, replica_keys=("customer-managed" if args.kms_key else "",))),
+            f"secrets {name}")
+        require(args.location is not None, f"secrets {name}: Secret Manager replication needs the key's location",
                 SECRETS.controls("delivery"))
         unknown = sorted(set(args.accessors) - set(self.values))
         require(not unknown, f"secrets {name}: accessors for secrets {unknown} that are not declared",

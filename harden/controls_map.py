@@ -48,10 +48,6 @@ KNOWN_GAPS = {
     "IDENTITY.public_members_allowed": "no enforcer: the components grant no public member by construction; gate rule only",
     "NETWORK.internet_ingress_allowed": "no enforcer: the components open no internet ingress by construction; gate "
                                         "rule only",
-    "NETWORK.ingress_sources_allowed": "no enforcer: the components' firewall rules name source tags, no range; gate "
-                                       "rule (posture/network.py) only",
-    "DATABASE.pgaudit_class_stakes": "not a requirement to enforce: what each pgaudit class puts at stake, quoted by "
-                                     "the gate's finding",
     **{name: "an objective, not a switch: the scheduled `harden backup` runs (documented timer lines) meet it and the "
              "audit's backup evidence verifies it" for name in ("BACKUP.rpo_hours", "BACKUP.rto_minutes",
                                                                  "BACKUP.drill_interval_days")},

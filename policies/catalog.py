@@ -7,7 +7,7 @@ Controls are read from the baseline setting each rule enforces, never restated.
 
 from dataclasses import dataclass
 
-from baseline import BACKUP, CONTAINER, DATABASE, IDENTITY, KMS, LUKS, NETWORK, SECRETS, TLS
+from baseline import BACKUP, CONTAINER, DATABASE, IDENTITY, KMS, LUKS, NETWORK, SECRETS, STORAGE, TLS
 from posture.container import controls_of as _ctr
 
 
@@ -91,8 +91,8 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-CTR-017", "Container restart policy brings a crashed service back", "low", _ctr("RAE-CTR-017"),
          CONTAINER.setting("restart").why, f"Set restart='{CONTAINER.restart}'."),
     # --- Cloud SQL ---------------------------------------------------------------------------------
-    Rule("RAE-SQL-001", "Cloud SQL is encrypted with a customer-managed key", "high", KMS.controls("rotation_period_seconds"),
-         "CMEK keeps key custody, rotation and destruction under our control (seed 000 Phase 3).",
+    Rule("RAE-SQL-001", "Cloud SQL is encrypted with a customer-managed key", "high", KMS.controls("cmek_required"),
+         KMS.setting("cmek_required").why,
          "Set encryption_key_name to a KMS key id."),
     Rule("RAE-SQL-002", "Cloud SQL requires trusted client certificates", "high", DATABASE.controls("gcp_ssl_mode"),
          DATABASE.setting("gcp_ssl_mode").why, f"Set settings.ip_configuration.ssl_mode='{DATABASE.gcp_ssl_mode}'.",
@@ -124,14 +124,14 @@ RULES: dict[str, Rule] = _rules(
          NETWORK.controls("cloud_run_ingress"), NETWORK.setting("cloud_run_ingress").why,
          f"Set ingress='{NETWORK.cloud_run_ingress}'."),
     Rule("RAE-SEC-001", "Secret Manager secrets are encrypted with a customer-managed key", "medium",
-         _union(SECRETS.controls("delivery"), KMS.controls("rotation_period_seconds")),
+         _union(SECRETS.controls("delivery"), KMS.controls("cmek_required")),
          "CMEK on secrets puts their key under our rotation and audit.",
          "Set replication.user_managed.replicas[].customer_managed_encryption.kms_key_name "
          "(or replication.auto.customer_managed_encryption)."),
     # --- Cloud Storage -------------------------------------------------------------------------------
-    Rule("RAE-GCS-001", "Bucket is encrypted with a customer-managed key", "medium", KMS.controls("rotation_period_seconds"),
-         "CMEK on backups keeps their key under our rotation and audit.", "Set encryption.default_kms_key_name."),
-    Rule("RAE-GCS-002", "Bucket versioning is on", "medium", BACKUP.controls("copies"), BACKUP.setting("copies").why,
+    Rule("RAE-GCS-001", "Bucket is encrypted with a customer-managed key", "medium", KMS.controls("cmek_required"),
+         KMS.setting("cmek_required").why, "Set encryption.default_kms_key_name."),
+    Rule("RAE-GCS-002", "Bucket versioning is on", "medium", STORAGE.controls("versioning"), STORAGE.setting("versioning").why,
          "Set versioning.enabled=True.", checkov_ids=("CKV_GCP_78",)),
     Rule("RAE-GCS-003", "Bucket retention policy holds objects for the backup window", "medium",
          BACKUP.controls("bucket_retention_days"), BACKUP.setting("bucket_retention_days").why,
@@ -139,11 +139,11 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-GCS-006", "Bucket retention policy is locked", "high", BACKUP.controls("bucket_retention_locked"),
          BACKUP.setting("bucket_retention_locked").why, "Set retention_policy.is_locked=True (irreversible: "
          "the period can then only grow)."),
-    Rule("RAE-GCS-004", "Bucket uses uniform bucket-level access", "medium", IDENTITY.controls("grant_scope"),
-         "Object ACLs bypass IAM review; uniform access keeps one place to audit.",
+    Rule("RAE-GCS-004", "Bucket uses uniform bucket-level access", "medium",
+         STORAGE.controls("uniform_bucket_level_access"), STORAGE.setting("uniform_bucket_level_access").why,
          "Set uniform_bucket_level_access=True.", checkov_ids=("CKV_GCP_29",)),
-    Rule("RAE-GCS-005", "Bucket public access prevention is enforced", "critical", NETWORK.controls("database_public_ip"),
-         "Backups and media are never reachable from the internet.", "Set public_access_prevention='enforced'.",
+    Rule("RAE-GCS-005", "Bucket public access prevention is enforced", "critical",
+         STORAGE.controls("public_access_prevention"), STORAGE.setting("public_access_prevention").why, "Set public_access_prevention='enforced'.",
          checkov_ids=("CKV_GCP_114",)),
     # --- IAM ------------------------------------------------------------------------------------------
     Rule("RAE-IAM-001", "No basic or impersonation role is granted", "critical", IDENTITY.controls("forbidden_roles"),

@@ -30,7 +30,7 @@ import yaml
 
 from policies.app_checks import check_settings
 from policies.catalog import CHECKOV_FRAMEWORK_CONTROLS, RULES, SEVERITIES, rule_for_checkov
-from policies.rules import evaluate, resource_rules, rule_key, stack_rules
+from policies.rules import evaluate, graph_context, resource_rules, rule_key, stack_rules
 from policies.rules.coverage import unjudged
 from posture import Unknown
 from posture.container import DECLARED_CONTEXT_ENV, declared_context
@@ -438,6 +438,7 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
         # checkov judges the real values; the plans kept as artifacts carry secrets masked.
         scanned_dir = Path(tempfile.mkdtemp(prefix="rae-gate-plans-"))
         for where, file, resources, context in graphs:
+            context = graph_context(resources, context)  # the pids-limit steps reach checkov's custom checks too
             step(f"CrossGuard rules on {where}: {len(resources)} resources")
             findings += crossguard_findings(resources, where, file, context)
             plan, unmapped = to_plan(resources)

@@ -56,7 +56,8 @@ class ContainerView:
     """A container in one vocabulary, whatever described it.
 
     + source: what the view was built from (ContainerSpec, pulumi-docker, terraform plan, docker inspect)
-    + pids_limit, restart: None where the source cannot carry the attribute (pulumi-docker has no pids input)
+    + pids_limit, restart: None where the source cannot carry the attribute (pulumi-docker and Terraform's
+      docker_container have no pids input: a separate pids-limit step in the program sets it, see Context)
     + host_paths: (host path as written, where it appears) for bind mounts and volume devices
     + ports: (container port, host address or "" for Docker's default, every interface)
     + publish_all_ports: every exposed port published on a random host port on every interface
@@ -97,10 +98,13 @@ class ContainerView:
 
 @dataclass(frozen=True)
 class Context:
-    """What a stack declares: the addresses ports may bind to and the roots host paths must sit under."""
+    """What a stack declares: the addresses ports may bind to, the roots host paths must sit under, and the
+    containers (by name) that a pids-limit step in the program targets; pids_limited is None where the caller sees
+    one resource only, so a container whose source cannot carry a pids limit is undecided there, never passed."""
 
     bind_addresses: tuple[str, ...] = CONTAINER.bind_addresses
     host_roots: tuple[str, ...] = CONTAINER.host_roots
+    pids_limited: tuple[str, ...] | None = None
 
     @classmethod
     def from_environment(cls, environ) -> "Context":
@@ -109,7 +113,9 @@ class Context:
         if not text:
             return cls()
         values = json.loads(text)
-        return cls(tuple(values["bind_addresses"]), tuple(values["host_roots"]))
+        limited = values.get("pids_limited")
+        return cls(tuple(values["bind_addresses"]), tuple(values["host_roots"]),
+                   tuple(limited) if limited is not None else None)
 
 
 # How the gate tells its checkov custom checks (another process) what the judged stack declares.
@@ -234,10 +240,30 @@ def _memory(view, _context):
         yield f"memory limit is {view.memory_mb!r} MiB, must be 1..{CONTAINER.memory_mb_max}"
 
 
-def _pids(view, _context):
-    if view.pids_limit is not None and not 0 < view.pids_limit <= CONTAINER.pids_limit:
+def _pids(view, context):
+    if view.pids_limit is None:
+        yield from _pids_step(view, context)
+    elif not 0 < view.pids_limit <= CONTAINER.pids_limit:
         shown = "unlimited" if view.pids_limit <= 0 else view.pids_limit
         yield f"pids limit is {shown}, must be 1..{CONTAINER.pids_limit}"
+
+
+def _pids_step(view, context):
+    """A source with no pids input (pulumi-docker, Terraform) holds only where a pids-limit step targets the
+    container; that step's own limit is judged on the step (policies.rules.toolkit)."""
+    if context.pids_limited is None:
+        yield Unknown(f"{view.source} has no pids-limit input and this caller does not see the program's other "
+                      f"resources, so whether a pids-limit step targets {view.name or 'the container'} is not known")
+    elif is_unknown(view.name) or not view.name:
+        yield Unknown(f"the container's name is not known, so no pids-limit step can be seen to target it")
+    elif view.name not in context.pids_limited:
+        if any(is_unknown(target) for target in context.pids_limited):
+            yield Unknown(f"a pids-limit step targets a container whose name could not be resolved; "
+                          f"{view.name} may or may not be limited")
+        else:
+            yield (f"no pids limit: {view.source} has no pids-limit input and no pids-limit step "
+                   f"(components.pids_limit.ContainerPidsLimit) in the program targets {view.name}: "
+                   f"it may fork without bound (1..{CONTAINER.pids_limit} required)")
 
 
 def _healthcheck(view, _context):
@@ -546,7 +572,8 @@ def _provider_view(name: str, props: dict, style: int, source: str) -> Container
 def from_pulumi(name: str, props: dict) -> ContainerView:
     """pulumi-docker `docker:index/container:Container` inputs (camelCase, as the engine and mocks see them).
 
-    pulumi-docker has no pids input (ContainerPidsLimit sets it at run time), so pids_limit is not judged here.
+    pulumi-docker has no pids input (ContainerPidsLimit sets it at run time): pids_limit stays None and the
+    requirement asks Context.pids_limited whether a pids-limit step targets this container (by `name`).
     """
     return _provider_view(name, props, 0, "pulumi-docker")
 

@@ -1,5 +1,6 @@
 """The shape every posture model shares: a requirement tagged with the baseline settings it enforces."""
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -51,3 +52,53 @@ class Requirement:
             return [Unknown(f"{', '.join(unseen)} of {view.name} could not be resolved ({view.source}); "
                             f"not judged, so not passed")]
         return list(self.check(view, context))
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def snake(name: str) -> str:
+    """A Pulumi property name as Terraform spells it: ipConfiguration -> ip_configuration."""
+    return _CAMEL.sub(r"_\1", name).lower()
+
+
+def one(value):
+    """The value inside Terraform's one-element block lists (and checkov's wrapping of every value)."""
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return value
+
+
+def pick(props, path: tuple[str, ...], terraform: bool = False):
+    """props[a][b]... along a Pulumi (camelCase) path, read from Pulumi inputs or, with terraform=True, from
+    Terraform plan values or checkov's conf (snake_case, blocks and values wrapped in lists); None where a step is
+    missing. A step that is the renderer's unknown marker answers that marker, so is_unknown sees it. The value is
+    returned as stored: one() for a scalar, items() for a list."""
+    value = props
+    for step in path:
+        value = one(value)
+        if isinstance(value, str) and UNKNOWN_VALUE in value:
+            return value
+        if not isinstance(value, dict):
+            return None
+        value = value.get(snake(step) if terraform else step)
+    return value
+
+
+def items(value) -> list:
+    """A list-valued property as a list of entries (absent -> []; checkov's [[a, b]] -> [a, b])."""
+    while isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    if value is None:
+        return []
+    return [one(item) for item in value] if isinstance(value, (list, tuple)) else [value]
+
+
+def require_holds(found, what: str) -> None:
+    """A component's refusal: raise BaselineViolation naming every violated or undecided requirement of
+    `found` (a model's judge(...)) and their controls; nothing is created."""
+    from baseline import BaselineViolation
+    problems = [(requirement, message) for _name, requirement, message in found]
+    if problems:
+        controls = tuple(dict.fromkeys(c for requirement, _ in problems for c in requirement.controls))
+        raise BaselineViolation(f"{what}: " + "; ".join(message for _, message in problems), controls)

@@ -1,8 +1,9 @@
-"""RAE-GCS-001: a Cloud Storage bucket is encrypted with a customer-managed key."""
+"""RAE-GCS-001: a Cloud Storage bucket is encrypted with a customer-managed key (posture.bucket states it)."""
 
 from checkov.common.models.enums import CheckCategories
 
-from policies.checkov_checks.catalog_check import CatalogCheck, attr
+import posture.bucket as bucket
+from policies.checkov_checks.catalog_check import CatalogCheck, model_result
 
 
 class BucketCustomerManagedKey(CatalogCheck):
@@ -10,8 +11,8 @@ class BucketCustomerManagedKey(CatalogCheck):
     supported = ("google_storage_bucket",)
     category = CheckCategories.ENCRYPTION
 
-    def passes(self, conf) -> bool:
-        return bool(attr(conf, "encryption", "default_kms_key_name"))
+    def scan_resource_conf(self, conf):
+        return model_result(bucket.judge(bucket.from_terraform("google_storage_bucket", conf), self.rule_id))
 
 
 check = BucketCustomerManagedKey()

@@ -4,6 +4,16 @@ from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
 from policies.catalog import RULES
+from posture import Unknown
+
+
+def model_result(found) -> CheckResult:
+    """A posture model's judge(...) as a check result: any violation fails; undecided only is never a pass
+    (checkov's UNKNOWN where it has one, else a failure)."""
+    messages = [message for _name, _requirement, message in found]
+    if any(not isinstance(message, Unknown) for message in messages):
+        return CheckResult.FAILED
+    return getattr(CheckResult, "UNKNOWN", CheckResult.FAILED) if messages else CheckResult.PASSED
 
 
 def attr(conf, *path):

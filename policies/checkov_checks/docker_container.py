@@ -3,21 +3,21 @@ container posture model (one check per catalog rule; the model, not this file, s
 
 import os
 
-from checkov.common.models.enums import CheckResult
-
 import posture.container as posture
-from policies.checkov_checks.catalog_check import CatalogCheck
+from policies.checkov_checks.catalog_check import CatalogCheck, model_result
 
 
 # What the judged stack declares (its data root, its bind address), as the gate passes it; else the baseline's.
 CONTEXT = posture.Context.from_environment(os.environ)
 
 
-def _result(messages) -> CheckResult:
-    if any(not isinstance(message, posture.Unknown) for message in messages):
-        return CheckResult.FAILED
-    # Undecided is never a pass: checkov's UNKNOWN where it has one, else a failure.
-    return getattr(CheckResult, "UNKNOWN", CheckResult.FAILED) if messages else CheckResult.PASSED
+def _name(conf) -> str:
+    """The container's name, else the plan address's (the gate writes a Pulumi resource's name there): what a
+    pids-limit step targets (posture.container.Context.pids_limited)."""
+    name = conf.get("name")
+    while isinstance(name, list) and len(name) == 1:
+        name = name[0]
+    return str(name or str(conf.get("__address__") or "").rpartition(".")[2])
 
 
 class DockerContainerPosture(CatalogCheck):
@@ -28,8 +28,8 @@ class DockerContainerPosture(CatalogCheck):
         super().__init__()
 
     def scan_resource_conf(self, conf):
-        view = posture.from_terraform("docker_container", conf)
-        return _result([message for _, _, message in posture.judge(view, CONTEXT, self.rule_id)])
+        view = posture.from_terraform(_name(conf), conf)
+        return model_result(posture.judge(view, CONTEXT, self.rule_id))
 
 
 class DockerVolumeHostPath(CatalogCheck):
@@ -38,7 +38,7 @@ class DockerVolumeHostPath(CatalogCheck):
 
     def scan_resource_conf(self, conf):
         view = posture.from_volume("docker_volume", conf, terraform=True)
-        return _result([message for _, _, message in posture.judge(view, CONTEXT, self.rule_id)])
+        return model_result(posture.judge(view, CONTEXT, self.rule_id))
 
 
 checks = [DockerContainerPosture(rule_id) for rule_id in posture.RULE_IDS] + [DockerVolumeHostPath()]

@@ -1,8 +1,9 @@
-"""RAE-SEC-001: a Secret Manager secret is encrypted with a customer-managed key."""
+"""RAE-SEC-001: a Secret Manager secret is encrypted with a customer-managed key (posture.secret states it)."""
 
 from checkov.common.models.enums import CheckCategories
 
-from policies.checkov_checks.catalog_check import CatalogCheck, attr
+import posture.secret as secret
+from policies.checkov_checks.catalog_check import CatalogCheck, model_result
 
 
 class SecretCustomerManagedKey(CatalogCheck):
@@ -10,11 +11,8 @@ class SecretCustomerManagedKey(CatalogCheck):
     supported = ("google_secret_manager_secret",)
     category = CheckCategories.ENCRYPTION
 
-    def passes(self, conf) -> bool:
-        replicas = attr(conf, "replication", "user_managed", "replicas") or []
-        replicas = replicas if isinstance(replicas, list) else [replicas]
-        return bool(attr(conf, "replication", "auto", "customer_managed_encryption", "kms_key_name")
-                    or (replicas and all(attr(r, "customer_managed_encryption", "kms_key_name") for r in replicas)))
+    def scan_resource_conf(self, conf):
+        return model_result(secret.judge(secret.from_terraform("google_secret_manager_secret", conf), self.rule_id))
 
 
 check = SecretCustomerManagedKey()

@@ -10,7 +10,8 @@ from pulumi_policy import (EnforcementLevel, PolicyComplianceFramework, Resource
 from pulumi_policy.proxy import UnknownValueError
 
 from policies.catalog import RULES
-from policies.rules import UNKNOWN_VALUE, ResourceRule, StackRule, judged, resource_rules, stack_rules
+from policies.rules import (UNKNOWN_VALUE, ResourceRule, StackRule, graph_context, judged, resource_rules,
+                            stack_rules)
 
 ISO_27001 = PolicyComplianceFramework(name="ISO/IEC 27001", version="2022", reference="Annex A")
 
@@ -65,10 +66,26 @@ def resource_policy(rules: list[ResourceRule]) -> ResourceValidationPolicy:
         for rule in rules:
             if rule.applies_to(args.resource_type):
                 props = _plain(args.props) if props is None else props
-                for detail in judged(rule, props):
+                for detail in judged(rule, props, None, args.name):
                     report_violation(_message(rule.rule_id, detail))
 
     return ResourceValidationPolicy(validate=validate, **_metadata(rules[0].rule_id))
+
+
+def graph_policy(rules: list[ResourceRule]) -> StackValidationPolicy:
+    """A rule id one of whose rules reads the whole graph (a resource policy sees one resource): judged per resource
+    with the graph's context, each violation reported against the resource's URN."""
+    def validate(args, report_violation):
+        resources = [{"type": r.resource_type, "name": r.name, "urn": r.urn, "props": _plain(r.props)}
+                     for r in args.resources]
+        context = graph_context(resources)
+        for resource in resources:
+            for rule in rules:
+                if rule.applies_to(resource["type"]):
+                    for detail in judged(rule, resource["props"], context, resource["name"]):
+                        report_violation(_message(rule.rule_id, detail), resource["urn"])
+
+    return StackValidationPolicy(validate=validate, **_metadata(rules[0].rule_id))
 
 
 def _by_id(rules) -> dict[str, list[ResourceRule]]:
@@ -89,6 +106,7 @@ def stack_policy(rule: StackRule) -> StackValidationPolicy:
 
 
 POLICIES: dict[str, ResourceValidationPolicy | StackValidationPolicy] = {
-    **{rule_id: resource_policy(rules) for rule_id, rules in _by_id(resource_rules()).items()},
+    **{rule_id: graph_policy(rules) if any(rule.graph for rule in rules) else resource_policy(rules)
+       for rule_id, rules in _by_id(resource_rules()).items()},
     **{rule.rule_id: stack_policy(rule) for rule in stack_rules()},
 }

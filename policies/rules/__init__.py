@@ -18,7 +18,10 @@ class ResourceRule:
 
     + rule_id: catalog id
     + resource_types: Pulumi type tokens it applies to
-    + contextual: check(props, context) also takes what the stack declares (posture.container.Context)
+    + contextual: check(props, context, name) also takes what the stack declares (posture.container.Context) and
+      the resource's name
+    + per_field: the check asks a posture model, which judges each requirement on the fields it reads and reports
+      only those whose fields are unresolved as unknown; any other rule is unknown as a whole when it reads one
 
     A message that is a posture.Unknown says why the rule could not decide: reported unknown, never passed.
     """
@@ -28,13 +31,16 @@ class ResourceRule:
     check: Callable[..., Iterator[str]]
     contextual: bool = False
     type_pattern: str | None = None  # a regex on the type token, for families (every pulumi-gcp IAM member type)
+    per_field: bool = False
+    graph: bool = False  # reads what only the whole graph shows (graph_context): CrossGuard judges it per stack
 
     def applies_to(self, key: str) -> bool:
         return key in self.resource_types or bool(self.type_pattern and re.fullmatch(self.type_pattern, key))
 
-    def violations(self, props: dict, context=None) -> Iterator[str]:
-        if self.contextual and context is not None:
-            return self.check(props, context)
+    def violations(self, props: dict, context=None, name: str = "") -> Iterator[str]:
+        if self.contextual:
+            from posture.container import Context
+            return self.check(props, context if context is not None else Context(), name)
         return self.check(props)
 
 
@@ -99,10 +105,15 @@ class _Reading(dict):
         return self._wrap(key, super().__getitem__(key))
 
 
-def judged(rule: "ResourceRule", props: dict, context=None) -> list[str]:
-    """The rule's messages, or one Unknown naming the unresolved values it read (its verdict on them means nothing)."""
+def judged(rule: "ResourceRule", props: dict, context=None, name: str = "") -> list[str]:
+    """The rule's messages, or one Unknown naming the unresolved values it read (its verdict on them means nothing).
+
+    A per-field rule's posture model already decides unknowns requirement by requirement: its messages stand.
+    """
+    if rule.per_field:
+        return list(rule.violations(props, context, name))
     unresolved: list[str] = []
-    messages = list(rule.violations(_Reading(props, unresolved), context))
+    messages = list(rule.violations(_Reading(props, unresolved), context, name))
     if unresolved:
         return [Unknown(f"{', '.join(sorted(set(unresolved)))} could not be resolved under mocks; "
                         f"{rule.rule_id} not judged, so not passed")]
@@ -125,12 +136,24 @@ def stack_rules() -> tuple[StackRule, ...]:
     return stack.RULES
 
 
+def graph_context(resources: list[dict], context=None):
+    """`context` (else the baseline's) with what only the whole graph shows: the containers a pids-limit step
+    targets (policies.rules.toolkit.pids_targets)."""
+    import dataclasses
+
+    from policies.rules.toolkit import pids_targets
+    from posture.container import Context
+    return dataclasses.replace(context if context is not None else Context(), pids_limited=pids_targets(resources))
+
+
 def evaluate(resources: Iterable[dict], context=None) -> Iterator[tuple[str, dict, str]]:
     """Every violation in a rendered graph as (rule id, resource, message); resources: {"type", "name", "props"}.
 
-    + context: what the stack declares (posture.container.Context: bind addresses, host roots), else the baseline's
+    + context: what the stack declares (posture.container.Context: bind addresses, host roots), else the baseline's;
+      the graph's own facts (pids-limit steps) are added to it
     """
     resources = list(resources)
+    context = graph_context(resources, context)
     rules = resource_rules()
     applicable: dict[str, list[ResourceRule]] = {}
     for resource in resources:
@@ -138,7 +161,7 @@ def evaluate(resources: Iterable[dict], context=None) -> Iterator[tuple[str, dic
         if key not in applicable:
             applicable[key] = [rule for rule in rules if rule.applies_to(key)]
         for rule in applicable[key]:
-            for message in judged(rule, resource["props"], context):
+            for message in judged(rule, resource["props"], context, resource["name"]):
                 yield rule.rule_id, resource, message
     named = {resource["name"]: resource for resource in resources}
     for rule in stack_rules():

@@ -2,7 +2,9 @@
 
 from collections import defaultdict
 
-from baseline import CONTAINER, LUKS, NETWORK, TLS
+import posture.database as database
+from posture import Unknown
+from baseline import CONTAINER, LUKS, TLS
 from policies.rules import StackRule, as_list, dig
 from policies.rules.container import CONTAINER_TYPE
 from policies.rules.gcp import CLOUD_RUN, DISK, INSTANCE, SQL, SSL_POLICY, ssl_policy
@@ -55,7 +57,8 @@ def encrypted_data_volumes(resources):
                 yield container["name"], (f"volume {volume['name']} is labelled "
                                           f"{ENCRYPTION_LABEL}={_volume_labels(volume).get(ENCRYPTION_LABEL)!r}, not 'luks'")
     for instance in _of_type(resources, SQL):
-        if not instance["props"].get("encryptionKeyName"):
+        view = database.from_pulumi(instance["name"], instance["props"])
+        if list(database.REQUIREMENTS["cmek"].judge(view, None)):
             yield instance["name"], "Cloud SQL data is not encrypted with a customer-managed key"
     disks = _of_type(resources, DISK)
     for vm in filter(_is_database, _of_type(resources, INSTANCE)):
@@ -85,8 +88,10 @@ def one_account_per_service(resources):
 
 def private_databases(resources):
     for instance in _of_type(resources, SQL):
-        if dig(instance["props"], "settings", "ipConfiguration", "ipv4Enabled") is not NETWORK.database_public_ip:
-            yield instance["name"], "Cloud SQL instance has a public IP"
+        view = database.from_pulumi(instance["name"], instance["props"])
+        for message in database.REQUIREMENTS["private_only"].judge(view, None):
+            yield instance["name"], (message if isinstance(message, Unknown)
+                                     else f"Cloud SQL instance is reachable from outside: {message}")
     for vm in filter(_is_database, _of_type(resources, INSTANCE)):
         if any(as_list(nic.get("accessConfigs")) for nic in as_list(vm["props"].get("networkInterfaces"))):
             yield vm["name"], "database VM has an external IP"

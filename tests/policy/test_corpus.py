@@ -55,7 +55,8 @@ BYPASSES = {
     "iam-005": "RAE-IAM-005", "sql-007-pgaudit-all": "RAE-SQL-007",
     "ctr-009-cgroupns-unset": "RAE-CTR-009", "ctr-009-ipc-shareable": "RAE-CTR-009", "ctr-013-unset": "RAE-CTR-013",
     "ctr-007-publish-all": "RAE-CTR-007", "ctr-014-gpus": "RAE-CTR-014", "ctr-010-volumes-from": "RAE-CTR-010",
-    "ctr-010-propagation": "RAE-CTR-010",
+    "ctr-010-propagation": "RAE-CTR-010", "ctr-005-no-pids-step": "RAE-CTR-005",
+    "sql-003-authorized-split": "RAE-SQL-003",
 }
 
 

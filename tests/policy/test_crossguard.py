@@ -1,15 +1,23 @@
 """Each CrossGuard policy called directly (no engine, no CLI): a hardened resource passes, one change fails it."""
 
 import pytest
-from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs
+from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
 
+from baseline import CONTAINER
 from policies.catalog import RULES
 from policies.crossguard.rules import POLICIES
-from policies.rules import resource_rules, stack_rules
+from policies.rules import UNKNOWN_VALUE, evaluate, resource_rules, stack_rules
+from policies.rules.toolkit import DYNAMIC
 from tests.policy.cases import BREAKING, CONTAINER_TYPE, HARDENED, broken
+
+# The pids-limit step a program holds beside a pulumi-docker container named "r" (it has no pids input).
+PIDS_STEP = (DYNAMIC, "r-pids", {"container": "r", "container_id": "r-id", "limit": CONTAINER.pids_limit})
 
 
 def violations(rule_id: str, resource_type: str, props: dict) -> list[str]:
+    """A rule that reads the graph is a stack policy: the resource is judged in a program that holds its pids step."""
+    if isinstance(POLICIES[rule_id], StackValidationPolicy):
+        return stack_violations(rule_id, [(resource_type, "r", props), PIDS_STEP])
     reported = []
     POLICIES[rule_id].validate(ResourceValidationArgs(resource_type, props, f"urn:{rule_id}", "r", None, None),
                                lambda message, urn=None: reported.append(message))
@@ -97,3 +105,29 @@ def test_stack_tls13_endpoints():
 
 def test_every_stack_rule_is_tested_here():
     assert {rule.rule_id for rule in stack_rules()} == {"RAE-STK-001", "RAE-STK-002", "RAE-STK-003", "RAE-STK-004"}
+
+
+def test_a_container_with_no_pids_limit_step_fails_in_crossguard_and_the_gate():
+    alone = stack_violations("RAE-CTR-005", [(CONTAINER_TYPE, "r", HARDENED[CONTAINER_TYPE])])
+    assert alone and "no pids limit" in alone[0] and "RAE-CTR-005" in alone[0]
+    other = (DYNAMIC, "x-pids", {"container": "x", "container_id": "x-id", "limit": CONTAINER.pids_limit})
+    assert stack_violations("RAE-CTR-005", [(CONTAINER_TYPE, "r", HARDENED[CONTAINER_TYPE]), other])
+    assert stack_violations("RAE-CTR-005", [(CONTAINER_TYPE, "r", HARDENED[CONTAINER_TYPE]), PIDS_STEP]) == []
+    graph = [{"type": CONTAINER_TYPE, "name": "r", "props": HARDENED[CONTAINER_TYPE]}]
+    assert [rule for rule, _, _ in evaluate(graph)] == ["RAE-CTR-005"]
+    step = {"type": DYNAMIC, "name": "r-pids", "props": PIDS_STEP[2], "provider": "components.pids_limit.PidsLimitProvider"}
+    assert list(evaluate([*graph, step])) == []
+    impostor = {**step, "provider": "somewhere.Else"}  # a step the gate cannot tell is a pids limit does not count
+    assert "RAE-CTR-005" in [rule for rule, _, _ in evaluate([*graph, impostor])]
+
+
+def test_only_the_rules_that_read_an_unresolved_field_are_unknown():
+    from posture import Unknown
+    graph = [{"type": CONTAINER_TYPE, "name": "r", "props": {**HARDENED[CONTAINER_TYPE], "user": UNKNOWN_VALUE,
+                                                          "privileged": True}},
+             {"type": DYNAMIC, "name": "r-pids", "props": PIDS_STEP[2],
+              "provider": "components.pids_limit.PidsLimitProvider"}]
+    found = {(rule, isinstance(message, Unknown)) for rule, _, message in evaluate(graph)}
+    assert found == {("RAE-CTR-001", True), ("RAE-CTR-008", False)}
+    assert violations("RAE-CTR-001", CONTAINER_TYPE, graph[0]["props"])
+    assert violations("RAE-CTR-009", CONTAINER_TYPE, graph[0]["props"]) == []

@@ -23,15 +23,25 @@ PROGRAM = textwrap.dedent('''
         "logOpts": {{"max-size": "10m", "max-file": "5"}}, "restart": "unless-stopped", "cgroupnsMode": "private",
         "logDriver": "json-file",
     }}
-    pulumi.ComponentResource("docker:index/container:Container", "hardened", HARDENED)
-    pulumi.ComponentResource("docker:index/container:Container", "privileged", {{**HARDENED, "privileged": True}})
+
+    def resource(type_token, name, props):
+        """A component carrying a provider type token: resource policies read its inputs; stack policies read its
+        outputs, which for a provider resource in preview are its inputs, so it registers them as outputs."""
+        pulumi.ComponentResource(type_token, name, props).register_outputs(props)
+
+
+    resource("docker:index/container:Container", "hardened", HARDENED)
+    resource("docker:index/container:Container", "privileged", {{**HARDENED, "privileged": True}})
+    # pulumi-docker has no pids input: the step that sets it (a dynamic resource) targets the container by name.
+    resource("pulumi-python:dynamic:Resource", "hardened-pids",
+             {{"container": "hardened", "container_id": "hardened-id", "limit": {pids}}})
 ''')
 
 
 def test_preview_with_the_pack_blocks_the_violation_only(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text(
         f"name: crossguard-engine-test\nruntime:\n  name: python\n  options:\n    virtualenv: {REPO / '.venv'}\n")
-    (tmp_path / "__main__.py").write_text(PROGRAM.format(uid=CONTAINER.uid, gid=CONTAINER.gid))
+    (tmp_path / "__main__.py").write_text(PROGRAM.format(uid=CONTAINER.uid, gid=CONTAINER.gid, pids=CONTAINER.pids_limit))
     script = (f'source "{REPO}/scripts/pulumi-env.sh" && export PULUMI_BACKEND_URL="file://{tmp_path}/state" '
               f'&& mkdir -p "{tmp_path}/state" && cd "{tmp_path}" && pulumi stack select --create test >/dev/null '
               f'&& pulumi preview --non-interactive --policy-pack "{REPO}/policies/crossguard"')
@@ -41,4 +51,6 @@ def test_preview_with_the_pack_blocks_the_violation_only(tmp_path):
     assert preview.returncode != 0, "a mandatory violation must fail the preview"
     assert "rae-ctr-008  (docker:index:Container: privileged)" in output
     assert "RAE-CTR-008 Container is not privileged: privileged mode is on [ISO 27001:2022 A.8.2, A.8.18]" in output
+    assert "rae-ctr-005  (docker:index:Container: privileged)" in output  # no pids-limit step targets it
+    assert "no pids-limit step (components.pids_limit.ContainerPidsLimit) in the program targets privileged" in output
     assert "(docker:index:Container: hardened)" not in output

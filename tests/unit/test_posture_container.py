@@ -42,7 +42,11 @@ def inspect(**host) -> dict:
     }
 
 
-def rules(view, context=posture.Context(), rule_id=None) -> dict[str, list[str]]:
+# A graph in which a pids-limit step targets "svc" (pulumi-docker and Terraform have no pids input).
+STEPPED = posture.Context(pids_limited=("svc",))
+
+
+def rules(view, context=STEPPED, rule_id=None) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for _name, requirement, message in posture.judge(view, context, rule_id):
         found.setdefault(requirement.rule_id, []).append(message)
@@ -192,7 +196,7 @@ def test_the_digest_pattern_is_one_anchored_pattern(image, pinned):
 
 
 def test_host_paths_under_a_declared_root_pass_and_normalization_cannot_escape_it():
-    context = posture.Context(host_roots=("/srv/data", "/opt/app/.state/data"))
+    context = posture.Context(host_roots=("/srv/data", "/opt/app/.state/data"), pids_limited=("svc",))
     inside = pulumi_props(mounts=[{"type": "bind", "source": "/opt/app/.state/data/secrets/pg", "target": "/s"},
                                   {"type": "bind", "source": "//srv//data/./pg", "target": "/d"}])
     assert rules(posture.from_pulumi("svc", inside), context) == {}
@@ -204,7 +208,7 @@ def test_host_paths_under_a_declared_root_pass_and_normalization_cannot_escape_i
 
 @pytest.mark.parametrize("root", ["/", "/var/run", "/run", "/etc/app", "relative/data", "//"])
 def test_a_root_that_is_or_holds_a_system_tree_is_refused(root):
-    messages = rules(posture.from_pulumi("svc", pulumi_props()), posture.Context(host_roots=(root,)))
+    messages = rules(posture.from_pulumi("svc", pulumi_props()), posture.Context(host_roots=(root,), pids_limited=("svc",)))
     assert "RAE-CTR-010" in messages
 
 
@@ -278,3 +282,22 @@ def test_the_audit_judges_docker_inspect_with_the_model():
     assert evidence["forbidden_mounts"].controls == CONTAINER.controls("forbidden_mounts")
     clean = {e.check: e.status for e in check_container(inspect(), host_roots=(ROOT,))}
     assert {status for check, status in clean.items() if check != "health"} == {"pass"}
+
+
+def test_a_container_without_a_pids_input_holds_only_where_a_pids_limit_step_targets_it():
+    for view in (posture.from_pulumi("svc", pulumi_props()),
+                 posture.from_terraform("svc", terraform_values(pulumi_props()))):
+        assert rules(view, posture.Context(pids_limited=("svc",))) == {}
+        [missing] = rules(view, posture.Context(pids_limited=("other",)))["RAE-CTR-005"]
+        assert "no pids limit" in missing and not isinstance(missing, posture.Unknown)
+        [unseen] = rules(view, posture.Context())["RAE-CTR-005"]  # a caller that sees one resource only
+        assert isinstance(unseen, posture.Unknown)
+        [unresolved] = rules(view, posture.Context(pids_limited=(UNKNOWN_VALUE,)))["RAE-CTR-005"]
+        assert isinstance(unresolved, posture.Unknown)
+
+
+def test_an_unresolved_field_leaves_only_the_requirements_that_read_it_undecided():
+    found = rules(posture.from_pulumi("svc", pulumi_props(user=UNKNOWN_VALUE, privileged=True, memory=0)))
+    assert set(found) == {"RAE-CTR-001", "RAE-CTR-005", "RAE-CTR-008"}
+    assert all(isinstance(m, posture.Unknown) for m in found["RAE-CTR-001"])
+    assert not any(isinstance(m, posture.Unknown) for m in found["RAE-CTR-005"] + found["RAE-CTR-008"])

@@ -58,7 +58,8 @@ def test_gcp_secret_is_replicated_with_cmek_and_readable_by_its_accessor_only():
 WEAKENINGS = [
     ("short secret", SecretsArgs("docker", ["a-secret"], length=SECRETS.length - 1, directory="/srv/s"), "A.5.17"),
     ("relative directory", SecretsArgs("docker", ["a-secret"], directory="secrets"), "A.5.17"),
-    ("no cmek", SecretsArgs("gcp", ["a-secret"], location="europe-west4"), "A.5.17"),
+    ("no cmek", SecretsArgs("gcp", ["a-secret"], location="europe-west4"), "A.8.24"),
+    ("no location", SecretsArgs("gcp", ["a-secret"], kms_key=KEY), "A.5.17"),
     ("accessor of an undeclared secret", SecretsArgs("gcp", ["a-secret"], kms_key=KEY, location="r",
                                                       accessors={"other": ["serviceAccount:x@p"]}), "A.5.17"),
     ("public accessor", SecretsArgs("gcp", ["a-secret"], kms_key=KEY, location="r",

@@ -1,0 +1,125 @@
+"""The bucket, database-instance, key and secret posture models: one requirement judged the same way from pulumi-gcp
+inputs, a Terraform plan's values and checkov's conf; the components build what the model judged; an unresolved
+field leaves only the requirements that read it undecided."""
+
+import pytest
+
+import posture.bucket as bucket
+import posture.database as database
+from baseline import BACKUP, BaselineViolation
+from posture import UNKNOWN_VALUE, Unknown
+from policies.tfplan import terraform_values
+from tests.policy.cases import HARDENED, broken
+
+BUCKET = "gcp:storage/bucket:Bucket"
+SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+
+
+def found(model, view) -> dict[str, list[str]]:
+    rules: dict[str, list[str]] = {}
+    for _name, requirement, message in model.judge(view):
+        rules.setdefault(requirement.rule_id, []).append(message)
+    return rules
+
+
+def checkov_conf(values):
+    """checkov wraps every Terraform value in a list (and blocks once more)."""
+    if isinstance(values, dict):
+        return {key: [checkov_conf(value)] for key, value in values.items()}
+    if isinstance(values, list):
+        return [checkov_conf(item) for item in values]
+    return values
+
+
+@pytest.mark.parametrize("model, resource_type", [(bucket, BUCKET), (database, SQL)])
+def test_the_hardened_resource_holds_from_every_source(model, resource_type):
+    props = HARDENED[resource_type]
+    assert found(model, model.from_pulumi("r", props)) == {}
+    assert found(model, model.from_terraform("r", terraform_values(props))) == {}
+    assert found(model, model.from_terraform("r", checkov_conf(terraform_values(props)))) == {}
+
+
+WEAKER = [
+    (bucket, BUCKET, {"encryption": None}, "RAE-GCS-001"),
+    (bucket, BUCKET, {"versioning": {"enabled": False}}, "RAE-GCS-002"),
+    (bucket, BUCKET, {"retentionPolicy": {"retentionPeriod": "86400", "isLocked": True}}, "RAE-GCS-003"),
+    (bucket, BUCKET, {"uniformBucketLevelAccess": False}, "RAE-GCS-004"),
+    (bucket, BUCKET, {"publicAccessPrevention": "inherited"}, "RAE-GCS-005"),
+    (bucket, BUCKET, {"publicAccessPrevention": None}, "RAE-GCS-005"),
+    (bucket, BUCKET, {"retentionPolicy": {"retentionPeriod": str(BACKUP.bucket_retention_days * 86400),
+                                          "isLocked": False}}, "RAE-GCS-006"),
+    (database, SQL, {"encryptionKeyName": None}, "RAE-SQL-001"),
+    (database, SQL, {"settings.ipConfiguration.sslMode": "ENCRYPTED_ONLY"}, "RAE-SQL-002"),
+    (database, SQL, {"settings.ipConfiguration.ipv4Enabled": True}, "RAE-SQL-003"),
+    (database, SQL, {"settings.ipConfiguration.authorizedNetworks": [{"value": "0.0.0.0/1"},
+                                                                     {"value": "128.0.0.0/1"}]}, "RAE-SQL-003"),
+    (database, SQL, {"settings.backupConfiguration.enabled": False}, "RAE-SQL-004"),
+    (database, SQL, {"settings.backupConfiguration.pointInTimeRecoveryEnabled": False}, "RAE-SQL-005"),
+    (database, SQL, {"deletionProtection": False}, "RAE-SQL-006"),
+    (database, SQL, {"settings.databaseFlags": []}, "RAE-SQL-007"),
+]
+
+
+@pytest.mark.parametrize("model, resource_type, changes, rule_id", WEAKER,
+                         ids=[f"{w[3]}-{'-'.join(w[2])}" for w in WEAKER])
+def test_each_weakening_fails_its_rule_only_from_pulumi_terraform_and_checkov(model, resource_type, changes, rule_id):
+    props = broken(resource_type, changes)
+    assert set(found(model, model.from_pulumi("r", props))) == {rule_id}
+    assert set(found(model, model.from_terraform("r", terraform_values(props)))) == {rule_id}
+    assert set(found(model, model.from_terraform("r", checkov_conf(terraform_values(props))))) == {rule_id}
+
+
+def test_an_authorized_network_inside_the_allowed_ranges_holds():
+    props = broken(SQL, {"settings.ipConfiguration.authorizedNetworks": [{"value": "10.20.0.0/16"}]})
+    assert found(database, database.from_pulumi("r", props)) == {}
+
+
+@pytest.mark.parametrize("model, resource_type, changes, unknown_rule, failed_rule", [
+    (bucket, BUCKET, {"encryption": {"defaultKmsKeyName": UNKNOWN_VALUE}, "uniformBucketLevelAccess": False},
+     "RAE-GCS-001", "RAE-GCS-004"),
+    (database, SQL, {"settings.ipConfiguration.sslMode": UNKNOWN_VALUE, "deletionProtection": False},
+     "RAE-SQL-002", "RAE-SQL-006"),
+])
+def test_an_unresolved_field_leaves_only_the_requirement_that_reads_it_undecided(model, resource_type, changes,
+                                                                                  unknown_rule, failed_rule):
+    rules = found(model, model.from_pulumi("r", broken(resource_type, changes)))
+    assert set(rules) == {unknown_rule, failed_rule}
+    assert all(isinstance(m, Unknown) for m in rules[unknown_rule])
+    assert not any(isinstance(m, Unknown) for m in rules[failed_rule])
+
+
+def test_the_gate_rules_ask_the_models_per_field():
+    from policies.rules import evaluate
+    graph = [{"type": SQL, "name": "db", "props": broken(SQL, {"settings.ipConfiguration.sslMode": UNKNOWN_VALUE,
+                                                                "deletionProtection": False})}]
+    verdicts = {(rule, isinstance(message, Unknown)) for rule, _, message in evaluate(graph)}
+    assert verdicts == {("RAE-SQL-002", True), ("RAE-SQL-006", False)}
+
+
+def test_the_components_refuse_what_the_models_refuse():
+    from components.backups import BucketBackups, BucketBackupsArgs
+    from components.postgres import CloudSqlArgs, CloudSqlPostgres
+    with pytest.raises(BaselineViolation, match="RAE|retentionPeriod") as refused:
+        BucketBackups("b", BucketBackupsArgs("EU", "key", retention_days=1))
+    assert "A.8.13" in refused.value.controls
+    with pytest.raises(BaselineViolation, match="encryptionKeyName") as refused:
+        CloudSqlPostgres("db", CloudSqlArgs("europe-west4", "vpc", "", "pw"))
+    assert "A.8.24" in refused.value.controls
+
+
+def test_key_rotation_and_secret_replication_are_judged_by_their_models_from_every_source():
+    import posture.key as key
+    import posture.secret as secret
+    for props, rule in ((HARDENED["gcp:kms/cryptoKey:CryptoKey"], None), ({"rotationPeriod": "31536000s"}, "RAE-KMS-001"),
+                        ({}, "RAE-KMS-001"), ({"rotationPeriod": "never"}, "RAE-KMS-001")):
+        for view in (key.from_pulumi("k", props), key.from_terraform("k", checkov_conf(terraform_values(props)))):
+            assert set(found(key, view)) == ({rule} if rule else set()), (props, view)
+    keyed = {"customerManagedEncryption": {"kmsKeyName": "k"}}
+    for replication, rule in (({"auto": keyed}, None), ({"userManaged": {"replicas": [keyed, keyed]}}, None),
+                              ({"auto": {}}, "RAE-SEC-001"), ({"userManaged": {"replicas": [keyed, {}]}}, "RAE-SEC-001"),
+                              ({"userManaged": {"replicas": []}}, "RAE-SEC-001")):
+        props = {"replication": replication}
+        for view in (secret.from_pulumi("s", props), secret.from_terraform("s", checkov_conf(terraform_values(props)))):
+            assert set(found(secret, view)) == ({rule} if rule else set()), (replication, view)
+    undecided = found(secret, secret.from_pulumi("s", {"replication": UNKNOWN_VALUE}))
+    assert all(isinstance(m, Unknown) for m in undecided["RAE-SEC-001"])
