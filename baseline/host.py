@@ -142,8 +142,8 @@ SYSCTL = Section(
         "net.ipv4.conf.all.bootp_relay": "0",
         "net.ipv4.conf.all.proxy_arp": "0",
     }, ("A.8.9", "A.8.20", "A.8.7"), "dev-sec os_hardening's sysctl set plus Lynis' kernel items."),
-    # Docker publishes ports through the FORWARD path, so IPv4 forwarding stays on; nftables' forward
-    # chain and Docker's own rules confine it.
+    # Docker publishes ports through the FORWARD path, so IPv4 forwarding stays on; our nftables forward
+    # chain (FIREWALL.forward_policy) confines it.
     ipv4_forwarding=S("1", ("A.8.20",), "Needed by Docker on Node1; confined by the firewall."),
 )
 
@@ -303,6 +303,18 @@ FIREWALL = Section(
     ssh_interfaces=S(("tailscale0",), ("A.8.20", "A.8.22"), "SSH is reachable only over Tailscale (seed 000)."),
     service_ports=S({}, ("A.8.20", "A.8.22"), "Service ports per interface, declared per host in the inventory."),
     icmp_allowed=S(True, ("A.8.20",), "ICMP (rate limited) keeps path-MTU discovery working."),
+    forward_policy=S("drop", ("A.8.20", "A.8.22"),
+                     "Forwarded traffic is dropped unless a rule below allows it. Our forward chain is a base chain "
+                     "of its own: its drop is final whatever Docker's FORWARD and DOCKER-USER chains accept, so "
+                     "Docker publishing a port on every address does not open it."),
+    container_interfaces=S(("docker0", "br-*"), ("A.8.20",),
+                           "Docker's bridges: what containers start is forwarded (their outbound traffic, and traffic "
+                           "between containers of one network, which Docker's own isolation rules still confine)."),
+    published_interfaces=S(("tailscale0",), ("A.8.20", "A.8.22"),
+                           "Containers' published ports (connections Docker's DNAT rewrote) are forwarded only when "
+                           "they arrive on these interfaces: a LAN neighbour reaching the node's own address, or "
+                           "routing to a container's address through the node, is dropped (seed 000). Host data "
+                           "firewall_published_interfaces overrides it per node."),
 )
 
 JOURNALD = Section(
