@@ -142,8 +142,8 @@ SYSCTL = Section(
         "net.ipv4.conf.all.bootp_relay": "0",
         "net.ipv4.conf.all.proxy_arp": "0",
     }, ("A.8.9", "A.8.20", "A.8.7"), "dev-sec os_hardening's sysctl set plus Lynis' kernel items."),
-    # Docker publishes ports through the FORWARD path, so IPv4 forwarding stays on; nftables' forward
-    # chain and Docker's own rules confine it.
+    # Docker publishes ports through the FORWARD path, so IPv4 forwarding stays on; our nftables forward
+    # chain (FIREWALL.forward_policy) confines it.
     ipv4_forwarding=S("1", ("A.8.20",), "Needed by Docker on Node1; confined by the firewall."),
 )
 
@@ -216,6 +216,9 @@ FILESYSTEM = Section(
 # CIS Debian Linux 12 Benchmark v1.1.0, section 6.2.3 (audit rules): each syscall rule for both ABIs (b64 and b32:
 # a 32-bit binary reaches the kernel through the b32 table and escapes a b64-only rule), watches on the real files
 # (Debian installs dockerd in /usr/sbin; the module tools are symlinks to /usr/bin/kmod, so kmod is what runs).
+# The CIS numbers in this module were checked against ansible-lockdown's DEBIAN12-CIS role and its goss audit
+# (both follow v1.1.0). Not covered here: 6.2.3.6 names every setuid/setgid program (these rules name a fixed set),
+# 6.2.3.16/6.2.3.17 (setfacl, chacl), and 6.2.2.4's space_left_action (below).
 _CIS_USER = "-F auid>=1000 -F auid!=unset"
 _SYSCALL_RULES = (
     ("-C euid!=uid -F auid!=unset -S execve", "user_emulation"),
@@ -288,10 +291,11 @@ AUDITD = Section(
                           "actions below stop the node before evidence is lost."),
     space_left_action=S("syslog", ("A.8.16",),
                         "Operators are told (journal/monitoring) when audit space runs low; auditd refuses \"email\" "
-                        "on a node without a local MTA."),
+                        "on a node without a local MTA. Below CIS 6.2.2.4, which asks for email, exec, single or halt "
+                        "here."),
     admin_space_left_action=S("single", ("A.8.15", "A.8.16"),
                               "Audit space nearly exhausted: single-user mode rather than unaudited operation "
-                              "(CIS 6.2.2.3); README: break-glass over the console."),
+                              "(CIS 6.2.2.4); README: break-glass over the console."),
     disk_full_action=S("single", ("A.8.15",), "Audit disk full: single-user mode (CIS 6.2.2.3)."),
     disk_error_action=S("syslog", ("A.8.15", "A.8.16"), "Audit disk error: reported (CIS 6.2.2.3 allows syslog)."),
 )
@@ -303,6 +307,18 @@ FIREWALL = Section(
     ssh_interfaces=S(("tailscale0",), ("A.8.20", "A.8.22"), "SSH is reachable only over Tailscale (seed 000)."),
     service_ports=S({}, ("A.8.20", "A.8.22"), "Service ports per interface, declared per host in the inventory."),
     icmp_allowed=S(True, ("A.8.20",), "ICMP (rate limited) keeps path-MTU discovery working."),
+    forward_policy=S("drop", ("A.8.20", "A.8.22"),
+                     "Forwarded traffic is dropped unless a rule below allows it. Our forward chain is a base chain "
+                     "of its own: its drop is final whatever Docker's FORWARD and DOCKER-USER chains accept, so "
+                     "Docker publishing a port on every address does not open it."),
+    container_interfaces=S(("docker0", "br-*"), ("A.8.20",),
+                           "Docker's bridges: what containers start is forwarded (their outbound traffic, and traffic "
+                           "between containers of one network, which Docker's own isolation rules still confine)."),
+    published_interfaces=S(("tailscale0",), ("A.8.20", "A.8.22"),
+                           "Containers' published ports (connections Docker's DNAT rewrote) are forwarded only when "
+                           "they arrive on these interfaces: a LAN neighbour reaching the node's own address, or "
+                           "routing to a container's address through the node, is dropped (seed 000). Host data "
+                           "firewall_published_interfaces overrides it per node."),
 )
 
 JOURNALD = Section(

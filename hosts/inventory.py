@@ -22,5 +22,6 @@ node1 = [
          harden_scope="node",
          firewall_ssh_interfaces=FIREWALL.ssh_interfaces,
          firewall_service_ports={},
+         firewall_published_interfaces=FIREWALL.published_interfaces,
          luks_data_paths=LUKS.data_paths),
 ]

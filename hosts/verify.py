@@ -92,13 +92,16 @@ def audit_checks(listed: list, status: dict, cmdline: list) -> list[dict]:
 
 def _firewall_check(host, data: dict) -> dict:
     """The table the kernel holds, rendered by nft, against the baseline's text rendered by the same nft in an
-    empty network namespace: every rule, verdict and policy compared, in order."""
+    empty network namespace: every rule, verdict and policy of the input and forward chains compared, in order."""
     service_ports = data.get("firewall_service_ports", FIREWALL.service_ports)
+    published = tuple(data.get("firewall_published_interfaces", FIREWALL.published_interfaces))
     text = nftables_text(FIREWALL.table, FIREWALL.input_policy, tuple(data["firewall_ssh_interfaces"]), service_ports,
-                         FIREWALL.icmp_allowed)
+                         FIREWALL.icmp_allowed, forward_policy=FIREWALL.forward_policy,
+                         container_interfaces=FIREWALL.container_interfaces, published_interfaces=published)
     rendered = host.get_fact(NftablesRendered, family="inet", table=FIREWALL.table, text=text)
     return _check(f"nftables table inet {FIREWALL.table}", rendered["expected"], rendered["actual"],
-                  FIREWALL.controls("input_policy"))
+                  FIREWALL.controls("input_policy") + FIREWALL.controls("forward_policy")
+                  + FIREWALL.controls("published_interfaces"))
 
 
 def _sudo_check(host, data: dict) -> dict:

@@ -1,4 +1,5 @@
-"""nftables: our own table, input dropped unless SSH or a declared service port on a declared interface."""
+"""nftables: our own table, input dropped unless SSH or a declared service port on a declared interface; forward
+dropped unless containers started it or it reached a published port on a declared interface."""
 
 from pyinfra import host
 from pyinfra.api import DeployError, deploy
@@ -19,5 +20,8 @@ def harden_firewall():
     harden.nftables_table(name=f"table inet {FIREWALL.table}", table=FIREWALL.table, policy=FIREWALL.input_policy,
                           ssh_interfaces=tuple(ssh_interfaces),
                           service_ports=host.data.get("firewall_service_ports", FIREWALL.service_ports),
-                          icmp=FIREWALL.icmp_allowed)
+                          icmp=FIREWALL.icmp_allowed, forward_policy=FIREWALL.forward_policy,
+                          container_interfaces=FIREWALL.container_interfaces,
+                          published_interfaces=tuple(host.data.get("firewall_published_interfaces",
+                                                                   FIREWALL.published_interfaces)))
     systemd.service(name="nftables loads the table at boot", service="nftables", enabled=True)

@@ -9,8 +9,8 @@ run) gives root a private TMPDIR. Its last operation records the completed basel
 (hosts.verify reports a node without it as not completely hardened); a run that stops half-way says so.
 Host data read here: harden_scope ("node": a machine with its own kernel and systemd; "container":
 sshd in a container, where kernel, systemd and disk parts are reported not applicable),
-firewall_ssh_interfaces, firewall_service_ports, luks_data_paths, apt_security_mirror, and the backup_*
-keys of hosts/deploys/backup.py.
+firewall_ssh_interfaces, firewall_service_ports, firewall_published_interfaces, luks_data_paths, apt_security_mirror,
+and the backup_* keys of hosts/deploys/backup.py.
 """
 
 from pyinfra import config, host, state

@@ -5,6 +5,7 @@ desired state it is given, and yields only the commands that close the gap.
 """
 
 import hashlib
+import re
 import shlex
 from io import StringIO
 
@@ -298,26 +299,55 @@ def sudoers_dropin(text: str, path: str, staging: str = "/etc/harden-sudoers.new
            f"[ $status -eq 0 ] || echo 'visudo refused the sudoers drop-in; nothing installed' >&2; exit $status")
 
 
-def nftables_text(table: str, policy: str, ssh_interfaces: tuple, service_ports: dict, icmp: bool) -> str:
-    """The nftables file of our own table: replaced atomically, other tables (Docker's) untouched."""
-    accepts = [(interface, 22) for interface in ssh_interfaces]
+# An interface name as nft takes it in a quoted iifname (Linux allows 15 characters; `*` ends a wildcard, as in br-*)
+_INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}\*?$")
+
+
+def _interfaces(kind: str, names) -> list[str]:
+    bad = [name for name in names if not _INTERFACE_NAME.match(str(name))]
+    if bad:
+        raise OperationError(f"{kind}: {bad!r} is not an interface name (letters, digits, _ . -, at most 15, an "
+                             "optional trailing *) [ISO 27001:2022 A.8.20]")
+    return [str(name) for name in names]
+
+
+def nftables_text(table: str, policy: str, ssh_interfaces: tuple, service_ports: dict, icmp: bool, *,
+                  forward_policy: str, container_interfaces: tuple, published_interfaces: tuple) -> str:
+    """The nftables file of our own table: replaced atomically, other tables (Docker's) untouched.
+
+    The forward chain is a base chain of its own on the forward hook: its drop is final whatever Docker's chains
+    (FORWARD, DOCKER-USER) accept, so a published port Docker opened to every address is forwarded only when the
+    connection arrived on a published interface (Docker's DNAT rewrote it: `ct status dnat`)."""
+    accepts = [(interface, 22) for interface in _interfaces("firewall_ssh_interfaces", ssh_interfaces)]
+    _interfaces("firewall_service_ports", list(service_ports))
     accepts += [(interface, int(port)) for interface, ports in sorted(service_ports.items()) for port in ports]
-    rules = ['iif "lo" accept', "ct state established,related accept", "ct state invalid drop"]
+    stateful = ["ct state established,related accept", "ct state invalid drop"]
+    rules = ['iif "lo" accept', *stateful]
     if icmp:
         # protocol numbers (1 icmp, 58 ipv6-icmp): a minimal node may lack /etc/protocols to resolve names
         rules.append("meta l4proto { 1, 58 } limit rate 20/second accept")
     rules += [f'iifname "{interface}" tcp dport {port} accept' for interface, port in accepts]
-    body = "".join(f"        {rule}\n" for rule in rules)
+    forward = [*stateful,
+               *(f'iifname "{name}" accept' for name in _interfaces("container interfaces", container_interfaces)),
+               *(f'iifname "{name}" ct status dnat accept'
+                 for name in _interfaces("firewall_published_interfaces", published_interfaces))]
+
+    def chain(name: str, chain_policy: str, chain_rules: list) -> str:
+        body = "".join(f"        {rule}\n" for rule in chain_rules)
+        return (f"    chain {name} {{\n        type filter hook {name} priority filter; policy {chain_policy};\n"
+                f"{body}    }}\n")
+
     # "table" then "delete table" makes the load idempotent; no "flush ruleset", which would drop Docker's tables.
     return (f"#!/usr/sbin/nft -f\ntable inet {table}\ndelete table inet {table}\n"
-            f"table inet {table} {{\n    chain input {{\n        type filter hook input priority filter; "
-            f"policy {policy};\n{body}    }}\n}}\n")
+            f"table inet {table} {{\n{chain('input', policy, rules)}{chain('forward', forward_policy, forward)}}}\n")
 
 
 @operation()
 def nftables_table(table: str, policy: str, ssh_interfaces: tuple, service_ports: dict, icmp: bool,
+                   forward_policy: str, container_interfaces: tuple, published_interfaces: tuple,
                    path: str = "/etc/nftables.conf"):
-    """Load our own nftables table (input default drop, SSH and service ports only on declared interfaces).
+    """Load our own nftables table: input and forward default drop; SSH and service ports only on declared
+    interfaces; forwarded only what containers start and their published ports reached on declared interfaces.
 
     Loaded when the table the kernel holds, as nft renders it, differs from the same text rendered by the node's
     nft in an empty network namespace: a changed verdict, a rule added or removed, or a changed policy.
@@ -326,12 +356,16 @@ def nftables_table(table: str, policy: str, ssh_interfaces: tuple, service_ports
     + ssh_interfaces: interfaces SSH is accepted on, e.g. ("tailscale0",)
     + service_ports: interface -> ports accepted on it
     + icmp: accept rate-limited ICMP
+    + forward_policy: forward chain policy ("drop")
+    + container_interfaces: bridges whose traffic containers start, forwarded, e.g. ("docker0", "br-*")
+    + published_interfaces: interfaces on which containers' published ports are reachable, e.g. ("tailscale0",)
     + path: the file nftables.service loads at boot
     """
     if not ssh_interfaces:
         raise OperationError("firewall_ssh_interfaces is empty: the node would be unreachable over SSH "
                              "[ISO 27001:2022 A.8.20]")
-    text = nftables_text(table, policy, ssh_interfaces, service_ports, icmp)
+    text = nftables_text(table, policy, ssh_interfaces, service_ports, icmp, forward_policy=forward_policy,
+                         container_interfaces=container_interfaces, published_interfaces=published_interfaces)
     yield from _put_text(text, path, "0600")
     rendered = host.get_fact(NftablesRendered, family="inet", table=table, text=text)
     if rendered["actual"] != rendered["expected"]:

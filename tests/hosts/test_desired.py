@@ -2,9 +2,11 @@
 the firewall file keeps other tables, the encryption findings name the problem."""
 
 import paramiko
+from pyinfra.api import OperationError
 import pytest
 
-from baseline import ACCOUNTS, AUDITD, FILESYSTEM, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME, BaselineViolation, require
+from baseline import (ACCOUNTS, AUDITD, FILESYSTEM, FIREWALL, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME, BaselineViolation,
+                      require)
 from hosts import desired
 from hosts.connection import node, problems
 from hosts.operations.harden import _audit_canonical, luks_findings, nftables_text
@@ -39,11 +41,31 @@ def test_sshd_config_has_no_include_and_only_ed25519_host_key():
     assert [line for line in text.splitlines() if line.startswith("HostKey")] == ["HostKey /etc/ssh/ssh_host_ed25519_key"]
 
 
+FORWARD = {"forward_policy": FIREWALL.forward_policy, "container_interfaces": FIREWALL.container_interfaces,
+           "published_interfaces": FIREWALL.published_interfaces}
+
+
 def test_nftables_file_never_flushes_the_ruleset():
-    text = nftables_text("harden", "drop", ("tailscale0",), {"tailscale0": [5432]}, True)
+    text = nftables_text("harden", "drop", ("tailscale0",), {"tailscale0": [5432]}, True, **FORWARD)
     assert "flush ruleset" not in text
     assert 'iifname "tailscale0" tcp dport 22 accept' in text and "policy drop;" in text
     assert 'iifname "tailscale0" tcp dport 5432 accept' in text
+
+
+def test_forward_chain_drops_all_but_containers_and_published_ports_on_declared_interfaces():
+    text = nftables_text("harden", "drop", ("eth0",), {}, True, **FORWARD)
+    forward = text.split("chain forward {", 1)[1].split("}", 1)[0].strip().splitlines()
+    assert [line.strip() for line in forward] == [
+        "type filter hook forward priority filter; policy drop;",
+        "ct state established,related accept", "ct state invalid drop",
+        'iifname "docker0" accept', 'iifname "br-*" accept', 'iifname "tailscale0" ct status dnat accept']
+    assert FIREWALL.forward_policy == "drop" and "eth0" not in FIREWALL.published_interfaces
+
+
+@pytest.mark.parametrize("bad", ['eth0" accept; #', "a-name-longer-than-15", ""])
+def test_an_interface_name_nft_cannot_quote_safely_is_refused(bad):
+    with pytest.raises(OperationError, match="A.8.20"):
+        nftables_text("harden", "drop", ("eth0",), {}, True, **{**FORWARD, "published_interfaces": (bad,)})
 
 
 def test_auditctl_listing_form_of_a_syscall_rule():

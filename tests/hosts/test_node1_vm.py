@@ -8,7 +8,8 @@ the same VM under a changed host key, refused in that run), an idempotent re-run
 its completing re-run, a dry run after tampering (a firewall verdict turned from drop to accept among it) and
 its repair, a real reboot of the guest (SSH, firewall, immutable audit rules and the LUKS mount come back), and an
 unencrypted data disk (refused). Operators: AllowGroups refuses a user outside the groups, a certificate from the
-configured user CA logs in, sudo logs to its file and a sudoers file visudo rejects never lands.
+configured user CA logs in, sudo logs to its file and a sudoers file visudo rejects never lands. Forwarding: a
+published port, built as Docker builds one, answers from the declared interface only.
 Lynis runs once; several tests read its report. Tests run in file order and build on each other's state.
 """
 
@@ -395,6 +396,69 @@ def test_run_stopped_half_way_is_reported_and_a_re_run_completes_it(first_apply,
     assert {"console banner", "sysctl values"} <= set(completed.changed("node1-vm"))
     assert node1_vm.ssh("cat /etc/issue").stdout == desired.BANNER_TEXT
     assert node1_vm.ssh("sudo sysctl -n kernel.kptr_restrict").stdout.strip() == "2"
+
+
+# A published port as Docker makes one, built inside the VM: a "container" namespace behind a link named docker0,
+# Docker's DNAT of a node port to it and Docker's FORWARD accept for it (a table of their own, as iptables-nft makes
+# them), and two neighbours: one on an interface named like the declared one (tailscale0), one on a LAN interface.
+PUBLISHED_NET = """
+set -e
+for spec in "ctr docker0 172.17.0" "ts tailscale0 100.100.1" "lan lan0 192.168.77"; do
+    set -- $spec
+    ip netns add $1
+    ip link add $2 type veth peer name eth0 netns $1
+    ip addr add $3.1/24 dev $2 && ip link set $2 up
+    ip -n $1 addr add $3.2/24 dev eth0 && ip -n $1 link set eth0 up && ip -n $1 link set lo up
+    ip -n $1 route add default via $3.1
+done
+nft -f - <<RULES
+table ip published_like_docker {
+    chain prerouting { type nat hook prerouting priority dstnat; fib daddr type local tcp dport 15432 dnat to 172.17.0.2:5432; }
+    chain forward { type filter hook forward priority filter; ip daddr 172.17.0.2 tcp dport 5432 accept; }
+}
+RULES
+"""
+LISTEN = ("import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+          "s.bind(('0.0.0.0', {port})); s.listen()\nwhile True: c, _ = s.accept(); c.sendall(b'ok'); c.close()")
+CONNECT = ("import socket\ntry: print('reached', socket.create_connection(('{host}', {port}), timeout=8).recv(2).decode())"
+           "\nexcept OSError as error: print(type(error).__name__)")
+
+
+def _connect(node1_vm, namespace: str, host: str, port: int) -> str:
+    script = CONNECT.format(host=host, port=port)
+    return node1_vm.ssh(f'sudo ip netns exec {namespace} python3 -c "{script}"', timeout=120).stdout.strip()
+
+
+def test_published_port_is_reachable_only_from_the_declared_interface(first_apply, node1_vm):
+    """Docker publishes a port on every address and accepts it in its own FORWARD chain; our forward chain (a base
+    chain of its own, policy drop) forwards it only from the declared interface. A LAN neighbour reaching the node's
+    address, or routing to the container's address through the node, is dropped; the container's own outbound
+    connection goes out. With our forward policy turned to accept, the LAN neighbour gets through (so the drop was
+    ours) and the verifier fails on the rendered table; loading the deploy's file restores it."""
+    assert FIREWALL.published_interfaces == ("tailscale0",) and node1_vm.interface not in FIREWALL.published_interfaces
+    node1_vm.ssh(f"sudo sh -c '{PUBLISHED_NET}'")
+    table = node1_vm.ssh(f"sudo nft list table inet {FIREWALL.table}").stdout
+    try:
+        for unit, namespace, port in (("suite-container", "ctr", 5432), ("suite-lan-listener", "lan", 8080)):
+            listen = LISTEN.format(port=port)
+            node1_vm.ssh(f'sudo systemd-run --unit={unit} --collect --quiet timeout 600 ip netns exec {namespace} '
+                         f'python3 -c "{listen}"')
+        time.sleep(5)
+        assert _connect(node1_vm, "ts", "100.100.1.1", 15432) == "reached ok"
+        assert _connect(node1_vm, "lan", "192.168.77.1", 15432) == "TimeoutError"
+        assert _connect(node1_vm, "lan", "172.17.0.2", 5432) == "TimeoutError"
+        assert _connect(node1_vm, "ctr", "192.168.77.2", 8080) == "reached ok"
+        node1_vm.ssh(f"sudo nft add chain inet {FIREWALL.table} forward '{{ policy accept; }}'")
+        assert _connect(node1_vm, "lan", "192.168.77.1", 15432) == "reached ok"
+        check = {check["check"]: check for check in verify_host("node1-vm", node1_vm.inventory_entry()[1])}[
+            f"nftables table inet {FIREWALL.table}"]
+        assert check["status"] == "fail" and "type filter hook forward priority filter; policy accept;" in \
+            check["actual"], check
+    finally:
+        node1_vm.ssh("sudo nft -f /etc/nftables.conf; sudo systemctl stop suite-container suite-lan-listener; "
+                     "sudo nft delete table ip published_like_docker; for ns in ctr ts lan; do sudo ip netns del $ns; "
+                     "done", check=False)
+    assert node1_vm.ssh(f"sudo nft list table inet {FIREWALL.table}").stdout == table
 
 
 def test_dry_run_after_tampering_lists_exactly_the_drift(first_apply, node1_vm, tmp_path):
