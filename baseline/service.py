@@ -21,6 +21,9 @@ TLS = Section(
     ca_validity_hours=S(24 * 365 * 5, ("A.8.24",), "The private CA lives 5 years; its key never leaves the state."),
     cert_validity_hours=S(24 * 90, ("A.8.24",), "Server and client certificates are re-issued at least every 90 days."),
     cert_early_renewal_hours=S(24 * 30, ("A.8.24",), "A certificate is replaced when 30 days remain."),
+    client_cert_required_hops=S(("proxy->api", "api->postgres", "api->qdrant"), ("A.5.14", "A.8.5", "A.8.24"),
+                                "Every hop inside a stack is mutual TLS 1.3: the server side requires a client "
+                                "certificate of the stack's CA and refuses a client without one (seed 000 Phase 2)."),
     client_cert_required_for_nodes=S(True, ("A.5.14", "A.8.5"),
                                      "Node-to-node traffic (control node <-> Node1) is mutually authenticated (seed 000 Phase 2).",
                                      planned="client certificates are issued, but Postgres and the TLS proxy do not "

@@ -57,7 +57,8 @@ SNAPSHOT_ATTEMPTS = 3
 READY_TIMEOUT_S = 120
 _CHUNK = 1 << 20
 _ERROR = "[ISO 27001:2022 A.8.13 Information backup]"
-_SOURCE_KEYS = ("url", "api_key_file", "cacert", "container", "store_container", "drill_image")
+_SOURCE_KEYS = ("url", "api_key_file", "cacert", "client_cert", "client_key", "container", "store_container",
+                "drill_image")
 
 
 def _utc_now() -> str:
@@ -80,11 +81,13 @@ class QdrantClient:
     """Qdrant's REST API over TLS 1.3 only, the certificate verified by name; the API key never leaves the header."""
 
     def __init__(self, server_name: str, port: int, api_key: str, cacert: Path, address: str | None = None,
-                 timeout: float = 300):
+                 timeout: float = 300, client_cert: tuple[Path, Path] | None = None):
         self.server_name, self.port, self.address, self.timeout = server_name, port, address or server_name, timeout
         self._api_key = api_key
         self.context = ssl.create_default_context(cafile=str(cacert))
         self.context.minimum_version = ssl.TLSVersion.TLSv1_3
+        if client_cert:  # the stack's Qdrant front requires one (baseline TLS.client_cert_required_hops)
+            self.context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
 
     def _connection(self) -> http.client.HTTPSConnection:
         return _NamedHTTPSConnection(self.address, self.port, self.server_name, self.context, self.timeout)
@@ -121,6 +124,8 @@ class QdrantSource:
     + url: `https://NAME:PORT` of the TLS 1.3 front; NAME is verified against its certificate
     + api_key_file: the stack's Qdrant API key (0600/0400; snapshots need the full-access key)
     + cacert: the stack's CA certificate
+    + client_cert, client_key: the backup's client certificate (CN rae-backup) and key (0600/0400), which the
+      stack's TLS 1.3 front requires; both or neither
     + container: connect to this container's address (the front on an internal Docker network), or None to
       resolve NAME
     + store_container: the Qdrant store container whose image the drill runs; or
@@ -133,6 +138,8 @@ class QdrantSource:
     container: str | None = None
     store_container: str | None = None
     drill_image: str | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
 
     @classmethod
     def from_config(cls, entry: dict) -> "QdrantSource":
@@ -145,20 +152,29 @@ class QdrantSource:
         require(parsed.scheme == "https" and bool(parsed.hostname) and not parsed.username,
                 f"backup config `qdrant`: url {entry['url']!r} must be https://NAME:PORT (TLS, no credentials in it)",
                 ("A.8.24", "A.5.17"))
+        pair = [entry.get("client_cert"), entry.get("client_key")]
+        require(all(pair) or not any(pair), "backup config `qdrant`: `client_cert` and `client_key` go together",
+                ("A.5.14", "A.8.5"))
         return cls(entry["url"], Path(entry["api_key_file"]), Path(entry["cacert"]), entry.get("container"),
-                   entry.get("store_container"), entry.get("drill_image"))
+                   entry.get("store_container"), entry.get("drill_image"),
+                   *(Path(part) if part else None for part in pair))
 
     def check_credentials(self) -> None:
         """The API key file private (0600 or stricter) and the CA certificate present, before anything runs."""
         check_private_file(self.api_key_file, "Qdrant API key file")
         require(self.cacert.is_file(), f"Qdrant CA certificate {self.cacert} is missing", ("A.8.24",))
+        if self.client_key:
+            check_private_file(self.client_key, "Qdrant client key file")
+            require(self.client_cert.is_file(), f"Qdrant client certificate {self.client_cert} is missing",
+                    ("A.5.14", "A.8.5"))
 
     def client(self) -> QdrantClient:
         self.check_credentials()
         parsed = urllib.parse.urlsplit(self.url)
         address = container_address(self.container) if self.container else None
         return QdrantClient(parsed.hostname, parsed.port or HTTP_PORT, self.api_key_file.read_text().strip(),
-                            self.cacert, address)
+                            self.cacert, address,
+                            client_cert=(self.client_cert, self.client_key) if self.client_key else None)
 
     def image(self) -> str:
         if self.drill_image:

@@ -6,7 +6,8 @@ declared address only), both without outbound NAT; `api` is internal and joins o
 and joins only Qdrant's store and its front (Qdrant's own TLS accepts TLS 1.2). So the proxy reaches the API
 only, and the API the stores. Every hop is TLS 1.3: Postgres (pg_hba rejects non-TLS; the application role
 needs its client certificate and password), the proxy, the proxy -> API hop (the API requires the proxy's
-client certificate), and Qdrant's front. Each certificate carries one service's names.
+client certificate), and Qdrant's front (it requires a client certificate: the API's or the backup's). Each
+certificate carries one service's names.
 """
 
 from dataclasses import dataclass
@@ -116,16 +117,21 @@ def build() -> None:
         depends_on=[edge, api_network, ca_file, *proxy_tls_files, *proxy_client_files],
         host_roots=config.host_roots))
 
+    # The backup's identity towards Qdrant's front (clientAuth only, CN rae-backup): the front requires one.
+    backup_client_path, backup_client_key_path, backup_client_files = _tls_files(
+        "qdrant-backup-client-tls", Certificate("qdrant-backup-client-tls",
+                                                CertificateArgs(ca, "rae-backup", usage="client")), secrets_dir)
     # The repository passwords live apart from the data passwords they protect (and from what is backed up).
     backups = DockerBackups("backups", DockerBackupsArgs(
         host_path=str(config.backup_root or config.data_root / "backups"), credentials_dir=str(config.data_root / "backup-credentials"),
         postgres_container=postgres.container_name, files=[secrets_dir],
         # The front is on the internal backend network: the backup host reaches it by the container's address.
         qdrant={"url": f"https://{FRONT_NAME}:{QDRANT_HTTP_PORT}", "api_key_file": secrets.files["qdrant-api-key"],
-                "cacert": ca_path, "container": FRONT_NAME, "store_container": STORE_NAME},
+                "cacert": ca_path, "client_cert": backup_client_path, "client_key": backup_client_key_path,
+                "container": FRONT_NAME, "store_container": STORE_NAME},
         offsite_repository_file=config.backup_offsite_repository_file, offsite_cacert=config.backup_offsite_cacert,
         unencrypted_exemption=config.unencrypted_exemption, keep_data=config.keep_data,
-        depends_on=[ca_file, *pg_tls_files]))
+        depends_on=[ca_file, *pg_tls_files, *backup_client_files]))
 
     exemptions = {volume: encryption for volume, encryption in
                   (("pgdata", pgdata.encryption), ("backups", backups.volume.encryption), ("secrets", secrets_encryption))
@@ -173,13 +179,15 @@ def _api(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: Priv
         "api-tls", CertificateArgs(ca, api_runtime.NAME, dns_names=[api_runtime.NAME])), secrets_dir)
     app_cert, app_key, app_tls = _tls_files("postgres-app-client-tls", Certificate(
         "postgres-app-client-tls", CertificateArgs(ca, postgres_runtime.APP_ROLE, usage="client")), secrets_dir)
+    qdrant_cert, qdrant_key, qdrant_tls = _tls_files("qdrant-api-client-tls", Certificate(
+        "qdrant-api-client-tls", CertificateArgs(ca, api_runtime.QDRANT_CLIENT_NAME, usage="client")), secrets_dir)
     ApiService("api", ApiServiceArgs(
         image=config.api_image or images["api"],
         secrets=api_runtime.ApiSecrets(api_cert, api_key, f"{secrets_dir}/ca.crt",
                                        secrets.files["postgres-app-password"], secrets.files["qdrant-api-key"],
-                                       app_cert, app_key),
+                                       app_cert, app_key, qdrant_cert, qdrant_key),
         proxy_network=proxy_network, stores_network=stores_network, host_roots=config.host_roots,
-        depends_on=[*depends_on, secrets, *api_tls, *app_tls]))
+        depends_on=[*depends_on, secrets, *api_tls, *app_tls, *qdrant_tls]))
     return app_cert, app_key
 
 

@@ -361,3 +361,22 @@ def test_declared_containers_read_pulumi_docker_and_its_pids_limit():
     assert declared["rae-local-postgres"]["cgroupns_mode"] == "private" and declared["rae-local-proxy"]["cgroupns_mode"] is None
     assert declared["rae-local-postgres"]["port_bind_addresses"] == ["127.0.0.1"]
     assert declared["rae-local-proxy"]["memory_mb"] == 512 and declared["rae-local-proxy"]["pids_limit"] is None
+
+
+def test_internal_hop_servers_are_probed_at_their_container_address_with_mtls():
+    """Each server of baseline TLS.client_cert_required_hops that the graph declares is probed with `mtls` at its
+    container's address; one not declared, or not running, is not probed (graph_drift names it absent)."""
+    from harden.audit.stack import CONTAINER_TYPE, internal_endpoints
+
+    class Containers:
+        def get(self, name):
+            if name == "qdrant":
+                raise LookupError("NotFound")
+            return type("C", (), {"attrs": {"NetworkSettings": {"Networks": {"api": {"IPAddress": "172.30.0.5"}}}}})
+
+    client = type("Client", (), {"containers": Containers()})()
+    declared = [{"type": CONTAINER_TYPE, "urn": f"urn:x::{name}", "inputs": {"name": name}}
+                for name in ("rae-api", "qdrant", "postgres")]
+    assert internal_endpoints(declared, client, "/ca.pem") == ["172.30.0.5:8443,tls,name=rae-api,mtls,ca=/ca.pem"]
+    assert internal_endpoints(declared[2:], client, None) == [] and internal_endpoints(declared, None, None) == []
+    assert Endpoint.parse("172.30.0.5:8443,tls,name=rae-api,mtls,ca=/ca.pem").mtls

@@ -66,3 +66,18 @@ def test_memory_changed_behind_pulumis_back_is_drift(local_stack, docker_client,
     drift = by_check(report, f"stack/{container.name}")["attribute:memory_mb"]
     assert drift["status"] == "fail" and drift["expected"] == declared_mib and drift["actual"] == declared_mib * 2
     assert "A.8.6" in drift["controls"] and code == 1
+
+
+def test_stack_audit_probes_each_internal_hop_for_tls13_and_a_required_client_certificate(clean_stack_audit):
+    """The servers of baseline TLS.client_cert_required_hops (the API behind the proxy, Qdrant's front), reached at
+    their containers' addresses on the internal networks: TLS 1.2 refused, TLS 1.3 accepted with the chain verified
+    by the service's name, and a client without a certificate refused, each observed by a real handshake."""
+    _, report, _ = clean_stack_audit
+    for name in ("rae-api", "qdrant"):
+        subjects = {e["subject"] for e in report["evidence"] if e["source"] == "tls"
+                    and e["check"] == "tls1.3_accepted" and f"server_name={name} " in e["detail"]}
+        assert len(subjects) == 1, (name, subjects)
+        checks = by_check(report, subjects.pop())
+        assert {"tls1.2_refused", "tls1.3_accepted", "chain_valid", "client_without_certificate_refused"} <= set(checks)
+        assert all(checks[c]["status"] == "pass" for c in ("tls1.2_refused", "tls1.3_accepted", "chain_valid",
+                                                         "client_without_certificate_refused")), (name, checks)

@@ -5,7 +5,9 @@ The source is the session's Qdrant store behind its TLS 1.3 front (tests/integra
 with its API key; the off-site server is the real `rclone serve restic --append-only` of test_backup.py.
 """
 
+import dataclasses
 import json
+import os
 import random
 import secrets
 from pathlib import Path
@@ -43,8 +45,10 @@ def offsite(test_pki, tmp_path_factory, workdir):
 @pytest.fixture(scope="module")
 def source(qdrant, test_pki, workdir) -> qdrant_backup.QdrantSource:
     key_file = write_private_file(workdir / "qdrant-api-key", qdrant.api_key + "\n")
+    # The backup's own identity towards the front, which requires a client certificate (qdrant_runtime.FRONT_CLIENTS).
+    cert, key = test_pki.issue_client(workdir, "qdrant-backup", common_name="rae-backup", owner=(os.getuid(), os.getgid()))
     return qdrant_backup.QdrantSource(f"https://localhost:{qdrant.rest_port}", key_file, test_pki.ca_cert,
-                                      store_container=qdrant.store.name)
+                                      store_container=qdrant.store.name, client_cert=cert, client_key=key)
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +78,7 @@ def config_file(source, offsite, test_pki, workdir) -> Path:
             {"name": "offsite", "repository_file": str(offsite_location), "password_file": str(offsite_password),
              "cacert": str(test_pki.ca_cert), "cache_dir": str(workdir / "cache"), "append_only": True}],
         "qdrant": {"url": source.url, "api_key_file": str(source.api_key_file), "cacert": str(source.cacert),
+                   "client_cert": str(source.client_cert), "client_key": str(source.client_key),
                    "store_container": source.store_container},
         "log": str(workdir / "backup.jsonl"),
     }
@@ -200,11 +205,21 @@ def test_the_front_is_reached_by_its_container_address_as_on_the_stack(source, q
     """The stack's config names the front's container (on an internal network, never published): the backup host
     connects to its address and still verifies the certificate by the URL's name."""
     by_container = qdrant_backup.QdrantSource("https://localhost:6333", source.api_key_file, source.cacert,
-                                              container=qdrant.front.name)
+                                              container=qdrant.front.name, client_cert=source.client_cert,
+                                              client_key=source.client_key)
     client = by_container.client()
     assert client.address != "localhost" and client.port == 6333
     assert set(collections) <= set(client.collections())
     wrong_name = qdrant_backup.QdrantSource("https://qdrant-store:6333", source.api_key_file, source.cacert,
-                                            container=qdrant.front.name)
+                                            container=qdrant.front.name, client_cert=source.client_cert,
+                                            client_key=source.client_key)
     with pytest.raises(RuntimeError, match="CERTIFICATE_VERIFY_FAILED|match"):
         wrong_name.client().collections()
+
+
+def test_without_its_client_certificate_the_backup_is_refused_by_the_front(source):
+    """The front requires a client certificate (baseline TLS.client_cert_required_hops): the same source without
+    the backup's certificate gets TLS 1.3's certificate_required alert, named in the error."""
+    bare = dataclasses.replace(source, client_cert=None, client_key=None)
+    with pytest.raises(RuntimeError, match="CERTIFICATE_REQUIRED"):
+        bare.client().collections()
