@@ -30,6 +30,24 @@ TLS = Section(
                                              "require them yet (mTLS between nodes)"),
 )
 
+API = Section(
+    "api",
+    max_body_bytes=S(64 * 1024, ("A.8.6", "A.8.26"),
+                     "Request bodies above 64 KiB are refused (413) by the TLS proxy and again by the API: a memory is "
+                     "text, and a larger body only spends memory."),
+    request_header_timeout_s=S(10, ("A.8.6", "A.8.20"),
+                               "A client has 10 s to send its request headers (408 after): slow-header connections "
+                               "cannot hold the proxy's connection slots."),
+    client_idle_timeout_s=S(30, ("A.8.6", "A.8.20"), "A client connection idle mid-request is closed after 30 s."),
+    server_timeout_s=S(30, ("A.8.6",), "The API has 30 s to answer before the proxy gives up on it (504)."),
+    keepalive_s=S(5, ("A.8.6", "A.8.20"),
+                  "An idle keep-alive connection is closed after 5 s, by the proxy towards clients and by the API "
+                  "towards the proxy."),
+    max_concurrency=S(64, ("A.8.6",), "The API serves at most 64 connections at once and answers 503 above."),
+    hsts=S("max-age=63072000; includeSubDomains", ("A.8.24", "A.8.26"),
+           "Browsers keep to HTTPS for two years, on every subdomain too."),
+)
+
 CONTAINER = Section(
     "container",
     uid=S(10001, ("A.8.2", "A.8.18"), "A numeric non-root uid: a breakout does not start as root on the host."),

@@ -11,7 +11,7 @@ Qdrant's TLS 1.3 front with their certificates verified by name, presenting a cl
 
 from dataclasses import dataclass
 
-from baseline import CONTAINER, TLS, require
+from baseline import API, CONTAINER, TLS, require
 from components import postgres_runtime, qdrant_runtime
 from components.spec import ContainerSpec, Healthcheck, SecretFile
 
@@ -29,14 +29,16 @@ QDRANT_KEY_PATH = f"{SECRETS_DIR}/qdrant-api-key"
 QDRANT_CLIENT_CERT_PATH = f"{SECRETS_DIR}/qdrant-client.crt"
 QDRANT_CLIENT_KEY_PATH = f"{SECRETS_DIR}/qdrant-client.key"
 QDRANT_CLIENT_NAME = "rae-api"  # the CN of the API's client certificate towards Qdrant's front (FRONT_CLIENTS)
-# Requests: bodies above MAX_BODY_BYTES are refused (413) by the proxy and again by the API; the proxy gives a
-# client REQUEST_TIMEOUT_S to send its headers and the API SERVER_TIMEOUT_S to answer.
-MAX_BODY_BYTES = 64 * 1024
-REQUEST_TIMEOUT_S = 10
-SERVER_TIMEOUT_S = 30
-KEEPALIVE_S = 5
-MAX_CONCURRENCY = 64
-HSTS = "max-age=63072000; includeSubDomains"
+# Requests, stated in the baseline (API section) and read here for the proxy and the API: bodies above
+# MAX_BODY_BYTES are refused (413) by the proxy and again by the API; the proxy gives a client REQUEST_TIMEOUT_S to
+# send its headers and the API SERVER_TIMEOUT_S to answer; idle keep-alive connections close after KEEPALIVE_S.
+MAX_BODY_BYTES = API.max_body_bytes
+REQUEST_TIMEOUT_S = API.request_header_timeout_s
+CLIENT_TIMEOUT_S = API.client_idle_timeout_s
+SERVER_TIMEOUT_S = API.server_timeout_s
+KEEPALIVE_S = API.keepalive_s
+MAX_CONCURRENCY = API.max_concurrency
+HSTS = API.hsts
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import yaml
 
 from baseline import CONTAINER, controls as annex_a_controls
 from harden.audit import backups, containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
-from harden.audit import database, oscal, tls_probe
+from harden.audit import api_limits, database, oscal, tls_probe
 from harden.audit.evidence import UNKNOWN, Evidence, now
 from harden.audit.redact import Redactor
 from harden.audit.report import build
@@ -257,6 +257,7 @@ def _stack_evidence(options: AuditOptions, client, errors: list[str]):
         evidence += stack.graph_drift(resources, client, label)
         evidence += stack.undeclared_containers(resources, client, options.stack)
         evidence += stack.network_separation(client, options.stack, resources)
+        evidence += api_limits.collect(client, set(stack.declared_containers(resources)))
     return evidence, resources
 
 

@@ -81,3 +81,14 @@ def test_stack_audit_probes_each_internal_hop_for_tls13_and_a_required_client_ce
         assert {"tls1.2_refused", "tls1.3_accepted", "chain_valid", "client_without_certificate_refused"} <= set(checks)
         assert all(checks[c]["status"] == "pass" for c in ("tls1.2_refused", "tls1.3_accepted", "chain_valid",
                                                          "client_without_certificate_refused")), (name, checks)
+
+
+def test_stack_audit_reads_the_api_limits_the_proxy_and_the_api_run_with(clean_stack_audit):
+    """baseline.API as the live stack runs it: the proxy's HAProxy config read inside its container, the API's
+    environment; every limit found equal to the baseline's."""
+    from baseline import API
+
+    _, report, _ = clean_stack_audit
+    limits = [e for e in report["evidence"] if e["check"].startswith("api_limit:")]
+    assert {e["check"].split(":", 1)[1] for e in limits} == {name for name, _ in API.items()}
+    assert all(e["status"] == "pass" and e["actual"] == e["expected"] for e in limits), limits

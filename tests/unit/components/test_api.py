@@ -57,3 +57,18 @@ def test_the_qdrant_client_certificate_is_mounted_and_required():
     assert f"RAE_QDRANT_CLIENT_KEY_FILE={api_runtime.QDRANT_CLIENT_KEY_PATH}" in container["envs"]
     with pytest.raises(BaselineViolation, match="A.5.14"):
         _api(secrets=dataclasses.replace(SECRETS, qdrant_client_key=None))
+
+
+def test_the_request_limits_are_the_baseline_s_for_the_proxy_and_the_api_alike():
+    """baseline.API states the limits once: the proxy's HAProxy config and the API's environment carry the same."""
+    from baseline import API
+    from components import proxy_runtime
+
+    config = proxy_runtime.haproxy_config()
+    assert f"timeout http-request {API.request_header_timeout_s}s" in config
+    assert f"timeout http-keep-alive {API.keepalive_s}s" in config
+    assert f"timeout client {API.client_idle_timeout_s}s" in config and f"timeout server {API.server_timeout_s}s" in config
+    assert f"gt {API.max_body_bytes} }}" in config and f'Strict-Transport-Security "{API.hsts}"' in config
+    envs = one(_api(), "docker:index/container:Container")["envs"]
+    assert f"RAE_API_MAX_BODY_BYTES={API.max_body_bytes}" in envs and f"RAE_API_KEEPALIVE_S={API.keepalive_s}" in envs
+    assert f"RAE_API_MAX_CONCURRENCY={API.max_concurrency}" in envs
