@@ -19,7 +19,7 @@ from baseline import CONTAINER, NETWORK, TLS
 from components import api_runtime, postgres_runtime
 from components.api import ApiService, ApiServiceArgs
 from components.backups import DockerBackups, DockerBackupsArgs
-from components.container import labels
+from components.container import labels, stack_container_name
 from components.host_files import HostSecretFile
 from components.postgres import DockerPostgres, DockerPostgresArgs
 from components.postgres_runtime import PostgresSecrets
@@ -128,7 +128,7 @@ def build() -> None:
         # The front is on the internal backend network: the backup host reaches it by the container's address.
         qdrant={"url": f"https://{FRONT_NAME}:{QDRANT_HTTP_PORT}", "api_key_file": secrets.files["qdrant-api-key"],
                 "cacert": ca_path, "client_cert": backup_client_path, "client_key": backup_client_key_path,
-                "container": FRONT_NAME, "store_container": STORE_NAME},
+                "container": stack_container_name(FRONT_NAME), "store_container": stack_container_name(STORE_NAME)},
         offsite_repository_file=config.backup_offsite_repository_file, offsite_cacert=config.backup_offsite_cacert,
         unencrypted_exemption=config.unencrypted_exemption, keep_data=config.keep_data,
         depends_on=[ca_file, *pg_tls_files, *backup_client_files]))

@@ -63,12 +63,17 @@ def api_evidence(container) -> list[Evidence]:
     return evidence
 
 
-def collect(client, declared: set[str], proxy_name: str = "tls-proxy", api_name: str = api_runtime.NAME) -> list[Evidence]:
-    """Evidence for the proxy and the API the graph declares (none when it declares neither)."""
+def collect(client, declared: dict[str, str], proxy_name: str = "tls-proxy",
+            api_name: str = api_runtime.NAME) -> list[Evidence]:
+    """Evidence for the proxy and the API the graph declares (none when it declares neither).
+
+    + declared: service name -> container name (harden.audit.stack.service_containers)
+    """
     evidence = []
-    for name, read in ((proxy_name, proxy_evidence), (api_name, api_evidence)):
-        if name not in declared:
+    for service, read in ((proxy_name, proxy_evidence), (api_name, api_evidence)):
+        if service not in declared:
             continue
+        name = declared[service]
         try:
             container = client.containers.get(name)
         except Exception as error:  # absent: graph_drift fails it; here the limits are unknown

@@ -257,7 +257,7 @@ def _stack_evidence(options: AuditOptions, client, errors: list[str]):
         evidence += stack.graph_drift(resources, client, label)
         evidence += stack.undeclared_containers(resources, client, options.stack)
         evidence += stack.network_separation(client, options.stack, resources)
-        evidence += api_limits.collect(client, set(stack.declared_containers(resources)))
+        evidence += api_limits.collect(client, stack.service_containers(resources))
     return evidence, resources
 
 

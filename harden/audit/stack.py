@@ -238,17 +238,28 @@ def internal_hop_servers() -> dict[str, tuple[str, int]]:
     return {hop: server for hop, server in servers.items() if hop in TLS.client_cert_required_hops}
 
 
+def service_containers(resources: list[dict]) -> dict[str, str]:
+    """service name (the container's hostname, its alias on every network) -> declared container name."""
+    found = {}
+    for resource in resources:
+        if resource.get("type") == CONTAINER_TYPE:
+            props = {**(resource.get("outputs") or {}), **(resource.get("inputs") or {})}
+            name = props.get("name") or resource.get("urn", "").rsplit("::", 1)[-1]
+            found[props.get("hostname") or name] = name
+    return found
+
+
 def internal_endpoints(resources: list[dict], client, ca_path: str | None) -> list[str]:
     """`address:port,tls,name=...,mtls` specs of the internal hops' servers the graph declares, each reached at its
     container's address (the host sits on every bridge, internal ones too): the probe then sees TLS 1.2 refused,
     TLS 1.3 accepted, the chain verified by name and a client without a certificate refused. A declared server
     that is not running is left to graph_drift (absent: fail)."""
-    declared, specs = set(declared_containers(resources)), []
+    declared, specs = service_containers(resources), []
     for name, port in internal_hop_servers().values():
         if name not in declared or client is None:
             continue
         try:
-            networks = (client.containers.get(name).attrs.get("NetworkSettings") or {}).get("Networks") or {}
+            networks = (client.containers.get(declared[name]).attrs.get("NetworkSettings") or {}).get("Networks") or {}
         except Exception:  # docker.errors.NotFound or engine down: graph_drift names it
             continue
         address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)

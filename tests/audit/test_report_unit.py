@@ -370,12 +370,13 @@ def test_internal_hop_servers_are_probed_at_their_container_address_with_mtls():
 
     class Containers:
         def get(self, name):
-            if name == "qdrant":
+            assert name.startswith("rae-t-")  # the declared container's name, not its service alias
+            if name == "rae-t-qdrant":
                 raise LookupError("NotFound")
             return type("C", (), {"attrs": {"NetworkSettings": {"Networks": {"api": {"IPAddress": "172.30.0.5"}}}}})
 
     client = type("Client", (), {"containers": Containers()})()
-    declared = [{"type": CONTAINER_TYPE, "urn": f"urn:x::{name}", "inputs": {"name": name}}
+    declared = [{"type": CONTAINER_TYPE, "urn": f"urn:x::{name}", "inputs": {"name": f"rae-t-{name}", "hostname": name}}
                 for name in ("rae-api", "qdrant", "postgres")]
     assert internal_endpoints(declared, client, "/ca.pem") == ["172.30.0.5:8443,tls,name=rae-api,mtls,ca=/ca.pem"]
     assert internal_endpoints(declared[2:], client, None) == [] and internal_endpoints(declared, None, None) == []
