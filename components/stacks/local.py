@@ -108,14 +108,6 @@ def build() -> None:
     proxy_client_path, proxy_client_key_path, proxy_client_files = _tls_files(
         "proxy-client-tls", Certificate("proxy-client-tls", CertificateArgs(ca, "rae-proxy", usage="client")),
         secrets_dir)
-    proxy = TlsProxy("tls-proxy", TlsProxyArgs(
-        image=images["tls-proxy"], upstream=config.api_upstream, cert_file=proxy_cert_path, key_file=proxy_key_path,
-        client_cert_file=proxy_client_path, client_key_file=proxy_client_key_path, ca_file=ca_path,
-        port=Port(8443, config.proxy_port, config.bind_address),
-        networks=[edge_name, api_name],
-        allowed_bind_addresses=config.allowed_bind_addresses,
-        depends_on=[edge, api_network, ca_file, *proxy_tls_files, *proxy_client_files],
-        host_roots=config.host_roots))
 
     # The backup's identity towards Qdrant's front (clientAuth only, CN rae-backup): the front requires one.
     backup_client_path, backup_client_key_path, backup_client_files = _tls_files(
@@ -139,8 +131,17 @@ def build() -> None:
     qdrant = _qdrant(config, images, secrets, ca, (ca_path, ca_file), secrets_dir, (backend, backend_name))
     # Not a host:port on purpose: probes from the host cannot reach the internal network.
     pulumi.export("qdrantEndpoint", f"{qdrant.endpoint} (internal network {backend_name} only)")
-    app_client = _api(config, images, secrets, ca, secrets_dir, api_name, backend_name,
-                      [api_network, backend, ca_file, postgres, qdrant.component])
+    app_client, api_service = _api(config, images, secrets, ca, secrets_dir, api_name, backend_name,
+                                   [api_network, backend, ca_file, postgres, qdrant.component])
+    # After the API: HAProxy resolves the API's name once, at start (a proxy started first answers 503 for good).
+    proxy = TlsProxy("tls-proxy", TlsProxyArgs(
+        image=images["tls-proxy"], upstream=config.api_upstream, cert_file=proxy_cert_path, key_file=proxy_key_path,
+        client_cert_file=proxy_client_path, client_key_file=proxy_client_key_path, ca_file=ca_path,
+        port=Port(8443, config.proxy_port, config.bind_address),
+        networks=[edge_name, api_name],
+        allowed_bind_addresses=config.allowed_bind_addresses,
+        depends_on=[edge, api_network, ca_file, *proxy_tls_files, *proxy_client_files, api_service],
+        host_roots=config.host_roots))
     pulumi.export("apiImage", config.api_image or f"reference ({images['api']})")
     pulumi.export("postgresAppClientCertFile", app_client[0])
     pulumi.export("postgresAppClientKeyFile", app_client[1])
@@ -172,23 +173,24 @@ class _LocalQdrant:
 
 
 def _api(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: PrivateCa, secrets_dir: str,
-         proxy_network: str, stores_network: str, depends_on: list) -> tuple[str, str]:
+         proxy_network: str, stores_network: str, depends_on: list) -> tuple[tuple[str, str], ApiService]:
     """The API slot: `rae:apiImage` or the reference API, on the proxy's segment and the stores' segment; returns
-    the host paths of the application role's client certificate and key (CN rae_app, which Postgres requires)."""
+    the host paths of the application role's client certificate and key (CN rae_app, which Postgres requires) and
+    the ApiService (the proxy starts after it)."""
     api_cert, api_key, api_tls = _tls_files("api-tls", Certificate(
         "api-tls", CertificateArgs(ca, api_runtime.NAME, dns_names=[api_runtime.NAME])), secrets_dir)
     app_cert, app_key, app_tls = _tls_files("postgres-app-client-tls", Certificate(
         "postgres-app-client-tls", CertificateArgs(ca, postgres_runtime.APP_ROLE, usage="client")), secrets_dir)
     qdrant_cert, qdrant_key, qdrant_tls = _tls_files("qdrant-api-client-tls", Certificate(
         "qdrant-api-client-tls", CertificateArgs(ca, api_runtime.QDRANT_CLIENT_NAME, usage="client")), secrets_dir)
-    ApiService("api", ApiServiceArgs(
+    service = ApiService("api", ApiServiceArgs(
         image=config.api_image or images["api"],
         secrets=api_runtime.ApiSecrets(api_cert, api_key, f"{secrets_dir}/ca.crt",
                                        secrets.files["postgres-app-password"], secrets.files["qdrant-api-key"],
                                        app_cert, app_key, qdrant_cert, qdrant_key),
         proxy_network=proxy_network, stores_network=stores_network, host_roots=config.host_roots,
         depends_on=[*depends_on, secrets, *api_tls, *app_tls, *qdrant_tls]))
-    return app_cert, app_key
+    return (app_cert, app_key), service
 
 
 def _qdrant(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: PrivateCa,
