@@ -21,10 +21,31 @@ TLS = Section(
     ca_validity_hours=S(24 * 365 * 5, ("A.8.24",), "The private CA lives 5 years; its key never leaves the state."),
     cert_validity_hours=S(24 * 90, ("A.8.24",), "Server and client certificates are re-issued at least every 90 days."),
     cert_early_renewal_hours=S(24 * 30, ("A.8.24",), "A certificate is replaced when 30 days remain."),
+    client_cert_required_hops=S(("proxy->api", "api->postgres", "api->qdrant"), ("A.5.14", "A.8.5", "A.8.24"),
+                                "Every hop inside a stack is mutual TLS 1.3: the server side requires a client "
+                                "certificate of the stack's CA and refuses a client without one (seed 000 Phase 2)."),
     client_cert_required_for_nodes=S(True, ("A.5.14", "A.8.5"),
                                      "Node-to-node traffic (control node <-> Node1) is mutually authenticated (seed 000 Phase 2).",
                                      planned="client certificates are issued, but Postgres and the TLS proxy do not "
                                              "require them yet (mTLS between nodes)"),
+)
+
+API = Section(
+    "api",
+    max_body_bytes=S(64 * 1024, ("A.8.6", "A.8.26"),
+                     "Request bodies above 64 KiB are refused (413) by the TLS proxy and again by the API: a memory is "
+                     "text, and a larger body only spends memory."),
+    request_header_timeout_s=S(10, ("A.8.6", "A.8.20"),
+                               "A client has 10 s to send its request headers (408 after): slow-header connections "
+                               "cannot hold the proxy's connection slots."),
+    client_idle_timeout_s=S(30, ("A.8.6", "A.8.20"), "A client connection idle mid-request is closed after 30 s."),
+    server_timeout_s=S(30, ("A.8.6",), "The API has 30 s to answer before the proxy gives up on it (504)."),
+    keepalive_s=S(5, ("A.8.6", "A.8.20"),
+                  "An idle keep-alive connection is closed after 5 s, by the proxy towards clients and by the API "
+                  "towards the proxy."),
+    max_concurrency=S(64, ("A.8.6",), "The API serves at most 64 connections at once and answers 503 above."),
+    hsts=S("max-age=63072000; includeSubDomains", ("A.8.24", "A.8.26"),
+           "Browsers keep to HTTPS for two years, on every subdomain too."),
 )
 
 CONTAINER = Section(
@@ -226,12 +247,4 @@ BACKUP = Section(
                              "`restic check --read-data-subset` reads this share of the packs on each check run, so "
                              "silent corruption of stored data is found without reading the whole repository daily."),
     restore_verified=S(True, ("A.8.13", "A.5.30"), "Every backup is restored once and compared."),
-)
-
-API = Section(
-    "api",
-    max_body_bytes=S(64 * 1024, ("A.8.26",),
-                     "A request body above 64 KiB is refused (413) before it reaches the application: the proxy "
-                     "judges the declared length, the API again what it reads (an application security requirement "
-                     "against oversized input)."),
 )

@@ -4,7 +4,7 @@
 reference API (images/api, built on our Debian base by scripts/build-images.sh). Either runs this spec: the
 hardened container posture, on the API's own network segments (the proxy's side and the stores' side), TLS 1.3
 only, requiring a client certificate signed by the stack's CA (the TLS proxy's), and reaching Postgres and
-Qdrant's TLS 1.3 front with their certificates verified by name. Pure Python: reads the baseline only.
+Qdrant's TLS 1.3 front with their certificates verified by name, presenting a client certificate to each. Pure Python: reads the baseline only.
 
     >>> spec = api_spec("sha256:...", ApiSecrets(crt, key, ca, pg_password, qdrant_key), networks=("rae-api",))
 """
@@ -26,14 +26,19 @@ PG_PASSWORD_PATH = f"{SECRETS_DIR}/postgres-app-password"
 PG_CLIENT_CERT_PATH = f"{SECRETS_DIR}/postgres-client.crt"
 PG_CLIENT_KEY_PATH = f"{SECRETS_DIR}/postgres-client.key"
 QDRANT_KEY_PATH = f"{SECRETS_DIR}/qdrant-api-key"
-# Requests: bodies above MAX_BODY_BYTES are refused (413) by the proxy and again by the API; the proxy gives a
-# client REQUEST_TIMEOUT_S to send its headers and the API SERVER_TIMEOUT_S to answer.
+QDRANT_CLIENT_CERT_PATH = f"{SECRETS_DIR}/qdrant-client.crt"
+QDRANT_CLIENT_KEY_PATH = f"{SECRETS_DIR}/qdrant-client.key"
+QDRANT_CLIENT_NAME = "rae-api"  # the CN of the API's client certificate towards Qdrant's front (FRONT_CLIENTS)
+# Requests, stated in the baseline (API section) and read here for the proxy and the API: bodies above
+# MAX_BODY_BYTES are refused (413) by the proxy and again by the API; the proxy gives a client REQUEST_TIMEOUT_S to
+# send its headers and the API SERVER_TIMEOUT_S to answer; idle keep-alive connections close after KEEPALIVE_S.
 MAX_BODY_BYTES = API.max_body_bytes
-REQUEST_TIMEOUT_S = 10
-SERVER_TIMEOUT_S = 30
-KEEPALIVE_S = 5
-MAX_CONCURRENCY = 64
-HSTS = "max-age=63072000; includeSubDomains"
+REQUEST_TIMEOUT_S = API.request_header_timeout_s
+CLIENT_TIMEOUT_S = API.client_idle_timeout_s
+SERVER_TIMEOUT_S = API.server_timeout_s
+KEEPALIVE_S = API.keepalive_s
+MAX_CONCURRENCY = API.max_concurrency
+HSTS = API.hsts
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class ApiSecrets:
     + postgres_password: the application role's password
     + qdrant_api_key: signs the tenants' JWTs and creates a tenant's collection
     + postgres_client_cert, postgres_client_key: the application role's client certificate, where Postgres asks for one
+    + qdrant_client_cert, qdrant_client_key: the API's client certificate (CN QDRANT_CLIENT_NAME) towards Qdrant's
+      front, which requires one (baseline TLS.client_cert_required_hops)
     """
 
     tls_cert: str
@@ -54,6 +61,8 @@ class ApiSecrets:
     qdrant_api_key: str
     postgres_client_cert: str | None = None
     postgres_client_key: str | None = None
+    qdrant_client_cert: str | None = None
+    qdrant_client_key: str | None = None
 
 
 def build_args() -> dict[str, str]:
@@ -82,12 +91,18 @@ def api_spec(image: str, secrets: ApiSecrets, networks: tuple[str, ...], name: s
     """
     require(TLS.min_version == "TLSv1.3", "the API serves TLS 1.3 only (rae_api sets it on uvicorn's context)",
             TLS.controls("min_version"))
+    require("api->qdrant" not in TLS.client_cert_required_hops
+            or bool(secrets.qdrant_client_cert and secrets.qdrant_client_key),
+            "the API needs its client certificate and key towards Qdrant (ApiSecrets.qdrant_client_cert/_key): "
+            "Qdrant's front refuses a client without one", TLS.controls("client_cert_required_hops"))
     client_cert = (secrets.postgres_client_cert, secrets.postgres_client_key)
     require(all(client_cert) or not any(client_cert),
             "the API's Postgres client certificate needs both its certificate and its key", TLS.controls("min_version"))
     files = [SecretFile(secrets.tls_cert, TLS_CERT_PATH), SecretFile(secrets.tls_key, TLS_KEY_PATH),
              SecretFile(secrets.ca_cert, CA_PATH), SecretFile(secrets.postgres_password, PG_PASSWORD_PATH),
-             SecretFile(secrets.qdrant_api_key, QDRANT_KEY_PATH)]
+             SecretFile(secrets.qdrant_api_key, QDRANT_KEY_PATH),
+             SecretFile(secrets.qdrant_client_cert, QDRANT_CLIENT_CERT_PATH),
+             SecretFile(secrets.qdrant_client_key, QDRANT_CLIENT_KEY_PATH)]
     env = {"RAE_API_PORT": str(LISTEN_PORT), "RAE_API_TLS_CERT_FILE": TLS_CERT_PATH,
            "RAE_API_TLS_KEY_FILE": TLS_KEY_PATH, "RAE_CA_FILE": CA_PATH,
            "RAE_API_MAX_BODY_BYTES": str(MAX_BODY_BYTES), "RAE_API_KEEPALIVE_S": str(KEEPALIVE_S),
@@ -96,7 +111,8 @@ def api_spec(image: str, secrets: ApiSecrets, networks: tuple[str, ...], name: s
            "RAE_PG_DATABASE": postgres_runtime.DATABASE_NAME, "RAE_PG_USER": postgres_runtime.APP_ROLE,
            "RAE_PG_PASSWORD_FILE": PG_PASSWORD_PATH,
            "RAE_QDRANT_HOST": qdrant_host or qdrant_runtime.FRONT_NAME, "RAE_QDRANT_PORT": str(qdrant_runtime.HTTP_PORT),
-           "RAE_QDRANT_API_KEY_FILE": QDRANT_KEY_PATH}
+           "RAE_QDRANT_API_KEY_FILE": QDRANT_KEY_PATH, "RAE_QDRANT_CLIENT_CERT_FILE": QDRANT_CLIENT_CERT_PATH,
+           "RAE_QDRANT_CLIENT_KEY_FILE": QDRANT_CLIENT_KEY_PATH}
     if all(client_cert):
         files += [SecretFile(secrets.postgres_client_cert, PG_CLIENT_CERT_PATH),
                   SecretFile(secrets.postgres_client_key, PG_CLIENT_KEY_PATH)]

@@ -43,6 +43,11 @@ def _seconds(value: int) -> str:
     return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
 
 
+def stack_container_name(service: str) -> str:
+    """The Docker container name of a stack's service (`rae-<stack>-<service>`); the service name is its alias."""
+    return f"rae-{pulumi.get_stack()}-{service}"
+
+
 class HardenedContainer(pulumi.ComponentResource):
     """One hardened container; Pulumi waits until its healthcheck reports healthy.
 
@@ -58,7 +63,7 @@ class HardenedContainer(pulumi.ComponentResource):
         validate(spec)
         # Container names are global on a Docker host: the stack prefix lets `local` and `e2e` run side by side.
         # Other containers reach this one by its service name, an alias on each network.
-        self.container_name = f"rae-{pulumi.get_stack()}-{spec.name}"
+        self.container_name = stack_container_name(spec.name)
         opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         self.container = self._pulumi_docker_container(name, spec, args.component, opts)
         # pulumi-docker has no pids input and Debian 12's dockerd 20.10 has no daemon default: a runtime step.

@@ -9,9 +9,10 @@ and `healthcheck_script()`.
 The hop to the API is TLS 1.3 too: the API's certificate is verified against the stack's CA and UPSTREAM_NAME,
 and the proxy presents its own client certificate, which the API requires. Towards the API the proxy drops
 every forwarding header a client sent (X-Forwarded-*, Forwarded, X-Real-IP) and sets X-Forwarded-For and
-X-Forwarded-Proto itself; it refuses bodies above baseline.API.max_body_bytes, gives a client
-api_runtime.REQUEST_TIMEOUT_S for its request headers and the API api_runtime.SERVER_TIMEOUT_S to answer, and
-sets HSTS with includeSubDomains on every answer.
+X-Forwarded-Proto itself; it refuses bodies above the baseline's API.max_body_bytes, gives a client
+API.request_header_timeout_s for its request headers, closes an idle keep-alive connection after API.keepalive_s,
+gives the API API.server_timeout_s to answer, and sets HSTS (API.hsts) on every answer (components/api_runtime.py
+reads these for the proxy and the API alike).
 
     >>> spec = proxy_spec("sha256:...", ProxySecrets(cert, key, client_cert, client_key, ca), upstream="rae-api:8443",
     ...                   port=Port(8443, 443))
@@ -64,7 +65,7 @@ def haproxy_config() -> str:
     dropped = "\n".join(f"    http-request del-header {header}" for header in CLIENT_FORWARDING_HEADERS)
     upstream = (f'ssl verify required ca-file {CA_PATH} crt {CLIENT_CERT_PATH} '
                 f'verifyhost "${{{UPSTREAM_NAME_ENV}}}" sni "str(${{{UPSTREAM_NAME_ENV}}})" alpn http/1.1')
-    return f"""# Generated from components/proxy_runtime.py (baseline.TLS, api_runtime limits); do not edit in the image.
+    return f"""# Generated from components/proxy_runtime.py (baseline.TLS, baseline.API limits); do not edit in the image.
 global
     log stdout format raw local0
     maxconn 1024
@@ -81,7 +82,8 @@ defaults
     log-format "{HTTP_LOG_FORMAT}"
     timeout connect 5s
     timeout http-request {api_runtime.REQUEST_TIMEOUT_S}s
-    timeout client 30s
+    timeout http-keep-alive {api_runtime.KEEPALIVE_S}s
+    timeout client {api_runtime.CLIENT_TIMEOUT_S}s
     timeout server {api_runtime.SERVER_TIMEOUT_S}s
     default-server init-addr last,libc,none
 

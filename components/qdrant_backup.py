@@ -74,8 +74,8 @@ READY_TIMEOUT_S = 120
 _CHUNK = 1 << 20
 _ERROR = "[ISO 27001:2022 A.8.13 Information backup]"
 TOKEN_MAX_DAYS = 90
-_SOURCE_KEYS = ("url", "read_only_api_key_file", "snapshot_token_file", "api_key_file", "cacert", "container",
-                "store_container", "drill_image")
+_SOURCE_KEYS = ("url", "read_only_api_key_file", "snapshot_token_file", "api_key_file", "cacert", "client_cert",
+                "client_key", "container", "store_container", "drill_image")
 _CREDENTIALS = ("read_only_api_key_file", "snapshot_token_file", "api_key_file")
 
 
@@ -104,7 +104,7 @@ class QdrantClient:
         self._api_key = api_key
         self.context = ssl.create_default_context(cafile=str(cacert))
         self.context.minimum_version = ssl.TLSVersion.TLSv1_3
-        if client_cert:
+        if client_cert:  # the stack's Qdrant front requires one (baseline TLS.client_cert_required_hops)
             self.context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
 
     def _connection(self) -> http.client.HTTPSConnection:
@@ -145,6 +145,8 @@ class QdrantSource:
       the collection snapshots, nothing else the backup does
     + api_key_file: the full-access API key, for `restore` only (recovery needs global manage access)
     + cacert: the stack's CA certificate
+    + client_cert, client_key: the backup's client certificate (CN rae-backup) and key (0600/0400), which the
+      stack's TLS 1.3 front requires; both or neither
     + container: connect to this container's address (the front on an internal Docker network), or None to
       resolve NAME
     + store_container: the Qdrant store container whose image the drill runs; or
@@ -159,6 +161,8 @@ class QdrantSource:
     container: str | None = None
     store_container: str | None = None
     drill_image: str | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
 
     @classmethod
     def from_config(cls, entry: dict) -> "QdrantSource":
@@ -174,9 +178,14 @@ class QdrantSource:
         require(parsed.scheme == "https" and bool(parsed.hostname) and not parsed.username,
                 f"backup config `qdrant`: url {entry['url']!r} must be https://NAME:PORT (TLS, no credentials in it)",
                 ("A.8.24", "A.5.17"))
+        pair = [entry.get("client_cert"), entry.get("client_key")]
+        require(all(pair) or not any(pair), "backup config `qdrant`: `client_cert` and `client_key` go together",
+                ("A.5.14", "A.8.5"))
         paths = {key: Path(entry[key]) for key in _CREDENTIALS if entry.get(key)}
         return cls(entry["url"], Path(entry["cacert"]), container=entry.get("container"),
-                   store_container=entry.get("store_container"), drill_image=entry.get("drill_image"), **paths)
+                   store_container=entry.get("store_container"), drill_image=entry.get("drill_image"),
+                   client_cert=Path(pair[0]) if pair[0] else None, client_key=Path(pair[1]) if pair[1] else None,
+                   **paths)
 
     def check_credentials(self) -> None:
         """Every credential file named private (0600 or stricter), the CA certificate present, before anything runs.
@@ -188,6 +197,10 @@ class QdrantSource:
             if path is not None and (key != "snapshot_token_file" or path.exists()):
                 check_private_file(getattr(self, key), f"Qdrant {key.removesuffix('_file').replace('_', ' ')} file")
         require(self.cacert.is_file(), f"Qdrant CA certificate {self.cacert} is missing", ("A.8.24",))
+        if self.client_key:
+            check_private_file(self.client_key, "Qdrant client key file")
+            require(self.client_cert.is_file(), f"Qdrant client certificate {self.client_cert} is missing",
+                    ("A.5.14", "A.8.5"))
 
     def _client(self, key: str, purpose: str) -> "QdrantClient":
         path = getattr(self, key)
@@ -196,7 +209,12 @@ class QdrantSource:
         require(self.cacert.is_file(), f"Qdrant CA certificate {self.cacert} is missing", ("A.8.24",))
         parsed = urllib.parse.urlsplit(self.url)
         address = container_address(self.container) if self.container else None
-        return QdrantClient(parsed.hostname, parsed.port or HTTP_PORT, path.read_text().strip(), self.cacert, address)
+        if self.client_key:
+            check_private_file(self.client_key, "Qdrant client key file")
+            require(self.client_cert.is_file(), f"Qdrant client certificate {self.client_cert} is missing",
+                    ("A.5.14", "A.8.5"))
+        return QdrantClient(parsed.hostname, parsed.port or HTTP_PORT, path.read_text().strip(), self.cacert, address,
+                            client_cert=(self.client_cert, self.client_key) if self.client_key else None)
 
     def reader(self) -> "QdrantClient":
         """The backup's reads: collections, counts, sample searches, snapshot downloads (the read-only key)."""

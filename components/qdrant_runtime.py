@@ -16,7 +16,10 @@ start marker (`QDRANT_INIT_FILE_PATH`) all live on the data volume: the root fil
 Qdrant's TLS accepts TLS 1.2 (observed on 1.18.3: ECDHE-ECDSA-AES256-GCM-SHA384 on both the REST and the
 gRPC port) and has no setting for a minimum version. So the store (`STORE_NAME`) sits alone with its front
 on a network of their own, and its clients reach `FRONT_NAME`: our TLS proxy image with `front_config()`,
-which accepts TLS 1.3 only and re-encrypts to the store, verifying the store's certificate by name.
+which accepts TLS 1.3 only, requires a client certificate of the stack's CA whose CN is one of `FRONT_CLIENTS`
+(baseline TLS.client_cert_required_hops: api->qdrant), and re-encrypts to the store, verifying the store's
+certificate by name. Qdrant's own `verify_https_client_certificate` would still let TLS 1.2 in, so the
+client certificate is required where TLS 1.3 is: on the front.
 
 Tenants are isolated collection per tenant (`tenant_collection`), reached with JWTs whose claims
 (`tenant_claims`) name that one collection: Qdrant's own RBAC (`jwt_rbac`) refuses every other collection,
@@ -62,6 +65,8 @@ FRONT_CONFIG_PATH = "/etc/rae/qdrant-front.cfg"
 FRONT_CERT_PATH = "/run/secrets/qdrant-front.crt"
 FRONT_KEY_PATH = FRONT_CERT_PATH + ".key"  # HAProxy loads "<crt>.key" beside a certificate without a key
 FRONT_CA_PATH = "/run/secrets/ca.crt"
+# The client identities (certificate CN, signed by the stack's CA) the front lets through: the API and the backup.
+FRONT_CLIENTS = ("rae-api", "rae-backup")
 
 _OFFICIAL_DIGEST = re.compile(r"^qdrant/qdrant@sha256:[0-9a-f]{64}$")
 _LOCAL_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -203,14 +208,25 @@ class FrontSecrets:
     ca_cert: str
 
 
-def front_config(store: str = STORE_NAME) -> str:
+def front_config(store: str = STORE_NAME, clients: tuple[str, ...] = FRONT_CLIENTS) -> str:
     """haproxy.cfg of the TLS 1.3 front: REST and gRPC ports, TLS 1.3 only with the baseline suites on both
-    sides, the store's certificate verified by its name. TCP mode: requests, API keys and gRPC frames pass
-    through untouched; each port negotiates the one application protocol the store speaks there.
+    sides, a client certificate of the stack's CA required on both ports (a client without one gets TLS 1.3's
+    certificate_required alert) and its CN one of `clients`, the store's certificate verified by its name. TCP
+    mode: requests, API keys and gRPC frames pass through untouched; each port negotiates the one application
+    protocol the store speaks there.
 
     + store: the store's container name on the shared network (its certificate's DNS name)
+    + clients: the client certificate CNs let through (an allow-list; any other identity of the CA is cut off)
     """
+    require("api->qdrant" in TLS.client_cert_required_hops,
+            "the Qdrant front is rendered for baseline TLS.client_cert_required_hops, which must name api->qdrant",
+            TLS.controls("client_cert_required_hops"))
+    require(bool(clients) and all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", c or "") for c in clients),
+            f"Qdrant front: client identities {list(clients)} must be non-empty CNs of letters, digits, . _ -",
+            TLS.controls("client_cert_required_hops"))
     suites = ":".join(TLS.cipher_suites)
+    mutual = f"ca-file {FRONT_CA_PATH} verify required"
+    allowed = f"tcp-request session reject unless {{ ssl_c_s_dn(cn) -m str {' '.join(clients)} }}"
     server = f"ssl verify required ca-file {FRONT_CA_PATH} verifyhost {store} sni str({store})"
     return f"""# Generated from components/qdrant_runtime.py (baseline.TLS); mounted read-only into the TLS proxy image.
 global
@@ -236,11 +252,13 @@ frontend health
     monitor-uri /healthz
 
 frontend rest
-    bind :{HTTP_PORT} ssl crt {FRONT_CERT_PATH} alpn http/1.1
+    bind :{HTTP_PORT} ssl crt {FRONT_CERT_PATH} {mutual} alpn http/1.1
+    {allowed}
     default_backend rest
 
 frontend grpc
-    bind :{GRPC_PORT} ssl crt {FRONT_CERT_PATH} alpn h2
+    bind :{GRPC_PORT} ssl crt {FRONT_CERT_PATH} {mutual} alpn h2
+    {allowed}
     default_backend grpc
 
 backend rest
@@ -256,7 +274,8 @@ def front_spec(image: str, secrets: FrontSecrets, networks: tuple[str, ...] = ()
     """The hardened TLS 1.3 front of the store: our TLS proxy image, its config mounted read-only.
 
     + image: the TLS proxy image id (build/images.json "tls-proxy")
-    + secrets: host paths of the front's config, certificate chain, key and the CA that signed the store's certificate
+    + secrets: host paths of the front's config, certificate chain, key and the CA that signed the store's
+      certificate and its clients' certificates
     + networks: the clients' network and the store's own network
     + host_roots: the declared roots its secret files sit under
     """

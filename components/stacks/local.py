@@ -6,7 +6,8 @@ declared address only), both without outbound NAT; `api` is internal and joins o
 and joins only Qdrant's store and its front (Qdrant's own TLS accepts TLS 1.2). So the proxy reaches the API
 only, and the API the stores. Every hop is TLS 1.3: Postgres (pg_hba rejects non-TLS; the application role
 needs its client certificate and password), the proxy, the proxy -> API hop (the API requires the proxy's
-client certificate), and Qdrant's front. Each certificate carries one service's names.
+client certificate), and Qdrant's front (it requires a client certificate: the API's or the backup's). Each
+certificate carries one service's names.
 """
 
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from baseline import CONTAINER, NETWORK, TLS
 from components import api_runtime, postgres_runtime
 from components.api import ApiService, ApiServiceArgs
 from components.backups import DockerBackups, DockerBackupsArgs
-from components.container import labels
+from components.container import labels, stack_container_name
 from components.host_files import HostSecretFile
 from components.postgres import DockerPostgres, DockerPostgresArgs
 from components.postgres_runtime import PostgresSecrets
@@ -107,29 +108,27 @@ def build() -> None:
     proxy_client_path, proxy_client_key_path, proxy_client_files = _tls_files(
         "proxy-client-tls", Certificate("proxy-client-tls", CertificateArgs(ca, "rae-proxy", usage="client")),
         secrets_dir)
-    proxy = TlsProxy("tls-proxy", TlsProxyArgs(
-        image=images["tls-proxy"], upstream=config.api_upstream, cert_file=proxy_cert_path, key_file=proxy_key_path,
-        client_cert_file=proxy_client_path, client_key_file=proxy_client_key_path, ca_file=ca_path,
-        port=Port(8443, config.proxy_port, config.bind_address),
-        networks=[edge_name, api_name],
-        allowed_bind_addresses=config.allowed_bind_addresses,
-        depends_on=[edge, api_network, ca_file, *proxy_tls_files, *proxy_client_files],
-        host_roots=config.host_roots))
 
+    # The backup's identity towards Qdrant's front (clientAuth only, CN rae-backup): the front requires one.
+    backup_client_path, backup_client_key_path, backup_client_files = _tls_files(
+        "qdrant-backup-client-tls", Certificate("qdrant-backup-client-tls",
+                                                CertificateArgs(ca, "rae-backup", usage="client")), secrets_dir)
     # The repository passwords live apart from the data passwords they protect (and from what is backed up).
     backups = DockerBackups("backups", DockerBackupsArgs(
         host_path=str(config.backup_root or config.data_root / "backups"), credentials_dir=str(config.data_root / "backup-credentials"),
         postgres_container=postgres.container_name, files=[secrets_dir],
         # The front is on the internal backend network: the backup host reaches it by the container's address.
         # Least privilege: the read-only key and a snapshot token (`harden backup qdrant-token` mints it), never
-        # the full-access key (a restore's own config names that one).
+        # the full-access key (a restore's own config names that one); the front requires the backup's client
+        # certificate (CN rae-backup).
         qdrant={"url": f"https://{FRONT_NAME}:{QDRANT_HTTP_PORT}",
                 "read_only_api_key_file": secrets.files["qdrant-read-only-key"],
                 "snapshot_token_file": str(config.data_root / "backup-credentials" / "qdrant-snapshot-token"),
-                "cacert": ca_path, "container": FRONT_NAME, "store_container": STORE_NAME},
+                "cacert": ca_path, "client_cert": backup_client_path, "client_key": backup_client_key_path,
+                "container": stack_container_name(FRONT_NAME), "store_container": stack_container_name(STORE_NAME)},
         offsite_repository_file=config.backup_offsite_repository_file, offsite_cacert=config.backup_offsite_cacert,
         unencrypted_exemption=config.unencrypted_exemption, keep_data=config.keep_data,
-        depends_on=[ca_file, *pg_tls_files]))
+        depends_on=[ca_file, *pg_tls_files, *backup_client_files]))
 
     exemptions = {volume: encryption for volume, encryption in
                   (("pgdata", pgdata.encryption), ("backups", backups.volume.encryption), ("secrets", secrets_encryption))
@@ -137,8 +136,17 @@ def build() -> None:
     qdrant = _qdrant(config, images, secrets, ca, (ca_path, ca_file), secrets_dir, (backend, backend_name))
     # Not a host:port on purpose: probes from the host cannot reach the internal network.
     pulumi.export("qdrantEndpoint", f"{qdrant.endpoint} (internal network {backend_name} only)")
-    app_client = _api(config, images, secrets, ca, secrets_dir, api_name, backend_name,
-                      [api_network, backend, ca_file, postgres, qdrant.component])
+    app_client, api_service = _api(config, images, secrets, ca, secrets_dir, api_name, backend_name,
+                                   [api_network, backend, ca_file, postgres, qdrant.component])
+    # After the API: HAProxy resolves the API's name once, at start (a proxy started first answers 503 for good).
+    proxy = TlsProxy("tls-proxy", TlsProxyArgs(
+        image=images["tls-proxy"], upstream=config.api_upstream, cert_file=proxy_cert_path, key_file=proxy_key_path,
+        client_cert_file=proxy_client_path, client_key_file=proxy_client_key_path, ca_file=ca_path,
+        port=Port(8443, config.proxy_port, config.bind_address),
+        networks=[edge_name, api_name],
+        allowed_bind_addresses=config.allowed_bind_addresses,
+        depends_on=[edge, api_network, ca_file, *proxy_tls_files, *proxy_client_files, api_service],
+        host_roots=config.host_roots))
     pulumi.export("apiImage", config.api_image or f"reference ({images['api']})")
     pulumi.export("postgresAppClientCertFile", app_client[0])
     pulumi.export("postgresAppClientKeyFile", app_client[1])
@@ -170,21 +178,24 @@ class _LocalQdrant:
 
 
 def _api(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: PrivateCa, secrets_dir: str,
-         proxy_network: str, stores_network: str, depends_on: list) -> tuple[str, str]:
+         proxy_network: str, stores_network: str, depends_on: list) -> tuple[tuple[str, str], ApiService]:
     """The API slot: `rae:apiImage` or the reference API, on the proxy's segment and the stores' segment; returns
-    the host paths of the application role's client certificate and key (CN rae_app, which Postgres requires)."""
+    the host paths of the application role's client certificate and key (CN rae_app, which Postgres requires) and
+    the ApiService (the proxy starts after it)."""
     api_cert, api_key, api_tls = _tls_files("api-tls", Certificate(
         "api-tls", CertificateArgs(ca, api_runtime.NAME, dns_names=[api_runtime.NAME])), secrets_dir)
     app_cert, app_key, app_tls = _tls_files("postgres-app-client-tls", Certificate(
         "postgres-app-client-tls", CertificateArgs(ca, postgres_runtime.APP_ROLE, usage="client")), secrets_dir)
-    ApiService("api", ApiServiceArgs(
+    qdrant_cert, qdrant_key, qdrant_tls = _tls_files("qdrant-api-client-tls", Certificate(
+        "qdrant-api-client-tls", CertificateArgs(ca, api_runtime.QDRANT_CLIENT_NAME, usage="client")), secrets_dir)
+    service = ApiService("api", ApiServiceArgs(
         image=config.api_image or images["api"],
         secrets=api_runtime.ApiSecrets(api_cert, api_key, f"{secrets_dir}/ca.crt",
                                        secrets.files["postgres-app-password"], secrets.files["qdrant-api-key"],
-                                       app_cert, app_key),
+                                       app_cert, app_key, qdrant_cert, qdrant_key),
         proxy_network=proxy_network, stores_network=stores_network, host_roots=config.host_roots,
-        depends_on=[*depends_on, secrets, *api_tls, *app_tls]))
-    return app_cert, app_key
+        depends_on=[*depends_on, secrets, *api_tls, *app_tls, *qdrant_tls]))
+    return (app_cert, app_key), service
 
 
 def _qdrant(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: PrivateCa,

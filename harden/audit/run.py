@@ -14,7 +14,7 @@ import yaml
 
 from baseline import CONTAINER, controls as annex_a_controls
 from harden.audit import backups, containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
-from harden.audit import database, oscal, tls_probe
+from harden.audit import api_limits, database, oscal, tls_probe
 from harden.audit.evidence import UNKNOWN, Evidence, now
 from harden.audit.redact import Redactor
 from harden.audit.report import build
@@ -178,7 +178,7 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
         if options.stack:
             outputs = stack.stack_outputs(resources)
             evidence += stack.unencrypted_volume_evidence(outputs, options.stack)
-            endpoints = endpoints + _stack_endpoints(outputs, options, scratch)
+            endpoints = endpoints + _stack_endpoints(outputs, options, scratch, resources, client)
     endpoints = _unique(endpoints)
     if endpoints:
         evidence += tls_probe.collect(endpoints, options.timeout, progress)
@@ -209,15 +209,19 @@ def _unique(endpoints: list) -> list:
     return list(chosen.values())
 
 
-def _stack_endpoints(outputs: dict, options: AuditOptions, scratch: Path) -> list:
-    """Endpoints the stack exports, probed against the CA certificate it exports (unless --ca names one)."""
+def _stack_endpoints(outputs: dict, options: AuditOptions, scratch: Path, resources: list, client) -> list:
+    """Endpoints the stack exports and the servers of its internal hops (mutual TLS required), probed against the CA
+    certificate it exports (unless --ca names one)."""
     ca_path = options.ca
     if not ca_path and isinstance(outputs.get("caCertPem"), str):
         ca_file = scratch / "stack-ca.pem"
         ca_file.write_text(outputs["caCertPem"], encoding="utf-8")
         ca_path = str(ca_file)
     specs = stack.endpoints_from_outputs(outputs, ca_path)
-    progress(f"stack {options.stack}: {len(specs)} endpoints from the stack outputs")
+    internal = stack.internal_endpoints(resources, client, ca_path)
+    progress(f"stack {options.stack}: {len(specs)} endpoints from the stack outputs, {len(internal)} internal hops "
+             "(client certificate required)")
+    specs += internal
     return [tls_probe.Endpoint.parse(spec) for spec in specs]
 
 
@@ -253,6 +257,7 @@ def _stack_evidence(options: AuditOptions, client, errors: list[str]):
         evidence += stack.graph_drift(resources, client, label)
         evidence += stack.undeclared_containers(resources, client, options.stack)
         evidence += stack.network_separation(client, options.stack, resources)
+        evidence += api_limits.collect(client, stack.service_containers(resources))
     return evidence, resources
 
 

@@ -226,6 +226,48 @@ ENDPOINT_OUTPUTS = {"postgresEndpoint": ("postgres", "postgres"), "apiEndpoint":
                     "qdrantEndpoint": ("tls", "qdrant")}
 
 
+def internal_hop_servers() -> dict[str, tuple[str, int]]:
+    """The server side of every internal hop of baseline TLS.client_cert_required_hops that answers TLS itself:
+    hop -> (container name, which is also its certificate's DNS name; port). api->postgres is judged per role in
+    pg_hba (harden.audit.database), since Postgres asks its other roles for no certificate."""
+    from baseline import TLS
+    from components import api_runtime, qdrant_runtime
+
+    servers = {"proxy->api": (api_runtime.NAME, api_runtime.LISTEN_PORT),
+               "api->qdrant": (qdrant_runtime.FRONT_NAME, qdrant_runtime.HTTP_PORT)}
+    return {hop: server for hop, server in servers.items() if hop in TLS.client_cert_required_hops}
+
+
+def service_containers(resources: list[dict]) -> dict[str, str]:
+    """service name (the container's hostname, its alias on every network) -> declared container name."""
+    found = {}
+    for resource in resources:
+        if resource.get("type") == CONTAINER_TYPE:
+            props = {**(resource.get("outputs") or {}), **(resource.get("inputs") or {})}
+            name = props.get("name") or resource.get("urn", "").rsplit("::", 1)[-1]
+            found[props.get("hostname") or name] = name
+    return found
+
+
+def internal_endpoints(resources: list[dict], client, ca_path: str | None) -> list[str]:
+    """`address:port,tls,name=...,mtls` specs of the internal hops' servers the graph declares, each reached at its
+    container's address (the host sits on every bridge, internal ones too): the probe then sees TLS 1.2 refused,
+    TLS 1.3 accepted, the chain verified by name and a client without a certificate refused. A declared server
+    that is not running is left to graph_drift (absent: fail)."""
+    declared, specs = service_containers(resources), []
+    for name, port in internal_hop_servers().values():
+        if name not in declared or client is None:
+            continue
+        try:
+            networks = (client.containers.get(declared[name]).attrs.get("NetworkSettings") or {}).get("Networks") or {}
+        except Exception:  # docker.errors.NotFound or engine down: graph_drift names it
+            continue
+        address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
+        if address:
+            specs.append(f"{address}:{port},tls,name={name},mtls" + (f",ca={ca_path}" if ca_path else ""))
+    return specs
+
+
 def stack_outputs(resources: list[dict]) -> dict:
     for resource in resources:
         if resource.get("type") == "pulumi:pulumi:Stack":

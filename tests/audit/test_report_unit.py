@@ -373,3 +373,48 @@ def test_a_host_that_did_not_answer_or_a_part_it_lacks_is_no_observation():
     assert rows["A.8.24"]["implementation"] == "not assessed"
     assert rows["A.8.5"]["implementation"] == "observed" and rows["A.8.5"]["status"] == "fail"
     assert rows["A.5.15"]["implementation"] == "designed, not observed"
+
+
+def test_internal_hop_servers_are_probed_at_their_container_address_with_mtls():
+    """Each server of baseline TLS.client_cert_required_hops that the graph declares is probed with `mtls` at its
+    container's address; one not declared, or not running, is not probed (graph_drift names it absent)."""
+    from harden.audit.stack import CONTAINER_TYPE, internal_endpoints
+
+    class Containers:
+        def get(self, name):
+            assert name.startswith("rae-t-")  # the declared container's name, not its service alias
+            if name == "rae-t-qdrant":
+                raise LookupError("NotFound")
+            return type("C", (), {"attrs": {"NetworkSettings": {"Networks": {"api": {"IPAddress": "172.30.0.5"}}}}})
+
+    client = type("Client", (), {"containers": Containers()})()
+    declared = [{"type": CONTAINER_TYPE, "urn": f"urn:x::{name}", "inputs": {"name": f"rae-t-{name}", "hostname": name}}
+                for name in ("rae-api", "qdrant", "postgres")]
+    assert internal_endpoints(declared, client, "/ca.pem") == ["172.30.0.5:8443,tls,name=rae-api,mtls,ca=/ca.pem"]
+    assert internal_endpoints(declared[2:], client, None) == [] and internal_endpoints(declared, None, None) == []
+    assert Endpoint.parse("172.30.0.5:8443,tls,name=rae-api,mtls,ca=/ca.pem").mtls
+
+
+def test_api_limits_fail_where_the_live_config_differs_from_the_baseline():
+    """The proxy's config as read inside its container and the API's environment, compared with baseline.API."""
+    from baseline import API
+    from components import proxy_runtime
+    from harden.audit import api_limits
+
+    class Container:
+        def __init__(self, name, env, config=""):
+            self.name, self.attrs, self._config = name, {"Config": {"Env": env}}, config
+
+        def exec_run(self, command):
+            return 0, self._config.encode()
+
+    tampered = proxy_runtime.haproxy_config().replace(f"timeout http-request {API.request_header_timeout_s}s",
+                                                       "timeout http-request 300s")
+    found = {e.check: e for e in api_limits.proxy_evidence(Container("tls-proxy", [], tampered))}
+    assert found["api_limit:request_header_timeout_s"].status == "fail"
+    assert found["api_limit:request_header_timeout_s"].actual == 300
+    assert {e.status for c, e in found.items() if c != "api_limit:request_header_timeout_s"} == {"pass"}
+    env = [f"RAE_API_MAX_BODY_BYTES={API.max_body_bytes}", f"RAE_API_KEEPALIVE_S={API.keepalive_s}"]
+    found = {e.check: e for e in api_limits.api_evidence(Container("rae-api", env))}
+    assert found["api_limit:max_body_bytes"].status == "pass" and found["api_limit:max_concurrency"].status == "fail"
+    assert found["api_limit:max_concurrency"].actual == "absent"

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from baseline import CONTAINER, TLS
+from components import qdrant_backup
 from components.pids_limit import live_pids_limit
 from components.postgres_runtime import APP_ROLE, DATABASE_NAME
 from harden.audit.stack import CONTAINER_TYPE, declared_containers, graph_drift, rendered_graph
@@ -139,6 +140,23 @@ def test_a_memory_stored_through_the_proxy_is_recalled_by_its_tenant_only(local_
     assert status == 200 and stored["id"] in [m["id"] for m in found["memories"]]
     status, other = call_api(local_stack_outputs, "GET", "/tenants/e2e-beta/memories?query=lighthouse+keeper")
     assert status == 200 and stored["id"] not in [m["id"] for m in other["memories"]]
+
+
+def test_qdrant_s_front_lets_the_backup_in_with_its_client_certificate_only(local_stack_outputs):
+    """The backup config the stack writes names the backup's client certificate (CN rae-backup): with it the
+    backup lists the collections through the front at its container address; without it the front refuses the
+    TLS 1.3 handshake (certificate_required), and with TLS 1.2 it refuses outright."""
+    entry = json.loads(Path(local_stack_outputs["backupConfig"]).read_text())["qdrant"]
+    source = qdrant_backup.QdrantSource.from_config(entry)
+    assert source.client_cert and "memories-e2e-alpha" in source.client().collections()
+    bare = qdrant_backup.QdrantSource.from_config({k: v for k, v in entry.items() if k not in ("client_cert", "client_key")})
+    with pytest.raises(RuntimeError, match="CERTIFICATE_REQUIRED"):
+        bare.client().collections()
+    old = ssl.create_default_context(cafile=entry["cacert"])
+    old.maximum_version = ssl.TLSVersion.TLSv1_2
+    old.load_cert_chain(entry["client_cert"], entry["client_key"])
+    with socket.create_connection((source.client().address, 6333), timeout=10) as raw, pytest.raises(ssl.SSLError):
+        old.wrap_socket(raw, server_hostname="qdrant")
 
 
 def test_the_proxy_reaches_the_api_but_not_the_stores(local_stack, docker_client):

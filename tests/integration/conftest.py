@@ -124,6 +124,8 @@ class RunningQdrant:
     api_key: str
     read_only_key: str
     client_network: str
+    client_cert: Path  # CN rae-api: a client identity the front lets through (qdrant_runtime.FRONT_CLIENTS)
+    client_key: Path
 
 
 def create_on_networks(docker_client, spec, networks: list[str]):
@@ -145,6 +147,8 @@ def qdrant(docker_client, built_images, test_pki, secret_dir, tmp_path_factory):
     api_key, read_only_key = secrets.token_urlsafe(30), secrets.token_urlsafe(30)
     config = write_secret(secret_dir / f"qdrant-{suffix}.yaml", config_yaml(api_key, read_only_key).encode())
     store_cert, store_key = test_pki.issue_server(secret_dir, store_name)
+    client_cert, client_key = test_pki.issue_client(secret_dir, f"qdrant-api-{suffix}", common_name="rae-api",
+                                                    owner=(os.getuid(), os.getgid()))
     front_config_file = write_secret(secret_dir / f"qdrant-front-{suffix}.cfg", front_config(store_name).encode())
     storage = tmp_path_factory.mktemp("qdrant-storage")
     os.chown(storage, CONTAINER.uid, CONTAINER.gid)
@@ -167,7 +171,8 @@ def qdrant(docker_client, built_images, test_pki, secret_dir, tmp_path_factory):
             ports=(Port(qdrant_runtime.HTTP_PORT, rest_port), Port(qdrant_runtime.GRPC_PORT, grpc_port)))
         front = create_on_networks(docker_client, spec, [client_network.name, store_network.name])
         wait_healthy(front)
-        yield RunningQdrant(store, front, rest_port, grpc_port, storage, api_key, read_only_key, client_network.name)
+        yield RunningQdrant(store, front, rest_port, grpc_port, storage, api_key, read_only_key, client_network.name,
+                            client_cert, client_key)
     finally:
         remove_quietly(docker_client, front)
         remove_quietly(docker_client, store)

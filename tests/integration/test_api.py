@@ -97,9 +97,13 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
         # The application role's client certificate: Postgres admits rae_app only with it (and its password).
         app_client_cert, app_client_key = test_pki.issue_client(secret_dir, f"api-{suffix}-{postgres_runtime.APP_ROLE}",
                                                                 common_name=postgres_runtime.APP_ROLE)
+        # The API's identity towards Qdrant's front (CN rae-api): the front refuses a client without one.
+        qdrant_client_cert, qdrant_client_key = test_pki.issue_client(secret_dir, f"api-{suffix}-qdrant",
+                                                                      common_name=api_runtime.QDRANT_CLIENT_NAME)
         api = create_on_networks(docker_client, api_spec(
             built_images["api"], ApiSecrets(str(api_cert), str(api_key_file), str(ca), str(app_file), str(qdrant_key),
-                                            str(app_client_cert), str(app_client_key)),
+                                            str(app_client_cert), str(app_client_key), str(qdrant_client_cert),
+                                            str(qdrant_client_key)),
             networks=(networks["api"].name, networks["stores"].name), name=names["api"],
             postgres_host=names["postgres"], qdrant_host=names["qdrant"], host_roots=roots),
             [networks["api"].name, networks["stores"].name])

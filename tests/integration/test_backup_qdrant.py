@@ -5,8 +5,10 @@ The source is the session's Qdrant store behind its TLS 1.3 front (tests/integra
 with its read-only key and a snapshot token (never the full-access key); the off-site server is the real `rclone serve restic --append-only` of test_backup.py.
 """
 
+import dataclasses
 import hashlib
 import json
+import os
 import random
 import secrets
 from pathlib import Path
@@ -43,8 +45,10 @@ def offsite(test_pki, tmp_path_factory, workdir):
 
 @pytest.fixture(scope="module")
 def admin(qdrant, test_pki) -> qdrant_backup.QdrantClient:
-    """The full-access key: the tests' own writes, never the backup's."""
-    return qdrant_backup.QdrantClient("localhost", qdrant.rest_port, qdrant.api_key, test_pki.ca_cert)
+    """The full-access key: the tests' own writes, never the backup's (with the API's client certificate, which the
+    front requires)."""
+    return qdrant_backup.QdrantClient("localhost", qdrant.rest_port, qdrant.api_key, test_pki.ca_cert,
+                                      client_cert=(qdrant.client_cert, qdrant.client_key))
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,10 @@ def source(qdrant, test_pki, workdir, collections, api_key_file) -> qdrant_backu
     source = qdrant_backup.QdrantSource(
         f"https://localhost:{qdrant.rest_port}", test_pki.ca_cert,
         read_only_api_key_file=write_private_file(workdir / "qdrant-read-only-key", qdrant.read_only_key + "\n"),
-        snapshot_token_file=workdir / "qdrant-snapshot-token", store_container=qdrant.store.name)
+        snapshot_token_file=workdir / "qdrant-snapshot-token", store_container=qdrant.store.name,
+        # The backup's own identity towards the front, which requires a client certificate (qdrant_runtime.FRONT_CLIENTS)
+        **dict(zip(("client_cert", "client_key"), test_pki.issue_client(workdir, "qdrant-backup", common_name="rae-backup",
+                                                                         owner=(os.getuid(), os.getgid())))))
     assert qdrant_backup.write_snapshot_token(source, api_key_file, 1)[0] == sorted(collections)
     return source
 
@@ -91,6 +98,7 @@ def config_file(source, offsite, test_pki, workdir) -> Path:
              "cacert": str(test_pki.ca_cert), "cache_dir": str(workdir / "cache"), "append_only": True}],
         "qdrant": {"url": source.url, "read_only_api_key_file": str(source.read_only_api_key_file),
                    "snapshot_token_file": str(source.snapshot_token_file), "cacert": str(source.cacert),
+                   "client_cert": str(source.client_cert), "client_key": str(source.client_key),
                    "store_container": source.store_container},
         "log": str(workdir / "backup.jsonl"),
     }
@@ -219,13 +227,15 @@ def test_the_front_is_reached_by_its_container_address_as_on_the_stack(source, q
     connects to its address and still verifies the certificate by the URL's name."""
     by_container = qdrant_backup.QdrantSource("https://localhost:6333", source.cacert,
                                               read_only_api_key_file=source.read_only_api_key_file,
-                                              container=qdrant.front.name)
+                                              container=qdrant.front.name, client_cert=source.client_cert,
+                                              client_key=source.client_key)
     client = by_container.reader()
     assert client.address != "localhost" and client.port == 6333
     assert set(collections) <= set(client.collections())
     wrong_name = qdrant_backup.QdrantSource("https://qdrant-store:6333", source.cacert,
                                             read_only_api_key_file=source.read_only_api_key_file,
-                                            container=qdrant.front.name)
+                                            container=qdrant.front.name, client_cert=source.client_cert,
+                                            client_key=source.client_key)
     with pytest.raises(RuntimeError, match="CERTIFICATE_VERIFY_FAILED|match"):
         wrong_name.reader().collections()
 
@@ -290,6 +300,7 @@ def test_a_corrupted_snapshot_leaves_the_live_collection_untouched(backed_up, co
     config = {"repositories": [{"name": "corrupted", "location": bad_repo.location,
                                 "password_file": str(bad_repo.password_file)}],
               "qdrant": {"url": source.url, "api_key_file": str(api_key_file), "cacert": str(source.cacert),
+                         "client_cert": str(source.client_cert), "client_key": str(source.client_key),
                          "store_container": source.store_container},
               "log": str(workdir / "corrupted.jsonl")}
     path = workdir / "corrupted.json"
@@ -362,3 +373,11 @@ def test_the_scratch_store_answers_only_the_drills_client_certificate_on_loopbac
         for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
             with pytest.raises((ssl.SSLError, ConnectionError)):
                 handshake(version, False)
+
+
+def test_without_its_client_certificate_the_backup_is_refused_by_the_front(source):
+    """The front requires a client certificate (baseline TLS.client_cert_required_hops): the same source without
+    the backup's certificate gets TLS 1.3's certificate_required alert, named in the error."""
+    bare = dataclasses.replace(source, client_cert=None, client_key=None)
+    with pytest.raises(RuntimeError, match="CERTIFICATE_REQUIRED"):
+        bare.reader().collections()

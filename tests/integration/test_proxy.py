@@ -5,6 +5,7 @@ import http.client
 import json
 import socket
 import ssl
+import time
 
 import pytest
 
@@ -101,6 +102,28 @@ def test_a_client_that_sends_no_request_is_cut_off_after_the_request_timeout(tls
         tls.sendall(b"GET /memories HTTP/1.1\r\nHost: localhost\r\n")  # headers never finished
         answer = tls.recv(4096)
     assert answer.startswith(b"HTTP/1.1 408")
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_baseline_s_keepalive(tls_proxy, test_pki):
+    """One answered request keeps the connection open (HTTP/1.1 keep-alive); idle for API.keepalive_s, the proxy
+    closes it (a read returns end of stream well before the test's own timeout)."""
+    context = client_context(test_pki)
+    with socket.create_connection(("127.0.0.1", tls_proxy.port), timeout=api_runtime.KEEPALIVE_S + 15) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as tls:
+        tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        answer = b""
+        while not answer.endswith(b"\r\n\r\nok"):  # the whole answer (its body is "ok")
+            chunk = tls.recv(4096)
+            assert chunk, answer
+            answer += chunk
+        started = time.monotonic()
+        try:
+            rest = tls.recv(4096)
+        except (ssl.SSLError, ConnectionError):
+            rest = b""
+        idle = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 200") and rest == b"", (answer[:80], rest[:80])
+    assert api_runtime.KEEPALIVE_S - 1 <= idle < api_runtime.KEEPALIVE_S + 10, idle
 
 
 def test_logs_name_the_path_but_not_the_query_string(tls_proxy, test_pki):

@@ -10,6 +10,7 @@ import dataclasses
 import hmac
 import http.client
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -31,15 +32,20 @@ pytestmark = pytest.mark.integration
 COLLECTION = "memories-probe"
 
 
-def _context(test_pki, maximum=ssl.TLSVersion.MAXIMUM_SUPPORTED) -> ssl.SSLContext:
+def _context(test_pki, maximum=ssl.TLSVersion.MAXIMUM_SUPPORTED, client: tuple | None = None) -> ssl.SSLContext:
+    """The stack CA's trust, up to `maximum`, presenting the client certificate (cert, key) `client` if given."""
     context = ssl.create_default_context(cafile=str(test_pki.ca_cert))
     context.maximum_version = maximum
+    if client:
+        context.load_cert_chain(*map(str, client))
     return context
 
 
 def request(qdrant, test_pki, method: str, path: str, key: str | None = None, body=None) -> tuple[int, dict]:
-    """One REST call through the front, certificate verified by name; returns (status, JSON body or {})."""
-    connection = http.client.HTTPSConnection("localhost", qdrant.rest_port, context=_context(test_pki), timeout=30)
+    """One REST call through the front, certificate verified by name, presenting the API's client certificate;
+    returns (status, JSON body or {})."""
+    context = _context(test_pki, client=(qdrant.client_cert, qdrant.client_key))
+    connection = http.client.HTTPSConnection("localhost", qdrant.rest_port, context=context, timeout=30)
     headers = {"content-type": "application/json"} | ({"api-key": key} if key else {})
     try:
         connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
@@ -62,7 +68,7 @@ def test_store_runs_as_non_root_with_read_only_rootfs_and_no_capabilities(qdrant
 
 @pytest.mark.parametrize("port_name", ["rest_port", "grpc_port"])
 def test_front_speaks_tls13_with_a_baseline_suite_and_verified_name(qdrant, test_pki, port_name):
-    context = _context(test_pki)
+    context = _context(test_pki, client=(qdrant.client_cert, qdrant.client_key))
     context.set_alpn_protocols(["h2"] if port_name == "grpc_port" else ["http/1.1"])
     with socket.create_connection(("127.0.0.1", getattr(qdrant, port_name)), timeout=10) as raw, \
             context.wrap_socket(raw, server_hostname="localhost") as tls:
@@ -75,6 +81,41 @@ def test_front_refuses_tls12(qdrant, test_pki, port_name):
     with socket.create_connection(("127.0.0.1", getattr(qdrant, port_name)), timeout=10) as raw, \
             pytest.raises(ssl.SSLError):
         _context(test_pki, maximum=ssl.TLSVersion.TLSv1_2).wrap_socket(raw, server_hostname="localhost")
+
+
+def _after_handshake(qdrant, test_pki, port_name: str, client: tuple | None) -> str:
+    """One TLS 1.3 handshake with the front and a read: "answered" (the connection stays open or data arrives) or
+    the refusal. In TLS 1.3 the server's certificate_required alert arrives after the client's Finished."""
+    context = _context(test_pki, client=client)
+    context.set_alpn_protocols(["h2"] if port_name == "grpc_port" else ["http/1.1"])
+    with socket.create_connection(("127.0.0.1", getattr(qdrant, port_name)), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as tls:
+        assert tls.version() == "TLSv1.3"
+        try:
+            tls.sendall(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n" if port_name == "rest_port"
+                        else b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+            return "answered" if tls.recv(64) else "closed without an alert"
+        except ssl.SSLError as error:
+            return f"refused: {error.reason}"
+        except ConnectionError as error:
+            return f"reset: {error}"
+
+
+@pytest.mark.parametrize("port_name", ["rest_port", "grpc_port"])
+def test_front_requires_a_client_certificate_of_an_allowed_identity(qdrant, test_pki, secret_dir, port_name):
+    """Real handshakes on both ports (baseline TLS.client_cert_required_hops: api->qdrant): the API's certificate
+    is let through; no certificate gets TLS 1.3's certificate_required alert; a certificate of the same CA for
+    another identity (the proxy's CN) is cut off; TLS 1.2 with the API's certificate is refused outright."""
+    assert "api->qdrant" in TLS.client_cert_required_hops
+    allowed = (qdrant.client_cert, qdrant.client_key)
+    assert _after_handshake(qdrant, test_pki, port_name, allowed) == "answered"
+    assert _after_handshake(qdrant, test_pki, port_name, None) == "refused: TLSV13_ALERT_CERTIFICATE_REQUIRED"
+    other = test_pki.issue_client(secret_dir, f"qdrant-other-{port_name}-{uuid.uuid4().hex[:6]}",
+                                  common_name="rae-proxy", owner=(os.getuid(), os.getgid()))
+    assert _after_handshake(qdrant, test_pki, port_name, other).startswith(("closed", "reset"))
+    with socket.create_connection(("127.0.0.1", getattr(qdrant, port_name)), timeout=10) as raw, \
+            pytest.raises(ssl.SSLError, match="(?i)protocol version|alert"):
+        _context(test_pki, maximum=ssl.TLSVersion.TLSv1_2, client=allowed).wrap_socket(raw, server_hostname="localhost")
 
 
 def _probe_from(docker_client, built_images, network: str, script: str) -> subprocess.CompletedProcess:

@@ -87,6 +87,8 @@ class Settings:
         self.qdrant_key = _read("RAE_QDRANT_API_KEY_FILE")
         self.qdrant_tls = ssl.create_default_context(cafile=self.ca_file)
         self.qdrant_tls.minimum_version = ssl.TLSVersion.TLSv1_3
+        # Qdrant's front requires a client certificate of the stack's CA (CN rae-api): without one it refuses.
+        self.qdrant_tls.load_cert_chain(_env("RAE_QDRANT_CLIENT_CERT_FILE"), _env("RAE_QDRANT_CLIENT_KEY_FILE"))
 
 
 settings: Settings | None = None

@@ -1,5 +1,7 @@
 """ApiService: the API slot as a HardenedContainer, never published, on two segments, pinned image only."""
 
+import dataclasses
+
 import pytest
 
 from baseline import BaselineViolation
@@ -9,7 +11,9 @@ from tests.unit.components.harness import declare, one
 
 IMAGE = "sha256:" + "5" * 64
 SECRETS = api_runtime.ApiSecrets("/srv/data/s/api.crt", "/srv/data/s/api.key", "/srv/data/s/ca.crt",
-                                 "/srv/data/s/pg-app", "/srv/data/s/qdrant-key")
+                                 "/srv/data/s/pg-app", "/srv/data/s/qdrant-key",
+                                 qdrant_client_cert="/srv/data/s/qdrant-client.crt",
+                                 qdrant_client_key="/srv/data/s/qdrant-client.key")
 
 
 def _api(image=IMAGE, proxy_network="rae-unit-api", stores_network="rae-unit-backend", secrets=SECRETS) -> list[dict]:
@@ -28,8 +32,8 @@ def test_the_api_is_unpublished_on_its_two_segments_with_its_secrets_as_files():
 
 
 def test_a_postgres_client_certificate_is_mounted_when_given():
-    with_cert = api_runtime.ApiSecrets(SECRETS.tls_cert, SECRETS.tls_key, SECRETS.ca_cert, SECRETS.postgres_password,
-                                       SECRETS.qdrant_api_key, "/srv/data/s/pg-client.crt", "/srv/data/s/pg-client.key")
+    with_cert = dataclasses.replace(SECRETS, postgres_client_cert="/srv/data/s/pg-client.crt",
+                                    postgres_client_key="/srv/data/s/pg-client.key")
     container = one(_api(secrets=with_cert), "docker:index/container:Container")
     assert f"RAE_PG_CLIENT_CERT_FILE={api_runtime.PG_CLIENT_CERT_PATH}" in container["envs"]
 
@@ -43,3 +47,28 @@ def test_an_unpinned_image_is_refused(image):
 def test_one_segment_for_proxy_and_stores_is_refused():
     with pytest.raises(BaselineViolation, match="A.8.22"):
         _api(stores_network="rae-unit-api")
+
+
+def test_the_qdrant_client_certificate_is_mounted_and_required():
+    """Qdrant's front requires a client certificate (baseline TLS.client_cert_required_hops: api->qdrant)."""
+    container = one(_api(), "docker:index/container:Container")
+    mounts = {m["target"]: m["source"] for m in container["mounts"]}
+    assert mounts[api_runtime.QDRANT_CLIENT_CERT_PATH] == "/srv/data/s/qdrant-client.crt"
+    assert f"RAE_QDRANT_CLIENT_KEY_FILE={api_runtime.QDRANT_CLIENT_KEY_PATH}" in container["envs"]
+    with pytest.raises(BaselineViolation, match="A.5.14"):
+        _api(secrets=dataclasses.replace(SECRETS, qdrant_client_key=None))
+
+
+def test_the_request_limits_are_the_baseline_s_for_the_proxy_and_the_api_alike():
+    """baseline.API states the limits once: the proxy's HAProxy config and the API's environment carry the same."""
+    from baseline import API
+    from components import proxy_runtime
+
+    config = proxy_runtime.haproxy_config()
+    assert f"timeout http-request {API.request_header_timeout_s}s" in config
+    assert f"timeout http-keep-alive {API.keepalive_s}s" in config
+    assert f"timeout client {API.client_idle_timeout_s}s" in config and f"timeout server {API.server_timeout_s}s" in config
+    assert f"gt {API.max_body_bytes} }}" in config and f'Strict-Transport-Security "{API.hsts}"' in config
+    envs = one(_api(), "docker:index/container:Container")["envs"]
+    assert f"RAE_API_MAX_BODY_BYTES={API.max_body_bytes}" in envs and f"RAE_API_KEEPALIVE_S={API.keepalive_s}" in envs
+    assert f"RAE_API_MAX_CONCURRENCY={API.max_concurrency}" in envs

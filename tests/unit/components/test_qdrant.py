@@ -83,6 +83,17 @@ def test_front_accepts_tls13_only_on_both_sides_and_verifies_the_store_by_name()
     assert f"bind 127.0.0.1:{proxy_runtime.HEALTH_PORT}" in config
 
 
+def test_front_requires_a_client_certificate_of_the_ca_and_an_allowed_identity_on_both_ports():
+    binds = [line.split() for line in front_config("qdrant-store").splitlines() if line.strip().startswith("bind :")]
+    assert len(binds) == 2 and all(b[b.index("verify") + 1] == "required" and "ca-file" in b for b in binds)
+    rejects = [line.strip() for line in front_config("qdrant-store").splitlines() if "tcp-request session" in line]
+    assert rejects == ["tcp-request session reject unless { ssl_c_s_dn(cn) -m str rae-api rae-backup }"] * 2
+    with pytest.raises(BaselineViolation, match="A.5.14"):
+        front_config("qdrant-store", clients=("rae api; bind :1",))
+    with pytest.raises(BaselineViolation, match="A.5.14"):
+        front_config("qdrant-store", clients=())
+
+
 def test_our_image_runs_the_runtime_s_paths_and_port():
     dockerfile = (REPO / "images" / "qdrant" / "Dockerfile").read_text()
     assert f'ENTRYPOINT ["{qdrant_runtime.BINARY_PATH}"]' in dockerfile
