@@ -30,6 +30,10 @@ _IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 _IMAGE_DIGEST = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}$")
 _NUMERIC_USER = re.compile(r"^(\d+):(\d+)$")
 _URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
+# A service address (`rae-production-eu-west-api:8443`): lowercase DNS labels joined by '-' or '.', and a port. Long
+# names score like random values on entropy alone; a random credential has no such shape (token_hex has no '-').
+_HEX_TOKEN = re.compile(r"^[0-9a-fA-F]{32,}$")
+_SERVICE_ADDRESS = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)+:\d{1,5}$")
 _NAMESPACES = ("network", "pid", "ipc", "uts", "userns", "cgroupns")
 # The modes each namespace may have; "" is unset (the engine's default). Unset is allowed only where that default is
 # a namespace of the container's own on every engine: pid, uts and userns have no other default, a network means the
@@ -181,7 +185,10 @@ def credential_reason(name: str, value: str | None) -> str | None:
         return "its name says it holds a credential"
     if value and _URL_PASSWORD.search(value):
         return "its value is a URL with a password"
-    if value and len(value) >= 24 and not value.startswith("/") and " " not in value and _entropy(value) >= 4.0:
+    if value and _HEX_TOKEN.match(value):  # hex (token_hex, sha256 keys) tops out at 4 bits per character
+        return "its value looks like a random credential"
+    if (value and len(value) >= 24 and not value.startswith("/") and " " not in value and not _SERVICE_ADDRESS.match(value)
+            and _entropy(value) >= 4.0):
         return "its value looks like a random credential"
     return None
 

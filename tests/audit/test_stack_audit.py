@@ -2,6 +2,8 @@
 
 import pytest
 
+from baseline import API
+
 from tests.audit.test_live_audit import audit, by_check
 from tests.fixtures.stack import E2E_STACK
 
@@ -55,7 +57,7 @@ def test_stack_audit_reads_the_database_networks_and_inventory(clean_stack_audit
     # the published API endpoint (the TLS proxy) refuses a declared body above the baseline's limit
     body_limit = [e for e in report["evidence"] if e["check"] == "oversized_body_refused"]
     assert len(body_limit) == 1 and body_limit[0]["status"] == "pass", body_limit
-    assert body_limit[0]["actual"].split()[1] == "413" and body_limit[0]["controls"] == ["A.8.26"]
+    assert body_limit[0]["actual"].split()[1] == "413" and body_limit[0]["controls"] == list(API.controls("max_body_bytes"))
 
 
 def test_memory_changed_behind_pulumis_back_is_drift(local_stack, docker_client, out_dir):

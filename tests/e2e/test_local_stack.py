@@ -148,14 +148,14 @@ def test_qdrant_s_front_lets_the_backup_in_with_its_client_certificate_only(loca
     TLS 1.3 handshake (certificate_required), and with TLS 1.2 it refuses outright."""
     entry = json.loads(Path(local_stack_outputs["backupConfig"]).read_text())["qdrant"]
     source = qdrant_backup.QdrantSource.from_config(entry)
-    assert source.client_cert and "memories-e2e-alpha" in source.client().collections()
+    assert source.client_cert and "memories-e2e-alpha" in source.reader().collections()
     bare = qdrant_backup.QdrantSource.from_config({k: v for k, v in entry.items() if k not in ("client_cert", "client_key")})
     with pytest.raises(RuntimeError, match="CERTIFICATE_REQUIRED"):
-        bare.client().collections()
+        bare.reader().collections()
     old = ssl.create_default_context(cafile=entry["cacert"])
     old.maximum_version = ssl.TLSVersion.TLSv1_2
     old.load_cert_chain(entry["client_cert"], entry["client_key"])
-    with socket.create_connection((source.client().address, 6333), timeout=10) as raw, pytest.raises(ssl.SSLError):
+    with socket.create_connection((source.reader().address, 6333), timeout=10) as raw, pytest.raises(ssl.SSLError):
         old.wrap_socket(raw, server_hostname="qdrant")
 
 
@@ -295,13 +295,21 @@ def test_a_container_recreated_privileged_by_hand_is_named_and_replaced(local_st
     assert local_stack.drift() == {}
 
 
+# Postgres' run-time files: present while it runs, gone after a clean shutdown, left after a kill; not data.
+POSTGRES_RUNTIME_FILES = {"postmaster.pid", "postmaster.opts"}
+
+
+def _postgres_data_files(local_stack) -> list[str]:
+    return sorted(p.name for p in (local_stack.data_root / "postgres").iterdir() if p.name not in POSTGRES_RUNTIME_FILES)
+
+
 def test_destroy_leaves_no_container_or_network_and_keeps_data(local_stack, docker_client):
-    data_files_before = sorted(p.name for p in (local_stack.data_root / "postgres").iterdir())
+    data_files_before = _postgres_data_files(local_stack)
     local_stack.run("destroy", "--yes", "--skip-preview", "--suppress-progress", "--exclude-protected")
     assert stack_containers(docker_client, local_stack.name) == []
     assert stack_networks(docker_client, local_stack.name) == []
     assert data_files_before, "the Postgres data directory was empty before destroy"
-    assert sorted(p.name for p in (local_stack.data_root / "postgres").iterdir()) == data_files_before
+    assert _postgres_data_files(local_stack) == data_files_before
     kept = [r["urn"] for r in local_stack.state_resources() if r.get("protect")]
     assert kept, "no protected data resource is left in the state after destroy"
 

@@ -301,3 +301,16 @@ def test_an_unresolved_field_leaves_only_the_requirements_that_read_it_undecided
     assert set(found) == {"RAE-CTR-001", "RAE-CTR-005", "RAE-CTR-008"}
     assert all(isinstance(m, posture.Unknown) for m in found["RAE-CTR-001"])
     assert not any(isinstance(m, posture.Unknown) for m in found["RAE-CTR-005"] + found["RAE-CTR-008"])
+
+
+@pytest.mark.parametrize("value", ["rae-test-api-fdc936d5:8443", "rae-production-eu-west-api:8443",
+                                   "qdrant-store.internal.example:6333"])
+def test_a_long_service_address_is_not_taken_for_a_credential(value):
+    """CI refused the test API's proxy: UPSTREAM=rae-test-api-<random suffix>:8443 scored 4.06 bits of entropy."""
+    assert posture.credential_reason("UPSTREAM", value) is None
+
+
+@pytest.mark.parametrize("value", ["Zx8kP2qLm9TnV4rB7wY1cD6f", "Zx8kP2qLm9TnV4rB7wY1cD6f:8443",
+                                   "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])
+def test_random_values_are_still_credentials_with_or_without_a_port(value):
+    assert posture.credential_reason("UPSTREAM", value) == "its value looks like a random credential"
