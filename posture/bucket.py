@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from baseline import BACKUP, KMS, STORAGE
-from posture.model import Requirement, is_unknown, one, pick
+from posture.model import Requirement, is_unknown, judge_requirements, one, pick, rule_ids
 
 _DAY = 24 * 3600
 
@@ -92,15 +92,12 @@ REQUIREMENTS: dict[str, Requirement] = {
     "retention_locked": Requirement("RAE-GCS-006", ((BACKUP, "bucket_retention_locked"),), ("retention_locked",),
                                     _retention_locked),
 }
-RULE_IDS: tuple[str, ...] = tuple(dict.fromkeys(r.rule_id for r in REQUIREMENTS.values()))
+RULE_IDS: tuple[str, ...] = rule_ids(REQUIREMENTS)
 
 
 def judge(view: BucketView, rule_id: str | None = None) -> Iterator[tuple[str, Requirement, str]]:
     """Every violation (str) or undecided requirement (posture.Unknown) as (name, requirement, message)."""
-    for name, requirement in REQUIREMENTS.items():
-        if rule_id is None or requirement.rule_id == rule_id:
-            for message in requirement.judge(view, None):
-                yield name, requirement, message
+    return judge_requirements(REQUIREMENTS, view, None, rule_id)
 
 
 # view field -> Pulumi (camelCase) path; Terraform's is the same in snake_case.

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from baseline import CONTAINER, SECRETS
-from posture.model import Requirement, Unknown, is_unknown
+from posture.model import Requirement, Unknown, is_unknown, judge_requirements, rule_ids
 
 _IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 # name[:port]/path[:tag]@sha256:<digest>, anchored at both ends: one pattern for every caller.
@@ -425,16 +425,13 @@ def controls_of(rule_id: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for r in REQUIREMENTS.values() if r.rule_id == rule_id for c in r.controls))
 
 
-RULE_IDS: tuple[str, ...] = tuple(dict.fromkeys(r.rule_id for r in REQUIREMENTS.values()))
+RULE_IDS: tuple[str, ...] = rule_ids(REQUIREMENTS)
 
 
 def judge(view: ContainerView, context: Context = Context(), rule_id: str | None = None
           ) -> Iterator[tuple[str, Requirement, str]]:
     """Every violation (message: str) or undecided requirement (message: Unknown) as (name, requirement, message)."""
-    for name, requirement in REQUIREMENTS.items():
-        if rule_id is None or requirement.rule_id == rule_id:
-            for message in requirement.judge(view, context):
-                yield name, requirement, message
+    return judge_requirements(REQUIREMENTS, view, context, rule_id)
 
 
 # --- adapters ----------------------------------------------------------------------------------------

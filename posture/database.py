@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from baseline import BACKUP, DATABASE, KMS, NETWORK
-from posture.model import Requirement, is_unknown, items, one, pick
+from posture.model import Requirement, is_unknown, items, judge_requirements, one, pick, rule_ids
 from posture.network import outside_allowed
 
 
@@ -132,15 +132,12 @@ REQUIREMENTS: dict[str, Requirement] = {
                                        ("deletion_protection", "deletion_protection_enabled"), _deletion_protection),
     "flags": Requirement("RAE-SQL-007", ((DATABASE, "log_flags"), (DATABASE, "gcp_extra_flags")), ("flags",), _flags),
 }
-RULE_IDS: tuple[str, ...] = tuple(dict.fromkeys(r.rule_id for r in REQUIREMENTS.values()))
+RULE_IDS: tuple[str, ...] = rule_ids(REQUIREMENTS)
 
 
 def judge(view: InstanceView, rule_id: str | None = None) -> Iterator[tuple[str, Requirement, str]]:
     """Every violation (str) or undecided requirement (posture.Unknown) as (name, requirement, message)."""
-    for name, requirement in REQUIREMENTS.items():
-        if rule_id is None or requirement.rule_id == rule_id:
-            for message in requirement.judge(view, None):
-                yield name, requirement, message
+    return judge_requirements(REQUIREMENTS, view, None, rule_id)
 
 
 _IP = ("settings", "ipConfiguration")

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from baseline import KMS
 from posture.bucket import seconds
-from posture.model import Requirement, is_unknown, one, pick
+from posture.model import Requirement, is_unknown, judge_requirements, one, pick, rule_ids
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,12 @@ def _rotation(view, _context=None) -> Iterator[str]:
 REQUIREMENTS: dict[str, Requirement] = {
     "rotation": Requirement("RAE-KMS-001", ((KMS, "rotation_period_seconds"),), ("rotation_seconds",), _rotation),
 }
-RULE_IDS: tuple[str, ...] = tuple(dict.fromkeys(r.rule_id for r in REQUIREMENTS.values()))
+RULE_IDS: tuple[str, ...] = rule_ids(REQUIREMENTS)
 
 
 def judge(view: KeyView, rule_id: str | None = None) -> Iterator[tuple[str, Requirement, str]]:
     """Every violation (str) or undecided requirement (posture.Unknown) as (name, requirement, message)."""
-    for name, requirement in REQUIREMENTS.items():
-        if rule_id is None or requirement.rule_id == rule_id:
-            for message in requirement.judge(view, None):
-                yield name, requirement, message
+    return judge_requirements(REQUIREMENTS, view, None, rule_id)
 
 
 def _view(name: str, props: dict, terraform: bool, source: str) -> KeyView:

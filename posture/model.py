@@ -54,6 +54,21 @@ class Requirement:
         return list(self.check(view, context))
 
 
+
+def rule_ids(requirements: dict[str, Requirement]) -> tuple[str, ...]:
+    """The catalog rules a model's requirements are reported under, in order, each once."""
+    return tuple(dict.fromkeys(r.rule_id for r in requirements.values()))
+
+
+def judge_requirements(requirements: dict[str, Requirement], view, context=None, rule_id: str | None = None
+                       ) -> Iterator[tuple[str, Requirement, str]]:
+    """Every violation (str) or undecided requirement (posture.Unknown) of a model as (name, requirement, message),
+    of every requirement or of those reported under `rule_id`."""
+    for name, requirement in requirements.items():
+        if rule_id is None or requirement.rule_id == rule_id:
+            for message in requirement.judge(view, context):
+                yield name, requirement, message
+
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 

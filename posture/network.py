@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from baseline import NETWORK
-from posture.model import Requirement, is_unknown
+from posture.model import Requirement, is_unknown, judge_requirements
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,7 @@ REQUIREMENTS: dict[str, Requirement] = {
 
 def judge(view: FirewallView, rule_id: str | None = None) -> Iterator[tuple[str, Requirement, str]]:
     """Every violation (str) or undecided requirement (posture.Unknown) as (name, requirement, message)."""
-    for name, requirement in REQUIREMENTS.items():
-        if rule_id is None or requirement.rule_id == rule_id:
-            for message in requirement.judge(view, None):
-                yield name, requirement, message
+    return judge_requirements(REQUIREMENTS, view, None, rule_id)
 
 
 def _strings(value) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from baseline import KMS
-from posture.model import Requirement, is_unknown, items, one, pick
+from posture.model import Requirement, is_unknown, items, judge_requirements, one, pick, rule_ids
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,12 @@ def _cmek(view, _context=None) -> Iterator[str]:
 REQUIREMENTS: dict[str, Requirement] = {
     "cmek": Requirement("RAE-SEC-001", ((KMS, "cmek_required"),), ("replica_keys",), _cmek),
 }
-RULE_IDS: tuple[str, ...] = tuple(dict.fromkeys(r.rule_id for r in REQUIREMENTS.values()))
+RULE_IDS: tuple[str, ...] = rule_ids(REQUIREMENTS)
 
 
 def judge(view: SecretView, rule_id: str | None = None) -> Iterator[tuple[str, Requirement, str]]:
     """Every violation (str) or undecided requirement (posture.Unknown) as (name, requirement, message)."""
-    for name, requirement in REQUIREMENTS.items():
-        if rule_id is None or requirement.rule_id == rule_id:
-            for message in requirement.judge(view, None):
-                yield name, requirement, message
+    return judge_requirements(REQUIREMENTS, view, None, rule_id)
 
 
 _KEY = ("customerManagedEncryption", "kmsKeyName")
