@@ -197,6 +197,10 @@ class QdrantSource:
             if path is not None and (key != "snapshot_token_file" or path.exists()):
                 check_private_file(getattr(self, key), f"Qdrant {key.removesuffix('_file').replace('_', ' ')} file")
         require(self.cacert.is_file(), f"Qdrant CA certificate {self.cacert} is missing", ("A.8.24",))
+        self._check_client_certificate()
+
+    def _check_client_certificate(self) -> None:
+        """The backup's client key private (0600 or stricter) and its certificate present, when one is configured."""
         if self.client_key:
             check_private_file(self.client_key, "Qdrant client key file")
             require(self.client_cert.is_file(), f"Qdrant client certificate {self.client_cert} is missing",
@@ -209,10 +213,7 @@ class QdrantSource:
         require(self.cacert.is_file(), f"Qdrant CA certificate {self.cacert} is missing", ("A.8.24",))
         parsed = urllib.parse.urlsplit(self.url)
         address = container_address(self.container) if self.container else None
-        if self.client_key:
-            check_private_file(self.client_key, "Qdrant client key file")
-            require(self.client_cert.is_file(), f"Qdrant client certificate {self.client_cert} is missing",
-                    ("A.5.14", "A.8.5"))
+        self._check_client_certificate()
         return QdrantClient(parsed.hostname, parsed.port or HTTP_PORT, path.read_text().strip(), self.cacert, address,
                             client_cert=(self.client_cert, self.client_key) if self.client_key else None)
 
