@@ -10,6 +10,7 @@ says harden_scope=container.
 """
 
 import io
+import secrets
 import subprocess
 import tarfile
 from dataclasses import dataclass, field
@@ -60,11 +61,12 @@ def start_fleet(docker_client, base_image: str, size: int, work_dir: Path) -> Fl
     _, admin_public = _keypair(work_dir / "fleet_admin")
     known_hosts = work_dir / "fleet_known_hosts"
     fleet = Fleet()
+    run = secrets.token_hex(4)  # the work folder's name repeats across concurrent sessions (pytest's fleet0)
     try:
         for index in range(size):
             host_private, host_public = _keypair(work_dir / f"fleet_host{index}")
             container = docker_client.containers.create(image.id, ports={"22/tcp": ("127.0.0.1", None)},
-                                                        name=f"harden-fleet-{work_dir.name}-{index}",
+                                                        name=f"harden-fleet-{run}-{index}",
                                                         # the daemon default (baseline) sets no-new-privileges,
                                                         # which stops the admin's sudo; these hosts need it
                                                         security_opt=["no-new-privileges:false"])
