@@ -141,7 +141,8 @@ EOF
 build_image tls-proxy "$proxy_tag" "$dir" proxy_runtime
 
 dir=$(stage_context qdrant)
-qdrant_binary=${QDRANT_BINARY:-$repo/../shared/qdrant/qdrant}
+. "$repo/scripts/shared-dir.sh"
+qdrant_binary=${QDRANT_BINARY:-$(rae_shared_dir "$repo")/qdrant/qdrant}
 "$python" - "$qdrant_binary" "$dir/qdrant" <<'EOF'
 import hashlib, shutil, sys
 from pathlib import Path

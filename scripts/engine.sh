@@ -37,8 +37,9 @@ STAMPS="$TOOLS/stamps"
 LOGS="$TOOLS/logs"
 PROVIDERS="tls random"
 # Sources the module proxy refuses, carried in shared/ beside the repository
-# (RAE_SHARED_DIR overrides, e.g. for a git worktree elsewhere).
-SHARED_DIR="${RAE_SHARED_DIR:-$ROOT/../shared}"
+# (RAE_SHARED_DIR overrides; a git worktree kept elsewhere finds its main checkout's).
+. "$ROOT/scripts/shared-dir.sh"
+SHARED_DIR="$(rae_shared_dir "$ROOT")"
 SHARED_LANGHOST="$SHARED_DIR/pulumi-language-python"
 SHARED_DOCKER="$SHARED_DIR/pulumi-docker"
 
