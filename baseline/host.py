@@ -377,4 +377,12 @@ LUKS = Section(
     min_key_bits=S(512, ("A.8.24",), "AES-256 in XTS mode uses a 512-bit key."),
     data_paths=S({"postgres": "/srv/data/postgres", "qdrant": "/srv/data/qdrant"}, ("A.8.24",),
                  "Where Node1 keeps the database volumes."),
+    network_unlock=S("tang", ("A.8.24", "A.7.10", "A.7.9"),
+                     "The data volume opens at boot through clevis bound to a tang server on the control node (host "
+                     "data tang_url, tang_thp), so no key is stored on the node: a stolen disk or node away from the "
+                     "network stays locked. Exactly one binding, to the pinned server; tang unreachable leaves the "
+                     "data locked (break-glass: the LUKS passphrase kept offline)."),
+    tang_thumbprint_hash=S("S256", ("A.8.24", "A.8.21"),
+                           "The tang signing key is pinned by its SHA-256 JWK thumbprint (RFC 7638, as tang-show-keys "
+                           "prints it): clevis binds only to an advertisement that key signed, never trust on first use."),
 )

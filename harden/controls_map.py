@@ -8,11 +8,11 @@ the name as a string constant in the same module) or names it where it enforces 
 `SERVES` tuple is not use. Where the using code lives says its role:
 
 - enforcer: components/ (Pulumi components and their runtime modules), hosts/operations, hosts/deploys, hosts/desired.py,
-  hosts/connection.py (the connection policy every deploy sets), harden/backup_cli.py (the scheduled backup, check,
-  forget and drill runs)
+  hosts/network_unlock.py (the desired state of the network-bound disk unlock), hosts/connection.py (the connection
+  policy every deploy sets), harden/backup_cli.py (the scheduled backup, check, forget and drill runs)
 - gate rule: policies/ (the CrossGuard rules, checkov checks, catalog and application checks: the design)
-- verifier: hosts/verify.py, hosts/facts, hosts/desired.py, hosts/connection.py (a host's connection data checked before
-  a deploy runs) and harden/audit/ (the live system, as audit evidence)
+- verifier: hosts/verify.py, hosts/facts, hosts/desired.py, hosts/network_unlock.py, hosts/connection.py (a host's
+  connection data checked before a deploy runs) and harden/audit/ (the live system, as audit evidence)
 
 A setting read in the posture model (posture/) counts for every role whose code imports that posture module.
 
@@ -31,10 +31,11 @@ import baseline
 
 REPO = Path(__file__).resolve().parents[1]
 ROLES = {
-    "enforcer": ("components/", "hosts/operations/", "hosts/deploys/", "hosts/desired.py", "hosts/connection.py",
-                 "harden/backup_cli.py"),
+    "enforcer": ("components/", "hosts/operations/", "hosts/deploys/", "hosts/desired.py", "hosts/network_unlock.py",
+                 "hosts/connection.py", "harden/backup_cli.py"),
     "gate": ("policies/",),
-    "verifier": ("hosts/verify.py", "hosts/facts/", "hosts/desired.py", "hosts/connection.py", "harden/audit/"),
+    "verifier": ("hosts/verify.py", "hosts/facts/", "hosts/desired.py", "hosts/network_unlock.py", "hosts/connection.py",
+                 "harden/audit/"),
 }
 SKIP = ("components/controls_table.py",)
 # Requirement functions shared by the components, the gate and the audit (one posture model per resource kind).

@@ -20,7 +20,8 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import LinuxDistribution
 
 from baseline import ACCOUNTS, AUDITD, DEPLOY, FILESYSTEM, FIREWALL, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO, SYSCTL, TIME
-from hosts import connection, desired
+from hosts import connection, desired, network_unlock
+from hosts.facts.clevis import ClevisBindings, NetworkUnlockState
 from hosts.facts.node import (AuditRules, AuditStatus, EncryptionBacking, FileLines, FileModes, FstabTypes, MountOptions,
                               NftablesRendered,
                               SshdEffective, SshHostKeyFiles, SshOfferedKex, SudoDefaults, SysctlValues, TimeServices,
@@ -227,6 +228,45 @@ def _completion_check(host) -> dict:
                   DEPLOY.controls("completion_marker"))
 
 
+def network_unlock_checks(unlock: network_unlock.NetworkUnlock, bindings: dict, state: dict) -> list[dict]:
+    """The data volume's network-bound unlock: bound to the pinned tang server and nothing else (pass), bound to
+    nothing, another URL, another signing key or another pin (fail), header unreadable (unknown); the boot's unlock
+    unit enabled; the volume open and mounted (locked, e.g. tang unreachable at boot: fail).
+
+    + unlock: the node's NetworkUnlock (hosts.network_unlock.from_host_data)
+    + bindings: the ClevisBindings fact of unlock.device
+    + state: the NetworkUnlockState fact
+    """
+    controls = LUKS.controls("network_unlock") + LUKS.controls("tang_thumbprint_hash")
+    expected = {"url": unlock.url, "thp": unlock.thp}
+    if not bindings["readable"]:
+        binding = _check(f"clevis binding of {unlock.device}", expected, bindings["error"], controls, "unknown")
+    else:
+        problems = network_unlock.binding_findings(bindings["bindings"], unlock.url, unlock.thp)
+        binding = _check(f"clevis binding of {unlock.device}", expected, problems or expected, controls,
+                         "fail" if problems else "pass")
+    unit_read = None if state["active"] != "unknown" else "unknown"
+    opened = "open, mounted" if state["open"] and state["mounted_from"] == unlock.mapper else (
+        f"open, {unlock.mount} not mounted from it" if state["open"] else "locked")
+    return [
+        binding,
+        _check(f"{network_unlock.UNIT_NAME} enabled", "enabled", state["enabled"] or "not installed",
+               LUKS.controls("network_unlock"), unit_read),
+        _check(f"data volume {unlock.name} unlocked at {unlock.mount}", "open, mounted", opened,
+               LUKS.controls("network_unlock") + LUKS.controls("required_for")),
+    ]
+
+
+def _network_unlock_checks(host, data: dict) -> list[dict]:
+    """Only for a host whose data names a tang server (hosts.network_unlock); others get no check from here."""
+    unlock = network_unlock.from_host_data(data)
+    if not unlock:
+        return []
+    return network_unlock_checks(unlock, host.get_fact(ClevisBindings, device=unlock.device),
+                                 host.get_fact(NetworkUnlockState, unit=network_unlock.UNIT_NAME, mapper_name=unlock.name,
+                                               mount=unlock.mount))
+
+
 def verify_host(name: str, host_data: dict) -> list[dict]:
     """Connect to one host (pyinfra over paramiko, strict host keys) and check it against the baseline.
 
@@ -247,6 +287,7 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
             checks += _kernel_checks(host) + [_firewall_check(host, data), _apt_security_check(host),
                                               _module_blacklist_check(host)]
             checks += _luks_checks(host, data)
+            checks += _network_unlock_checks(host, data)
             checks += time_checks(host.get_fact(TimeServices, units=(TIME.service, *OTHER_TIME_DAEMONS)),
                                   host.get_fact(FileLines, path=desired.TIMESYNCD_DROPIN_PATH))
             checks += package_checks(host.get_fact(DebPackages))

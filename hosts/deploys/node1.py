@@ -10,7 +10,8 @@ run) gives root a private TMPDIR. Its last operation records the completed basel
 Host data read here: harden_scope ("node": a machine with its own kernel and systemd; "container":
 sshd in a container, where kernel, systemd and disk parts are reported not applicable),
 firewall_ssh_interfaces, firewall_service_ports, firewall_published_interfaces, luks_data_paths, apt_security_mirror,
-and the backup_* keys of hosts/deploys/backup.py.
+the backup_* keys of hosts/deploys/backup.py and the tang_* keys of hosts/network_unlock.py (network-bound unlock of
+the data volume; without tang_url and tang_thp that part adds no operation).
 """
 
 from pyinfra import config, host, state
@@ -21,6 +22,7 @@ from hosts import connection, desired
 from hosts.deploys import report
 from hosts.deploys.audit import harden_audit
 from hosts.deploys.backup import harden_backups
+from hosts.deploys.clevis import check_network_unlock, harden_network_unlock
 from hosts.deploys.firewall import harden_firewall
 from hosts.deploys.services import harden_docker_daemon, harden_time_and_logs, harden_updates
 from hosts.deploys.ssh import harden_ssh
@@ -42,9 +44,11 @@ if scope not in harden.SCOPES:
     raise DeployError(f"{host.name}: host data harden_scope must be one of {harden.SCOPES}, not {scope!r}")
 
 if scope == "node":
+    check_network_unlock()
     harden.require_encrypted(name="data and swap on LUKS (SEC-06)",
                              data_paths=host.data.get("luks_data_paths", LUKS.data_paths))
     harden_packages()
+    harden_network_unlock()
 else:
     reason = "harden_scope=container: no own kernel, systemd or disks; the image brings its packages"
     for part in ("LUKS data and swap", "packages", "sysctl, modules and mounts", "auditd", "nftables",
