@@ -146,6 +146,20 @@ def unit_text(unlock: NetworkUnlock) -> str:
     )
 
 
+def locked_problem(state: dict, unlock: NetworkUnlock) -> str | None:
+    """What the deploy says when the boot's unlock unit is installed and the volume is still not open (tang was not
+    reached), with the way out; None when the volume is open or no unit is installed yet (a first deploy).
+
+    + state: the NetworkUnlockState fact
+    """
+    if state["open"] or not state["enabled"]:
+        return None
+    return (f"LOCKED: the data volume {unlock.device} is not open: {UNIT_NAME} is {state['active']}, so the node could "
+            f"not open it through tang at {unlock.url} (is tang running on the control node and reachable from the "
+            f"node?). The unit retries until tang answers. Break-glass: `cryptsetup open {unlock.device} {unlock.name}`"
+            f" with the offline passphrase, then `systemctl restart {UNIT_NAME}`")
+
+
 def _b64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 

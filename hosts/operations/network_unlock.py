@@ -3,6 +3,7 @@ boot left it locked. Each reads hosts.facts.clevis first and changes nothing whe
 
 import os
 import secrets
+import shlex
 import stat
 from io import BytesIO
 
@@ -59,7 +60,7 @@ def tang_binding(unlock: network_unlock.NetworkUnlock):
         yield f"install -m 0600 /dev/null {staged}"
         user = host.data.get("ssh_user")
         if host.data.get("_sudo") and user and user != "root":
-            yield f"install -m 0600 -o {user} /dev/null {upload}"
+            yield f"install -m 0600 -o {shlex.quote(user)} /dev/null {upload}"
         yield FileUploadCommand(BytesIO(key), staged, remote_temp_filename=upload)
         yield network_unlock.bind_command(unlock.device, unlock.url, unlock.thp, staged)
     for slot in stale:
@@ -75,16 +76,9 @@ def require_unlocked(unlock: network_unlock.NetworkUnlock):
     + unlock: the node's NetworkUnlock
     """
     state = host.get_fact(NetworkUnlockState, unit=network_unlock.UNIT_NAME, mapper_name=unlock.name, mount=unlock.mount)
-    if state["open"]:
-        host.noop(f"{unlock.name} open ({network_unlock.UNIT_NAME}: {state['active']})")
-        return
-    if not state["enabled"]:
-        host.noop(f"{network_unlock.UNIT_NAME} not installed yet: the first deploy binds and installs it")
-        return
-    raise OperationError(
-        f"LOCKED: the data volume {unlock.device} is not open: {network_unlock.UNIT_NAME} is {state['active']}, "
-        f"so the node could not open it through tang at {unlock.url} (is tang running on the control node and "
-        "reachable from the node?). The unit retries until tang answers. Break-glass: `cryptsetup open "
-        f"{unlock.device} {unlock.name}` with the offline passphrase, then `systemctl restart {network_unlock.UNIT_NAME}`"
-        f" [ISO 27001:2022 {', '.join(LUKS.controls('network_unlock'))}]")
+    problem = network_unlock.locked_problem(state, unlock)
+    if problem:
+        raise OperationError(f"{problem} [ISO 27001:2022 {', '.join(LUKS.controls('network_unlock'))}]")
+    host.noop(f"{unlock.name} open ({network_unlock.UNIT_NAME}: {state['active']})" if state["open"] else
+              f"{network_unlock.UNIT_NAME} not installed yet: the first deploy binds and installs it")
     yield from ()  # verification only

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -102,6 +103,10 @@ def test_the_pinned_thumbprint_is_what_tang_advertises(tang):
     keys = json.loads(payload)["keys"]
     assert [network_unlock.jwk_thumbprint(key) for key in keys if "verify" in key["key_ops"]] == [tang["thp"]]
     assert oct(tang["db"].stat().st_mode & 0o777) == "0o700" and tang["db"].owner() == tang_server.USER
+    # the operator's command prints the same
+    cli = subprocess.run([sys.executable, "-m", "hosts.tang_server", "thumbprint", str(tang["db"])],
+                         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    assert cli.stdout.strip() == tang["thp"]
 
 
 def test_bound_volume_unlocks_through_tang_and_stays_locked_without_it(tang, volume):

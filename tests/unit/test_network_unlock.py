@@ -143,3 +143,15 @@ def test_the_verifier_judges_the_unlock_state():
     assert network_unlock_checks(unlock, bound, no_systemd)[1]["status"] == "unknown"
     unread = network_unlock_checks(unlock, {"readable": False, "error": "clevis is not installed"}, state)[0]
     assert (unread["status"], unread["actual"]) == ("unknown", "clevis is not installed")
+
+
+def test_the_deploy_stops_on_a_volume_the_boot_left_locked():
+    unlock = network_unlock.from_host_data(DATA)
+    locked = NetworkUnlockState().process(["active activating", "enabled enabled", "open no", "mounted "])
+    problem = network_unlock.locked_problem(locked, unlock)
+    assert problem.startswith("LOCKED: the data volume") and f"tang at {URL}" in problem
+    assert f"cryptsetup open {DEVICE} srvdata" in problem  # the break-glass way, with the offline passphrase
+    first_deploy = NetworkUnlockState().process(["active inactive", "enabled ", "open no", "mounted "])
+    opened = NetworkUnlockState().process(["active active", "enabled enabled", "open yes", "mounted /dev/mapper/srvdata"])
+    assert network_unlock.locked_problem(first_deploy, unlock) is None
+    assert network_unlock.locked_problem(opened, unlock) is None
