@@ -5,7 +5,8 @@ reading each case. Needs root (losetup, cryptsetup).
 This machine's kernel has no device-mapper, so no LUKS volume can be *activated* here: the proof of the unlock is
 `clevis luks unlock -t SLOT`, clevis' own unlock path (the key recovered through tang, then checked against the
 volume's key slot by `cryptsetup open --test-passphrase`) without the final dm-crypt mapping. The boot-time unit on a
-node is not run here (the Node1 VM suite does not wire tang in yet).
+node is not run here (the Node1 VM suite does not wire tang in yet): systemd's `systemd-analyze verify` checks it, and
+jose checks our RFC 7638 thumbprints.
 """
 
 import json
@@ -24,7 +25,11 @@ from hosts.facts.clevis import ClevisBindings, NetworkUnlockState
 from hosts.verify import network_unlock_checks
 from tests.hosts.pyinfra_run import run_pyinfra
 
+pytestmark = pytest.mark.integration
+
 NAME = "raeclevistest"
+NODE_DATA = {"tang_url": "http://100.64.0.10:7500", "tang_thp": "O7AlNmvsEIpDhkEGo_4tDQllJDkZNVP9eIcZlAsO3q0",
+             "tang_luks_device": "/dev/disk/by-uuid/8ffbe219-935b-4a20-bd4f-deb69d0308ec"}
 
 
 def _fact(fact_class, **arguments):
@@ -189,3 +194,23 @@ def test_the_deploy_converges_a_stale_binding_then_changes_nothing(tang, volume,
     assert _sh(f"clevis luks unlock -d {device} -t {after[0]['slot']}").returncode == 0
     second = run_pyinfra({"local": [("@local", data)]}, tmp_path, deploy=str(deploy), timeout=120)
     assert second.succeeded("@local") and second.changed("@local") == [], second.log[-3000:]
+
+
+def test_systemd_accepts_the_unlock_unit(tmp_path):
+    assert shutil.which("systemd-analyze"), "systemd-analyze is part of the test environment (systemd package)"
+    unit = tmp_path / network_unlock.UNIT_NAME
+    unit.write_text(network_unlock.unit_text(network_unlock.from_host_data(NODE_DATA)))
+    verified = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+    assert verified.returncode == 0 and verified.stderr.strip() == "", verified.stderr
+    text = unit.read_text()
+    assert "Restart=on-failure" in text and "WantedBy=multi-user.target" in text
+    assert f"clevis luks unlock -d {NODE_DATA['tang_luks_device']} -n srvdata" in text
+    # nothing orders sshd (or the boot) after it: a node whose tang is down still boots and answers SSH
+    assert "Before=" not in text and "RequiredBy=" not in text
+
+
+def test_thumbprints_are_rfc7638_as_jose_computes_them():
+    jwk = {"alg": "ES512", "crv": "P-521", "key_ops": ["verify"], "kty": "EC", "x": "AeX1t4T2", "y": "AX_0"}
+    jose = subprocess.run(["jose", "jwk", "thp", "-i-", "-a", "S256"], input=json.dumps(jwk), capture_output=True,
+                          text=True, check=True)
+    assert network_unlock.jwk_thumbprint(jwk) == jose.stdout.strip()
