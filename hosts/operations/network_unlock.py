@@ -21,6 +21,7 @@ def read_key_file(path: str | None, device: str) -> bytes:
     if not path:
         raise BaselineViolation(f"{device} needs a clevis binding and host data tang_key_file names no file holding an "
                                 "existing passphrase or key of the volume", controls)
+    path = os.path.expanduser(path)
     try:
         info = os.stat(path)
     except OSError as error:

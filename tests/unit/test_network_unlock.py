@@ -56,11 +56,13 @@ def test_the_bind_command_pins_the_thumbprint_and_removes_the_staged_key():
     assert network_unlock.unbind_command(DEVICE, 3) == f"clevis luks unbind -f -d {DEVICE} -s 3"
 
 
-def test_the_key_file_must_be_private(tmp_path):
+def test_the_key_file_must_be_private(tmp_path, monkeypatch):
     key = tmp_path / "key"
     key.write_bytes(b"\x00secret")
     key.chmod(0o600)
     assert read_key_file(str(key), DEVICE) == b"\x00secret"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert read_key_file("~/key", DEVICE) == b"\x00secret"
     key.chmod(0o640)
     with pytest.raises(BaselineViolation) as refused:
         read_key_file(str(key), DEVICE)
