@@ -225,3 +225,18 @@ def test_the_snapshot_token_fails_within_the_warning_window(tmp_path, lines, sta
 def test_no_token_evidence_without_qdrant(tmp_path):
     log = write_log(tmp_path / "log.jsonl", *fresh_lines(datasets=("postgres", "files")))
     assert TOKEN not in by_key(backups.collect(log, ("postgres", "files"), now=NOW))
+
+
+def test_a_log_created_by_root_belongs_to_its_directory_s_owner(tmp_path):
+    """An operator's `harden backup qdrant-token` (root) may write the first line: the backup user must still append."""
+    import os
+
+    assert os.geteuid() == 0, "the suites run as root (README: make test on a fresh machine, as root)"
+    directory = tmp_path / "backups"
+    directory.mkdir()
+    os.chown(directory, 4242, 4243)
+    backup_log.append(directory / "backup.jsonl", backup_log.record("token", "ok", dataset="qdrant"))
+    info = (directory / "backup.jsonl").stat()
+    assert (info.st_uid, info.st_gid, oct(info.st_mode & 0o777)) == (4242, 4243, "0o600")
+    backup_log.append(directory / "backup.jsonl", backup_log.record("token", "ok", dataset="qdrant"))
+    assert len((directory / "backup.jsonl").read_text().splitlines()) == 2
