@@ -247,4 +247,8 @@ BACKUP = Section(
                              "`restic check --read-data-subset` reads this share of the packs on each check run, so "
                              "silent corruption of stored data is found without reading the whole repository daily."),
     restore_verified=S(True, ("A.8.13", "A.5.30"), "Every backup is restored once and compared."),
+    snapshot_token_warn_days=S(14, ("A.8.13", "A.5.17"),
+                               "The Qdrant snapshot token (a JWT that expires) is renewed before its last 14 days: a "
+                               "token expiring within them fails the backup evidence, one that cannot be read is "
+                               "unknown (`harden backup qdrant-token --renew-if-within 14` renews it on a timer)."),
 )

@@ -14,7 +14,9 @@ collection list, counts, sample searches, the snapshot download) goes with the r
 and deleting the collection snapshot goes with the *snapshot token*, a JWT minted by `harden backup
 qdrant-token` with `rw` on exactly the collections it names and an expiry (qdrant_runtime.backup_claims says
 why Qdrant grants no less). A collection the token does not name, or an expired token, fails the run before
-any snapshot. Recovery needs Qdrant's global manage access, so `restore` alone reads the full key
+any snapshot; `token_expiry` reads the expiry each run logs, and `renewal_reason` says when `--renew-if-within`
+mints again (the JWT is minted with the standard library's HMAC-SHA256: four lines, no new dependency). Recovery
+needs Qdrant's global manage access, so `restore` alone reads the full key
 (`api_key_file`).
 
 Restore (`restore_verified`): the snapshots are fetched once (sha256 checked against the manifest), recovered into
@@ -281,6 +283,51 @@ def check_token_covers(token: str, collections: list[str], now: float | None = N
     if uncovered:
         raise RuntimeError(f"the Qdrant snapshot token does not name collections {uncovered}: they would not be "
                            f"backed up; mint a new one with `harden backup qdrant-token` {_ERROR}")
+
+
+def token_expiry(token_file: Path | None) -> float:
+    """The expiry (seconds since the epoch) the snapshot token in `token_file` states.
+
+    Raises RuntimeError when there is no token file, it cannot be read, is not a JWT or states no expiry: the
+    caller records that as unreadable (unknown), never as valid.
+    """
+    if token_file is None:
+        raise RuntimeError(f"backup config `qdrant` names no `snapshot_token_file` {_ERROR}")
+    try:
+        token = token_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise RuntimeError(f"the Qdrant snapshot token {token_file} cannot be read ({type(error).__name__}) "
+                           f"{_ERROR}") from None
+    expires = token_claims(token).get("exp") if token else None
+    if isinstance(expires, bool) or not isinstance(expires, (int, float)):
+        raise RuntimeError(f"the Qdrant snapshot token {token_file} states no expiry {_ERROR}")
+    return float(expires)
+
+
+def check_renewal_window(within_days: int, days: int) -> None:
+    """A renewal window the audit can live with: at least the baseline's warning window, below the new validity."""
+    require(BACKUP.snapshot_token_warn_days <= within_days < days,
+            f"--renew-if-within {within_days} d must be at least the baseline's warning window "
+            f"(backup.snapshot_token_warn_days = {BACKUP.snapshot_token_warn_days} d) and below the new token's "
+            f"validity (--days {days})", BACKUP.controls("snapshot_token_warn_days"))
+
+
+def renewal_reason(token_file: Path | None, collections: list[str], within_days: int, days: int,
+                   now: float | None = None) -> str | None:
+    """Why the snapshot token must be minted again now, or None while it stays valid beyond `within_days`.
+
+    + within_days: renew when the token expires within this many days; at least BACKUP.snapshot_token_warn_days
+      (a later renewal would leave the audit failing first) and below `days` (a new token would be due at once)
+    + days: the validity a renewed token gets
+    """
+    check_renewal_window(within_days, days)
+    try:
+        expires = token_expiry(token_file)
+        check_token_covers(token_file.read_text(encoding="utf-8").strip(), collections, now)
+    except RuntimeError as error:
+        return str(error)
+    left_days = (expires - (now or time.time())) / 86400
+    return f"expires in {left_days:.1f} d, within {within_days} d" if left_days <= within_days else None
 
 
 def write_snapshot_token(source: QdrantSource, api_key_file: Path, days: int) -> tuple[list[str], int]:

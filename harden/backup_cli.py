@@ -11,7 +11,12 @@
            --dataset qdrant every collection into a scratch Qdrant, compared with its manifest, and only then into
            the config's running Qdrant (read with its `api_key_file`)
   qdrant-token  mint the Qdrant snapshot token (`rw` on the collections there now, --days valid) into the
-           config's `snapshot_token_file`, signed with --api-key-file; the backup itself never reads that key
+           config's `snapshot_token_file`, signed with --api-key-file; the backup itself never reads that key.
+           With --renew-if-within DAYS only when the token expires within DAYS, cannot be read or misses a
+           collection (for the operator's timer); each run logs the token's expiry and days left
+
+`run` logs the snapshot token's days left too; the audit fails A.8.13 within baseline.BACKUP's
+snapshot_token_warn_days of its expiry.
 
 Every action appends one JSON line per data set and repository to the config's `log` (read by
 `harden audit --backup-log`). Exit codes: 0 every step ok, 1 a step failed (logged), 2 bad input.
@@ -100,6 +105,9 @@ def register(commands) -> None:
     parser.add_argument("--api-key-file", type=Path, metavar="FILE",
                         help="qdrant-token: the full-access Qdrant API key that signs the token (0600)")
     parser.add_argument("--days", type=int, default=30, help="qdrant-token: validity in days (default 30, at most 90)")
+    parser.add_argument("--renew-if-within", type=int, metavar="DAYS",
+                        help="qdrant-token: mint only when the token expires within DAYS (at least the baseline's "
+                             "backup.snapshot_token_warn_days), cannot be read or misses a collection")
     parser.set_defaults(run=run)
 
 
@@ -147,6 +155,7 @@ def _run(config: BackupConfig, repositories: list, args) -> int:
         work.append(("postgres", lambda repo: backup_runtime.backup_postgres(
             config.postgres["container"], [repo], config.postgres.get("database", backup_runtime.DATABASE_NAME))))
     if config.qdrant:
+        _log_token(config)
         work.append(("qdrant", lambda repo: qdrant_backup.backup_qdrant(config.qdrant, [repo])))
     if config.files:
         work.append(("files", lambda repo: backup_runtime.backup_files(config.files, [repo])))
@@ -296,6 +305,30 @@ def _restore_qdrant(config: BackupConfig, repositories: list, args) -> int:
     return 1 if problems else 0
 
 
+def _log_token(config: BackupConfig, skipped: str | None = None) -> float | None:
+    """Log the snapshot token's expiry and days left (a `token` line the audit reads); None when unreadable."""
+    import time
+
+    from components import qdrant_backup
+    from harden import backup_log
+
+    try:
+        expires = qdrant_backup.token_expiry(config.qdrant.snapshot_token_file)
+    except RuntimeError as error:
+        print(f"[backup] qdrant snapshot token: {error}", flush=True)
+        _failed(config, "token", error, dataset="qdrant")
+        return None
+    days_left = (expires - time.time()) / 86400
+    expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
+    print(f"[backup] qdrant snapshot token: {days_left:.1f} d left (valid until {expiry})", flush=True)
+    backup_log.append(config.log, backup_log.record(
+        "token", "ok" if days_left > 0 else "fail", dataset="qdrant", token_expires=expiry,
+        token_days_left=round(days_left, 2), skipped=skipped,
+        error=None if days_left > 0 else "the Qdrant snapshot token has expired; mint a new one with "
+                                         "`harden backup qdrant-token`"))
+    return days_left
+
+
 def _qdrant_token(config: BackupConfig, repositories: list, args) -> int:
     import time
 
@@ -305,12 +338,22 @@ def _qdrant_token(config: BackupConfig, repositories: list, args) -> int:
         raise BackupInputError("qdrant-token needs a `qdrant` entry in the config and --api-key-file FILE (the key "
                                "that signs the token) [ISO 27001:2022 A.5.17 Authentication information]")
     try:
+        if args.renew_if_within is not None:
+            qdrant_backup.check_renewal_window(args.renew_if_within, args.days)
+            collections = config.qdrant.reader().collections()
+            reason = qdrant_backup.renewal_reason(config.qdrant.snapshot_token_file, collections,
+                                                  args.renew_if_within, args.days)
+            if reason is None:
+                _log_token(config, skipped=f"not renewed: valid beyond {args.renew_if_within} d")
+                return 0
+            print(f"[backup] qdrant snapshot token renewed: {reason}", flush=True)
         collections, expires = qdrant_backup.write_snapshot_token(config.qdrant, args.api_key_file, args.days)
     except (RuntimeError, OSError) as error:
         print(f"harden backup qdrant-token: {error}", file=sys.stderr)
         return 1
     expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
     print(f"[backup] qdrant snapshot token for {collections}, valid until {expiry} (the token is not shown)", flush=True)
+    _log_token(config)
     return 0
 
 

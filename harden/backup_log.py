@@ -6,8 +6,9 @@
      "result": "ok", "snapshot": "4f1c...", "taken_at": "2026-11-30T02:00:01Z", "seconds": 5.2, ...}
 
 `action` is one of ACTIONS, `result` "ok" or "fail" (a failure carries `error`). Drill lines carry
-`rto_seconds`, `rpo_seconds` and `matched`. No line ever holds a secret: the fields are named here and
-nothing else is written.
+`rto_seconds`, `rpo_seconds` and `matched`; token lines (the Qdrant snapshot token, read by each run and
+written by `harden backup qdrant-token`) carry `token_expires` and `token_days_left`, never the token. No line
+ever holds a secret: the fields are named here and nothing else is written.
 """
 
 import json
@@ -15,11 +16,11 @@ import os
 import time
 from pathlib import Path
 
-ACTIONS = ("backup", "forget", "check", "drill", "restore")
+ACTIONS = ("backup", "forget", "check", "drill", "restore", "token")
 RESULTS = ("ok", "fail")
 FIELDS = ("time", "action", "dataset", "repository", "result", "error", "snapshot", "manifest_snapshot", "taken_at",
           "seconds", "bytes_processed", "bytes_added", "tables", "rows", "matched", "rto_seconds", "rpo_seconds",
-          "problems", "read_data_subset", "keep_within_days", "skipped")
+          "problems", "read_data_subset", "keep_within_days", "skipped", "token_expires", "token_days_left")
 
 
 def utc_now() -> str:
@@ -38,9 +39,19 @@ def record(action: str, result: str, **fields) -> dict:
 
 
 def append(path: Path, line: dict) -> None:
-    """Append one line (file created 0600; one write() per line, so concurrent runs do not interleave)."""
+    """Append one line (file created 0600; one write() per line, so concurrent runs do not interleave).
+
+    A log created by root (an operator's `harden backup qdrant-token`) is handed to the owner of its directory,
+    so the backup service user can still append to it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        if os.geteuid() == 0:
+            owner = path.parent.stat()
+            os.fchown(fd, owner.st_uid, owner.st_gid)
+    except FileExistsError:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
         os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
     finally:

@@ -7,7 +7,7 @@ verification cannot disagree about the target.
 import hashlib
 import json
 
-from baseline import ACCOUNTS, AUDITD, DEPLOY, DOCKER_DAEMON, FILESYSTEM, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
+from baseline import ACCOUNTS, AUDITD, BACKUP, DEPLOY, DOCKER_DAEMON, FILESYSTEM, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
 from baseline import host as node_baseline
 
 # baseline.SSH settings that map one-to-one onto an sshd keyword (sshd keywords are case-insensitive)
@@ -198,3 +198,38 @@ def baseline_digest() -> str:
 def completion_text() -> str:
     """What the deploy's last operation writes: the baseline a run last brought the node to, completely."""
     return f"baseline {baseline_digest()}\n"
+
+
+# The Qdrant store's container on a node running the local stack (`rae-<stack>-qdrant-store`, components.container).
+QDRANT_STORE_SUFFIX = "-qdrant-store"
+# The Qdrant credentials a node's backup reads: the read-only API key and the snapshot token, nothing with more power.
+QDRANT_BACKUP_CREDENTIALS = ("read_only_api_key_file", "snapshot_token_file")
+
+
+def runs_qdrant(container_names: list | None) -> bool:
+    """Whether the node runs a Qdrant store (a running `rae-<stack>-qdrant-store` container)."""
+    return any(name.startswith("rae-") and name.endswith(QDRANT_STORE_SUFFIX) for name in container_names or ())
+
+
+def backup_qdrant_credentials(entry: dict | None, qdrant_running: bool) -> dict[str, str]:
+    """The Qdrant credential files a node's backup must own (key -> path), or a BaselineViolation naming the gap.
+
+    + entry: the `qdrant` entry of the node's `harden backup` config ({} none, None no config)
+    + qdrant_running: the node runs a Qdrant store (runs_qdrant); then its data set must be in the backup config
+    """
+    controls = BACKUP.controls("copies")
+    if entry and "unreadable" in entry:
+        raise BaselineViolation(f"the backup config cannot be read: {entry['unreadable']}", controls)
+    if not entry:
+        if qdrant_running:
+            raise BaselineViolation("the node runs Qdrant but its backup config has no `qdrant` data set: its "
+                                    "collections would never be backed up", controls)
+        return {}
+    if entry.get("api_key_file"):
+        raise BaselineViolation("the backup config's `qdrant` entry names the full-access `api_key_file`: the "
+                                "scheduled backup reads with the read-only key and the snapshot token only",
+                                ("A.5.15", "A.8.2", "A.8.13"))
+    missing = [key for key in QDRANT_BACKUP_CREDENTIALS if not entry.get(key)]
+    if missing:
+        raise BaselineViolation(f"the backup config's `qdrant` entry lacks {missing}", controls)
+    return {key: entry[key] for key in QDRANT_BACKUP_CREDENTIALS}

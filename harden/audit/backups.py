@@ -1,5 +1,6 @@
 """Backup evidence for A.8.13 (and A.5.30): how old the last good backup of each data set is, per repository,
-how many copies are fresh, and what the last restore drill and repository check found, against baseline.BACKUP.
+how many copies are fresh, what the last restore drill and repository check found, and how long the Qdrant snapshot
+token stays valid, against baseline.BACKUP.
 
 Reads the JSON-lines log that `harden backup` writes (harden/backup_log.py). What the log does not show is
 `unknown`, never `pass`: a data set never backed up, a repository never checked, no drill on record.
@@ -71,6 +72,8 @@ def collect(log_path: Path, datasets: tuple[str, ...] = DEFAULT_DATASETS, now: d
                                   fresh, status, BACKUP.controls("copies")))
     for dataset in (name for name in datasets if name in DRILLED):
         evidence += _drill_evidence(lines, dataset, now)
+    if "qdrant" in datasets:
+        evidence.append(_token_evidence(lines, now))
     for repository in repositories:
         check = _latest(lines, action="check", repository=repository)
         if check is None:
@@ -103,6 +106,25 @@ def _retention_evidence(lines: list[dict], repository: str, now: datetime) -> Ev
     status = PASS if days == BACKUP.retention_days and age is not None and age <= 8 * 86400 else FAIL
     actual = f"--keep-within {days}d, {'unreadable time' if age is None else f'{age / 86400:.1f} d ago'}"
     return _evidence(subject, "retention", expected, actual, status, controls)
+
+
+def _token_evidence(lines: list[dict], now: datetime) -> Evidence:
+    """The Qdrant snapshot token's expiry as the last run or renewal read it: failing within the warning window."""
+    window = BACKUP.snapshot_token_warn_days
+    subject, expected = "qdrant/snapshot_token", f"expires in more than {window} d"
+    controls = BACKUP.controls("snapshot_token_warn_days")
+    token = _latest(lines, action="token", dataset="qdrant")
+    if token is None:
+        return _evidence(subject, "expiry", expected, "no token expiry on record", UNKNOWN, controls)
+    since_expiry = _age_seconds(token.get("token_expires"), now)
+    if since_expiry is None:
+        return _evidence(subject, "expiry", expected, "unreadable", UNKNOWN, controls,
+                         f"{token['time']}: {token.get('error', 'no expiry recorded')}")
+    left_days = -since_expiry / 86400
+    actual = (f"expired {-left_days:.1f} d ago" if left_days <= 0 else f"{left_days:.1f} d left") + \
+        f" (until {token['token_expires']})"
+    return _evidence(subject, "expiry", expected, actual, PASS if left_days > window else FAIL, controls,
+                     f"read at {token['time']}; renew with `harden backup qdrant-token --renew-if-within {window}`")
 
 
 def _drill_evidence(lines: list[dict], dataset: str, now: datetime) -> list[Evidence]:

@@ -8,6 +8,11 @@ Host data read here:
   with backup_config
 - backup_project_dir: the toolkit's checkout with its .venv on the node (default /opt/rae)
 
+Where the node runs Qdrant (a running `rae-<stack>-qdrant-store` container), the config must back it up: its `qdrant`
+entry names the read-only API key and the snapshot token (never the full-access key), and both files become the
+backup user's, 0600 (hosts.desired.backup_qdrant_credentials). A token not minted yet is reported, not created:
+`harden backup qdrant-token` writes it (then a second deploy, or the operator, hands it over).
+
 The service may write only to backup_root, the off-site cache beside the config (`<config dir>/cache`) and its
 own state directory; the first two are made the backup user's (0700). The config and the repository passwords
 stay read-only to it (read with CAP_DAC_READ_SEARCH).
@@ -17,9 +22,12 @@ import posixpath
 
 from pyinfra import host
 from pyinfra.api import DeployError, deploy
+from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, server, systemd
 
-from hosts import backup_units
+from baseline import BaselineViolation
+from hosts import backup_units, desired
+from hosts.facts.node import BackupConfigQdrant, RunningContainerNames
 from hosts.operations import harden
 
 
@@ -44,9 +52,34 @@ def harden_backups():
     for directory in (backup_units.STATE_DIR, backup_units.TMP_DIR, *write_paths):
         files.directory(name=f"{directory}: the backup user's, 0700", path=directory, user=user, group=user,
                         mode="0700", recursive=directory in write_paths)
+    _own_qdrant_credentials(config_path, user)
     changed = [harden.text_file(name=f"{name} installed", path=f"{backup_units.UNIT_DIR}/{name}", text=text)
                for name, text in backup_units.units(project_dir, config_path, write_paths).items()]
     systemd.daemon_reload(name="systemd reloaded (backup units changed)",
                           _if=lambda: any(operation.did_change() for operation in changed))
     for timer in backup_units.timers():
         systemd.service(name=f"{timer} enabled and started", service=timer, running=True, enabled=True)
+
+
+def _own_qdrant_credentials(config_path: str, user: str) -> None:
+    """The Qdrant data set in the backup config where the node runs Qdrant; its two credential files the user's, 0600."""
+    try:
+        credentials = desired.backup_qdrant_credentials(
+            host.get_fact(BackupConfigQdrant, config_path=config_path),
+            desired.runs_qdrant(host.get_fact(RunningContainerNames)))
+    except BaselineViolation as error:
+        raise DeployError(f"{host.name}: backup config {config_path}: {error}") from None
+    if not credentials:
+        harden.not_applicable(name="qdrant backup credentials", part="qdrant backup",
+                              reason="no Qdrant on this node and none in its backup config")
+        return
+    for key, path in credentials.items():
+        if host.get_fact(File, path=path) is None:
+            if key == "snapshot_token_file":
+                harden.not_applicable(name=f"{path}: not minted yet", part="qdrant snapshot token",
+                                      reason="mint it with `harden backup qdrant-token`; the audit stays unknown")
+                continue
+            raise DeployError(f"{host.name}: the backup config's Qdrant {key} {path} does not exist "
+                              "[ISO 27001:2022 A.8.13 Information backup]")
+        files.file(name=f"{path}: the backup user's, 0600", path=path, user=user, group=user, mode="0600",
+                   touch=False)

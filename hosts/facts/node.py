@@ -295,3 +295,37 @@ class TimeServices(FactBase):
             active, _, enabled = rest.partition(" ")
             units[name] = {"active": active.strip() or "unknown", "enabled": enabled.strip()}
         return {"units": units, "synchronised": synchronised}
+
+
+class BackupConfigQdrant(FactBase):
+    """The `qdrant` entry of a `harden backup` config on the node: {} when the config names none, None when the
+    config is absent; a config that is not a JSON object reads as {"unreadable": reason} (paths only, no secret)."""
+
+    def command(self, config_path):
+        return f"cat {shlex.quote(config_path)} 2>/dev/null || true"
+
+    def process(self, output):
+        text = "\n".join(output).strip()
+        if not text:
+            return None
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as error:
+            return {"unreadable": f"not JSON ({error.msg})"}
+        if not isinstance(config, dict):
+            return {"unreadable": "not a JSON object"}
+        entry = config.get("qdrant")
+        return dict(entry) if isinstance(entry, dict) else {}
+
+
+class RunningContainerNames(FactBase):
+    """Names of the containers Docker runs on the node (None when Docker cannot be asked)."""
+
+    requires_command = "docker"
+
+    def command(self):
+        return "docker ps --format '{{.Names}}' 2>/dev/null || echo '!unreachable'"
+
+    def process(self, output):
+        names = [line.strip() for line in output if line.strip()]
+        return None if "!unreachable" in names else names

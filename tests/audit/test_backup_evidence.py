@@ -38,8 +38,17 @@ def by_key(evidence) -> dict:
     return {(item.subject, item.check): item.status for item in evidence}
 
 
+def token_line(days_left: float | None, hours_ago: float = 2, result: str = "ok") -> dict:
+    """A `token` line as a backup run writes it; days_left None: the token could not be read."""
+    line = {"time": stamp(hours_ago), "action": "token", "result": result, "dataset": "qdrant"}
+    if days_left is None:
+        return line | {"result": "fail", "error": "the Qdrant snapshot token cannot be read"}
+    return line | {"token_expires": stamp(hours_ago - days_left * 24), "token_days_left": days_left}
+
+
 def fresh_lines(hours_ago: float = 2, datasets: tuple[str, ...] = ("postgres", "qdrant", "files")) -> list[dict]:
-    return [backup_line(dataset, repository, hours_ago) for dataset in datasets
+    return ([token_line(BACKUP.snapshot_token_warn_days + 10, hours_ago)] if "qdrant" in datasets else []) + [
+        backup_line(dataset, repository, hours_ago) for dataset in datasets
             for repository in ("local", "offsite")] + [
         {"time": stamp(hours_ago), "action": "check", "result": "ok", "repository": repository}
         for repository in ("local", "offsite")] + [
@@ -189,3 +198,45 @@ def test_retention_is_read_from_the_last_forget(tmp_path, forget, status):
     statuses = by_key(backups.collect(write_log(tmp_path / "log.jsonl", backup_line("postgres", "local", 1), line),
                                       now=NOW))
     assert statuses[("backup/repository/local", "retention")] == status
+
+
+TOKEN = ("backup/qdrant/snapshot_token", "expiry")
+
+
+@pytest.mark.parametrize("lines, status", [
+    ([token_line(BACKUP.snapshot_token_warn_days + 1)], PASS),                   # fine
+    ([token_line(BACKUP.snapshot_token_warn_days - 1)], FAIL),                   # within the warning window
+    ([token_line(-2, result="fail")], FAIL),                                     # expired
+    # Logged 30 d left 20 days ago: 10 d left now, judged at the audit's time, not the run's.
+    ([token_line(30, hours_ago=20 * 24)], FAIL),
+    ([token_line(None)], UNKNOWN),                                               # unreadable
+    ([token_line(40, hours_ago=5), token_line(None, hours_ago=1)], UNKNOWN),     # unreadable since: not the old pass
+    ([token_line(5, hours_ago=5), token_line(40, hours_ago=1)], PASS),           # renewed
+    ([], UNKNOWN),                                                               # never read
+])
+def test_the_snapshot_token_fails_within_the_warning_window(tmp_path, lines, status):
+    fresh = [line for line in fresh_lines() if line["action"] != "token"]
+    evidence = backups.collect(write_log(tmp_path / "log.jsonl", *fresh, *lines), now=NOW)
+    token = next(item for item in evidence if (item.subject, item.check) == TOKEN)
+    assert token.status == status, token
+    assert "A.8.13" in token.controls and "A.5.17" in token.controls
+
+
+def test_no_token_evidence_without_qdrant(tmp_path):
+    log = write_log(tmp_path / "log.jsonl", *fresh_lines(datasets=("postgres", "files")))
+    assert TOKEN not in by_key(backups.collect(log, ("postgres", "files"), now=NOW))
+
+
+def test_a_log_created_by_root_belongs_to_its_directory_s_owner(tmp_path):
+    """An operator's `harden backup qdrant-token` (root) may write the first line: the backup user must still append."""
+    import os
+
+    assert os.geteuid() == 0, "the suites run as root (README: make test on a fresh machine, as root)"
+    directory = tmp_path / "backups"
+    directory.mkdir()
+    os.chown(directory, 4242, 4243)
+    backup_log.append(directory / "backup.jsonl", backup_log.record("token", "ok", dataset="qdrant"))
+    info = (directory / "backup.jsonl").stat()
+    assert (info.st_uid, info.st_gid, oct(info.st_mode & 0o777)) == (4242, 4243, "0o600")
+    backup_log.append(directory / "backup.jsonl", backup_log.record("token", "ok", dataset="qdrant"))
+    assert len((directory / "backup.jsonl").read_text().splitlines()) == 2

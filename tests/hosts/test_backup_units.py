@@ -83,3 +83,50 @@ def test_readme_documents_the_schedule_that_runs():
         assert re.sub(r"\s+", " ", line) in re.sub(r"[ \t]+", " ", readme), line
     for expression in backup_units.schedule().values():
         assert f"OnCalendar={expression}" in readme, expression
+
+
+# The Qdrant data set on a node: what hosts/deploys/backup.py reads (facts) and requires (hosts.desired).
+QDRANT_ENTRY = {"url": "https://qdrant:6333", "read_only_api_key_file": "/srv/data/secrets/qdrant-read-only-key",
+                "snapshot_token_file": "/srv/data/backup-credentials/qdrant-snapshot-token", "cacert": "/srv/ca.pem"}
+
+
+def test_a_node_running_qdrant_backs_it_up_with_the_read_only_key_and_the_token():
+    from hosts import desired
+
+    running = desired.runs_qdrant(["rae-local-postgres", "rae-local-qdrant-store", "rae-local-qdrant"])
+    assert running and not desired.runs_qdrant(["rae-local-postgres"]) and not desired.runs_qdrant(None)
+    assert desired.backup_qdrant_credentials(QDRANT_ENTRY, running) == {
+        "read_only_api_key_file": QDRANT_ENTRY["read_only_api_key_file"],
+        "snapshot_token_file": QDRANT_ENTRY["snapshot_token_file"]}
+    assert desired.backup_qdrant_credentials({}, qdrant_running=False) == {}
+    assert desired.backup_qdrant_credentials(None, qdrant_running=False) == {}
+
+
+@pytest.mark.parametrize("entry, running, message", [
+    ({}, True, "runs Qdrant but its backup config has no `qdrant`.*A.8.13"),
+    (None, True, "runs Qdrant but its backup config has no `qdrant`"),
+    (dict(QDRANT_ENTRY, api_key_file="/srv/data/secrets/qdrant-api-key"), True, "full-access.*A.5.15"),
+    ({k: v for k, v in QDRANT_ENTRY.items() if k != "snapshot_token_file"}, True, r"lacks \['snapshot_token_file'\]"),
+    ({"unreadable": "not JSON (Expecting value)"}, False, "cannot be read: not JSON"),
+])
+def test_a_node_whose_backup_misses_or_overreaches_qdrant_is_refused(entry, running, message):
+    from hosts import desired
+
+    with pytest.raises(BaselineViolation, match=message):
+        desired.backup_qdrant_credentials(entry, running)
+
+
+def test_the_facts_read_the_config_entry_and_the_running_containers():
+    import json
+
+    from hosts.facts.node import BackupConfigQdrant, RunningContainerNames
+
+    config = BackupConfigQdrant()
+    assert config.process(json.dumps({"repositories": [], "qdrant": QDRANT_ENTRY}, indent=1).splitlines()) == QDRANT_ENTRY
+    assert config.process(['{"repositories": []}']) == {}
+    assert config.process([]) is None
+    assert config.process(["{not json"]) == {"unreadable": "not JSON (Expecting property name enclosed in double quotes)"}
+    assert config.process(["[]"]) == {"unreadable": "not a JSON object"}
+    names = RunningContainerNames()
+    assert names.process(["rae-local-qdrant-store", ""]) == ["rae-local-qdrant-store"]
+    assert names.process(["!unreachable"]) is None

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import secrets
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from components import qdrant_backup, restic
 from components.restic import Repository, write_private_file
 from harden import backup_log
 from harden.audit import backups as backup_evidence
-from harden.audit.evidence import PASS
+from harden.audit.evidence import FAIL, PASS
 from harden.cli import main as harden
 from tests.integration.test_backup import OffsiteServer
 
@@ -185,7 +186,7 @@ def test_a_wrong_api_key_fails_the_run_and_never_logs_the_key(backed_up, config_
     path.write_text(json.dumps(config))
     assert harden(["backup", "run", "--config", str(path), "--repository", "local"]) == 1
     text = (workdir / "wrong-key.jsonl").read_text()
-    failed = [json.loads(line) for line in text.splitlines()]
+    failed = [json.loads(line) for line in text.splitlines() if json.loads(line)["action"] == "backup"]
     assert [(line["dataset"], line["result"]) for line in failed] == [("qdrant", "fail")]
     assert "HTTP 401" in failed[0]["error"] and wrong_key not in text
     assert source.snapshot_token_file.read_text().strip() not in text
@@ -325,7 +326,8 @@ def test_a_collection_the_token_does_not_name_fails_the_run_until_a_new_token(
         path = workdir / "new-collection.json"
         path.write_text(json.dumps(config))
         assert harden(["backup", "run", "--config", str(path), "--repository", "local"]) == 1
-        failed = [line for line in backup_log.read(Path(config["log"]))[0] if line["dataset"] == "qdrant"]
+        failed = [line for line in backup_log.read(Path(config["log"]))[0]
+                  if line["action"] == "backup" and line["dataset"] == "qdrant"]
         assert [line["result"] for line in failed] == ["fail"] and extra in failed[0]["error"]
         old_token = source.snapshot_token_file.read_text().strip()
         assert harden(["backup", "qdrant-token", "--config", str(path), "--api-key-file", str(api_key_file),
@@ -340,6 +342,35 @@ def test_a_collection_the_token_does_not_name_fails_the_run_until_a_new_token(
                        "--days", "365"]) == 2
     finally:
         admin.call("DELETE", f"/collections/{extra}")
+
+
+def test_the_token_expiry_is_logged_judged_and_renewed_only_when_due(backed_up, config_file, workdir, source,
+                                                                     api_key_file):
+    """The run logs the token's days left (the fixture's 1-day token: within the warning window, so the audit fails);
+    `--renew-if-within` renews that one, then leaves the fresh one alone; a window below the baseline's is refused."""
+    def token_status(log: Path) -> str:
+        return {(e.subject, e.check): e.status for e in backup_evidence.collect(log, ("qdrant",))}[
+            ("backup/qdrant/snapshot_token", "expiry")]
+
+    run_token = [line for line in log_lines(config_file) if line["action"] == "token"][0]
+    assert run_token["result"] == "ok" and 0 < run_token["token_days_left"] <= 1
+    assert token_status(Path(json.loads(config_file.read_text())["log"])) == FAIL
+    config = json.loads(config_file.read_text())
+    config["log"] = str(workdir / "renewal.jsonl")
+    path = workdir / "renewal.json"
+    path.write_text(json.dumps(config))
+    renew = ["backup", "qdrant-token", "--config", str(path), "--api-key-file", str(api_key_file), "--days", "30",
+             "--renew-if-within", str(BACKUP.snapshot_token_warn_days)]
+    assert harden(renew) == 0
+    renewed = source.snapshot_token_file.read_text()
+    assert 29.9 < (qdrant_backup.token_expiry(source.snapshot_token_file) - time.time()) / 86400 <= 30
+    assert token_status(Path(config["log"])) == PASS
+    assert harden(renew) == 0
+    assert source.snapshot_token_file.read_text() == renewed  # valid beyond the window: not minted again
+    last = backup_log.read(Path(config["log"]))[0][-1]
+    assert last["action"] == "token" and "not renewed" in last["skipped"] and renewed.strip() not in Path(
+        config["log"]).read_text()
+    assert harden(renew[:-1] + [str(BACKUP.snapshot_token_warn_days - 1)]) == 2
 
 
 def test_the_scratch_store_answers_only_the_drills_client_certificate_on_loopback(built_images):

@@ -131,6 +131,55 @@ def test_the_snapshot_token_names_its_collections_rw_and_expires():
         mint_snapshot_token("k" * 40, ["a"], TOKEN_MAX_DAYS + 1)
 
 
+def test_the_token_expiry_is_read_or_refused_as_unreadable(tmp_path):
+    from components.qdrant_backup import mint_snapshot_token, token_expiry
+
+    token = tmp_path / "token"
+    token.write_text(mint_snapshot_token("k" * 40, ["a"], 2, now=1_000_000) + "\n")
+    assert token_expiry(token) == 1_000_000 + 2 * 86400
+    unreadable = {"absent": tmp_path / "absent", "not a JWT": tmp_path / "garbage", "empty": tmp_path / "empty",
+                  "no expiry": tmp_path / "no-exp", "unconfigured": None}
+    unreadable["not a JWT"].write_text("not-a-token")
+    unreadable["empty"].write_text("")
+    unreadable["no expiry"].write_text("e30." + base64url(b'{"sub":"rae-backup"}') + ".sig")
+    for path in unreadable.values():
+        with pytest.raises(RuntimeError, match="A.8.13"):
+            token_expiry(path)
+
+
+def base64url(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("days_left, collections, due", [
+    (40, ["a"], False),   # fine: beyond the window
+    (10, ["a"], True),    # near expiry: within --renew-if-within 14
+    (-1, ["a"], True),    # expired
+    (40, ["a", "b"], True),  # a collection the token does not name
+])
+def test_renewal_is_due_only_near_expiry_or_when_the_token_is_short(tmp_path, days_left, collections, due):
+    from components.qdrant_backup import mint_snapshot_token, renewal_reason
+
+    now = 2_000_000_000
+    token = tmp_path / "token"
+    # Minted `90 - days_left` days ago for 90 days: `days_left` days left now.
+    token.write_text(mint_snapshot_token("k" * 40, ["a"], 90, now=now - (90 - days_left) * 86400))
+    reason = renewal_reason(token, collections, BACKUP.snapshot_token_warn_days, 30, now=now)
+    assert (reason is not None) == due, reason
+
+
+def test_an_unreadable_token_is_renewed_and_a_bad_window_refused(tmp_path):
+    from components.qdrant_backup import renewal_reason
+
+    assert "cannot be read" in renewal_reason(tmp_path / "absent", ["a"], BACKUP.snapshot_token_warn_days, 30)
+    with pytest.raises(BaselineViolation, match="warning window.*A.8.13"):
+        renewal_reason(tmp_path / "absent", ["a"], BACKUP.snapshot_token_warn_days - 1, 30)
+    with pytest.raises(BaselineViolation, match="validity"):
+        renewal_reason(tmp_path / "absent", ["a"], 30, 30)
+
+
 def test_credentials_are_checked_private_and_a_token_not_minted_yet_is_not_an_input_error(tmp_path):
     from components.qdrant_backup import QdrantSource
     from components.restic import write_private_file
