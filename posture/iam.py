@@ -34,6 +34,9 @@ _WIDE_SCOPES = {"projects": "project", "project": "project", "folder": "folder",
 _PREDEFINED_ROLE = re.compile(r"^roles/[a-z][A-Za-z0-9]*\.[A-Za-z0-9.]+$")
 _CUSTOM_ROLE = re.compile(r"^(projects|organizations)/[^/]+/roles/[A-Za-z0-9_.]+$")
 _PUBLIC = ("allUsers", "allAuthenticatedUsers")
+# Google's default identities: the Compute Engine and App Engine default service accounts ("default": a block that
+# names no account).
+_DEFAULT_ACCOUNT = re.compile(r"^(default|\d+-compute@developer\.gserviceaccount\.com|[^@]+@appspot\.gserviceaccount\.com)$")
 _PINNED_CLAIMS = ("sub", "repository")
 
 
@@ -107,6 +110,12 @@ def _named_members(view, _context=None) -> Iterator[str]:
 def _no_account_keys(view, _context=None) -> Iterator[str]:
     if not IDENTITY.account_keys_allowed:
         yield "a service account key is a long-lived credential; use Workload Identity Federation"
+
+
+def is_default_account(email: str) -> bool:
+    """Whether a workload's service account is one of Google's defaults, shared by every workload of the project and
+    usually an editor."""
+    return bool(_DEFAULT_ACCOUNT.match(str(email)))
 
 
 def pinned(condition: str) -> bool:
@@ -199,4 +208,5 @@ def from_terraform(resource_type: str, name: str, values: dict) -> GrantView:
 
 
 __all__ = ["ACCOUNT_KEY_REQUIREMENTS", "AccountKeyView", "FEDERATION_REQUIREMENTS", "FederationView", "GRANT_RULE_IDS",
-           "GrantView", "IAM_TYPE", "REQUIREMENTS", "RULE_IDS", "from_pulumi", "from_terraform", "judge", "pinned"]
+           "GrantView", "IAM_TYPE", "REQUIREMENTS", "RULE_IDS", "from_pulumi", "from_terraform", "is_default_account", "judge",
+           "pinned"]

@@ -14,12 +14,12 @@ by reference to a secret (the baseline delivers secrets as files: a secret volum
 Example: judge(from_pulumi("gcp:cloudrunv2/service:Service", "api", {"ingress": "INGRESS_TRAFFIC_ALL"}))
 """
 
-import re
 from dataclasses import dataclass
 from typing import Iterator
 
 from baseline import IDENTITY, NETWORK, SECRETS
 from posture.container import credential_reason
+from posture.iam import is_default_account
 from posture.model import Requirement, is_unknown, items, judge_requirements, one, pick, rule_ids
 
 V2 = "gcp:cloudrunv2/service:Service"
@@ -29,7 +29,6 @@ INGRESS_ANNOTATION = "run.googleapis.com/ingress"
 # v1's annotation values in v2's vocabulary.
 _V1_INGRESS = {"all": "INGRESS_TRAFFIC_ALL", "internal": "INGRESS_TRAFFIC_INTERNAL_ONLY",
                "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}
-_DEFAULT_ACCOUNT = re.compile(r"^(default|\d+-compute@developer\.gserviceaccount\.com|[^@]+@appspot\.gserviceaccount\.com)$")
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def _ingress(view, _context=None) -> Iterator[str]:
 
 
 def _own_account(view, _context=None) -> Iterator[str]:
-    if not view.service_account or _DEFAULT_ACCOUNT.match(view.service_account):
+    if not view.service_account or is_default_account(view.service_account):
         yield (f"service account is {view.service_account or 'unset'!r}: it runs as the project's default compute "
                f"account; give the service its own")
 

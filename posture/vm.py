@@ -15,18 +15,16 @@ the project's default compute account, runs as the default account (RAE-VM-004);
 Example: judge(from_pulumi("gcp:compute/instance:Instance", "vm", {"canIpForward": True}))
 """
 
-import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
 from baseline import COMPUTE, IDENTITY, LUKS
+from posture.iam import is_default_account
 from posture.model import Requirement, is_unknown, items, judge_requirements, one, pick, rule_ids
 
 INSTANCE = "gcp:compute/instance:Instance"
 TEMPLATES = ("gcp:compute/instanceTemplate:InstanceTemplate", "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate")
 TYPES = (INSTANCE, *TEMPLATES)
-# Google's default identities: the Compute Engine and App Engine default service accounts.
-_DEFAULT_ACCOUNT = re.compile(r"^(default|\d+-compute@developer\.gserviceaccount\.com|[^@]+@appspot\.gserviceaccount\.com)$")
 _TRUE = ("true", "1", "yes", "y")
 _METADATA_KEYS = ("enable-oslogin", "block-project-ssh-keys", "serial-port-enable")
 
@@ -76,7 +74,7 @@ def _disk_cmek(view, _context=None) -> Iterator[str]:
 
 
 def _own_account(view, _context=None) -> Iterator[str]:
-    if view.service_account is not None and _DEFAULT_ACCOUNT.match(view.service_account):
+    if view.service_account is not None and is_default_account(view.service_account):
         yield (f"serviceAccount is {view.service_account!r}: the project's default account, shared by every VM and "
                f"usually an editor; give the VM its own account")
 

@@ -3,6 +3,7 @@
 from collections import defaultdict
 
 import posture.database as database
+import posture.iam as iam
 import posture.serverless as serverless
 import posture.vm as vm
 from posture import Unknown, is_unknown
@@ -83,7 +84,8 @@ def one_account_per_service(resources):
                  for instance in _of_type(resources, INSTANCE)]
     users = defaultdict(list)
     for name, account in accounts:
-        if account and account != "default" and not is_unknown(account):
+        # A default account is RAE-RUN-002 / RAE-VM-004 already: not reported again as shared.
+        if account and not iam.is_default_account(account) and not is_unknown(account):
             users[account].append(name)
     for account, names in users.items():
         if len(names) > 1:

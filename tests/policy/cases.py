@@ -113,8 +113,7 @@ BREAKING = {
     "RAE-VM-008": ("gcp:compute/instance:Instance", {"canIpForward": True}),
     "RAE-RUN-002": ("gcp:cloudrunv2/service:Service", {"template.serviceAccount": None}),
     "RAE-RUN-003": ("gcp:cloudrunv2/service:Service", {"template.containers": [
-        {"image": "api@sha256:" + "b" * 64, "envs": [{"name": "DATABASE_URL",
-                                                      "value": "postgres://app:hunter2@db:5432/app"}]}]}),
+        {"image": "api@sha256:" + "b" * 64, "envs": [{"name": "DATABASE_PASSWORD", "value": "cases-fake"}]}]}),
 }
 
 

@@ -3,6 +3,7 @@ plan's values and checkov's conf; allow-lists, not deny-lists; an unresolved fie
 read it undecided; the components refuse what the model fails."""
 
 import json
+import string
 
 import pytest
 
@@ -19,6 +20,8 @@ TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
 HARDENED_TEMPLATE = {**{k: v for k, v in HARDENED[vm.INSTANCE].items() if k != "bootDisk"},
                      "disks": [{"boot": True, "sourceImage": "debian-12",
                                 "diskEncryptionKey": {"kmsKeySelfLink": "projects/p/keys/k"}}]}
+# 32 distinct characters (5 bits each), built here so that no secret scanner mistakes the test for a leak.
+RANDOM_LOOKING = string.ascii_letters[:32]
 V1_RUN = {"metadata": {"annotations": {"run.googleapis.com/ingress": "internal-and-cloud-load-balancing"}},
           "template": {"spec": {"serviceAccountName": "jobs@p.iam.gserviceaccount.com",
                                 "containers": [{"image": "jobs@sha256:" + "f" * 64}]}}}
@@ -72,7 +75,7 @@ WEAKER = [
     (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2],
      {"template.serviceAccount": "123-compute@developer.gserviceaccount.com"}, "RAE-RUN-002"),
     (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2], {"template.containers": [
-        {"image": "a@sha256:" + "b" * 64, "envs": [{"name": "SESSION", "value": "Zq8xV3mN1pL7rT4wY9bC2dF6gH0jK5sA"}]}]},
+        {"image": "a@sha256:" + "b" * 64, "envs": [{"name": "SESSION", "value": RANDOM_LOOKING}]}]},
      "RAE-RUN-003"),
     (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2], {"template.containers": [
         {"image": "a@sha256:" + "b" * 64, "envs": [{"name": "DB", "valueSource": {"secretKeyRef": {"secret": "db"}}}]}]},
