@@ -133,6 +133,11 @@ IDENTITY = Section(
                              "anyone may use to decrypt is no key)."),
     ci_federation=S("workload-identity", ("A.5.17", "A.8.5"),
                     "CI authenticates by Workload Identity Federation pinned to its repository's assertion.sub."),
+    member_kinds_allowed=S(("serviceAccount:", "user:", "group:", "principal://", "principalSet://"),
+                           ("A.5.15", "A.5.16", "A.8.2"),
+                           "A role is granted only to a named identity (an allow-list of member kinds): allUsers, "
+                           "allAuthenticatedUsers, a whole domain and the project-role convenience members "
+                           "(projectOwner:, projectEditor:, projectViewer:) are never members of a grant."),
 )
 
 NETWORK = Section(
@@ -140,6 +145,11 @@ NETWORK = Section(
     database_public_ip=S(False, ("A.8.20", "A.8.22"), "Databases have private addresses only."),
     cloud_run_ingress=S("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER", ("A.8.20", "A.8.22"),
                         "Cloud Run is reached only through the TLS 1.3 load balancer."),
+    cloud_run_ingresses_allowed=S(("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER", "INGRESS_TRAFFIC_INTERNAL_ONLY"),
+                                  ("A.8.20", "A.8.22"),
+                                  "A Cloud Run service (v2 ingress, or v1's run.googleapis.com/ingress annotation "
+                                  "'internal-and-cloud-load-balancing' / 'internal') is never reachable from the "
+                                  "internet directly; unset means INGRESS_TRAFFIC_ALL."),
     docker_internal_network=S(True, ("A.8.22",), "Backends sit on an internal Docker network without egress."),
     internet_ingress_allowed=S(False, ("A.8.20", "A.8.22"),
                                "No firewall rule admits the whole internet: clients reach the load balancer, whose "
@@ -148,6 +158,28 @@ NETWORK = Section(
                               ("A.8.20", "A.8.22"),
                               "An ingress rule admits only private ranges and Google's load balancer and health "
                               "check ranges (an allow-list: any other range is the internet, however it is split)."),
+)
+
+COMPUTE = Section(
+    "compute",
+    shielded_vm=S(("enableSecureBoot", "enableVtpm", "enableIntegrityMonitoring"), ("A.8.9", "A.8.7"),
+                  "Shielded VM: secure boot refuses unsigned boot code, the vTPM measures the boot and integrity "
+                  "monitoring reports a changed measurement (secure boot must be set; vTPM and integrity monitoring "
+                  "default on and must not be turned off)."),
+    external_ip_allowed=S(False, ("A.8.20", "A.8.22"),
+                          "VMs and instance templates have no external address (no accessConfigs or "
+                          "ipv6AccessConfigs): they are reached over IAP or the VPC only."),
+    os_login=S(True, ("A.8.5", "A.5.16", "A.8.2"),
+               "metadata enable-oslogin = TRUE: SSH access is an IAM grant to a named identity, revoked with it."),
+    block_project_ssh_keys=S(True, ("A.8.5", "A.5.15"),
+                             "metadata block-project-ssh-keys = TRUE: a key added to project metadata does not open "
+                             "every VM of the project."),
+    serial_port_allowed=S(False, ("A.8.5", "A.8.20"),
+                          "metadata serial-port-enable is never true: the interactive serial console is a way in that "
+                          "bypasses the VPC's firewall."),
+    ip_forwarding_allowed=S(False, ("A.8.20", "A.8.22"),
+                            "canIpForward is never true: a VM does not route traffic for other addresses (it would "
+                            "bypass the firewall rules that name it)."),
 )
 
 STORAGE = Section(

@@ -2,7 +2,8 @@
 
 Only Google's load balancers can enforce a TLS minimum, so the service's ingress is
 INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER and the load balancer's SSL policy is RESTRICTED with
-TLS_1_3 minimum (baseline.TLS). The Cloud Run service runs as its own service account.
+TLS_1_3 minimum (baseline.TLS). The Cloud Run service runs as its own service account. Its ingress, identity and
+environment are judged by the serverless posture model (posture.serverless) before anything is declared.
 """
 
 from dataclasses import dataclass, field
@@ -11,7 +12,9 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+import posture.serverless as run_posture
 from baseline import CONTAINER, NETWORK, SECRETS, TLS, require
+from posture.model import require_holds
 
 
 SECRETS_DIR = "/run/secrets"
@@ -56,19 +59,25 @@ class HttpsEndpoint(pulumi.ComponentResource):
         require(args.min_tls_version == TLS.gcp_min_tls_version,
                 f"endpoint {name}: minimum TLS version {args.min_tls_version} is below {TLS.gcp_min_tls_version}",
                 TLS.controls("gcp_min_tls_version"))
-        require(args.ingress == NETWORK.cloud_run_ingress,
-                f"endpoint {name}: Cloud Run ingress {args.ingress} bypasses the TLS 1.3 load balancer",
-                NETWORK.controls("cloud_run_ingress"))
         require("@sha256:" in args.image, f"endpoint {name}: image {args.image!r} is not pinned by digest",
                 CONTAINER.controls("image_pinning"))
         require(bool(args.domains), f"endpoint {name}: at least one domain is needed for the certificate",
                 TLS.controls("min_version"))
-        leaking = [key for key in args.env
-                   if not key.upper().endswith("_FILE") and any(m in key.upper() for m in SECRETS.forbidden_env_markers)]
-        require(not leaking, f"endpoint {name}: environment variables {leaking} look like secrets; use secret_files",
-                SECRETS.controls("delivery"))
         env = dict(args.env) | {f"RAE_{secret.upper().replace('-', '_')}_FILE": f"{SECRETS_DIR}/{secret}/value"
                                 for secret in args.secret_files}
+
+        def judged(env_values: dict) -> None:
+            view = run_posture.ServiceView(
+                source="HttpsEndpoint", name=name, ingress=args.ingress,
+                service_account=args.service_account if isinstance(args.service_account, str) else "own ServiceIdentity",
+                env=tuple((key, value if isinstance(value, str) else None, False) for key, value in env_values.items()))
+            require_holds(run_posture.judge(view), f"endpoint {name}")
+
+        judged(env)
+        # Values computed by other resources are judged when they resolve.
+        env = {key: value if isinstance(value, str) else
+               pulumi.Output.from_input(value).apply(lambda resolved, key=key: (judged({key: resolved}), resolved)[1])
+               for key, value in env.items()}
         child = pulumi.ResourceOptions(parent=self)
         self.ssl_policy = gcp.compute.SSLPolicy(
             f"{name}-tls13", profile=TLS.gcp_ssl_policy_profile, min_tls_version=args.min_tls_version,

@@ -13,7 +13,9 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+import posture.iam as iam_posture
 from baseline import IDENTITY, require
+from posture.model import require_holds
 
 
 _MEMBER_TYPES = {
@@ -22,24 +24,17 @@ _MEMBER_TYPES = {
     "bucket": (gcp.storage.BucketIAMMember, "bucket"),
     "service_account": (gcp.serviceaccount.IAMMember, "service_account_id"),
 }
-_PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 _SERVICE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 
 
-def check_role(role: str) -> None:
-    """Refuse basic roles, impersonation roles and custom project-wide role paths."""
-    require(role not in IDENTITY.forbidden_roles,
-            f"role {role} is never granted (basic or impersonation role)", IDENTITY.controls("forbidden_roles"))
-    require(role.startswith("roles/") and role.count("/") == 1,
-            f"role {role!r} is not a predefined role (roles/...)", IDENTITY.controls("forbidden_roles"))
-
-
-def check_member(member: str) -> None:
-    """Refuse public members: every grant names one identity."""
-    require(member not in _PUBLIC_MEMBERS, f"member {member} makes the resource public",
-            IDENTITY.controls("grant_scope"))
+def check_grant(role: str, members: Sequence[str] = (), what: str = "grant") -> None:
+    """Refuse a resource-level grant the IAM posture model fails or cannot decide: a basic, impersonation or
+    custom role, or a member that is not a named identity (allUsers, allAuthenticatedUsers, domain:...)."""
+    view = iam_posture.GrantView(source="components.identity", name=what, scope="resource",
+                                 bindings=((role, tuple(members)),))
+    require_holds(iam_posture.judge(view), what)
 
 
 @dataclass(frozen=True)
@@ -59,16 +54,17 @@ class ResourceGrant:
         require(self.kind in _MEMBER_TYPES,
                 f"a {self.kind!r}-level binding is not allowed; bind on one of {sorted(_MEMBER_TYPES)}",
                 IDENTITY.controls("grant_scope"))
-        check_role(self.role)
+        check_grant(self.role, (), f"{self.kind} grant")
 
 
 def grant(name: str, what: ResourceGrant, member: pulumi.Input[str], parent: pulumi.Resource) -> pulumi.CustomResource:
     """Bind `what.role` on `what.resource` for `member` with the resource-level IAM member type."""
     member_type, resource_arg = _MEMBER_TYPES[what.kind]
     if isinstance(member, str):
-        check_member(member)
+        check_grant(what.role, (member,), name)
     # Members computed by other resources are checked when they resolve.
-    checked_member = pulumi.Output.from_input(member).apply(lambda value: (check_member(value), value)[1])
+    checked_member = pulumi.Output.from_input(member).apply(
+        lambda value: (check_grant(what.role, (value,), name), value)[1])
     return member_type(name, role=what.role, member=checked_member, **{resource_arg: what.resource},
                        opts=pulumi.ResourceOptions(parent=parent))
 
@@ -143,6 +139,9 @@ class CiFederation(pulumi.ComponentResource):
                 f"CI subject {subject!r} must be one exact assertion.sub, without wildcards or quotes", controls)
         require(subject.startswith(f"repo:{args.repository}:"),
                 f"CI subject {subject!r} does not belong to repository {args.repository}", controls)
+        condition = f"assertion.sub == '{subject}'"
+        require_holds(iam_posture.judge(iam_posture.FederationView(source="CiFederation", name=name,
+                                                                   attribute_condition=condition)), f"CI federation {name}")
         child = pulumi.ResourceOptions(parent=self)
         self.pool = gcp.iam.WorkloadIdentityPool(
             name, workload_identity_pool_id=f"rae-{name}", display_name="RAE CI (GitHub Actions)",
@@ -152,7 +151,7 @@ class CiFederation(pulumi.ComponentResource):
             workload_identity_pool_provider_id=f"rae-{name}-github",
             attribute_mapping={"google.subject": "assertion.sub", "attribute.repository": "assertion.repository",
                                "attribute.ref": "assertion.ref"},
-            attribute_condition=f"assertion.sub == '{subject}'",
+            attribute_condition=condition,
             oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=GITHUB_ISSUER),
             project=args.project, opts=child)
         principal = self.pool.name.apply(lambda pool: f"principal://iam.googleapis.com/{pool}/subject/{subject}")

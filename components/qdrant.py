@@ -21,12 +21,14 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from baseline import CONTAINER, KMS, TLS, require
+import posture.vm as vm_posture
+from baseline import COMPUTE, CONTAINER, TLS, require
 from components.container import HardenedContainer, HardenedContainerArgs
 from components.qdrant_runtime import (CONFIG_PATH, FRONT_NAME, GRPC_PORT, HTTP_PORT, STORE_NAME, FrontSecrets,
                                        QdrantSecrets, check_image, config_yaml, front_spec, qdrant_spec)
 from components.spec import ContainerSpec, docker_run_args
 from components.volume import EncryptedVolume, EncryptedVolumeArgs
+from posture.model import require_holds
 
 __all__ = ["CONFIG_PATH", "COS_IMAGE", "DockerQdrant", "DockerQdrantArgs", "GcpQdrant", "GcpQdrantArgs", "cloud_init",
            "config_yaml", "qdrant_spec"]
@@ -159,8 +161,15 @@ class GcpQdrant(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpQdrantArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:Qdrant", name, None, opts)
         check_image(args.image, local_build_allowed=False)
-        require(bool(args.kms_key), f"Qdrant VM {name}: a customer-managed key is required for its disks",
-                KMS.controls("algorithm"))
+        # The VM's settings come from a view the VM posture model judged: what the gate requires, by construction.
+        view = vm_posture.VmView(
+            source="GcpQdrant", name=name, shielded=dict.fromkeys(COMPUTE.shielded_vm, True),
+            disks=(("bootDisk", "customer-managed" if args.kms_key else ""),),
+            service_account=args.service_account if isinstance(args.service_account, str) else None,
+            metadata={"enable-oslogin": str(COMPUTE.os_login).upper(),
+                      "block-project-ssh-keys": str(COMPUTE.block_project_ssh_keys).upper()},
+            can_ip_forward=COMPUTE.ip_forwarding_allowed)
+        require_holds(vm_posture.judge(view), f"Qdrant VM {name}")
         data = EncryptedVolume(f"{name}-data", EncryptedVolumeArgs("gcp", "qdrant", kms_key=args.kms_key,
                                                                    zone=args.zone, size_gb=args.data_size_gb,
                                                                    project=args.project, depends_on=args.depends_on),
@@ -183,11 +192,12 @@ class GcpQdrant(pulumi.ComponentResource):
             # No access_configs: the VM has no external IP.
             network_interfaces=[gcp.compute.InstanceNetworkInterfaceArgs(subnetwork=args.subnetwork)],
             shielded_instance_config=gcp.compute.InstanceShieldedInstanceConfigArgs(
-                enable_secure_boot=True, enable_vtpm=True, enable_integrity_monitoring=True),
+                enable_secure_boot=view.shielded["enableSecureBoot"], enable_vtpm=view.shielded["enableVtpm"],
+                enable_integrity_monitoring=view.shielded["enableIntegrityMonitoring"]),
             service_account=gcp.compute.InstanceServiceAccountArgs(email=args.service_account,
                                                                    scopes=["cloud-platform"]),
-            metadata={"user-data": user_data, "block-project-ssh-keys": "true", "enable-oslogin": "TRUE",
-                      "google-logging-enabled": "true"},
+            can_ip_forward=view.can_ip_forward,
+            metadata={"user-data": user_data, **view.metadata, "google-logging-enabled": "true"},
             tags=[NETWORK_TAG], labels={"rae-service": "qdrant"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         # Only the API (its Cloud Run egress carries the client tag) reaches Qdrant, on its HTTP port only.

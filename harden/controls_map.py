@@ -45,8 +45,6 @@ SHARED_REQUIREMENTS = "posture"
 # gap is closed, so the list only shrinks. Mark a setting `planned` in the baseline only while nothing enforces it.
 KNOWN_GAPS = {
     "TLS.allowed_versions": "no enforcer reads it (the services read TLS.min_version); the TLS probe checks it",
-    "IDENTITY.account_keys_allowed": "no enforcer: the component creates no key by construction; gate rule only",
-    "IDENTITY.public_members_allowed": "no enforcer: the components grant no public member by construction; gate rule only",
     "NETWORK.internet_ingress_allowed": "no enforcer: the components open no internet ingress by construction; gate "
                                         "rule only",
     **{name: "an objective, not a switch: the scheduled `harden backup` runs (documented timer lines) meet it and the "

@@ -7,7 +7,7 @@ Controls are read from the baseline setting each rule enforces, never restated.
 
 from dataclasses import dataclass
 
-from baseline import BACKUP, CONTAINER, DATABASE, IDENTITY, KMS, LUKS, NETWORK, SECRETS, STORAGE, TLS
+from baseline import BACKUP, COMPUTE, CONTAINER, DATABASE, IDENTITY, KMS, LUKS, NETWORK, SECRETS, STORAGE, TLS
 from posture.container import controls_of as _ctr
 
 
@@ -120,9 +120,19 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-TLS-001", "Load balancer SSL policy is RESTRICTED with TLS 1.3 minimum", "high",
          _union(TLS.controls("gcp_ssl_policy_profile"), TLS.controls("gcp_min_tls_version")), TLS.setting("min_version").why,
          f"Set profile='{TLS.gcp_ssl_policy_profile}' and min_tls_version='{TLS.gcp_min_tls_version}'."),
-    Rule("RAE-RUN-001", "Cloud Run is reachable only through the internal load balancer", "high",
-         NETWORK.controls("cloud_run_ingress"), NETWORK.setting("cloud_run_ingress").why,
-         f"Set ingress='{NETWORK.cloud_run_ingress}'."),
+    Rule("RAE-RUN-001", "Cloud Run is not reachable from the internet directly", "high",
+         _union(NETWORK.controls("cloud_run_ingress"), NETWORK.controls("cloud_run_ingresses_allowed")),
+         NETWORK.setting("cloud_run_ingresses_allowed").why,
+         f"Set ingress='{NETWORK.cloud_run_ingress}' (v1: the annotation run.googleapis.com/ingress = "
+         f"'internal-and-cloud-load-balancing') and serve it through the TLS 1.3 load balancer."),
+    Rule("RAE-RUN-002", "Cloud Run runs as a service account of its own", "high",
+         IDENTITY.controls("one_account_per_service"), IDENTITY.setting("one_account_per_service").why +
+         " Unset, a service runs as the project's default compute account, usually an editor.",
+         "Create one serviceaccount.Account per service and set template.service_account (v1: service_account_name)."),
+    Rule("RAE-RUN-003", "Cloud Run environment carries no credential", "high",
+         _union(SECRETS.controls("delivery"), SECRETS.controls("forbidden_env_markers")), SECRETS.setting("delivery").why,
+         "Mount the secret as a file (a secret volume) and pass its path in NAME_FILE; never a literal or a "
+         "secret-backed environment variable."),
     Rule("RAE-SEC-001", "Secret Manager secrets are encrypted with a customer-managed key", "medium",
          _union(SECRETS.controls("delivery"), KMS.controls("cmek_required")),
          "CMEK on secrets puts their key under our rotation and audit.",
@@ -156,23 +166,44 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-IAM-004", "Workload Identity provider is pinned to one repository", "critical", IDENTITY.controls("ci_federation"),
          IDENTITY.setting("ci_federation").why,
          "Set attribute_condition to \"assertion.sub == 'repo:ORG/REPO:ref:refs/heads/main'\" (or assertion.repository ==)."),
-    Rule("RAE-IAM-005", "No role is granted to allUsers or allAuthenticatedUsers", "critical",
-         IDENTITY.controls("public_members_allowed"), IDENTITY.setting("public_members_allowed").why,
-         "Grant the role to the one service account or group that needs it."),
+    Rule("RAE-IAM-005", "Roles are granted only to named identities (never allUsers or allAuthenticatedUsers)",
+         "critical", _union(IDENTITY.controls("public_members_allowed"), IDENTITY.controls("member_kinds_allowed")),
+         IDENTITY.setting("public_members_allowed").why,
+         f"Grant the role to the one service account or group that needs it (member kinds "
+         f"{list(IDENTITY.member_kinds_allowed)})."),
     # --- network ----------------------------------------------------------------------------------------
     Rule("RAE-NET-001", "No firewall rule admits the whole internet", "critical",
          NETWORK.controls("internet_ingress_allowed"), NETWORK.setting("internet_ingress_allowed").why,
          "Restrict sourceRanges to the load balancer and health-check ranges, or reach VMs over IAP."),
     # --- Compute instances ----------------------------------------------------------------------------
-    Rule("RAE-VM-001", "VM has no external IP", "high", NETWORK.controls("database_public_ip"),
-         NETWORK.setting("database_public_ip").why, "Remove network_interfaces[].access_configs; reach it over IAP or VPN.",
+    Rule("RAE-VM-001", "VM has no external IP", "high", COMPUTE.controls("external_ip_allowed"),
+         COMPUTE.setting("external_ip_allowed").why,
+         "Remove network_interfaces[].access_configs and ipv6_access_configs; reach it over IAP or VPN.",
          checkov_ids=("CKV_GCP_40",)),
-    Rule("RAE-VM-002", "VM is a Shielded VM (secure boot, vTPM, integrity monitoring)", "medium", ("A.8.9", "A.8.7"),
-         "Boot-level tampering is detected and refused.",
+    Rule("RAE-VM-002", "VM is a Shielded VM (secure boot, vTPM, integrity monitoring)", "medium",
+         COMPUTE.controls("shielded_vm"), COMPUTE.setting("shielded_vm").why,
          "Set shielded_instance_config with enable_secure_boot, enable_vtpm, enable_integrity_monitoring True.",
          checkov_ids=("CKV_GCP_39",)),
-    Rule("RAE-VM-003", "VM boot disk is encrypted with a customer-managed key", "high", LUKS.controls("required_for"),
-         LUKS.setting("required_for").why, "Set boot_disk.kms_key_self_link.", checkov_ids=("CKV_GCP_38",)),
+    Rule("RAE-VM-003", "VM disks are encrypted with a customer-managed key", "high", LUKS.controls("required_for"),
+         LUKS.setting("required_for").why,
+         "Set boot_disk.kms_key_self_link (templates: disks[].disk_encryption_key.kms_key_self_link).",
+         checkov_ids=("CKV_GCP_38",)),
+    Rule("RAE-VM-004", "VM does not run as the default service account", "high",
+         IDENTITY.controls("one_account_per_service"), IDENTITY.setting("one_account_per_service").why +
+         " The default compute account is shared by every VM of the project and usually an editor.",
+         "Set service_account.email to the VM's own account (or no service_account block: no identity).",
+         checkov_ids=("CKV_GCP_30", "CKV_GCP_31")),
+    Rule("RAE-VM-005", "VM uses OS Login", "high", COMPUTE.controls("os_login"), COMPUTE.setting("os_login").why,
+         "Set metadata enable-oslogin = 'TRUE'.", checkov_ids=("CKV_GCP_34",)),
+    Rule("RAE-VM-006", "VM blocks project-wide SSH keys", "medium", COMPUTE.controls("block_project_ssh_keys"),
+         COMPUTE.setting("block_project_ssh_keys").why, "Set metadata block-project-ssh-keys = 'TRUE'.",
+         checkov_ids=("CKV_GCP_32",)),
+    Rule("RAE-VM-007", "VM serial port access is off", "high", COMPUTE.controls("serial_port_allowed"),
+         COMPUTE.setting("serial_port_allowed").why, "Remove metadata serial-port-enable (or set it to 'FALSE').",
+         checkov_ids=("CKV_GCP_35",)),
+    Rule("RAE-VM-008", "VM does not forward IP traffic", "medium", COMPUTE.controls("ip_forwarding_allowed"),
+         COMPUTE.setting("ip_forwarding_allowed").why, "Remove can_ip_forward (or set it to False).",
+         checkov_ids=("CKV_GCP_36",)),
     # --- whole-stack rules ------------------------------------------------------------------------------
     Rule("RAE-STK-001", "Every Postgres and Qdrant volume is encrypted", "critical", LUKS.controls("required_for"),
          LUKS.setting("required_for").why,

@@ -65,7 +65,8 @@ def terraform_type(token: str) -> str | None:
 
 # Pulumi pluralises list blocks; Terraform names them in the singular.
 BLOCK_NAMES: dict[str, str] = {
-    "networkInterfaces": "network_interface", "accessConfigs": "access_config", "attachedDisks": "attached_disk",
+    "networkInterfaces": "network_interface", "accessConfigs": "access_config",
+    "ipv6AccessConfigs": "ipv6_access_config", "disks": "disk", "attachedDisks": "attached_disk",
     "scratchDisks": "scratch_disk", "guestAccelerators": "guest_accelerator", "lifecycleRules": "lifecycle_rule",
     "allows": "allow", "denies": "deny", "drops": "drop", "adds": "add", "tests": "test", "envs": "env",
     "uploads": "upload", "hosts": "host", "conditions": "condition", "cors": "cors", "groupAdds": "group_add",

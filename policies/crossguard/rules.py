@@ -66,7 +66,7 @@ def resource_policy(rules: list[ResourceRule]) -> ResourceValidationPolicy:
         for rule in rules:
             if rule.applies_to(args.resource_type):
                 props = _plain(args.props) if props is None else props
-                for detail in judged(rule, props, None, args.name):
+                for detail in judged(rule, props, None, args.name, args.resource_type):
                     report_violation(_message(rule.rule_id, detail))
 
     return ResourceValidationPolicy(validate=validate, **_metadata(rules[0].rule_id))
@@ -82,7 +82,7 @@ def graph_policy(rules: list[ResourceRule]) -> StackValidationPolicy:
         for resource in resources:
             for rule in rules:
                 if rule.applies_to(resource["type"]):
-                    for detail in judged(rule, resource["props"], context, resource["name"]):
+                    for detail in judged(rule, resource["props"], context, resource["name"], resource["type"]):
                         report_violation(_message(rule.rule_id, detail), resource["urn"])
 
     return StackValidationPolicy(validate=validate, **_metadata(rules[0].rule_id))

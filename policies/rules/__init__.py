@@ -20,6 +20,8 @@ class ResourceRule:
     + resource_types: Pulumi type tokens it applies to
     + contextual: check(props, context, name) also takes what the stack declares (posture.container.Context) and
       the resource's name
+    + typed: check(props, resource_type, name) also takes the type token and the name (a posture model whose
+      adapter reads the type: IAM scope, Cloud Run v1 or v2, instance or template)
     + per_field: the check asks a posture model, which judges each requirement on the fields it reads and reports
       only those whose fields are unresolved as unknown; any other rule is unknown as a whole when it reads one
 
@@ -33,11 +35,14 @@ class ResourceRule:
     type_pattern: str | None = None  # a regex on the type token, for families (every pulumi-gcp IAM member type)
     per_field: bool = False
     graph: bool = False  # reads what only the whole graph shows (graph_context): CrossGuard judges it per stack
+    typed: bool = False
 
     def applies_to(self, key: str) -> bool:
         return key in self.resource_types or bool(self.type_pattern and re.fullmatch(self.type_pattern, key))
 
-    def violations(self, props: dict, context=None, name: str = "") -> Iterator[str]:
+    def violations(self, props: dict, context=None, name: str = "", resource_type: str = "") -> Iterator[str]:
+        if self.typed:
+            return self.check(props, resource_type, name)
         if self.contextual:
             from posture.container import Context
             return self.check(props, context if context is not None else Context(), name)
@@ -105,15 +110,15 @@ class _Reading(dict):
         return self._wrap(key, super().__getitem__(key))
 
 
-def judged(rule: "ResourceRule", props: dict, context=None, name: str = "") -> list[str]:
+def judged(rule: "ResourceRule", props: dict, context=None, name: str = "", resource_type: str = "") -> list[str]:
     """The rule's messages, or one Unknown naming the unresolved values it read (its verdict on them means nothing).
 
     A per-field rule's posture model already decides unknowns requirement by requirement: its messages stand.
     """
     if rule.per_field:
-        return list(rule.violations(props, context, name))
+        return list(rule.violations(props, context, name, resource_type))
     unresolved: list[str] = []
-    messages = list(rule.violations(_Reading(props, unresolved), context, name))
+    messages = list(rule.violations(_Reading(props, unresolved), context, name, resource_type))
     if unresolved:
         return [Unknown(f"{', '.join(sorted(set(unresolved)))} could not be resolved under mocks; "
                         f"{rule.rule_id} not judged, so not passed")]
@@ -161,7 +166,7 @@ def evaluate(resources: Iterable[dict], context=None) -> Iterator[tuple[str, dic
         if key not in applicable:
             applicable[key] = [rule for rule in rules if rule.applies_to(key)]
         for rule in applicable[key]:
-            for message in judged(rule, resource["props"], context, resource["name"]):
+            for message in judged(rule, resource["props"], context, resource["name"], resource["type"]):
                 yield rule.rule_id, resource, message
     named = {resource["name"]: resource for resource in resources}
     for rule in stack_rules():

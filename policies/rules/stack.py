@@ -3,11 +3,14 @@
 from collections import defaultdict
 
 import posture.database as database
-from posture import Unknown
+import posture.iam as iam
+import posture.serverless as serverless
+import posture.vm as vm
+from posture import Unknown, is_unknown
 from baseline import CONTAINER, LUKS, TLS
 from policies.rules import StackRule, as_list, dig
 from policies.rules.container import CONTAINER_TYPE
-from policies.rules.gcp import CLOUD_RUN, DISK, INSTANCE, SQL, SSL_POLICY, ssl_policy
+from policies.rules.gcp import DISK, INSTANCE, SQL, SSL_POLICY, ssl_policy
 
 DOCKER_VOLUME = "docker:index/volume:Volume"
 HTTPS_PROXIES = ("gcp:compute/targetHttpsProxy:TargetHttpsProxy", "gcp:compute/regionTargetHttpsProxy:RegionTargetHttpsProxy")
@@ -61,25 +64,29 @@ def encrypted_data_volumes(resources):
         if list(database.REQUIREMENTS["cmek"].judge(view, None)):
             yield instance["name"], "Cloud SQL data is not encrypted with a customer-managed key"
     disks = _of_type(resources, DISK)
-    for vm in filter(_is_database, _of_type(resources, INSTANCE)):
-        if not dig(vm["props"], "bootDisk", "kmsKeySelfLink"):
-            yield vm["name"], "database VM boot disk has no customer-managed key"
-        for attached in as_list(vm["props"].get("attachedDisks")):
+    for instance in filter(_is_database, _of_type(resources, INSTANCE)):
+        view = vm.from_pulumi(instance["type"], instance["name"], instance["props"])
+        for message in vm.REQUIREMENTS["disk_cmek"].judge(view, None):
+            yield instance["name"], (message if isinstance(message, Unknown) else f"database VM: {message}")
+        for attached in as_list(instance["props"].get("attachedDisks")):
             disk = next((d for d in disks if _refers_to(attached.get("source"), d)), None)
             encrypted = attached.get("kmsKeySelfLink") or (disk and dig(disk["props"], "diskEncryptionKey", "kmsKeySelfLink"))
             if not encrypted:
-                yield vm["name"], f"attached disk {attached.get('source')!r} has no customer-managed key"
+                yield instance["name"], f"attached disk {attached.get('source')!r} has no customer-managed key"
 
 
 def one_account_per_service(resources):
-    services = [(run, dig(run["props"], "template", "serviceAccount")) for run in _of_type(resources, CLOUD_RUN)]
-    services += [(vm, dig(vm["props"], "serviceAccount", "email")) for vm in _of_type(resources, INSTANCE)]
+    """Services that share an identity (whether each has one of its own, not a default, is RAE-RUN-002 and RAE-VM-004
+    of the serverless and VM models, whose views this reads)."""
+    accounts = [(run["name"], serverless.from_pulumi(run["type"], run["name"], run["props"]).service_account)
+                for run in _of_type(resources, *serverless.TYPES)]
+    accounts += [(instance["name"], vm.from_pulumi(instance["type"], instance["name"], instance["props"]).service_account)
+                 for instance in _of_type(resources, INSTANCE)]
     users = defaultdict(list)
-    for service, account in services:
-        if not account:
-            yield service["name"], "no service account set: it runs as the project's default compute account"
-        else:
-            users[str(account)].append(service["name"])
+    for name, account in accounts:
+        # A default account is RAE-RUN-002 / RAE-VM-004 already: not reported again as shared.
+        if account and not iam.is_default_account(account) and not is_unknown(account):
+            users[account].append(name)
     for account, names in users.items():
         if len(names) > 1:
             for name in names:
@@ -92,9 +99,10 @@ def private_databases(resources):
         for message in database.REQUIREMENTS["private_only"].judge(view, None):
             yield instance["name"], (message if isinstance(message, Unknown)
                                      else f"Cloud SQL instance is reachable from outside: {message}")
-    for vm in filter(_is_database, _of_type(resources, INSTANCE)):
-        if any(as_list(nic.get("accessConfigs")) for nic in as_list(vm["props"].get("networkInterfaces"))):
-            yield vm["name"], "database VM has an external IP"
+    for instance in filter(_is_database, _of_type(resources, INSTANCE)):
+        view = vm.from_pulumi(instance["type"], instance["name"], instance["props"])
+        for message in vm.REQUIREMENTS["external_ip"].judge(view, None):
+            yield instance["name"], (message if isinstance(message, Unknown) else f"database VM: {message}")
     for container in filter(_is_database, _of_type(resources, CONTAINER_TYPE)):
         for port in as_list(container["props"].get("ports")):
             if (port.get("ip") or "0.0.0.0") not in CONTAINER.bind_addresses:

@@ -28,7 +28,11 @@ HARDENED = {
     "gcp:kms/cryptoKey:CryptoKey": {"rotationPeriod": f"{KMS.rotation_period_seconds}s"},
     "gcp:compute/disk:Disk": {"diskEncryptionKey": {"kmsKeySelfLink": KEY}},
     "gcp:compute/sSLPolicy:SSLPolicy": {"profile": TLS.gcp_ssl_policy_profile, "minTlsVersion": TLS.gcp_min_tls_version},
-    "gcp:cloudrunv2/service:Service": {"ingress": NETWORK.cloud_run_ingress},
+    "gcp:cloudrunv2/service:Service": {
+        "ingress": NETWORK.cloud_run_ingress,
+        "template": {"serviceAccount": "api@p.iam.gserviceaccount.com", "containers": [
+            {"image": "api@sha256:" + "b" * 64, "envs": [{"name": "API_KEY_FILE", "value": "/run/secrets/api/value"}]}]},
+    },
     "gcp:secretmanager/secret:Secret": {"replication": {"auto": {"customerManagedEncryption": {"kmsKeyName": KEY}}}},
     "gcp:storage/bucket:Bucket": {
         "encryption": {"defaultKmsKeyName": KEY}, "versioning": {"enabled": True},
@@ -47,6 +51,8 @@ HARDENED = {
     "gcp:compute/instance:Instance": {
         "bootDisk": {"kmsKeySelfLink": KEY}, "networkInterfaces": [{"network": "vpc"}],
         "shieldedInstanceConfig": {"enableSecureBoot": True, "enableVtpm": True, "enableIntegrityMonitoring": True},
+        "serviceAccount": {"email": "qdrant@p.iam.gserviceaccount.com", "scopes": ["cloud-platform"]},
+        "metadata": {"enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE"},
     },
 }
 
@@ -99,6 +105,15 @@ BREAKING = {
     "RAE-VM-001": ("gcp:compute/instance:Instance", {"networkInterfaces": [{"network": "vpc", "accessConfigs": [{}]}]}),
     "RAE-VM-002": ("gcp:compute/instance:Instance", {"shieldedInstanceConfig": {"enableSecureBoot": False}}),
     "RAE-VM-003": ("gcp:compute/instance:Instance", {"bootDisk": {}}),
+    "RAE-VM-004": ("gcp:compute/instance:Instance",
+                   {"serviceAccount": {"email": "1234-compute@developer.gserviceaccount.com", "scopes": ["cloud-platform"]}}),
+    "RAE-VM-005": ("gcp:compute/instance:Instance", {"metadata.enable-oslogin": "FALSE"}),
+    "RAE-VM-006": ("gcp:compute/instance:Instance", {"metadata": {"enable-oslogin": "TRUE"}}),
+    "RAE-VM-007": ("gcp:compute/instance:Instance", {"metadata.serial-port-enable": "true"}),
+    "RAE-VM-008": ("gcp:compute/instance:Instance", {"canIpForward": True}),
+    "RAE-RUN-002": ("gcp:cloudrunv2/service:Service", {"template.serviceAccount": None}),
+    "RAE-RUN-003": ("gcp:cloudrunv2/service:Service", {"template.containers": [
+        {"image": "api@sha256:" + "b" * 64, "envs": [{"name": "DATABASE_PASSWORD", "value": "cases-fake"}]}]}),
 }
 
 

@@ -44,4 +44,4 @@ def test_a_provider_that_only_calls_itself_ours_is_not_trusted():
 def test_a_gcp_rule_that_reads_an_unresolved_value_is_unknown():
     resources = [{"type": "gcp:cloudrunv2/service:Service", "name": "api", "props": {"ingress": "[unknown]"}}]
     [finding] = [f for f in crossguard_findings(resources, "s", "f") if f.rule_id == "RAE-RUN-001"]
-    assert finding.status == "unknown" and "ingress could not be resolved" in finding.message
+    assert finding.status == "unknown" and "ingress of api could not be resolved" in finding.message

@@ -82,7 +82,9 @@ def test_stack_one_account_per_service():
     shared = [(run, "api", {"template": {"serviceAccount": "sa"}}), (run, "worker", {"template": {"serviceAccount": "sa"}})]
     assert stack_violations("RAE-STK-002", own) == []
     assert len(stack_violations("RAE-STK-002", shared)) == 2
-    assert stack_violations("RAE-STK-002", [(run, "api", {"template": {}})])
+    # No account at all is the serverless model's RAE-RUN-002, judged per service; the stack rule does not restate it.
+    assert stack_violations("RAE-STK-002", [(run, "api", {"template": {}})]) == []
+    assert violations("RAE-RUN-002", run, {"template": {}})
 
 
 def test_stack_private_databases():

@@ -116,7 +116,7 @@ def test_vm_is_shielded_cos_without_external_ip(vm):
     assert instance["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableVtpm": True,
                                                   "enableIntegrityMonitoring": True}
     assert all("accessConfigs" not in nic for nic in instance["networkInterfaces"])
-    assert instance["metadata"]["block-project-ssh-keys"] == "true"
+    assert instance["metadata"]["block-project-ssh-keys"] == "TRUE"
 
 
 def test_only_the_api_reaches_qdrant_on_its_port(vm):

@@ -1,0 +1,138 @@
+"""The serverless posture model: a Cloud Run service (v1 or v2) in one vocabulary, one small function per requirement.
+
+Adapters build the view from pulumi-gcp `gcp.cloudrunv2.Service` and `gcp.cloudrun.Service` inputs (`from_pulumi`)
+and from a Terraform plan's or checkov's `google_cloud_run_v2_service` / `google_cloud_run_service` values
+(`from_terraform`). The component (components.https_endpoint.HttpsEndpoint), the CrossGuard rules RAE-RUN-00x, the
+checkov custom check RAE-RUN-001 and the stack rule RAE-STK-002 call `judge` or read the view; none restates a
+requirement. Who may invoke the service is an IAM grant on it (posture.iam: allUsers is never a member).
+
+Allow-lists: ingress one of NETWORK.cloud_run_ingresses_allowed (v1's annotation mapped to v2's names; unset is
+INGRESS_TRAFFIC_ALL); the service runs as a named account that is not a Google default; an environment variable
+carries no credential, neither as a literal (posture.container.credential_reason decides what looks like one) nor
+by reference to a secret (the baseline delivers secrets as files: a secret volume).
+
+Example: judge(from_pulumi("gcp:cloudrunv2/service:Service", "api", {"ingress": "INGRESS_TRAFFIC_ALL"}))
+"""
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from baseline import IDENTITY, NETWORK, SECRETS
+from posture.container import credential_reason
+from posture.iam import is_default_account
+from posture.model import Requirement, is_unknown, items, judge_requirements, one, pick, rule_ids
+
+V2 = "gcp:cloudrunv2/service:Service"
+V1 = "gcp:cloudrun/service:Service"
+TYPES = (V2, V1)
+INGRESS_ANNOTATION = "run.googleapis.com/ingress"
+# v1's annotation values in v2's vocabulary.
+_V1_INGRESS = {"all": "INGRESS_TRAFFIC_ALL", "internal": "INGRESS_TRAFFIC_INTERNAL_ONLY",
+               "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    """A Cloud Run service, whatever described it.
+
+    + ingress: in v2's names; "INGRESS_TRAFFIC_ALL" where unset
+    + service_account: the identity it runs as ("" where unset: the default compute account)
+    + env: (name, literal value or None, from a secret) per environment variable of every container; values are
+      judged, never reported
+    + unknown: fields whose value the source could not resolve
+    """
+
+    source: str
+    name: str
+    ingress: str = "INGRESS_TRAFFIC_ALL"
+    service_account: str = ""
+    env: tuple[tuple[str, str | None, bool], ...] = ()
+    unknown: frozenset = frozenset()
+
+
+def _ingress(view, _context=None) -> Iterator[str]:
+    if view.ingress not in NETWORK.cloud_run_ingresses_allowed:
+        yield (f"ingress is {view.ingress!r}: reachable from the internet directly; allowed: "
+               f"{list(NETWORK.cloud_run_ingresses_allowed)}")
+
+
+def _own_account(view, _context=None) -> Iterator[str]:
+    if not view.service_account or is_default_account(view.service_account):
+        yield (f"service account is {view.service_account or 'unset'!r}: it runs as the project's default compute "
+               f"account; give the service its own")
+
+
+def _environment(view, _context=None) -> Iterator[str]:
+    for name, value, from_secret in view.env:
+        if from_secret and SECRETS.delivery == "file":
+            yield f"environment variable {name} is filled from a secret: mount the secret as a file (a secret volume)"
+        elif not from_secret:
+            reason = credential_reason(name, value)
+            if reason:
+                yield f"environment variable {name} carries a credential in plain text ({reason})"
+
+
+REQUIREMENTS: dict[str, Requirement] = {
+    "ingress": Requirement("RAE-RUN-001", ((NETWORK, "cloud_run_ingress"), (NETWORK, "cloud_run_ingresses_allowed")),
+                           ("ingress",), _ingress),
+    "own_account": Requirement("RAE-RUN-002", ((IDENTITY, "one_account_per_service"),), ("service_account",),
+                               _own_account),
+    "no_secret_env": Requirement("RAE-RUN-003", ((SECRETS, "delivery"), (SECRETS, "forbidden_env_markers")), ("env",),
+                                 _environment),
+}
+RULE_IDS: tuple[str, ...] = rule_ids(REQUIREMENTS)
+
+
+def judge(view: ServiceView, rule_id: str | None = None) -> Iterator[tuple[str, Requirement, str]]:
+    """Every violation (str) or undecided requirement (posture.Unknown) as (name, requirement, message)."""
+    return judge_requirements(REQUIREMENTS, view, None, rule_id)
+
+
+def _view(name: str, props: dict, v1: bool, terraform: bool, source: str) -> ServiceView:
+    def get(value, *path):
+        # Terraform names the env blocks in the singular (Pulumi: envs).
+        return pick(value, tuple("env" if terraform and step == "envs" else step for step in path), terraform)
+
+    unknown = set()
+    if v1:
+        annotations = one(get(props, "metadata", "annotations"))
+        raw_ingress = annotations.get(INGRESS_ANNOTATION) if isinstance(annotations, dict) else annotations
+        ingress = _V1_INGRESS.get(str(one(raw_ingress) or "all").lower(), str(one(raw_ingress)))
+        spec = get(props, "template", "spec")
+        account, containers = get(spec, "serviceAccountName"), items(get(spec, "containers"))
+        secret_ref = ("valueFrom", "secretKeyRef")
+    else:
+        raw_ingress = get(props, "ingress")
+        ingress = str(one(raw_ingress) or "INGRESS_TRAFFIC_ALL")
+        account, containers = get(props, "template", "serviceAccount"), items(get(props, "template", "containers"))
+        secret_ref = ("valueSource", "secretKeyRef")
+    env = []
+    for container in containers:
+        for entry in items(get(container, "envs")):
+            value = one(get(entry, "value"))
+            from_secret = get(entry, *secret_ref) is not None
+            env.append((str(one(get(entry, "name"))), None if value is None else str(value), from_secret))
+            if is_unknown(value) or is_unknown(get(entry, "name")):
+                unknown.add("env")
+    if is_unknown(raw_ingress):
+        unknown.add("ingress")
+    if is_unknown(account):
+        unknown.add("service_account")
+    if is_unknown(get(props, "template")):
+        unknown |= {"service_account", "env"}
+    return ServiceView(source=source, name=name, ingress=ingress, service_account=str(one(account) or ""),
+                       env=tuple(env), unknown=frozenset(unknown))
+
+
+def from_pulumi(resource_type: str, name: str, props: dict) -> ServiceView:
+    """pulumi-gcp `gcp:cloudrunv2/service:Service` or `gcp:cloudrun/service:Service` inputs (camelCase)."""
+    return _view(name, props, resource_type == V1, False, "pulumi-gcp")
+
+
+def from_terraform(resource_type: str, name: str, values: dict) -> ServiceView:
+    """A Terraform `google_cloud_run_v2_service` or `google_cloud_run_service`'s values (snake_case; blocks, and in
+    checkov every value, in lists)."""
+    return _view(name, values, resource_type == "google_cloud_run_service", True, "terraform plan")
+
+
+__all__ = ["REQUIREMENTS", "RULE_IDS", "ServiceView", "TYPES", "V1", "V2", "from_pulumi", "from_terraform", "judge"]
