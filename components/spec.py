@@ -148,6 +148,8 @@ def docker_api_kwargs(spec: ContainerSpec) -> dict:
         | {s.source: {"bind": s.target, "mode": "ro"} for s in spec.secret_files},
         "environment": dict(spec.env),
         "restart_policy": {"Name": spec.restart},
+        # The service it runs, as HardenedContainer labels it: the audit judges its user against that service's.
+        "labels": {posture.SERVICE_LABEL: spec.service},
         "log_config": {"Type": CONTAINER.log_driver, "Config": dict(spec.log_opts)},
         "healthcheck": {
             "test": list(hc.test),
@@ -184,6 +186,7 @@ def docker_run_args(spec: ContainerSpec) -> list[str]:
         args += ["--env", f"{key}={value}"]
     for network in spec.networks:
         args += ["--network", network]
+    args += ["--label", f"{posture.SERVICE_LABEL}={spec.service}"]
     # The CLI takes the health command in shell form only.
     args += ["--health-cmd", hc.test[1] if hc.test[0] == "CMD-SHELL" else shlex.join(hc.test[1:]),
              "--health-interval", f"{hc.interval_s}s", "--health-timeout", f"{hc.timeout_s}s",

@@ -79,7 +79,7 @@ def run_container(client, kwargs: dict):
         client.containers.get(kwargs["name"]).remove(force=True)
     except docker.errors.NotFound:
         pass
-    container = client.containers.run(**kwargs, labels=LABELS)
+    container = client.containers.run(**(kwargs | {"labels": {**kwargs.get("labels", {}), **LABELS}}))
     for _ in range(60):
         container.reload()
         if (container.attrs["State"].get("Health") or {}).get("Status") == "healthy":
