@@ -125,3 +125,21 @@ def test_providers_survive_the_engines_pickling_into_a_fresh_process(tmp_path: P
                                check=False)
     assert completed.returncode == 0, completed.stderr
     assert file_matches(str(path), "x", UID, GID)
+
+
+def test_a_data_directory_and_its_missing_parents_are_0700_and_its_data_follows_a_new_owner(tmp_path: Path):
+    """Parents the provider creates are 0700 (mkdir -p would leave them 0755); a stack from before each service had
+    its own uid hands the whole tree to the service's new uid and gid on update."""
+    provider = DirectoryProvider()
+    old = {"path": str(tmp_path / "root" / "data" / "pgdata"), "uid": 10001, "gid": 10001, "remove_on_delete": False}
+    created = provider.create(old)
+    assert all((tmp_path / part).stat().st_mode & 0o777 == 0o700 for part in ("root", "root/data", "root/data/pgdata"))
+    nested = tmp_path / "root" / "data" / "pgdata" / "base" / "1"
+    nested.parent.mkdir()
+    nested.write_text("data\n")
+    os.chown(nested.parent, 10001, 10001)
+    os.chown(nested, 10001, 10001)
+    new = old | {"uid": UID, "gid": GID}
+    assert provider.diff(created.id, created.outs, new).changes is True
+    provider.update(created.id, created.outs, new)
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in (nested, nested.parent, nested.parent.parent)} == {(UID, GID)}
