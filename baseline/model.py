@@ -21,8 +21,8 @@ class Setting:
 class Section:
     """A named group of settings; attribute access gives the value, `setting(name)` the whole Setting.
 
-    >>> CONTAINER.uid              # 10001
-    >>> CONTAINER.setting("uid").controls
+    >>> CONTAINER.pids_limit       # 256
+    >>> CONTAINER.setting("pids_limit").controls
     """
 
     def __init__(self, name: str, **settings: Setting):

@@ -21,9 +21,12 @@ TLS = Section(
     ca_validity_hours=S(24 * 365 * 5, ("A.8.24",), "The private CA lives 5 years; its key never leaves the state."),
     cert_validity_hours=S(24 * 90, ("A.8.24",), "Server and client certificates are re-issued at least every 90 days."),
     cert_early_renewal_hours=S(24 * 30, ("A.8.24",), "A certificate is replaced when 30 days remain."),
-    client_cert_required_hops=S(("proxy->api", "api->postgres", "api->qdrant"), ("A.5.14", "A.8.5", "A.8.24"),
-                                "Every hop inside a stack is mutual TLS 1.3: the server side requires a client "
-                                "certificate of the stack's CA and refuses a client without one (seed 000 Phase 2)."),
+    client_cert_required_hops=S(("proxy->api", "api->postgres", "api->qdrant", "qdrant-front->qdrant-store"),
+                                ("A.5.14", "A.8.5", "A.8.24"),
+                                "Every hop inside a stack is mutual TLS: the server side requires a client "
+                                "certificate of the stack's CA and refuses a client without one (seed 000 Phase 2). "
+                                "TLS 1.3 on every hop but the last: Qdrant's own TLS, behind its front, negotiates "
+                                "TLS 1.2 and verifies client certificates on its REST port only."),
     client_cert_required_for_nodes=S(True, ("A.5.14", "A.8.5"),
                                      "Node-to-node traffic (control node <-> Node1) is mutually authenticated (seed 000 Phase 2).",
                                      planned="client certificates are issued, but Postgres and the TLS proxy do not "
@@ -50,8 +53,14 @@ API = Section(
 
 CONTAINER = Section(
     "container",
-    uid=S(10001, ("A.8.2", "A.8.18"), "A numeric non-root uid: a breakout does not start as root on the host."),
-    gid=S(10001, ("A.8.2",), "A numeric non-root gid, matching the images' USER."),
+    service_users=S({"postgres": (10010, 10010), "qdrant-store": (10020, 10020), "qdrant": (10021, 10021),
+                     "rae-api": (10030, 10030), "tls-proxy": (10040, 10040), "backup": (10050, 10050)},
+                    ("A.8.2", "A.8.18", "A.8.22"),
+                    "Each service runs as a numeric non-root uid and gid of its own (an allow-list: service -> "
+                    "uid, gid), and its data directory and secret files belong to it alone: a breakout does not start "
+                    "as root on the host, and a compromised service cannot read another's keys or files. The images' "
+                    "USER is their service's; `backup` owns the backup job's files (the job runs on the host, not in "
+                    "a container)."),
     read_only_rootfs=S(True, ("A.8.9", "A.8.19"), "An attacker cannot persist or install tools in the image filesystem."),
     tmpfs=S({"/tmp": "rw,noexec,nosuid,nodev,size=64m", "/run": "rw,noexec,nosuid,nodev,size=16m"},
             ("A.8.9",), "The only writable paths besides declared volumes, small and not executable."),

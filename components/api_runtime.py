@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from baseline import API, CONTAINER, TLS, require
 from components import postgres_runtime, qdrant_runtime
 from components.spec import ContainerSpec, Healthcheck, SecretFile
+from posture.container import service_user
 
 NAME = "rae-api"  # the container's name on its networks, and its certificate's only DNS name
 LISTEN_PORT = 8443
@@ -67,7 +68,8 @@ class ApiSecrets:
 
 def build_args() -> dict[str, str]:
     """`docker build --build-arg` values of images/api/Dockerfile."""
-    return {"SERVICE_UID": str(CONTAINER.uid), "SERVICE_GID": str(CONTAINER.gid), "APP_DIR": APP_DIR,
+    uid, gid = service_user(NAME)
+    return {"SERVICE_UID": str(uid), "SERVICE_GID": str(gid), "APP_DIR": APP_DIR,
             "LISTEN_PORT": str(LISTEN_PORT)}
 
 
@@ -117,5 +119,5 @@ def api_spec(image: str, secrets: ApiSecrets, networks: tuple[str, ...], name: s
         files += [SecretFile(secrets.postgres_client_cert, PG_CLIENT_CERT_PATH),
                   SecretFile(secrets.postgres_client_key, PG_CLIENT_KEY_PATH)]
         env |= {"RAE_PG_CLIENT_CERT_FILE": PG_CLIENT_CERT_PATH, "RAE_PG_CLIENT_KEY_FILE": PG_CLIENT_KEY_PATH}
-    return ContainerSpec(name=name, image=image, healthcheck=healthcheck(), secret_files=tuple(files), env=env,
+    return ContainerSpec(name=name, service=NAME, image=image, healthcheck=healthcheck(), secret_files=tuple(files), env=env,
                          networks=tuple(networks), host_roots=tuple(host_roots))

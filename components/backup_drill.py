@@ -27,11 +27,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from baseline import CONTAINER, SECRETS
-from components import backup_runtime
+from baseline import SECRETS
+from components import backup_runtime, postgres_runtime
 from components.postgres_runtime import PostgresSecrets, postgres_spec
 from components.restic import Repository
 from components.spec import docker_run_args
+from posture.container import service_user
 
 
 @dataclass
@@ -49,12 +50,12 @@ class DrillResult:
     problems: list[str] = field(default_factory=list)
 
 
-def throwaway_secret_file(path: Path, data: bytes) -> str:
-    """A drill's secret file: baseline mode from the first byte, handed to the container's uid."""
+def throwaway_secret_file(path: Path, data: bytes, service: str = postgres_runtime.SERVICE) -> str:
+    """A drill's secret file: baseline mode from the first byte, handed to its service's own uid and gid."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRETS.file_mode)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-    os.chown(path, CONTAINER.uid, CONTAINER.gid)
+    os.chown(path, *service_user(service))
     return str(path)
 
 

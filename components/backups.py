@@ -23,6 +23,7 @@ import pulumi_gcp as gcp
 
 import posture.bucket as bucket_posture
 from baseline import BACKUP, CONTAINER, STORAGE, require
+from posture.container import service_user
 from posture.model import require_holds
 from components.host_files import HostSecretFile
 from components.identity import ResourceGrant, grant
@@ -34,6 +35,9 @@ OBJECT_CREATOR = "roles/storage.objectCreator"
 LOCAL_KEY = "restic-local-key"
 OFFSITE_KEY = "restic-offsite-key"
 CONFIG_FILE = "backup.json"
+# The backup job runs on the host (`harden backup`, root or the rae-backup unit), not in a container; its repository,
+# passwords and config still belong to a uid of their own (baseline CONTAINER.service_users), no service's.
+BACKUP_OWNER = "backup"
 _DAY_SECONDS = 86400
 
 
@@ -128,18 +132,19 @@ class DockerBackups(pulumi.ComponentResource):
             f"backups {name}: the repository passwords ({args.credentials_dir}) must live apart from the backed-up "
             f"files {list(args.files)}", BACKUP.controls("encryption"))
         self.volume = EncryptedVolume(
-            f"{name}-store", EncryptedVolumeArgs("docker", "backups", host_path=args.host_path,
+            f"{name}-store", EncryptedVolumeArgs("docker", "backups", host_path=args.host_path, owner=BACKUP_OWNER,
                                                  unencrypted_exemption=args.unencrypted_exemption,
                                                  keep_data=args.keep_data),
             opts=pulumi.ResourceOptions(parent=self))
         names = (LOCAL_KEY,) + ((OFFSITE_KEY,) if args.offsite_repository_file else ())
-        self.passwords = Secrets(f"{name}-passwords", SecretsArgs("docker", names, directory=args.credentials_dir),
+        self.passwords = Secrets(f"{name}-passwords", SecretsArgs("docker", names, directory=args.credentials_dir,
+                                                                            owner=BACKUP_OWNER),
                                  pulumi.ResourceOptions(parent=self, protect=args.keep_data))
         self.volume_path = args.host_path
         self.config_path = f"{args.credentials_dir}/{CONFIG_FILE}"
         config = pulumi.Output.from_input(args.postgres_container).apply(lambda container: json.dumps(backup_config(
             args, container, self.passwords.files), indent=1, sort_keys=True))
-        self.config_file = HostSecretFile(f"{name}-config", self.config_path, config, CONTAINER.uid, CONTAINER.gid,
+        self.config_file = HostSecretFile(f"{name}-config", self.config_path, config, *service_user(BACKUP_OWNER),
                                           pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         self.command = backup_command(self.config_path)
         self.register_outputs({"command": self.command, "config": self.config_path,

@@ -9,10 +9,11 @@ import pulumi_docker as docker
 from baseline import CONTAINER
 from components.pids_limit import ContainerPidsLimit
 from components.spec import CGROUP_NAMESPACE, ContainerSpec, validate
+from posture.container import SERVICE_LABEL
 
 LABEL_COMPONENT = "org.rae.hardening.component"
 LABEL_STACK = "org.rae.hardening.stack"
-LABEL_SERVICE = "org.rae.hardening.service"
+LABEL_SERVICE = SERVICE_LABEL
 
 
 
@@ -108,7 +109,7 @@ class HardenedContainer(pulumi.ComponentResource):
             log_driver=CONTAINER.log_driver,
             log_opts=dict(spec.log_opts),
             labels=[docker.ContainerLabelArgs(label=key, value=value)
-                    for key, value in labels(component, spec.name).items()],
+                    for key, value in labels(component, spec.service).items()],
             wait=True,
             wait_timeout=ready_within + 30,
             must_run=True,

@@ -36,7 +36,7 @@ def write_secret_file(path: str, content: str, uid: int, gid: int, mode: int = S
     + uid, gid: the service's numeric owner inside and outside the container
     """
     target = Path(path)
-    target.parent.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
+    make_private_parents(target)
     descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         os.fchmod(descriptor, mode)
@@ -92,7 +92,7 @@ class HostSecretFile(dynamic.Resource):
     + content: the secret (made a Pulumi secret if it was not one)
     + uid, gid: owner (the container's numeric user)
 
-    Example: HostSecretFile("pg-password", path, password.result, 10001, 10001, opts)
+    Example: HostSecretFile("pg-password", path, password.result, *service_user("postgres"), opts)
     """
 
     path: pulumi.Output[str]
@@ -104,7 +104,7 @@ class HostSecretFile(dynamic.Resource):
                 SECRETS.controls("file_mode"))
         require(uid != 0 and gid != 0,
                 f"secret file {name}: owner {uid}:{gid}; secrets belong to the non-root service user",
-                CONTAINER.controls("uid"))
+                CONTAINER.controls("service_users"))
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["content", "fingerprint"])
         super().__init__(
             SecretFileProvider(), name,
@@ -128,6 +128,9 @@ class DirectoryProvider(dynamic.ResourceProvider):
 
     def update(self, _id, olds, news):
         ensure_directory(news["path"], int(news["uid"]), int(news["gid"]))
+        if (olds.get("uid"), olds.get("gid")) != (news["uid"], news["gid"]):
+            # The service's user changed (a stack from before each service had its own uid): its data follows.
+            hand_over_tree(news["path"], int(news["uid"]), int(news["gid"]))
         return dynamic.UpdateResult(outs=news)
 
     def delete(self, _id, props):
@@ -136,11 +139,30 @@ class DirectoryProvider(dynamic.ResourceProvider):
             shutil.rmtree(props["path"], ignore_errors=True)
 
 
+def make_private_parents(path: Path) -> None:
+    """Create every missing directory above `path` 0700 (root's): `mkdir -p` would leave them 0755 whatever mode it
+    is given, so a service's data and secrets would sit under directories every host user may list. Directories
+    that exist already are left as they are (they are the operator's, /srv for one)."""
+    missing = [parent for parent in reversed(path.parents) if not parent.exists()]
+    for directory in missing:
+        directory.mkdir(mode=_DIRECTORY_MODE, exist_ok=True)
+        os.chmod(directory, _DIRECTORY_MODE)  # mkdir's mode passes through the umask
+
+
 def ensure_directory(path: str, uid: int, gid: int) -> None:
     """mkdir -p with 0700 parents, then chmod 0700 and chown uid:gid on the directory itself."""
-    Path(path).mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
+    make_private_parents(Path(path))
+    Path(path).mkdir(mode=_DIRECTORY_MODE, exist_ok=True)
     os.chmod(path, _DIRECTORY_MODE)
     os.chown(path, uid, gid)
+
+
+def hand_over_tree(path: str, uid: int, gid: int) -> None:
+    """chown -R uid:gid without following symbolic links: a data directory belongs to its one service entirely."""
+    for directory, subdirectories, files in os.walk(path):
+        for name in (*subdirectories, *files):
+            os.lchown(os.path.join(directory, name), uid, gid)
+    os.lchown(path, uid, gid)
 
 
 def directory_matches(path: str, uid: int, gid: int) -> bool:
@@ -156,7 +178,7 @@ class HostDirectory(dynamic.Resource):
 
     + remove_on_delete: delete the tree with the resource (only when an operator released the data)
 
-    Example: HostDirectory("pgdata", "/srv/data/postgres", 10001, 10001)
+    Example: HostDirectory("pgdata", "/srv/data/postgres", *service_user("postgres"))
     """
 
     path: pulumi.Output[str]

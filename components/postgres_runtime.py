@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from baseline import CONTAINER, DATABASE, require
 from components.spec import ContainerSpec, Healthcheck, Mount, Port, SecretFile
+from posture.container import service_user
 
+SERVICE = "postgres"  # its key in baseline CONTAINER.service_users (uid, gid)
 MAJOR_VERSION = DATABASE.engine_version.removeprefix("POSTGRES_")
 PORT = 5432
 SUPERUSER = "postgres"
@@ -127,8 +129,8 @@ def sql_settings() -> str:
 def build_args() -> dict[str, str]:
     """`docker build --build-arg` values of images/postgres/Dockerfile."""
     return {
-        "SERVICE_UID": str(CONTAINER.uid),
-        "SERVICE_GID": str(CONTAINER.gid),
+        "SERVICE_UID": str(service_user(SERVICE)[0]),
+        "SERVICE_GID": str(service_user(SERVICE)[1]),
         "PG_MAJOR": MAJOR_VERSION,
         "DATA_DIR": DATA_DIR,
         "SOCKET_DIR": SOCKET_DIR,
@@ -159,6 +161,7 @@ def postgres_spec(image: str, data_volume: str, secrets: PostgresSecrets, port: 
     """
     return ContainerSpec(
         name=name,
+        service=SERVICE,
         image=image,
         healthcheck=healthcheck(),
         command=server_flags(),

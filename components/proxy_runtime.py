@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from baseline import API, CONTAINER, TLS
 from components import api_runtime
 from components.spec import ContainerSpec, Healthcheck, Port, SecretFile
+from posture.container import service_user
 
+SERVICE = "tls-proxy"  # its key in baseline CONTAINER.service_users (uid, gid)
 LISTEN_PORT = 8443
 HEALTH_PORT = 8081
 CONFIG_PATH = "/etc/haproxy/haproxy.cfg"
@@ -119,7 +121,8 @@ read -r -t 3 status <&3 || exit 1
 
 def build_args() -> dict[str, str]:
     """`docker build --build-arg` values of images/tls-proxy/Dockerfile."""
-    return {"SERVICE_UID": str(CONTAINER.uid), "SERVICE_GID": str(CONTAINER.gid),
+    uid, gid = service_user(SERVICE)
+    return {"SERVICE_UID": str(uid), "SERVICE_GID": str(gid),
             "LISTEN_PORT": str(LISTEN_PORT), "CONFIG_PATH": CONFIG_PATH, "HEALTHCHECK_PATH": HEALTHCHECK_PATH}
 
 
@@ -138,6 +141,7 @@ def proxy_spec(image: str, secrets: ProxySecrets, upstream: str, upstream_name: 
     """
     return ContainerSpec(
         name=name,
+        service=SERVICE,
         image=image,
         healthcheck=Healthcheck(("CMD", HEALTHCHECK_PATH), interval_s=5, timeout_s=3, retries=3, start_period_s=10),
         secret_files=(SecretFile(secrets.tls_cert, TLS_CERT_PATH), SecretFile(secrets.tls_key, TLS_KEY_PATH),

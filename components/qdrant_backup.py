@@ -64,7 +64,8 @@ from baseline import BACKUP, require
 from components import restic
 from components.backup_drill import throwaway_secret_file
 from components.backup_runtime import BackupResult, fetch_verified, tag
-from components.qdrant_runtime import HTTP_PORT, QdrantSecrets, backup_claims, config_yaml, qdrant_spec
+from components.qdrant_runtime import (HTTP_PORT, STORE_NAME, QdrantSecrets, backup_claims, config_yaml,
+                                       qdrant_spec)
 from components.restic import Repository, check_private_file, write_private_file
 from components.spec import Port, docker_run_args
 
@@ -652,13 +653,10 @@ def throwaway_store_secrets(directory: Path, name: str, client_certificates: boo
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
     api_key, read_only_key = os.urandom(24).hex(), os.urandom(24).hex()
     config = config_yaml(api_key, read_only_key, require_client_certificate=client_certificates)
-    secrets = QdrantSecrets(
-        config=throwaway_secret_file(directory / "qdrant.yaml", config.encode()),
-        tls_cert=throwaway_secret_file(directory / "cert.pem", cert_pem),
-        tls_key=throwaway_secret_file(directory / "key.pem", key.private_bytes(serialization.Encoding.PEM,
-                                                                  serialization.PrivateFormat.PKCS8,
-                                                                  serialization.NoEncryption())),
-        ca_cert=throwaway_secret_file(directory / "ca.pem", cert_pem))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    secrets = QdrantSecrets(*(throwaway_secret_file(directory / file, data, service=STORE_NAME) for file, data in (
+        ("qdrant.yaml", config.encode()), ("cert.pem", cert_pem), ("key.pem", key_pem), ("ca.pem", cert_pem))))
     client = client_certificate(cert_pem, key, directory) if client_certificates else None
     return secrets, api_key, read_only_key, client
 

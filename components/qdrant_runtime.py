@@ -18,8 +18,12 @@ gRPC port) and has no setting for a minimum version. So the store (`STORE_NAME`)
 on a network of their own, and its clients reach `FRONT_NAME`: our TLS proxy image with `front_config()`,
 which accepts TLS 1.3 only, requires a client certificate of the stack's CA whose CN is one of `FRONT_CLIENTS`
 (baseline TLS.client_cert_required_hops: api->qdrant), and re-encrypts to the store, verifying the store's
-certificate by name. Qdrant's own `verify_https_client_certificate` would still let TLS 1.2 in, so the
-client certificate is required where TLS 1.3 is: on the front.
+certificate by name and presenting a client certificate of its own (CN `FRONT_NAME`, clientAuth only). Qdrant's own
+`verify_https_client_certificate` would still let TLS 1.2 in, so the clients' certificates are required where TLS 1.3
+is: on the front. The store requires the front's (baseline TLS.client_cert_required_hops:
+qdrant-front->qdrant-store) on its REST port; Qdrant 1.18.3 asks no client certificate on its gRPC port
+(`load_tls_external_server_config` in src/common/helpers.rs sets a server identity only), so there the
+store's own network, which holds the front alone, and the API key are what stand.
 
 Tenants are isolated collection per tenant (`tenant_collection`), reached with JWTs whose claims
 (`tenant_claims`) name that one collection: Qdrant's own RBAC (`jwt_rbac`) refuses every other collection,
@@ -27,7 +31,8 @@ its points and its snapshots, whatever the request. A filter on a shared collect
 every query of the API remembering it.
 
     >>> store = qdrant_spec("sha256:...", "qdrant-data", QdrantSecrets(cfg, crt, key, ca), networks=("rae-qdrant",))
-    >>> front = front_spec("sha256:...", FrontSecrets(front_cfg, crt, key, ca), networks=("rae-backend", "rae-qdrant"))
+    >>> front = front_spec("sha256:...", FrontSecrets(front_cfg, crt, key, ca, client_crt, client_key),
+    ...                    networks=("rae-backend", "rae-qdrant"))
 """
 
 import json
@@ -37,6 +42,7 @@ from dataclasses import dataclass
 from baseline import CONTAINER, SECRETS, TLS, require
 from components import proxy_runtime
 from components.spec import ContainerSpec, Healthcheck, Mount, SecretFile
+from posture.container import service_user
 
 VERSION = "1.18.3"
 # The official image of VERSION by digest, as pinned by independent public deployments of v1.18.3; no registry
@@ -65,6 +71,8 @@ FRONT_CONFIG_PATH = "/etc/rae/qdrant-front.cfg"
 FRONT_CERT_PATH = "/run/secrets/qdrant-front.crt"
 FRONT_KEY_PATH = FRONT_CERT_PATH + ".key"  # HAProxy loads "<crt>.key" beside a certificate without a key
 FRONT_CA_PATH = "/run/secrets/ca.crt"
+FRONT_CLIENT_CERT_PATH = "/run/secrets/qdrant-front-client.crt"  # the front's identity towards the store
+FRONT_CLIENT_KEY_PATH = FRONT_CLIENT_CERT_PATH + ".key"  # HAProxy loads "<crt>.key" here too
 # The client identities (certificate CN, signed by the stack's CA) the front lets through: the API and the backup.
 FRONT_CLIENTS = ("rae-api", "rae-backup")
 
@@ -103,7 +111,8 @@ def config_yaml(api_key: str, read_only_api_key: str, require_client_certificate
     + api_key: full access (the API)
     + read_only_api_key: reads only (audits, reporting)
     + require_client_certificate: the REST port completes no TLS handshake without a client certificate from the
-      CA certificate (`verify_https_client_certificate`; the scratch stores of drills and restores)
+      CA certificate (`verify_https_client_certificate`): the stack's store (its front presents one) and the
+      scratch stores of drills and restores
     """
     require(bool(api_key) and bool(read_only_api_key) and api_key != read_only_api_key,
             "Qdrant needs two distinct non-empty API keys (read-write and read-only)", SECRETS.controls("delivery"))
@@ -156,7 +165,8 @@ def backup_claims(collections: list[str], expires_at: int) -> dict:
 
 def build_args() -> dict[str, str]:
     """`docker build --build-arg` values of images/qdrant/Dockerfile."""
-    return {"SERVICE_UID": str(CONTAINER.uid), "SERVICE_GID": str(CONTAINER.gid), "QDRANT_VERSION": VERSION,
+    uid, gid = service_user(STORE_NAME)
+    return {"SERVICE_UID": str(uid), "SERVICE_GID": str(gid), "QDRANT_VERSION": VERSION,
             "WORK_DIR": WORK_DIR, "HTTP_PORT": str(HTTP_PORT), "GRPC_PORT": str(GRPC_PORT)}
 
 
@@ -181,6 +191,7 @@ def qdrant_spec(image: str, data_volume: str, secrets: QdrantSecrets, networks: 
     check_image(image, local_build_allowed)
     return ContainerSpec(
         name=name,
+        service=STORE_NAME,
         image=image,
         healthcheck=healthcheck(),
         mounts=(Mount(data_volume, STORAGE_PATH, type="bind" if data_volume.startswith("/") else "volume"),),
@@ -200,18 +211,22 @@ def qdrant_spec(image: str, data_volume: str, secrets: QdrantSecrets, networks: 
 
 @dataclass(frozen=True)
 class FrontSecrets:
-    """Host paths (mode 0400, service uid) of the front's config (front_config()), certificate chain, key and CA."""
+    """Host paths (mode 0400, the front's own uid) of the front's config (front_config()), certificate chain, key and
+    CA, and of its client certificate and key towards the store (CN FRONT_NAME, clientAuth only)."""
 
     config: str
     tls_cert: str
     tls_key: str
     ca_cert: str
+    client_cert: str
+    client_key: str
 
 
 def front_config(store: str = STORE_NAME, clients: tuple[str, ...] = FRONT_CLIENTS) -> str:
     """haproxy.cfg of the TLS 1.3 front: REST and gRPC ports, TLS 1.3 only with the baseline suites on both
     sides, a client certificate of the stack's CA required on both ports (a client without one gets TLS 1.3's
-    certificate_required alert) and its CN one of `clients`, the store's certificate verified by its name. TCP
+    certificate_required alert) and its CN one of `clients`, the store's certificate verified by its name and the
+    front's own client certificate presented to it. TCP
     mode: requests, API keys and gRPC frames pass through untouched; each port negotiates the one application
     protocol the store speaks there.
 
@@ -227,7 +242,12 @@ def front_config(store: str = STORE_NAME, clients: tuple[str, ...] = FRONT_CLIEN
     suites = ":".join(TLS.cipher_suites)
     mutual = f"ca-file {FRONT_CA_PATH} verify required"
     allowed = f"tcp-request session reject unless {{ ssl_c_s_dn(cn) -m str {' '.join(clients)} }}"
-    server = f"ssl verify required ca-file {FRONT_CA_PATH} verifyhost {store} sni str({store})"
+    require("qdrant-front->qdrant-store" in TLS.client_cert_required_hops,
+            "the Qdrant front presents its client certificate to the store for baseline "
+            "TLS.client_cert_required_hops, which must name qdrant-front->qdrant-store",
+            TLS.controls("client_cert_required_hops"))
+    server = (f"ssl verify required ca-file {FRONT_CA_PATH} verifyhost {store} sni str({store}) "
+              f"crt {FRONT_CLIENT_CERT_PATH}")
     return f"""# Generated from components/qdrant_runtime.py (baseline.TLS); mounted read-only into the TLS proxy image.
 global
     log stdout format raw local0
@@ -281,11 +301,14 @@ def front_spec(image: str, secrets: FrontSecrets, networks: tuple[str, ...] = ()
     """
     return ContainerSpec(
         name=name,
+        service=FRONT_NAME,
         image=image,
         healthcheck=Healthcheck(("CMD", proxy_runtime.HEALTHCHECK_PATH), interval_s=5, timeout_s=3, retries=3,
                                 start_period_s=10),
         secret_files=(SecretFile(secrets.config, FRONT_CONFIG_PATH), SecretFile(secrets.tls_cert, FRONT_CERT_PATH),
-                      SecretFile(secrets.tls_key, FRONT_KEY_PATH), SecretFile(secrets.ca_cert, FRONT_CA_PATH)),
+                      SecretFile(secrets.tls_key, FRONT_KEY_PATH), SecretFile(secrets.ca_cert, FRONT_CA_PATH),
+                      SecretFile(secrets.client_cert, FRONT_CLIENT_CERT_PATH),
+                      SecretFile(secrets.client_key, FRONT_CLIENT_KEY_PATH)),
         env={"HAPROXY_CONFIG": FRONT_CONFIG_PATH},
         networks=tuple(networks),
         host_roots=tuple(host_roots),

@@ -1,7 +1,7 @@
 """Secrets: generated from a CSPRNG, kept as Pulumi secrets, delivered as files or Secret Manager versions.
 
-- docker: `random.RandomPassword` -> `HostSecretFile` (mode 0400, owned by the service uid) that the
-  container mounts read-only. Never an environment variable, command line or log line.
+- docker: `random.RandomPassword` -> `HostSecretFile` (mode 0400, owned by its service's own uid and gid, from
+  baseline CONTAINER.service_users) that the container mounts read-only. Never an environment variable, command line or log line.
 - gcp: `secretmanager.Secret` replicated with the customer-managed key, one version from the same
   generator, and `secretAccessor` granted per service account on that secret only.
 """
@@ -17,6 +17,7 @@ import pulumi_random as random
 
 import posture.secret as secret_posture
 from baseline import CONTAINER, SECRETS, require
+from posture.container import service_user
 from posture.model import require_holds
 from components.host_files import HostSecretFile
 from components.identity import ResourceGrant, grant
@@ -33,6 +34,8 @@ class SecretsArgs:
     + length: at least baseline.SECRETS.length
     docker:
     + directory: absolute host directory for the files (0700, root)
+    + owner: the service that reads the files (a key of baseline CONTAINER.service_users); `owners` per secret name
+      overrides it. A secret two services read is given to each as a copy of its own (components.stacks.local).
     gcp:
     + kms_key: customer-managed key id for replication; location: its region
     + accessors: secret name -> IAM members allowed to read that secret
@@ -44,6 +47,8 @@ class SecretsArgs:
     names: Sequence[str]
     length: int = SECRETS.length
     directory: str | None = None
+    owner: str | None = None
+    owners: Mapping[str, str] = field(default_factory=dict)
     kms_key: pulumi.Input[str] | None = None
     location: str | None = None
     accessors: Mapping[str, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
@@ -92,7 +97,10 @@ class Secrets(pulumi.ComponentResource):
                 f"secrets {name}: the host directory {args.directory!r} must be absolute", SECRETS.controls("file_mode"))
         for secret_name, value in self.values.items():
             path = os.path.join(args.directory, secret_name)
-            HostSecretFile(f"{name}-{secret_name}-file", path, value, CONTAINER.uid, CONTAINER.gid,
+            owner = args.owners.get(secret_name, args.owner)
+            require(owner is not None, f"secrets {name}: secret file {secret_name} names no owning service "
+                    f"(SecretsArgs.owner or owners)", CONTAINER.controls("service_users"))
+            HostSecretFile(f"{name}-{secret_name}-file", path, value, *service_user(owner),
                            opts=pulumi.ResourceOptions(parent=self))
             self.files[secret_name] = path
 

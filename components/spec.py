@@ -61,6 +61,9 @@ class ContainerSpec:
     + healthcheck: required
     + allowed_bind_addresses: the host addresses this stack declares (Node1's Tailscale address, loopback)
     + host_roots: the data and secret roots this stack declares; bind mounts and secret files sit under them
+    + service: the service it runs (a key of baseline CONTAINER.service_users; the name by default); uid and gid
+      default to that service's own, and the posture model refuses any other
+
 
     Example: ContainerSpec("postgres", image="sha256:...", healthcheck=Healthcheck(("CMD", "pg_isready")))
     """
@@ -69,8 +72,8 @@ class ContainerSpec:
     image: str
     healthcheck: Healthcheck | None
     command: tuple[str, ...] = ()
-    uid: int = CONTAINER.uid
-    gid: int = CONTAINER.gid
+    uid: int | None = None
+    gid: int | None = None
     read_only: bool = CONTAINER.read_only_rootfs
     tmpfs: dict = field(default_factory=lambda: dict(CONTAINER.tmpfs))
     cap_add: tuple[str, ...] = ()
@@ -88,8 +91,16 @@ class ContainerSpec:
     host_roots: tuple[str, ...] = CONTAINER.host_roots
     privileged: bool = False
     network_mode: str | None = None
+    service: str = ""
 
     def __post_init__(self):
+        # A frozen dataclass: the defaults that depend on other fields are set once, here, then judged.
+        service = self.service or self.name
+        object.__setattr__(self, "service", service)
+        if self.uid is None or self.gid is None:
+            uid, gid = posture.service_user(service)
+            object.__setattr__(self, "uid", uid if self.uid is None else self.uid)
+            object.__setattr__(self, "gid", gid if self.gid is None else self.gid)
         validate(self)
 
     @property
@@ -137,6 +148,8 @@ def docker_api_kwargs(spec: ContainerSpec) -> dict:
         | {s.source: {"bind": s.target, "mode": "ro"} for s in spec.secret_files},
         "environment": dict(spec.env),
         "restart_policy": {"Name": spec.restart},
+        # The service it runs, as HardenedContainer labels it: the audit judges its user against that service's.
+        "labels": {posture.SERVICE_LABEL: spec.service},
         "log_config": {"Type": CONTAINER.log_driver, "Config": dict(spec.log_opts)},
         "healthcheck": {
             "test": list(hc.test),
@@ -173,6 +186,7 @@ def docker_run_args(spec: ContainerSpec) -> list[str]:
         args += ["--env", f"{key}={value}"]
     for network in spec.networks:
         args += ["--network", network]
+    args += ["--label", f"{posture.SERVICE_LABEL}={spec.service}"]
     # The CLI takes the health command in shell form only.
     args += ["--health-cmd", hc.test[1] if hc.test[0] == "CMD-SHELL" else shlex.join(hc.test[1:]),
              "--health-interval", f"{hc.interval_s}s", "--health-timeout", f"{hc.timeout_s}s",

@@ -19,6 +19,7 @@ from baseline import CONTAINER, LUKS, require
 from components import block_device
 from components.container import labels
 from components.host_files import HostDirectory
+from posture.container import service_user
 
 
 EXEMPTION_PREFIX = "dev-only:"
@@ -58,7 +59,8 @@ def host_path_encryption(what: str, path: str, exemption: str | None, resource: 
 @dataclass
 class EncryptedVolumeArgs:
     """+ target: "docker" or "gcp"
-    + service: the service whose data it holds (labels, owner)
+    + service: the service whose data it holds (labels; the owner unless `owner` says otherwise)
+    + owner: the service (a key of baseline CONTAINER.service_users) whose uid and gid own the directory
     docker:
     + host_path: absolute directory on the Docker host, on a LUKS device
     + unencrypted_exemption: "dev-only: <reason>" to accept an unencrypted host path, on record
@@ -72,6 +74,7 @@ class EncryptedVolumeArgs:
     target: str
     service: str
     host_path: str | None = None
+    owner: str | None = None
     unencrypted_exemption: str | None = None
     kms_key: pulumi.Input[str] | None = None
     zone: str | None = None
@@ -119,7 +122,8 @@ class EncryptedVolume(pulumi.ComponentResource):
                 f"volume {name}: host path {path} is a system tree", CONTAINER.controls("forbidden_mounts"))
         self.encryption = host_path_encryption(f"volume {name}", path, args.unencrypted_exemption, self)
         encrypted = not self.encryption.startswith("EXEMPT")
-        directory = HostDirectory(f"{name}-dir", path, CONTAINER.uid, CONTAINER.gid, remove_on_delete=not args.keep_data,
+        directory = HostDirectory(f"{name}-dir", path, *service_user(args.owner or args.service),
+                                  remove_on_delete=not args.keep_data,
                                   opts=pulumi.ResourceOptions(parent=self, protect=args.keep_data))
         self.docker_volume_name = f"rae-{pulumi.get_stack()}-{name}"
         volume_labels = labels("EncryptedVolume", args.service) | {LABEL_ENCRYPTION: "luks" if encrypted else "exempt"}

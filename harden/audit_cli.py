@@ -46,8 +46,9 @@ def register(commands) -> None:
                         help="a data or secret root the audited containers' host paths may sit under, besides the "
                              "baseline's and the stack's rae:dataRoot (repeatable)")
     parser.add_argument("--endpoint", dest="endpoints", action="append", metavar="SPEC",
-                        help="host:port[,postgres|,https][,name=SERVER_NAME][,ca=PATH][,mtls] to probe with TLS handshakes; mtls: the "
-                             "endpoint must refuse a client without a certificate; https: an oversized declared body must get 413")
+                        help="host:port[,postgres|,https|,grpc][,name=SERVER_NAME][,ca=PATH][,mtls] to probe with TLS "
+                             "handshakes; mtls: the endpoint must refuse a client without a certificate; https: an "
+                             "oversized declared body must get 413; grpc: handshakes offer ALPN h2, as a gRPC client's do")
     parser.add_argument("--ca", metavar="PEM", help="the stack's CA bundle (PEM) that endpoint chains must verify against")
     parser.add_argument("--inventory", metavar="FILE", help="pyinfra inventory file of the hosts to verify")
     parser.add_argument("--gate", metavar="PATH", help="run `harden policy PATH --format json` and include its findings")

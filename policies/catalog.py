@@ -49,9 +49,11 @@ _SECRET_DELIVERY = SECRETS.controls("delivery")
 
 RULES: dict[str, Rule] = _rules(
     # --- docker:index/container:Container (controls: those of the posture model's requirements) ----------
-    Rule("RAE-CTR-001", "Container runs as a numeric non-root uid:gid with no supplementary group", "high",
-         _ctr("RAE-CTR-001"), CONTAINER.setting("uid").why,
-         f"Set user='{CONTAINER.uid}:{CONTAINER.gid}' (numeric uid:gid, neither 0) and no group_adds."),
+    Rule("RAE-CTR-001", "Container runs as its service's own numeric non-root uid:gid, no supplementary group",
+         "high", _ctr("RAE-CTR-001"), CONTAINER.setting("service_users").why,
+         "Set user to the service's own uid:gid from baseline CONTAINER.service_users (numeric, neither 0; e.g. "
+         f"'{':'.join(map(str, CONTAINER.service_users['postgres']))}' for postgres), label the container with its "
+         "service (org.rae.hardening.service), never run it as another service's uid, and add no group_adds."),
     Rule("RAE-CTR-002", "Container root filesystem is read-only; tmpfs is noexec,nosuid,nodev", "medium",
          _ctr("RAE-CTR-002"), CONTAINER.setting("read_only_rootfs").why,
          f"Set read_only=True; give writable paths as tmpfs with {list(CONTAINER.tmpfs_options_required)} or volumes."),
@@ -218,8 +220,10 @@ RULES: dict[str, Rule] = _rules(
          TLS.setting("min_version").why,
          "Attach a RESTRICTED / TLS_1_3 SSL policy to every target HTTPS proxy; serve no plain-HTTP proxy."),
     # --- container images (checkov built-ins on Dockerfiles) ------------------------------------------
-    Rule("RAE-IMG-001", "Image ends with a non-root USER", "high", _C("uid"), CONTAINER.setting("uid").why,
-         f"Add 'USER {CONTAINER.uid}:{CONTAINER.gid}' as the last USER instruction.", engine="checkov",
+    Rule("RAE-IMG-001", "Image ends with a non-root USER", "high", _C("service_users"),
+         CONTAINER.setting("service_users").why,
+         "Add 'USER <uid>:<gid>' of the image's service (baseline CONTAINER.service_users) as the last USER "
+         "instruction.", engine="checkov",
          checkov_ids=("CKV_DOCKER_3", "CKV_DOCKER_8")),
     Rule("RAE-IMG-002", "Image declares a HEALTHCHECK", "low", _C("healthcheck_required"),
          CONTAINER.setting("healthcheck_required").why, "Add a HEALTHCHECK instruction.", engine="checkov",

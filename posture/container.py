@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from baseline import CONTAINER, SECRETS
+from baseline import CONTAINER, SECRETS, BaselineViolation
 from posture.model import Requirement, Unknown, is_unknown, judge_requirements, rule_ids
 
 _IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -53,6 +53,20 @@ _PROPAGATION = ("", "private", "rprivate", "slave", "rslave")
 _OPTION = re.compile(r"^([a-z-]+)(?:[=:](.*))?$")
 _TRUE = ("", "true", "1")
 _WILDCARDS = ("", "0.0.0.0", "::", "[::]")  # nosec B104 - the addresses we refuse
+# The label by which a deployed container names its service (components.container sets it; the audit reads it).
+SERVICE_LABEL = "org.rae.hardening.service"
+
+
+def service_user(service: str) -> tuple[int, int]:
+    """The baseline's uid and gid of a service (CONTAINER.service_users); a service not listed there is refused.
+
+    Example: service_user("postgres")  # -> (10010, 10010)
+    """
+    users = CONTAINER.service_users
+    if service not in users:
+        raise BaselineViolation(f"service {service!r} has no user of its own in the baseline (CONTAINER.service_users: "
+                                f"{sorted(users)})", CONTAINER.controls("service_users"))
+    return users[service]
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,7 @@ class ContainerView:
     + mount_problems: mounts whose host side the model cannot read (another container's volumes, a mount type
       other than bind/volume/tmpfs, a bind propagated back to the host)
     + env: (name, value) pairs; values are judged, never reported
+    + service: the service the container says it runs (ContainerSpec.service, or its SERVICE_LABEL); "" if none
     + unknown: fields whose value the source could not resolve
     """
 
@@ -75,6 +90,7 @@ class ContainerView:
     name: str
     image: str = ""
     user: str = ""
+    service: str = ""
     group_adds: tuple[str, ...] = ()
     read_only: bool | None = None
     tmpfs: dict = field(default_factory=dict)
@@ -204,6 +220,26 @@ def _user(view, _context):
     extra = [group for group in view.group_adds if group not in CONTAINER.group_add_allowed]
     if extra:
         yield f"supplementary groups {extra} are added"
+
+
+def _own_user(view, _context):
+    """Allow-list: a named service runs as exactly its baseline uid:gid; no container runs as another service's."""
+    match = _NUMERIC_USER.match(view.user)
+    if not match:
+        return  # the `user` requirement reports it
+    user = (int(match.group(1)), int(match.group(2)))
+    owners = sorted(name for name, ids in CONTAINER.service_users.items()
+                    if user[0] in ids or user[1] in ids)
+    if view.service:
+        expected = CONTAINER.service_users.get(view.service)
+        if expected is None:
+            yield (f"service {view.service!r} has no user of its own in the baseline "
+                   f"(CONTAINER.service_users: {sorted(CONTAINER.service_users)})")
+        elif user != tuple(expected):
+            yield f"service {view.service} runs as {view.user}, not its own {expected[0]}:{expected[1]}"
+    elif owners:
+        yield (f"user {view.user} is the baseline's user of {owners}: a container that names no service runs as "
+               f"another service's uid or gid")
 
 
 def _read_only(view, _context):
@@ -384,8 +420,10 @@ _C = CONTAINER
 REQUIREMENTS: dict[str, Requirement] = {}
 EXPECTED: dict[str, str] = {}
 for _name, _requirement, _expected in (
-    _r("user", "RAE-CTR-001", ((_C, "uid"), (_C, "gid"), (_C, "group_add_allowed")), ("user", "group_adds"), _user,
+    _r("user", "RAE-CTR-001", ((_C, "service_users"), (_C, "group_add_allowed")), ("user", "group_adds"), _user,
        "a numeric uid:gid, neither 0, no supplementary group"),
+    _r("own_user", "RAE-CTR-001", ((_C, "service_users"),), ("user", "service"), _own_user,
+       "its service's own uid:gid from CONTAINER.service_users; never another service's"),
     _r("read_only_rootfs", "RAE-CTR-002", ((_C, "read_only_rootfs"), (_C, "tmpfs_options_required")),
        ("read_only", "tmpfs"), _read_only, f"{CONTAINER.read_only_rootfs}; tmpfs {list(CONTAINER.tmpfs_options_required)}"),
     _r("cap_drop", "RAE-CTR-003", ((_C, "cap_drop"),), ("cap_drop",), _cap_drop, str(list(CONTAINER.cap_drop))),
@@ -440,7 +478,7 @@ def from_spec(spec) -> ContainerView:
     """A components.spec.ContainerSpec (read by duck typing: the model does not import the components)."""
     hc = spec.healthcheck
     return ContainerView(
-        source="ContainerSpec", name=spec.name, image=spec.image, user=f"{spec.uid}:{spec.gid}",
+        source="ContainerSpec", name=spec.name, image=spec.image, user=f"{spec.uid}:{spec.gid}", service=spec.service,
         read_only=spec.read_only, tmpfs=dict(spec.tmpfs), cap_drop=tuple(_capability(c) for c in spec.cap_drop),
         cap_add=tuple(_capability(c) for c in spec.cap_add), security_opts=tuple(spec.security_opts),
         privileged=bool(spec.privileged),
@@ -499,9 +537,11 @@ _KEYS = {
     "cgroupns_mode": ("cgroupnsMode", "cgroupns_mode"), "publish_all_ports": ("publishAllPorts", "publish_all_ports"),
     "gpus": ("gpus", "gpus"), "from_container": ("fromContainer", "from_container"),
     "bind_options": ("bindOptions", "bind_options"), "propagation": ("propagation", "propagation"),
+    "labels": ("labels", "labels"), "label": ("label", "label"), "value": ("value", "value"),
 }
 # Fields of the view and the provider properties they are read from (for unknown values).
-_READS = {"image": ("image",), "user": ("user",), "group_adds": ("group_adds",), "read_only": ("read_only",),
+_READS = {"image": ("image",), "user": ("user",), "service": ("labels",), "group_adds": ("group_adds",),
+          "read_only": ("read_only",),
           "tmpfs": ("tmpfs",), "cap_drop": ("capabilities",), "cap_add": ("capabilities",),
           "security_opts": ("security_opts",), "privileged": ("privileged",), "memory_mb": ("memory",),
           "healthcheck": ("healthcheck",), "ports": ("ports",), "host_paths": ("mounts", "volumes"),
@@ -548,11 +588,14 @@ def _provider_view(name: str, props: dict, style: int, source: str) -> Container
             mount_problems.append(f"every volume of container {scalar(volume, 'from_container')!r} is mounted: "
                                   f"its host paths are not seen here")
     env = [str(_first(item)).partition("=") for item in _as_list(get(props, "env"))]
+    service = next((str(scalar(label, "value") or "") for label in entries("labels")
+                    if isinstance(label, dict) and scalar(label, "label") == SERVICE_LABEL), "")
     modes = {namespace: str(_first(get(props, f"{namespace}_mode")) or "") for namespace in _NAMESPACES}
     memory = _first(get(props, "memory"))
     unknown = frozenset(name_ for name_, keys in _READS.items() if any(is_unknown(get(props, key)) for key in keys))
     return ContainerView(
         source=source, name=name, image=str(_first(get(props, "image")) or ""), user=str(_first(get(props, "user")) or ""),
+        service=service,
         group_adds=tuple(str(_first(g)) for g in _as_list(get(props, "group_adds"))),
         read_only=_first(get(props, "read_only")), tmpfs=_map(get(props, "tmpfs")),
         cap_drop=tuple(_capability(_first(c)) for c in _as_list(get(capabilities, "drop"))),
@@ -605,7 +648,8 @@ def from_inspect(attrs: dict) -> ContainerView:
     pids = host.get("PidsLimit")
     return ContainerView(
         source="docker inspect", name=str(attrs.get("Name", "")).lstrip("/"), image=str(config.get("Image") or ""),
-        user=str(config.get("User") or ""), group_adds=tuple(host.get("GroupAdd") or ()),
+        user=str(config.get("User") or ""), service=str((config.get("Labels") or {}).get(SERVICE_LABEL) or ""),
+        group_adds=tuple(host.get("GroupAdd") or ()),
         read_only=bool(host.get("ReadonlyRootfs")), tmpfs=dict(host.get("Tmpfs") or {}),
         cap_drop=tuple(_capability(c) for c in host.get("CapDrop") or ()),
         cap_add=tuple(_capability(c) for c in host.get("CapAdd") or ()),
@@ -633,7 +677,8 @@ def shown(name: str, view: ContainerView):
         return sorted(n for n, v in view.env if credential_reason(n, v)) or "none"
     if name == "forbidden_mounts":
         return [path for path, _ in view.host_paths] or "none"
-    value = {"user": view.user or "root (unset)", "read_only_rootfs": view.read_only, "cap_drop": list(view.cap_drop),
+    value = {"user": view.user or "root (unset)", "own_user": f"{view.service or '(no service)'} as {view.user}",
+             "read_only_rootfs": view.read_only, "cap_drop": list(view.cap_drop),
              "cap_add": list(view.cap_add), "no_new_privileges": list(view.security_opts),
              "seccomp_apparmor": list(view.security_opts), "memory_mb": view.memory_mb,
              "pids_limit": view.pids_limit, "healthcheck_declared": list(view.healthcheck),
@@ -646,7 +691,8 @@ def shown(name: str, view: ContainerView):
     return value
 
 
-__all__ = ["Context", "ContainerView", "is_unknown", "EXPECTED", "REQUIREMENTS", "RULE_IDS", "Unknown", "check_roots",
+__all__ = ["Context", "ContainerView", "is_unknown", "EXPECTED", "REQUIREMENTS", "RULE_IDS", "SERVICE_LABEL", "Unknown",
+           "check_roots", "service_user",
            "controls_of", "credential_reason", "from_inspect", "from_pulumi", "from_spec", "from_terraform", "judge",
            "normalize_host_path", "security_options", "shown"]
 

@@ -11,7 +11,7 @@ from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 
 COMPONENT_LABEL = "org.rae.hardening.component"
 STACK_LABEL = "org.rae.hardening.stack"
-SERVICE_LABEL = "org.rae.hardening.service"
+SERVICE_LABEL = posture.SERVICE_LABEL
 # What an empty HostIp means to Docker: the port listens on every interface. Reported, never bound.
 ANY_ADDRESS = "0.0.0.0"  # nosec B104
 

@@ -179,7 +179,7 @@ def live_attributes(attrs: dict) -> dict:
 
 
 _ATTRIBUTE_CONTROLS = {
-    "image": CONTAINER.controls("image_pinning"), "user": CONTAINER.controls("uid"),
+    "image": CONTAINER.controls("image_pinning"), "user": CONTAINER.controls("service_users"),
     "read_only": CONTAINER.controls("read_only_rootfs"), "cap_drop": CONTAINER.controls("cap_drop"),
     "cap_add": CONTAINER.controls("cap_add_allowed"), "security_opts": CONTAINER.controls("security_opts"),
     "memory_mb": CONTAINER.controls("memory_mb_max"), "pids_limit": CONTAINER.controls("pids_limit"),
@@ -226,15 +226,18 @@ ENDPOINT_OUTPUTS = {"postgresEndpoint": ("postgres", "postgres"), "apiEndpoint":
                     "qdrantEndpoint": ("tls", "qdrant")}
 
 
-def internal_hop_servers() -> dict[str, tuple[str, int]]:
-    """The server side of every internal hop of baseline TLS.client_cert_required_hops that answers TLS itself:
-    hop -> (container name, which is also its certificate's DNS name; port). api->postgres is judged per role in
-    pg_hba (harden.audit.database), since Postgres asks its other roles for no certificate."""
+def internal_hop_servers() -> dict[str, tuple[tuple[str, int, str], ...]]:
+    """The server side of every internal hop of baseline TLS.client_cert_required_hops that answers TLS 1.3 itself:
+    hop -> ((container name, which is also its certificate's DNS name; port; probe kind), ...). Qdrant's front
+    answers on REST and on gRPC, each probed. api->postgres is judged per role in pg_hba (harden.audit.database),
+    since Postgres asks its other roles for no certificate; qdrant-front->qdrant-store is behind the front on a
+    network of its own, and Qdrant's own TLS takes TLS 1.2 (tests/integration/test_qdrant.py observes that hop)."""
     from baseline import TLS
     from components import api_runtime, qdrant_runtime
 
-    servers = {"proxy->api": (api_runtime.NAME, api_runtime.LISTEN_PORT),
-               "api->qdrant": (qdrant_runtime.FRONT_NAME, qdrant_runtime.HTTP_PORT)}
+    servers = {"proxy->api": ((api_runtime.NAME, api_runtime.LISTEN_PORT, "tls"),),
+               "api->qdrant": ((qdrant_runtime.FRONT_NAME, qdrant_runtime.HTTP_PORT, "tls"),
+                               (qdrant_runtime.FRONT_NAME, qdrant_runtime.GRPC_PORT, "grpc"))}
     return {hop: server for hop, server in servers.items() if hop in TLS.client_cert_required_hops}
 
 
@@ -255,7 +258,7 @@ def internal_endpoints(resources: list[dict], client, ca_path: str | None) -> li
     TLS 1.3 accepted, the chain verified by name and a client without a certificate refused. A declared server
     that is not running is left to graph_drift (absent: fail)."""
     declared, specs = service_containers(resources), []
-    for name, port in internal_hop_servers().values():
+    for name, port, kind in (server for servers in internal_hop_servers().values() for server in servers):
         if name not in declared or client is None:
             continue
         try:
@@ -264,7 +267,7 @@ def internal_endpoints(resources: list[dict], client, ca_path: str | None) -> li
             continue
         address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
         if address:
-            specs.append(f"{address}:{port},tls,name={name},mtls" + (f",ca={ca_path}" if ca_path else ""))
+            specs.append(f"{address}:{port},{kind},name={name},mtls" + (f",ca={ca_path}" if ca_path else ""))
     return specs
 
 

@@ -1,7 +1,8 @@
 """TLS probes of live endpoints: TLS 1.2 refused, TLS 1.3 accepted, chain valid against the stack's CA, days to expiry.
 
 Postgres speaks TLS only after its SSLRequest preamble (an 8-byte message answered by 'S' or 'N'),
-so an endpoint of kind "postgres" sends it before the handshake.
+so an endpoint of kind "postgres" sends it before the handshake. A gRPC port (kind "grpc") is probed as a gRPC
+client reaches it: TLS from the first byte offering ALPN `h2`, the negotiated protocol recorded with the version.
 """
 
 import socket
@@ -16,7 +17,9 @@ from baseline import API, TLS
 from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 
 _SSL_REQUEST = struct.pack("!II", 8, 80877103)
-KINDS = ("tls", "https", "postgres")
+KINDS = ("tls", "https", "postgres", "grpc")
+# The application protocols a kind's clients offer (ALPN): a gRPC server may refuse a handshake without h2.
+_ALPN = {"grpc": ["h2"]}
 _TLS_VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 
 
@@ -25,8 +28,8 @@ class Endpoint:
     """An endpoint to probe.
 
     + host, port: where it listens
-    + kind: "tls" (TLS from the first byte), "https" (TLS, then HTTP: the request body limit probed) or "postgres"
-      (SSLRequest preamble first)
+    + kind: "tls" (TLS from the first byte), "https" (TLS, then HTTP: the request body limit probed), "grpc" (TLS
+      offering ALPN h2, as gRPC clients do) or "postgres" (SSLRequest preamble first)
     + server_name: the name its certificate must carry (defaults to host)
     + ca: path of the CA bundle the chain must verify against (the stack's CA)
     + mtls: the endpoint must refuse a client without a certificate (mutual TLS); probed, never assumed
@@ -43,11 +46,11 @@ class Endpoint:
 
     @classmethod
     def parse(cls, text: str, ca: str | None = None) -> "Endpoint":
-        """`host:port[,postgres|,https][,name=SERVER_NAME][,ca=PATH][,mtls]` as given on the command line."""
+        """`host:port[,postgres|,https|,grpc][,name=SERVER_NAME][,ca=PATH][,mtls]` as given on the command line."""
         address, *options = [part.strip() for part in text.split(",")]
         host, sep, port = address.rpartition(":")
         if not sep or not port.isdigit() or not host:
-            raise ValueError(f"endpoint {text!r}: expected host:port[,postgres|,https][,name=...][,ca=...]")
+            raise ValueError(f"endpoint {text!r}: expected host:port[,postgres|,https|,grpc][,name=...][,ca=...]")
         fields = {"kind": "tls", "server_name": None, "ca": ca, "mtls": False}
         for option in options:
             key, _, value = option.partition("=")
@@ -80,15 +83,18 @@ def _connect(endpoint: Endpoint, timeout: float) -> socket.socket:
 
 
 def _handshake(endpoint: Endpoint, context: ssl.SSLContext, timeout: float):
-    """(version, cipher, peer certificate DER) of one handshake; raises on refusal."""
+    """(version, cipher, peer certificate DER, negotiated ALPN protocol or None) of one handshake; raises on
+    refusal."""
     sock = _connect(endpoint, timeout)
     with context.wrap_socket(sock, server_hostname=endpoint.server_name or endpoint.host) as tls:
-        return tls.version(), tls.cipher()[0], tls.getpeercert(binary_form=True)
+        return tls.version(), tls.cipher()[0], tls.getpeercert(binary_form=True), tls.selected_alpn_protocol()
 
 
-def _context(version: str, verify_ca: str | None) -> ssl.SSLContext:
+def _context(version: str, verify_ca: str | None, kind: str = "tls") -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = context.maximum_version = _TLS_VERSIONS[version]
+    if kind in _ALPN:
+        context.set_alpn_protocols(_ALPN[kind])
     if version == "TLSv1.2":
         context.set_ciphers("ALL:@SECLEVEL=0")  # offer everything: the server alone must refuse
     if verify_ca:
@@ -109,7 +115,7 @@ def probe(endpoint: Endpoint, timeout: float = 5.0) -> list[Evidence]:
                          UNKNOWN, TLS.controls("min_version"), f"kind {endpoint.kind}; host down or probe timed out")]
     found = []
     try:
-        version, cipher, _ = _handshake(endpoint, _context("TLSv1.2", None), timeout)
+        version, cipher, _, _ = _handshake(endpoint, _context("TLSv1.2", None, endpoint.kind), timeout)
         actual, refused = f"accepted ({version}, {cipher})", False
     except (ssl.SSLError, ConnectionError) as error:
         actual, refused = f"refused ({_reason(error)})", True
@@ -119,7 +125,7 @@ def probe(endpoint: Endpoint, timeout: float = 5.0) -> list[Evidence]:
                           UNKNOWN if refused is None else PASS if refused else FAIL, TLS.controls("allowed_versions"),
                           f"baseline allows only {list(TLS.allowed_versions)}"))
     try:
-        version, cipher, der = _handshake(endpoint, _context("TLSv1.3", None), timeout)
+        version, cipher, der, alpn = _handshake(endpoint, _context("TLSv1.3", None, endpoint.kind), timeout)
     except TimeoutError as error:  # no answer is not a refusal
         found.append(Evidence("tls", subject, "tls1.3_accepted", "accepted", f"no answer within {timeout:g} s ({error})",
                               UNKNOWN, TLS.controls("min_version"), "probe timed out"))
@@ -130,7 +136,8 @@ def probe(endpoint: Endpoint, timeout: float = 5.0) -> list[Evidence]:
         return found
     found.append(Evidence("tls", subject, "tls1.3_accepted", "accepted", f"accepted ({version}, {cipher})",
                           PASS if version == "TLSv1.3" else FAIL, TLS.controls("min_version"),
-                          f"server_name={endpoint.server_name or endpoint.host} kind={endpoint.kind}"))
+                          f"server_name={endpoint.server_name or endpoint.host} kind={endpoint.kind}"
+                          + (f" alpn={alpn or 'none'}" if endpoint.kind in _ALPN else "")))
     found.append(Evidence("tls", subject, "cipher_suite", list(TLS.cipher_suites), cipher,
                           PASS if cipher in TLS.cipher_suites else FAIL, TLS.controls("cipher_suites")))
     found.append(_chain(endpoint, timeout))
@@ -172,7 +179,8 @@ def _client_certificate_required(endpoint: Endpoint, timeout: float) -> Evidence
     detail = f"server_name={endpoint.server_name or endpoint.host} kind={endpoint.kind}"
     try:
         sock = _connect(endpoint, timeout)
-        with _context("TLSv1.3", None).wrap_socket(sock, server_hostname=endpoint.server_name or endpoint.host) as tls:
+        with _context("TLSv1.3", None, endpoint.kind).wrap_socket(
+                sock, server_hostname=endpoint.server_name or endpoint.host) as tls:
             tls.settimeout(min(timeout, 2.0))
             try:
                 data = tls.recv(1)
@@ -197,7 +205,7 @@ def _chain(endpoint: Endpoint, timeout: float) -> Evidence:
         return Evidence("tls", endpoint.subject, "chain_valid", expected, "no CA given (--ca)", UNKNOWN,
                         TLS.controls("key_algorithm"), "without the stack's CA the chain cannot be judged")
     try:
-        _handshake(endpoint, _context("TLSv1.3", endpoint.ca), timeout)
+        _handshake(endpoint, _context("TLSv1.3", endpoint.ca, endpoint.kind), timeout)
         return Evidence("tls", endpoint.subject, "chain_valid", expected, "verified", PASS, TLS.controls("key_algorithm"))
     except ssl.SSLCertVerificationError as error:
         return Evidence("tls", endpoint.subject, "chain_valid", expected, f"invalid: {error.verify_message}", FAIL,

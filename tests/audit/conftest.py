@@ -28,7 +28,10 @@ from tests.fixtures.docker_engine import free_port
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "out" / "test" / "audit"
 PREFIX = "audit-test-"
-LABELS = {"org.rae.hardening.component": "AuditTest", "org.rae.hardening.stack": "audit-test"}
+# The audit's test containers play the API: its service label and its own uid:gid (baseline CONTAINER.service_users).
+TEST_SERVICE = "rae-api"
+LABELS = {"org.rae.hardening.component": "AuditTest", "org.rae.hardening.stack": "audit-test",
+          "org.rae.hardening.service": TEST_SERVICE}
 _BINARIES = ("/bin/sleep", "/bin/true")
 
 
@@ -65,7 +68,7 @@ def audit_image(docker_client) -> str:
 
 
 def hardened_spec(name: str, image: str, port: int) -> ContainerSpec:
-    return ContainerSpec(name=PREFIX + name, image=image, command=("/bin/sleep", "infinity"),
+    return ContainerSpec(name=PREFIX + name, service=TEST_SERVICE, image=image, command=("/bin/sleep", "infinity"),
                          healthcheck=Healthcheck(("CMD", "/bin/true"), interval_s=1, timeout_s=2, retries=2, start_period_s=0),
                          ports=(Port(internal=8080, external=port),), memory_mb=64, pids_limit=32)
 
@@ -76,7 +79,7 @@ def run_container(client, kwargs: dict):
         client.containers.get(kwargs["name"]).remove(force=True)
     except docker.errors.NotFound:
         pass
-    container = client.containers.run(**kwargs, labels=LABELS)
+    container = client.containers.run(**(kwargs | {"labels": {**kwargs.get("labels", {}), **LABELS}}))
     for _ in range(60):
         container.reload()
         if (container.attrs["State"].get("Health") or {}).get("Status") == "healthy":

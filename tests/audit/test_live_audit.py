@@ -61,7 +61,7 @@ def test_tampered_container_is_reported_with_attribute_and_control(docker_client
     finally:
         container.remove(force=True)
     checks = by_check(report, f"container/{container.name}")
-    expectations = {"user": CONTAINER.controls("uid"), "read_only_rootfs": CONTAINER.controls("read_only_rootfs"),
+    expectations = {"user": CONTAINER.controls("service_users"), "read_only_rootfs": CONTAINER.controls("read_only_rootfs"),
                     "cap_add": CONTAINER.controls("cap_add_allowed"),
                     "forbidden_mounts": CONTAINER.controls("forbidden_mounts"),
                     "port_bind_addresses": CONTAINER.controls("bind_addresses")}

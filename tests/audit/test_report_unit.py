@@ -328,8 +328,9 @@ def test_declared_graph_of_a_stack_renders_without_an_engine():
 
     declared = declared_containers(rendered_graph("local"))
     assert declared, "the local stack declares no container"
+    users = {"%d:%d" % ids for ids in CONTAINER.service_users.values()}
     for name, attributes in declared.items():
-        assert attributes["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}" and attributes["read_only"] is True, name
+        assert attributes["user"] in users and attributes["read_only"] is True, name
         assert attributes["port_bind_addresses"] in ([], ["127.0.0.1"]), name
         assert attributes["pids_limit"] == CONTAINER.pids_limit, name
         assert attributes["cgroupns_mode"] == "private", name
@@ -377,22 +378,29 @@ def test_a_host_that_did_not_answer_or_a_part_it_lacks_is_no_observation():
 
 def test_internal_hop_servers_are_probed_at_their_container_address_with_mtls():
     """Each server of baseline TLS.client_cert_required_hops that the graph declares is probed with `mtls` at its
-    container's address; one not declared, or not running, is not probed (graph_drift names it absent)."""
+    container's address (Qdrant's front on REST and, as a gRPC client, on gRPC); one not declared, or not running, is
+    not probed (graph_drift names it absent)."""
     from harden.audit.stack import CONTAINER_TYPE, internal_endpoints
 
-    class Containers:
-        def get(self, name):
-            assert name.startswith("rae-t-")  # the declared container's name, not its service alias
-            if name == "rae-t-qdrant":
-                raise LookupError("NotFound")
-            return type("C", (), {"attrs": {"NetworkSettings": {"Networks": {"api": {"IPAddress": "172.30.0.5"}}}}})
+    def client_where(address: str, missing: tuple[str, ...] = ()):
+        class Containers:
+            def get(self, name):
+                assert name.startswith("rae-t-")  # the declared container's name, not its service alias
+                if name in missing:
+                    raise LookupError("NotFound")
+                return type("C", (), {"attrs": {"NetworkSettings": {"Networks": {"n": {"IPAddress": address}}}}})
+        return type("Client", (), {"containers": Containers()})()
 
-    client = type("Client", (), {"containers": Containers()})()
     declared = [{"type": CONTAINER_TYPE, "urn": f"urn:x::{name}", "inputs": {"name": f"rae-t-{name}", "hostname": name}}
                 for name in ("rae-api", "qdrant", "postgres")]
-    assert internal_endpoints(declared, client, "/ca.pem") == ["172.30.0.5:8443,tls,name=rae-api,mtls,ca=/ca.pem"]
-    assert internal_endpoints(declared[2:], client, None) == [] and internal_endpoints(declared, None, None) == []
+    assert internal_endpoints(declared, client_where("172.30.0.5", ("rae-t-qdrant",)), "/ca.pem") == [
+        "172.30.0.5:8443,tls,name=rae-api,mtls,ca=/ca.pem"]
+    assert internal_endpoints(declared[1:], client_where("172.30.0.6"), None) == [
+        "172.30.0.6:6333,tls,name=qdrant,mtls", "172.30.0.6:6334,grpc,name=qdrant,mtls"]
+    assert internal_endpoints(declared[2:], client_where("172.30.0.5"), None) == []
+    assert internal_endpoints(declared, None, None) == []
     assert Endpoint.parse("172.30.0.5:8443,tls,name=rae-api,mtls,ca=/ca.pem").mtls
+    assert Endpoint.parse("172.30.0.6:6334,grpc,name=qdrant,mtls").kind == "grpc"
 
 
 def test_api_limits_fail_where_the_live_config_differs_from_the_baseline():

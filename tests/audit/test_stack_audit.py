@@ -81,7 +81,9 @@ def test_stack_audit_probes_each_internal_hop_for_tls13_and_a_required_client_ce
     from harden.audit.stack import internal_hop_servers
 
     _, report, _ = clean_stack_audit
-    for name, port in internal_hop_servers().values():  # the published proxy also answers for rae-api: not a hop
+    servers = [server for hop_servers in internal_hop_servers().values() for server in hop_servers]
+    assert ("qdrant", 6334, "grpc") in servers  # Qdrant's gRPC port, probed as a gRPC client (ALPN h2)
+    for name, port, kind in servers:  # the published proxy also answers for rae-api: not a hop
         subjects = {e["subject"] for e in report["evidence"] if e["source"] == "tls" and e["check"] == "tls1.3_accepted"
                     and f"server_name={name} " in e["detail"] and e["subject"].endswith(f":{port}")
                     and not e["subject"].startswith("tls/127.")}
@@ -90,6 +92,9 @@ def test_stack_audit_probes_each_internal_hop_for_tls13_and_a_required_client_ce
         assert {"tls1.2_refused", "tls1.3_accepted", "chain_valid", "client_without_certificate_refused"} <= set(checks)
         assert all(checks[c]["status"] == "pass" for c in ("tls1.2_refused", "tls1.3_accepted", "chain_valid")), \
             (name, checks)
+        assert checks["tls1.3_accepted"]["actual"].startswith("accepted (TLSv1.3")
+        if kind == "grpc":
+            assert "alpn=h2" in checks["tls1.3_accepted"]["detail"], checks["tls1.3_accepted"]
         mutual = checks["client_without_certificate_refused"]
         if name == "qdrant":  # HAProxy sends TLS 1.3's certificate_required alert
             assert mutual["status"] == "pass", mutual

@@ -91,20 +91,43 @@ def test_up_starts_every_service_healthy_and_hardened(local_stack, docker_client
     containers = {c.labels.get("org.rae.hardening.service"): c for c in stack_containers(docker_client, local_stack.name)}
     expected = {"postgres", "tls-proxy", "qdrant-store", "qdrant", "rae-api"}
     assert expected <= set(containers), f"services running: {sorted(containers)}"
-    for container in containers.values():
+    users = {}
+    for service, container in containers.items():
         container.reload()
         state, host_config = container.attrs["State"], container.attrs["HostConfig"]
         assert state["Health"]["Status"] == "healthy", container.name
-        assert container.attrs["Config"]["User"] == f"{CONTAINER.uid}:{CONTAINER.gid}", container.name
+        uid, gid = CONTAINER.service_users[service]  # each service its own uid and gid, none shared
+        assert container.attrs["Config"]["User"] == f"{uid}:{gid}", container.name
         assert host_config["ReadonlyRootfs"] is True, container.name
         assert host_config["CapDrop"] == list(CONTAINER.cap_drop), container.name
         assert "no-new-privileges:true" in host_config["SecurityOpt"], container.name
         status = kernel_status(container)
-        assert set(status["Uid"].split()) == {str(CONTAINER.uid)}, container.name
+        assert set(status["Uid"].split()) == {str(uid)} and set(status["Gid"].split()) == {str(gid)}, container.name
+        users[service] = (uid, gid)
         assert int(status["CapEff"], 16) == 0, container.name
         assert status["NoNewPrivs"].strip() == "1", container.name
         read_only = container.exec_run(["/bin/sh", "-c", "echo x > /usr/local/bin/implant"])
         assert read_only.exit_code != 0 and b"Read-only file system" in read_only.output, container.name
+    assert len({uid for uid, _ in users.values()}) == len({gid for _, gid in users.values()}) == len(users)
+
+
+def test_host_directories_are_private_and_each_belongs_to_its_service(local_stack):
+    """The data root and every directory the stack created under it are 0700; the data directories and secret files
+    belong to their own service's uid and gid (baseline CONTAINER.service_users), no two services sharing one."""
+    root = local_stack.data_root
+    for directory in [root, *sorted(path for path in root.rglob("*") if path.is_dir()
+                                    and path.relative_to(root).parts[0] in ("secrets", "backup-credentials"))]:
+        assert directory.stat().st_mode & 0o777 == 0o700, directory
+    for directory, service in (("postgres", "postgres"), ("qdrant", "qdrant-store")):
+        info = (root / directory).stat()
+        assert (info.st_mode & 0o777, info.st_uid, info.st_gid) == (0o700, *CONTAINER.service_users[service]), directory
+    owners = {path.name: (path.stat().st_uid, path.stat().st_gid) for path in (root / "secrets").iterdir()}
+    assert owners["postgres-tls.key"] == CONTAINER.service_users["postgres"]
+    assert owners["api-tls.key"] == CONTAINER.service_users["rae-api"]
+    assert owners["qdrant-store-tls.key"] == CONTAINER.service_users["qdrant-store"]
+    assert owners["qdrant-front-client-tls.key"] == CONTAINER.service_users["qdrant"]
+    assert owners["proxy-tls.key"] == CONTAINER.service_users["tls-proxy"]
+    assert all((path.stat().st_mode & 0o777) == 0o400 for path in (root / "secrets").iterdir() if path.is_file())
 
 
 def test_postgres_endpoint_accepts_tls13_with_scram(local_stack_outputs):

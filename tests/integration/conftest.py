@@ -18,12 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from baseline import CONTAINER
+from posture.container import service_user
 from components import qdrant_runtime
 from components.proxy_runtime import LISTEN_PORT, ProxySecrets, proxy_spec
 from components.qdrant_runtime import FrontSecrets, QdrantSecrets, config_yaml, front_config, front_spec, qdrant_spec
 from components.spec import Port, docker_api_kwargs
-from tests.fixtures.docker_engine import free_port, network_gateway, remove_quietly, start_postgres, wait_healthy, write_secret
+from tests.fixtures.docker_engine import (free_port, network_gateway, own_copies, remove_quietly, start_postgres,
+                                          wait_healthy, write_secret)
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +105,7 @@ def tls_proxy(docker_client, built_images, test_pki, secret_dir, upstream_app):
                       port=Port(LISTEN_PORT, port), name=f"rae-test-proxy-{uuid.uuid4().hex[:8]}",
                       host_roots=(str(test_pki.server_cert.parent.parent),))  # the session's temporary data root
     print(f"[containers] starting {spec.name} on 127.0.0.1:{port} -> {upstream_app.address}", flush=True)
-    container = docker_client.containers.run(**docker_api_kwargs(spec))
+    container = docker_client.containers.run(**docker_api_kwargs(own_copies(spec, secret_dir)))
     try:
         wait_healthy(container)
     except BaseException:
@@ -128,9 +129,10 @@ class RunningQdrant:
     client_key: Path
 
 
-def create_on_networks(docker_client, spec, networks: list[str]):
-    """Create a container from its spec, join every network before it starts (HAProxy resolves names once), start."""
-    kwargs = docker_api_kwargs(spec)
+def create_on_networks(docker_client, spec, networks: list[str], secret_dir: Path):
+    """Create a container from its spec with secret files of its own (own_copies under `secret_dir`), join every
+    network before it starts (HAProxy resolves names once), start."""
+    kwargs = docker_api_kwargs(own_copies(spec, secret_dir))
     kwargs.pop("detach")
     container = docker_client.containers.create(**kwargs, network=networks[0])
     for network in networks[1:]:
@@ -145,13 +147,16 @@ def qdrant(docker_client, built_images, test_pki, secret_dir, tmp_path_factory):
     suffix = uuid.uuid4().hex[:8]
     store_name, front_name = f"rae-test-qdrant-store-{suffix}", f"rae-test-qdrant-{suffix}"
     api_key, read_only_key = secrets.token_urlsafe(30), secrets.token_urlsafe(30)
-    config = write_secret(secret_dir / f"qdrant-{suffix}.yaml", config_yaml(api_key, read_only_key).encode())
+    config = write_secret(secret_dir / f"qdrant-{suffix}.yaml",
+                          config_yaml(api_key, read_only_key, require_client_certificate=True).encode())
     store_cert, store_key = test_pki.issue_server(secret_dir, store_name)
     client_cert, client_key = test_pki.issue_client(secret_dir, f"qdrant-api-{suffix}", common_name="rae-api",
                                                     owner=(os.getuid(), os.getgid()))
+    # The front's identity towards the store (CN the front's service name): the store requires it on REST.
+    front_client = test_pki.issue_client(secret_dir, f"qdrant-front-{suffix}", common_name=qdrant_runtime.FRONT_NAME)
     front_config_file = write_secret(secret_dir / f"qdrant-front-{suffix}.cfg", front_config(store_name).encode())
     storage = tmp_path_factory.mktemp("qdrant-storage")
-    os.chown(storage, CONTAINER.uid, CONTAINER.gid)
+    os.chown(storage, *service_user(qdrant_runtime.STORE_NAME))
     storage.chmod(0o700)
     store_network = docker_client.networks.create(f"rae-test-qdrant-net-{suffix}", internal=True)
     client_network = docker_client.networks.create(f"rae-test-qdrant-clients-{suffix}")
@@ -162,14 +167,15 @@ def qdrant(docker_client, built_images, test_pki, secret_dir, tmp_path_factory):
             built_images["qdrant"], str(storage),
             QdrantSecrets(str(config), str(store_cert), str(store_key), str(test_pki.ca_cert)), name=store_name,
             host_roots=(str(secret_dir.parent),)),  # the session's temporary data root
-            [store_network.name])
+            [store_network.name], secret_dir)
         wait_healthy(store)
         spec = dataclasses.replace(
             front_spec(built_images["tls-proxy"], FrontSecrets(str(front_config_file), str(test_pki.server_cert),
-                                                               str(test_pki.server_key), str(test_pki.ca_cert)),
+                                                               str(test_pki.server_key), str(test_pki.ca_cert),
+                                                               *map(str, front_client)),
                        name=front_name, host_roots=(str(secret_dir.parent),)),
             ports=(Port(qdrant_runtime.HTTP_PORT, rest_port), Port(qdrant_runtime.GRPC_PORT, grpc_port)))
-        front = create_on_networks(docker_client, spec, [client_network.name, store_network.name])
+        front = create_on_networks(docker_client, spec, [client_network.name, store_network.name], secret_dir)
         wait_healthy(front)
         yield RunningQdrant(store, front, rest_port, grpc_port, storage, api_key, read_only_key, client_network.name,
                             client_cert, client_key)

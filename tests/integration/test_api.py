@@ -16,17 +16,18 @@ import ssl
 import subprocess
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from baseline import CONTAINER
-from components import api_runtime, postgres_runtime, qdrant_runtime
+from components import api_runtime, postgres_runtime, proxy_runtime, qdrant_runtime
 from components.api_runtime import ApiSecrets, api_spec
 from components.postgres_runtime import PostgresSecrets, postgres_spec
 from components.proxy_runtime import LISTEN_PORT, ProxySecrets, proxy_spec
 from components.qdrant_runtime import FrontSecrets, QdrantSecrets, config_yaml, front_config, front_spec, qdrant_spec
 from components.spec import Port
 from tests.fixtures.docker_engine import free_port, new_password, remove_quietly, superuser_sql, wait_healthy, write_secret
+from posture.container import service_user
 from tests.integration.conftest import create_on_networks
 
 pytestmark = pytest.mark.integration
@@ -68,27 +69,31 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
         postgres = create_on_networks(docker_client, postgres_spec(
             built_images["postgres"], volume, PostgresSecrets(str(superuser_file), str(app_file), str(pg_cert),
                                                               str(pg_key), str(ca)),
-            name=names["postgres"], host_roots=roots), [networks["stores"].name])
+            name=names["postgres"], host_roots=roots), [networks["stores"].name], secret_dir)
         started.append(postgres)
 
         api_key, read_only_key = secrets.token_urlsafe(30), secrets.token_urlsafe(30)
-        qdrant_config = write_secret(secret_dir / f"api-qdrant-{suffix}.yaml", config_yaml(api_key, read_only_key).encode())
+        qdrant_config = write_secret(secret_dir / f"api-qdrant-{suffix}.yaml", config_yaml(
+            api_key, read_only_key, require_client_certificate=True).encode())
         qdrant_key = write_secret(secret_dir / f"api-qdrant-key-{suffix}", api_key.encode() + b"\n")
         store_cert, store_key = test_pki.issue_server(secret_dir, names["qdrant-store"])
         front_cert, front_key = test_pki.issue_server(secret_dir, names["qdrant"])
         front_cfg = write_secret(secret_dir / f"api-front-{suffix}.cfg", front_config(names["qdrant-store"]).encode())
         storage = tmp_path_factory.mktemp("api-qdrant-storage")
-        os.chown(storage, CONTAINER.uid, CONTAINER.gid)
+        os.chown(storage, *service_user(qdrant_runtime.STORE_NAME))
         storage.chmod(0o700)
         store = create_on_networks(docker_client, qdrant_spec(
             built_images["qdrant"], str(storage), QdrantSecrets(str(qdrant_config), str(store_cert), str(store_key),
                                                                 str(ca)),
-            name=names["qdrant-store"], host_roots=roots), [networks["qdrant-net"].name])
+            name=names["qdrant-store"], host_roots=roots), [networks["qdrant-net"].name], secret_dir)
         started.append(store)
         wait_healthy(store)
         front = create_on_networks(docker_client, front_spec(
-            built_images["tls-proxy"], FrontSecrets(str(front_cfg), str(front_cert), str(front_key), str(ca)),
-            name=names["qdrant"], host_roots=roots), [networks["stores"].name, networks["qdrant-net"].name])
+            built_images["tls-proxy"], FrontSecrets(str(front_cfg), str(front_cert), str(front_key), str(ca),
+                                                   *map(str, test_pki.issue_client(
+                                                       secret_dir, f"api-{suffix}-front",
+                                                       common_name=qdrant_runtime.FRONT_NAME))),
+            name=names["qdrant"], host_roots=roots), [networks["stores"].name, networks["qdrant-net"].name], secret_dir)
         started.append(front)
         wait_healthy(front)
         wait_healthy(postgres)
@@ -106,18 +111,20 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
                                             str(qdrant_client_key)),
             networks=(networks["api"].name, networks["stores"].name), name=names["api"],
             postgres_host=names["postgres"], qdrant_host=names["qdrant"], host_roots=roots),
-            [networks["api"].name, networks["stores"].name])
+            [networks["api"].name, networks["stores"].name], secret_dir)
         started.append(api)
         wait_healthy(api)
 
-        client_cert, client_key = test_pki.issue_client(secret_dir, f"rae-test-proxy-client-{suffix}")
+        # Owned by the proxy's uid: the probes below play a client of the proxy's kind, as the proxy's user.
+        client_cert, client_key = test_pki.issue_client(secret_dir, f"rae-test-proxy-client-{suffix}",
+                                                        owner=service_user(proxy_runtime.SERVICE))
         port = free_port()
         proxy = create_on_networks(docker_client, proxy_spec(
             built_images["tls-proxy"], ProxySecrets(str(test_pki.server_cert), str(test_pki.server_key),
                                                     str(client_cert), str(client_key), str(ca)),
             upstream=f"{names['api']}:{api_runtime.LISTEN_PORT}", upstream_name=names["api"],
             port=Port(LISTEN_PORT, port), name=names["proxy"], host_roots=roots),
-            [networks["edge"].name, networks["api"].name])
+            [networks["edge"].name, networks["api"].name], secret_dir)
         started.append(proxy)
         wait_healthy(proxy)
         yield Service(proxy, api, postgres, front, store, port, {k: v.name for k, v in networks.items()}, names["api"],
@@ -156,10 +163,33 @@ def stored(service) -> dict[str, int]:
 def test_api_runs_hardened_and_unpublished(service):
     service.api.reload()
     host = service.api.attrs["HostConfig"]
-    assert service.api.attrs["Config"]["User"] == f"{CONTAINER.uid}:{CONTAINER.gid}"
+    assert service.api.attrs["Config"]["User"] == "%d:%d" % service_user(api_runtime.NAME)
     assert host["ReadonlyRootfs"] is True and host["CapDrop"] == ["ALL"]
     assert not service.api.attrs["NetworkSettings"]["Ports"] or not any(service.api.attrs["NetworkSettings"]["Ports"].values())
     assert set(service.api.attrs["NetworkSettings"]["Networks"]) == {service.networks["api"], service.networks["stores"]}
+
+
+def _process_ids(container) -> set[str]:
+    """The real, effective, saved and filesystem uids and gids of the container's main process, read from /proc."""
+    container.reload()
+    status = dict(line.split(":\t", 1) for line in
+                  Path(f"/proc/{container.attrs['State']['Pid']}/status").read_text().splitlines() if ":\t" in line)
+    return set(status["Uid"].split()), set(status["Gid"].split())
+
+
+def test_each_service_runs_as_a_uid_and_gid_of_its_own(service):
+    """The five containers of the service, read from the kernel: each process's uid and gid are its service's own
+    (baseline CONTAINER.service_users), none root, and no two containers share a uid or a gid."""
+    containers = {api_runtime.NAME: service.api, "postgres": service.postgres, "qdrant-store": service.store,
+                  "qdrant": service.front, proxy_runtime.SERVICE: service.proxy}
+    seen = {}
+    for name, container in containers.items():
+        uids, gids = _process_ids(container)
+        uid, gid = service_user(name)
+        assert (uids, gids) == ({str(uid)}, {str(gid)}), (name, uids, gids)
+        seen[name] = (uid, gid)
+    assert len({uid for uid, _ in seen.values()}) == len({gid for _, gid in seen.values()}) == len(containers), seen
+    assert all(uid != 0 and gid != 0 for uid, gid in seen.values())
 
 
 def test_health_through_the_proxy(service):
@@ -204,7 +234,7 @@ def _probe(docker_client, built_images, service, script: str) -> subprocess.Comp
               service.client_key: "/probe/client.key"}
     return subprocess.run(["docker", "run", "--rm", "--name", name, "--network", service.networks["api"],
                            "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
-                           "--user", f"{CONTAINER.uid}:{CONTAINER.gid}",
+                           "--user", "%d:%d" % service_user(proxy_runtime.SERVICE),
                            *[arg for source, target in mounts.items()
                              for arg in ("--mount", f"type=bind,source={source},target={target},readonly")],
                            "--entrypoint", "python3", built_images["api"], "-c", script],

@@ -5,11 +5,15 @@ from pathlib import Path
 import pytest
 
 from baseline import CONTAINER
-from components import qdrant_runtime
+from components import postgres_runtime, proxy_runtime, qdrant_runtime
+from posture.container import service_user
 
 pytestmark = pytest.mark.integration
 
 SERVICES = ("postgres", "tls_proxy", "qdrant_store")
+# The session fixture -> the service it runs (its key in baseline CONTAINER.service_users).
+SERVICE_OF = {"postgres": postgres_runtime.SERVICE, "tls_proxy": proxy_runtime.SERVICE,
+              "qdrant_store": qdrant_runtime.STORE_NAME}
 
 
 @pytest.fixture(params=SERVICES)
@@ -26,9 +30,12 @@ def kernel_status(container) -> dict[str, str]:
     return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
 
 
-def test_process_runs_as_the_baseline_uid_not_root(service):
-    real, effective, saved, filesystem = kernel_status(service)["Uid"].split()
-    assert {real, effective, saved, filesystem} == {str(CONTAINER.uid)}
+@pytest.mark.parametrize("fixture", SERVICES)
+def test_process_runs_as_its_services_own_uid_and_gid_not_root(request, fixture):
+    status = kernel_status(request.getfixturevalue(fixture).container)
+    uid, gid = service_user(SERVICE_OF[fixture])
+    assert set(status["Uid"].split()) == {str(uid)} and set(status["Gid"].split()) == {str(gid)}
+    assert uid != 0 and gid != 0
 
 
 def test_no_effective_capabilities(service):

@@ -9,12 +9,14 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from baseline import CONTAINER, DATABASE, TLS
+from baseline import DATABASE, TLS
 from components.postgres_runtime import (APP_PASSWORD_PATH, APP_ROLE, DATABASE_NAME, OWNER_ROLE, SUPERUSER,
                                          TENANT_SETTING, PostgresSecrets, postgres_spec)
+from components import postgres_runtime
 from components.scram import verifier
 from components.spec import docker_api_kwargs
-from tests.fixtures.docker_engine import new_password, remove_quietly, start_postgres, superuser_sql
+from posture.container import service_user
+from tests.fixtures.docker_engine import new_password, own_copies, remove_quietly, start_postgres, superuser_sql
 
 pytestmark = pytest.mark.integration
 
@@ -311,7 +313,7 @@ def run_until_exit(docker_client, built_images, test_pki, secret_dir, label, dro
                          PostgresSecrets(str(superuser_file), str(app_file), str(test_pki.server_cert),
                                          str(test_pki.server_key), str(test_pki.ca_cert)),
                          name=f"rae-test-{label}-{suffix}", host_roots=(str(secret_dir.parent),))
-    kwargs = docker_api_kwargs(spec)
+    kwargs = docker_api_kwargs(own_copies(spec, secret_dir))
     kwargs["volumes"] = {source: bind for source, bind in kwargs["volumes"].items() if bind["bind"] != drop_mount}
     kwargs["environment"] |= environment or {}
     kwargs["restart_policy"] = {"Name": "no"}  # observe the one failure instead of a restart loop
@@ -346,7 +348,7 @@ def test_refuses_to_initialise_over_foreign_files(docker_client, built_images, t
     foreign = tmp_path / "not-a-database"
     foreign.mkdir()
     (foreign / "keep-me").write_text("someone's data\n")
-    os.chown(foreign, CONTAINER.uid, CONTAINER.gid)
+    os.chown(foreign, *service_user(postgres_runtime.SERVICE))
     exit_code, logs, data = run_until_exit(docker_client, built_images, test_pki, secret_dir, "foreign",
                                            data_volume=str(foreign))
     assert exit_code != 0

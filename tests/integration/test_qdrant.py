@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from baseline import CONTAINER, TLS
+from baseline import TLS
 from components import qdrant_runtime
 from components.qdrant_runtime import FrontSecrets, front_config, front_spec, tenant_claims, tenant_collection
 from components.spec import Port
+from posture.container import service_user
 from tests.fixtures.docker_engine import free_port, remove_quietly, wait_healthy, write_secret
 from tests.integration.conftest import create_on_networks
 
@@ -60,7 +61,7 @@ def test_store_runs_as_non_root_with_read_only_rootfs_and_no_capabilities(qdrant
     qdrant.store.reload()
     status = dict(line.split(":\t", 1) for line in
                   Path(f"/proc/{qdrant.store.attrs['State']['Pid']}/status").read_text().splitlines() if ":\t" in line)
-    assert status["Uid"].split()[1] == str(CONTAINER.uid)
+    assert status["Uid"].split()[1] == str(service_user(qdrant_runtime.STORE_NAME)[0])
     assert int(status["CapEff"], 16) == 0
     assert qdrant.store.attrs["HostConfig"]["ReadonlyRootfs"] is True
     assert qdrant.store.attrs["Config"]["Image"] != qdrant_runtime.OFFICIAL_IMAGE  # our build, by local image id
@@ -123,7 +124,7 @@ def _probe_from(docker_client, built_images, network: str, script: str) -> subpr
     name = f"rae-test-probe-{uuid.uuid4().hex[:8]}"
     return subprocess.run(["docker", "run", "--rm", "--name", name, "--network", network, "--read-only",
                            "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true", "--user",
-                           f"{CONTAINER.uid}:{CONTAINER.gid}", built_images["base"], "bash", "-c", script],
+                           "65534:65534", built_images["base"], "bash", "-c", script],  # nobody: no service's uid
                           capture_output=True, text=True, timeout=60)
 
 
@@ -139,6 +140,44 @@ def test_the_store_itself_accepts_tls12_so_only_its_front_reaches_it(qdrant, doc
                         f"timeout 5 bash -c 'exec 3<>/dev/tcp/{qdrant.store.name}/{qdrant_runtime.HTTP_PORT}' "
                         f"&& echo OPEN; echo done")
     assert probe.stdout.split() == ["done"], probe.stdout + probe.stderr
+
+
+def _store_handshake(qdrant, test_pki, port: int, client: tuple | None) -> str:
+    """A TLS handshake with the store itself at its address on its own network (the host sits on every bridge),
+    the store's certificate verified by name, then one read: "answered" or the refusal."""
+    qdrant.store.reload()
+    address = next(iter(qdrant.store.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+    context = _context(test_pki, client=client)
+    context.set_alpn_protocols(["h2"] if port == qdrant_runtime.GRPC_PORT else ["http/1.1"])
+    with socket.create_connection((address, port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=qdrant.store.name) as tls:
+        try:
+            tls.sendall(b"GET /readyz HTTP/1.1\r\nHost: store\r\n\r\n" if port == qdrant_runtime.HTTP_PORT
+                        else b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+            return "answered" if tls.recv(64) else "closed without an alert"
+        except ssl.SSLError as error:
+            return f"refused: {error.reason}"
+        except ConnectionError as error:
+            return f"reset: {error}"
+
+
+def test_the_store_requires_the_fronts_client_certificate_on_rest(qdrant, test_pki, secret_dir):
+    """The front -> store hop (baseline TLS.client_cert_required_hops: qdrant-front->qdrant-store): Qdrant's REST
+    port completes no request without a client certificate of the CA, and the front's answers. Every call through
+    the front in this module passes that hop, so the front presents its certificate."""
+    assert "qdrant-front->qdrant-store" in TLS.client_cert_required_hops
+    refused = _store_handshake(qdrant, test_pki, qdrant_runtime.HTTP_PORT, None)
+    assert refused.startswith(("refused", "reset", "closed")), refused
+    front_identity = test_pki.issue_client(secret_dir, f"qdrant-front-probe-{uuid.uuid4().hex[:6]}",
+                                           common_name=qdrant_runtime.FRONT_NAME)
+    assert _store_handshake(qdrant, test_pki, qdrant_runtime.HTTP_PORT, front_identity) == "answered"
+    assert request(qdrant, test_pki, "GET", "/collections", key=qdrant.api_key)[0] == 200
+
+
+def test_the_stores_grpc_port_asks_no_client_certificate(qdrant, test_pki):
+    """What Qdrant 1.18.3 does not do, observed: its gRPC port (load_tls_external_server_config) completes TLS for a
+    client without a certificate. Only the front shares the store's network; the API key still applies there."""
+    assert _store_handshake(qdrant, test_pki, qdrant_runtime.GRPC_PORT, None) == "answered"
 
 
 def test_api_key_is_required(qdrant, test_pki):
@@ -179,7 +218,7 @@ def test_snapshots_are_written_on_the_data_volume(qdrant, test_pki, collection):
     assert status == 200
     snapshot = qdrant.storage / "snapshots" / collection / body["result"]["name"]
     assert snapshot.is_file() and snapshot.stat().st_size > 0
-    assert snapshot.stat().st_uid == CONTAINER.uid
+    assert snapshot.stat().st_uid == service_user(qdrant_runtime.STORE_NAME)[0]
     assert (qdrant.storage / ".qdrant-initialized").is_file()
     # Nothing was written to the container's own filesystem but the mount points Docker made for its files.
     mount_points = {mount["Destination"] for mount in qdrant.store.attrs["Mounts"]}
@@ -207,11 +246,14 @@ def test_front_refuses_a_store_its_ca_did_not_sign(qdrant, test_pki, docker_clie
     port = free_port()
     spec = dataclasses.replace(
         front_spec(built_images["tls-proxy"], FrontSecrets(str(config), str(test_pki.server_cert),
-                                                           str(test_pki.server_key), str(wrong_anchor)),
+                                                           str(test_pki.server_key), str(wrong_anchor),
+                                                           *map(str, test_pki.issue_client(
+                                                               secret_dir, f"qdrant-front-wrong-{suffix}",
+                                                               common_name=qdrant_runtime.FRONT_NAME))),
                    name=f"rae-test-qdrant-wrong-{suffix}", host_roots=(str(secret_dir.parent),)),
         ports=(Port(qdrant_runtime.HTTP_PORT, port),))
     store_network = next(iter(qdrant.store.attrs["NetworkSettings"]["Networks"]))
-    front = create_on_networks(docker_client, spec, [qdrant.client_network, store_network])
+    front = create_on_networks(docker_client, spec, [qdrant.client_network, store_network], secret_dir)
     try:
         wait_healthy(front)
         wrong = dataclasses.replace(qdrant, front=front, rest_port=port)
@@ -323,3 +365,21 @@ def test_forged_or_expired_tokens_are_refused(qdrant, test_pki, tenant_collectio
     status, _ = request(qdrant, test_pki, "POST", f"/collections/{tenant_collections['tenant-a']}/points/scroll",
                         key=token, body={"limit": 1})
     assert status in (401, 403)
+
+
+@pytest.mark.parametrize("port_name,kind", [("rest_port", "tls"), ("grpc_port", "grpc")])
+def test_the_audits_probe_sees_the_fronts_tls13_and_its_client_certificate_requirement(qdrant, test_pki, port_name,
+                                                                                      kind):
+    """The audit's TLS probe (harden/audit/tls_probe.py) against the front's REST and gRPC ports, as `harden audit
+    --stack` runs it on the internal hops: TLS 1.2 refused, TLS 1.3 accepted (ALPN h2 on gRPC), the chain verified by
+    name, a client without a certificate refused; every check observed, none assumed."""
+    from harden.audit.tls_probe import Endpoint, probe
+
+    endpoint = Endpoint("127.0.0.1", getattr(qdrant, port_name), kind, server_name="localhost",
+                        ca=str(test_pki.ca_cert), mtls=True)
+    checks = {e.check: e for e in probe(endpoint)}
+    assert {name: checks[name].status for name in ("tls1.2_refused", "tls1.3_accepted", "chain_valid",
+                                                   "client_without_certificate_refused")} == dict.fromkeys(
+        ("tls1.2_refused", "tls1.3_accepted", "chain_valid", "client_without_certificate_refused"), "pass"), checks
+    assert checks["tls1.3_accepted"].actual.startswith("accepted (TLSv1.3")
+    assert ("alpn=h2" in checks["tls1.3_accepted"].detail) == (kind == "grpc")

@@ -7,7 +7,7 @@ CONTAINER_TYPE = "docker:index/container:Container"
 
 HARDENED = {
     CONTAINER_TYPE: {
-        "image": "sha256:" + "a" * 64, "user": f"{CONTAINER.uid}:{CONTAINER.gid}", "readOnly": True,
+        "image": "sha256:" + "a" * 64, "user": "10001:10001", "readOnly": True,
         "capabilities": {"drops": list(CONTAINER.cap_drop)}, "securityOpts": list(CONTAINER.security_opts),
         "memory": CONTAINER.memory_mb_default, "healthcheck": {"tests": ["CMD", "true"]},
         "logOpts": dict(CONTAINER.log_opts), "envs": ["PGPASSWORD_FILE=/run/secrets/pg"],

@@ -41,7 +41,7 @@ PROGRAM = textwrap.dedent('''
 def test_preview_with_the_pack_blocks_the_violation_only(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text(
         f"name: crossguard-engine-test\nruntime:\n  name: python\n  options:\n    virtualenv: {REPO / '.venv'}\n")
-    (tmp_path / "__main__.py").write_text(PROGRAM.format(uid=CONTAINER.uid, gid=CONTAINER.gid, pids=CONTAINER.pids_limit))
+    (tmp_path / "__main__.py").write_text(PROGRAM.format(uid=10001, gid=10001, pids=CONTAINER.pids_limit))
     script = (f'source "{REPO}/scripts/pulumi-env.sh" && export PULUMI_BACKEND_URL="file://{tmp_path}/state" '
               f'&& mkdir -p "{tmp_path}/state" && cd "{tmp_path}" && pulumi stack select --create test >/dev/null '
               f'&& pulumi preview --non-interactive --policy-pack "{REPO}/policies/crossguard"')

@@ -39,11 +39,11 @@ def test_a_setting_counts_where_it_is_read_or_enforced_not_where_it_is_listed(tm
         _C = CONTAINER.controls
 
         def build(spec):
-            require(spec.uid == CONTAINER.uid, "uid", _C("read_only_rootfs"))
+            require(spec.pids_limit == CONTAINER.pids_limit, "pids", _C("read_only_rootfs"))
             return {key: getattr(SSH, key) for key in KEYWORDS}
         '''))
     found = {(section, key) for section, key, _ in controls_map.references(module)}
-    assert found == {("CONTAINER", "uid"), ("CONTAINER", "read_only_rootfs"), ("SSH", "permit_root_login")}
+    assert found == {("CONTAINER", "pids_limit"), ("CONTAINER", "read_only_rootfs"), ("SSH", "permit_root_login")}
 
 
 def test_a_new_gap_fails(monkeypatch):

@@ -31,7 +31,7 @@ def inspect(**host) -> dict:
     """`docker inspect` of the hardened container, with HostConfig changes."""
     return {
         "Name": "/svc",
-        "Config": {"User": f"{CONTAINER.uid}:{CONTAINER.gid}", "Image": IMAGE, "Env": ["PGPASSWORD_FILE=/run/secrets/pg"],
+        "Config": {"User": "10001:10001", "Image": IMAGE, "Env": ["PGPASSWORD_FILE=/run/secrets/pg"],
                    "Healthcheck": {"Test": ["CMD", "true"]}},
         "HostConfig": {"ReadonlyRootfs": True, "CapDrop": ["ALL"], "SecurityOpt": ["no-new-privileges:true"],
                        "Memory": 512 * 1024 * 1024, "PidsLimit": CONTAINER.pids_limit, "Tmpfs": dict(CONTAINER.tmpfs),
@@ -181,7 +181,7 @@ def test_uid_in_the_root_group_is_judged_one_way_everywhere():
     attrs["Config"]["User"] = "10001:0"
     assert "RAE-CTR-001" in rules(posture.from_inspect(attrs))
     with pytest.raises(BaselineViolation, match="root group"):
-        ContainerSpec("svc", IMAGE, Healthcheck(("CMD", "true")), gid=0)
+        ContainerSpec("svc", IMAGE, Healthcheck(("CMD", "true")), service="postgres", gid=0)
 
 
 @pytest.mark.parametrize("image, pinned", [
@@ -241,7 +241,7 @@ def test_catalog_rules_carry_the_controls_of_their_requirements():
 
 
 def test_the_spec_is_validated_by_the_model_with_its_declared_roots():
-    spec = ContainerSpec("svc", IMAGE, Healthcheck(("CMD", "true")), ports=(Port(8443, 8443),),
+    spec = ContainerSpec("svc", IMAGE, Healthcheck(("CMD", "true")), service="postgres", ports=(Port(8443, 8443),),
                          mounts=(Mount("/opt/app/data", "/data", "bind"),),
                          secret_files=(SecretFile("/opt/app/secrets/key", "/run/secrets/key"),),
                          host_roots=("/opt/app",))
@@ -256,7 +256,7 @@ def test_the_spec_is_validated_by_the_model_with_its_declared_roots():
 def test_checkov_shaped_values_are_read_like_the_plan():
     """checkov wraps every value in a list and adds its own keys to maps (where it read them): not data."""
     where = {"__file__": ["plan.json"], "__startline__": [1], "__endline__": [1], "start_line": [0], "end_line": [0]}
-    conf = {"image": [IMAGE], "user": [f"{CONTAINER.uid}:{CONTAINER.gid}"], "read_only": [True],
+    conf = {"image": [IMAGE], "user": ["10001:10001"], "read_only": [True],
             "capabilities": [{"drop": [["ALL"]]}], "security_opts": [["no-new-privileges:true"]], "memory": [512],
             "healthcheck": [{"test": [["CMD", "true"]]}], "restart": [CONTAINER.restart],
             "log_opts": [{**{k: [v] for k, v in CONTAINER.log_opts.items()}, **where}],
@@ -277,7 +277,7 @@ def test_the_audit_judges_docker_inspect_with_the_model():
     assert set(posture.REQUIREMENTS) <= set(evidence)
     failed = {name for name, e in evidence.items() if e.status == "fail"}
     assert failed == {"user", "cap_add", "forbidden_mounts", "health"}  # health: the inspect data is not running
-    assert evidence["user"].actual == "10001:0" and evidence["user"].controls == CONTAINER.controls("uid")
+    assert evidence["user"].actual == "10001:0" and evidence["user"].controls == CONTAINER.controls("service_users")
     assert evidence["forbidden_mounts"].actual == ["/var/run/docker.sock"]
     assert evidence["forbidden_mounts"].controls == CONTAINER.controls("forbidden_mounts")
     clean = {e.check: e.status for e in check_container(inspect(), host_roots=(ROOT,))}
@@ -314,3 +314,33 @@ def test_a_long_service_address_is_not_taken_for_a_credential(value):
                                    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])
 def test_random_values_are_still_credentials_with_or_without_a_port(value):
     assert posture.credential_reason("UPSTREAM", value) == "its value looks like a random credential"
+
+
+def test_a_service_runs_as_its_own_user_and_no_other_services():
+    """CONTAINER.service_users is an allow-list: a labelled service runs as exactly its uid:gid; a service the
+    baseline does not list is refused; an unlabelled container may not borrow a service's uid or gid."""
+    label = lambda service: [{"label": posture.SERVICE_LABEL, "value": service}]  # noqa: E731
+    postgres, api = ("%d:%d" % CONTAINER.service_users[name] for name in ("postgres", "rae-api"))
+    assert rules(posture.from_pulumi("svc", pulumi_props(user=postgres, labels=label("postgres")))) == {}
+    wrong = rules(posture.from_pulumi("svc", pulumi_props(user=api, labels=label("postgres"))))
+    assert list(wrong) == ["RAE-CTR-001"] and "not its own" in wrong["RAE-CTR-001"][0]
+    assert "no user of its own" in rules(posture.from_pulumi("svc", pulumi_props(labels=label("redis"))))["RAE-CTR-001"][0]
+    borrowed = inspect()
+    borrowed["Config"]["User"] = postgres
+    assert "another service's" in rules(posture.from_inspect(borrowed))["RAE-CTR-001"][0]
+    borrowed["Config"]["Labels"] = {posture.SERVICE_LABEL: "postgres"}
+    assert rules(posture.from_inspect(borrowed)) == {}
+    assert len({uid for uid, _ in CONTAINER.service_users.values()}) == len(CONTAINER.service_users)
+    assert all(uid > 0 and gid > 0 for uid, gid in CONTAINER.service_users.values())
+
+
+def test_a_spec_is_refused_with_another_services_user_or_an_unlisted_service():
+    from components.spec import ContainerSpec, Healthcheck
+    health = Healthcheck(("CMD", "true"))
+    spec = ContainerSpec("db", IMAGE, health, service="postgres")
+    assert (spec.uid, spec.gid) == CONTAINER.service_users["postgres"]
+    with pytest.raises(BaselineViolation, match="not its own") as refused:
+        ContainerSpec("db", IMAGE, health, service="postgres", uid=CONTAINER.service_users["rae-api"][0])
+    assert "A.8.2" in refused.value.controls
+    with pytest.raises(BaselineViolation, match="no user of its own"):
+        ContainerSpec("cache", IMAGE, health)

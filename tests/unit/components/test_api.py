@@ -8,6 +8,7 @@ from baseline import BaselineViolation
 from components import api_runtime
 from components.api import ApiService, ApiServiceArgs
 from tests.unit.components.harness import declare, one
+from posture.container import service_user
 
 IMAGE = "sha256:" + "5" * 64
 SECRETS = api_runtime.ApiSecrets("/srv/data/s/api.crt", "/srv/data/s/api.key", "/srv/data/s/ca.crt",
@@ -22,7 +23,7 @@ def _api(image=IMAGE, proxy_network="rae-unit-api", stores_network="rae-unit-bac
 
 def test_the_api_is_unpublished_on_its_two_segments_with_its_secrets_as_files():
     container = one(_api(), "docker:index/container:Container")
-    assert container["ports"] == [] and container["readOnly"] is True and container["user"] == "10001:10001"
+    assert container["ports"] == [] and container["readOnly"] is True and container["user"] == "%d:%d" % service_user(api_runtime.NAME)
     assert [n["name"] for n in container["networksAdvanced"]] == ["rae-unit-api", "rae-unit-backend"]
     assert container["networksAdvanced"][0]["aliases"] == [api_runtime.NAME]
     mounts = {m["target"]: m["source"] for m in container["mounts"]}

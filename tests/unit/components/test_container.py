@@ -8,13 +8,14 @@ from baseline import CONTAINER, BaselineViolation
 from components.container import LABEL_COMPONENT, LABEL_SERVICE, LABEL_STACK, HardenedContainer, HardenedContainerArgs
 from components.spec import ContainerSpec, Healthcheck, Mount, Port
 from tests.unit.components.harness import declare, one
+from posture.container import service_user
 
 IMAGE = "sha256:" + "a" * 64
 CONTAINER_TYPE = "docker:index/container:Container"
 
 
 def hardened_spec(**overrides) -> ContainerSpec:
-    settings = dict(name="svc", image=IMAGE, healthcheck=Healthcheck(("CMD", "true")),
+    settings = dict(name="svc", service="postgres", image=IMAGE, healthcheck=Healthcheck(("CMD", "true")),
                     ports=(Port(8443, 18443),), mounts=(Mount("rae-unit-data", "/data"),), networks=("rae-unit-backend",))
     return ContainerSpec(**(settings | overrides))
 
@@ -29,8 +30,8 @@ def container_inputs(declared) -> dict:
     return one(declared, CONTAINER_TYPE)
 
 
-def test_runs_as_the_baseline_non_root_user(container_inputs):
-    assert container_inputs["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}"
+def test_runs_as_its_services_own_non_root_user(container_inputs):
+    assert container_inputs["user"] == "%d:%d" % service_user("postgres") and not container_inputs["user"].startswith("0:")
 
 
 def test_root_filesystem_is_read_only_with_only_baseline_tmpfs(container_inputs):
@@ -93,7 +94,7 @@ def test_image_is_pinned_by_id(container_inputs):
 
 def test_labels_name_component_stack_and_service(container_inputs):
     labels = {label["label"]: label["value"] for label in container_inputs["labels"]}
-    assert labels == {LABEL_COMPONENT: "Unit", LABEL_STACK: "unit", LABEL_SERVICE: "svc"}
+    assert labels == {LABEL_COMPONENT: "Unit", LABEL_STACK: "unit", LABEL_SERVICE: "postgres"}  # its service, which its user follows
 
 
 def test_mounts_and_networks_are_the_declared_ones(container_inputs):

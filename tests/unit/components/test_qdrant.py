@@ -12,13 +12,15 @@ from components.qdrant import COS_IMAGE, DockerQdrant, DockerQdrantArgs, GcpQdra
 from components.qdrant_runtime import (CONFIG_PATH, FrontSecrets, QdrantSecrets, config_yaml, front_config,
                                        qdrant_spec)
 from tests.unit.components.harness import declare, of_type, one
+from posture.container import service_user
 
 IMAGE = "qdrant/qdrant@sha256:" + "c" * 64
 LOCAL_ID = "sha256:" + "d" * 64
 PROXY_ID = "sha256:" + "e" * 64
 KEY = "projects/p/locations/r/keyRings/k/cryptoKeys/disk"
 STORE_SECRETS = QdrantSecrets("/srv/data/s/qdrant.yaml", "/srv/data/s/q.crt", "/srv/data/s/q.key", "/srv/data/s/ca.crt")
-FRONT_SECRETS = FrontSecrets("/srv/data/s/front.cfg", "/srv/data/s/f.crt", "/srv/data/s/f.key", "/srv/data/s/ca.crt")
+FRONT_SECRETS = FrontSecrets("/srv/data/s/front.cfg", "/srv/data/s/f.crt", "/srv/data/s/f.key", "/srv/data/s/ca.crt",
+                             "/srv/data/s/fc.crt", "/srv/data/s/fc.key")
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -47,7 +49,8 @@ def test_store_and_front_are_hardened_unpublished_and_keyless_in_env():
     containers = {r["inputs"]["hostname"]: r["inputs"] for r in of_type(_docker(), "docker:index/container:Container")}
     store, front = containers["qdrant-store"], containers["qdrant"]
     for container in (store, front):
-        assert container["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}" and container["readOnly"] is True
+        service = {label["label"]: label["value"] for label in container["labels"]}["org.rae.hardening.service"]
+        assert container["user"] == "%d:%d" % service_user(service) and container["readOnly"] is True
         assert not container.get("ports")
         assert not any("API_KEY" in env for env in container.get("envs", []))
     assert store["image"] == LOCAL_ID and front["image"] == PROXY_ID
@@ -138,7 +141,7 @@ def test_vm_runs_the_same_hardened_spec_with_secrets_fetched_into_tmpfs(vm):
     config = yaml.safe_load(user_data)
     fetch, run = config["runcmd"]
     assert run[:3] == ["docker", "run", "-d"] and run[-1] == IMAGE
-    assert "--read-only" in run and run[run.index("--user") + 1] == f"{CONTAINER.uid}:{CONTAINER.gid}"
+    assert "--read-only" in run and run[run.index("--user") + 1] == "%d:%d" % service_user("qdrant-store")
     assert any(command.startswith("mkdir -p /run/qdrant && mount -t tmpfs") for command in config["bootcmd"])
     assert "secretmanager.googleapis.com/v1/projects/p/secrets/rae-qdrant-config/versions/latest:access" in fetch[2]
     assert "api_key" not in user_data
@@ -148,7 +151,7 @@ def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service():
     spec = qdrant_spec(IMAGE, "/mnt/disks/qdrant/storage", STORE_SECRETS, host_roots=("/mnt/disks/qdrant", "/srv/data"))
     config = yaml.safe_load(cloud_init(spec, {"/run/qdrant/a": "projects/p/secrets/a"}, "/dev/sdb"))
     assert config["bootcmd"][0] == "blkid /dev/sdb || mkfs.ext4 -F /dev/sdb"
-    assert f"chown {CONTAINER.uid}:{CONTAINER.gid} /mnt/disks/qdrant/storage" in config["bootcmd"][2]
+    assert "chown %d:%d /mnt/disks/qdrant/storage" % service_user("qdrant-store") in config["bootcmd"][2]
     assert "type=bind,source=/mnt/disks/qdrant/storage,target=/qdrant/storage" in config["runcmd"][1]
 
 

@@ -10,11 +10,14 @@ import pytest
 
 from pulumi.dynamic.dynamic import serialize_provider
 
-from baseline import CONTAINER, SECRETS, BaselineViolation
+from baseline import SECRETS, BaselineViolation
 from components.host_files import (DirectoryProvider, SecretFileProvider, directory_matches, file_matches,
                                   write_secret_file)
 from components.secrets import ACCESSOR, Secrets, SecretsArgs
 from tests.unit.components.harness import declare, is_secret, of_type, one
+from posture.container import service_user
+
+UID, GID = service_user("postgres")  # the owner of the files these tests write
 
 KEY = "projects/p/locations/europe-west4/keyRings/k/cryptoKeys/secrets"
 REPO = Path(__file__).resolve().parents[3]
@@ -26,7 +29,7 @@ def _secrets(args: SecretsArgs) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def docker_secrets() -> list[dict]:
-    return _secrets(SecretsArgs("docker", ["postgres-app-password"], directory="/srv/data/secrets"))
+    return _secrets(SecretsArgs("docker", ["postgres-app-password"], directory="/srv/data/secrets", owner="postgres"))
 
 
 def test_generated_with_baseline_length(docker_secrets):
@@ -37,7 +40,7 @@ def test_generated_with_baseline_length(docker_secrets):
 def test_docker_secret_is_a_file_for_the_service_uid_and_never_in_clear(docker_secrets):
     secret_file = one(docker_secrets, "pulumi-python:dynamic:Resource")
     assert secret_file["path"] == "/srv/data/secrets/postgres-app-password"
-    assert (secret_file["uid"], secret_file["gid"]) == (CONTAINER.uid, CONTAINER.gid)
+    assert (secret_file["uid"], secret_file["gid"]) == (UID, GID)
     assert is_secret(secret_file["content"])
 
 
@@ -75,23 +78,23 @@ def test_weaker_secrets_are_refused(what, args, control):
 
 def test_secret_file_is_written_0400_for_the_owner_and_atomically(tmp_path: Path):
     path = tmp_path / "deep" / "secret"
-    write_secret_file(str(path), "s3cret", CONTAINER.uid, CONTAINER.gid)
+    write_secret_file(str(path), "s3cret", UID, GID)
     info = path.stat()
-    assert stat.S_IMODE(info.st_mode) == SECRETS.file_mode and (info.st_uid, info.st_gid) == (CONTAINER.uid, CONTAINER.gid)
+    assert stat.S_IMODE(info.st_mode) == SECRETS.file_mode and (info.st_uid, info.st_gid) == (UID, GID)
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert [p.name for p in path.parent.iterdir()] == ["secret"]
 
 
 def test_secret_file_provider_is_idempotent_and_sees_drift(tmp_path: Path):
     provider = SecretFileProvider()
-    props = {"path": str(tmp_path / "key"), "content": "v1", "uid": CONTAINER.uid, "gid": CONTAINER.gid}
+    props = {"path": str(tmp_path / "key"), "content": "v1", "uid": UID, "gid": GID}
     created = provider.create(props)
     assert "v1" not in created.outs["fingerprint"]
     assert provider.diff(created.id, created.outs, props).changes is False
     os.chmod(props["path"], 0o644)
     assert provider.diff(created.id, created.outs, props).changes is True
     provider.update(created.id, created.outs, props)
-    assert file_matches(props["path"], "v1", CONTAINER.uid, CONTAINER.gid)
+    assert file_matches(props["path"], "v1", UID, GID)
     assert provider.diff(created.id, created.outs, props | {"content": "v2"}).changes is True
     provider.delete(created.id, props)
     assert not Path(props["path"]).exists()
@@ -99,9 +102,9 @@ def test_secret_file_provider_is_idempotent_and_sees_drift(tmp_path: Path):
 
 def test_data_directory_provider_keeps_data_unless_released(tmp_path: Path):
     provider = DirectoryProvider()
-    kept = {"path": str(tmp_path / "pgdata"), "uid": CONTAINER.uid, "gid": CONTAINER.gid, "remove_on_delete": False}
+    kept = {"path": str(tmp_path / "pgdata"), "uid": UID, "gid": GID, "remove_on_delete": False}
     created = provider.create(kept)
-    assert directory_matches(kept["path"], CONTAINER.uid, CONTAINER.gid)
+    assert directory_matches(kept["path"], UID, GID)
     (tmp_path / "pgdata" / "PG_VERSION").write_text("15\n")
     assert provider.diff(created.id, created.outs, kept).changes is False
     provider.delete(created.id, kept)
@@ -117,8 +120,26 @@ def test_providers_survive_the_engines_pickling_into_a_fresh_process(tmp_path: P
     serialized = serialize_provider(SecretFileProvider())
     path = tmp_path / "roundtrip"
     program = ("import base64, sys, dill; provider = dill.loads(base64.b64decode(sys.argv[1])); "
-               f"provider.create({{'path': {str(path)!r}, 'content': 'x', 'uid': {CONTAINER.uid}, 'gid': {CONTAINER.gid}}})")
+               f"provider.create({{'path': {str(path)!r}, 'content': 'x', 'uid': {UID}, 'gid': {GID}}})")
     completed = subprocess.run([sys.executable, "-c", program, serialized], cwd=REPO, capture_output=True, text=True,
                                check=False)
     assert completed.returncode == 0, completed.stderr
-    assert file_matches(str(path), "x", CONTAINER.uid, CONTAINER.gid)
+    assert file_matches(str(path), "x", UID, GID)
+
+
+def test_a_data_directory_and_its_missing_parents_are_0700_and_its_data_follows_a_new_owner(tmp_path: Path):
+    """Parents the provider creates are 0700 (mkdir -p would leave them 0755); a stack from before each service had
+    its own uid hands the whole tree to the service's new uid and gid on update."""
+    provider = DirectoryProvider()
+    old = {"path": str(tmp_path / "root" / "data" / "pgdata"), "uid": 10001, "gid": 10001, "remove_on_delete": False}
+    created = provider.create(old)
+    assert all((tmp_path / part).stat().st_mode & 0o777 == 0o700 for part in ("root", "root/data", "root/data/pgdata"))
+    nested = tmp_path / "root" / "data" / "pgdata" / "base" / "1"
+    nested.parent.mkdir()
+    nested.write_text("data\n")
+    os.chown(nested.parent, 10001, 10001)
+    os.chown(nested, 10001, 10001)
+    new = old | {"uid": UID, "gid": GID}
+    assert provider.diff(created.id, created.outs, new).changes is True
+    provider.update(created.id, created.outs, new)
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in (nested, nested.parent, nested.parent.parent)} == {(UID, GID)}

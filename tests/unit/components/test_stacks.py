@@ -11,6 +11,8 @@ from components.connect_info import describe
 from components.render import SECRET_MARKER, render_program
 from components.stacks import local
 from tests.unit.components.harness import declare
+from posture.container import service_user
+from components.container import LABEL_SERVICE
 
 REPO = Path(__file__).resolve().parents[3]
 GCP_CONFIG = {
@@ -112,9 +114,13 @@ def test_local_stack_runs_our_images_hardened_on_separated_networks(images_file)
     assert containers["rae-local-tls-proxy"]["image"] == IMAGE_IDS["tls-proxy"]["id"]
     assert containers["rae-local-qdrant-store"]["image"] == IMAGE_IDS["qdrant"]["id"]
     assert containers["rae-local-qdrant"]["image"] == IMAGE_IDS["tls-proxy"]["id"]
+    users = set()
     for container in containers.values():
-        assert container["readOnly"] is True and container["user"] == f"{CONTAINER.uid}:{CONTAINER.gid}"
+        service = {label["label"]: label["value"] for label in container["labels"]}[LABEL_SERVICE]
+        assert container["readOnly"] is True and container["user"] == "%d:%d" % service_user(service)
+        users.add(container["user"])
         assert all(port["ip"] == "127.0.0.1" for port in container.get("ports") or [])
+    assert len(users) == len(containers)  # one uid:gid per service
     networks = {n["name"]: n for n in _by_type(graph, "docker:index/network:Network")}
     assert networks["rae-local-backend"]["internal"] is True and networks["rae-local-edge"]["internal"] is False
     assert networks["rae-local-qdrant"]["internal"] is True and networks["rae-local-api"]["internal"] is True

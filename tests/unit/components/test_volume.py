@@ -9,6 +9,7 @@ from components import block_device
 from components.block_device import BlockDeviceStatus
 from components.volume import LABEL_ENCRYPTION, EncryptedVolume, EncryptedVolumeArgs
 from tests.unit.components.harness import declare, one
+from posture.container import service_user
 
 REPO = Path(__file__).resolve().parents[3]
 DATA = str(REPO / ".state" / "unit-data" / "postgres")
@@ -55,7 +56,7 @@ def test_a_luks_backed_path_needs_no_exemption(monkeypatch):
 def test_the_data_directory_is_created_for_the_service_uid_and_protected():
     _, resources = _volume(unencrypted_exemption=EXEMPTION)
     directory = one(resources, "pulumi-python:dynamic:Resource")
-    assert directory["path"] == DATA and directory["uid"] == 10001 and directory["remove_on_delete"] is False
+    assert directory["path"] == DATA and (directory["uid"], directory["gid"]) == service_user("postgres") and directory["remove_on_delete"] is False
 
 
 @pytest.mark.parametrize("path", ["/etc", "/", "relative/data", "/var/run/docker.sock"])
