@@ -6,7 +6,8 @@
      "result": "ok", "snapshot": "4f1c...", "taken_at": "2026-11-30T02:00:01Z", "seconds": 5.2, ...}
 
 `action` is one of ACTIONS, `result` "ok" or "fail" (a failure carries `error`). Drill lines carry
-`rto_seconds`, `rpo_seconds` and `matched`. No line ever holds a secret: the fields are named here and
+`rto_seconds`, `rpo_seconds` and `matched`; a check of an append-only repository carries `append_only` and
+`delete_refused` (the server's answer to a delete made with this host's credentials). No line ever holds a secret: the fields are named here and
 nothing else is written.
 """
 
@@ -19,7 +20,7 @@ ACTIONS = ("backup", "forget", "check", "drill", "restore")
 RESULTS = ("ok", "fail")
 FIELDS = ("time", "action", "dataset", "repository", "result", "error", "snapshot", "manifest_snapshot", "taken_at",
           "seconds", "bytes_processed", "bytes_added", "tables", "rows", "matched", "rto_seconds", "rpo_seconds",
-          "problems", "read_data_subset", "keep_within_days", "skipped")
+          "problems", "read_data_subset", "keep_within_days", "skipped", "append_only", "delete_refused")
 
 
 def utc_now() -> str:

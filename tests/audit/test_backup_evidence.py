@@ -41,8 +41,9 @@ def by_key(evidence) -> dict:
 def fresh_lines(hours_ago: float = 2, datasets: tuple[str, ...] = ("postgres", "qdrant", "files")) -> list[dict]:
     return [backup_line(dataset, repository, hours_ago) for dataset in datasets
             for repository in ("local", "offsite")] + [
-        {"time": stamp(hours_ago), "action": "check", "result": "ok", "repository": repository}
-        for repository in ("local", "offsite")] + [
+        {"time": stamp(hours_ago), "action": "check", "result": "ok", "repository": "local"},
+        {"time": stamp(hours_ago), "action": "check", "result": "ok", "repository": "offsite", "append_only": True,
+         "delete_refused": True}] + [
         {"time": stamp(hours_ago), "action": "forget", "result": "ok", "repository": "local",
          "keep_within_days": BACKUP.retention_days},
         {"time": stamp(hours_ago), "action": "forget", "result": "ok", "repository": "offsite",
@@ -189,3 +190,35 @@ def test_retention_is_read_from_the_last_forget(tmp_path, forget, status):
     statuses = by_key(backups.collect(write_log(tmp_path / "log.jsonl", backup_line("postgres", "local", 1), line),
                                       now=NOW))
     assert statuses[("backup/repository/local", "retention")] == status
+
+
+OFFSITE_APPEND_ONLY = ("backup/repository/offsite", "append_only")
+
+
+def _offsite_check(**fields) -> dict:
+    return {"time": stamp(1), "action": "check", "result": "ok", "repository": "offsite", **fields}
+
+
+@pytest.mark.parametrize("check, status", [
+    (_offsite_check(append_only=True, delete_refused=True), PASS),
+    (_offsite_check(append_only=True, delete_refused=False), FAIL),
+    (_offsite_check(append_only=True, problems=["append-only probe: no answer"]), UNKNOWN),
+])
+def test_the_offsite_delete_probe_is_judged(tmp_path, check, status):
+    evidence = {(e.subject, e.check): e for e in backups.collect(write_log(tmp_path / "log.jsonl", *fresh_lines(), check),
+                                                                   now=NOW)}
+    assert evidence[OFFSITE_APPEND_ONLY].status == status
+    assert evidence[OFFSITE_APPEND_ONLY].controls == BACKUP.controls("offsite_append_only")
+
+
+def test_no_append_only_repository_on_record_is_unknown(tmp_path):
+    lines = [line for line in fresh_lines() if line["action"] != "check"] + [_offsite_check()]
+    statuses = by_key(backups.collect(write_log(tmp_path / "log.jsonl", *lines), now=NOW))
+    assert statuses[("backup/offsite", "append_only")] == UNKNOWN and OFFSITE_APPEND_ONLY not in statuses
+
+
+def test_the_integrity_check_carries_the_encryption_controls(tmp_path):
+    evidence = {(e.subject, e.check): e for e in backups.collect(write_log(tmp_path / "log.jsonl", *fresh_lines()),
+                                                                   now=NOW)}
+    check = evidence[("backup/repository/local", "integrity_check")]
+    assert set(BACKUP.controls("encryption")) <= set(check.controls) and BACKUP.encryption in check.expected
