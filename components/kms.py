@@ -8,6 +8,7 @@ import pulumi_gcp as gcp
 
 import posture.key as key_posture
 from baseline import KMS, require
+from posture.bucket import seconds
 from posture.model import require_holds
 from components.identity import ResourceGrant, grant
 
@@ -54,10 +55,13 @@ class CustomerManagedKeys(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CustomerManagedKeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:CustomerManagedKeys", name, None, opts)
-        # Each key's rotation comes from a view the key posture model judged: what the gate requires.
+        # Each key is built from a view the key posture model judged: what the gate requires.
         view = key_posture.KeyView(source="CustomerManagedKeys", name=name,
                                    rotation_seconds=args.rotation_period_seconds,
-                                   rotation_shown=f"{args.rotation_period_seconds}s")
+                                   rotation_shown=f"{args.rotation_period_seconds}s", algorithm=KMS.algorithm,
+                                   protection_level=KMS.protection_level,
+                                   destroy_seconds=seconds(KMS.destroy_scheduled_duration),
+                                   destroy_shown=KMS.destroy_scheduled_duration)
         require_holds(key_posture.judge(view), f"key ring {name}")
         unknown = sorted(set(args.users) - set(args.purposes))
         require(not unknown, f"grants on keys {unknown} that this key ring does not hold",
@@ -70,9 +74,9 @@ class CustomerManagedKeys(pulumi.ComponentResource):
             key = gcp.kms.CryptoKey(
                 f"{name}-{purpose}", name=f"rae-{purpose}", key_ring=self.key_ring.id, purpose="ENCRYPT_DECRYPT",
                 rotation_period=view.rotation_shown,
-                destroy_scheduled_duration=KMS.destroy_scheduled_duration,
-                version_template=gcp.kms.CryptoKeyVersionTemplateArgs(algorithm=KMS.algorithm,
-                                                                      protection_level=KMS.protection_level),
+                destroy_scheduled_duration=view.destroy_shown,
+                version_template=gcp.kms.CryptoKeyVersionTemplateArgs(algorithm=view.algorithm,
+                                                                      protection_level=view.protection_level),
                 labels={"rae-purpose": purpose}, opts=protected)
             self.keys[purpose] = key
             for index, member in enumerate(args.users.get(purpose, ())):

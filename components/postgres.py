@@ -77,7 +77,9 @@ class CloudSqlPostgres(pulumi.ComponentResource):
         view = database_posture.InstanceView(
             source="CloudSqlPostgres", name=name, kms_key="customer-managed" if args.kms_key else "",
             ssl_mode=DATABASE.gcp_ssl_mode, ipv4_enabled=NETWORK.database_public_ip, backups_enabled=True,
-            retained_backups=args.retained_backups, point_in_time_recovery=BACKUP.point_in_time_recovery,
+            retained_backups=args.retained_backups, backup_start_time=BACKUP.start_time,
+            point_in_time_recovery=BACKUP.point_in_time_recovery,
+            transaction_log_retention_days=BACKUP.transaction_log_retention_days,
             deletion_protection=DATABASE.deletion_protection, deletion_protection_enabled=DATABASE.deletion_protection,
             flags=flags)
         require_holds(database_posture.judge(view), f"Cloud SQL {name}")
@@ -91,9 +93,9 @@ class CloudSqlPostgres(pulumi.ComponentResource):
                 ip_configuration=gcp.sql.DatabaseInstanceSettingsIpConfigurationArgs(
                     ipv4_enabled=view.ipv4_enabled, private_network=args.private_network, ssl_mode=view.ssl_mode),
                 backup_configuration=gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgs(
-                    enabled=view.backups_enabled, start_time=BACKUP.start_time,
+                    enabled=view.backups_enabled, start_time=view.backup_start_time,
                     point_in_time_recovery_enabled=view.point_in_time_recovery,
-                    transaction_log_retention_days=BACKUP.transaction_log_retention_days,
+                    transaction_log_retention_days=view.transaction_log_retention_days,
                     backup_retention_settings=RetentionSettings(retained_backups=args.retained_backups,
                                                                 retention_unit="COUNT")),
                 database_flags=[gcp.sql.DatabaseInstanceSettingsDatabaseFlagArgs(name=key, value=value)

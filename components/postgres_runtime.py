@@ -9,6 +9,7 @@ runs with the same settings. Pure Python: reads the baseline, imports nothing fr
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from baseline import CONTAINER, DATABASE, require
 from components.spec import ContainerSpec, Healthcheck, Mount, Port, SecretFile
@@ -25,6 +26,10 @@ TENANT_SETTING = "app.tenant_id"
 PRELOAD_LIBRARIES = "pgaudit"
 # The SQL function bodies (components/sql/003, 005) name these literally: psql expands no variables inside them.
 SQL_BODY_NAMES = {"audit_log_table": "audit_log", "tenant_column": "tenant_id", "tenant_setting": "app.tenant_id"}
+# The audit chain's hash (components/sql/003's audit_log_row_hash) is one of Postgres' built-in digests, named there
+# literally too; sql_settings() refuses a baseline DATABASE.audit_chain that the shipped SQL does not compute.
+AUDIT_CHAIN_SQL = Path(__file__).parent / "sql" / "003_audit_log.sql"
+POSTGRES_DIGESTS = ("sha224", "sha256", "sha384", "sha512")
 
 DATA_DIR = "/var/lib/postgresql/data"
 SOCKET_DIR = "/tmp/postgresql"  # /tmp is a world-writable (sticky) tmpfs; /run is root-owned in a read-only container
@@ -121,6 +126,10 @@ def sql_settings() -> str:
     differing = {name: variables[name] for name, literal in SQL_BODY_NAMES.items() if variables[name] != literal}
     require(not differing, f"the SQL functions name {SQL_BODY_NAMES} literally; the baseline now says {differing}: "
             "change components/sql/003 and 005 with it", DATABASE.controls("app_access"))
+    chain = DATABASE.audit_chain
+    require(chain in POSTGRES_DIGESTS and f"SELECT {chain}(prev_hash" in AUDIT_CHAIN_SQL.read_text(encoding="utf-8"),
+            f"database.audit_chain {chain!r}: audit_log_row_hash in components/sql/003 must compute it (one of "
+            f"{list(POSTGRES_DIGESTS)}); change the SQL with the baseline", DATABASE.controls("audit_chain"))
     lines = ["-- Generated from components/postgres_runtime.py (baseline.DATABASE)."]
     lines += [f"\\set {name} {value}" for name, value in variables.items()]
     return "\n".join(lines) + "\n"

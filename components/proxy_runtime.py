@@ -20,7 +20,7 @@ reads these for the proxy and the API alike).
 
 from dataclasses import dataclass
 
-from baseline import API, CONTAINER, TLS
+from baseline import API, CONTAINER, TLS, require
 from components import api_runtime
 from components.spec import ContainerSpec, Healthcheck, Port, SecretFile
 from posture.container import service_user
@@ -60,10 +60,23 @@ class ProxySecrets:
     ca_cert: str
 
 
+_TLS_ORDER = ("TLSv1.2", "TLSv1.3")
+
+
+def tls_version_options() -> str:
+    """haproxy's version bounds from baseline.TLS.allowed_versions: the lowest allowed is the minimum, the highest the
+    maximum, so a version the baseline does not list is never negotiated, not even a newer one."""
+    allowed = sorted(TLS.allowed_versions, key=lambda v: _TLS_ORDER.index(v) if v in _TLS_ORDER else -1)
+    require(bool(allowed) and all(v in _TLS_ORDER for v in allowed) and allowed[0] == TLS.min_version,
+            f"tls.allowed_versions {list(TLS.allowed_versions)} must be versions of {list(_TLS_ORDER)} starting at "
+            f"tls.min_version {TLS.min_version}", TLS.controls("allowed_versions"))
+    return f"ssl-min-ver {allowed[0]} ssl-max-ver {allowed[-1]}"
+
+
 def haproxy_config() -> str:
     """haproxy.cfg: TLS 1.3 only with the baseline suites on both hops, /healthz served locally, the rest to
     ${UPSTREAM} over mutual TLS, with the forwarding headers, limits and HSTS of the module docstring."""
-    suites = ":".join(TLS.cipher_suites)
+    suites, versions = ":".join(TLS.cipher_suites), tls_version_options()
     dropped = "\n".join(f"    http-request del-header {header}" for header in CLIENT_FORWARDING_HEADERS)
     upstream = (f'ssl verify required ca-file {CA_PATH} crt {CLIENT_CERT_PATH} '
                 f'verifyhost "${{{UPSTREAM_NAME_ENV}}}" sni "str(${{{UPSTREAM_NAME_ENV}}})" alpn http/1.1')
@@ -72,9 +85,9 @@ global
     log stdout format raw local0
     maxconn 1024
     # No chroot and no user/group switch: the container already runs as an unprivileged uid.
-    ssl-default-bind-options ssl-min-ver {TLS.min_version} no-tls-tickets
+    ssl-default-bind-options {versions} no-tls-tickets
     ssl-default-bind-ciphersuites {suites}
-    ssl-default-server-options ssl-min-ver {TLS.min_version} no-tls-tickets
+    ssl-default-server-options {versions} no-tls-tickets
     ssl-default-server-ciphersuites {suites}
 
 defaults

@@ -239,7 +239,7 @@ def front_config(store: str = STORE_NAME, clients: tuple[str, ...] = FRONT_CLIEN
     require(bool(clients) and all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", c or "") for c in clients),
             f"Qdrant front: client identities {list(clients)} must be non-empty CNs of letters, digits, . _ -",
             TLS.controls("client_cert_required_hops"))
-    suites = ":".join(TLS.cipher_suites)
+    suites, versions = ":".join(TLS.cipher_suites), proxy_runtime.tls_version_options()
     mutual = f"ca-file {FRONT_CA_PATH} verify required"
     allowed = f"tcp-request session reject unless {{ ssl_c_s_dn(cn) -m str {' '.join(clients)} }}"
     require("qdrant-front->qdrant-store" in TLS.client_cert_required_hops,
@@ -252,9 +252,9 @@ def front_config(store: str = STORE_NAME, clients: tuple[str, ...] = FRONT_CLIEN
 global
     log stdout format raw local0
     maxconn 1024
-    ssl-default-bind-options ssl-min-ver {TLS.min_version} no-tls-tickets
+    ssl-default-bind-options {versions} no-tls-tickets
     ssl-default-bind-ciphersuites {suites}
-    ssl-default-server-options ssl-min-ver {TLS.min_version} no-tls-tickets
+    ssl-default-server-options {versions} no-tls-tickets
     ssl-default-server-ciphersuites {suites}
 
 defaults

@@ -175,3 +175,54 @@ def summary(stdout: bytes) -> dict:
         if line.startswith("{") and '"summary"' in line:
             return json.loads(line)
     raise ResticError("restic backup printed no summary [ISO 27001:2022 A.8.13 Information backup]")
+
+
+def delete_refused(repository: Repository, timeout: float = 10.0) -> bool:
+    """Whether the repository's REST server refuses a delete made with this host's own credentials (an append-only
+    server answers 403 Forbidden to every DELETE but a lock's). The probe deletes a snapshot name that does not
+    exist (32 random bytes), so a server that is not append-only answers 404 and nothing is lost; a server that
+    would delete is False. Anything else (no answer, 401, 5xx) raises ResticError: the probe decided nothing.
+
+    + repository: a REST repository named by its repository_file (`rest:https://{user}:{password}@{host}:{port}/{path}`)
+    """
+    import base64
+    import secrets
+    import ssl
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    if repository.repository_file is None:
+        raise ResticError(f"repository {repository.name!r} is a local directory, not an append-only REST server "
+                          "[ISO 27001:2022 A.8.13 Information backup]")
+    check_private_file(Path(repository.repository_file), f"backup repository {repository.name!r}: repository file")
+    location = Path(repository.repository_file).read_text(encoding="utf-8").strip()
+    parts = urllib.parse.urlsplit(location.removeprefix("rest:"))
+    if not location.startswith("rest:") or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ResticError(f"repository {repository.name!r}: its repository file does not name a rest: server "
+                          "[ISO 27001:2022 A.8.13 Information backup]")
+    netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+    if ":" in parts.hostname:
+        netloc = f"[{parts.hostname}]" + ("" if parts.port is None else f":{parts.port}")
+    target = urllib.parse.urlunsplit((parts.scheme, netloc, f"{parts.path.rstrip('/')}/snapshots/"
+                                      f"{secrets.token_hex(32)}", "", ""))
+    headers = {}
+    if parts.username is not None:
+        credentials = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+    context = ssl.create_default_context(cafile=str(repository.cacert) if repository.cacert else None)
+    request = urllib.request.Request(target, method="DELETE", headers=headers)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=timeout) as answer:  # nosec B310: rest: http(s) only
+            status = answer.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except (OSError, urllib.error.URLError) as error:
+        raise ResticError(f"repository {repository.name!r}: the delete probe got no answer ({type(error).__name__}) "
+                          "[ISO 27001:2022 A.8.13 Information backup]") from None
+    if status == 403:
+        return True
+    if status in (200, 204, 404):
+        return False
+    raise ResticError(f"repository {repository.name!r}: the delete probe was answered {status}, which says nothing "
+                      "about append-only [ISO 27001:2022 A.8.13 Information backup]")

@@ -203,11 +203,26 @@ def _check(config: BackupConfig, repositories: list, args) -> int:
     for repository in repositories:
         try:
             restic.run(repository, "check", f"--read-data-subset={BACKUP.check_read_data_subset}")
-            backup_log.append(config.log, backup_log.record("check", "ok", repository=repository.name,
-                                                            read_data_subset=BACKUP.check_read_data_subset))
         except (RuntimeError, ValueError) as error:
             status = _failed(config, "check", error, repository=repository.name,
                              read_data_subset=BACKUP.check_read_data_subset)
+            continue
+        # An append-only repository is probed on each check: a delete with this host's credentials must be refused.
+        append_only, refused, problems = repository.name in config.append_only or None, None, None
+        if append_only:
+            try:
+                refused = restic.delete_refused(repository)
+            except (RuntimeError, ValueError) as error:
+                problems = [f"append-only probe: {error}"]
+        backup_log.append(config.log, backup_log.record("check", "ok", repository=repository.name,
+                                                        read_data_subset=BACKUP.check_read_data_subset,
+                                                        append_only=append_only, delete_refused=refused,
+                                                        problems=problems))
+        if append_only and BACKUP.offsite_append_only and refused is not True:
+            print(f"harden backup check: repository {repository.name!r} is declared append-only, but a delete with "
+                  f"this host's credentials was {'accepted' if refused is False else 'not decided (' + problems[0] + ')'} "
+                  "[ISO 27001:2022 A.8.13 Information backup]", file=sys.stderr)
+            status = 1
     return status
 
 
@@ -226,6 +241,20 @@ def _drill(config: BackupConfig, repositories: list, args) -> int:
     return status
 
 
+def objectives_missed(rto_seconds: float, rpo_seconds: float) -> list[str]:
+    """What a drill missed of the recovery objectives: a restore slower than BACKUP.rto_minutes, or a newest snapshot
+    older than BACKUP.rpo_hours, fails the drill (its record and its exit status: the timer's unit fails and the
+    journal says why), however well the data matched."""
+    from baseline import BACKUP
+
+    missed = []
+    if rto_seconds > BACKUP.rto_minutes * 60:
+        missed.append(f"the restore took {rto_seconds:.0f} s, above the RTO of {BACKUP.rto_minutes} min")
+    if rpo_seconds > BACKUP.rpo_hours * 3600:
+        missed.append(f"the restored snapshot was {rpo_seconds / 3600:.1f} h old, above the RPO of {BACKUP.rpo_hours} h")
+    return missed
+
+
 def _drill_postgres(config: BackupConfig, repository) -> int:
     from components import backup_drill
     from harden import backup_log
@@ -235,12 +264,13 @@ def _drill_postgres(config: BackupConfig, repository) -> int:
         result = backup_drill.drill(repository, image)
     except (RuntimeError, ValueError) as error:
         return _failed(config, "drill", error, dataset="postgres", repository=repository.name, matched=False)
+    missed = objectives_missed(result.rto_seconds, result.rpo_seconds)
     backup_log.append(config.log, backup_log.record(
-        "drill", "ok" if result.matched else "fail", dataset="postgres", repository=repository.name,
+        "drill", "ok" if result.matched and not missed else "fail", dataset="postgres", repository=repository.name,
         matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
         snapshot=result.dump_snapshot, taken_at=result.taken_at, tables=result.tables, rows=result.rows,
-        problems=result.problems or None))
-    return 0 if result.matched else 1
+        problems=[*result.problems, *missed] or None))
+    return 0 if result.matched and not missed else 1
 
 
 def _drill_qdrant(config: BackupConfig, repository) -> int:
@@ -251,12 +281,13 @@ def _drill_qdrant(config: BackupConfig, repository) -> int:
         result = qdrant_backup.drill_qdrant(repository, config.qdrant.image())
     except (RuntimeError, ValueError) as error:
         return _failed(config, "drill", error, dataset="qdrant", repository=repository.name, matched=False)
+    missed = objectives_missed(result.rto_seconds, result.rpo_seconds)
     backup_log.append(config.log, backup_log.record(
-        "drill", "ok" if result.matched else "fail", dataset="qdrant", repository=repository.name,
+        "drill", "ok" if result.matched and not missed else "fail", dataset="qdrant", repository=repository.name,
         matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
         snapshot=result.snapshot, taken_at=result.taken_at, tables=result.collections, rows=result.points,
-        problems=result.problems or None))
-    return 0 if result.matched else 1
+        problems=[*result.problems, *missed] or None))
+    return 0 if result.matched and not missed else 1
 
 
 def _restore(config: BackupConfig, repositories: list, args) -> int:

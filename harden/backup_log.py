@@ -7,8 +7,10 @@
 
 `action` is one of ACTIONS, `result` "ok" or "fail" (a failure carries `error`). Drill lines carry
 `rto_seconds`, `rpo_seconds` and `matched`; token lines (the Qdrant snapshot token, read by each run and
-written by `harden backup qdrant-token`) carry `token_expires` and `token_days_left`, never the token. No line
-ever holds a secret: the fields are named here and nothing else is written.
+written by `harden backup qdrant-token`) carry `token_expires` and `token_days_left`, never the token; a check
+of an append-only repository carries `append_only` and `delete_refused` (the server's answer to a delete made
+with this host's credentials). No line ever holds a secret: the fields are named here and nothing else is
+written.
 """
 
 import json
@@ -20,7 +22,8 @@ ACTIONS = ("backup", "forget", "check", "drill", "restore", "token")
 RESULTS = ("ok", "fail")
 FIELDS = ("time", "action", "dataset", "repository", "result", "error", "snapshot", "manifest_snapshot", "taken_at",
           "seconds", "bytes_processed", "bytes_added", "tables", "rows", "matched", "rto_seconds", "rpo_seconds",
-          "problems", "read_data_subset", "keep_within_days", "skipped", "token_expires", "token_days_left")
+          "problems", "read_data_subset", "keep_within_days", "skipped", "token_expires", "token_days_left",
+          "append_only", "delete_refused")
 
 
 def utc_now() -> str:

@@ -9,7 +9,8 @@ the name as a string constant in the same module) or names it where it enforces 
 
 - enforcer: components/ (Pulumi components and their runtime modules), hosts/operations, hosts/deploys, hosts/desired.py,
   hosts/network_unlock.py (the desired state of the network-bound disk unlock), hosts/connection.py (the connection
-  policy every deploy sets), harden/backup_cli.py (the scheduled backup, check, forget and drill runs)
+  policy every deploy sets), hosts/backup_units.py (the backup timers the backup deploy installs),
+  harden/backup_cli.py (the scheduled backup, check, forget and drill runs)
 - gate rule: policies/ (the CrossGuard rules, checkov checks, catalog and application checks: the design)
 - verifier: hosts/verify.py, hosts/facts, hosts/desired.py, hosts/network_unlock.py, hosts/connection.py (a host's
   connection data checked before a deploy runs) and harden/audit/ (the live system, as audit evidence)
@@ -32,7 +33,7 @@ import baseline
 REPO = Path(__file__).resolve().parents[1]
 ROLES = {
     "enforcer": ("components/", "hosts/operations/", "hosts/deploys/", "hosts/desired.py", "hosts/network_unlock.py",
-                 "hosts/connection.py", "harden/backup_cli.py"),
+                 "hosts/connection.py", "hosts/backup_units.py", "harden/backup_cli.py"),
     "gate": ("policies/",),
     "verifier": ("hosts/verify.py", "hosts/facts/", "hosts/desired.py", "hosts/network_unlock.py", "hosts/connection.py",
                  "harden/audit/"),
@@ -44,21 +45,13 @@ SHARED_REQUIREMENTS = "posture"
 # (2026-11-30), each with what is missing. A ratchet: a new gap fails the test, and so does an entry here whose
 # gap is closed, so the list only shrinks. Mark a setting `planned` in the baseline only while nothing enforces it.
 KNOWN_GAPS = {
-    "TLS.allowed_versions": "no enforcer reads it (the services read TLS.min_version); the TLS probe checks it",
     "NETWORK.internet_ingress_allowed": "no enforcer: the components open no internet ingress by construction; gate "
                                         "rule only",
-    **{name: "an objective, not a switch: the scheduled `harden backup` runs (documented timer lines) meet it and the "
-             "audit's backup evidence verifies it" for name in ("BACKUP.rpo_hours", "BACKUP.rto_minutes",
-                                                                 "BACKUP.drill_interval_days")},
-    "BACKUP.offsite_append_only": "enforced by the off-site server (`rclone serve restic --append-only`, run there); "
-                                  "proven by the integration suite; no audit verifier yet",
-    "DATABASE.audit_chain": "enforced in components/sql (SQL the map does not read) and proven by the integration "
-                            "suite; verified by the audit calling audit_log_verify() (harden/audit/database.py)",
-    **{name: "no gate rule or verifier reads it" for name in (
-        "TLS.ecdsa_curve", "TLS.ca_validity_hours", "TLS.cert_validity_hours", "CONTAINER.tmpfs", "KMS.algorithm",
-        "KMS.protection_level", "KMS.destroy_scheduled_duration", "KMS.prevent_destroy", "SECRETS.length",
-        "SECRETS.file_mode", "BACKUP.transaction_log_retention_days", "BACKUP.start_time", "BACKUP.encryption",
-        "FIREWALL.ssh_interfaces")},
+    "KMS.prevent_destroy": "enforced as the `protect` resource option, which no rendered graph or plan shows (checkov's "
+                           "CKV_GCP_82 has the same blind spot); no gate rule or verifier reads it",
+    "FIREWALL.ssh_interfaces": "the deploy reads the interfaces from host data (hosts/inventory.py defaults them to the "
+                               "setting) and verify.py compares the live table with that host data, not with the "
+                               "setting; no gate rule or verifier reads it",
 }
 SECTIONS = {section.name.upper(): section for section in baseline.SECTIONS}
 

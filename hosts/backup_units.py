@@ -46,6 +46,8 @@ def schedule() -> dict[str, str]:
     """Action -> systemd OnCalendar expression (UTC)."""
     require(BACKUP.drill_interval_days >= 7, f"backup.drill_interval_days {BACKUP.drill_interval_days} is shorter "
                                              "than the weekly drill timer", _CONTROLS)
+    require(BACKUP.rpo_hours > 24, f"backup.rpo_hours {BACKUP.rpo_hours} is not met by the daily backup timer "
+                                   "(a backup is up to 24 h old when the next run starts)", BACKUP.controls("rpo_hours"))
     expressions = {}
     for action in ACTIONS:
         weekly, hours, minutes = _clock(action)

@@ -117,6 +117,13 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-KMS-001", "KMS keys rotate at least every 90 days", "high", KMS.controls("rotation_period_seconds"),
          KMS.setting("rotation_period_seconds").why,
          f"Set rotation_period to at most '{KMS.rotation_period_seconds}s'.", checkov_ids=("CKV_GCP_43",)),
+    Rule("RAE-KMS-002", "KMS key versions use the baseline algorithm and protection level; destruction is delayed",
+         "medium", _union(KMS.controls("algorithm"), KMS.controls("protection_level"),
+                          KMS.controls("destroy_scheduled_duration")),
+         KMS.setting("destroy_scheduled_duration").why,
+         f"Set version_template.algorithm='{KMS.algorithm}', version_template.protection_level="
+         f"'{KMS.protection_level}' (or stronger) and destroy_scheduled_duration to at least "
+         f"'{KMS.destroy_scheduled_duration}'."),
     Rule("RAE-DSK-001", "Compute disks are encrypted with a customer-managed key", "high", LUKS.controls("required_for"),
          LUKS.setting("required_for").why, "Set disk_encryption_key.kms_key_self_link.", checkov_ids=("CKV_GCP_37",)),
     Rule("RAE-TLS-001", "Load balancer SSL policy is RESTRICTED with TLS 1.3 minimum", "high",
@@ -140,6 +147,9 @@ RULES: dict[str, Rule] = _rules(
          "CMEK on secrets puts their key under our rotation and audit.",
          "Set replication.user_managed.replicas[].customer_managed_encryption.kms_key_name "
          "(or replication.auto.customer_managed_encryption)."),
+    Rule("RAE-SEC-002", "Generated passwords and keys have at least the baseline length", "high",
+         SECRETS.controls("length"), SECRETS.setting("length").why,
+         f"Set random.RandomPassword length to at least {SECRETS.length}."),
     # --- Cloud Storage -------------------------------------------------------------------------------
     Rule("RAE-GCS-001", "Bucket is encrypted with a customer-managed key", "medium", KMS.controls("cmek_required"),
          KMS.setting("cmek_required").why, "Set encryption.default_kms_key_name."),

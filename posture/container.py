@@ -242,6 +242,19 @@ def _own_user(view, _context):
                f"another service's uid or gid")
 
 
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+
+
+def tmpfs_size(options) -> int | None:
+    """Bytes of a tmpfs `size=` option ("size=64m" -> 67108864); None where absent or unreadable."""
+    for option in str(options or "").replace(" ", "").split(","):
+        key, _, value = option.partition("=")
+        match = re.fullmatch(r"(\d+)([kmg]?)", value.lower()) if key == "size" else None
+        if match:
+            return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    return None
+
+
 def _read_only(view, _context):
     if view.read_only is not CONTAINER.read_only_rootfs:
         yield f"read-only root filesystem is {view.read_only!r}, the baseline requires {CONTAINER.read_only_rootfs}"
@@ -249,6 +262,12 @@ def _read_only(view, _context):
         missing = [o for o in CONTAINER.tmpfs_options_required if o not in str(options or "").replace(" ", "").split(",")]
         if missing:
             yield f"tmpfs {path} lacks {missing}"
+        if path not in CONTAINER.tmpfs:
+            yield f"tmpfs {path} is not one of the baseline's scratch paths {sorted(CONTAINER.tmpfs)}"
+            continue
+        size, ceiling = tmpfs_size(options), tmpfs_size(CONTAINER.tmpfs[path])
+        if size is None or size > ceiling:
+            yield f"tmpfs {path} has size {size!r} bytes, the baseline allows at most {ceiling}"
 
 
 def _cap_drop(view, _context):
@@ -424,8 +443,9 @@ for _name, _requirement, _expected in (
        "a numeric uid:gid, neither 0, no supplementary group"),
     _r("own_user", "RAE-CTR-001", ((_C, "service_users"),), ("user", "service"), _own_user,
        "its service's own uid:gid from CONTAINER.service_users; never another service's"),
-    _r("read_only_rootfs", "RAE-CTR-002", ((_C, "read_only_rootfs"), (_C, "tmpfs_options_required")),
-       ("read_only", "tmpfs"), _read_only, f"{CONTAINER.read_only_rootfs}; tmpfs {list(CONTAINER.tmpfs_options_required)}"),
+    _r("read_only_rootfs", "RAE-CTR-002", ((_C, "read_only_rootfs"), (_C, "tmpfs_options_required"), (_C, "tmpfs")),
+       ("read_only", "tmpfs"), _read_only, f"{CONTAINER.read_only_rootfs}; tmpfs {list(CONTAINER.tmpfs_options_required)} "
+                                           f"on {sorted(CONTAINER.tmpfs)} only, sized as the baseline's"),
     _r("cap_drop", "RAE-CTR-003", ((_C, "cap_drop"),), ("cap_drop",), _cap_drop, str(list(CONTAINER.cap_drop))),
     _r("cap_add", "RAE-CTR-003", ((_C, "cap_add_allowed"),), ("cap_add",), _cap_add, str(list(CONTAINER.cap_add_allowed))),
     _r("no_new_privileges", "RAE-CTR-004", ((_C, "security_opts"),), ("security_opts",), _no_new_privileges,

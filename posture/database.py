@@ -38,7 +38,9 @@ class InstanceView:
     authorized_networks: tuple[str, ...] = ()
     backups_enabled: object = None
     retained_backups: object = None
+    backup_start_time: object = None
     point_in_time_recovery: object = None
+    transaction_log_retention_days: object = None
     deletion_protection: object = None
     deletion_protection_enabled: object = None
     flags: dict = field(default_factory=dict)
@@ -71,9 +73,19 @@ def _backups(view, _context=None) -> Iterator[str]:
         yield f"retainedBackups is {view.retained_backups:g}, the baseline keeps {BACKUP.retained_backups}"
 
 
+def _backup_window(view, _context=None) -> Iterator[str]:
+    if view.backup_start_time != BACKUP.start_time:
+        yield (f"settings.backupConfiguration.startTime is {view.backup_start_time!r}, the baseline runs backups at "
+               f"{BACKUP.start_time} UTC")
+
+
 def _point_in_time_recovery(view, _context=None) -> Iterator[str]:
     if view.point_in_time_recovery is not BACKUP.point_in_time_recovery:
         yield "settings.backupConfiguration.pointInTimeRecoveryEnabled is not True"
+    days = view.transaction_log_retention_days
+    if not isinstance(days, (int, float)) or isinstance(days, bool) or days < BACKUP.transaction_log_retention_days:
+        yield (f"settings.backupConfiguration.transactionLogRetentionDays is {days!r}, the baseline keeps "
+               f"{BACKUP.transaction_log_retention_days} days of transaction logs")
 
 
 def _deletion_protection(view, _context=None) -> Iterator[str]:
@@ -126,8 +138,11 @@ REQUIREMENTS: dict[str, Requirement] = {
                                 ("ipv4_enabled", "authorized_networks"), _private_only),
     "backups": Requirement("RAE-SQL-004", ((BACKUP, "retained_backups"),), ("backups_enabled", "retained_backups"),
                            _backups),
-    "point_in_time_recovery": Requirement("RAE-SQL-005", ((BACKUP, "point_in_time_recovery"),),
-                                          ("point_in_time_recovery",), _point_in_time_recovery),
+    "backup_window": Requirement("RAE-SQL-004", ((BACKUP, "start_time"),), ("backup_start_time",), _backup_window),
+    "point_in_time_recovery": Requirement("RAE-SQL-005", ((BACKUP, "point_in_time_recovery"),
+                                                          (BACKUP, "transaction_log_retention_days")),
+                                          ("point_in_time_recovery", "transaction_log_retention_days"),
+                                          _point_in_time_recovery),
     "deletion_protection": Requirement("RAE-SQL-006", ((DATABASE, "deletion_protection"),),
                                        ("deletion_protection", "deletion_protection_enabled"), _deletion_protection),
     "flags": Requirement("RAE-SQL-007", ((DATABASE, "log_flags"), (DATABASE, "gcp_extra_flags")), ("flags",), _flags),
@@ -147,7 +162,9 @@ _PATHS = {
     "kms_key": ("encryptionKeyName",), "ssl_mode": (*_IP, "sslMode"), "ipv4_enabled": (*_IP, "ipv4Enabled"),
     "authorized_networks": (*_IP, "authorizedNetworks"), "backups_enabled": (*_BACKUP, "enabled"),
     "retained_backups": (*_BACKUP, "backupRetentionSettings", "retainedBackups"),
+    "backup_start_time": (*_BACKUP, "startTime"),
     "point_in_time_recovery": (*_BACKUP, "pointInTimeRecoveryEnabled"),
+    "transaction_log_retention_days": (*_BACKUP, "transactionLogRetentionDays"),
     "deletion_protection": ("deletionProtection",), "deletion_protection_enabled": ("settings", "deletionProtectionEnabled"),
     "flags": ("settings", "databaseFlags"),
 }
@@ -163,7 +180,9 @@ def _view(name: str, props: dict, terraform: bool, source: str) -> InstanceView:
     return InstanceView(
         source=source, name=name, kms_key=str(values["kms_key"] or ""), ssl_mode=values["ssl_mode"],
         ipv4_enabled=values["ipv4_enabled"], authorized_networks=networks, backups_enabled=values["backups_enabled"],
-        retained_backups=values["retained_backups"], point_in_time_recovery=values["point_in_time_recovery"],
+        retained_backups=values["retained_backups"], backup_start_time=values["backup_start_time"],
+        point_in_time_recovery=values["point_in_time_recovery"],
+        transaction_log_retention_days=values["transaction_log_retention_days"],
         deletion_protection=values["deletion_protection"],
         deletion_protection_enabled=values["deletion_protection_enabled"], flags=flags,
         unknown=frozenset(key for key, value in raw.items() if is_unknown(value)))

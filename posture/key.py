@@ -1,10 +1,12 @@
 """The key posture model: a Cloud KMS crypto key in one vocabulary, one small function per requirement.
 
 Adapters build the view from pulumi-gcp `gcp.kms.CryptoKey` inputs (`from_pulumi`) and a Terraform plan's or
-checkov's `google_kms_crypto_key` values (`from_terraform`). The component (components.kms.KeyRing) and the
-CrossGuard rule RAE-KMS-001 call `judge`; none restates the requirement.
+checkov's `google_kms_crypto_key` values (`from_terraform`). The component (components.kms.CustomerManagedKeys) and
+the CrossGuard rules RAE-KMS-001 and RAE-KMS-002 call `judge`; none restates a requirement.
 
-A rotation period that is unset or does not parse never rotates, so it fails (a floor, not a default).
+A rotation period that is unset or does not parse never rotates, so it fails (a floor, not a default). The key
+version template and the destruction delay are judged as written: unset fails too, since the program then states
+neither the algorithm and protection level nor how long a destroyed version stays restorable.
 
 Example: judge(from_pulumi("k", {"rotationPeriod": "31536000s"}))
 """
@@ -22,6 +24,8 @@ class KeyView:
     """A crypto key, whatever described it.
 
     + rotation_seconds: rotationPeriod in seconds (None where unset or unreadable); rotation_shown: as written
+    + algorithm, protection_level: versionTemplate's (None where unset)
+    + destroy_seconds: destroyScheduledDuration in seconds (None where unset or unreadable); destroy_shown: as written
     + unknown: fields whose value the source could not resolve
     """
 
@@ -29,6 +33,10 @@ class KeyView:
     name: str
     rotation_seconds: float | None = None
     rotation_shown: object = None
+    algorithm: object = None
+    protection_level: object = None
+    destroy_seconds: float | None = None
+    destroy_shown: object = None
     unknown: frozenset = frozenset()
 
 
@@ -38,8 +46,37 @@ def _rotation(view, _context=None) -> Iterator[str]:
                f"{KMS.rotation_period_seconds}s")
 
 
+def _algorithm(view, _context=None) -> Iterator[str]:
+    if view.algorithm != KMS.algorithm:
+        yield f"versionTemplate.algorithm is {view.algorithm!r}, the baseline requires {KMS.algorithm!r}"
+
+
+# Protection levels from weakest to strongest custody; the baseline names the floor. EXTERNAL keys live outside
+# Google and are not in the list: they are a different custody decision, not a stronger one.
+PROTECTION_LEVELS = ("SOFTWARE", "HSM")
+
+
+def _protection_level(view, _context=None) -> Iterator[str]:
+    floor = PROTECTION_LEVELS.index(KMS.protection_level)
+    if view.protection_level not in PROTECTION_LEVELS[floor:]:
+        yield (f"versionTemplate.protectionLevel is {view.protection_level!r}, the baseline requires one of "
+               f"{list(PROTECTION_LEVELS[floor:])}")
+
+
+def _destroy_delay(view, _context=None) -> Iterator[str]:
+    floor = seconds(KMS.destroy_scheduled_duration)
+    if view.destroy_seconds is None or view.destroy_seconds < floor:
+        yield (f"destroyScheduledDuration is {view.destroy_shown!r}: a destroyed key version must stay restorable for "
+               f"at least {KMS.destroy_scheduled_duration}")
+
+
 REQUIREMENTS: dict[str, Requirement] = {
     "rotation": Requirement("RAE-KMS-001", ((KMS, "rotation_period_seconds"),), ("rotation_seconds",), _rotation),
+    "algorithm": Requirement("RAE-KMS-002", ((KMS, "algorithm"),), ("algorithm",), _algorithm),
+    "protection_level": Requirement("RAE-KMS-002", ((KMS, "protection_level"),), ("protection_level",),
+                                    _protection_level),
+    "destroy_delay": Requirement("RAE-KMS-002", ((KMS, "destroy_scheduled_duration"),), ("destroy_seconds",),
+                                 _destroy_delay),
 }
 RULE_IDS: tuple[str, ...] = rule_ids(REQUIREMENTS)
 
@@ -49,10 +86,23 @@ def judge(view: KeyView, rule_id: str | None = None) -> Iterator[tuple[str, Requ
     return judge_requirements(REQUIREMENTS, view, None, rule_id)
 
 
+# view field -> Pulumi (camelCase) path; Terraform's is the same in snake_case.
+_PATHS = {
+    "rotation_seconds": ("rotationPeriod",), "algorithm": ("versionTemplate", "algorithm"),
+    "protection_level": ("versionTemplate", "protectionLevel"), "destroy_seconds": ("destroyScheduledDuration",),
+}
+
+
 def _view(name: str, props: dict, terraform: bool, source: str) -> KeyView:
-    raw = pick(props, ("rotationPeriod",), terraform)
-    return KeyView(source=source, name=name, rotation_seconds=seconds(raw) if raw is not None else None,
-                   rotation_shown=one(raw), unknown=frozenset({"rotation_seconds"}) if is_unknown(raw) else frozenset())
+    raw = {field: pick(props, path, terraform) for field, path in _PATHS.items()}
+    values = {field: one(value) for field, value in raw.items()}
+    return KeyView(source=source, name=name,
+                   rotation_seconds=seconds(values["rotation_seconds"]) if values["rotation_seconds"] is not None else None,
+                   rotation_shown=values["rotation_seconds"], algorithm=values["algorithm"],
+                   protection_level=values["protection_level"],
+                   destroy_seconds=seconds(values["destroy_seconds"]) if values["destroy_seconds"] is not None else None,
+                   destroy_shown=values["destroy_seconds"],
+                   unknown=frozenset(field for field, value in raw.items() if is_unknown(value)))
 
 
 def from_pulumi(name: str, props: dict) -> KeyView:

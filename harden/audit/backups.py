@@ -74,17 +74,44 @@ def collect(log_path: Path, datasets: tuple[str, ...] = DEFAULT_DATASETS, now: d
         evidence += _drill_evidence(lines, dataset, now)
     if "qdrant" in datasets:
         evidence.append(_token_evidence(lines, now))
+    # `restic check --read-data-subset` decrypts and authenticates the packs it reads: a pass observes the baseline's
+    # encryption (restic: AES-256-CTR + Poly1305-AES) in force as much as the repository's integrity.
+    integrity = f"{BACKUP.encryption} check ok (packs decrypt and authenticate)"
+    controls = tuple(dict.fromkeys(BACKUP.controls("check_read_data_subset") + BACKUP.controls("encryption")))
     for repository in repositories:
         check = _latest(lines, action="check", repository=repository)
         if check is None:
-            evidence.append(_evidence(f"repository/{repository}", "integrity_check", "restic check ok",
-                                      "no check on record", UNKNOWN, BACKUP.controls("check_read_data_subset")))
+            evidence.append(_evidence(f"repository/{repository}", "integrity_check", integrity,
+                                      "no check on record", UNKNOWN, controls))
         else:
-            evidence.append(_evidence(f"repository/{repository}", "integrity_check", "restic check ok",
+            evidence.append(_evidence(f"repository/{repository}", "integrity_check", integrity,
                                       f"{check['result']} at {check['time']}", PASS if check["result"] == "ok" else FAIL,
-                                      BACKUP.controls("check_read_data_subset"), check.get("error", "")))
+                                      controls, check.get("error", "")))
         evidence.append(_retention_evidence(lines, repository, now))
+    if BACKUP.offsite_append_only and lines:
+        evidence += _append_only_evidence(lines, repositories)
     return evidence
+
+
+def _append_only_evidence(lines: list[dict], repositories: list[str]) -> list[Evidence]:
+    """The last check of each repository declared append-only probed its server with a delete made with the backed-up
+    host's credentials: refused (403) passes, accepted fails, no probe is unknown; no repository declared append-only
+    on record is unknown too (the off-site copy's protection was never observed)."""
+    expected, controls = "a delete with this host's credentials refused (403)", BACKUP.controls("offsite_append_only")
+    checks = {repository: _latest(lines, action="check", result="ok", repository=repository)
+              for repository in repositories}
+    declared = {name: check for name, check in checks.items() if check and check.get("append_only")}
+    if not declared:
+        return [_evidence("offsite", "append_only", expected, "no check on record probes an append-only repository",
+                          UNKNOWN, controls, "declare the off-site repository `append_only` in the backup config")]
+    found = []
+    for name, check in sorted(declared.items()):
+        refused = check.get("delete_refused")
+        actual = {True: "refused", False: "accepted: the server would delete"}.get(refused, "not probed")
+        found.append(_evidence(f"repository/{name}", "append_only", expected, f"{actual} at {check['time']}",
+                               PASS if refused is True else FAIL if refused is False else UNKNOWN, controls,
+                               "; ".join(check.get("problems") or [])))
+    return found
 
 
 def _retention_evidence(lines: list[dict], repository: str, now: datetime) -> Evidence:

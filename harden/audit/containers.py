@@ -2,11 +2,15 @@
 
 Each requirement of the container posture model (posture.container) is judged on `docker inspect` and yields
 Evidence with expected and actual values. Environment values are never read into evidence: only the
-names of variables that carry a credential.
+names of variables that carry a credential. The secret files a container reads (its read-only bind mounts of single
+files) are stat-ed on the Docker host, where the audit runs: mode and owner, never content.
 """
 
+import os
+import stat
+
 import posture.container as posture
-from baseline import CONTAINER, DOCKER_DAEMON
+from baseline import CONTAINER, DOCKER_DAEMON, SECRETS
 from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 
 COMPONENT_LABEL = "org.rae.hardening.component"
@@ -43,7 +47,43 @@ def check_container(attrs: dict, bind_addresses=CONTAINER.bind_addresses,
         found.append(Evidence("container", subject, name, posture.EXPECTED[name], posture.shown(name, view), status,
                               requirement.controls, "; ".join(messages) or f"{requirement.rule_id} holds"))
     found.extend(_health(subject, attrs.get("Config") or {}, attrs.get("State") or {}))
+    found.extend(secret_file_modes(subject, attrs))
     return found
+
+
+def secret_file_modes(subject: str, attrs: dict, stat_path=os.stat) -> list[Evidence]:
+    """The secret files of one container (read-only bind mounts of regular files) as the host holds them: each must
+    have exactly baseline.SECRETS.file_mode and belong to the container's numeric user. A source that cannot be
+    stat-ed (the audit is not on the Docker host, or may not look) is unknown, never passed; a container with no
+    read-only file mount gives no evidence.
+
+    + stat_path: os.stat (a test may pass another)
+    """
+    expected = f"mode {SECRETS.file_mode:04o}, owner the container's uid"
+    user = str((attrs.get("Config") or {}).get("User") or "")
+    uid = user.split(":", 1)[0]
+    binds = [m for m in attrs.get("Mounts") or [] if m.get("Type") == "bind" and m.get("RW") is False]
+    found, problems, unseen = [], [], []
+    for mount in sorted(binds, key=lambda m: str(m.get("Destination"))):
+        try:
+            info = stat_path(mount.get("Source") or "")
+        except OSError as error:
+            unseen.append(f"{mount.get('Destination')}: {type(error).__name__}")
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        mode = stat.S_IMODE(info.st_mode)
+        found.append({"file": str(mount.get("Destination")), "mode": f"{mode:04o}", "owner": f"{info.st_uid}:{info.st_gid}"})
+        if mode != SECRETS.file_mode:
+            problems.append(f"{mount.get('Destination')} has mode {mode:04o}")
+        if not uid.isdigit() or info.st_uid != int(uid):
+            problems.append(f"{mount.get('Destination')} belongs to uid {info.st_uid}, the container runs as {user!r}")
+    if not found and not unseen:
+        return []
+    status = FAIL if problems else UNKNOWN if unseen else PASS
+    detail = "; ".join(problems + [f"not seen: {', '.join(unseen)}" if unseen else ""]).strip("; ")
+    return [Evidence("container", subject, "secret_file_modes", expected, found, status, SECRETS.controls("file_mode"),
+                     detail or f"{len(found)} secret files, each {SECRETS.file_mode:04o} and the service's")]
 
 
 def _health(subject: str, config: dict, state: dict) -> list[Evidence]:

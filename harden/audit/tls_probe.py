@@ -1,4 +1,6 @@
-"""TLS probes of live endpoints: TLS 1.2 refused, TLS 1.3 accepted, chain valid against the stack's CA, days to expiry.
+"""TLS probes of live endpoints: TLS 1.2 refused, TLS 1.3 accepted, chain valid against the stack's CA, days to expiry,
+and the key and lifetime of the certificate the server presents and of the CA it is judged against (the baseline's
+curve, at most the baseline's validity).
 
 Postgres speaks TLS only after its SSLRequest preamble (an 8-byte message answered by 'S' or 'N'),
 so an endpoint of kind "postgres" sends it before the handshake. A gRPC port (kind "grpc") is probed as a gRPC
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from baseline import API, TLS
 from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
@@ -142,6 +145,9 @@ def probe(endpoint: Endpoint, timeout: float = 5.0) -> list[Evidence]:
                           PASS if cipher in TLS.cipher_suites else FAIL, TLS.controls("cipher_suites")))
     found.append(_chain(endpoint, timeout))
     found.append(_expiry(subject, der))
+    found.extend(certificate_checks(subject, "server", x509.load_der_x509_certificate(der)))
+    if endpoint.ca:
+        found.extend(_ca_checks(endpoint))
     if endpoint.mtls:
         found.append(_client_certificate_required(endpoint, timeout))
     if endpoint.kind == "https":
@@ -222,6 +228,45 @@ def _expiry(subject: str, der: bytes) -> Evidence:
     return Evidence("tls", subject, "days_to_expiry", f"more than {renew_days} (re-issued {renew_days} days early)",
                     days_left, PASS if days_left > renew_days else FAIL, TLS.controls("cert_early_renewal_hours"),
                     f"not after {certificate.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}")
+
+
+# The baseline's curve names (pulumi-tls's ecdsa_curve) as the certificate's key names them.
+_CURVES = {"P224": "secp224r1", "P256": "secp256r1", "P384": "secp384r1", "P521": "secp521r1"}
+_LIFETIME = {"server": "cert_validity_hours", "ca": "ca_validity_hours"}
+
+
+def certificate_checks(subject: str, role: str, certificate: x509.Certificate) -> list[Evidence]:
+    """The key curve and the lifetime of one certificate, judged against the baseline: `role` "server" (the
+    certificate an endpoint presents) or "ca" (the CA its chain is judged against)."""
+    prefix = "" if role == "server" else "ca_"
+    key = certificate.public_key()
+    curve = key.curve.name if isinstance(key, ec.EllipticCurvePublicKey) else f"not ECDSA ({type(key).__name__})"
+    wanted = _CURVES[TLS.ecdsa_curve]
+    setting = _LIFETIME[role]
+    limit = getattr(TLS, setting)
+    hours = (certificate.not_valid_after_utc - certificate.not_valid_before_utc).total_seconds() / 3600
+    return [
+        Evidence("tls", subject, f"{prefix}key_curve", f"{TLS.key_algorithm} {TLS.ecdsa_curve} ({wanted})", curve,
+                 PASS if curve == wanted else FAIL, TLS.controls("ecdsa_curve"),
+                 f"{role} certificate {certificate.subject.rfc4514_string()}"),
+        Evidence("tls", subject, f"{prefix}validity_hours", f"<= {limit}", round(hours, 2),
+                 PASS if 0 < hours <= limit else FAIL, TLS.controls(setting),
+                 f"{role} certificate valid {certificate.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ} to "
+                 f"{certificate.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}"),
+    ]
+
+
+def _ca_checks(endpoint: Endpoint) -> list[Evidence]:
+    """certificate_checks of the CA the chain is judged against (--ca): the first certificate of the bundle; a bundle
+    that cannot be read is unknown, never passed."""
+    try:
+        with open(endpoint.ca, "rb") as handle:
+            ca = x509.load_pem_x509_certificates(handle.read())[0]
+    except (OSError, ValueError, IndexError) as error:
+        return [Evidence("tls", endpoint.subject, check, "the CA bundle read", f"{type(error).__name__}: {error}",
+                         UNKNOWN, TLS.controls(setting), "the CA bundle given with --ca")
+                for check, setting in (("ca_key_curve", "ecdsa_curve"), ("ca_validity_hours", "ca_validity_hours"))]
+    return certificate_checks(endpoint.subject, "ca", ca)
 
 
 def _reason(error: Exception) -> str:

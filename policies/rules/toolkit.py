@@ -1,15 +1,18 @@
-"""Rules on the toolkit's own dynamic resources (secret files, data directories, pids limits): a dynamic resource
-is judged only when the gate knows its provider; any other dynamic resource is unknown (policies.rules.coverage)."""
+"""Rules on the toolkit's own dynamic resources (secret files, data directories, pids limits) and on the secrets it
+generates (pulumi-random passwords): a dynamic resource is judged only when the gate knows its provider; any other
+dynamic resource is unknown (policies.rules.coverage)."""
 
 import re
 
 import posture.container as posture
+from baseline import SECRETS
 from policies.rules import ResourceRule, rule_key
 
 DYNAMIC = "pulumi-python:dynamic:Resource"
 SECRET_FILE = f"{DYNAMIC}#components.host_files.SecretFileProvider"
 DIRECTORY = f"{DYNAMIC}#components.host_files.DirectoryProvider"
 PIDS_LIMIT = f"{DYNAMIC}#components.pids_limit.PidsLimitProvider"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 def host_file_under_roots(props, context: posture.Context = posture.Context(), _name: str = ""):
@@ -24,6 +27,12 @@ def host_file_owner(props):
     uid, gid = props.get("uid"), props.get("gid")
     if not (isinstance(uid, (int, float)) and isinstance(gid, (int, float)) and uid > 0 and gid > 0):
         yield f"owner {uid}:{gid} is root or unset; the service's non-root user owns its files"
+
+
+def password_length(props):
+    length = props.get("length")
+    if not isinstance(length, (int, float)) or isinstance(length, bool) or length < SECRETS.length:
+        yield f"length is {length!r}: generated secrets have at least {SECRETS.length} characters"
 
 
 def pids_limit(props):
@@ -56,4 +65,5 @@ RULES = (
     ResourceRule("RAE-CTR-010", (SECRET_FILE, DIRECTORY), host_file_under_roots, contextual=True, per_field=True),
     ResourceRule("RAE-CTR-001", (SECRET_FILE, DIRECTORY), host_file_owner),
     ResourceRule("RAE-CTR-005", (PIDS_LIMIT,), pids_limit),
+    ResourceRule("RAE-SEC-002", (RANDOM_PASSWORD,), password_length),
 )

@@ -50,8 +50,9 @@ def fresh_lines(hours_ago: float = 2, datasets: tuple[str, ...] = ("postgres", "
     return ([token_line(BACKUP.snapshot_token_warn_days + 10, hours_ago)] if "qdrant" in datasets else []) + [
         backup_line(dataset, repository, hours_ago) for dataset in datasets
             for repository in ("local", "offsite")] + [
-        {"time": stamp(hours_ago), "action": "check", "result": "ok", "repository": repository}
-        for repository in ("local", "offsite")] + [
+        {"time": stamp(hours_ago), "action": "check", "result": "ok", "repository": "local"},
+        {"time": stamp(hours_ago), "action": "check", "result": "ok", "repository": "offsite", "append_only": True,
+         "delete_refused": True}] + [
         {"time": stamp(hours_ago), "action": "forget", "result": "ok", "repository": "local",
          "keep_within_days": BACKUP.retention_days},
         {"time": stamp(hours_ago), "action": "forget", "result": "ok", "repository": "offsite",
@@ -240,3 +241,35 @@ def test_a_log_created_by_root_belongs_to_its_directory_s_owner(tmp_path):
     assert (info.st_uid, info.st_gid, oct(info.st_mode & 0o777)) == (4242, 4243, "0o600")
     backup_log.append(directory / "backup.jsonl", backup_log.record("token", "ok", dataset="qdrant"))
     assert len((directory / "backup.jsonl").read_text().splitlines()) == 2
+
+
+OFFSITE_APPEND_ONLY = ("backup/repository/offsite", "append_only")
+
+
+def _offsite_check(**fields) -> dict:
+    return {"time": stamp(1), "action": "check", "result": "ok", "repository": "offsite", **fields}
+
+
+@pytest.mark.parametrize("check, status", [
+    (_offsite_check(append_only=True, delete_refused=True), PASS),
+    (_offsite_check(append_only=True, delete_refused=False), FAIL),
+    (_offsite_check(append_only=True, problems=["append-only probe: no answer"]), UNKNOWN),
+])
+def test_the_offsite_delete_probe_is_judged(tmp_path, check, status):
+    evidence = {(e.subject, e.check): e for e in backups.collect(write_log(tmp_path / "log.jsonl", *fresh_lines(), check),
+                                                                   now=NOW)}
+    assert evidence[OFFSITE_APPEND_ONLY].status == status
+    assert evidence[OFFSITE_APPEND_ONLY].controls == BACKUP.controls("offsite_append_only")
+
+
+def test_no_append_only_repository_on_record_is_unknown(tmp_path):
+    lines = [line for line in fresh_lines() if line["action"] != "check"] + [_offsite_check()]
+    statuses = by_key(backups.collect(write_log(tmp_path / "log.jsonl", *lines), now=NOW))
+    assert statuses[("backup/offsite", "append_only")] == UNKNOWN and OFFSITE_APPEND_ONLY not in statuses
+
+
+def test_the_integrity_check_carries_the_encryption_controls(tmp_path):
+    evidence = {(e.subject, e.check): e for e in backups.collect(write_log(tmp_path / "log.jsonl", *fresh_lines()),
+                                                                   now=NOW)}
+    check = evidence[("backup/repository/local", "integrity_check")]
+    assert set(BACKUP.controls("encryption")) <= set(check.controls) and BACKUP.encryption in check.expected

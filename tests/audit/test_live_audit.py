@@ -114,6 +114,8 @@ def test_tls_probes(tls_servers, pki, out_dir):
     assert good["tls1.2_refused"]["status"] == "pass" and good["tls1.3_accepted"]["status"] == "pass"
     assert "TLSv1.3" in good["tls1.3_accepted"]["actual"]
     assert good["days_to_expiry"]["actual"] >= 79 and good["days_to_expiry"]["status"] == "pass"
+    assert {good[c]["status"] for c in ("key_curve", "validity_hours", "ca_key_curve", "ca_validity_hours")} == {"pass"}
+    assert good["key_curve"]["actual"] == "secp384r1" and tuple(good["key_curve"]["controls"]) == TLS.controls("ecdsa_curve")
     legacy = by_check(report, f"tls/127.0.0.1:{tls_servers['legacy'].port}")
     assert legacy["tls1.2_refused"]["status"] == "fail" and "TLSv1.2" in legacy["tls1.2_refused"]["actual"]
     assert tuple(legacy["tls1.2_refused"]["controls"]) == TLS.controls("allowed_versions")

@@ -264,6 +264,10 @@ def test_check_and_drill_are_logged_and_the_audit_reads_them(backed_up, config_f
     assert evidence[("backup/drill/postgres", "last_result")].status == PASS
     assert evidence[("backup/drill/postgres", "rto")].status == PASS
     assert evidence[("backup/repository/local", "integrity_check")].status == PASS
+    # the check probed the real append-only rclone server with the host's own credentials, over TLS: refused
+    assert evidence[("backup/repository/offsite", "append_only")].status == PASS
+    check = [line for line in log_lines(config_file) if line["action"] == "check" and line["repository"] == "offsite"]
+    assert check[-1]["append_only"] is True and check[-1]["delete_refused"] is True
     later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=BACKUP.rpo_hours + 1)
     aged = {(e.subject, e.check): e for e in backup_evidence.collect(
         Path(json.loads(config_file.read_text())["log"]), now=later)}

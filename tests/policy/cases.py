@@ -1,6 +1,6 @@
 """Passing and failing properties for every CrossGuard rule: a hardened resource, and the one change that breaks it."""
 
-from baseline import BACKUP, CONTAINER, DATABASE, KMS, NETWORK, TLS
+from baseline import BACKUP, CONTAINER, DATABASE, KMS, NETWORK, SECRETS, TLS
 
 KEY = "projects/p/locations/l/keyRings/r/cryptoKeys/k"
 CONTAINER_TYPE = "docker:index/container:Container"
@@ -20,12 +20,16 @@ HARDENED = {
         "settings": {
             "deletionProtectionEnabled": True,
             "ipConfiguration": {"ipv4Enabled": False, "sslMode": DATABASE.gcp_ssl_mode},
-            "backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": True,
+            "backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": True, "startTime": BACKUP.start_time,
+                                    "transactionLogRetentionDays": BACKUP.transaction_log_retention_days,
                                     "backupRetentionSettings": {"retainedBackups": BACKUP.retained_backups}},
             "databaseFlags": [{"name": k, "value": v} for k, v in (DATABASE.log_flags | DATABASE.gcp_extra_flags).items()],
         },
     },
-    "gcp:kms/cryptoKey:CryptoKey": {"rotationPeriod": f"{KMS.rotation_period_seconds}s"},
+    "gcp:kms/cryptoKey:CryptoKey": {"rotationPeriod": f"{KMS.rotation_period_seconds}s",
+                                    "destroyScheduledDuration": KMS.destroy_scheduled_duration,
+                                    "versionTemplate": {"algorithm": KMS.algorithm,
+                                                        "protectionLevel": KMS.protection_level}},
     "gcp:compute/disk:Disk": {"diskEncryptionKey": {"kmsKeySelfLink": KEY}},
     "gcp:compute/sSLPolicy:SSLPolicy": {"profile": TLS.gcp_ssl_policy_profile, "minTlsVersion": TLS.gcp_min_tls_version},
     "gcp:cloudrunv2/service:Service": {
@@ -34,6 +38,7 @@ HARDENED = {
             {"image": "api@sha256:" + "b" * 64, "envs": [{"name": "API_KEY_FILE", "value": "/run/secrets/api/value"}]}]},
     },
     "gcp:secretmanager/secret:Secret": {"replication": {"auto": {"customerManagedEncryption": {"kmsKeyName": KEY}}}},
+    "random:index/randomPassword:RandomPassword": {"length": float(SECRETS.length), "special": False},
     "gcp:storage/bucket:Bucket": {
         "encryption": {"defaultKmsKeyName": KEY}, "versioning": {"enabled": True},
         "retentionPolicy": {"retentionPeriod": str(BACKUP.bucket_retention_days * 86400), "isLocked": True},
@@ -84,10 +89,12 @@ BREAKING = {
     "RAE-SQL-006": ("gcp:sql/databaseInstance:DatabaseInstance", {"deletionProtection": False}),
     "RAE-SQL-007": ("gcp:sql/databaseInstance:DatabaseInstance", {"settings.databaseFlags": []}),
     "RAE-KMS-001": ("gcp:kms/cryptoKey:CryptoKey", {"rotationPeriod": f"{KMS.rotation_period_seconds + 1}s"}),
+    "RAE-KMS-002": ("gcp:kms/cryptoKey:CryptoKey", {"destroyScheduledDuration": "86400s"}),
     "RAE-DSK-001": ("gcp:compute/disk:Disk", {"diskEncryptionKey": None}),
     "RAE-TLS-001": ("gcp:compute/sSLPolicy:SSLPolicy", {"minTlsVersion": "TLS_1_2"}),
     "RAE-RUN-001": ("gcp:cloudrunv2/service:Service", {"ingress": "INGRESS_TRAFFIC_ALL"}),
     "RAE-SEC-001": ("gcp:secretmanager/secret:Secret", {"replication": {"auto": {}}}),
+    "RAE-SEC-002": ("random:index/randomPassword:RandomPassword", {"length": float(SECRETS.length - 1)}),
     "RAE-GCS-001": ("gcp:storage/bucket:Bucket", {"encryption": None}),
     "RAE-GCS-002": ("gcp:storage/bucket:Bucket", {"versioning": {"enabled": False}}),
     "RAE-GCS-003": ("gcp:storage/bucket:Bucket", {"retentionPolicy": {"retentionPeriod": "86400"}}),

@@ -48,12 +48,20 @@ def test_a_setting_counts_where_it_is_read_or_enforced_not_where_it_is_listed(tm
 
 def test_a_new_gap_fails(monkeypatch):
     rows = controls_map.usages()
-    tmpfs = next(u for u in rows if u.name == "CONTAINER.tmpfs")
-    monkeypatch.delitem(controls_map.KNOWN_GAPS, "CONTAINER.tmpfs")
-    assert any(p.startswith("CONTAINER.tmpfs: no gate rule or verifier") for p in controls_map.gaps(rows))
-    tmpfs.where["verifier"].append("harden/audit/containers.py:1")
-    monkeypatch.setitem(controls_map.KNOWN_GAPS, "CONTAINER.tmpfs", "stale")
+    protect = next(u for u in rows if u.name == "KMS.prevent_destroy")
+    monkeypatch.delitem(controls_map.KNOWN_GAPS, "KMS.prevent_destroy")
+    assert any(p.startswith("KMS.prevent_destroy: no gate rule or verifier") for p in controls_map.gaps(rows))
+    protect.where["verifier"].append("harden/audit/stack.py:1")
+    monkeypatch.setitem(controls_map.KNOWN_GAPS, "KMS.prevent_destroy", "stale")
     assert any("remove it from the list" in p for p in controls_map.gaps(rows))
+
+
+def test_a_closed_gap_that_reopens_fails(monkeypatch):
+    rows = controls_map.usages()
+    curve = next(u for u in rows if u.name == "TLS.ecdsa_curve")
+    assert curve.where["enforcer"] and curve.where["verifier"] and "TLS.ecdsa_curve" not in controls_map.KNOWN_GAPS
+    monkeypatch.setitem(curve.where, "verifier", [])
+    assert any(p.startswith("TLS.ecdsa_curve: no gate rule or verifier") for p in controls_map.gaps(rows))
 
 
 def test_places_name_the_function_so_an_unrelated_edit_above_does_not_stale_the_doc(tmp_path):

@@ -83,6 +83,11 @@ BYPASSES = [
     ("runtime", {"runtime": "runsc-debug"}, "RAE-CTR-015"),
     ("sysctls", {"sysctls": {"kernel.shm_rmid_forced": "0"}}, "RAE-CTR-016"),
     ("tmpfs executable", {"tmpfs": {"/tmp": "rw,size=64m"}}, "RAE-CTR-002"),
+    ("tmpfs on a path the baseline does not list", {"tmpfs": {**CONTAINER.tmpfs, "/var/lib/app": "rw,noexec,nosuid,nodev,size=1m"}},
+     "RAE-CTR-002"),
+    ("tmpfs larger than the baseline's", {"tmpfs": {**CONTAINER.tmpfs, "/tmp": "rw,noexec,nosuid,nodev,size=1g"}},
+     "RAE-CTR-002"),
+    ("tmpfs without a size", {"tmpfs": {**CONTAINER.tmpfs, "/tmp": "rw,noexec,nosuid,nodev"}}, "RAE-CTR-002"),
     ("seccomp=unconfined", {"securityOpts": ["no-new-privileges:true", "seccomp=unconfined"]}, "RAE-CTR-004"),
     ("seccomp:unconfined with spaces", {"securityOpts": ["no-new-privileges:true", "seccomp : unconfined"]},
      "RAE-CTR-004"),
@@ -127,6 +132,7 @@ ALLOWED = [
     ("bind under the root, rprivate", {"mounts": [{"type": "bind", "source": "/srv/data/x", "target": "/x",
                                                    "bindOptions": {"propagation": "rprivate"}}]}),
     ("tmpfs mount", {"mounts": [{"type": "tmpfs", "target": "/cache"}]}),
+    ("smaller tmpfs, one path only", {"tmpfs": {"/tmp": "rw,noexec,nosuid,nodev,size=8192k"}}),
 ]
 
 
@@ -164,6 +170,8 @@ INSPECT_BYPASSES = [
     ("volumes from", {"VolumesFrom": ["postgres"]}, None, "RAE-CTR-010"),
     ("bind rshared", {}, [{"Type": "bind", "Source": "/srv/data/x", "Destination": "/x", "Propagation": "rshared"}],
      "RAE-CTR-010"),
+    ("tmpfs beyond the baseline", {"Tmpfs": {**CONTAINER.tmpfs, "/home": "rw,noexec,nosuid,nodev,size=1m"}}, None,
+     "RAE-CTR-002"),
 ]
 
 

@@ -6,13 +6,15 @@ import pytest
 
 import posture.bucket as bucket
 import posture.database as database
-from baseline import BACKUP, BaselineViolation
+import posture.key as key
+from baseline import BACKUP, KMS, BaselineViolation
 from posture import UNKNOWN_VALUE, Unknown
 from policies.tfplan import terraform_values
 from tests.policy.cases import HARDENED, broken
 
 BUCKET = "gcp:storage/bucket:Bucket"
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+KEY = "gcp:kms/cryptoKey:CryptoKey"
 
 
 def found(model, view) -> dict[str, list[str]]:
@@ -31,7 +33,7 @@ def checkov_conf(values):
     return values
 
 
-@pytest.mark.parametrize("model, resource_type", [(bucket, BUCKET), (database, SQL)])
+@pytest.mark.parametrize("model, resource_type", [(bucket, BUCKET), (database, SQL), (key, KEY)])
 def test_the_hardened_resource_holds_from_every_source(model, resource_type):
     props = HARDENED[resource_type]
     assert found(model, model.from_pulumi("r", props)) == {}
@@ -57,6 +59,17 @@ WEAKER = [
     (database, SQL, {"settings.backupConfiguration.pointInTimeRecoveryEnabled": False}, "RAE-SQL-005"),
     (database, SQL, {"deletionProtection": False}, "RAE-SQL-006"),
     (database, SQL, {"settings.databaseFlags": []}, "RAE-SQL-007"),
+    (database, SQL, {"settings.backupConfiguration.startTime": "14:00"}, "RAE-SQL-004"),
+    (database, SQL, {"settings.backupConfiguration.startTime": None}, "RAE-SQL-004"),
+    (database, SQL, {"settings.backupConfiguration.transactionLogRetentionDays": 1}, "RAE-SQL-005"),
+    (database, SQL, {"settings.backupConfiguration.transactionLogRetentionDays": None}, "RAE-SQL-005"),
+    (key, KEY, {"rotationPeriod": "31536000s"}, "RAE-KMS-001"),
+    (key, KEY, {"rotationPeriod": None}, "RAE-KMS-001"),
+    (key, KEY, {"versionTemplate.algorithm": "EC_SIGN_P256_SHA256"}, "RAE-KMS-002"),
+    (key, KEY, {"versionTemplate": None}, "RAE-KMS-002"),
+    (key, KEY, {"versionTemplate.protectionLevel": "EXTERNAL"}, "RAE-KMS-002"),
+    (key, KEY, {"destroyScheduledDuration": "86400s"}, "RAE-KMS-002"),
+    (key, KEY, {"destroyScheduledDuration": None}, "RAE-KMS-002"),
 ]
 
 
@@ -107,11 +120,18 @@ def test_the_components_refuse_what_the_models_refuse():
     assert "A.8.24" in refused.value.controls
 
 
+def test_a_stronger_protection_level_holds_and_the_messages_name_the_baseline():
+    assert found(key, key.from_pulumi("k", broken(KEY, {"versionTemplate.protectionLevel": "HSM"}))) == {}
+    [message] = found(key, key.from_pulumi("k", broken(KEY, {"destroyScheduledDuration": "86400s"})))["RAE-KMS-002"]
+    assert KMS.destroy_scheduled_duration in message
+    assert set(found(key, key.from_pulumi("k", {}))) == {"RAE-KMS-001", "RAE-KMS-002"}
+
+
 def test_key_rotation_and_secret_replication_are_judged_by_their_models_from_every_source():
-    import posture.key as key
     import posture.secret as secret
-    for props, rule in ((HARDENED["gcp:kms/cryptoKey:CryptoKey"], None), ({"rotationPeriod": "31536000s"}, "RAE-KMS-001"),
-                        ({}, "RAE-KMS-001"), ({"rotationPeriod": "never"}, "RAE-KMS-001")):
+    for props, rule in ((HARDENED[KEY], None), (broken(KEY, {"rotationPeriod": "31536000s"}), "RAE-KMS-001"),
+                        (broken(KEY, {"rotationPeriod": None}), "RAE-KMS-001"),
+                        (broken(KEY, {"rotationPeriod": "never"}), "RAE-KMS-001")):
         for view in (key.from_pulumi("k", props), key.from_terraform("k", checkov_conf(terraform_values(props)))):
             assert set(found(key, view)) == ({rule} if rule else set()), (props, view)
     keyed = {"customerManagedEncryption": {"kmsKeyName": "k"}}

@@ -23,6 +23,13 @@ def test_one_ring_and_one_rotating_key_per_purpose(keys):
         assert key["inputs"]["rotationPeriod"] == f"{KMS.rotation_period_seconds}s"
         assert key["inputs"]["destroyScheduledDuration"] == KMS.destroy_scheduled_duration
         assert key["inputs"]["versionTemplate"]["algorithm"] == KMS.algorithm
+        assert key["inputs"]["versionTemplate"]["protectionLevel"] == KMS.protection_level
+
+
+def test_each_key_holds_under_the_key_model_the_gate_asks(keys):
+    import posture.key as key_posture
+    for key in of_type(keys, "gcp:kms/cryptoKey:CryptoKey"):
+        assert list(key_posture.judge(key_posture.from_pulumi(key["name"], key["inputs"]))) == []
 
 
 def test_the_service_agent_is_granted_on_its_key_only(keys):

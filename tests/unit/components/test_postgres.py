@@ -107,6 +107,17 @@ def test_sql_bodies_and_baseline_name_the_same_table_column_and_setting():
         assert f"\\set {name} {literal}\n" in settings
 
 
+def test_the_shipped_sql_must_compute_the_baselines_audit_chain(tmp_path, monkeypatch):
+    shipped = postgres_runtime.AUDIT_CHAIN_SQL.read_text()
+    assert f"SELECT {DATABASE.audit_chain}(prev_hash" in shipped
+    other = tmp_path / "003_audit_log.sql"
+    other.write_text(shipped.replace(f"SELECT {DATABASE.audit_chain}(prev_hash", "SELECT sha512(prev_hash"))
+    monkeypatch.setattr(postgres_runtime, "AUDIT_CHAIN_SQL", other)
+    with pytest.raises(BaselineViolation, match="audit_chain") as refused:
+        postgres_runtime.sql_settings()
+    assert refused.value.controls == DATABASE.controls("audit_chain")
+
+
 WEAKENINGS = [
     ("no cmek", dict(kms_key=""), "A.8.24"),
     ("no private network", dict(private_network=None), "A.8.20"),

@@ -78,7 +78,7 @@ def test_a_local_build_is_refused_where_only_the_official_image_may_run():
 
 def test_front_accepts_tls13_only_on_both_sides_and_verifies_the_store_by_name():
     config = front_config("qdrant-store")
-    assert config.count(f"ssl-min-ver {TLS.min_version}") == 2
+    assert config.count(f"ssl-min-ver {TLS.min_version} ssl-max-ver {TLS.allowed_versions[-1]}") == 2
     assert f"bind :{qdrant_runtime.HTTP_PORT} ssl" in config and f"bind :{qdrant_runtime.GRPC_PORT} ssl" in config
     servers = [line.split() for line in config.splitlines() if line.strip().startswith("server ")]
     assert len(servers) == 2 and all(s[s.index("verify") + 1] == "required" and "verifyhost" in s for s in servers)

@@ -32,3 +32,15 @@ def test_proxy_forwards_to_the_upstream_with_its_key_as_a_file():
 def test_proxy_on_every_interface_is_refused():
     with pytest.raises(BaselineViolation, match="A.8.20"):
         _proxy(Port(proxy_runtime.LISTEN_PORT, 8443, "0.0.0.0"))
+
+
+def test_the_proxy_negotiates_only_the_baselines_allowed_versions(monkeypatch):
+    from baseline import TLS, Setting
+    config = proxy_runtime.haproxy_config()
+    bounds = f"ssl-min-ver {TLS.min_version} ssl-max-ver {TLS.allowed_versions[-1]}"
+    assert config.count(f"ssl-default-bind-options {bounds} ") == 1
+    assert config.count(f"ssl-default-server-options {bounds} ") == 1
+    monkeypatch.setitem(TLS._settings, "allowed_versions", Setting(("TLSv1.2", "TLSv1.3"), ("A.8.24",), "wider"))
+    with pytest.raises(BaselineViolation, match="allowed_versions") as refused:
+        proxy_runtime.haproxy_config()
+    assert "A.8.24" in refused.value.controls
