@@ -19,12 +19,13 @@ from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import LinuxDistribution
 
-from baseline import ACCOUNTS, AUDITD, DEPLOY, FILESYSTEM, FIREWALL, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO, SYSCTL, TIME
+from baseline import (ACCOUNTS, AUDITD, DEPLOY, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO,
+                      SYSCTL, TIME, BaselineViolation)
 from hosts import connection, desired
 from hosts.facts.node import (AuditRules, AuditStatus, EncryptionBacking, FileLines, FileModes, FstabTypes, MountOptions,
                               NftablesRendered,
                               SshdEffective, SshHostKeyFiles, SshOfferedKex, SudoDefaults, SysctlValues, TimeServices,
-                              WeakModuli)
+                              UnitStates, WeakModuli)
 from hosts.operations.harden import audit_rule_findings, config_in_force, luks_findings, nftables_text
 from hosts.operations.packages import has_security_suite, node_codename, security_suite
 
@@ -110,6 +111,33 @@ def _sudo_check(host, data: dict) -> dict:
     wanted = desired.sudo_defaults()
     return _check("sudo defaults", wanted, [entry for entry in wanted if entry in in_force],
                   SUDO.controls("use_pty") + SUDO.controls("logfile") + SUDO.controls("dropin"))
+
+
+def _journal_upload_checks(host, data: dict) -> list[dict]:
+    """The journal shipped off the node: the uploader configured for the inventory's collector with mutual TLS and
+    running, its key readable by no one else, the receiver not in use on the node."""
+    controls = JOURNALD.controls("upload_required") + JOURNALD.controls("upload_tls_paths")
+    try:
+        expected = desired.journal_upload_text(data.get("journal_upload_url")).splitlines()
+    except BaselineViolation as error:
+        expected = f"a declared collector ({error})"
+    installed = host.get_fact(DebPackages) or {}
+    checks = [_check(f"package {JOURNALD.upload_package}", JOURNALD.upload_package,
+                     JOURNALD.upload_package if JOURNALD.upload_package in installed else "missing",
+                     JOURNALD.controls("upload_package")),
+              _check("journal upload configuration", expected,
+                     host.get_fact(FileLines, path=JOURNALD.upload_dropin), controls)]
+    units = host.get_fact(UnitStates, units=("systemd-journal-upload.service", *JOURNALD.receiver_units))
+    upload = units.get("systemd-journal-upload.service", {})
+    checks.append(_check("journal upload running", {"active": "active", "enabled": "enabled"},
+                         upload, JOURNALD.controls("upload_required")))
+    key = JOURNALD.upload_tls_paths["key"]
+    checks.append(_check(f"mode of {key}", "0640", host.get_fact(FileModes, paths=(key,)).get(key),
+                         JOURNALD.controls("upload_tls_paths")))
+    receiving = {unit: state for unit, state in units.items() if unit in JOURNALD.receiver_units
+                 and (state["active"] == "active" or state["enabled"].startswith("enabled"))}
+    checks.append(_check("journal receiver not in use on the node", {}, receiving, JOURNALD.controls("receiver_units")))
+    return checks
 
 
 def _module_blacklist_check(host) -> dict:
@@ -246,7 +274,7 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
         if data.get("harden_scope") == "node":
             checks += _kernel_checks(host) + [_firewall_check(host, data), _apt_security_check(host),
                                               _module_blacklist_check(host)]
-            checks += _luks_checks(host, data)
+            checks += _luks_checks(host, data) + _journal_upload_checks(host, data)
             checks += time_checks(host.get_fact(TimeServices, units=(TIME.service, *OTHER_TIME_DAEMONS)),
                                   host.get_fact(FileLines, path=desired.TIMESYNCD_DROPIN_PATH))
             checks += package_checks(host.get_fact(DebPackages))

@@ -13,19 +13,22 @@ published port, built as Docker builds one, answers from the declared interface 
 Lynis runs once; several tests read its report. Tests run in file order and build on each other's state.
 """
 
+import base64
 import json
 import os
 import re
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
-from baseline import AUDITD, DEPLOY, FIREWALL, LUKS, SSH, SUDO, TIME
+from baseline import AUDITD, DEPLOY, FIREWALL, JOURNALD, LUKS, SSH, SUDO, TIME, BaselineViolation
 from hosts import desired
 from hosts.verify import verify_host
 from hosts.vm.boot import free_loopback_port
+from hosts.vm.collector import COLLECTOR_URL
 from tests.hosts.pyinfra_run import run_pyinfra
 
 pytestmark = pytest.mark.integration
@@ -119,6 +122,56 @@ def test_first_apply_installs_what_changes_the_environment_and_completes(first_a
                       "sysctl values", "deploy completed: baseline recorded"):
         assert operation in changed, (operation, changed)
     assert node1_vm.ssh(f"cat {DEPLOY.completion_marker}").stdout == desired.completion_text()
+
+
+# The collector inside the VM, a unit of its own that survives the reboot test (it stands for the control node's
+# systemd-journal-remote; the packaged receiver units stay off on the node, which the verifier checks)
+COLLECTOR_DIR = "/etc/suite-collector"
+COLLECTOR_UNIT = f"""[Unit]
+Description=The suite's log collector (stands for the control node's receiver)
+Before=systemd-journal-upload.service
+[Service]
+ExecStartPre=/bin/mkdir -p /var/log/journal/remote
+ExecStart=/lib/systemd/systemd-journal-remote --listen-https=19532 --key={COLLECTOR_DIR}/server.key \
+--cert={COLLECTOR_DIR}/server.crt --trust={COLLECTOR_DIR}/ca.crt --output=/var/log/journal/remote/
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def _put(node1_vm, text: str, path: str, mode: str = "0600") -> None:
+    encoded = base64.b64encode(text.encode()).decode()
+    node1_vm.ssh(f"echo {encoded} | base64 -d | sudo install -D -m {mode} /dev/stdin {path}")
+
+
+def test_journal_reaches_the_collector_over_mutual_tls(first_apply, node1_vm):
+    """A line logged on Node1 arrives at the collector (systemd-journal-remote, client certificates checked against
+    the CA); the uploader, started by the deploy before any collector answered, kept retrying until it did."""
+    assert first_apply["run"].succeeded("node1-vm"), first_apply["run"].log[-3000:]
+    for name in ("ca.crt", "server.crt", "server.key"):
+        _put(node1_vm, node1_vm.collector_tls[name].read_text(), f"{COLLECTOR_DIR}/{name}")
+    _put(node1_vm, COLLECTOR_UNIT, "/etc/systemd/system/suite-collector.service", "0644")
+    node1_vm.ssh("sudo systemctl daemon-reload && sudo systemctl enable --now --quiet suite-collector")
+    marker = f"node1-suite-{uuid.uuid4()}"
+    node1_vm.ssh(f"logger -t suite-journal-marker {marker}")
+    started = time.monotonic()
+    arrived = ""
+    while marker not in arrived:
+        assert time.monotonic() - started < 300, node1_vm.ssh(
+            "sudo journalctl -u systemd-journal-upload -u suite-collector --no-pager -n 40", check=False).stdout
+        time.sleep(10)
+        arrived = node1_vm.ssh("sudo journalctl -D /var/log/journal/remote -t suite-journal-marker -o cat --no-pager",
+                               check=False).stdout
+    print(f"journal line at the collector after {time.monotonic() - started:.0f} s")
+    upload = node1_vm.ssh(f"sudo cat {JOURNALD.upload_dropin}").stdout
+    assert f"URL={COLLECTOR_URL}" in upload and f"TrustedCertificateFile={JOURNALD.upload_tls_paths['trusted_ca']}" in upload
+    checks = {check["check"]: check for check in verify_host("node1-vm", node1_vm.inventory_entry()[1])}
+    for name in ("journal upload configuration", "journal upload running", "journal receiver not in use on the node",
+                 f"mode of {JOURNALD.upload_tls_paths['key']}"):
+        assert checks[name]["status"] == "pass", checks[name]
+    # a collector URL in clear is refused by the same function the verifier reads
+    with pytest.raises(BaselineViolation, match="A.8.15"):
+        desired.journal_upload_text("http://localhost:19532")
 
 
 def test_encryption_check_passed_on_luks_data_disk(first_apply, node1_vm):
