@@ -348,6 +348,11 @@ JOURNALD = Section(
                          "connects, then sends from its saved cursor."),
     receiver_units=S(("systemd-journal-remote.socket", "systemd-journal-remote.service"), ("A.8.20",),
                      "The receiver is not in use on the node (CIS 6.1.2.1.4): nodes send, the collector receives."),
+    collector_min_retention_days=S(365, ("A.8.15", "A.5.28"),
+                                   "The collector on the control node keeps every shipped entry at least this long: "
+                                   "systemd-journal-remote (Debian 12, systemd 252) deletes nothing itself, so its "
+                                   "one deletion is the collector's vacuum unit (journalctl --vacuum-time), whose age "
+                                   "the audit reads; a collector with no vacuum unit states no retention (unknown)."),
 )
 
 DOCKER_DAEMON = Section(

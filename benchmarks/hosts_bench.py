@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 from hosts import connection  # noqa: E402
 from hosts.fleet.containers import start_fleet  # noqa: E402
 from hosts.vm import boot  # noqa: E402
-from hosts.vm.collector import COLLECTOR_URL, collector_tls  # noqa: E402
+from hosts.vm.collector import collector_tls, collector_url  # noqa: E402
 from tests.hosts.pyinfra_run import run_pyinfra  # noqa: E402
 
 OUTPUT = REPO / "benchmarks" / "hosts.md"
@@ -53,7 +53,8 @@ def main() -> None:
     try:
         node = connection.node("node1-vm", vm.host, port=vm.port, user=vm.user, key=str(vm.key_path),
                                known_hosts=str(vm.known_hosts_path), harden_scope="node",
-                               firewall_ssh_interfaces=[boot.GUEST_INTERFACE], journal_upload_url=COLLECTOR_URL,
+                               firewall_ssh_interfaces=[boot.GUEST_INTERFACE],
+                               journal_upload_url=collector_url(boot.free_loopback_port()),
                                journal_upload_tls={role: str(tls[name]) for role, name in (
                                    ("key", "client.key"), ("certificate", "client.crt"), ("trusted_ca", "ca.crt"))})
         first, first_run = _timed("VM first apply", {"node1_vms": [node]}, work)

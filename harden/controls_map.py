@@ -8,8 +8,8 @@ the name as a string constant in the same module) or names it where it enforces 
 `SERVES` tuple is not use. Where the using code lives says its role:
 
 - enforcer: components/ (Pulumi components and their runtime modules), hosts/operations, hosts/deploys, hosts/desired.py,
-  hosts/connection.py (the connection policy every deploy sets), harden/backup_cli.py (the scheduled backup, check,
-  forget and drill runs)
+  hosts/connection.py (the connection policy every deploy sets), hosts/collector.py (the log collector's units for the
+  control node), harden/backup_cli.py (the scheduled backup, check, forget and drill runs)
 - gate rule: policies/ (the CrossGuard rules, checkov checks, catalog and application checks: the design)
 - verifier: hosts/verify.py, hosts/facts, hosts/desired.py, hosts/connection.py (a host's connection data checked before
   a deploy runs) and harden/audit/ (the live system, as audit evidence)
@@ -32,7 +32,7 @@ import baseline
 REPO = Path(__file__).resolve().parents[1]
 ROLES = {
     "enforcer": ("components/", "hosts/operations/", "hosts/deploys/", "hosts/desired.py", "hosts/connection.py",
-                 "harden/backup_cli.py"),
+                 "hosts/collector.py", "harden/backup_cli.py"),
     "gate": ("policies/",),
     "verifier": ("hosts/verify.py", "hosts/facts/", "hosts/desired.py", "hosts/connection.py", "harden/audit/"),
 }
