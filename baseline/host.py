@@ -328,6 +328,31 @@ JOURNALD = Section(
     max_retention_sec=S("1year", ("A.8.15", "A.5.28"), "Kept as long as the logging policy says."),
     compress=S("yes", ("A.8.15",), "Compressed."),
     forward_to_syslog=S("no", ("A.8.15",), "One store."),
+    upload_package=S("systemd-journal-remote", ("A.8.15",),
+                     "Debian's package of systemd-journal-upload (CIS 6.1.2.1.1); its receiver stays off on the node."),
+    upload_required=S(True, ("A.8.15", "A.5.28", "A.8.16"),
+                      "Every journal entry is sent off the node by systemd-journal-upload (CIS 6.1.2.1.3) to the "
+                      "collector the inventory names (host data journal_upload_url, https only): whoever wipes the "
+                      "node's logs does not wipe the copy. A node without a declared collector is refused."),
+    upload_tls_paths=S({"key": "/etc/systemd/journal-upload-tls/client.key",
+                        "certificate": "/etc/systemd/journal-upload-tls/client.crt",
+                        "trusted_ca": "/etc/systemd/journal-upload-tls/collector-ca.crt"}, ("A.8.24", "A.8.5"),
+                       "Mutual TLS (CIS 6.1.2.1.2): the node presents its client certificate and checks the "
+                       "collector's against this CA, never `all`. Host data journal_upload_tls names the operator's "
+                       "files for each key, copied here (directory 0750 and key 0640, group systemd-journal: the "
+                       "uploader runs as a dynamic user in that group)."),
+    upload_dropin=S("/etc/systemd/journal-upload.conf.d/50-harden.conf", ("A.8.15",),
+                    "Where the deploy writes the collector's URL and the TLS files."),
+    upload_restart_sec=S(30, ("A.8.15", "A.5.28"),
+                         "A collector outage does not end shipping: the uploader restarts every 30 s until it "
+                         "connects, then sends from its saved cursor."),
+    receiver_units=S(("systemd-journal-remote.socket", "systemd-journal-remote.service"), ("A.8.20",),
+                     "The receiver is not in use on the node (CIS 6.1.2.1.4): nodes send, the collector receives."),
+    collector_min_retention_days=S(365, ("A.8.15", "A.5.28"),
+                                   "The collector on the control node keeps every shipped entry at least this long: "
+                                   "systemd-journal-remote (Debian 12, systemd 252) deletes nothing itself, so its "
+                                   "one deletion is the collector's vacuum unit (journalctl --vacuum-time), whose age "
+                                   "the audit reads; a collector with no vacuum unit states no retention (unknown)."),
 )
 
 DOCKER_DAEMON = Section(

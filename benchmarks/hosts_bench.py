@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO))
 from hosts import connection  # noqa: E402
 from hosts.fleet.containers import start_fleet  # noqa: E402
 from hosts.vm import boot  # noqa: E402
+from hosts.vm.collector import collector_tls, collector_url  # noqa: E402
 from tests.hosts.pyinfra_run import run_pyinfra  # noqa: E402
 
 OUTPUT = REPO / "benchmarks" / "hosts.md"
@@ -46,11 +47,16 @@ def main() -> None:
     parser.add_argument("--fleet-size", type=int, default=4)
     size = parser.parse_args().fleet_size
     work = Path(tempfile.mkdtemp(prefix="hosts-bench-"))
+    (work / "collector-tls").mkdir(mode=0o700)
+    tls = collector_tls(work / "collector-tls")  # no collector answers: the uploader keeps retrying, as on a real node
     vm = boot.boot(work / "vm")
     try:
         node = connection.node("node1-vm", vm.host, port=vm.port, user=vm.user, key=str(vm.key_path),
                                known_hosts=str(vm.known_hosts_path), harden_scope="node",
-                               firewall_ssh_interfaces=[boot.GUEST_INTERFACE])
+                               firewall_ssh_interfaces=[boot.GUEST_INTERFACE],
+                               journal_upload_url=collector_url(boot.free_loopback_port()),
+                               journal_upload_tls={role: str(tls[name]) for role, name in (
+                                   ("key", "client.key"), ("certificate", "client.crt"), ("trusted_ca", "ca.crt"))})
         first, first_run = _timed("VM first apply", {"node1_vms": [node]}, work)
         rerun, rerun_run = _timed("VM idempotent re-run", {"node1_vms": [node]}, work)
     finally:

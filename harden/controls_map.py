@@ -10,7 +10,8 @@ the name as a string constant in the same module) or names it where it enforces 
 - enforcer: components/ (Pulumi components and their runtime modules), hosts/operations, hosts/deploys, hosts/desired.py,
   hosts/network_unlock.py (the desired state of the network-bound disk unlock), hosts/connection.py (the connection
   policy every deploy sets), hosts/backup_units.py (the backup timers the backup deploy installs),
-  harden/backup_cli.py (the scheduled backup, check, forget and drill runs)
+  hosts/collector.py (the log collector's units for the control node), harden/backup_cli.py (the scheduled
+  backup, check, forget and drill runs)
 - gate rule: policies/ (the CrossGuard rules, checkov checks, catalog and application checks: the design)
 - verifier: hosts/verify.py, hosts/facts, hosts/desired.py, hosts/network_unlock.py, hosts/connection.py (a host's
   connection data checked before a deploy runs) and harden/audit/ (the live system, as audit evidence)
@@ -33,7 +34,7 @@ import baseline
 REPO = Path(__file__).resolve().parents[1]
 ROLES = {
     "enforcer": ("components/", "hosts/operations/", "hosts/deploys/", "hosts/desired.py", "hosts/network_unlock.py",
-                 "hosts/connection.py", "hosts/backup_units.py", "harden/backup_cli.py"),
+                 "hosts/connection.py", "hosts/backup_units.py", "hosts/collector.py", "harden/backup_cli.py"),
     "gate": ("policies/",),
     "verifier": ("hosts/verify.py", "hosts/facts/", "hosts/desired.py", "hosts/network_unlock.py", "hosts/connection.py",
                  "harden/audit/"),

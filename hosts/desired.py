@@ -6,6 +6,7 @@ verification cannot disagree about the target.
 
 import hashlib
 import json
+import re
 
 from baseline import ACCOUNTS, AUDITD, BACKUP, DEPLOY, DOCKER_DAEMON, FILESYSTEM, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
 from baseline import host as node_baseline
@@ -168,6 +169,31 @@ def umask_profile_text() -> str:
 
 
 TIMESYNCD_DROPIN_PATH = "/etc/systemd/timesyncd.conf.d/harden.conf"
+
+
+# https://host[:port][/], nothing else: the value lands in a systemd config line
+_COLLECTOR_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$")
+
+
+def journal_upload_text(url) -> str:
+    """The journal-upload.conf drop-in: the collector's https URL and the TLS files (baseline.JOURNALD); refuses a URL
+    that is not https (logs would leave in clear) or carries more than a host and port."""
+    if not isinstance(url, str) or not _COLLECTOR_URL.match(url):
+        raise BaselineViolation(f"journal_upload_url {url!r} is not https://HOST[:PORT]: the journal would not leave "
+                                "the node, or would leave it in clear",
+                                JOURNALD.controls("upload_required") + JOURNALD.controls("upload_tls_paths"))
+    tls = JOURNALD.upload_tls_paths
+    return ("# Written by hosts/deploys/services.py from baseline.JOURNALD and the host's journal_upload_url\n"
+            f"[Upload]\nURL={url}\nServerKeyFile={tls['key']}\nServerCertificateFile={tls['certificate']}\n"
+            f"TrustedCertificateFile={tls['trusted_ca']}\n")
+
+
+UPLOAD_SERVICE_DROPIN = "/etc/systemd/system/systemd-journal-upload.service.d/50-harden.conf"
+
+
+def journal_upload_service_text() -> str:
+    """The uploader's unit drop-in: restarted until the collector answers (baseline.JOURNALD.upload_restart_sec)."""
+    return f"[Service]\nRestart=always\nRestartSec={JOURNALD.upload_restart_sec}\n"
 
 
 def timesyncd_conf_text() -> str:

@@ -3,7 +3,9 @@
     pyinfra hosts/inventory.py hosts/deploys/node1.py          # harden
     pyinfra hosts/inventory.py hosts/deploys/node1.py --dry    # list what drifted
 
-The operator's key and known_hosts come from NODE1_SSH_KEY / NODE1_KNOWN_HOSTS (default: ~/.ssh).
+The operator's key and known_hosts come from NODE1_SSH_KEY / NODE1_KNOWN_HOSTS (default: ~/.ssh); the log collector
+from NODE1_JOURNAL_UPLOAD_URL (https://HOST:PORT) and Node1's client key, certificate and the collector's CA from
+NODE1_JOURNAL_UPLOAD_KEY / _CERT / _CA (the deploy refuses a node without them: its logs would stay on it).
 hosts.connection.node() puts the connection policy (baseline.DEPLOY) into the host's data: host keys checked
 strictly (an unknown or changed key is refused, never added), this one key only, no agent. An inventory of
 your own, in any directory, is built the same way; the deploy refuses a host whose data is weaker.
@@ -23,5 +25,9 @@ node1 = [
          firewall_ssh_interfaces=FIREWALL.ssh_interfaces,
          firewall_service_ports={},
          firewall_published_interfaces=FIREWALL.published_interfaces,
-         luks_data_paths=LUKS.data_paths),
+         luks_data_paths=LUKS.data_paths,
+         journal_upload_url=os.environ.get("NODE1_JOURNAL_UPLOAD_URL"),
+         journal_upload_tls={"key": os.environ.get("NODE1_JOURNAL_UPLOAD_KEY"),
+                             "certificate": os.environ.get("NODE1_JOURNAL_UPLOAD_CERT"),
+                             "trusted_ca": os.environ.get("NODE1_JOURNAL_UPLOAD_CA")}),
 ]

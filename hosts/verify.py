@@ -7,11 +7,15 @@
     # [{"check": "sshd permitrootlogin", "expected": "no", "actual": "no", "controls": ["A.8.2", "A.8.5"],
     #   "status": "pass"}, ...]
 
-status is "pass", "fail", "not applicable", or "unknown" where the node's systemd does not answer. "deploy completed" fails on a node no deploy of this baseline
-ran to its end on (never deployed, or stopped half-way and not re-run). A host that cannot be reached (or
+status is "pass", "fail", "not applicable", or "unknown" where the node's systemd does not answer. For a node, the log
+collector it ships to is read too, where the audit runs (the control node): its unit files in host data
+journal_collector_units (default hosts.collector.UNIT_DIR), see collector_checks. "deploy completed" fails on a node
+no deploy of this baseline ran to its end on (never deployed, or stopped half-way and not re-run). A host that cannot be reached (or
 whose host key is not the known one) raises ConnectionError: no evidence is better than made-up evidence.
 It reads the same facts (hosts.facts.node) the deploys use, so what is checked is what is applied.
 """
+
+from pathlib import Path
 
 from pyinfra.api import Config, Inventory, State
 from pyinfra.api.connect import connect_all, disconnect_all
@@ -19,13 +23,14 @@ from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import LinuxDistribution
 
-from baseline import ACCOUNTS, AUDITD, DEPLOY, FILESYSTEM, FIREWALL, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO, SYSCTL, TIME
-from hosts import connection, desired, network_unlock
+from baseline import (ACCOUNTS, AUDITD, DEPLOY, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO,
+                      SYSCTL, TIME, BaselineViolation)
+from hosts import collector, connection, desired, network_unlock
 from hosts.facts.clevis import ClevisBindings, NetworkUnlockState
 from hosts.facts.node import (AuditRules, AuditStatus, EncryptionBacking, FileLines, FileModes, FstabTypes, MountOptions,
                               NftablesRendered,
                               SshdEffective, SshHostKeyFiles, SshOfferedKex, SudoDefaults, SysctlValues, TimeServices,
-                              WeakModuli)
+                              UnitStates, WeakModuli)
 from hosts.operations.harden import audit_rule_findings, config_in_force, luks_findings, nftables_text
 from hosts.operations.packages import has_security_suite, node_codename, security_suite
 
@@ -111,6 +116,72 @@ def _sudo_check(host, data: dict) -> dict:
     wanted = desired.sudo_defaults()
     return _check("sudo defaults", wanted, [entry for entry in wanted if entry in in_force],
                   SUDO.controls("use_pty") + SUDO.controls("logfile") + SUDO.controls("dropin"))
+
+
+def _journal_upload_checks(host, data: dict) -> list[dict]:
+    """The journal shipped off the node: the uploader configured for the inventory's collector with mutual TLS and
+    running, its key readable by no one else, the receiver not in use on the node."""
+    controls = JOURNALD.controls("upload_required") + JOURNALD.controls("upload_tls_paths")
+    try:
+        expected = desired.journal_upload_text(data.get("journal_upload_url")).splitlines()
+    except BaselineViolation as error:
+        expected = f"a declared collector ({error})"
+    installed = host.get_fact(DebPackages) or {}
+    checks = [_check(f"package {JOURNALD.upload_package}", JOURNALD.upload_package,
+                     JOURNALD.upload_package if JOURNALD.upload_package in installed else "missing",
+                     JOURNALD.controls("upload_package")),
+              _check("journal upload configuration", expected,
+                     host.get_fact(FileLines, path=JOURNALD.upload_dropin), controls)]
+    units = host.get_fact(UnitStates, units=("systemd-journal-upload.service", *JOURNALD.receiver_units))
+    upload = units.get("systemd-journal-upload.service", {})
+    checks.append(_check("journal upload running", {"active": "active", "enabled": "enabled"},
+                         upload, JOURNALD.controls("upload_required")))
+    key = JOURNALD.upload_tls_paths["key"]
+    checks.append(_check(f"mode of {key}", "0640", host.get_fact(FileModes, paths=(key,)).get(key),
+                         JOURNALD.controls("upload_tls_paths")))
+    receiving = {unit: state for unit, state in units.items() if unit in JOURNALD.receiver_units
+                 and (state["active"] == "active" or state["enabled"].startswith("enabled"))}
+    checks.append(_check("journal receiver not in use on the node", {}, receiving, JOURNALD.controls("receiver_units")))
+    return checks
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def collector_checks(unit_dir: Path) -> list[dict]:
+    """The log collector as its unit files in `unit_dir` state it (hosts.collector): the receiver on the loopback
+    only, behind a TLS front that requires a client certificate from the nodes' CA, and a retention of at least the
+    baseline's days. What cannot be read or is not understood is unknown, never pass."""
+    receiver, front, vacuum = (_read(unit_dir / name) for name in
+                               (collector.RECEIVER_UNIT, collector.TLS_FRONT_UNIT, collector.VACUUM_UNIT))
+    tls_controls = JOURNALD.controls("upload_tls_paths")
+    retention_controls = JOURNALD.controls("collector_min_retention_days")
+    argv = collector.exec_start(receiver) if receiver is not None else None
+    listens = sorted(arg for arg in argv or [] if arg.startswith("--listen-"))
+    loopback_only = len(listens) == 1 and listens[0].startswith("--listen-http=127.0.0.1:")
+    checks = [_check("log collector: receiver on the loopback only", "--listen-http=127.0.0.1:<port>",
+                     listens if argv else None, tls_controls,
+                     "unknown" if not argv else "pass" if loopback_only else "fail")]
+    settings = collector.tls_front_settings(front) if front is not None else None
+    expected = {"verify": True, "cafile": "<the nodes' CA>", "min_tls": collector.MIN_TLS}
+    if settings is None:
+        checks.append(_check("log collector: mutual TLS", expected, None, tls_controls, "unknown"))
+    else:
+        good = settings["verify"] and settings["cafile"] and settings["min_tls"] == collector.MIN_TLS
+        checks.append(_check("log collector: mutual TLS", expected, settings, tls_controls, "pass" if good else "fail"))
+    wanted = f">= {JOURNALD.collector_min_retention_days} days"
+    days = collector.retention_days(vacuum) if vacuum is not None else None
+    if days is None:
+        checks.append(_check("log collector: retention", wanted, None if vacuum is None else "not understood",
+                             retention_controls, "unknown"))
+    else:
+        checks.append(_check("log collector: retention", wanted, f"{days:g} days", retention_controls,
+                             "pass" if days >= JOURNALD.collector_min_retention_days else "fail"))
+    return checks
 
 
 def _module_blacklist_check(host) -> dict:
@@ -286,8 +357,10 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
         if data.get("harden_scope") == "node":
             checks += _kernel_checks(host) + [_firewall_check(host, data), _apt_security_check(host),
                                               _module_blacklist_check(host)]
-            checks += _luks_checks(host, data)
+            checks += _luks_checks(host, data) + _journal_upload_checks(host, data)
             checks += _network_unlock_checks(host, data)
+            # the collector's side, read where the audit runs: the control node's unit files
+            checks += collector_checks(Path(data.get("journal_collector_units") or collector.UNIT_DIR))
             checks += time_checks(host.get_fact(TimeServices, units=(TIME.service, *OTHER_TIME_DAEMONS)),
                                   host.get_fact(FileLines, path=desired.TIMESYNCD_DROPIN_PATH))
             checks += package_checks(host.get_fact(DebPackages))

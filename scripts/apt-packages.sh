@@ -3,13 +3,14 @@
 #   apt-packages.sh up     what `make up` needs (Docker engine, image building, TLS tools, restic for backups)
 #   apt-packages.sh test   that plus what the suites need (qemu VM, checkov's venv, Chromium, Graphviz,
 #                          rclone as the append-only off-site restic server, clevis and tang for the network-bound
-#                          disk unlock: the tang server of the control node and clevis binding a loop-device volume)
+#                          disk unlock: the tang server of the control node and clevis binding a loop-device volume,
+#                          systemd-journal-remote as the log collector the Node1 VM ships its journal to)
 set -euo pipefail
 group=${1:-test}
 packages=(docker.io debootstrap openssl postgresql-client ca-certificates restic)
 if [ "$group" = test ]; then
     packages+=(qemu-system-x86 qemu-utils cryptsetup-bin e2fsprogs openssh-client nftables iproute2
-               graphviz chromium fonts-dejavu-core socat python3-venv rclone clevis clevis-luks tang)
+               graphviz chromium fonts-dejavu-core socat python3-venv rclone clevis clevis-luks tang systemd-journal-remote)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -10,8 +10,9 @@ run) gives root a private TMPDIR. Its last operation records the completed basel
 Host data read here: harden_scope ("node": a machine with its own kernel and systemd; "container":
 sshd in a container, where kernel, systemd and disk parts are reported not applicable),
 firewall_ssh_interfaces, firewall_service_ports, firewall_published_interfaces, luks_data_paths, apt_security_mirror,
-the backup_* keys of hosts/deploys/backup.py and the tang_* keys of hosts/network_unlock.py (network-bound unlock of
-the data volume; without tang_url and tang_thp that part adds no operation).
+journal_upload_url and journal_upload_tls (the log collector), the backup_* keys of hosts/deploys/backup.py and
+the tang_* keys of hosts/network_unlock.py (network-bound unlock of the data volume; without tang_url and tang_thp that
+part adds no operation).
 """
 
 from pyinfra import config, host, state
@@ -24,7 +25,7 @@ from hosts.deploys.audit import harden_audit
 from hosts.deploys.backup import harden_backups
 from hosts.deploys.clevis import check_network_unlock, harden_network_unlock
 from hosts.deploys.firewall import harden_firewall
-from hosts.deploys.services import harden_docker_daemon, harden_time_and_logs, harden_updates
+from hosts.deploys.services import harden_docker_daemon, harden_journal_upload, harden_time_and_logs, harden_updates
 from hosts.deploys.ssh import harden_ssh
 from hosts.deploys.system import harden_accounts, harden_files, harden_kernel, harden_packages
 from hosts.operations import harden
@@ -52,7 +53,7 @@ if scope == "node":
 else:
     reason = "harden_scope=container: no own kernel, systemd or disks; the image brings its packages"
     for part in ("LUKS data and swap", "packages", "sysctl, modules and mounts", "auditd", "nftables",
-                 "time sync and journald", "docker daemon", "backup timers"):
+                 "time sync and journald", "journal upload", "docker daemon", "backup timers"):
         harden.not_applicable(name=f"{part}: not applicable", part=part, reason=reason)
 
 harden_ssh()
@@ -63,6 +64,7 @@ if scope == "node":
     harden_audit()
     harden_updates()
     harden_time_and_logs()
+    harden_journal_upload()
     harden_docker_daemon()
     harden_backups()
     harden_firewall()

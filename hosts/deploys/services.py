@@ -1,10 +1,10 @@
-"""Updates, time, logs, Docker daemon: the services every node runs, configured from the baseline."""
+"""Updates, time, logs (kept and shipped off the node), Docker daemon: the services every node runs, from the baseline."""
 
 from pyinfra import host
-from pyinfra.api import deploy
-from pyinfra.operations import systemd
+from pyinfra.api import DeployError, deploy
+from pyinfra.operations import apt, files, systemd
 
-from baseline import TIME
+from baseline import JOURNALD, TIME, BaselineViolation
 from hosts import desired
 from hosts.facts.node import CommandPresent
 from hosts.operations import harden
@@ -27,6 +27,40 @@ def harden_time_and_logs():
                                 path="/etc/systemd/journald.conf.d/harden.conf", text=desired.journald_conf_text())
     systemd.service(name="journald restarted on change", service="systemd-journald", restarted=True,
                     _if=journald.did_change)
+
+
+@deploy("Journal shipped to the collector over mutual TLS (baseline.JOURNALD)")
+def harden_journal_upload():
+    url = host.data.get("journal_upload_url")
+    tls = host.data.get("journal_upload_tls") or {}
+    missing = sorted(role for role in JOURNALD.upload_tls_paths if not tls.get(role))
+    if JOURNALD.upload_required and (not url or missing):
+        raise DeployError(f"{host.name}: host data journal_upload_url (the collector, https://HOST:PORT) and "
+                          f"journal_upload_tls (local files for {', '.join(sorted(JOURNALD.upload_tls_paths))}) must "
+                          f"be declared; missing: {'journal_upload_url' if not url else ', '.join(missing)}. The "
+                          "journal would stay on the node [ISO 27001:2022 A.8.15, A.5.28]")
+    try:
+        conf_text = desired.journal_upload_text(url)
+    except BaselineViolation as error:
+        raise DeployError(f"{host.name}: {error}") from None
+    apt.packages(name=f"{JOURNALD.upload_package} present", packages=[JOURNALD.upload_package])
+    for unit in JOURNALD.receiver_units:
+        systemd.service(name=f"{unit} not in use on the node", service=unit, running=False, enabled=False)
+    directory = JOURNALD.upload_tls_paths["key"].rsplit("/", 1)[0]
+    files.directory(name="journal upload TLS directory", path=directory, user="root", group="systemd-journal",
+                    mode="0750")
+    changed = [files.put(name=f"journal upload {role}", src=tls[role], dest=path, user="root",
+                         group="systemd-journal", mode="0640" if role == "key" else "0644")
+               for role, path in sorted(JOURNALD.upload_tls_paths.items())]
+    changed.append(harden.text_file(name="journal upload: collector and TLS files", path=JOURNALD.upload_dropin,
+                                    text=conf_text))
+    unit = harden.text_file(name="journal upload restarts until the collector answers",
+                            path=desired.UPLOAD_SERVICE_DROPIN, text=desired.journal_upload_service_text())
+    systemd.daemon_reload(name="systemd reloaded (uploader drop-in changed)", _if=unit.did_change)
+    systemd.service(name="systemd-journal-upload running", service="systemd-journal-upload", running=True,
+                    enabled=True)
+    systemd.service(name="systemd-journal-upload restarted on change", service="systemd-journal-upload",
+                    restarted=True, _if=lambda: unit.did_change() or any(op.did_change() for op in changed))
 
 
 @deploy("Docker daemon (baseline.DOCKER_DAEMON)")

@@ -257,6 +257,26 @@ class FileLines(FactBase):
         return []
 
 
+class UnitStates(FactBase):
+    """systemd units' states: unit -> {"active": `systemctl is-active`, "enabled": `systemctl is-enabled`}
+    ("unknown" where systemctl printed nothing, e.g. for a unit that does not exist)."""
+
+    requires_command = "systemctl"
+
+    def command(self, units):
+        names = " ".join(shlex.quote(unit) for unit in units)
+        return (f"for unit in {names}; do echo \"$unit $(systemctl is-active \"$unit\" 2>/dev/null) "
+                f"$(systemctl is-enabled \"$unit\" 2>/dev/null)\"; done")
+
+    def process(self, output):
+        states = {}
+        for line in output:
+            unit, *values = line.split()
+            values += ["unknown"] * (2 - len(values))
+            states[unit] = {"active": values[0], "enabled": values[1]}
+        return states
+
+
 class CommandPresent(FactBase):
     """Whether a command is on the node's PATH."""
 

@@ -103,19 +103,27 @@ install -d -m 0700 "$rootfs/etc/cryptsetup-keys.d"
 install -m 0400 "$out/data.key" "$rootfs/etc/cryptsetup-keys.d/srvdata.key"
 # Opened by a oneshot unit rather than crypttab: in this minimal guest the dm device never becomes a
 # systemd .device unit under software emulation, so a crypttab/fstab mount would block the boot forever.
+# The unit runs after udevd and its coldplug (earlier consoles show it starting before udevd, where cryptsetup's
+# device node and the mkfs/mount after it can race udevd coming up on a loaded host), each step is idempotent, udev is settled before
+# the mapping is used, and a hung step fails the unit after TimeoutStartSec. It is not ordered before sshd: SSH
+# answers while the disk opens, and the VM fixture (tests/fixtures/vm.py) waits for the mount within a budget and
+# reports the unit's state and journal when it is not reached.
 cat > "$rootfs/etc/systemd/system/srv-data-open.service" <<UNIT
 [Unit]
 Description=Open the LUKS data disk and mount it at $luks_mount
 DefaultDependencies=no
-After=local-fs.target systemd-udev-settle.service
-Before=ssh.service
+Wants=systemd-udevd.service
+After=local-fs.target systemd-udevd.service systemd-udev-trigger.service
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=/sbin/cryptsetup open --key-file /etc/cryptsetup-keys.d/srvdata.key /dev/vdb srvdata
+TimeoutStartSec=600
+ExecStart=/bin/sh -c 'cryptsetup status srvdata >/dev/null || cryptsetup open --key-file /etc/cryptsetup-keys.d/srvdata.key /dev/vdb srvdata'
+ExecStart=/bin/udevadm settle --timeout=300
+ExecStart=/bin/sh -c 'test -b /dev/mapper/srvdata || { echo "/dev/mapper/srvdata missing after udev settled" >&2; exit 1; }'
 ExecStart=/bin/sh -c 'blkid /dev/mapper/srvdata || mkfs.ext4 -q /dev/mapper/srvdata'
-ExecStart=/bin/mount -o nodev,nosuid /dev/mapper/srvdata $luks_mount
+ExecStart=/bin/sh -c 'mountpoint -q $luks_mount || mount -o nodev,nosuid /dev/mapper/srvdata $luks_mount'
 
 [Install]
 WantedBy=multi-user.target

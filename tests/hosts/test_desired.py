@@ -5,8 +5,8 @@ import paramiko
 from pyinfra.api import OperationError
 import pytest
 
-from baseline import (ACCOUNTS, AUDITD, FILESYSTEM, FIREWALL, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME, BaselineViolation,
-                      require)
+from baseline import (ACCOUNTS, AUDITD, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME,
+                      BaselineViolation, require)
 from hosts import desired
 from hosts.connection import node, problems
 from hosts.operations.harden import _audit_canonical, luks_findings, nftables_text
@@ -66,6 +66,22 @@ def test_forward_chain_drops_all_but_containers_and_published_ports_on_declared_
 def test_an_interface_name_nft_cannot_quote_safely_is_refused(bad):
     with pytest.raises(OperationError, match="A.8.20"):
         nftables_text("harden", "drop", ("eth0",), {}, True, **{**FORWARD, "published_interfaces": (bad,)})
+
+
+def test_journal_upload_names_the_collector_and_mutual_tls_files():
+    text = desired.journal_upload_text("https://collector.example:19532")
+    assert "URL=https://collector.example:19532\n" in text
+    for key, path in (("ServerKeyFile", "key"), ("ServerCertificateFile", "certificate"),
+                      ("TrustedCertificateFile", "trusted_ca")):
+        assert f"{key}={JOURNALD.upload_tls_paths[path]}\n" in text
+    assert "=all" not in text
+
+
+@pytest.mark.parametrize("url", ["http://collector:19532", "https://collector:19532\nTrustedCertificateFile=all",
+                                 "collector:19532", None, ""])
+def test_journal_upload_refuses_a_collector_url_in_clear_or_with_more_than_host_and_port(url):
+    with pytest.raises(BaselineViolation, match="A.8.15"):
+        desired.journal_upload_text(url)
 
 
 def test_auditctl_listing_form_of_a_syscall_rule():

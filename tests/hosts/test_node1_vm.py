@@ -9,23 +9,29 @@ its completing re-run, a dry run after tampering (a firewall verdict turned from
 its repair, a real reboot of the guest (SSH, firewall, immutable audit rules and the LUKS mount come back), and an
 unencrypted data disk (refused). Operators: AllowGroups refuses a user outside the groups, a certificate from the
 configured user CA logs in, sudo logs to its file and a sudoers file visudo rejects never lands. Forwarding: a
-published port, built as Docker builds one, answers from the declared interface only.
+published port, built as Docker builds one, answers from the declared interface only. Logs: a line logged on the node
+arrives at the log collector on the control node (tests/fixtures/vm.py: log_collector) over mutual TLS, a client
+without the nodes' CA's certificate is refused, and the audit reads the collector's retention.
 Lynis runs once; several tests read its report. Tests run in file order and build on each other's state.
 """
 
+import http.client
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
-from baseline import AUDITD, DEPLOY, FIREWALL, LUKS, SSH, SUDO, TIME
+from baseline import AUDITD, DEPLOY, FIREWALL, JOURNALD, LUKS, SSH, SUDO, TIME, BaselineViolation
 from hosts import desired
-from hosts.verify import verify_host
-from hosts.vm.boot import free_loopback_port
+from hosts.collector import RECEIVER_UNIT, TLS_FRONT_UNIT, VACUUM_UNIT, exec_start
+from hosts.verify import collector_checks, verify_host
+from hosts.vm.boot import GUEST_GATEWAY, free_loopback_port
 from tests.hosts.pyinfra_run import run_pyinfra
 
 pytestmark = pytest.mark.integration
@@ -36,7 +42,7 @@ FETCHED_BY_DEPLOY = ("libpam-tmpdir", "libpam-pwquality", "needrestart")  # host
 # Time budgets (seconds): about 2.5x the step times measured under software emulation on a 2-core machine at load
 # average 14-18 (another session's Go build and debootstrap beside it; benchmarks/hosts.md): first apply 917 s,
 # refused run 10 s, so a busy machine is not a failure and a hang still is.
-BUDGET = {"refused": 120, "first_apply": 2400, "re_run": 1200, "lynis": 2700, "reboot": 900}
+BUDGET = {"refused": 120, "first_apply": 2400, "re_run": 1200, "lynis": 2700, "reboot": 900, "journal": 300}
 # A UEFI node's EFI system partition as its fstab names it: the deploy must keep vfat loadable for it. The VM boots
 # without firmware of its own (qemu -kernel), so the entry is nofail and nothing answers to the label.
 DATA_MOUNT = os.path.commonpath(list(LUKS.data_paths.values()))  # where hosts/vm/build-image.sh mounts the LUKS disk
@@ -119,6 +125,69 @@ def test_first_apply_installs_what_changes_the_environment_and_completes(first_a
                       "sysctl values", "deploy completed: baseline recorded"):
         assert operation in changed, (operation, changed)
     assert node1_vm.ssh(f"cat {DEPLOY.completion_marker}").stdout == desired.completion_text()
+
+
+def _post_journal_entry(log_collector, client: str | None, message: str) -> str:
+    """POST one journal entry to the collector from the control node with the named client certificate (None: no
+    certificate); returns the HTTP status or the error that ended the attempt."""
+    tls = log_collector["tls"]
+    context = ssl.create_default_context(cafile=str(tls["ca.crt"]))
+    if client:
+        context.load_cert_chain(str(tls[f"{client}.crt"]), str(tls[f"{client}.key"]))
+    entry = f"__REALTIME_TIMESTAMP={int(time.time() * 1e6)}\nMESSAGE={message}\nSYSLOG_IDENTIFIER=suite-probe\n\n"
+    try:
+        connection = http.client.HTTPSConnection("127.0.0.1", log_collector["port"], context=context, timeout=30)
+        connection.request("POST", "/upload", body=entry.encode(),
+                           headers={"Content-Type": "application/vnd.fdo.journal"})
+        return str(connection.getresponse().status)
+    except (ssl.SSLError, OSError) as error:
+        return type(error).__name__
+
+
+def _collected(log_collector, identifier: str) -> str:
+    return subprocess.run(["journalctl", f"--directory={log_collector['output']}", "-t", identifier, "-o", "cat",
+                           "--no-pager"], capture_output=True, text=True, timeout=60).stdout
+
+
+def test_journal_reaches_the_collector_on_the_control_node_over_mutual_tls(first_apply, node1_vm, log_collector):
+    """A line logged on Node1 arrives at the collector on the control node (systemd-journal-upload on the node, socat's
+    mutual TLS and systemd-journal-remote on the control node); a client whose certificate the nodes' CA did not
+    sign, or without one, is refused in the handshake and nothing it sent is stored. The verifier reads the node's
+    side, the audit the collector's units: mutual TLS, the receiver on the loopback, a retention of 365 days."""
+    assert first_apply["run"].succeeded("node1-vm"), first_apply["run"].log[-3000:]
+    marker = f"node1-suite-{uuid.uuid4()}"
+    node1_vm.ssh(f"logger -t suite-journal-marker {marker}")
+    started = time.monotonic()
+    while marker not in _collected(log_collector, "suite-journal-marker"):
+        assert time.monotonic() - started < BUDGET["journal"], (
+            node1_vm.ssh("sudo journalctl -u systemd-journal-upload --no-pager -n 40", check=False).stdout
+            + log_collector["log"].read_text()[-2000:])
+        time.sleep(5)
+    print(f"journal line at the collector {time.monotonic() - started:.0f} s after logger ran on the node")
+    refused = {client: _post_journal_entry(log_collector, client, f"from-{client}-{marker}")
+               for client in ("stranger", None)}
+    assert all(outcome in ("SSLError", "SSLEOFError", "ConnectionResetError", "SSLZeroReturnError")
+               for outcome in refused.values()), refused
+    assert _post_journal_entry(log_collector, "client", f"from-client-{marker}") == "202"
+    stored = _collected(log_collector, "suite-probe")
+    assert f"from-client-{marker}" in stored and "from-stranger" not in stored and "from-None" not in stored, stored
+    checks = {check["check"]: check for check in verify_host("node1-vm", node1_vm.inventory_entry()[1])}
+    collector_side = [name for name in checks if name.startswith("log collector: ")]
+    assert collector_side == [check["check"] for check in collector_checks(log_collector["unit_dir"])]
+    for name in ("journal upload configuration", "journal upload running", "journal receiver not in use on the node",
+                 f"mode of {JOURNALD.upload_tls_paths['key']}", f"package {JOURNALD.upload_package}", *collector_side):
+        assert checks[name]["status"] == "pass", checks[name]
+    assert checks["log collector: retention"]["actual"] == f"{JOURNALD.collector_min_retention_days} days"
+    # what the audit read is what runs: the processes' command lines are the units' ExecStart lines
+    units = {name: exec_start((log_collector["unit_dir"] / name).read_text()) for name in (RECEIVER_UNIT, TLS_FRONT_UNIT)}
+    assert sorted(process.args for process in log_collector["processes"]) == sorted(units.values())
+    # the collector's one deletion, run as its timer runs it, keeps the line (younger than the retention)
+    vacuum = exec_start((log_collector["unit_dir"] / VACUUM_UNIT).read_text())
+    subprocess.run(vacuum, check=True, capture_output=True, timeout=120)
+    assert marker in _collected(log_collector, "suite-journal-marker")
+    # a collector URL in clear is refused by the same function the deploy and the verifier read
+    with pytest.raises(BaselineViolation, match="A.8.15"):
+        desired.journal_upload_text(f"http://{GUEST_GATEWAY}:{log_collector['port']}")
 
 
 def test_encryption_check_passed_on_luks_data_disk(first_apply, node1_vm):
@@ -507,6 +576,8 @@ def test_node_comes_back_after_a_real_reboot(first_apply, node1_vm):
         time.sleep(10)
         after = _boot_id(node1_vm)
     print(f"reboot: SSH back after {time.monotonic() - started:.0f} s")
+    waited = node1_vm.wait_for_data_disk()
+    print(f"reboot: LUKS data disk mounted {waited:.0f} s after SSH answered")
     assert re.search(r"^enabled 2$", node1_vm.ssh("sudo auditctl -s").stdout, re.M)
     assert node1_vm.ssh("systemctl is-active auditd nftables srv-data-open").stdout.split() == ["active"] * 3
     mount = node1_vm.ssh(f"findmnt -n -o SOURCE {DATA_MOUNT}").stdout.strip()
