@@ -22,13 +22,14 @@ flock 9
 say() { printf '[vm-image %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 python=.venv/bin/python; [ -x "$python" ] || python=python3
-read_baseline() { PYTHONPATH=. "$python" -c "import os; from baseline import LUKS, PACKAGES; print($1)"; }
+read_baseline() { PYTHONPATH=. "$python" -c "import os; from baseline import JOURNALD, LUKS, PACKAGES; print($1)"; }
 # Packages a bare node lacks and the first deploy installs mid-run, each changing what the rest of the run
 # meets: libpam-tmpdir gives sudo sessions a private TMPDIR (uploads), libpam-pwquality rewrites the PAM password
 # stack, needrestart restarts services (sshd among them) after package installs. The slow post-install scripts
-# (aide, rkhunter) stay in the image: benchmarks/hosts.md measures the full bare-node apply instead.
+# (aide, rkhunter) and the journal uploader (about 10 minutes of a loaded first apply) stay in the image:
+# benchmarks/hosts.md measures the full bare-node apply instead.
 fetched_by_deploy="libpam-tmpdir libpam-pwquality needrestart"
-deploy_packages=$(read_baseline "\",\".join(p for p in PACKAGES.required + PACKAGES.integrity_tools if p not in '$fetched_by_deploy'.split())")
+deploy_packages=$(read_baseline "\",\".join(p for p in PACKAGES.required + PACKAGES.integrity_tools + (JOURNALD.upload_package,) if p not in '$fetched_by_deploy'.split())")
 luks_cipher=$(read_baseline 'LUKS.allowed_ciphers[0]')
 luks_key_bits=$(read_baseline 'LUKS.min_key_bits')
 luks_mount=$(read_baseline 'os.path.commonpath(list(LUKS.data_paths.values()))')
