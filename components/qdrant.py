@@ -21,6 +21,7 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+import posture.network as network_posture
 import posture.vm as vm_posture
 from baseline import COMPUTE, CONTAINER, TLS, require
 from components.container import HardenedContainer, HardenedContainerArgs
@@ -170,6 +171,12 @@ class GcpQdrant(pulumi.ComponentResource):
                       "block-project-ssh-keys": str(COMPUTE.block_project_ssh_keys).upper()},
             can_ip_forward=COMPUTE.ip_forwarding_allowed)
         require_holds(vm_posture.judge(view), f"Qdrant VM {name}")
+        # The firewall too is built from a view the network posture model judged (RAE-NET-001): with no client tag
+        # it would name no source, and GCP then admits the whole internet.
+        firewall = {"direction": "INGRESS", "allows": [{"protocol": "tcp", "ports": [str(HTTP_PORT)]}],
+                    "sourceTags": list(args.client_tags)}
+        require_holds(network_posture.judge(network_posture.from_pulumi(f"{name}-from-clients", firewall)),
+                      f"Qdrant firewall {name}-from-clients")
         data = EncryptedVolume(f"{name}-data", EncryptedVolumeArgs("gcp", "qdrant", kms_key=args.kms_key,
                                                                    zone=args.zone, size_gb=args.data_size_gb,
                                                                    project=args.project, depends_on=args.depends_on),
@@ -202,9 +209,9 @@ class GcpQdrant(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         # Only the API (its Cloud Run egress carries the client tag) reaches Qdrant, on its HTTP port only.
         gcp.compute.Firewall(
-            f"{name}-from-clients", network=args.network, direction="INGRESS", project=args.project,
-            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(HTTP_PORT)])],
-            source_tags=list(args.client_tags), target_tags=[NETWORK_TAG],
+            f"{name}-from-clients", network=args.network, direction=firewall["direction"], project=args.project,
+            allows=[gcp.compute.FirewallAllowArgs(**allow) for allow in firewall["allows"]],
+            source_tags=firewall["sourceTags"], target_tags=[NETWORK_TAG],
             log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
             opts=pulumi.ResourceOptions(parent=self))
         self.endpoint = self.instance.network_interfaces.apply(

@@ -161,6 +161,15 @@ def test_vm_without_a_customer_managed_key_is_refused():
             IMAGE, "europe-west4-a", "subnet", "", "rae-qdrant@p.iam.gserviceaccount.com", "c", "t", "k", "ca", "net")))
 
 
+def test_a_firewall_without_client_tags_is_refused_before_anything_is_declared():
+    """No source tag: GCP would admit the whole internet to Qdrant's port (RAE-NET-001, the network posture model)."""
+    with pytest.raises(BaselineViolation, match="names no source") as error:
+        declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
+            IMAGE, "europe-west4-a", "subnet", KEY, "rae-qdrant@p.iam.gserviceaccount.com", "c", "t", "k", "ca", "net",
+            client_tags=())))
+    assert "A.8.20" in str(error.value)
+
+
 def test_vm_refuses_a_local_build():
     with pytest.raises(BaselineViolation, match="A.8.19"):
         declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
