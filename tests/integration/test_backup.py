@@ -273,6 +273,15 @@ def test_check_and_drill_are_logged_and_the_audit_reads_them(backed_up, config_f
         Path(json.loads(config_file.read_text())["log"]), now=later)}
     assert aged[("backup/postgres/local", "last_success_age")].status == FAIL
     assert aged[("backup/postgres", "fresh_copies")].status == FAIL
+    # The same log through `harden audit`, into the report folder the coverage figure reads (benchmarks/coverage.md):
+    # the backup controls count as observed from make test's own reports.
+    out = Path(__file__).resolve().parents[2] / "out" / "test" / "audit" / "backup-real"
+    shutil.rmtree(out, ignore_errors=True)
+    harden(["audit", "--no-containers", "--out", str(out), "--backup-log", json.loads(config_file.read_text())["log"],
+            "--backup-dataset", "postgres"])
+    report = json.loads((out / "report.json").read_text())
+    seen = {(item["subject"], item["check"]): item["status"] for item in report["evidence"] if item["source"] == "backup"}
+    assert seen[("backup/drill/postgres", "last_result")] == PASS and seen[("backup/postgres", "fresh_copies")] == PASS
 
 
 def test_a_loose_password_file_is_refused_before_anything_runs(config_file, workdir, capsys):
