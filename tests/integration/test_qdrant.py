@@ -87,14 +87,20 @@ def test_front_refuses_tls12(qdrant, test_pki, port_name):
 def _after_handshake(qdrant, test_pki, port_name: str, client: tuple | None) -> str:
     """One TLS 1.3 handshake with the front and a read: "answered" (the connection stays open or data arrives) or
     the refusal. In TLS 1.3 the server's certificate_required alert arrives after the client's Finished."""
-    context = _context(test_pki, client=client)
-    context.set_alpn_protocols(["h2"] if port_name == "grpc_port" else ["http/1.1"])
-    with socket.create_connection(("127.0.0.1", getattr(qdrant, port_name)), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname="localhost") as tls:
-        assert tls.version() == "TLSv1.3"
+    return _read_after_handshake(_context(test_pki, client=client), "127.0.0.1", getattr(qdrant, port_name),
+                                 "localhost", grpc=port_name == "grpc_port", tls13=True)
+
+
+def _read_after_handshake(context, address: str, port: int, server_name: str, grpc: bool, tls13: bool = False) -> str:
+    """Handshake (ALPN h2 for gRPC, else http/1.1), send one request, read: "answered", or how it was refused."""
+    context.set_alpn_protocols(["h2"] if grpc else ["http/1.1"])
+    with socket.create_connection((address, port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=server_name) as tls:
+        if tls13:
+            assert tls.version() == "TLSv1.3"
         try:
-            tls.sendall(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n" if port_name == "rest_port"
-                        else b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+            tls.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00" if grpc
+                        else f"GET /readyz HTTP/1.1\r\nHost: {server_name}\r\n\r\n".encode())
             return "answered" if tls.recv(64) else "closed without an alert"
         except ssl.SSLError as error:
             return f"refused: {error.reason}"
@@ -147,18 +153,8 @@ def _store_handshake(qdrant, test_pki, port: int, client: tuple | None) -> str:
     the store's certificate verified by name, then one read: "answered" or the refusal."""
     qdrant.store.reload()
     address = next(iter(qdrant.store.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
-    context = _context(test_pki, client=client)
-    context.set_alpn_protocols(["h2"] if port == qdrant_runtime.GRPC_PORT else ["http/1.1"])
-    with socket.create_connection((address, port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname=qdrant.store.name) as tls:
-        try:
-            tls.sendall(b"GET /readyz HTTP/1.1\r\nHost: store\r\n\r\n" if port == qdrant_runtime.HTTP_PORT
-                        else b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
-            return "answered" if tls.recv(64) else "closed without an alert"
-        except ssl.SSLError as error:
-            return f"refused: {error.reason}"
-        except ConnectionError as error:
-            return f"reset: {error}"
+    return _read_after_handshake(_context(test_pki, client=client), address, port, qdrant.store.name,
+                                 grpc=port == qdrant_runtime.GRPC_PORT)
 
 
 def test_the_store_requires_the_fronts_client_certificate_on_rest(qdrant, test_pki, secret_dir):
