@@ -126,8 +126,13 @@ BREAKING = {
 
 def broken(resource_type: str, changes: dict) -> dict:
     """HARDENED[resource_type] with `changes` applied (dotted keys reach into nested objects)."""
+    return with_changes(HARDENED[resource_type] or {}, changes)
+
+
+def with_changes(hardened: dict, changes: dict) -> dict:
+    """A deep copy of `hardened` with `changes` applied (dotted keys reach into nested objects)."""
     import copy
-    props = copy.deepcopy(HARDENED[resource_type] or {})
+    props = copy.deepcopy(hardened)
     for dotted, value in changes.items():
         *path, last = dotted.split(".")
         target = props

@@ -13,7 +13,7 @@ import posture.vm as vm
 from baseline import BaselineViolation
 from posture import UNKNOWN_VALUE, Unknown
 from policies.tfplan import terraform_values
-from tests.policy.cases import HARDENED
+from tests.policy.cases import HARDENED, with_changes
 from tests.unit.test_posture_gcp import checkov_conf
 
 TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
@@ -85,21 +85,10 @@ WEAKER = [
 
 @pytest.mark.parametrize("model, pulumi_type, terraform_type, hardened, changes, rule_id", WEAKER)
 def test_each_weakness_fails_its_rule_from_every_source(model, pulumi_type, terraform_type, hardened, changes, rule_id):
-    props = _apply(hardened, changes)
+    props = with_changes(hardened, changes)
     for view in from_every_source(model, pulumi_type, terraform_type, props):
         assert set(rules(model, view)) == {rule_id}, view
 
-
-def _apply(hardened: dict, changes: dict) -> dict:
-    import copy
-    props = copy.deepcopy(hardened)
-    for dotted, value in changes.items():
-        *path, last = dotted.split(".")
-        target = props
-        for step in path:
-            target = target[step]
-        target[last] = value
-    return props
 
 
 @pytest.mark.parametrize("member", ["allUsers", "allAuthenticatedUsers", "domain:example.org",
@@ -139,7 +128,7 @@ def test_project_grants_to_service_accounts_are_refused_on_any_wide_scope():
 
 
 def test_an_unresolved_metadata_value_leaves_only_the_metadata_rules_undecided():
-    props = _apply(HARDENED[vm.INSTANCE], {"metadata.enable-oslogin": UNKNOWN_VALUE})
+    props = with_changes(HARDENED[vm.INSTANCE], {"metadata.enable-oslogin": UNKNOWN_VALUE})
     found = rules(vm, vm.from_pulumi(vm.INSTANCE, "r", props))
     assert set(found) == {"RAE-VM-005", "RAE-VM-006", "RAE-VM-007"}
     assert all(isinstance(m, Unknown) for messages in found.values() for m in messages)
