@@ -3,6 +3,7 @@ through the tenant-enforcing functions that append a hash-chained audit row, pga
 
 import json
 import os
+import time
 import uuid
 
 import psycopg
@@ -237,8 +238,13 @@ def test_a_stored_memorys_content_stays_out_of_the_server_log(postgres, test_pki
         connection.execute("SELECT memory_store('tenant-a', %s)", (marker,))
         with pytest.raises(errors.InvalidParameterValue):  # a failing call logs its statement, not its parameters
             connection.execute("SELECT memory_store('not a tenant', %s)", (marker,))
+    statement = b"SELECT memory_store('not a tenant', $1)"
+    deadline = time.monotonic() + 30  # the server's stderr reaches `docker logs` a moment after the error returns
     logs = postgres.container.logs()
-    assert b"SELECT memory_store('not a tenant', $1)" in logs
+    while statement not in logs and time.monotonic() < deadline:
+        time.sleep(0.5)
+        logs = postgres.container.logs()
+    assert statement in logs
     assert marker.encode() not in logs
 
 
