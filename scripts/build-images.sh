@@ -55,7 +55,9 @@ build_base() {
     local mirror rootfs
     mirror=${DEBIAN_MIRROR:-$(host_debian_mirror)}
     rootfs=$(mktemp -d "$repo/build/rootfs.XXXXXX")
-    trap 'rm -rf "$rootfs"' RETURN
+    # A RETURN trap outlives the function that set it and fires when a later `.` finishes, where rootfs is no longer
+    # set (set -u stops the build): it removes itself after its one run.
+    trap 'rm -rf "$rootfs"; trap - RETURN' RETURN
     # An explicit keyring makes debootstrap fail closed: without one it only warns and installs unverified packages.
     local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
     [ -f "$keyring" ] || { echo "[images] $keyring is missing (package debian-archive-keyring); refusing an unverified base (ISO 27001:2022 A.8.19)" >&2; exit 1; }
