@@ -61,7 +61,7 @@ class CustomerManagedKeys(pulumi.ComponentResource):
                                    rotation_shown=f"{args.rotation_period_seconds}s", algorithm=KMS.algorithm,
                                    protection_level=KMS.protection_level,
                                    destroy_seconds=seconds(KMS.destroy_scheduled_duration),
-                                   destroy_shown=KMS.destroy_scheduled_duration)
+                                   destroy_shown=KMS.destroy_scheduled_duration, protected=KMS.prevent_destroy)
         require_holds(key_posture.judge(view), f"key ring {name}")
         unknown = sorted(set(args.users) - set(args.purposes))
         require(not unknown, f"grants on keys {unknown} that this key ring does not hold",

@@ -42,6 +42,7 @@ class GraphMocks(pulumi.runtime.Mocks):
         self.project = project
         self.resources: list[dict] = []
         self.classes: dict[tuple[str, str], type] = {}
+        self.objects: dict[tuple[str, str], pulumi.Resource] = {}  # for the options that are not inputs (protect)
         self.dynamic_providers: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -54,6 +55,9 @@ class GraphMocks(pulumi.runtime.Mocks):
             "custom": bool(args.custom),
             "inputs": {key: value for key, value in args.inputs.items() if key != "__provider"},
         }
+        declared = self.objects.get((args.typ, args.name))
+        if declared is not None:  # protect as the engine would apply it (inherited from the parent where unset)
+            record["options"] = {"protect": bool(getattr(declared, "_protect", None))}
         if args.name in self.dynamic_providers and args.typ.startswith("pulumi-python:dynamic"):
             record["provider"] = self.dynamic_providers[args.name]
         self.resources.append(record)
@@ -124,7 +128,8 @@ def _plain(value, secrets: list, reveal: bool, path: tuple = ()):
 
 
 def _record_classes(mocks: GraphMocks) -> None:
-    """Remember each resource's Python class (for its output names) and each dynamic resource's provider class
+    """Remember each resource's Python class (for its output names), the resource itself (for its `protect` option,
+    which is not an input) and each dynamic resource's provider class
     (so the gate can tell its own dynamic providers, which rules understand, from any other)."""
     import pulumi.dynamic
 
@@ -133,6 +138,7 @@ def _record_classes(mocks: GraphMocks) -> None:
 
     def record(self, t, name, custom, *args, **kwargs):
         mocks.classes[(t, name)] = type(self)
+        mocks.objects[(t, name)] = self
         original(self, t, name, custom, *args, **kwargs)
 
     def record_dynamic(self, provider, name, *args, **kwargs):
@@ -188,9 +194,10 @@ def render_program(project_dir: Path, stack: str, config: dict, reveal_secrets: 
     + reveal_secrets: render secrets' values instead of SECRET_MARKER (the caller must redact "secrets" paths)
     + program, project_name: the program file (Pulumi.yaml `main:`) and project name, if not __main__.py and `name:`
 
-    Returns [{"type", "name", "urn", "custom", "inputs", "secrets", "provider"?}], components included (custom
-    False); "secrets" lists the input paths that were Pulumi secrets (their values are real: redact them before any
-    output), "provider" names a dynamic resource's provider class.
+    Returns [{"type", "name", "urn", "custom", "inputs", "secrets", "options", "provider"?}], components included
+    (custom False); "options" holds the resource options that are not inputs ({"protect": bool}); "secrets" lists
+    the input paths that were Pulumi secrets (their values are real: redact them before any output), "provider"
+    names a dynamic resource's provider class.
     Raises RuntimeError with the program's own error (e.g. a BaselineViolation) when it fails.
     """
     project_dir = Path(project_dir).resolve()

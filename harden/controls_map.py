@@ -46,8 +46,6 @@ SHARED_REQUIREMENTS = "posture"
 # (2026-11-30), each with what is missing. A ratchet: a new gap fails the test, and so does an entry here whose
 # gap is closed, so the list only shrinks. Mark a setting `planned` in the baseline only while nothing enforces it.
 KNOWN_GAPS = {
-    "KMS.prevent_destroy": "enforced as the `protect` resource option, which no rendered graph or plan shows (checkov's "
-                           "CKV_GCP_82 has the same blind spot); no gate rule or verifier reads it",
     "FIREWALL.ssh_interfaces": "the deploy reads the interfaces from host data (hosts/inventory.py defaults them to the "
                                "setting) and verify.py compares the live table with that host data, not with the "
                                "setting; no gate rule or verifier reads it",

@@ -124,6 +124,10 @@ RULES: dict[str, Rule] = _rules(
          f"Set version_template.algorithm='{KMS.algorithm}', version_template.protection_level="
          f"'{KMS.protection_level}' (or stronger) and destroy_scheduled_duration to at least "
          f"'{KMS.destroy_scheduled_duration}'."),
+    Rule("RAE-KMS-003", "KMS key rings and keys are protected from deletion", "high", KMS.controls("prevent_destroy"),
+         KMS.setting("prevent_destroy").why,
+         "Create key rings and keys with opts=pulumi.ResourceOptions(protect=True) (Terraform: lifecycle "
+         "{ prevent_destroy = true }).", checkov_ids=("CKV_GCP_82",)),
     Rule("RAE-DSK-001", "Compute disks are encrypted with a customer-managed key", "high", LUKS.controls("required_for"),
          LUKS.setting("required_for").why, "Set disk_encryption_key.kms_key_self_link.", checkov_ids=("CKV_GCP_37",)),
     Rule("RAE-TLS-001", "Load balancer SSL policy is RESTRICTED with TLS 1.3 minimum", "high",

@@ -195,7 +195,9 @@ def graph_from_engine_json(path: Path) -> list[dict]:
     document = json.loads(path.read_text())
     states = ([step.get("newState") or {} for step in document.get("steps", [])]
               or document.get("deployment", {}).get("resources", []))
-    return [{"type": state["type"], "name": state["urn"].rsplit("::", 1)[-1], "props": state.get("inputs") or {}}
+    # The engine writes "protect" only when true (omitempty): its absence in the engine's own JSON is false.
+    return [{"type": state["type"], "name": state["urn"].rsplit("::", 1)[-1], "props": state.get("inputs") or {},
+             "options": {"protect": bool(state.get("protect"))}}
             for state in states if state.get("custom", True) and state.get("type") and not
             state["type"].startswith("pulumi:")]
 
@@ -211,6 +213,7 @@ def render_stack(project: Path, stack: str, config: dict, program: Path | None =
     except RuntimeError as error:
         raise GateError(str(error)) from error
     return [{"type": r["type"], "name": r["name"], "props": r["inputs"], "secrets": r.get("secrets", []),
+             **({"options": r["options"]} if "options" in r else {}),
              **({"provider": r["provider"]} if r.get("provider") else {})} for r in rendered if r.get("custom")]
 
 

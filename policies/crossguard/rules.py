@@ -59,6 +59,11 @@ def _plain(value):
     return value
 
 
+def _options(opts) -> dict | None:
+    """The resource options the rules read that are not inputs (posture.key's protection), as the engine states them."""
+    return None if opts is None else {"protect": bool(opts.protect)}
+
+
 def resource_policy(rules: list[ResourceRule]) -> ResourceValidationPolicy:
     """One policy per rule id, over every resource type its rules judge (an undecided rule is a violation too)."""
     def validate(args, report_violation):
@@ -66,7 +71,7 @@ def resource_policy(rules: list[ResourceRule]) -> ResourceValidationPolicy:
         for rule in rules:
             if rule.applies_to(args.resource_type):
                 props = _plain(args.props) if props is None else props
-                for detail in judged(rule, props, None, args.name, args.resource_type):
+                for detail in judged(rule, props, None, args.name, args.resource_type, _options(args.opts)):
                     report_violation(_message(rule.rule_id, detail))
 
     return ResourceValidationPolicy(validate=validate, **_metadata(rules[0].rule_id))
@@ -76,13 +81,14 @@ def graph_policy(rules: list[ResourceRule]) -> StackValidationPolicy:
     """A rule id one of whose rules reads the whole graph (a resource policy sees one resource): judged per resource
     with the graph's context, each violation reported against the resource's URN."""
     def validate(args, report_violation):
-        resources = [{"type": r.resource_type, "name": r.name, "urn": r.urn, "props": _plain(r.props)}
-                     for r in args.resources]
+        resources = [{"type": r.resource_type, "name": r.name, "urn": r.urn, "props": _plain(r.props),
+                      "options": _options(r.opts)} for r in args.resources]
         context = graph_context(resources)
         for resource in resources:
             for rule in rules:
                 if rule.applies_to(resource["type"]):
-                    for detail in judged(rule, resource["props"], context, resource["name"], resource["type"]):
+                    for detail in judged(rule, resource["props"], context, resource["name"], resource["type"],
+                                         resource["options"]):
                         report_violation(_message(rule.rule_id, detail), resource["urn"])
 
     return StackValidationPolicy(validate=validate, **_metadata(rules[0].rule_id))

@@ -22,6 +22,8 @@ class ResourceRule:
       the resource's name
     + typed: check(props, resource_type, name) also takes the type token and the name (a posture model whose
       adapter reads the type: IAM scope, Cloud Run v1 or v2, instance or template)
+    + options: check(props, options) also takes the resource options that are not inputs ({"protect": bool}), or None
+      where the source of the graph does not show them (the model then reports the requirement unknown)
     + per_field: the check asks a posture model, which judges each requirement on the fields it reads and reports
       only those whose fields are unresolved as unknown; any other rule is unknown as a whole when it reads one
 
@@ -36,11 +38,15 @@ class ResourceRule:
     per_field: bool = False
     graph: bool = False  # reads what only the whole graph shows (graph_context): CrossGuard judges it per stack
     typed: bool = False
+    options: bool = False
 
     def applies_to(self, key: str) -> bool:
         return key in self.resource_types or bool(self.type_pattern and re.fullmatch(self.type_pattern, key))
 
-    def violations(self, props: dict, context=None, name: str = "", resource_type: str = "") -> Iterator[str]:
+    def violations(self, props: dict, context=None, name: str = "", resource_type: str = "",
+                   options: dict | None = None) -> Iterator[str]:
+        if self.options:
+            return self.check(props, options)
         if self.typed:
             return self.check(props, resource_type, name)
         if self.contextual:
@@ -110,15 +116,17 @@ class _Reading(dict):
         return self._wrap(key, super().__getitem__(key))
 
 
-def judged(rule: "ResourceRule", props: dict, context=None, name: str = "", resource_type: str = "") -> list[str]:
+def judged(rule: "ResourceRule", props: dict, context=None, name: str = "", resource_type: str = "",
+           options: dict | None = None) -> list[str]:
     """The rule's messages, or one Unknown naming the unresolved values it read (its verdict on them means nothing).
 
     A per-field rule's posture model already decides unknowns requirement by requirement: its messages stand.
+    + options: the resource options that are not inputs ({"protect": bool}); None where the graph does not show them
     """
     if rule.per_field:
-        return list(rule.violations(props, context, name, resource_type))
+        return list(rule.violations(props, context, name, resource_type, options))
     unresolved: list[str] = []
-    messages = list(rule.violations(_Reading(props, unresolved), context, name, resource_type))
+    messages = list(rule.violations(_Reading(props, unresolved), context, name, resource_type, options))
     if unresolved:
         return [Unknown(f"{', '.join(sorted(set(unresolved)))} could not be resolved under mocks; "
                         f"{rule.rule_id} not judged, so not passed")]
@@ -152,7 +160,8 @@ def graph_context(resources: list[dict], context=None):
 
 
 def evaluate(resources: Iterable[dict], context=None) -> Iterator[tuple[str, dict, str]]:
-    """Every violation in a rendered graph as (rule id, resource, message); resources: {"type", "name", "props"}.
+    """Every violation in a rendered graph as (rule id, resource, message); resources: {"type", "name", "props",
+    "options"?} ("options": the resource options that are not inputs, absent where the graph does not show them).
 
     + context: what the stack declares (posture.container.Context: bind addresses, host roots), else the baseline's;
       the graph's own facts (pids-limit steps) are added to it
@@ -166,7 +175,8 @@ def evaluate(resources: Iterable[dict], context=None) -> Iterator[tuple[str, dic
         if key not in applicable:
             applicable[key] = [rule for rule in rules if rule.applies_to(key)]
         for rule in applicable[key]:
-            for message in judged(rule, resource["props"], context, resource["name"], resource["type"]):
+            for message in judged(rule, resource["props"], context, resource["name"], resource["type"],
+                                  resource.get("options")):
                 yield rule.rule_id, resource, message
     named = {resource["name"]: resource for resource in resources}
     for rule in stack_rules():

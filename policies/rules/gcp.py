@@ -13,6 +13,7 @@ from policies.rules import ResourceRule, dig
 
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
 CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
+KEY_RING = "gcp:kms/keyRing:KeyRing"
 DISK = "gcp:compute/disk:Disk"
 SSL_POLICY = "gcp:compute/sSLPolicy:SSLPolicy"
 CLOUD_RUN = serverless.V2
@@ -32,6 +33,13 @@ def _model_rule(model, rule_id: str):
             yield message
     check.__name__ = f"{model.__name__.rsplit('.', 1)[-1]}_{rule_id.lower().replace('-', '_')}"
     return check
+
+
+def key_protected(props, options):
+    """RAE-KMS-003 on a key or key ring's resource options (posture.key states it; unknown where none are shown)."""
+    for _name, _requirement, message in key.judge(key.from_pulumi(str(props.get("name") or ""), props, options),
+                                                  "RAE-KMS-003"):
+        yield message
 
 
 def sql_flags(props):
@@ -79,7 +87,9 @@ RULES = tuple(ResourceRule(rule_id, types, check) for rule_id, types, check in (
 )) + (ResourceRule("RAE-NET-001", (FIREWALL,), no_internet_ingress, per_field=True),
       *(ResourceRule(rule_id, (SQL,), _model_rule(database, rule_id), per_field=True) for rule_id in database.RULE_IDS),
       *(ResourceRule(rule_id, (BUCKET,), _model_rule(bucket, rule_id), per_field=True) for rule_id in bucket.RULE_IDS),
-      *(ResourceRule(rule_id, (CRYPTO_KEY,), _model_rule(key, rule_id), per_field=True) for rule_id in key.RULE_IDS),
+      *(ResourceRule(rule_id, (CRYPTO_KEY,), _model_rule(key, rule_id), per_field=True) for rule_id in key.RULE_IDS
+        if rule_id != "RAE-KMS-003"),
+      ResourceRule("RAE-KMS-003", (CRYPTO_KEY, KEY_RING), key_protected, per_field=True, options=True),
       *(ResourceRule(rule_id, (SECRET,), _model_rule(secret, rule_id), per_field=True) for rule_id in secret.RULE_IDS),
       *(_typed(iam, rule_id, type_pattern=iam.IAM_TYPE) for rule_id in iam.GRANT_RULE_IDS),
       _typed(iam, "RAE-IAM-003", (ACCOUNT_KEY,)), _typed(iam, "RAE-IAM-004", (WIF_PROVIDER,)),

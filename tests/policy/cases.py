@@ -30,6 +30,7 @@ HARDENED = {
                                     "destroyScheduledDuration": KMS.destroy_scheduled_duration,
                                     "versionTemplate": {"algorithm": KMS.algorithm,
                                                         "protectionLevel": KMS.protection_level}},
+    "gcp:kms/keyRing:KeyRing": {"location": "europe-west4"},
     "gcp:compute/disk:Disk": {"diskEncryptionKey": {"kmsKeySelfLink": KEY}},
     "gcp:compute/sSLPolicy:SSLPolicy": {"profile": TLS.gcp_ssl_policy_profile, "minTlsVersion": TLS.gcp_min_tls_version},
     "gcp:cloudrunv2/service:Service": {
@@ -90,6 +91,7 @@ BREAKING = {
     "RAE-SQL-007": ("gcp:sql/databaseInstance:DatabaseInstance", {"settings.databaseFlags": []}),
     "RAE-KMS-001": ("gcp:kms/cryptoKey:CryptoKey", {"rotationPeriod": f"{KMS.rotation_period_seconds + 1}s"}),
     "RAE-KMS-002": ("gcp:kms/cryptoKey:CryptoKey", {"destroyScheduledDuration": "86400s"}),
+    "RAE-KMS-003": ("gcp:kms/cryptoKey:CryptoKey", {"opts.protect": False}),
     "RAE-DSK-001": ("gcp:compute/disk:Disk", {"diskEncryptionKey": None}),
     "RAE-TLS-001": ("gcp:compute/sSLPolicy:SSLPolicy", {"minTlsVersion": "TLS_1_2"}),
     "RAE-RUN-001": ("gcp:cloudrunv2/service:Service", {"ingress": "INGRESS_TRAFFIC_ALL"}),
@@ -122,6 +124,17 @@ BREAKING = {
     "RAE-RUN-003": ("gcp:cloudrunv2/service:Service", {"template.containers": [
         {"image": "api@sha256:" + "b" * 64, "envs": [{"name": "DATABASE_PASSWORD", "value": "cases-fake"}]}]}),
 }
+
+
+# The resource options (not inputs) every hardened resource is declared with; a change keyed "opts.<name>" in
+# BREAKING reaches these instead of the inputs (split_options).
+OPTIONS = {"protect": True}
+
+
+def split_options(changes: dict) -> tuple[dict, dict]:
+    """(changes to the inputs, OPTIONS with the "opts." changes applied)."""
+    options = {**OPTIONS, **{key[len("opts."):]: value for key, value in changes.items() if key.startswith("opts.")}}
+    return {key: value for key, value in changes.items() if not key.startswith("opts.")}, options
 
 
 def broken(resource_type: str, changes: dict) -> dict:

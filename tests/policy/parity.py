@@ -22,8 +22,21 @@ def failed_by_resource(reports: list[dict]) -> dict[str, set[str]]:
     return failed
 
 
+def crossguard_by_resource(resources: list[dict]) -> dict[str, set[str]]:
+    """resource name -> the checkov ids of the CrossGuard rules that failed on it (a rule reports the checkov checks
+    it states under its own id: RAE-KMS-003 is CKV_GCP_82, read from the `protect` option no plan carries)."""
+    from policies.catalog import RULES
+    from policies.rules import Unknown, evaluate
+    failed: dict[str, set[str]] = {}
+    for rule_id, resource, message in evaluate(resources):
+        if not isinstance(message, Unknown):
+            failed.setdefault(resource["name"], set()).update(i for i in RULES[rule_id].checkov_ids if "*" not in i)
+    return failed
+
+
 def parity() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """(failed on the Terraform twins, failed on the gate's plan of the Pulumi programs), by resource name."""
+    """(failed on the Terraform twins, failed by the gate on the Pulumi programs), by resource name. The gate's
+    failures are checkov's on its plan of the program and, under their checkov ids, its CrossGuard rules'."""
     from policies.gate import _checkov, render_stack
     from policies.tfplan import to_plan
     # checkov runs from the fixtures' own folder: the repository's .checkov.yaml skips them on purpose.
@@ -34,6 +47,8 @@ def parity() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
         plan_file = Path(scratch) / "parity.plan.json"
         plan_file.write_text(json.dumps(plan))
         gate = failed_by_resource(_checkov(["-f", str(plan_file), "--framework", "terraform_plan"], PARITY))
+    for name, ids in crossguard_by_resource(resources).items():
+        gate.setdefault(name, set()).update(ids)
     return terraform, gate
 
 

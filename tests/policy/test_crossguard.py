@@ -1,32 +1,40 @@
 """Each CrossGuard policy called directly (no engine, no CLI): a hardened resource passes, one change fails it."""
 
 import pytest
-from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import (PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs,
+                           StackValidationPolicy)
 
 from baseline import CONTAINER
 from policies.catalog import RULES
 from policies.crossguard.rules import POLICIES
 from policies.rules import UNKNOWN_VALUE, evaluate, resource_rules, stack_rules
 from policies.rules.toolkit import DYNAMIC
-from tests.policy.cases import BREAKING, CONTAINER_TYPE, HARDENED, broken
+from tests.policy.cases import BREAKING, CONTAINER_TYPE, HARDENED, OPTIONS, broken, split_options
 
 # The pids-limit step a program holds beside a pulumi-docker container named "r" (it has no pids input).
 PIDS_STEP = (DYNAMIC, "r-pids", {"container": "r", "container_id": "r-id", "limit": CONTAINER.pids_limit})
 
 
-def violations(rule_id: str, resource_type: str, props: dict) -> list[str]:
+def engine_options(options: dict | None) -> PolicyResourceOptions | None:
+    """Resource options as the engine hands them to a policy (None: a policy called without them)."""
+    return None if options is None else PolicyResourceOptions(options["protect"], [], False, [], None, [], None)
+
+
+def violations(rule_id: str, resource_type: str, props: dict, options: dict | None = OPTIONS) -> list[str]:
     """A rule that reads the graph is a stack policy: the resource is judged in a program that holds its pids step."""
     if isinstance(POLICIES[rule_id], StackValidationPolicy):
-        return stack_violations(rule_id, [(resource_type, "r", props), PIDS_STEP])
+        return stack_violations(rule_id, [(resource_type, "r", props), PIDS_STEP], options)
     reported = []
-    POLICIES[rule_id].validate(ResourceValidationArgs(resource_type, props, f"urn:{rule_id}", "r", None, None),
+    POLICIES[rule_id].validate(ResourceValidationArgs(resource_type, props, f"urn:{rule_id}", "r",
+                                                      engine_options(options), None),
                                lambda message, urn=None: reported.append(message))
     return reported
 
 
-def stack_violations(rule_id: str, resources: list[tuple[str, str, dict]]) -> list[str]:
+def stack_violations(rule_id: str, resources: list[tuple[str, str, dict]], options: dict | None = OPTIONS) -> list[str]:
     reported = []
-    policy_resources = [PolicyResource(t, props, f"urn::{name}", name, None, None, None, [], {}) for t, name, props in resources]
+    policy_resources = [PolicyResource(t, props, f"urn::{name}", name, engine_options(options), None, None, [], {})
+                        for t, name, props in resources]
     POLICIES[rule_id].validate(StackValidationArgs(policy_resources), lambda message, urn=None: reported.append(message))
     return reported
 
@@ -47,7 +55,8 @@ def test_hardened_resource_passes(rule_id):
 @pytest.mark.parametrize("rule_id", sorted(BREAKING))
 def test_breaking_change_fails_with_id_and_controls(rule_id):
     resource_type, changes = BREAKING[rule_id]
-    messages = violations(rule_id, resource_type, broken(resource_type, changes))
+    changes, options = split_options(changes)
+    messages = violations(rule_id, resource_type, broken(resource_type, changes), options)
     assert messages, f"{rule_id} did not report {changes}"
     assert all(m.startswith(rule_id) and ", ".join(RULES[rule_id].controls) in m for m in messages)
 

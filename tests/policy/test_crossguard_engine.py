@@ -35,6 +35,12 @@ PROGRAM = textwrap.dedent('''
     # pulumi-docker has no pids input: the step that sets it (a dynamic resource) targets the container by name.
     resource("pulumi-python:dynamic:Resource", "hardened-pids",
              {{"container": "hardened", "container_id": "hardened-id", "limit": {pids}}})
+
+    # Protection from deletion is the `protect` option, not an input: the engine hands it to the pack beside them.
+    KEY = {{"rotationPeriod": "7776000s", "destroyScheduledDuration": "2592000s",
+           "versionTemplate": {{"algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION", "protectionLevel": "SOFTWARE"}}}}
+    pulumi.ComponentResource("gcp:kms/cryptoKey:CryptoKey", "kept-key", KEY, pulumi.ResourceOptions(protect=True))
+    pulumi.ComponentResource("gcp:kms/cryptoKey:CryptoKey", "deletable-key", KEY)
 ''')
 
 
@@ -54,3 +60,6 @@ def test_preview_with_the_pack_blocks_the_violation_only(tmp_path):
     assert "rae-ctr-005  (docker:index:Container: privileged)" in output  # no pids-limit step targets it
     assert "no pids-limit step (components.pids_limit.ContainerPidsLimit) in the program targets privileged" in output
     assert "(docker:index:Container: hardened)" not in output
+    assert "rae-kms-003  (gcp:kms:CryptoKey: deletable-key)" in output
+    assert "RAE-KMS-003 KMS key rings and keys are protected from deletion: the resource is not protected" in output
+    assert "(gcp:kms:CryptoKey: kept-key)" not in output

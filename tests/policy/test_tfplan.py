@@ -49,13 +49,18 @@ def test_type_map_targets_terraform_names():
 def test_engine_json_from_preview_and_stack_export(tmp_path):
     state = {"urn": "urn:pulumi:gcp::rae::gcp:compute/sSLPolicy:SSLPolicy::tls", "custom": True,
              "type": "gcp:compute/sSLPolicy:SSLPolicy", "inputs": {"profile": "RESTRICTED"}}
+    # The engine writes `protect` only when it is true (omitempty).
+    ring = {"urn": "urn:pulumi:gcp::rae::gcp:kms/keyRing:KeyRing::ring", "custom": True, "protect": True,
+            "type": "gcp:kms/keyRing:KeyRing", "inputs": {"location": "europe-west4"}}
     component = {"urn": "urn:pulumi:gcp::rae::rae:hardening:Tls::tls", "custom": False, "type": "rae:hardening:Tls"}
     preview = tmp_path / "preview.json"
-    preview.write_text('{"steps": [{"op": "create", "newState": %s}, {"op": "create", "newState": %s}]}'
-                       % (json.dumps(state), json.dumps(component)))
+    preview.write_text(json.dumps({"steps": [{"op": "create", "newState": s} for s in (state, component, ring)]}))
     export = tmp_path / "export.json"
-    export.write_text(json.dumps({"version": 3, "deployment": {"resources": [state, component]}}))
-    expected = [{"type": "gcp:compute/sSLPolicy:SSLPolicy", "name": "tls", "props": {"profile": "RESTRICTED"}}]
+    export.write_text(json.dumps({"version": 3, "deployment": {"resources": [state, component, ring]}}))
+    expected = [{"type": "gcp:compute/sSLPolicy:SSLPolicy", "name": "tls", "props": {"profile": "RESTRICTED"},
+                 "options": {"protect": False}},
+                {"type": "gcp:kms/keyRing:KeyRing", "name": "ring", "props": {"location": "europe-west4"},
+                 "options": {"protect": True}}]
     assert graph_from_engine_json(preview) == expected == graph_from_engine_json(export)
 
 

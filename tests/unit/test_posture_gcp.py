@@ -10,7 +10,7 @@ import posture.key as key
 from baseline import BACKUP, KMS, BaselineViolation
 from posture import UNKNOWN_VALUE, Unknown
 from policies.tfplan import terraform_values
-from tests.policy.cases import HARDENED, broken
+from tests.policy.cases import HARDENED, OPTIONS, broken
 
 BUCKET = "gcp:storage/bucket:Bucket"
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -36,9 +36,23 @@ def checkov_conf(values):
 @pytest.mark.parametrize("model, resource_type", [(bucket, BUCKET), (database, SQL), (key, KEY)])
 def test_the_hardened_resource_holds_from_every_source(model, resource_type):
     props = HARDENED[resource_type]
-    assert found(model, model.from_pulumi("r", props)) == {}
-    assert found(model, model.from_terraform("r", terraform_values(props))) == {}
-    assert found(model, model.from_terraform("r", checkov_conf(terraform_values(props)))) == {}
+    # The key's protection is a resource option: the Pulumi adapter takes the options, Terraform's lifecycle block
+    # (which checkov reads from HCL and no plan carries) travels with the values.
+    options, lifecycle = ((OPTIONS,), {"lifecycle": {"prevent_destroy": True}}) if model is key else ((), {})
+    assert found(model, model.from_pulumi("r", props, *options)) == {}
+    assert found(model, model.from_terraform("r", terraform_values(props) | lifecycle)) == {}
+    assert found(model, model.from_terraform("r", checkov_conf(terraform_values(props) | lifecycle))) == {}
+
+
+def test_a_key_is_protected_only_where_its_options_say_so():
+    props = HARDENED[KEY]
+    assert set(found(key, key.from_pulumi("k", props, {"protect": False}))) == {"RAE-KMS-003"}
+    [unseen] = found(key, key.from_pulumi("k", props))["RAE-KMS-003"]  # a graph without options
+    assert isinstance(unseen, Unknown)
+    [unseen] = found(key, key.from_terraform("k", terraform_values(props)))["RAE-KMS-003"]  # a plan: no lifecycle
+    assert isinstance(unseen, Unknown)
+    assert set(found(key, key.from_terraform("k", checkov_conf(terraform_values(props) | {
+        "lifecycle": {"prevent_destroy": False}})))) == {"RAE-KMS-003"}
 
 
 WEAKER = [
@@ -77,9 +91,10 @@ WEAKER = [
                          ids=[f"{w[3]}-{'-'.join(w[2])}" for w in WEAKER])
 def test_each_weakening_fails_its_rule_only_from_pulumi_terraform_and_checkov(model, resource_type, changes, rule_id):
     props = broken(resource_type, changes)
-    assert set(found(model, model.from_pulumi("r", props))) == {rule_id}
-    assert set(found(model, model.from_terraform("r", terraform_values(props)))) == {rule_id}
-    assert set(found(model, model.from_terraform("r", checkov_conf(terraform_values(props))))) == {rule_id}
+    options, lifecycle = ((OPTIONS,), {"lifecycle": {"prevent_destroy": True}}) if model is key else ((), {})
+    assert set(found(model, model.from_pulumi("r", props, *options))) == {rule_id}
+    assert set(found(model, model.from_terraform("r", terraform_values(props) | lifecycle))) == {rule_id}
+    assert set(found(model, model.from_terraform("r", checkov_conf(terraform_values(props) | lifecycle)))) == {rule_id}
 
 
 def test_an_authorized_network_inside_the_allowed_ranges_holds():
@@ -121,10 +136,10 @@ def test_the_components_refuse_what_the_models_refuse():
 
 
 def test_a_stronger_protection_level_holds_and_the_messages_name_the_baseline():
-    assert found(key, key.from_pulumi("k", broken(KEY, {"versionTemplate.protectionLevel": "HSM"}))) == {}
+    assert found(key, key.from_pulumi("k", broken(KEY, {"versionTemplate.protectionLevel": "HSM"}), OPTIONS)) == {}
     [message] = found(key, key.from_pulumi("k", broken(KEY, {"destroyScheduledDuration": "86400s"})))["RAE-KMS-002"]
     assert KMS.destroy_scheduled_duration in message
-    assert set(found(key, key.from_pulumi("k", {}))) == {"RAE-KMS-001", "RAE-KMS-002"}
+    assert set(found(key, key.from_pulumi("k", {}, OPTIONS))) == {"RAE-KMS-001", "RAE-KMS-002"}
 
 
 def test_key_rotation_and_secret_replication_are_judged_by_their_models_from_every_source():
@@ -132,7 +147,8 @@ def test_key_rotation_and_secret_replication_are_judged_by_their_models_from_eve
     for props, rule in ((HARDENED[KEY], None), (broken(KEY, {"rotationPeriod": "31536000s"}), "RAE-KMS-001"),
                         (broken(KEY, {"rotationPeriod": None}), "RAE-KMS-001"),
                         (broken(KEY, {"rotationPeriod": "never"}), "RAE-KMS-001")):
-        for view in (key.from_pulumi("k", props), key.from_terraform("k", checkov_conf(terraform_values(props)))):
+        for view in (key.from_pulumi("k", props, OPTIONS),
+                     key.from_terraform("k", checkov_conf(terraform_values(props) | {"lifecycle": {"prevent_destroy": True}}))):
             assert set(found(key, view)) == ({rule} if rule else set()), (props, view)
     keyed = {"customerManagedEncryption": {"kmsKeyName": "k"}}
     for replication, rule in (({"auto": keyed}, None), ({"userManaged": {"replicas": [keyed, keyed]}}, None),

@@ -3,9 +3,10 @@
 import pulumi
 import pulumi.runtime
 
-from components.render import GraphMocks
+from components.render import GraphMocks, _record_classes
 
 MOCKS = GraphMocks(project="unit-project")
+_record_classes(MOCKS)  # as the gate's renderer does: each resource's class and options (protect) are recorded
 
 
 def declare(build, config: dict | None = None) -> list[dict]:

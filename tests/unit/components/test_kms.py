@@ -29,7 +29,11 @@ def test_one_ring_and_one_rotating_key_per_purpose(keys):
 def test_each_key_holds_under_the_key_model_the_gate_asks(keys):
     import posture.key as key_posture
     for key in of_type(keys, "gcp:kms/cryptoKey:CryptoKey"):
-        assert list(key_posture.judge(key_posture.from_pulumi(key["name"], key["inputs"]))) == []
+        assert list(key_posture.judge(key_posture.from_pulumi(key["name"], key["inputs"], key["options"]))) == []
+    [ring] = of_type(keys, "gcp:kms/keyRing:KeyRing")
+    assert ring["options"] == {"protect": KMS.prevent_destroy} and KMS.prevent_destroy
+    assert list(key_posture.judge(key_posture.from_pulumi(ring["name"], ring["inputs"], ring["options"]),
+                                  "RAE-KMS-003")) == []
 
 
 def test_the_service_agent_is_granted_on_its_key_only(keys):
