@@ -7,6 +7,7 @@
 #                                             Docker build cache, and the Docker engine stopped first so that
 #                                             the setup starts it (containers with a restart policy come back
 #                                             when it does)
+#   ... --setup-only                          `make setup` instead of `make test`: the setup alone, timed
 #   ... -- ARGS                               extra arguments for pytest (make test passes them on)
 #
 # The clone lives in a new temporary directory (kept, with its log, for reading afterwards), with this
@@ -16,13 +17,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 cold=0
+target=test
 pytest_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --cold) cold=1 ;;
+        --setup-only) target=setup ;;
         --) shift; pytest_args=("$@"); break ;;
-        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "rehearse-fresh.sh: unknown argument '$1' (allowed: --cold, -- PYTEST_ARGS)" >&2; exit 2 ;;
+        -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "rehearse-fresh.sh: unknown argument '$1' (allowed: --cold, --setup-only, -- PYTEST_ARGS)" >&2; exit 2 ;;
     esac
     shift
 done
@@ -49,12 +52,16 @@ fi
 
 started=$SECONDS
 set +e
-(cd "$work/repo" && env "${env_args[@]}" make test ${pytest_args[@]+"${pytest_args[@]}"}) 2>&1 | tee "$log"
+if [ "$target" = setup ]; then
+    (cd "$work/repo" && env "${env_args[@]}" make setup) 2>&1 | tee "$log"
+else
+    (cd "$work/repo" && env "${env_args[@]}" make test ${pytest_args[@]+"${pytest_args[@]}"}) 2>&1 | tee "$log"
+fi
 status=${PIPESTATUS[0]}
 set -e
 total=$((SECONDS - started))
 say "setup steps (start times):"
 grep -E '^==> \[' "$log" | sed 's/^/    /' || true
 say "suites: $(grep -E '^=+ .*(passed|failed|error).* in ' "$log" | tail -1 || echo 'no pytest summary')"
-say "make test exit $status after $((total / 60)) min $((total % 60)) s ($([ "$cold" = 1 ] && echo cold || echo warm))"
+say "make $target exit $status after $((total / 60)) min $((total % 60)) s ($([ "$cold" = 1 ] && echo cold || echo warm))"
 exit "$status"
