@@ -61,6 +61,15 @@ def test_breaking_change_fails_with_id_and_controls(rule_id):
     assert all(m.startswith(rule_id) and ", ".join(RULES[rule_id].controls) in m for m in messages)
 
 
+def test_key_rings_are_judged_on_protect_and_a_key_whose_options_are_not_shown_is_not_passed():
+    ring, key = "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey"
+    assert violations("RAE-KMS-003", ring, HARDENED[ring]) == []
+    [deletable] = violations("RAE-KMS-003", ring, HARDENED[ring], {"protect": False})
+    assert "not protected from deletion" in deletable
+    [unseen] = violations("RAE-KMS-003", key, HARDENED[key], None)
+    assert "not judged, so not passed" in unseen
+
+
 def test_policy_ignores_other_resource_types():
     assert violations("RAE-CTR-008", "gcp:storage/bucket:Bucket", {"privileged": True}) == []
 
