@@ -41,8 +41,8 @@ class GraphMocks(pulumi.runtime.Mocks):
     def __init__(self, project: str = "mock-project"):
         self.project = project
         self.resources: list[dict] = []
-        self.classes: dict[tuple[str, str], type] = {}
-        self.objects: dict[tuple[str, str], pulumi.Resource] = {}  # for the options that are not inputs (protect)
+        # Each declared resource: its class names its outputs, and it holds the options that are not inputs (protect).
+        self.objects: dict[tuple[str, str], pulumi.Resource] = {}
         self.dynamic_providers: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -61,7 +61,7 @@ class GraphMocks(pulumi.runtime.Mocks):
         if args.name in self.dynamic_providers and args.typ.startswith("pulumi-python:dynamic"):
             record["provider"] = self.dynamic_providers[args.name]
         self.resources.append(record)
-        unresolved = {name: UNKNOWN_MARKER for name in _output_names(self.classes.get((args.typ, args.name)))
+        unresolved = {name: UNKNOWN_MARKER for name in _output_names(type(declared) if declared is not None else None)
                       if name not in args.inputs and name not in computed and name != "id"}
         return resource_id, {**unresolved, **args.inputs, **computed}
 
@@ -128,8 +128,8 @@ def _plain(value, secrets: list, reveal: bool, path: tuple = ()):
 
 
 def _record_classes(mocks: GraphMocks) -> None:
-    """Remember each resource's Python class (for its output names), the resource itself (for its `protect` option,
-    which is not an input) and each dynamic resource's provider class
+    """Remember each resource (its class names its outputs; it holds its `protect` option, which is not an input)
+    and each dynamic resource's provider class
     (so the gate can tell its own dynamic providers, which rules understand, from any other)."""
     import pulumi.dynamic
 
@@ -137,7 +137,6 @@ def _record_classes(mocks: GraphMocks) -> None:
     original_dynamic = pulumi.dynamic.Resource.__init__
 
     def record(self, t, name, custom, *args, **kwargs):
-        mocks.classes[(t, name)] = type(self)
         mocks.objects[(t, name)] = self
         original(self, t, name, custom, *args, **kwargs)
 

@@ -26,20 +26,14 @@ INSTANCE = vm.INSTANCE
 
 def _model_rule(model, rule_id: str):
     """A rule that asks a posture model (bucket, database, key, secret): the model states the requirement and
-    decides, field by field, what it could not see."""
-    def check(props):
-        for _name, _requirement, message in model.judge(model.from_pulumi(str(props.get("name") or ""), props),
-                                                        rule_id):
+    decides, field by field, what it could not see. A rule built with options=True also hands the model the
+    resource options (posture.key's protection)."""
+    def check(props, *options):
+        for _name, _requirement, message in model.judge(model.from_pulumi(str(props.get("name") or ""), props,
+                                                                           *options), rule_id):
             yield message
     check.__name__ = f"{model.__name__.rsplit('.', 1)[-1]}_{rule_id.lower().replace('-', '_')}"
     return check
-
-
-def key_protected(props, options):
-    """RAE-KMS-003 on a key or key ring's resource options (posture.key states it; unknown where none are shown)."""
-    for _name, _requirement, message in key.judge(key.from_pulumi(str(props.get("name") or ""), props, options),
-                                                  "RAE-KMS-003"):
-        yield message
 
 
 def sql_flags(props):
@@ -89,7 +83,8 @@ RULES = tuple(ResourceRule(rule_id, types, check) for rule_id, types, check in (
       *(ResourceRule(rule_id, (BUCKET,), _model_rule(bucket, rule_id), per_field=True) for rule_id in bucket.RULE_IDS),
       *(ResourceRule(rule_id, (CRYPTO_KEY,), _model_rule(key, rule_id), per_field=True) for rule_id in key.RULE_IDS
         if rule_id != "RAE-KMS-003"),
-      ResourceRule("RAE-KMS-003", (CRYPTO_KEY, KEY_RING), key_protected, per_field=True, options=True),
+      ResourceRule("RAE-KMS-003", (CRYPTO_KEY, KEY_RING), _model_rule(key, "RAE-KMS-003"), per_field=True,
+                   options=True),
       *(ResourceRule(rule_id, (SECRET,), _model_rule(secret, rule_id), per_field=True) for rule_id in secret.RULE_IDS),
       *(_typed(iam, rule_id, type_pattern=iam.IAM_TYPE) for rule_id in iam.GRANT_RULE_IDS),
       _typed(iam, "RAE-IAM-003", (ACCOUNT_KEY,)), _typed(iam, "RAE-IAM-004", (WIF_PROVIDER,)),
