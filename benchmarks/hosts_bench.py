@@ -54,6 +54,7 @@ def main() -> None:
         node = connection.node("node1-vm", vm.host, port=vm.port, user=vm.user, key=str(vm.key_path),
                                known_hosts=str(vm.known_hosts_path), harden_scope="node",
                                firewall_ssh_interfaces=[boot.GUEST_INTERFACE],
+                               firewall_ssh_exception=boot.ssh_exception(),
                                journal_upload_url=collector_url(boot.free_loopback_port()),
                                journal_upload_tls={role: str(tls[name]) for role, name in (
                                    ("key", "client.key"), ("certificate", "client.crt"), ("trusted_ca", "ca.crt"))})

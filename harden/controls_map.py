@@ -45,11 +45,7 @@ SHARED_REQUIREMENTS = "posture"
 # Settings found without an enforcer or without anything that checks them when this map was first drawn
 # (2026-11-30), each with what is missing. A ratchet: a new gap fails the test, and so does an entry here whose
 # gap is closed, so the list only shrinks. Mark a setting `planned` in the baseline only while nothing enforces it.
-KNOWN_GAPS = {
-    "FIREWALL.ssh_interfaces": "the deploy reads the interfaces from host data (hosts/inventory.py defaults them to the "
-                               "setting) and verify.py compares the live table with that host data, not with the "
-                               "setting; no gate rule or verifier reads it",
-}
+KNOWN_GAPS: dict[str, str] = {}
 SECTIONS = {section.name.upper(): section for section in baseline.SECTIONS}
 
 

@@ -7,8 +7,10 @@ verification cannot disagree about the target.
 import hashlib
 import json
 import re
+from datetime import date
 
-from baseline import ACCOUNTS, AUDITD, BACKUP, DEPLOY, DOCKER_DAEMON, FILESYSTEM, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
+from baseline import ACCOUNTS, AUDITD, BACKUP, DEPLOY, DOCKER_DAEMON, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
+from baseline import exceptions
 from baseline import host as node_baseline
 
 # baseline.SSH settings that map one-to-one onto an sshd keyword (sshd keywords are case-insensitive)
@@ -51,6 +53,52 @@ def sshd_config_text(offered_kex: list, user_ca: bool = False) -> str:
     lines += [f"{keyword} {value}" for keyword, value in sshd_settings(offered_kex, user_ca).items()]
     lines += ["UsePAM yes", "AcceptEnv LANG LC_*", "Subsystem sftp internal-sftp"]
     return "\n".join(lines) + "\n"
+
+
+# Host data declaring SSH on interfaces outside FIREWALL.ssh_interfaces: {"interfaces": [...], "reason", "owner",
+# "expires": YYYY-MM-DD}, under the terms of baseline.exceptions (no wildcard, at most MAX_DAYS ahead)
+SSH_EXCEPTION_KEY = "firewall_ssh_exception"
+ANY_INTERFACE = "any interface"
+
+
+def ssh_interface_judgement(interfaces, exception, today: date) -> tuple[str, str]:
+    """How SSH accepted on `interfaces` stands against FIREWALL.ssh_interfaces: ("pass", why), ("risk-accepted", why)
+    when the interfaces outside the setting are all named by a live declared exception, else ("fail", why). The
+    deploy refuses a node whose host data is not a pass or risk-accepted; hosts.verify judges the live table by it.
+
+    + interfaces: names SSH is accepted on (ANY_INTERFACE for a rule or policy that accepts it everywhere)
+    + exception: the host data under SSH_EXCEPTION_KEY, or None
+    """
+    allowed = set(FIREWALL.ssh_interfaces)
+    outside = sorted(set(interfaces) - allowed)
+    if not interfaces:
+        return "fail", "SSH is accepted on no interface: the node would be unreachable"
+    if not outside:
+        return "pass", f"SSH only on {', '.join(sorted(interfaces))}"
+    where = f"SSH accepted on {', '.join(outside)}, outside the baseline's {', '.join(FIREWALL.ssh_interfaces)}"
+    if exception is None:
+        return "fail", (f"{where}, and no exception declared (host data {SSH_EXCEPTION_KEY}: interfaces, reason, "
+                        f"owner, expires at most {exceptions.MAX_DAYS} days ahead)")
+    if not isinstance(exception, dict):
+        return "fail", f"{where}; host data {SSH_EXCEPTION_KEY} is not a mapping"
+    named = exception.get("interfaces") or []
+    if isinstance(named, str) or any(exceptions.GLOB.search(str(name)) for name in named):
+        return "fail", f"{where}; the exception must list interfaces by exact name, not {named!r}"
+    try:
+        expires = exceptions.expiry(exception.get("expires"))
+    except ValueError:
+        return "fail", f"{where}; the exception's expires {exception.get('expires')!r} is not a YYYY-MM-DD date"
+    problem = exceptions.terms_problem(exception.get("reason"), exception.get("owner"), expires, today)
+    uncovered = [name for name in outside if name not in named]
+    if problem or uncovered or expires < today:
+        why = problem or (f"it does not name {', '.join(uncovered)}" if uncovered else f"it expired {expires}")
+        return "fail", f"{where}; the declared exception does not cover it: {why}"
+    return "risk-accepted", (f"{where}: declared exception ({SSH_EXCEPTION_KEY}): {exception['reason']} (owner "
+                             f"{exception['owner']}, expires {expires.isoformat()})")
+
+
+def ssh_interface_controls() -> tuple:
+    return tuple(dict.fromkeys(FIREWALL.controls("ssh_interfaces") + exceptions.CONTROLS))
 
 
 def sysctl_values() -> dict:

@@ -7,7 +7,9 @@
     # [{"check": "sshd permitrootlogin", "expected": "no", "actual": "no", "controls": ["A.8.2", "A.8.5"],
     #   "status": "pass"}, ...]
 
-status is "pass", "fail", "not applicable", or "unknown" where the node's systemd does not answer. For a node, the log
+status is "pass", "fail", "not applicable", "risk-accepted" (a deviation the host data declares as an exception with
+reason, owner and expiry: SSH outside Tailscale, hosts.desired.ssh_interface_judgement), or "unknown" where the node's
+systemd does not answer. For a node, the log
 collector it ships to is read too, where the audit runs (the control node): its unit files in host data
 journal_collector_units (default hosts.collector.UNIT_DIR), see collector_checks. "deploy completed" fails on a node
 no deploy of this baseline ran to its end on (never deployed, or stopped half-way and not re-run). A host that cannot be reached (or
@@ -15,6 +17,8 @@ whose host key is not the known one) raises ConnectionError: no evidence is bett
 It reads the same facts (hosts.facts.node) the deploys use, so what is checked is what is applied.
 """
 
+import re
+from datetime import date
 from pathlib import Path
 
 from pyinfra.api import Config, Inventory, State
@@ -96,18 +100,80 @@ def audit_checks(listed: list, status: dict, cmdline: list) -> list[dict]:
     return checks
 
 
-def _firewall_check(host, data: dict) -> dict:
+def _firewall_checks(host, data: dict) -> list[dict]:
     """The table the kernel holds, rendered by nft, against the baseline's text rendered by the same nft in an
-    empty network namespace: every rule, verdict and policy of the input and forward chains compared, in order."""
+    empty network namespace: every rule, verdict and policy of the input and forward chains compared, in order.
+    Then the interfaces that table accepts SSH on, against FIREWALL.ssh_interfaces and the host's declared
+    exception (ssh_interfaces_check)."""
     service_ports = data.get("firewall_service_ports", FIREWALL.service_ports)
     published = tuple(data.get("firewall_published_interfaces", FIREWALL.published_interfaces))
     text = nftables_text(FIREWALL.table, FIREWALL.input_policy, tuple(data["firewall_ssh_interfaces"]), service_ports,
                          FIREWALL.icmp_allowed, forward_policy=FIREWALL.forward_policy,
                          container_interfaces=FIREWALL.container_interfaces, published_interfaces=published)
     rendered = host.get_fact(NftablesRendered, family="inet", table=FIREWALL.table, text=text)
-    return _check(f"nftables table inet {FIREWALL.table}", rendered["expected"], rendered["actual"],
-                  FIREWALL.controls("input_policy") + FIREWALL.controls("forward_policy")
-                  + FIREWALL.controls("published_interfaces"))
+    return [_check(f"nftables table inet {FIREWALL.table}", rendered["expected"], rendered["actual"],
+                   FIREWALL.controls("input_policy") + FIREWALL.controls("forward_policy")
+                   + FIREWALL.controls("published_interfaces")),
+            ssh_interfaces_check(rendered["actual"], data.get(desired.SSH_EXCEPTION_KEY), date.today())]
+
+
+_CHAIN = re.compile(r"^chain (\S+) \{$")
+_HOOK = re.compile(r"^type filter hook (\w+) .*policy (\w+);$")
+_IIF = re.compile(r'\biif(?:name)? (?:"([^"]+)"|\{ ([^}]*) \})')
+_DPORT = re.compile(r"\btcp dport (?:(\d+)(?:-(\d+))?|\{ ([^}]*) \})")
+
+
+def ssh_accepting_interfaces(lines) -> list | None:
+    """Interfaces the input chain of a rendered table (`nft list table`, lines stripped) accepts TCP port 22 on;
+    desired.ANY_INTERFACE for an accepting policy or a rule with no interface match; None for no table. Read fail
+    closed: an accept rule the reading does not understand counts as SSH from anywhere. Loopback, and rules only for
+    established connections or for another protocol, are not SSH from the network."""
+    if lines is None:
+        return None
+    hook, found = None, set()
+    for line in lines:
+        if _CHAIN.match(line):
+            hook = None
+            continue
+        policy = _HOOK.match(line)
+        if policy:
+            hook = policy[1]
+            if hook == "input" and policy[2] == "accept":
+                found.add(desired.ANY_INTERFACE)
+            continue
+        if hook != "input" or not line.endswith(" accept") and line != "accept":
+            continue
+        states = re.match(r"^ct state ([a-z,]+) accept$", line)
+        if states and "new" not in states[1].split(","):
+            continue
+        protocol = re.search(r"\bl4proto (\S+|\{ [^}]* \})", line)
+        if protocol and not re.search(r"\b(6|tcp)\b", protocol[1]) or re.search(r"\b(udp|icmp|icmpv6) ", line):
+            continue
+        port = _DPORT.search(line)
+        if port and port[1]:
+            low, high = int(port[1]), int(port[2] or port[1])
+            if not low <= 22 <= high:
+                continue
+        elif port and "22" not in [p.strip() for p in port[3].split(",")]:
+            continue
+        interface = _IIF.search(line)
+        names = ([interface[1]] if interface[1] else [n.strip().strip('"') for n in interface[2].split(",")]) \
+            if interface else [desired.ANY_INTERFACE]
+        found |= {name for name in names if name != "lo"}
+    return sorted(found)
+
+
+def ssh_interfaces_check(rendered, exception, today) -> dict:
+    """Where the live table accepts SSH, against FIREWALL.ssh_interfaces: pass, risk-accepted under the host's live
+    declared exception (its terms in the detail), fail otherwise, and fail when our table is not loaded (then
+    nothing of ours restricts SSH at all)."""
+    live = ssh_accepting_interfaces(rendered)
+    name, expected = "firewall ssh interfaces", list(FIREWALL.ssh_interfaces)
+    if live is None:
+        return {**_check(name, expected, f"table inet {FIREWALL.table} not loaded", desired.ssh_interface_controls(),
+                         "fail"), "detail": "nothing of the baseline's keeps SSH to these interfaces"}
+    status, why = desired.ssh_interface_judgement(live, exception, today)
+    return {**_check(name, expected, live, desired.ssh_interface_controls(), status), "detail": why}
 
 
 def _sudo_check(host, data: dict) -> dict:
@@ -355,8 +421,8 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
         checks = _ssh_checks(host, data) + _file_mode_checks(host) + _account_checks(host) + [
             _sudo_check(host, data), _completion_check(host)]
         if data.get("harden_scope") == "node":
-            checks += _kernel_checks(host) + [_firewall_check(host, data), _apt_security_check(host),
-                                              _module_blacklist_check(host)]
+            checks += _kernel_checks(host) + _firewall_checks(host, data) + [_apt_security_check(host),
+                                                                             _module_blacklist_check(host)]
             checks += _luks_checks(host, data) + _journal_upload_checks(host, data)
             checks += _network_unlock_checks(host, data)
             # the collector's side, read where the audit runs: the control node's unit files

@@ -3,22 +3,22 @@
 import json
 import re
 import xml.etree.ElementTree as ElementTree  # nosec B405 - we only write XML
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import yaml
 
-from baseline import control, controls as annex_a
+from baseline import control, controls as annex_a, exceptions
 from policies.catalog import RULES
 from policies.gate import VERSION, Finding, GateError, GateResult
 
 WAIVER_FIELDS = ("rule", "match", "reason", "owner", "expires")
 # Waivers are exceptions to policy: their review is A.5.36 (compliance with policies) evidence.
-WAIVER_CONTROLS = ("A.5.36",)
+WAIVER_CONTROLS = exceptions.CONTROLS
 # A waiver is re-reviewed at least twice a year: none may run longer than this from the day the gate judges it.
-WAIVER_MAX_DAYS = 180
+WAIVER_MAX_DAYS = exceptions.MAX_DAYS
 FORMATS = ("table", "json", "sarif", "junit")
-_GLOB = re.compile(r"[*?\[\]]")
+_GLOB = exceptions.GLOB
 _CHECKOV_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 # The owner and expiry an inline checkov skip comment must carry after its reason to count as a waiver.
 _INLINE = re.compile(r"\[owner=(?P<owner>[^\s\]]+)\s+expires=(?P<expires>\d{4}-\d{2}-\d{2})\]")
@@ -34,12 +34,7 @@ def waiver_problem(rule: str, match: str, reason: str, owner: str, expires: date
         return f"rule {rule!r} is not one exact catalog rule or checkov check id (no wildcards)"
     if _GLOB.search(match) or not match.strip():
         return f"match {match!r} must name exactly one resource or file (no wildcards)"
-    if not reason.strip() or not owner.strip():
-        return "a reason and an owner are required"
-    if expires > today + timedelta(days=WAIVER_MAX_DAYS):
-        return (f"expires {expires.isoformat()} is more than {WAIVER_MAX_DAYS} days ahead "
-                f"(latest {(today + timedelta(days=WAIVER_MAX_DAYS)).isoformat()}): review it again before then")
-    return None
+    return exceptions.terms_problem(reason, owner, expires, today)
 
 
 def load_waivers(path: Path, today: date | None = None) -> list[dict]:
@@ -67,7 +62,7 @@ def load_waivers(path: Path, today: date | None = None) -> list[dict]:
             raise _refuse(where, f"lacks {missing}: every exception needs a rule, what it matches, a reason, an owner "
                                  f"and an expiry")
         try:
-            expires = entry["expires"] if isinstance(entry["expires"], date) else date.fromisoformat(str(entry["expires"]))
+            expires = exceptions.expiry(entry["expires"])
         except ValueError as error:
             raise GateError(f"{where}: expires {entry['expires']!r} is not YYYY-MM-DD") from error
         rule, match, reason, owner = (str(entry[key]) for key in ("rule", "match", "reason", "owner"))
@@ -126,8 +121,9 @@ def inline_skip(comment: str, today: date | None = None) -> tuple[bool, str]:
         return False, f"expires {found['expires']!r} is not a date"
     if expires < today:
         return False, f"the skip expired {expires.isoformat()}: review it again or fix the finding"
-    if expires > today + timedelta(days=WAIVER_MAX_DAYS):
-        return False, f"expires {expires.isoformat()} is more than {WAIVER_MAX_DAYS} days ahead"
+    problem = exceptions.terms_problem(reason, found["owner"], expires, today)
+    if problem:
+        return False, problem
     return True, f"waived until {expires.isoformat()} by {found['owner']}: {reason}"
 
 

@@ -8,12 +8,13 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from baseline import SSH
-from harden.audit.evidence import FAIL, NOT_APPLICABLE, PASS, UNKNOWN, Evidence
+from harden.audit.evidence import FAIL, NOT_APPLICABLE, PASS, RISK_ACCEPTED, UNKNOWN, Evidence
+from hosts.desired import SSH_EXCEPTION_KEY
 
 MAX_PARALLEL_HOSTS = 8
 _STATUS = {"pass": PASS, "ok": PASS, "passed": PASS, "fail": FAIL, "failed": FAIL, "drift": FAIL,
            "unknown": UNKNOWN, "error": UNKNOWN, "not-applicable": NOT_APPLICABLE, "not applicable": NOT_APPLICABLE,
-           "skipped": NOT_APPLICABLE}
+           "skipped": NOT_APPLICABLE, "risk-accepted": RISK_ACCEPTED}
 
 
 def reachable(hostname: str, port: int, timeout: float) -> str | None:
@@ -77,3 +78,20 @@ def collect(hosts: list[dict], inventory: str, timeout: float = 5.0, progress=pr
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_HOSTS, len(hosts))) as pool:
         per_host = pool.map(lambda host: _host_evidence(host, inventory, timeout, verifier, missing, progress), hosts)
         return [item for items in per_host for item in items]
+
+
+def declared_exceptions(hosts: list[dict], evidence: list[Evidence], today: str) -> list[dict]:
+    """The exceptions hosts declare in their inventory data (hosts.desired.SSH_EXCEPTION_KEY), listed as the report
+    lists waivers: owner, expiry, reason and the checks they turned into risk-accepted (the verifier judged them
+    against the exception's terms: baseline.exceptions)."""
+    listed = []
+    for host in hosts:
+        exception = host["data"].get(SSH_EXCEPTION_KEY)
+        if not isinstance(exception, dict):
+            continue
+        key = f"host:host/{host['name']}:firewall ssh interfaces"
+        listed.append({"source": "host", "match": key, "owner": str(exception.get("owner") or "not named"),
+                       "expires": str(exception.get("expires") or ""), "reason": str(exception.get("reason") or ""),
+                       "expired": str(exception.get("expires") or "") < today,
+                       "applied_to": [e.key for e in evidence if e.key == key and e.status == RISK_ACCEPTED]})
+    return listed

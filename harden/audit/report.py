@@ -29,7 +29,7 @@ from harden.audit.evidence import (FAIL, NOT_APPLICABLE, PASS, RISK_ACCEPTED, ST
 from harden.audit.policies import covering
 from harden.audit.risks import RISKS
 
-SCHEMA_VERSION = "2.0.0"
+SCHEMA_VERSION = "2.1.0"
 EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR, EXIT_RISK_ACCEPTED = 0, 1, 2, 3
 OBSERVED, DESIGNED, NOT_ASSESSED, EXCLUDED = "observed", "designed, not observed", "not assessed", "excluded"
 # A runtime or host check is an observation of its control only when it read a state (pass or fail, waived or
@@ -219,7 +219,7 @@ def coverage(soa: list[dict]) -> dict:
 def apply_waivers(items: list[dict], waivers: list[dict], today: str) -> list[dict]:
     """Failing items matched by a live waiver become risk-accepted; returns every waiver with what it covered.
 
-    + waivers: [{"match": "<glob on evidence key>", "owner", "expires" (YYYY-MM-DD), "reason"}], validated by run.py
+    + waivers: [{"match": "<one evidence key>", "owner", "expires" (YYYY-MM-DD), "reason"}], validated by run.py
     An expired waiver is listed and applies to nothing: the check stays failed.
     """
     listed = []
@@ -227,7 +227,7 @@ def apply_waivers(items: list[dict], waivers: list[dict], today: str) -> list[di
         expired = str(waiver["expires"]) < today
         covered = []
         for item in items:
-            if not expired and item["status"] == FAIL and fnmatch.fnmatchcase(item["key"], waiver["match"]):
+            if not expired and item["status"] == FAIL and item["key"] == waiver["match"]:
                 item["status"] = RISK_ACCEPTED
                 item["detail"] = (f"{item['detail']}; " if item["detail"] else "") + (
                     f"waived: {waiver['reason']} (owner {waiver['owner']}, expires {waiver['expires']})")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from baseline import CONTAINER, controls as annex_a_controls
+from baseline import CONTAINER, controls as annex_a_controls, describe, exceptions
 from harden.audit import backups, containers, gate, hosts, html_report, integrity, inventory, policies, stack, text_outputs
 from harden.audit import api_limits, database, oscal, tls_probe
 from harden.audit.evidence import UNKNOWN, Evidence, now
@@ -127,21 +127,28 @@ def validate(options: AuditOptions) -> list:
 WAIVER_KEYS = ("match", "owner", "expires", "reason")
 
 
-def _validate_waivers(waivers) -> None:
-    """Each waiver names what it matches (a glob on evidence keys), an owner, an expiry date and a reason."""
+def _validate_waivers(waivers, today: date | None = None) -> None:
+    """Each waiver names one evidence key exactly (no wildcard), an owner, a reason and an expiry at most
+    baseline.exceptions.MAX_DAYS ahead: the terms every exception to the baseline meets."""
+    stake = f"[ISO 27001:2022 {describe(exceptions.CONTROLS)}]"
+    today = today or date.today()
     if not isinstance(waivers, list):
-        raise AuditInputError("waivers: expected a list of {match, owner, expires, reason} "
-                              "[ISO 27001:2022 A.5.36 Compliance with policies, rules and standards]")
+        raise AuditInputError(f"waivers: expected a list of {{match, owner, expires, reason}} {stake}")
     for index, waiver in enumerate(waivers):
         missing = [k for k in WAIVER_KEYS if not isinstance(waiver, dict) or not str(waiver.get(k) or "").strip()]
         if missing:
-            raise AuditInputError(f"waivers[{index}]: {missing} missing; a waiver needs {list(WAIVER_KEYS)} "
-                                  "[ISO 27001:2022 A.5.36 Compliance with policies, rules and standards]")
+            raise AuditInputError(f"waivers[{index}]: {missing} missing; a waiver needs {list(WAIVER_KEYS)} {stake}")
+        if exceptions.GLOB.search(str(waiver["match"])):
+            raise AuditInputError(f"waivers[{index}]: match {waiver['match']!r} must be one evidence key exactly, as "
+                                  f"report.json names it (no wildcards) {stake}")
         try:
-            date.fromisoformat(str(waiver["expires"]))
+            expires = exceptions.expiry(waiver["expires"])
         except ValueError:
             raise AuditInputError(f"waivers[{index}]: expires {waiver['expires']!r} is not a YYYY-MM-DD date "
-                                  "[ISO 27001:2022 A.5.36 Compliance with policies, rules and standards]") from None
+                                  f"{stake}") from None
+        problem = exceptions.terms_problem(waiver["reason"], waiver["owner"], expires, today)
+        if problem:
+            raise AuditInputError(f"waivers[{index}]: {problem} {stake}")
 
 
 def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path):
@@ -184,13 +191,15 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
         evidence += tls_probe.collect(endpoints, options.timeout, progress)
     if options.inventory:
         host_rows = inventory.hosts_from_inventory(options.inventory)
-        evidence += hosts.collect(host_rows, options.inventory, options.timeout, progress)
+        host_evidence = hosts.collect(host_rows, options.inventory, options.timeout, progress)
+        evidence += host_evidence
+        gate_waivers += hosts.declared_exceptions(host_rows, host_evidence, now()[:10])
     if options.gate or options.gate_json:
         progress(f"policy gate: {'running harden policy ' + options.gate if options.gate else options.gate_json}")
         try:
             result = gate.run_gate(options.gate) if options.gate else gate.load(options.gate_json)
             evidence += gate.evidence(result)
-            gate_waivers = gate.waivers(result)
+            gate_waivers += gate.waivers(result)
         except (RuntimeError, OSError, json.JSONDecodeError) as error:
             errors.append(f"policy gate: {error}")
     if options.backup_log:

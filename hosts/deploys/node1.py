@@ -9,7 +9,7 @@ run) gives root a private TMPDIR. Its last operation records the completed basel
 (hosts.verify reports a node without it as not completely hardened); a run that stops half-way says so.
 Host data read here: harden_scope ("node": a machine with its own kernel and systemd; "container":
 sshd in a container, where kernel, systemd and disk parts are reported not applicable),
-firewall_ssh_interfaces, firewall_service_ports, firewall_published_interfaces, luks_data_paths, apt_security_mirror,
+firewall_ssh_interfaces (with firewall_ssh_exception for one outside Tailscale), firewall_service_ports, firewall_published_interfaces, luks_data_paths, apt_security_mirror,
 journal_upload_url and journal_upload_tls (the log collector), the backup_* keys of hosts/deploys/backup.py and
 the tang_* keys of hosts/network_unlock.py (network-bound unlock of the data volume; without tang_url and tang_thp that
 part adds no operation).
@@ -24,7 +24,7 @@ from hosts.deploys import report
 from hosts.deploys.audit import harden_audit
 from hosts.deploys.backup import harden_backups
 from hosts.deploys.clevis import check_network_unlock, harden_network_unlock
-from hosts.deploys.firewall import harden_firewall
+from hosts.deploys.firewall import check_ssh_interfaces, harden_firewall
 from hosts.deploys.services import harden_docker_daemon, harden_journal_upload, harden_time_and_logs, harden_updates
 from hosts.deploys.ssh import harden_ssh
 from hosts.deploys.system import harden_accounts, harden_files, harden_kernel, harden_packages
@@ -45,6 +45,7 @@ if scope not in harden.SCOPES:
     raise DeployError(f"{host.name}: host data harden_scope must be one of {harden.SCOPES}, not {scope!r}")
 
 if scope == "node":
+    check_ssh_interfaces()
     check_network_unlock()
     harden.require_encrypted(name="data and swap on LUKS (SEC-06)",
                              data_paths=host.data.get("luks_data_paths", LUKS.data_paths))

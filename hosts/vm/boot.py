@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from baseline import AUDITD
@@ -23,6 +24,13 @@ IMAGE_DIR = REPO / ".tools" / "vm"
 ADMIN_USER = "admin"
 GUEST_INTERFACE = "eth0"  # the build script pins classic names (net.ifnames=0 below)
 GUEST_GATEWAY = "10.0.2.2"  # qemu's user network: connections forwarded to the guest come from here
+
+
+def ssh_exception(interface: str = GUEST_INTERFACE, days: int = 30) -> dict:
+    """Host data firewall_ssh_exception for the test VM: SSH arrives on its only NIC through qemu's user network, not
+    over Tailscale, so the VM's inventory declares that deviation as an operator must (hosts.desired)."""
+    return {"interfaces": [interface], "reason": "test VM: SSH arrives through qemu's user network, no Tailscale",
+            "owner": "toolkit test suite", "expires": (date.today() + timedelta(days=days)).isoformat()}
 KVM_PROBE_SECONDS = 15
 SSH_WAIT_SECONDS = 600
 

@@ -8,6 +8,7 @@ import html
 import json
 import re
 import ssl
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,10 @@ def claims_run(tls_servers, pki, out_dir, tmp_path_factory):
         "waivers": [{"rule": "RAE-STK-001", "match": "local:*", "reason": "dev only", "expires": "2099-01-01",
                      "expired": False, "applied_to": 1}]}))
     config = work / "audit.json"
-    config.write_text(json.dumps({"waivers": [{"match": "tls:*:tls1.2_refused", "owner": "platform lead",
-                                               "expires": "2099-12-31", "reason": "legacy client until migration"}]}))
+    legacy = f"tls:tls/127.0.0.1:{tls_servers['legacy'].port}:tls1.2_refused"  # one evidence key: no wildcard
+    config.write_text(json.dumps({"waivers": [{"match": legacy, "owner": "platform lead",
+                                               "expires": (date.today() + timedelta(days=90)).isoformat(),
+                                               "reason": "legacy client until migration"}]}))
     ca = pki["ca.pem"]
     try:
         result = audit(out_dir / "claims", "--no-containers", "--config", str(config), "--timeout", "2",

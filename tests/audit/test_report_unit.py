@@ -3,6 +3,7 @@
 import json
 import re
 import string
+from datetime import date, timedelta
 
 import jsonschema
 import pytest
@@ -91,7 +92,7 @@ def test_not_applicable_cannot_turn_a_failing_control_green():
 def test_waivers_accept_risk_with_owner_and_expiry_and_never_exit_0():
     waivers = [{"match": "container:container/a:user", "owner": "platform lead", "expires": "2027-01-31",
                 "reason": "uid migration in progress"},
-               {"match": "container:container/a:c*", "owner": "ops", "expires": "2026-01-01", "reason": "old"}]
+               {"match": "container:container/a:cap_drop", "owner": "ops", "expires": "2026-01-01", "reason": "old"}]
     report = _report([_ev("fail"), _ev("fail", check="cap_drop"), _ev("pass", "A.8.9", check="x")], waivers=waivers)
     items = {i["check"]: i for i in report["evidence"]}
     assert items["user"]["status"] == "risk-accepted" and "owner platform lead, expires 2027-01-31" in items["user"]["detail"]
@@ -184,8 +185,12 @@ def test_bad_input_exits_2_naming_the_control(tmp_path, capsys):
     assert main(["audit", "--out", str(tmp_path / "o"), "--no-containers", "--not-applicable", "A.9.9=why"]) == 2
     assert "Annex A" in capsys.readouterr().err
     config = tmp_path / "audit.json"
+    later = (date.today() + timedelta(days=181)).isoformat()
     for waiver, problem in (({"match": "x", "expires": "2027-01-01", "reason": "r"}, "['owner'] missing"),
-                            ({"match": "x", "owner": "o", "expires": "soon", "reason": "r"}, "not a YYYY-MM-DD date")):
+                            ({"match": "x", "owner": "o", "expires": "soon", "reason": "r"}, "not a YYYY-MM-DD date"),
+                            ({"match": "tls:*:tls1.2_refused", "owner": "o", "expires": "2026-12-31", "reason": "r"},
+                             "must be one evidence key exactly"),
+                            ({"match": "x", "owner": "o", "expires": later, "reason": "r"}, "more than 180 days ahead")):
         config.write_text(json.dumps({"waivers": [waiver]}))
         assert main(["audit", "--out", str(tmp_path / "o"), "--no-containers", "--config", str(config)]) == 2
         err = capsys.readouterr().err

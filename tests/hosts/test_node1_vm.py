@@ -88,6 +88,21 @@ def test_inventory_without_the_connection_policy_is_refused_before_anything(node
     assert not _installed(node1_vm, FETCHED_BY_DEPLOY), "the bare image must lack them; nothing may be installed"
 
 
+def test_ssh_outside_tailscale_without_a_declared_exception_is_refused_before_anything(node1_vm, tmp_path):
+    """The VM's SSH arrives on its NIC, not on tailscale0; without the firewall_ssh_exception its inventory declares
+    (reason, owner, expiry), the deploy refuses the node before changing anything, naming the controls."""
+    before = node1_vm.ssh("sudo sshd -T").stdout
+    run = run_pyinfra({"node1_vms": [node1_vm.inventory_entry("node1-no-exception", firewall_ssh_exception=None)]},
+                      tmp_path, timeout=BUDGET["refused"])
+    assert run.returncode != 0
+    refusal = re.search(r"node1-no-exception: refused, nothing changed: .*", run.log)
+    assert refusal, run.log[-3000:]
+    assert f"SSH accepted on {node1_vm.interface}, outside the baseline's tailscale0" in refusal.group(0)
+    assert "A.8.20" in refusal.group(0) and "A.5.36" in refusal.group(0)
+    assert node1_vm.ssh("sudo sshd -T").stdout == before
+    assert not _installed(node1_vm, FETCHED_BY_DEPLOY), "nothing may be installed"
+
+
 @pytest.fixture(scope="session")
 def first_apply(node1_vm, tmp_path_factory):
     """The deploy's first run on the bare VM, from an inventory outside hosts/, with the same VM listed a second
@@ -236,6 +251,10 @@ def test_pyinfra_still_connects_and_effective_state_matches_baseline(first_apply
     by_name = {check["check"]: check for check in checks}
     assert by_name["audit enabled"]["actual"] == "2"
     assert by_name[f"nftables table inet {FIREWALL.table}"]["actual"][0] == f"table inet {FIREWALL.table} {{"
+    # SSH on the VM's NIC, read from the live table, is a deviation its inventory declares: risk accepted, never pass
+    ssh_interfaces = by_name["firewall ssh interfaces"]
+    assert ssh_interfaces["status"] == "risk-accepted", ssh_interfaces
+    assert ssh_interfaces["actual"] == [node1_vm.interface] and "owner toolkit test suite" in ssh_interfaces["detail"]
 
 
 def test_sshd_effective_config_from_the_outside(first_apply, node1_vm):
