@@ -1,9 +1,9 @@
 """Evidence from the policy gate: `harden policy PATH --format json`, or a saved result (--gate-json)."""
 
-import fnmatch
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 from baseline import controls as annex_a_controls
@@ -31,33 +31,52 @@ def load(path: str) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def evidence(result: dict) -> list[Evidence]:
-    """One item per finding, keyed by rule and resource, with the catalog's title as the expectation."""
+def evidence(result: dict, today: date | None = None) -> list[Evidence]:
+    """One item per finding, keyed by rule and resource, with the catalog's title as the expectation. A finding the
+    result marks waived is risk-accepted only under a waiver the result lists that meets the waiver terms today
+    (policies.report.waiver_problem: exact rule and resource, reason, owner, expiry within 180 days, not expired);
+    any other "waived" finding is counted failing, with why: a saved result is an input, not a verdict."""
     from policies.catalog import RULES
 
+    today = today or date.today()
     found = []
     for finding in result.get("findings", []):
         rule = RULES.get(finding.get("rule_id"))
         controls = [c for c in finding.get("controls") or (rule.controls if rule else ()) if c in annex_a_controls()]
         status = _STATUS.get(str(finding.get("status", "")).lower(), UNKNOWN)
+        detail = f"severity {rule.severity}; remediation: {rule.remediation}" if rule else str(finding.get("source", ""))
+        if status == RISK_ACCEPTED:
+            waiver, problem = _trusted_waiver(finding, result.get("waivers") or [], today)
+            if waiver is None:
+                status, detail = FAIL, f"{detail}; marked waived, counted failing: {problem}"
+            else:
+                detail = (f"{detail}; waived: {waiver.get('reason')} (owner {waiver.get('owner') or 'not named'}, "
+                          f"expires {waiver.get('expires')})")
         found.append(Evidence(
             "gate", f"gate/{finding.get('resource', '?')}", str(finding.get("rule_id")),
             rule.title if rule else finding.get("title", "rule passes"),
-            finding.get("message") or finding.get("status"), status, tuple(controls),
-            _detail(finding, rule, result.get("waivers") or [])))
+            finding.get("message") or finding.get("status"), status, tuple(controls), detail))
     return found
 
 
-def _detail(finding: dict, rule, waivers: list[dict]) -> str:
-    detail = f"severity {rule.severity}; remediation: {rule.remediation}" if rule else str(finding.get("source", ""))
-    if str(finding.get("status", "")).lower() != "waived":
-        return detail
-    matching = [w for w in waivers if fnmatch.fnmatchcase(str(finding.get("rule_id")), str(w.get("rule", "")))]
+def _trusted_waiver(finding: dict, waivers: list[dict], today: date) -> tuple[dict | None, str]:
+    """The listed waiver that covers a waived finding and meets the terms today, or (None, why not)."""
+    from policies.report import waiver_problem
+
+    places = (finding.get("resource"), finding.get("file"))
+    matching = [w for w in waivers if w.get("rule") == finding.get("rule_id") and w.get("match") in places]
     if not matching:
-        return f"{detail}; waived by a waiver the gate result does not list"
+        return None, "no waiver the gate result lists names this rule and resource exactly"
     waiver = matching[0]
-    return (f"{detail}; waived: {waiver.get('reason')} (owner {waiver.get('owner') or 'not named'}, "
-            f"expires {waiver.get('expires')})")
+    try:
+        expires = date.fromisoformat(str(waiver.get("expires")))
+    except ValueError:
+        return None, f"its waiver's expiry {waiver.get('expires')!r} is not a date"
+    problem = waiver_problem(str(waiver.get("rule")), str(waiver.get("match")), str(waiver.get("reason") or ""),
+                             str(waiver.get("owner") or ""), expires, today)
+    if problem is None and expires < today:
+        problem = f"expired {expires.isoformat()}"
+    return (None, f"its waiver is not trusted: {problem}") if problem else (waiver, "")
 
 
 def waivers(result: dict) -> list[dict]:

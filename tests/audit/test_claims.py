@@ -58,7 +58,8 @@ def claims_run(tls_servers, pki, out_dir, tmp_path_factory):
              "message": "rotation 400 days"},
             {"rule_id": "RAE-STK-001", "resource": "local:pgdata", "status": "waived", "controls": ["A.7.10"],
              "message": "not on LUKS"}],
-        "waivers": [{"rule": "RAE-STK-001", "match": "local:*", "reason": "dev only", "expires": "2099-01-01",
+        "waivers": [{"rule": "RAE-STK-001", "match": "local:pgdata", "reason": "dev only", "owner": "platform-security",
+                     "expires": (date.today() + timedelta(days=60)).isoformat(),
                      "expired": False, "applied_to": 1}]}))
     config = work / "audit.json"
     legacy = f"tls:tls/127.0.0.1:{tls_servers['legacy'].port}:tls1.2_refused"  # one evidence key: no wildcard
@@ -123,7 +124,7 @@ def test_status_algebra_in_the_report(claims_run, out_dir):
     assert rows["A.5.15"]["implementation"] == "designed, not observed"
     assert rows["A.7.10"]["status"] == "risk-accepted"  # the gate's waiver: listed, never a pass
     waivers = {w["source"]: w for w in report["summary"]["waivers"]}
-    assert waivers["gate"]["owner"] == "not named" and waivers["audit"]["owner"] == "platform lead"
+    assert waivers["gate"]["owner"] == "platform-security" and waivers["audit"]["owner"] == "platform lead"
     assert waivers["audit"]["applied_to"]  # the legacy endpoint's accepted TLS 1.2
     html_text = (out_dir / "claims" / "report.html").read_text()
     assert "platform lead" in html_text and "Designed, not observed" in html_text and "Coverage:" in html_text

@@ -113,16 +113,36 @@ def test_waivers_accept_risk_with_owner_and_expiry_and_never_exit_0():
 def test_a_waived_gate_finding_is_risk_accepted_not_applicable():
     from harden.audit import gate
 
-    result = {"findings": [{"rule_id": "RAE-STK-001", "resource": "local:pgdata", "status": "waived", "message": "m",
-                            "controls": ["A.8.24"]}],
-              "waivers": [{"rule": "RAE-STK-001", "match": "local:*", "reason": "dev only", "expires": "2027-02-28",
-                           "expired": False, "applied_to": 1}]}
+    finding = {"rule_id": "RAE-STK-001", "resource": "local:pgdata", "status": "waived", "message": "m",
+               "controls": ["A.8.24"]}
+    waiver = {"rule": "RAE-STK-001", "match": "local:pgdata", "reason": "dev only", "owner": "platform-security",
+              "expires": (date.today() + timedelta(days=60)).isoformat(), "expired": False, "applied_to": 1}
+    result = {"findings": [finding], "waivers": [waiver]}
     [item] = gate.evidence(result)
-    assert item.status == "risk-accepted" and "dev only" in item.detail and "owner not named" in item.detail
+    assert item.status == "risk-accepted" and "dev only" in item.detail and "owner platform-security" in item.detail
     [listed] = gate.waivers(result)
-    assert listed["owner"] == "not named" and listed["expires"] == "2027-02-28"
+    assert listed["owner"] == "platform-security" and listed["expires"] == waiver["expires"]
     report = _report([item], gate_waivers=[listed])
     assert report["summary"]["exit_code"] == 3 and report["summary"]["waivers"] == [listed]
+
+
+@pytest.mark.parametrize("change, why", [
+    ({"match": "local:*"}, "no waiver the gate result lists names this rule and resource exactly"),
+    ({"rule": "*"}, "no waiver the gate result lists names this rule and resource exactly"),
+    ({"owner": ""}, "a reason and an owner are required"),
+    ({"expires": "9999-12-31"}, "more than 180 days ahead"),
+    ({"expires": "2026-01-01"}, "expired 2026-01-01"),
+])
+def test_a_saved_gate_result_cannot_waive_what_the_gate_would_not(change, why):
+    """--gate-json reads a file: a finding it marks waived under a wildcard, ownerless, too long or expired waiver
+    counts as failing, saying why."""
+    from harden.audit import gate
+
+    waiver = {"rule": "RAE-STK-001", "match": "local:pgdata", "reason": "dev only", "owner": "platform-security",
+              "expires": (date.today() + timedelta(days=60)).isoformat(), **change}
+    [item] = gate.evidence({"findings": [{"rule_id": "RAE-STK-001", "resource": "local:pgdata", "status": "waived",
+                                          "message": "m", "controls": ["A.8.24"]}], "waivers": [waiver]})
+    assert item.status == "fail" and "marked waived, counted failing" in item.detail and why in item.detail
 
 
 def test_comparison_lists_newly_failed_fixed_and_still_failing():
