@@ -82,6 +82,16 @@ CONTAINER = Section(
     log_opts=S({"max-size": "10m", "max-file": "5"}, ("A.8.15", "A.8.6"), "Rotated logs: no disk exhaustion."),
     image_pinning=S("digest-or-id", ("A.8.19", "A.8.32", "A.5.21"),
                     "An image is referenced by sha256 id or digest, never by a mutable tag."),
+    cloud_run_binary_authorization=S(True, ("A.8.19", "A.8.32", "A.5.21"),
+                                     "A Cloud Run service deploys only images that a Binary Authorization policy "
+                                     "admits (v2: binaryAuthorization.useDefault = true or a named policy; v1: the "
+                                     "run.googleapis.com/binary-authorization annotation, 'default' or a policy "
+                                     "name): an image that did not come through the attested build and review is "
+                                     "refused at deploy, not found afterwards. Unset, any image runs. A breakglass "
+                                     "justification (v2 binaryAuthorization.breakglassJustification, v1 the "
+                                     "run.googleapis.com/binary-authorization-breakglass annotation) deploys around "
+                                     "the policy and is never set. Which attestations the policy requires is the "
+                                     "project's policy, not the service's, and is not judged here."),
     forbidden_mounts=S(("/var/run/docker.sock", "/run/docker.sock", "/", "/etc", "/proc", "/sys", "/dev"),
                        ("A.8.2", "A.8.18"), "Host control sockets and system trees are never mounted."),
     host_namespaces_allowed=S(False, ("A.8.22", "A.8.2"),

@@ -60,7 +60,8 @@ ROWS = (
         "the API's published endpoint: our HAProxy image, TLS 1.3 only with the baseline suites",
         ("components.proxy_runtime",)),
     Row("HttpsEndpoint", "components.https_endpoint", "gcp",
-        "Cloud Run (internal-LB ingress) behind an HTTPS load balancer with a RESTRICTED TLS 1.3 SSL policy"),
+        "Cloud Run (internal-LB ingress, only images the project's Binary Authorization policy admits) behind an "
+        "HTTPS load balancer with a RESTRICTED TLS 1.3 SSL policy"),
     Row("ServiceIdentity, CiFederation", "components.identity", "gcp",
         "one service account per service, roles on resources only, no keys; GitHub OIDC federation pinned "
         "to one assertion.sub"),

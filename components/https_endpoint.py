@@ -2,8 +2,10 @@
 
 Only Google's load balancers can enforce a TLS minimum, so the service's ingress is
 INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER and the load balancer's SSL policy is RESTRICTED with
-TLS_1_3 minimum (baseline.TLS). The Cloud Run service runs as its own service account. Its ingress, identity and
-environment are judged by the serverless posture model (posture.serverless) before anything is declared.
+TLS_1_3 minimum (baseline.TLS). The Cloud Run service runs as its own service account and deploys only images the
+project's Binary Authorization policy admits (CONTAINER.cloud_run_binary_authorization; no breakglass input exists).
+Its ingress, identity, environment and binary authorization are judged by the serverless posture model
+(posture.serverless) before anything is declared.
 """
 
 from dataclasses import dataclass, field
@@ -70,7 +72,8 @@ class HttpsEndpoint(pulumi.ComponentResource):
             view = run_posture.ServiceView(
                 source="HttpsEndpoint", name=name, ingress=args.ingress,
                 service_account=args.service_account if isinstance(args.service_account, str) else "own ServiceIdentity",
-                env=tuple((key, value if isinstance(value, str) else None, False) for key, value in env_values.items()))
+                env=tuple((key, value if isinstance(value, str) else None, False) for key, value in env_values.items()),
+                binary_authorization="default" if CONTAINER.cloud_run_binary_authorization else "")
             require_holds(run_posture.judge(view), f"endpoint {name}")
 
         judged(env)
@@ -84,6 +87,8 @@ class HttpsEndpoint(pulumi.ComponentResource):
             project=args.project, opts=child)
         self.service = gcp.cloudrunv2.Service(
             name, location=args.region, ingress=args.ingress, project=args.project, deletion_protection=True,
+            binary_authorization=gcp.cloudrunv2.ServiceBinaryAuthorizationArgs(
+                use_default=CONTAINER.cloud_run_binary_authorization),
             template=gcp.cloudrunv2.ServiceTemplateArgs(
                 service_account=args.service_account,
                 vpc_access=gcp.cloudrunv2.ServiceTemplateVpcAccessArgs(

@@ -146,6 +146,12 @@ RULES: dict[str, Rule] = _rules(
          _union(SECRETS.controls("delivery"), SECRETS.controls("forbidden_env_markers")), SECRETS.setting("delivery").why,
          "Mount the secret as a file (a secret volume) and pass its path in NAME_FILE; never a literal or a "
          "secret-backed environment variable."),
+    Rule("RAE-RUN-004", "Cloud Run runs only images its Binary Authorization policy admits, with no breakglass",
+         "high", CONTAINER.controls("cloud_run_binary_authorization"),
+         CONTAINER.setting("cloud_run_binary_authorization").why,
+         "Set binary_authorization=ServiceBinaryAuthorizationArgs(use_default=True) (or policy= a named Cloud Run "
+         "policy) and no breakglass_justification; v1: the annotation run.googleapis.com/binary-authorization = "
+         "'default' and no run.googleapis.com/binary-authorization-breakglass."),
     Rule("RAE-SEC-001", "Secret Manager secrets are encrypted with a customer-managed key", "medium",
          _union(SECRETS.controls("delivery"), KMS.controls("cmek_required")),
          "CMEK on secrets puts their key under our rotation and audit.",

@@ -9,7 +9,9 @@ requirement. Who may invoke the service is an IAM grant on it (posture.iam: allU
 Allow-lists: ingress one of NETWORK.cloud_run_ingresses_allowed (v1's annotation mapped to v2's names; unset is
 INGRESS_TRAFFIC_ALL); the service runs as a named account that is not a Google default; an environment variable
 carries no credential, neither as a literal (posture.container.credential_reason decides what looks like one) nor
-by reference to a secret (the baseline delivers secrets as files: a secret volume).
+by reference to a secret (the baseline delivers secrets as files: a secret volume); the service runs only images a
+Binary Authorization policy admits (v2 binaryAuthorization, v1 the run.googleapis.com/binary-authorization annotation)
+and has no breakglass justification. Unset is off, so it fails; a value the source could not resolve is unknown.
 
 Example: judge(from_pulumi("gcp:cloudrunv2/service:Service", "api", {"ingress": "INGRESS_TRAFFIC_ALL"}))
 """
@@ -17,7 +19,7 @@ Example: judge(from_pulumi("gcp:cloudrunv2/service:Service", "api", {"ingress": 
 from dataclasses import dataclass
 from typing import Iterator
 
-from baseline import IDENTITY, NETWORK, SECRETS
+from baseline import CONTAINER, IDENTITY, NETWORK, SECRETS
 from posture.container import credential_reason
 from posture.iam import is_default_account
 from posture.model import Requirement, is_unknown, items, judge_requirements, one, pick, rule_ids
@@ -26,6 +28,8 @@ V2 = "gcp:cloudrunv2/service:Service"
 V1 = "gcp:cloudrun/service:Service"
 TYPES = (V2, V1)
 INGRESS_ANNOTATION = "run.googleapis.com/ingress"
+BINARY_AUTHORIZATION_ANNOTATION = "run.googleapis.com/binary-authorization"
+BREAKGLASS_ANNOTATION = "run.googleapis.com/binary-authorization-breakglass"
 # v1's annotation values in v2's vocabulary.
 _V1_INGRESS = {"all": "INGRESS_TRAFFIC_ALL", "internal": "INGRESS_TRAFFIC_INTERNAL_ONLY",
                "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}
@@ -39,6 +43,9 @@ class ServiceView:
     + service_account: the identity it runs as ("" where unset: the default compute account)
     + env: (name, literal value or None, from a secret) per environment variable of every container; values are
       judged, never reported
+    + binary_authorization: the Binary Authorization policy it deploys under ("default": the project's; else the
+      policy's name); "" where unset or turned off
+    + breakglass: a breakglass justification is set (the policy is bypassed)
     + unknown: fields whose value the source could not resolve
     """
 
@@ -47,6 +54,8 @@ class ServiceView:
     ingress: str = "INGRESS_TRAFFIC_ALL"
     service_account: str = ""
     env: tuple[tuple[str, str | None, bool], ...] = ()
+    binary_authorization: str = ""
+    breakglass: bool = False
     unknown: frozenset = frozenset()
 
 
@@ -72,6 +81,18 @@ def _environment(view, _context=None) -> Iterator[str]:
                 yield f"environment variable {name} carries a credential in plain text ({reason})"
 
 
+def _binary_authorization(view, _context=None) -> Iterator[str]:
+    if not CONTAINER.cloud_run_binary_authorization:
+        return
+    if not view.binary_authorization:
+        yield ("binary authorization is off: the service runs any image that reaches it; set "
+               "binaryAuthorization.useDefault=True or a named policy (v1: the annotation "
+               f"{BINARY_AUTHORIZATION_ANNOTATION} = 'default')")
+    if view.breakglass:
+        yield ("a breakglass justification is set: the service deploys images its Binary Authorization policy refuses; "
+               f"remove binaryAuthorization.breakglassJustification (v1: the annotation {BREAKGLASS_ANNOTATION})")
+
+
 REQUIREMENTS: dict[str, Requirement] = {
     "ingress": Requirement("RAE-RUN-001", ((NETWORK, "cloud_run_ingress"), (NETWORK, "cloud_run_ingresses_allowed")),
                            ("ingress",), _ingress),
@@ -79,6 +100,8 @@ REQUIREMENTS: dict[str, Requirement] = {
                                _own_account),
     "no_secret_env": Requirement("RAE-RUN-003", ((SECRETS, "delivery"), (SECRETS, "forbidden_env_markers")), ("env",),
                                  _environment),
+    "binary_authorization": Requirement("RAE-RUN-004", ((CONTAINER, "cloud_run_binary_authorization"),),
+                                        ("binary_authorization", "breakglass"), _binary_authorization),
 }
 RULE_IDS: tuple[str, ...] = rule_ids(REQUIREMENTS)
 
@@ -96,8 +119,14 @@ def _view(name: str, props: dict, v1: bool, terraform: bool, source: str) -> Ser
     unknown = set()
     if v1:
         annotations = one(get(props, "metadata", "annotations"))
-        raw_ingress = annotations.get(INGRESS_ANNOTATION) if isinstance(annotations, dict) else annotations
+
+        def annotation(key):
+            return annotations.get(key) if isinstance(annotations, dict) else annotations
+
+        raw_ingress = annotation(INGRESS_ANNOTATION)
         ingress = _V1_INGRESS.get(str(one(raw_ingress) or "all").lower(), str(one(raw_ingress)))
+        raw_policy, raw_breakglass = annotation(BINARY_AUTHORIZATION_ANNOTATION), annotation(BREAKGLASS_ANNOTATION)
+        policy = str(one(raw_policy) or "")
         spec = get(props, "template", "spec")
         account, containers = get(spec, "serviceAccountName"), items(get(spec, "containers"))
         secret_ref = ("valueFrom", "secretKeyRef")
@@ -106,6 +135,10 @@ def _view(name: str, props: dict, v1: bool, terraform: bool, source: str) -> Ser
         ingress = str(one(raw_ingress) or "INGRESS_TRAFFIC_ALL")
         account, containers = get(props, "template", "serviceAccount"), items(get(props, "template", "containers"))
         secret_ref = ("valueSource", "secretKeyRef")
+        settings = get(props, "binaryAuthorization")
+        use_default, named = get(settings, "useDefault"), get(settings, "policy")
+        raw_policy, raw_breakglass = [use_default, named], get(settings, "breakglassJustification")
+        policy = "default" if one(use_default) is True else str(one(named) or "")
     env = []
     for container in containers:
         for entry in items(get(container, "envs")):
@@ -118,10 +151,15 @@ def _view(name: str, props: dict, v1: bool, terraform: bool, source: str) -> Ser
         unknown.add("ingress")
     if is_unknown(account):
         unknown.add("service_account")
+    if is_unknown(raw_policy):
+        unknown.add("binary_authorization")
+    if is_unknown(raw_breakglass):
+        unknown.add("breakglass")
     if is_unknown(get(props, "template")):
         unknown |= {"service_account", "env"}
     return ServiceView(source=source, name=name, ingress=ingress, service_account=str(one(account) or ""),
-                       env=tuple(env), unknown=frozenset(unknown))
+                       env=tuple(env), binary_authorization=policy, breakglass=bool(one(raw_breakglass)),
+                       unknown=frozenset(unknown))
 
 
 def from_pulumi(resource_type: str, name: str, props: dict) -> ServiceView:
@@ -135,4 +173,5 @@ def from_terraform(resource_type: str, name: str, values: dict) -> ServiceView:
     return _view(name, values, resource_type == "google_cloud_run_service", True, "terraform plan")
 
 
-__all__ = ["REQUIREMENTS", "RULE_IDS", "ServiceView", "TYPES", "V1", "V2", "from_pulumi", "from_terraform", "judge"]
+__all__ = ["BINARY_AUTHORIZATION_ANNOTATION", "BREAKGLASS_ANNOTATION", "REQUIREMENTS", "RULE_IDS", "ServiceView", "TYPES",
+           "V1", "V2", "from_pulumi", "from_terraform", "judge"]

@@ -34,7 +34,7 @@ HARDENED = {
     "gcp:compute/disk:Disk": {"diskEncryptionKey": {"kmsKeySelfLink": KEY}},
     "gcp:compute/sSLPolicy:SSLPolicy": {"profile": TLS.gcp_ssl_policy_profile, "minTlsVersion": TLS.gcp_min_tls_version},
     "gcp:cloudrunv2/service:Service": {
-        "ingress": NETWORK.cloud_run_ingress,
+        "ingress": NETWORK.cloud_run_ingress, "binaryAuthorization": {"useDefault": True},
         "template": {"serviceAccount": "api@p.iam.gserviceaccount.com", "containers": [
             {"image": "api@sha256:" + "b" * 64, "envs": [{"name": "API_KEY_FILE", "value": "/run/secrets/api/value"}]}]},
     },
@@ -123,6 +123,7 @@ BREAKING = {
     "RAE-RUN-002": ("gcp:cloudrunv2/service:Service", {"template.serviceAccount": None}),
     "RAE-RUN-003": ("gcp:cloudrunv2/service:Service", {"template.containers": [
         {"image": "api@sha256:" + "b" * 64, "envs": [{"name": "DATABASE_PASSWORD", "value": "cases-fake"}]}]}),
+    "RAE-RUN-004": ("gcp:cloudrunv2/service:Service", {"binaryAuthorization": None}),
 }
 
 

@@ -1,8 +1,13 @@
 """Parity with checkov-on-Terraform: every check id checkov fails on a hand-written .tf twin is failed by the gate
 on the Pulumi program (tests/fixtures/parity; figure in benchmarks/gate.md)."""
 
+import os
+import subprocess
+
 import pytest
 
+from policies.catalog import RULES
+from policies.gate import CHECKOV
 from tests.policy.parity import parity
 
 pytestmark = pytest.mark.integration
@@ -13,3 +18,21 @@ def test_the_gate_fails_what_checkov_fails_on_the_terraform_twin():
     assert len(terraform) >= 40, "the suite must keep its pairs (at least 40 with a checkov failure on the twin)"
     missed = {name: sorted(ids - gate.get(name, set())) for name, ids in terraform.items()}
     assert not {name: ids for name, ids in missed.items() if ids}
+
+
+CLOUD_RUN_SERVICES = ("google_cloud_run_service", "google_cloud_run_v2_service")
+
+
+def test_checkov_has_no_cloud_run_binary_authorization_check_the_catalog_does_not_report():
+    """RAE-RUN-004 (Cloud Run binary authorization) stands on its own id because checkov's check list, read from
+    checkov itself, has none for a Cloud Run service (its one, CKV_GCP_66, reads GKE clusters). When an update adds
+    one, this fails: report it under RAE-RUN-004 (checkov_ids) and give the parity suite a pair for it."""
+    listing = subprocess.run([str(CHECKOV), "--list", "--framework", "terraform", "--skip-download"],  # nosec B603
+                             env={**os.environ, "BC_SKIP_MAPPING": "TRUE"}, capture_output=True, text=True,
+                             check=True, timeout=600).stdout
+    # | # | Id | Type | Entity | Policy | IaC | Resource Link |
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in listing.splitlines() if line.startswith("| ")]
+    binary_authorization = {(row[1], row[3]) for row in rows if "binary authorization" in row[4].lower()}
+    assert ("CKV_GCP_66", "google_container_cluster") in binary_authorization, "checkov's list was not read"
+    on_cloud_run = {check_id for check_id, entity in binary_authorization if entity in CLOUD_RUN_SERVICES}
+    assert on_cloud_run <= set(RULES["RAE-RUN-004"].checkov_ids)

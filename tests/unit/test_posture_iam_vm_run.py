@@ -10,7 +10,7 @@ import pytest
 import posture.iam as iam
 import posture.serverless as serverless
 import posture.vm as vm
-from baseline import BaselineViolation
+from baseline import NETWORK, BaselineViolation
 from posture import UNKNOWN_VALUE, Unknown
 from policies.tfplan import terraform_values
 from tests.policy.cases import HARDENED, with_changes
@@ -22,7 +22,8 @@ HARDENED_TEMPLATE = {**{k: v for k, v in HARDENED[vm.INSTANCE].items() if k != "
                                 "diskEncryptionKey": {"kmsKeySelfLink": "projects/p/keys/k"}}]}
 # 32 distinct characters (5 bits each), built here so that no secret scanner mistakes the test for a leak.
 RANDOM_LOOKING = string.ascii_letters[:32]
-V1_RUN = {"metadata": {"annotations": {"run.googleapis.com/ingress": "internal-and-cloud-load-balancing"}},
+V1_RUN = {"metadata": {"annotations": {"run.googleapis.com/ingress": "internal-and-cloud-load-balancing",
+                                       "run.googleapis.com/binary-authorization": "default"}},
           "template": {"spec": {"serviceAccountName": "jobs@p.iam.gserviceaccount.com",
                                 "containers": [{"image": "jobs@sha256:" + "f" * 64}]}}}
 
@@ -71,7 +72,8 @@ WEAKER = [
     (vm, vm.INSTANCE, "google_compute_instance", HARDENED[vm.INSTANCE], {"metadata.serial-port-enable": "1"},
      "RAE-VM-007"),
     (vm, TEMPLATE, "google_compute_instance_template", HARDENED_TEMPLATE, {"canIpForward": True}, "RAE-VM-008"),
-    (serverless, serverless.V1, "google_cloud_run_service", V1_RUN, {"metadata": {}}, "RAE-RUN-001"),
+    (serverless, serverless.V1, "google_cloud_run_service", V1_RUN,
+     {"metadata.annotations": {"run.googleapis.com/binary-authorization": "default"}}, "RAE-RUN-001"),
     (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2],
      {"template.serviceAccount": "123-compute@developer.gserviceaccount.com"}, "RAE-RUN-002"),
     (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2], {"template.containers": [
@@ -80,6 +82,19 @@ WEAKER = [
     (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2], {"template.containers": [
         {"image": "a@sha256:" + "b" * 64, "envs": [{"name": "DB", "valueSource": {"secretKeyRef": {"secret": "db"}}}]}]},
      "RAE-RUN-003"),
+    (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2], {"binaryAuthorization": None},
+     "RAE-RUN-004"),
+    (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2],
+     {"binaryAuthorization": {"useDefault": False}}, "RAE-RUN-004"),
+    (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2],
+     {"binaryAuthorization": {"policy": ""}}, "RAE-RUN-004"),
+    (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2],
+     {"binaryAuthorization.breakglassJustification": "hotfix, attestor down"}, "RAE-RUN-004"),
+    (serverless, serverless.V1, "google_cloud_run_service", V1_RUN,
+     {"metadata.annotations": {"run.googleapis.com/ingress": "internal"}}, "RAE-RUN-004"),
+    (serverless, serverless.V1, "google_cloud_run_service", V1_RUN,
+     {"metadata.annotations": {"run.googleapis.com/ingress": "internal", "run.googleapis.com/binary-authorization": ""}},
+     "RAE-RUN-004"),
 ]
 
 
@@ -89,6 +104,33 @@ def test_each_weakness_fails_its_rule_from_every_source(model, pulumi_type, terr
     for view in from_every_source(model, pulumi_type, terraform_type, props):
         assert set(rules(model, view)) == {rule_id}, view
 
+
+
+def test_a_named_binary_authorization_policy_holds_and_a_breakglass_fails_beside_it():
+    named = with_changes(HARDENED[serverless.V2], {"binaryAuthorization": {
+        "policy": "projects/p/platforms/cloudRun/policies/attested"}})
+    for view in from_every_source(serverless, serverless.V2, "google_cloud_run_v2_service", named):
+        assert view.binary_authorization.endswith("/attested") and rules(serverless, view) == {}, view
+    v1 = {**V1_RUN, "metadata": {"annotations": {**V1_RUN["metadata"]["annotations"],
+                                                 "run.googleapis.com/binary-authorization-breakglass": "hotfix"}}}
+    for view in from_every_source(serverless, serverless.V1, "google_cloud_run_service", v1):
+        [message] = rules(serverless, view)["RAE-RUN-004"]
+        assert "breakglass" in message and view.binary_authorization == "default"
+
+
+@pytest.mark.parametrize("changes, unseen", [
+    ({"binaryAuthorization": UNKNOWN_VALUE}, "binary_authorization, breakglass"),
+    ({"binaryAuthorization.useDefault": UNKNOWN_VALUE}, "binary_authorization"),
+    ({"binaryAuthorization.breakglassJustification": UNKNOWN_VALUE}, "breakglass"),
+])
+def test_an_unresolved_binary_authorization_is_unknown_never_passed(changes, unseen):
+    props = with_changes(HARDENED[serverless.V2], changes)
+    found = rules(serverless, serverless.from_pulumi(serverless.V2, "r", props))
+    [message] = found.pop("RAE-RUN-004")
+    assert found == {} and isinstance(message, Unknown) and message.startswith(f"{unseen} of r could not be resolved")
+    v1 = with_changes(V1_RUN, {"metadata.annotations": UNKNOWN_VALUE})
+    [message] = rules(serverless, serverless.from_pulumi(serverless.V1, "r", v1))["RAE-RUN-004"]
+    assert isinstance(message, Unknown)
 
 
 @pytest.mark.parametrize("member", ["allUsers", "allAuthenticatedUsers", "domain:example.org",
@@ -136,6 +178,11 @@ def test_an_unresolved_metadata_value_leaves_only_the_metadata_rules_undecided()
 
 def test_the_components_refuse_what_the_models_fail():
     from components.identity import ResourceGrant, check_grant
+    from posture.model import require_holds
+    with pytest.raises(BaselineViolation, match="A.8.19"):
+        require_holds(serverless.judge(serverless.ServiceView(source="t", name="api", ingress=NETWORK.cloud_run_ingress,
+                                                              service_account="api@p.iam.gserviceaccount.com")),
+                      "endpoint api")
     with pytest.raises(BaselineViolation, match="A.5.16"):
         check_grant("roles/secretmanager.secretAccessor", ("domain:example.org",))
     with pytest.raises(BaselineViolation, match="A.5.15"):

@@ -2,7 +2,8 @@
 
 import pytest
 
-from baseline import NETWORK, SECRETS, TLS, BaselineViolation
+import posture.serverless as run_posture
+from baseline import CONTAINER, NETWORK, SECRETS, TLS, BaselineViolation
 from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs
 from tests.unit.components.harness import declare, one
 
@@ -34,6 +35,13 @@ def test_cloud_run_only_takes_traffic_from_the_load_balancer_as_its_own_identity
     neg = one(endpoint, "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup")
     assert neg["networkEndpointType"] == "SERVERLESS"
     assert one(endpoint, "gcp:compute/globalForwardingRule:GlobalForwardingRule")["portRange"] == "443"
+
+
+def test_cloud_run_deploys_only_images_the_binary_authorization_policy_admits(endpoint):
+    service = one(endpoint, "gcp:cloudrunv2/service:Service")
+    assert service["binaryAuthorization"] == {"useDefault": CONTAINER.cloud_run_binary_authorization} == {
+        "useDefault": True}
+    assert not [m for _n, _r, m in run_posture.judge(run_posture.from_pulumi(run_posture.V2, "api", service))]
 
 
 def test_secrets_reach_the_service_as_read_only_files_never_env():

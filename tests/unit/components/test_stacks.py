@@ -64,6 +64,7 @@ def test_gcp_has_a_tls13_ssl_policy(gcp_graph):
     assert policy["minTlsVersion"] == TLS.gcp_min_tls_version == "TLS_1_3"
     (service,) = _by_type(gcp_graph, "gcp:cloudrunv2/service:Service")
     assert service["ingress"] == NETWORK.cloud_run_ingress
+    assert service["binaryAuthorization"] == {"useDefault": True}
 
 
 def test_gcp_has_one_service_account_per_service(gcp_graph):
