@@ -111,8 +111,9 @@ class DockerQdrant(pulumi.ComponentResource):
 
 
 def _start(spec: ContainerSpec) -> list[list[str]]:
-    """The commands that start `spec` on all its networks. `docker run` joins a second network only from Docker 25
-    on, and the engine a COS release ships may be older: create on the first network, connect the others, start."""
+    """The commands that start `spec` on all its networks. Older engines refuse a second `--network` at creation
+    (Docker 20.10 here: "cannot be connected to network endpoints"), and a COS release may ship one: create on the
+    first network (where its ports are published), connect the others, then start (HAProxy resolves names once)."""
     first, *others = spec.networks or (None,)
     if not others:
         return [["docker", "run", "-d", *docker_run_args(spec)]]

@@ -1,5 +1,5 @@
 """Qdrant: official image by digest or our build, non-root, behind a TLS 1.3 front, API keys only in a secret config
-file; CMEK VM on gcp."""
+file; on gcp a CMEK VM running the same store and front from cloud-init."""
 
 import re
 from dataclasses import replace
