@@ -79,8 +79,9 @@ ROWS = (
         ("components.postgres_runtime",)),
     Row("Qdrant", "components.qdrant", "docker, gcp",
         "our build of the pinned release (or the official image by digest), non-root, read-only, API and "
-        "read-only keys in a secret config file, alone on its network behind a TLS 1.3 front; gcp: official "
-        "image on a shielded COS VM with CMEK disks, no external IP",
+        "read-only keys in a secret config file, alone on its network behind a TLS 1.3 front that requires the "
+        "clients' certificates; gcp: the same store (official image) and front (TLS proxy image by digest, on the "
+        "VM's reserved internal address only, the API's tag only) on a shielded COS VM with CMEK disks, no external IP",
         ("components.qdrant_runtime",)),
     Row("ApiService", "components.api", "docker",
         "the user's API image (`rae:apiImage`, pinned by digest or id) or the reference API, in the hardened "

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 
 from baseline import CONTAINER, SECRETS, TLS, require
 from components import proxy_runtime
-from components.spec import ContainerSpec, Healthcheck, Mount, SecretFile
-from posture.container import service_user
+from components.spec import ContainerSpec, Healthcheck, Mount, Port, SecretFile
+from posture.container import pinned_by_digest, service_user
 
 VERSION = "1.18.3"
 # The official image of VERSION by digest, as pinned by independent public deployments of v1.18.3; no registry
@@ -102,6 +102,15 @@ def check_image(image: str, local_build_allowed: bool = True) -> None:
     local = local_build_allowed and bool(_LOCAL_IMAGE_ID.match(image or ""))
     accepted = "qdrant/qdrant@sha256:<64 hex>" + (" or a local image id sha256:<64 hex>" if local_build_allowed else "")
     require(official or local, f"Qdrant image {image!r} must be {accepted}", CONTAINER.controls("image_pinning"))
+
+
+def check_front_image(image: str, local_build_allowed: bool = True) -> None:
+    """The front's TLS proxy image pinned by digest (a host that pulls it), or (docker targets) our build by its local
+    image id."""
+    local = local_build_allowed and bool(_LOCAL_IMAGE_ID.match(image or ""))
+    accepted = "<registry>/<path>@sha256:<64 hex>" + (" or a local image id sha256:<64 hex>" if local_build_allowed else "")
+    require(pinned_by_digest(image) or local, f"TLS proxy image {image!r} of Qdrant's front must be {accepted}",
+            CONTAINER.controls("image_pinning"))
 
 
 def config_yaml(api_key: str, read_only_api_key: str, require_client_certificate: bool = False) -> str:
@@ -290,15 +299,21 @@ backend grpc
 
 
 def front_spec(image: str, secrets: FrontSecrets, networks: tuple[str, ...] = (), name: str = FRONT_NAME,
-               host_roots: tuple[str, ...] = CONTAINER.host_roots) -> ContainerSpec:
+               host_roots: tuple[str, ...] = CONTAINER.host_roots, publish_on: str | None = None,
+               local_build_allowed: bool = True) -> ContainerSpec:
     """The hardened TLS 1.3 front of the store: our TLS proxy image, its config mounted read-only.
 
-    + image: the TLS proxy image id (build/images.json "tls-proxy")
+    + image: the TLS proxy image id (build/images.json "tls-proxy"), or its registry reference by digest
     + secrets: host paths of the front's config, certificate chain, key and the CA that signed the store's
       certificate and its clients' certificates
     + networks: the clients' network and the store's own network
     + host_roots: the declared roots its secret files sit under
+    + publish_on: the one host address the front's REST and gRPC ports are published on (the gcp VM's VPC address),
+      the only bind address the spec declares; None: never published (the docker target's clients share a network)
+    + local_build_allowed: False where the image is pulled (the gcp VM)
     """
+    check_front_image(image, local_build_allowed)
+    ports = tuple(Port(port, port, publish_on) for port in (HTTP_PORT, GRPC_PORT)) if publish_on else ()
     return ContainerSpec(
         name=name,
         service=FRONT_NAME,
@@ -312,4 +327,6 @@ def front_spec(image: str, secrets: FrontSecrets, networks: tuple[str, ...] = ()
         env={"HAPROXY_CONFIG": FRONT_CONFIG_PATH},
         networks=tuple(networks),
         host_roots=tuple(host_roots),
+        ports=ports,
+        **({"allowed_bind_addresses": (publish_on,)} if publish_on else {}),
     )

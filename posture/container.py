@@ -383,8 +383,14 @@ def _host_paths(view, context):
             yield f"host path {shown} ({where}) is outside the declared roots {list(context.host_roots)}"
 
 
+def pinned_by_digest(image: str) -> bool:
+    """Whether `image` is a registry reference by digest (name@sha256:<64 hex>), the form RAE-CTR-011 accepts besides a
+    local image id: what a host that pulls the image must be given."""
+    return bool(_IMAGE_DIGEST.match(image or ""))
+
+
 def _image(view, _context):
-    if not (_IMAGE_ID.match(view.image) or _IMAGE_DIGEST.match(view.image)):
+    if not (_IMAGE_ID.match(view.image) or pinned_by_digest(view.image)):
         yield f"image {view.image!r} is a mutable reference, not sha256:<id> or name@sha256:<digest>"
 
 

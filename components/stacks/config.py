@@ -12,6 +12,7 @@ from pathlib import Path
 import pulumi
 
 from baseline import CONTAINER, LUKS, require
+from components.qdrant_runtime import check_front_image, check_image
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TARGETS = ("local", "gcp")
@@ -130,6 +131,8 @@ class GcpConfig:
     + repository: GitHub ORG/REPO whose main branch may deploy (Workload Identity Federation)
     + ci_subject: exact OIDC subject, default repo:ORG/REPO:ref:refs/heads/main
     + api_image, qdrant_image: pinned by digest
+    + tls_proxy_image: `rae:tlsProxyImage`, our TLS proxy image (images/tls-proxy) pushed to a registry the VM pulls
+      from, pinned by digest: Qdrant's TLS 1.3 front on its VM
     + domains: hostnames of the API's certificate
     """
 
@@ -140,6 +143,7 @@ class GcpConfig:
     ci_subject: str | None
     api_image: str
     qdrant_image: str
+    tls_proxy_image: str
     domains: tuple[str, ...]
     backup_location: str
 
@@ -147,6 +151,9 @@ class GcpConfig:
     def from_stack(cls) -> "GcpConfig":
         gcp_config, config = pulumi.Config("gcp"), pulumi.Config("rae")
         region = gcp_config.require("region")
+        # The VM pulls its images: a local image id means nothing there. Refused before anything is declared.
+        check_image(config.require("qdrantImage"), local_build_allowed=False)
+        check_front_image(config.require("tlsProxyImage"), local_build_allowed=False)
         return cls(
             project=gcp_config.require("project"),
             region=region,
@@ -155,6 +162,7 @@ class GcpConfig:
             ci_subject=config.get("ciSubject"),
             api_image=config.require("apiImage"),
             qdrant_image=config.require("qdrantImage"),
+            tls_proxy_image=config.require("tlsProxyImage"),
             domains=tuple(config.require_object("domains")),
             backup_location=config.get("backupLocation") or region,
         )

@@ -5,22 +5,28 @@ Every data store is encrypted with its own customer-managed key; each Google ser
 only the key of its own data class. Verified here under Pulumi mocks only (no GCP credentials).
 """
 
+import ipaddress
+
 import pulumi
 import pulumi_gcp as gcp
 
 from baseline import TLS
+from components import api_runtime
 from components.backups import BucketBackups, BucketBackupsArgs
 from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs
 from components.identity import CiFederation, CiFederationArgs, ServiceIdentity, ServiceIdentityArgs
 from components.kms import CustomerManagedKeys, CustomerManagedKeysArgs, service_agent
 from components.postgres import CloudSqlArgs, CloudSqlPostgres
-from components.qdrant import GcpQdrant, GcpQdrantArgs, config_yaml
+from components.qdrant import GcpQdrant, GcpQdrantArgs, config_yaml, front_config
+from components.qdrant_runtime import FRONT_NAME, STORE_NAME, FrontSecrets, QdrantSecrets
 from components.secrets import Secrets, SecretsArgs
 from components.stacks.config import GcpConfig
 from components.tls import Certificate, CertificateArgs, PrivateCa, PrivateCaArgs
 
 SERVICES = ("api", "qdrant", "backup", "ci")
 SUBNET_RANGE = "10.20.0.0/24"
+# The Qdrant VM's reserved address: its TLS 1.3 front is published there, its certificate and the API's URL name it.
+QDRANT_ADDRESS = str(ipaddress.ip_network(SUBNET_RANGE)[10])
 PEERING_PREFIX = 16
 
 
@@ -63,7 +69,6 @@ def build() -> None:
                                              project=project))
 
     ca = PrivateCa("ca", PrivateCaArgs())
-    qdrant_cert = Certificate("qdrant-tls", CertificateArgs(ca, "qdrant", dns_names=["qdrant.rae.internal"]))
     # The CI identity reads the two Postgres passwords only to apply the schema (CloudSqlPostgres.schema_command).
     generated = Secrets("generated", SecretsArgs(
         "gcp", ["postgres-admin-password", "postgres-app-password", "qdrant-api-key", "qdrant-read-only-key"],
@@ -71,32 +76,17 @@ def build() -> None:
         accessors={"postgres-admin-password": [identities["ci"].member],
                    "postgres-app-password": [identities["api"].member, identities["ci"].member],
                    "qdrant-api-key": [identities["api"].member]}, depends_on=[keys]))
-    qdrant_secrets = Secrets("qdrant", SecretsArgs(
-        "gcp", [], kms_key=keys.keys["secrets"].id, location=config.region, project=project,
-        provided={"qdrant-config": pulumi.Output.all(generated.values["qdrant-api-key"],
-                                                     generated.values["qdrant-read-only-key"]).apply(
-                      lambda keys: config_yaml(*keys)),
-                  "qdrant-tls-cert": qdrant_cert.cert_pem, "qdrant-tls-key": qdrant_cert.private_key_pem,
-                  "qdrant-ca-cert": ca.cert_pem},
-        accessors={name: [identities["qdrant"].member] for name in ("qdrant-config", "qdrant-tls-cert",
-                                                                    "qdrant-tls-key", "qdrant-ca-cert")},
-        depends_on=[keys]))
 
     database = CloudSqlPostgres("postgres", CloudSqlArgs(
         region=config.region, private_network=vpc.id, kms_key=keys.keys["sql"].id,
         admin_password=generated.values["postgres-admin-password"], depends_on=[peering, keys], project=project))
-    qdrant = GcpQdrant("qdrant", GcpQdrantArgs(
-        image=config.qdrant_image, zone=config.zone, subnetwork=subnet.id, kms_key=keys.keys["disk"].id,
-        service_account=identities["qdrant"].email, config_secret=qdrant_secrets.secrets["qdrant-config"].id,
-        tls_cert_secret=qdrant_secrets.secrets["qdrant-tls-cert"].id,
-        tls_key_secret=qdrant_secrets.secrets["qdrant-tls-key"].id,
-        ca_cert_secret=qdrant_secrets.secrets["qdrant-ca-cert"].id, network=vpc.id, client_tags=("rae-api",),
-        depends_on=[keys], project=project))
+    qdrant, qdrant_client = _qdrant(config, identities, keys, ca, generated, vpc, subnet)
     api = HttpsEndpoint("api", HttpsEndpointArgs(
         region=config.region, image=config.api_image, service_account=identities["api"].email,
         domains=config.domains, subnetwork=subnet.id, project=project,
-        secret_files={name: generated.secrets[name].id for name in ("postgres-app-password", "qdrant-api-key")},
-        depends_on=[generated],
+        secret_files={**{name: generated.secrets[name].id for name in ("postgres-app-password", "qdrant-api-key")},
+                      **{name: secret.id for name, secret in qdrant_client.secrets.items()}},
+        depends_on=[generated, qdrant_client],
         env={"RAE_DB_CONNECTION_NAME": database.connection_name, "RAE_QDRANT_URL": qdrant.endpoint}))
     backups = BucketBackups("backups", BucketBackupsArgs(
         location=config.backup_location, kms_key=keys.keys["backups"].id, writers=[identities["backup"].member],
@@ -113,3 +103,49 @@ def build() -> None:
     pulumi.export("backupBucket", backups.bucket.url)
     pulumi.export("serviceAccounts", {service: identity.email for service, identity in identities.items()})
     pulumi.export("ciWorkloadIdentityProvider", ci.provider.name)
+
+
+def _qdrant(config: GcpConfig, identities: dict[str, ServiceIdentity], keys: CustomerManagedKeys, ca: PrivateCa,
+            generated: Secrets, vpc: gcp.compute.Network, subnet: gcp.compute.Subnetwork) -> tuple[GcpQdrant, Secrets]:
+    """Qdrant's VM (the store and its TLS 1.3 front), the files of each in Secret Manager for the VM's identity only,
+    and the API's client certificate towards the front (and the CA that verifies the front) for the API's only.
+
+    Each certificate carries one service's names: the store's (STORE_NAME, verified by the front), the front's (the
+    VM's address, verified by the API), the front's client identity towards the store (FRONT_NAME) and the API's
+    (`rae-api`, the one identity the front lets through here: no other client of Qdrant runs on gcp). The server
+    certificates are for server use only, the client certificates for client use only (components.tls).
+    """
+    project, api_name = config.project, api_runtime.QDRANT_CLIENT_NAME
+    store_cert = Certificate("qdrant-store-tls", CertificateArgs(ca, STORE_NAME, dns_names=[STORE_NAME]))
+    front_cert = Certificate("qdrant-front-tls", CertificateArgs(ca, FRONT_NAME, ip_addresses=[QDRANT_ADDRESS]))
+    front_client = Certificate("qdrant-front-client-tls", CertificateArgs(ca, FRONT_NAME, usage="client"))
+    api_client = Certificate("qdrant-api-client-tls", CertificateArgs(ca, api_name, usage="client"))
+    files = {
+        "qdrant-config": pulumi.Output.all(generated.values["qdrant-api-key"],
+                                           generated.values["qdrant-read-only-key"]).apply(
+            lambda keys: config_yaml(*keys, require_client_certificate=True)),
+        "qdrant-tls-cert": store_cert.cert_pem, "qdrant-tls-key": store_cert.private_key_pem,
+        "qdrant-ca-cert": ca.cert_pem, "qdrant-front-config": front_config(clients=(api_name,)),
+        "qdrant-front-tls-cert": front_cert.cert_pem, "qdrant-front-tls-key": front_cert.private_key_pem,
+        "qdrant-front-client-cert": front_client.cert_pem, "qdrant-front-client-key": front_client.private_key_pem,
+    }
+    vm_files = Secrets("qdrant", SecretsArgs(
+        "gcp", [], kms_key=keys.keys["secrets"].id, location=config.region, project=project, provided=files,
+        accessors={name: [identities["qdrant"].member] for name in files}, depends_on=[keys]))
+    # Named as the API reads them (HttpsEndpoint: RAE_QDRANT_CLIENT_CERT_FILE, RAE_QDRANT_CLIENT_KEY_FILE, RAE_CA_FILE).
+    api_files = {"qdrant-client-cert": api_client.cert_pem, "qdrant-client-key": api_client.private_key_pem,
+                 "ca": ca.cert_pem}
+    api_client_files = Secrets("api-qdrant-client", SecretsArgs(
+        "gcp", [], kms_key=keys.keys["secrets"].id, location=config.region, project=project, provided=api_files,
+        accessors={name: [identities["api"].member] for name in api_files}, depends_on=[keys]))
+    ids = {name: secret.id for name, secret in vm_files.secrets.items()}
+    qdrant = GcpQdrant("qdrant", GcpQdrantArgs(
+        image=config.qdrant_image, front_image=config.tls_proxy_image, zone=config.zone, subnetwork=subnet.id,
+        address=QDRANT_ADDRESS, kms_key=keys.keys["disk"].id, service_account=identities["qdrant"].email,
+        store_secrets=QdrantSecrets(ids["qdrant-config"], ids["qdrant-tls-cert"], ids["qdrant-tls-key"],
+                                    ids["qdrant-ca-cert"]),
+        front_secrets=FrontSecrets(ids["qdrant-front-config"], ids["qdrant-front-tls-cert"],
+                                   ids["qdrant-front-tls-key"], ids["qdrant-ca-cert"], ids["qdrant-front-client-cert"],
+                                   ids["qdrant-front-client-key"]),
+        network=vpc.id, client_tags=("rae-api",), depends_on=[keys], project=project))
+    return qdrant, api_client_files

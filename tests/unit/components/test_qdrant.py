@@ -1,6 +1,8 @@
 """Qdrant: official image by digest or our build, non-root, behind a TLS 1.3 front, API keys only in a secret config
-file; CMEK VM on gcp."""
+file; on gcp a CMEK VM running the same store and front from cloud-init."""
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from components import proxy_runtime, qdrant_runtime
 from components.qdrant import COS_IMAGE, DockerQdrant, DockerQdrantArgs, GcpQdrant, GcpQdrantArgs, cloud_init
 from components.qdrant_runtime import (CONFIG_PATH, FrontSecrets, QdrantSecrets, config_yaml, front_config,
                                        qdrant_spec)
+from components.spec import Port, SecretFile
 from tests.unit.components.harness import declare, of_type, one
 from posture.container import service_user
 
@@ -104,13 +107,38 @@ def test_our_image_runs_the_runtime_s_paths_and_port():
     assert qdrant_runtime.WORK_DIR == qdrant_runtime.build_args()["WORK_DIR"]
 
 
+PROXY_IMAGE = "europe-west4-docker.pkg.dev/p/rae/tls-proxy@sha256:" + "a" * 64
+VM_ADDRESS = "10.20.0.10"
+VM_STORE_IDS = QdrantSecrets(*(f"projects/p/secrets/rae-qdrant-{n}" for n in ("config", "tls-cert", "tls-key", "ca-cert")))
+VM_FRONT_IDS = FrontSecrets(*(f"projects/p/secrets/rae-qdrant-{n}" for n in (
+    "front-config", "front-tls-cert", "front-tls-key", "ca-cert", "front-client-cert", "front-client-key")))
+
+
+def _gcp_args(**overrides) -> GcpQdrantArgs:
+    args = dict(image=IMAGE, front_image=PROXY_IMAGE, zone="europe-west4-a", subnetwork="subnet", address=VM_ADDRESS,
+                kms_key=KEY, service_account="rae-qdrant@p.iam.gserviceaccount.com", store_secrets=VM_STORE_IDS,
+                front_secrets=VM_FRONT_IDS, network="projects/p/global/networks/rae-vpc") | overrides
+    return GcpQdrantArgs(**args)
+
+
 @pytest.fixture(scope="module")
 def vm() -> list[dict]:
-    return declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
-        IMAGE, "europe-west4-a", "subnet", KEY, "rae-qdrant@p.iam.gserviceaccount.com",
-        "projects/p/secrets/rae-qdrant-config", "projects/p/secrets/rae-qdrant-tls-cert",
-        "projects/p/secrets/rae-qdrant-tls-key", "projects/p/secrets/rae-qdrant-ca-cert",
-        "projects/p/global/networks/rae-vpc")))
+    return declare(lambda: GcpQdrant("qdrant", _gcp_args()))
+
+
+def _runcmd(vm) -> list[list[str]]:
+    return yaml.safe_load(one(vm, "gcp:compute/instance:Instance")["metadata"]["user-data"])["runcmd"]
+
+
+def _started(vm, name: str) -> list[str]:
+    """The `docker run`/`docker create` arguments of container `name` in the VM's cloud-init."""
+    (command,) = [c for c in _runcmd(vm) if c[:2] in (["docker", "run"], ["docker", "create"])
+                  and c[c.index("--name") + 1] == name]
+    return command
+
+
+def _values(args: list[str], flag: str) -> list[str]:
+    return [args[i + 1] for i, arg in enumerate(args) if arg == flag]
 
 
 def test_vm_is_shielded_cos_without_external_ip(vm):
@@ -122,9 +150,9 @@ def test_vm_is_shielded_cos_without_external_ip(vm):
     assert instance["metadata"]["block-project-ssh-keys"] == "TRUE"
 
 
-def test_only_the_api_reaches_qdrant_on_its_port(vm):
+def test_only_the_api_reaches_the_vm_and_only_on_the_fronts_ports(vm):
     firewall = one(vm, "gcp:compute/firewall:Firewall")
-    assert firewall["allows"] == [{"protocol": "tcp", "ports": ["6333"]}] and firewall["sourceTags"] == ["rae-api"]
+    assert firewall["allows"] == [{"protocol": "tcp", "ports": ["6333", "6334"]}] and firewall["sourceTags"] == ["rae-api"]
     assert firewall["targetTags"] == one(vm, "gcp:compute/instance:Instance")["tags"]
 
 
@@ -135,46 +163,128 @@ def test_vm_disks_use_the_customer_managed_key(vm):
     assert one(vm, "gcp:compute/disk:Disk")["diskEncryptionKey"] == {"kmsKeySelfLink": KEY}
 
 
-def test_vm_runs_the_same_hardened_spec_with_secrets_fetched_into_tmpfs(vm):
+@pytest.mark.parametrize("name, service", [("qdrant-store", "qdrant-store"), ("qdrant", "qdrant")])
+def test_both_containers_run_hardened_from_their_specs(vm, name, service):
+    run = _started(vm, name)
+    assert run[run.index("--user") + 1] == "%d:%d" % service_user(service) != "0:0"
+    assert "--read-only" in run and _values(run, "--cap-drop") == ["ALL"]
+    assert "no-new-privileges:true" in _values(run, "--security-opt") and "--privileged" not in run
+    assert not any("API_KEY" in env for env in _values(run, "--env"))
+
+
+def test_the_store_runs_the_official_image_on_the_internal_network_only_never_published(vm):
+    store = _started(vm, "qdrant-store")
+    assert store[:3] == ["docker", "run", "-d"] and store[-1] == IMAGE
+    assert _values(store, "--network") == ["rae-qdrant"] and "--publish" not in store
+    assert not any(VM_ADDRESS in arg for arg in store)
+    assert ["docker", "network", "create", "--internal", "rae-qdrant"] in _runcmd(vm)
+    assert "type=bind,source=/mnt/disks/qdrant/storage,target=/qdrant/storage" in _values(store, "--mount")
+
+
+def test_the_front_is_published_on_the_vms_address_only_on_both_ports_and_joins_the_store(vm):
+    front, commands = _started(vm, "qdrant"), _runcmd(vm)
+    assert front[:2] == ["docker", "create"] and front[-1] == PROXY_IMAGE
+    assert sorted(_values(front, "--publish")) == [f"{VM_ADDRESS}:6333:6333/tcp", f"{VM_ADDRESS}:6334:6334/tcp"]
+    assert _values(front, "--network") == ["rae-qdrant-front"]
+    connect, start = ["docker", "network", "connect", "rae-qdrant", "qdrant"], ["docker", "start", "qdrant"]
+    assert commands.index(front) < commands.index(connect) < commands.index(start)
+    assert commands.index(_started(vm, "qdrant-store")) < commands.index(front)
+    assert one(vm, "gcp:compute/instance:Instance")["networkInterfaces"][0]["networkIp"] == VM_ADDRESS
+    reserved = one(vm, "gcp:compute/address:Address")
+    assert reserved["addressType"] == "INTERNAL" and reserved["address"] == VM_ADDRESS
+
+
+def test_the_front_mounts_a_tls13_config_that_requires_client_certificates(vm):
+    front = _started(vm, "qdrant")
+    mounts = _values(front, "--mount")
+    for target in (qdrant_runtime.FRONT_CONFIG_PATH, qdrant_runtime.FRONT_CERT_PATH, qdrant_runtime.FRONT_KEY_PATH,
+                   qdrant_runtime.FRONT_CA_PATH, qdrant_runtime.FRONT_CLIENT_CERT_PATH,
+                   qdrant_runtime.FRONT_CLIENT_KEY_PATH):
+        assert any(f"target={target},readonly" in mount for mount in mounts), target
+    assert f"HAPROXY_CONFIG={qdrant_runtime.FRONT_CONFIG_PATH}" in _values(front, "--env")
+    # What that config says on gcp (the stack renders it with the API as the one client identity):
+    config = front_config(clients=("rae-api",))
+    binds = [line.split() for line in config.splitlines() if line.strip().startswith("bind :")]
+    assert [b[1] for b in binds] == [":6333", ":6334"]
+    assert all(b[b.index("verify") + 1] == "required" for b in binds)
+    assert config.count(f"ssl-min-ver {TLS.min_version}") == 2 and TLS.min_version == "TLSv1.3"
+    assert config.count("reject unless { ssl_c_s_dn(cn) -m str rae-api }") == 2
+
+
+def test_each_secret_file_is_fetched_into_tmpfs_for_its_own_reader(vm):
+    fetch = _runcmd(vm)[0][2]
+    owners = dict(re.findall(r"> (/run/qdrant/\S+) && chmod 0400 \S+ && chown (\d+:\d+)", fetch))
+    store_uid, front_uid = "%d:%d" % service_user("qdrant-store"), "%d:%d" % service_user("qdrant")
+    assert owners == {"/run/qdrant/local.yaml": store_uid, "/run/qdrant/cert.pem": store_uid,
+                      "/run/qdrant/key.pem": store_uid, "/run/qdrant/ca.pem": store_uid,
+                      "/run/qdrant/front.cfg": front_uid, "/run/qdrant/front-cert.pem": front_uid,
+                      "/run/qdrant/front-key.pem": front_uid, "/run/qdrant/front-ca.pem": front_uid,
+                      "/run/qdrant/front-client-cert.pem": front_uid, "/run/qdrant/front-client-key.pem": front_uid}
+    assert "secretmanager.googleapis.com/v1/projects/p/secrets/rae-qdrant-front-client-key/versions/latest:access" in fetch
     user_data = one(vm, "gcp:compute/instance:Instance")["metadata"]["user-data"]
-    assert user_data.startswith("#cloud-config\n")
     config = yaml.safe_load(user_data)
-    fetch, run = config["runcmd"]
-    assert run[:3] == ["docker", "run", "-d"] and run[-1] == IMAGE
-    assert "--read-only" in run and run[run.index("--user") + 1] == "%d:%d" % service_user("qdrant-store")
     assert any(command.startswith("mkdir -p /run/qdrant && mount -t tmpfs") for command in config["bootcmd"])
-    assert "secretmanager.googleapis.com/v1/projects/p/secrets/rae-qdrant-config/versions/latest:access" in fetch[2]
     assert "api_key" not in user_data
 
 
-def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service():
-    spec = qdrant_spec(IMAGE, "/mnt/disks/qdrant/storage", STORE_SECRETS, host_roots=("/mnt/disks/qdrant", "/srv/data"))
-    config = yaml.safe_load(cloud_init(spec, {"/run/qdrant/a": "projects/p/secrets/a"}, "/dev/sdb"))
-    assert config["bootcmd"][0] == "blkid /dev/sdb || mkfs.ext4 -F /dev/sdb"
+def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service(vm):
+    config = yaml.safe_load(one(vm, "gcp:compute/instance:Instance")["metadata"]["user-data"])
+    device = "/dev/disk/by-id/google-qdrant-data"
+    assert config["bootcmd"][0] == f"blkid {device} || mkfs.ext4 -F {device}"
     assert "chown %d:%d /mnt/disks/qdrant/storage" % service_user("qdrant-store") in config["bootcmd"][2]
-    assert "type=bind,source=/mnt/disks/qdrant/storage,target=/qdrant/storage" in config["runcmd"][1]
+
+
+def test_cloud_init_refuses_a_published_store_a_front_without_its_own_network_and_unowned_secrets():
+    roots = ("/srv/data",)
+    store = qdrant_spec(IMAGE, "/srv/data/storage", STORE_SECRETS, networks=("rae-qdrant",), host_roots=roots)
+    front_files = replace(FRONT_SECRETS, ca_cert="/srv/data/s/front-ca.crt")  # each reader its own copy
+    front = qdrant_runtime.front_spec(PROXY_IMAGE, front_files, networks=("rae-qdrant-front", "rae-qdrant"),
+                                      host_roots=roots, publish_on=VM_ADDRESS)
+    files = {path: "projects/p/secrets/x" for path in (*vars(STORE_SECRETS).values(), *vars(front_files).values())}
+    assert yaml.safe_load(cloud_init(store, front, files, "/dev/sdb"))["runcmd"]
+    with pytest.raises(BaselineViolation, match="another container's"):
+        cloud_init(store, replace(front, secret_files=(*front.secret_files[:3],
+                                                       SecretFile(STORE_SECRETS.ca_cert, qdrant_runtime.FRONT_CA_PATH),
+                                                       *front.secret_files[4:])), files, "/dev/sdb")
+    published = replace(store, ports=(Port(6333, 6333, VM_ADDRESS),), allowed_bind_addresses=(VM_ADDRESS,))
+    with pytest.raises(BaselineViolation, match="never published"):
+        cloud_init(published, front, files, "/dev/sdb")
+    with pytest.raises(BaselineViolation, match="a network of its own"):
+        cloud_init(store, replace(front, networks=("rae-qdrant",)), files, "/dev/sdb")
+    with pytest.raises(BaselineViolation, match="A.5.17"):
+        cloud_init(store, front, files | {"/run/qdrant/stray.pem": "projects/p/secrets/y"}, "/dev/sdb")
+    with pytest.raises(BaselineViolation, match="A.5.17"):
+        cloud_init(store, front, {k: v for k, v in files.items() if k != FRONT_SECRETS.client_key}, "/dev/sdb")
 
 
 def test_vm_without_a_customer_managed_key_is_refused():
     with pytest.raises(BaselineViolation, match="A.8.24"):
-        declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
-            IMAGE, "europe-west4-a", "subnet", "", "rae-qdrant@p.iam.gserviceaccount.com", "c", "t", "k", "ca", "net")))
+        declare(lambda: GcpQdrant("qdrant", _gcp_args(kms_key="")))
 
 
 def test_a_firewall_without_client_tags_is_refused_before_anything_is_declared():
     """No source tag: GCP would admit the whole internet to Qdrant's port (RAE-NET-001, the network posture model)."""
     with pytest.raises(BaselineViolation, match="names no source") as error:
-        declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
-            IMAGE, "europe-west4-a", "subnet", KEY, "rae-qdrant@p.iam.gserviceaccount.com", "c", "t", "k", "ca", "net",
-            client_tags=())))
+        declare(lambda: GcpQdrant("qdrant", _gcp_args(client_tags=())))
     assert "A.8.20" in str(error.value)
 
 
 def test_vm_refuses_a_local_build():
     with pytest.raises(BaselineViolation, match="A.8.19"):
-        declare(lambda: GcpQdrant("qdrant", GcpQdrantArgs(
-            LOCAL_ID, "europe-west4-a", "subnet", KEY, "rae-qdrant@p.iam.gserviceaccount.com", "c", "t", "k", "ca",
-            "net")))
+        declare(lambda: GcpQdrant("qdrant", _gcp_args(image=LOCAL_ID)))
+
+
+@pytest.mark.parametrize("front_image", [PROXY_ID, "rae/tls-proxy:latest", "europe-west4-docker.pkg.dev/p/rae/tls-proxy:v1"])
+def test_vm_refuses_a_front_image_not_pinned_by_digest(front_image):
+    with pytest.raises(BaselineViolation, match="A.8.19") as error:
+        declare(lambda: GcpQdrant("qdrant", _gcp_args(front_image=front_image)))
+    assert "TLS proxy image" in str(error.value)
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "127.0.0.1", "34.90.1.2", "qdrant", ""])
+def test_the_front_is_published_on_one_private_address_only(address):
+    with pytest.raises(BaselineViolation, match="A.8.20"):
+        declare(lambda: GcpQdrant("qdrant", _gcp_args(address=address)))
 
 
 def test_config_turns_on_qdrants_jwt_rbac():

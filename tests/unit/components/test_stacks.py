@@ -19,6 +19,7 @@ GCP_CONFIG = {
     "rae:target": "gcp", "gcp:project": "rae-unit", "gcp:region": "europe-west4", "rae:repository": "rae-org/rae-core",
     "rae:apiImage": "europe-west4-docker.pkg.dev/rae-unit/rae/api@sha256:" + "e" * 64,
     "rae:qdrantImage": "qdrant/qdrant@sha256:" + "f" * 64, "rae:domains": json.dumps(["memory.example.org"]),
+    "rae:tlsProxyImage": "europe-west4-docker.pkg.dev/rae-unit/rae/tls-proxy@sha256:" + "d" * 64,
 }
 IMAGE_IDS = {name: {"ref": f"rae/{name}:unit", "id": "sha256:" + digit * 64}
              for name, digit in (("base", "1"), ("postgres", "2"), ("tls-proxy", "3"), ("qdrant", "4"),
@@ -90,6 +91,83 @@ def test_gcp_has_a_retained_cmek_backup_bucket(gcp_graph):
 def test_gcp_ci_federation_is_pinned(gcp_graph):
     (provider,) = _by_type(gcp_graph, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
     assert provider["attributeCondition"] == "assertion.sub == 'repo:rae-org/rae-core:ref:refs/heads/main'"
+
+
+def _named(resources: list[dict], type_token: str) -> dict[str, dict]:
+    return {resource["name"]: resource["inputs"] for resource in resources if resource["type"] == type_token}
+
+
+def _readers(graph: list[dict]) -> dict[str, set[str]]:
+    """Secret Manager secret (its resource id under the mocks) -> the members granted its accessor role."""
+    readers: dict[str, set[str]] = {}
+    for grant in _by_type(graph, "gcp:secretmanager/secretIamMember:SecretIamMember"):
+        assert grant["role"] == "roles/secretmanager.secretAccessor"
+        readers.setdefault(grant["secretId"], set()).add(grant["member"].split(":")[1].split("@")[0])
+    return readers
+
+
+def test_gcp_api_reaches_qdrant_through_its_front_with_a_client_certificate_of_its_own(gcp_graph):
+    from components.stacks.gcp import QDRANT_ADDRESS
+
+    (service,) = _by_type(gcp_graph, "gcp:cloudrunv2/service:Service")
+    env = {e["name"]: e["value"] for e in service["template"]["containers"][0]["envs"]}
+    assert env["RAE_QDRANT_URL"] == f"https://{QDRANT_ADDRESS}:6333"
+    (nic,) = _by_type(gcp_graph, "gcp:compute/instance:Instance")[0]["networkInterfaces"]
+    assert nic["networkIp"] == QDRANT_ADDRESS
+    mounted = {volume["name"]: volume["secret"]["secret"] for volume in service["template"]["volumes"]}
+    assert env["RAE_QDRANT_CLIENT_KEY_FILE"] == "/run/secrets/qdrant-client-key/value"
+    assert env["RAE_QDRANT_CLIENT_CERT_FILE"] == "/run/secrets/qdrant-client-cert/value"
+    assert env["RAE_CA_FILE"] == "/run/secrets/ca/value"
+    readers = _readers(gcp_graph)
+    # The client key (and the API's copies of its certificate and the CA) are the API's alone.
+    assert all(readers[mounted[name]] == {"rae-api"} for name in ("qdrant-client-key", "qdrant-client-cert", "ca"))
+    assert all("rae-api" in readers[secret] and "rae-qdrant" not in readers[secret] for secret in mounted.values())
+    secret_ids = {name: inputs["secretId"] for name, inputs in _named(gcp_graph, "gcp:secretmanager/secret:Secret").items()}
+    assert all(secret_ids[secret.removesuffix("-id")] == f"rae-{name}" for name, secret in mounted.items())
+
+
+def test_gcp_qdrant_vm_secrets_are_the_vms_alone(gcp_graph):
+    secrets = _named(gcp_graph, "gcp:secretmanager/secret:Secret")
+    vm_secrets = {name for name in secrets if name.startswith("qdrant-")}
+    assert {f"qdrant-qdrant-{n}" for n in ("config", "tls-cert", "tls-key", "ca-cert", "front-config", "front-tls-cert",
+                                            "front-tls-key", "front-client-cert", "front-client-key")} == vm_secrets
+    readers = _readers(gcp_graph)
+    assert all(readers[f"{name}-id"] == {"rae-qdrant"} for name in vm_secrets)
+
+
+def test_gcp_certificates_carry_one_use_each_and_the_api_is_a_client_only(gcp_graph):
+    certificates = _named(gcp_graph, "tls:index/locallySignedCert:LocallySignedCert")
+    for name, certificate in certificates.items():
+        assert not {"server_auth", "client_auth"} <= set(certificate["allowedUses"]), name
+    assert "client_auth" in certificates["qdrant-api-client-tls-cert"]["allowedUses"]
+    assert "server_auth" not in certificates["qdrant-api-client-tls-cert"]["allowedUses"]
+    requests = _named(gcp_graph, "tls:index/certRequest:CertRequest")
+    assert requests["qdrant-api-client-tls-csr"]["subject"]["commonName"] == "rae-api"
+    assert requests["qdrant-store-tls-csr"]["dnsNames"] == ["qdrant-store"]
+    from components.stacks.gcp import QDRANT_ADDRESS
+    assert requests["qdrant-front-tls-csr"]["ipAddresses"] == [QDRANT_ADDRESS]
+
+
+@pytest.mark.parametrize("key, image", [
+    ("rae:tlsProxyImage", "europe-west4-docker.pkg.dev/rae-unit/rae/tls-proxy:v1"),
+    ("rae:tlsProxyImage", "sha256:" + "d" * 64),
+    ("rae:qdrantImage", "qdrant/qdrant:v1.18.3"),
+])
+def test_gcp_config_refuses_an_image_the_vm_would_pull_by_a_mutable_reference(key, image):
+    from components.stacks import gcp
+    from tests.unit.components.harness import MOCKS
+
+    before = len(MOCKS.resources)
+    with pytest.raises(BaselineViolation, match="A.8.19") as refused:
+        declare(gcp.build, GCP_CONFIG | {key: image})
+    assert "image" in str(refused.value) and len(MOCKS.resources) == before  # refused before anything is declared
+
+
+def test_gcp_config_requires_the_tls_proxy_image():
+    from components.stacks import gcp
+
+    with pytest.raises(Exception, match="tlsProxyImage"):
+        declare(gcp.build, {k: v for k, v in GCP_CONFIG.items() if k != "rae:tlsProxyImage"})
 
 
 @pytest.fixture(scope="module")
