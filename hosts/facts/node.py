@@ -228,6 +228,9 @@ class FileModes(FactBase):
             modes[path] = mode.zfill(4)
         return modes
 
+    def default(self):
+        return {}  # none of the paths exists: stat printed nothing
+
 
 class MountOptions(FactBase):
     """Mount options of those given mount points that are mounted: target -> set of options."""
