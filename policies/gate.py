@@ -13,6 +13,7 @@ Example: result = run_gate(Path("."), artifacts=Path("out/gate"))
 
 import concurrent.futures
 import fnmatch
+import itertools
 import json
 import os
 import re
@@ -20,11 +21,12 @@ import shutil
 import subprocess  # nosec B404 - the scanners are our pinned tools, called without a shell
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 import yaml
 
@@ -40,6 +42,7 @@ from policies.tfplan import to_plan
 REPO = Path(__file__).resolve().parents[1]
 CHECKOV = REPO / ".tools" / "checkov-venv" / "bin" / "checkov"
 CHECKOV_CHECKS = Path(__file__).resolve().parent / "checkov_checks"
+WARM_CHECKOV = Path(__file__).resolve().parent / "checkov_warm.py"
 VERSION = "1.0"
 ALWAYS_SKIPPED = (".git", ".venv", ".tools", ".state", "node_modules", "out", "build", "__pycache__", ".pytest_cache")
 STATUS_ORDER = ("failed", "unknown", "waived", "passed")
@@ -246,21 +249,90 @@ def crossguard_findings(resources: list[dict], where: str, file: str, context=No
     return findings
 
 
-def _checkov(arguments: list[str], cwd: Path, context=None) -> list[dict]:
-    """checkov's JSON reports; `context` (what the stack declares) reaches our custom checks in DECLARED_CONTEXT_ENV."""
-    if not CHECKOV.exists():
-        raise GateError(f"checkov is not installed at {CHECKOV.relative_to(REPO)}: run scripts/ensure-checkov.sh")
+def _checkov_env(context=None) -> dict:
+    """checkov's environment: offline, our checks importable; `context` (what the stack declares) reaches our custom
+    checks in DECLARED_CONTEXT_ENV."""
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     if context is not None:
         env[DECLARED_CONTEXT_ENV] = json.dumps(asdict(context))
-    completed = subprocess.run([str(CHECKOV), *arguments, "--skip-download", "-o", "json", "--soft-fail"],  # nosec B603
-                               cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if completed.returncode != 0 or not completed.stdout.strip():
-        raise GateError(f"checkov {' '.join(arguments)} failed: {completed.stderr.strip()[-2000:]}")
-    reports = json.loads(completed.stdout)
+    return env
+
+
+def _require_checkov() -> None:
+    if not CHECKOV.exists():
+        raise GateError(f"checkov is not installed at {CHECKOV.relative_to(REPO)}: run scripts/ensure-checkov.sh")
+
+
+def _checkov_reports(arguments: list[str], returncode: int, stdout: str, stderr: str) -> list[dict]:
+    if returncode != 0 or not stdout.strip():
+        raise GateError(f"checkov {' '.join(arguments)} failed: {stderr.strip()[-2000:]}")
+    reports = json.loads(stdout)
     reports = reports if isinstance(reports, list) else [reports]
     return [report for report in reports if "results" in report]
+
+
+CHECKOV_OUTPUT = ("--skip-download", "-o", "json", "--soft-fail")
+
+
+def _checkov(arguments: list[str], cwd: Path, context=None) -> list[dict]:
+    """checkov's JSON reports; `context` (what the stack declares) reaches our custom checks in DECLARED_CONTEXT_ENV."""
+    _require_checkov()
+    completed = subprocess.run([str(CHECKOV), *arguments, *CHECKOV_OUTPUT],  # nosec B603
+                               cwd=cwd, env=_checkov_env(context), capture_output=True, text=True, check=False)
+    return _checkov_reports(arguments, completed.returncode, completed.stdout, completed.stderr)
+
+
+class WarmCheckov:
+    """checkov processes started before their plans exist (policies/checkov_warm.py): each loads checkov and its
+    checks, about half of a small scan, while the Pulumi program still renders. The same command line and checks
+    as `_checkov`; one process scans one plan.
+
+    + expected: how many plans will be scanned (one process is started for each, never more than `ahead` early)
+    + ahead: processes kept loaded and waiting
+    """
+
+    def __init__(self, expected: int, ahead: int = 1):
+        self._lock = threading.Lock()
+        self._remaining = expected
+        self._ahead = ahead
+        self._waiting: list[tuple[subprocess.Popen, IO]] = []  # each process and the file of its stderr
+        if expected:
+            _require_checkov()
+        self._start_ahead()
+
+    def _start_ahead(self) -> None:
+        while len(self._waiting) < min(self._ahead, self._remaining):
+            errors = tempfile.TemporaryFile()  # a file, not a pipe: a process that waits for its plan cannot fill it
+            self._waiting.append((subprocess.Popen(  # nosec B603: checkov's own interpreter, a fixed script, no shell
+                [str(CHECKOV.parent / "python"), str(WARM_CHECKOV)], cwd=REPO, env=_checkov_env(),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True), errors))
+
+    def scan(self, arguments: list[str], cwd: Path, context=None) -> list[dict]:
+        """checkov's JSON reports for `arguments`, as `_checkov` returns them."""
+        with self._lock:
+            self._remaining -= 1
+            waiting = self._waiting.pop(0) if self._waiting else None
+            self._start_ahead()
+        if waiting is None:
+            return _checkov(arguments, cwd, context)
+        process, errors = waiting
+        declared = {DECLARED_CONTEXT_ENV: json.dumps(asdict(context))} if context is not None else {}
+        request = {"argv": [*arguments, *CHECKOV_OUTPUT], "cwd": str(cwd), "env": declared}
+        stdout, _ = process.communicate(json.dumps(request) + "\n")
+        with errors:
+            errors.seek(0)
+            stderr = errors.read().decode(errors="replace")
+        return _checkov_reports(arguments, process.returncode, stdout, stderr)
+
+    def close(self) -> None:
+        """Stop the processes no plan reached (a render failed)."""
+        with self._lock:
+            waiting, self._waiting, self._remaining = self._waiting, [], 0
+        for process, errors in waiting:
+            process.kill()
+            process.wait()
+            errors.close()
 
 
 def checkov_findings(reports: list[dict], resource_names: dict[str, str] | None = None,
@@ -406,77 +478,106 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
     result = GateResult(target=str(target))
     refuse_checkov_skip_lists(target)
     skipped = skip_paths(target)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        step("checkov: Dockerfiles, GitHub workflows, secrets")
-        files_scan = pool.submit(_checkov, ["-d", ".", "--framework", "dockerfile", "github_actions", "secrets",
-                                            "--enable-secret-scan-all-files",
-                                            *(["--config-file", ".checkov.yaml"] if (target / ".checkov.yaml").exists()
-                                              else []), *(f"--skip-path={p}" for p in checkov_skip_patterns(skipped))], target)
-        step("bandit (high severity, high confidence)")
-        bandit_scan = pool.submit(bandit_findings, target, skipped)
-        step("pip-audit and CycloneDX SBOM of each requirements file")
-        dependency_scan = pool.submit(dependency_findings, target, skipped, artifacts, result.notes)
+    findings: list[Finding] = []
+    renders = []  # (where, shown file, project, stack, config, program, project name), in the order of the report
+    if engine_json is None:
+        for found in pulumi_projects(target, skipped):
+            project = found.file.parent
+            shown = (found.program if found.program.exists() else found.file).relative_to(target).as_posix()
+            if found.runtime != "python":
+                findings.append(_finding(
+                    "RAE-GATE-001", f"{project.relative_to(target).as_posix()}:{found.name}", shown, 0, "gate",
+                    "unknown", f"runtime {found.runtime!r}: the gate renders Python programs only"))
+                continue
+            for stack, config in stack_configs(project, found.config_dir).items():
+                where = stack if project == target else f"{project.relative_to(target).as_posix()}#{stack}"
+                renders.append((where, shown, project, stack, config, found.program, found.name))
+    # Everything that does not need a rendered graph runs beside the renders, and checkov loads its checks for the
+    # first plan while the program renders: the plan scan is all that waits for the graph. Renders and plan scans
+    # are CPU-bound: at most one of each per core at a time.
+    cores = os.cpu_count() or 1
+    render_pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(renders), cores)))
+    plan_pool = concurrent.futures.ThreadPoolExecutor(max_workers=cores)
+    warm = WarmCheckov(len(renders) if engine_json is None else 1)
+    app_notes: list[str] = []
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            rendering = []
+            for where, shown, project, stack, config, program, name in renders:
+                step(f"rendering Pulumi program {where} ({shown}) under mocks")
+                rendering.append((where, shown, render_pool.submit(render_stack, project, stack, config, program, name),
+                                  declared_context(config, str(project))))
+            step("checkov: Dockerfiles, GitHub workflows, secrets")
+            files_scan = pool.submit(_checkov, ["-d", ".", "--framework", "dockerfile", "github_actions", "secrets",
+                                                "--enable-secret-scan-all-files",
+                                                *(["--config-file", ".checkov.yaml"] if (target / ".checkov.yaml").exists()
+                                                  else []), *(f"--skip-path={p}" for p in checkov_skip_patterns(skipped))],
+                                     target)
+            step("bandit (high severity, high confidence)")
+            bandit_scan = pool.submit(bandit_findings, target, skipped)
+            step("pip-audit and CycloneDX SBOM of each requirements file")
+            dependency_scan = pool.submit(dependency_findings, target, skipped, artifacts, result.notes)
+            step("application settings checks")
+            app_scan = pool.submit(app_findings, target, skipped, app_notes)
 
-        graphs: list[tuple[str, str, list[dict], object]] = []
-        findings_unrendered: list[Finding] = []
-        if engine_json is not None:
-            graphs.append((engine_json.name, engine_json.name, graph_from_engine_json(engine_json), None))
-        else:
-            for found in pulumi_projects(target, skipped):
-                project = found.file.parent
-                shown = (found.program if found.program.exists() else found.file).relative_to(target).as_posix()
-                if found.runtime != "python":
-                    findings_unrendered.append(_finding(
-                        "RAE-GATE-001", f"{project.relative_to(target).as_posix()}:{found.name}", shown, 0, "gate",
-                        "unknown", f"runtime {found.runtime!r}: the gate renders Python programs only"))
-                    continue
-                for stack, config in stack_configs(project, found.config_dir).items():
-                    where = stack if project == target else f"{project.relative_to(target).as_posix()}#{stack}"
-                    step(f"rendering Pulumi program {where} ({shown}) under mocks")
-                    graphs.append((where, shown, render_stack(project, stack, config, found.program, found.name),
-                                   declared_context(config, str(project))))
-        findings: list[Finding] = list(findings_unrendered)
-        plan_scans = []
-        plans_dir = Path(tempfile.mkdtemp(prefix="plans-", dir=_mkdir(artifacts)))
-        # checkov judges the real values; the plans kept as artifacts carry secrets masked.
-        scanned_dir = Path(tempfile.mkdtemp(prefix="rae-gate-plans-"))
-        for where, file, resources, context in graphs:
-            context = graph_context(resources, context)  # the pids-limit steps reach checkov's custom checks too
-            step(f"CrossGuard rules on {where}: {len(resources)} resources")
-            findings += crossguard_findings(resources, where, file, context)
-            plan, unmapped = to_plan(resources)
-            if unmapped:
-                result.notes.append(f"{where}: no Terraform twin for {', '.join(unmapped)} (CrossGuard rules only)")
-            plan_file = plans_dir / f"{where.replace('/', '_').replace('#', '.')}.plan.json"
-            plan_file.write_text(json.dumps(to_plan([{**r, "props": redacted_props(r)} for r in resources])[0], indent=1))
-            result.artifacts.append(str(plan_file))
-            scanned_file = scanned_dir / plan_file.name
-            scanned_file.write_text(json.dumps(plan))
-            names = {r["address"]: f"{where}:{res['type']}::{res['name']}"
-                     for r, res in zip(plan["planned_values"]["root_module"]["resources"],
-                                       [x for x in resources if x["type"] not in unmapped])}
-            step(f"checkov on {where} as Terraform plan ({len(names)} resources)")
-            plan_scans.append((pool.submit(_checkov, ["-f", str(scanned_file), "--framework", "terraform_plan",
-                                                      "--external-checks-dir", str(CHECKOV_CHECKS)], target, context),
-                               names, file))
-        step("application settings checks")
-        findings += app_findings(target, skipped, result.notes)
-        try:
-            for scan, names, file in plan_scans:
-                findings += checkov_findings(scan.result(), names, file)
-        finally:
-            shutil.rmtree(scanned_dir, ignore_errors=True)
-        for where, _file, resources, _context in graphs:
-            redact_findings(findings, resources, lambda resource, where=where:
-                            f"{where}:{resource['type']}::{resource['name']}")
-        findings += checkov_findings(files_scan.result())
-        findings += bandit_scan.result()
-        dependency, sboms = dependency_scan.result()
-        findings += dependency
-        result.artifacts += sboms
+            read = ([(engine_json.name, engine_json.name, graph_from_engine_json(engine_json), None)]
+                    if engine_json is not None else [])
+            graphs: list[tuple[str, str, list[dict], object]] = []
+            plan_scans = []
+            plans_dir = Path(tempfile.mkdtemp(prefix="plans-", dir=_mkdir(artifacts)))
+            # checkov judges the real values; the plans kept as artifacts carry secrets masked.
+            scanned_dir = Path(tempfile.mkdtemp(prefix="rae-gate-plans-"))
+            try:
+                for where, file, resources, context in itertools.chain(read, _rendered(rendering, step)):
+                    context = graph_context(resources, context)  # the pids-limit steps reach checkov's custom checks too
+                    step(f"CrossGuard rules on {where}: {len(resources)} resources")
+                    findings += crossguard_findings(resources, where, file, context)
+                    plan, unmapped = to_plan(resources)
+                    if unmapped:
+                        result.notes.append(f"{where}: no Terraform twin for {', '.join(unmapped)} (CrossGuard rules only)")
+                    plan_file = plans_dir / f"{where.replace('/', '_').replace('#', '.')}.plan.json"
+                    plan_file.write_text(json.dumps(to_plan([{**r, "props": redacted_props(r)} for r in resources])[0],
+                                                    indent=1))
+                    result.artifacts.append(str(plan_file))
+                    scanned_file = scanned_dir / plan_file.name
+                    scanned_file.write_text(json.dumps(plan))
+                    names = {r["address"]: f"{where}:{res['type']}::{res['name']}"
+                             for r, res in zip(plan["planned_values"]["root_module"]["resources"],
+                                               [x for x in resources if x["type"] not in unmapped])}
+                    step(f"checkov on {where} as Terraform plan ({len(names)} resources)")
+                    arguments = ["-f", str(scanned_file), "--framework", "terraform_plan",
+                                 "--external-checks-dir", str(CHECKOV_CHECKS)]
+                    plan_scans.append((plan_pool.submit(warm.scan, arguments, target, context), names, file))
+                    graphs.append((where, file, resources, context))
+                findings += app_scan.result()
+                result.notes += app_notes
+                for scan, names, file in plan_scans:
+                    findings += checkov_findings(scan.result(), names, file)
+            finally:
+                shutil.rmtree(scanned_dir, ignore_errors=True)
+            for where, _file, resources, _context in graphs:
+                redact_findings(findings, resources, lambda resource, where=where:
+                                f"{where}:{resource['type']}::{resource['name']}")
+            findings += checkov_findings(files_scan.result())
+            findings += bandit_scan.result()
+            dependency, sboms = dependency_scan.result()
+            findings += dependency
+            result.artifacts += sboms
+    finally:
+        render_pool.shutdown(cancel_futures=True)
+        plan_pool.shutdown(cancel_futures=True)
+        warm.close()
     result.findings = merge(findings)
     step(f"done: {len(result.findings)} findings")
     return result
+
+
+def _rendered(rendering: list, step: Callable[[str], None]):
+    """Each rendered graph as its render ends, in the order the renders were started."""
+    for where, shown, future, context in rendering:
+        resources = future.result()
+        step(f"rendered {where}: {len(resources)} resources")
+        yield where, shown, resources, context
 
 
 def _mkdir(path: Path) -> Path:
