@@ -145,6 +145,22 @@ def test_a_saved_gate_result_cannot_waive_what_the_gate_would_not(change, why):
     assert item.status == "fail" and "marked waived, counted failing" in item.detail and why in item.detail
 
 
+@pytest.mark.parametrize("days, status", [(60, "risk-accepted"), (181, "fail")])
+def test_a_checkov_inline_skip_the_gate_accepted_is_judged_by_the_same_terms(days, status):
+    """An inline skip is a waiver the result does not list among its waivers: its terms are in the message."""
+    from harden.audit import gate
+
+    expires = (date.today() + timedelta(days=days)).isoformat()
+    result = {"findings": [{"rule_id": "RAE-SCR-001", "resource": "b5688dd3", "source": "checkov", "status": "waived",
+                            "controls": ["A.8.12"], "message": "CKV_SECRET_4: Basic Auth Credentials (checkov skip: "
+                                                               f"waived until {expires} by platform-security: a canary)"}],
+              "waivers": []}
+    [item] = gate.evidence(result)
+    assert item.status == status, item.detail
+    [listed] = gate.waivers(result)
+    assert (listed["owner"], listed["expires"], listed["reason"]) == ("platform-security", expires, "a canary")
+
+
 def test_comparison_lists_newly_failed_fixed_and_still_failing():
     before = _report([Evidence("tls", "tls/a:1", "tls1.2_refused", "refused", "accepted", "fail", ("A.8.24",)),
                       Evidence("tls", "tls/a:1", "days_to_expiry", ">30", 80, "fail", ("A.8.24",))])
