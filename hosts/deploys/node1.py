@@ -9,10 +9,10 @@ run) gives root a private TMPDIR. Its last operation records the completed basel
 (hosts.verify reports a node without it as not completely hardened); a run that stops half-way says so.
 Host data read here: harden_scope ("node": a machine with its own kernel and systemd; "container":
 sshd in a container, where kernel, systemd and disk parts are reported not applicable),
-firewall_ssh_interfaces (with firewall_ssh_exception for one outside Tailscale), firewall_service_ports, firewall_published_interfaces, luks_data_paths, apt_security_mirror,
-journal_upload_url and journal_upload_tls (the log collector), the backup_* keys of hosts/deploys/backup.py and
-the tang_* keys of hosts/network_unlock.py (network-bound unlock of the data volume; without tang_url and tang_thp that
-part adds no operation).
+firewall_ssh_interfaces (with firewall_ssh_exception for one outside Tailscale), firewall_service_ports,
+firewall_published_interfaces, luks_data_paths, apt_security_mirror, journal_upload_url and journal_upload_tls (the
+log collector), the backup_* keys of hosts/deploys/backup.py and the tang_* keys of hosts/network_unlock.py
+(network-bound unlock of the data volume; without tang_url and tang_thp that part adds no operation).
 """
 
 from pyinfra import config, host, state
