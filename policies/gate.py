@@ -336,11 +336,12 @@ class WarmCheckov:
 
 
 def checkov_findings(reports: list[dict], resource_names: dict[str, str] | None = None,
-                     file: str | None = None) -> list[Finding]:
+                     file: str | None = None, skips: list[dict] | None = None) -> list[Finding]:
     """checkov results as findings: custom checks carry catalog ids; built-ins map to a rule or their framework.
 
     A checkov skip counts as a waiver only under the waiver rules (reason, owner, expiry within 180 days:
-    policies.report.inline_skip); any other skip is reported failed.
+    policies.report.inline_skip); any other skip is reported failed. Each accepted skip is appended to `skips` as a
+    waiver entry (rule, match, reason, owner, expires), so the result lists it beside the reviewed waivers.
     """
     from policies.report import inline_skip
     findings = []
@@ -354,9 +355,12 @@ def checkov_findings(reports: list[dict], resource_names: dict[str, str] | None 
                 resource = (resource_names or {}).get(check["resource"], check["resource"])
                 message = check["check_name"] if rule is None or rule.id == check_id else f"{check_id}: {check['check_name']}"
                 if status == "waived":
-                    accepted, why = inline_skip(check.get("check_result", {}).get("suppress_comment", ""))
+                    accepted, why, terms = inline_skip(check.get("check_result", {}).get("suppress_comment", ""))
                     status = "waived" if accepted else "failed"
                     message += f" (checkov skip: {why})"
+                    if accepted and skips is not None:
+                        skips.append({"rule": rule.id if rule else check_id, "match": resource, **terms,
+                                      "expired": False, "applied_to": 1})
                 path = file or check.get("repo_file_path") or check.get("file_path", "")
                 line = (check.get("file_line_range") or [0])[0] if file is None else 0
                 findings.append(_finding(rule.id if rule else check_id, resource, path.lstrip("/"), line, "checkov",
@@ -552,13 +556,13 @@ def run_gate(target: Path, *, artifacts: Path, engine_json: Path | None = None,
                 findings += app_scan.result()
                 result.notes += app_notes
                 for scan, names, file in plan_scans:
-                    findings += checkov_findings(scan.result(), names, file)
+                    findings += checkov_findings(scan.result(), names, file, result.waivers)
             finally:
                 shutil.rmtree(scanned_dir, ignore_errors=True)
             for where, _file, resources, _context in graphs:
                 redact_findings(findings, resources, lambda resource, where=where:
                                 f"{where}:{resource['type']}::{resource['name']}")
-            findings += checkov_findings(files_scan.result())
+            findings += checkov_findings(files_scan.result(), skips=result.waivers)
             findings += bandit_scan.result()
             dependency, sboms = dependency_scan.result()
             findings += dependency

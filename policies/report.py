@@ -81,7 +81,7 @@ def _matches(waiver: dict, finding: Finding) -> bool:
 def apply_waivers(result: GateResult, waivers: list[dict]) -> None:
     """Failed findings matched by a live waiver become 'waived' (reason and owner in the message); expired ones
     waive nothing; an unknown is never waived (nobody judged it); a waiver reaching more than one resource is
-    refused (GateError)."""
+    refused (GateError). The result lists these waivers, then the inline skips run_gate accepted."""
     for waiver in waivers:
         reached = {finding.resource for finding in result.findings if _matches(waiver, finding)}
         if len(reached) > 1:
@@ -103,28 +103,29 @@ def apply_waivers(result: GateResult, waivers: list[dict]) -> None:
             finding.message += f" (waived until {waiver['expires']} by {waiver['owner']}: {waiver['reason']})"
             waiver["applied_to"] += 1
             break
-    result.waivers = waivers
+    result.waivers = [*waivers, *result.waivers]  # then the checkov inline skips the gate accepted
 
 
-def inline_skip(comment: str, today: date | None = None) -> tuple[bool, str]:
+def inline_skip(comment: str, today: date | None = None) -> tuple[bool, str, dict | None]:
     """Whether a checkov inline skip's comment makes it a waiver: a reason plus `[owner=NAME expires=YYYY-MM-DD]`,
-    within WAIVER_MAX_DAYS and not expired; returns (accepted, why)."""
+    within WAIVER_MAX_DAYS and not expired; returns (accepted, why, its terms {reason, owner, expires} or None)."""
     today = today or date.today()
     found = _INLINE.search(comment or "")
     reason = _INLINE.sub("", comment or "").strip()
     if found is None or not reason:
         return False, ("a checkov skip is a waiver only with a reason and [owner=NAME expires=YYYY-MM-DD]; "
-                       f"this one says {comment!r}")
+                       f"this one says {comment!r}"), None
     try:
         expires = date.fromisoformat(found["expires"])
     except ValueError:
-        return False, f"expires {found['expires']!r} is not a date"
+        return False, f"expires {found['expires']!r} is not a date", None
     if expires < today:
-        return False, f"the skip expired {expires.isoformat()}: review it again or fix the finding"
+        return False, f"the skip expired {expires.isoformat()}: review it again or fix the finding", None
     problem = exceptions.terms_problem(reason, found["owner"], expires, today)
     if problem:
-        return False, problem
-    return True, f"waived until {expires.isoformat()} by {found['owner']}: {reason}"
+        return False, problem, None
+    return (True, f"waived until {expires.isoformat()} by {found['owner']}: {reason}",
+            {"reason": reason, "owner": found["owner"], "expires": expires.isoformat()})
 
 
 def _control_order(control_id: str) -> int:

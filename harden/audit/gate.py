@@ -1,23 +1,17 @@
 """Evidence from the policy gate: `harden policy PATH --format json`, or a saved result (--gate-json)."""
 
 import json
-import re
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
-from baseline import controls as annex_a_controls
+from baseline import controls as annex_a_controls, exceptions
 from harden.audit.evidence import FAIL, NOT_APPLICABLE, PASS, RISK_ACCEPTED, UNKNOWN, Evidence
 
 # A waived finding is a failing check whose risk someone accepted: never not-applicable, never pass.
 _STATUS = {"passed": PASS, "pass": PASS, "failed": FAIL, "fail": FAIL, "error": UNKNOWN, "unknown": UNKNOWN,
            "skipped": NOT_APPLICABLE, "waived": RISK_ACCEPTED, "not-applicable": NOT_APPLICABLE}
-
-
-# An accepted checkov inline skip (policies.report.inline_skip) is a waiver the result does not list among its waivers:
-# its terms travel in the finding's message, as the gate wrote them
-_INLINE_SKIP = re.compile(r"\(checkov skip: waived until (?P<expires>\d{4}-\d{2}-\d{2}) by (?P<owner>\S+): (?P<reason>.+)\)$")
 
 
 def run_gate(path: str) -> dict:
@@ -71,12 +65,11 @@ def _trusted_waiver(finding: dict, waivers: list[dict], today: date) -> tuple[di
 
     places = (finding.get("resource"), finding.get("file"))
     matching = [w for w in waivers if w.get("rule") == finding.get("rule_id") and w.get("match") in places]
-    matching += _inline_skips([finding])
     if not matching:
         return None, "no waiver the gate result lists names this rule and resource exactly"
     waiver = matching[0]
     try:
-        expires = date.fromisoformat(str(waiver.get("expires")))
+        expires = exceptions.expiry(waiver.get("expires"))
     except ValueError:
         return None, f"its waiver's expiry {waiver.get('expires')!r} is not a date"
     problem = waiver_problem(str(waiver.get("rule")), str(waiver.get("match")), str(waiver.get("reason") or ""),
@@ -86,21 +79,10 @@ def _trusted_waiver(finding: dict, waivers: list[dict], today: date) -> tuple[di
     return (None, f"its waiver is not trusted: {problem}") if problem else (waiver, "")
 
 
-def _inline_skips(findings: list[dict]) -> list[dict]:
-    """The checkov inline skips the gate accepted as waivers, one per waived checkov finding, in the waiver's form."""
-    found = []
-    for finding in findings:
-        terms = _INLINE_SKIP.search(str(finding.get("message") or ""))
-        if terms and finding.get("source") == "checkov" and str(finding.get("status", "")).lower() == "waived":
-            found.append({"rule": finding.get("rule_id"), "match": finding.get("resource"), **terms.groupdict(),
-                          "expired": False, "applied_to": 1})
-    return found
-
-
 def waivers(result: dict) -> list[dict]:
-    """The gate's waivers as the report lists them: every one, with its owner (or that none is named) and expiry; the
-    checkov inline skips it accepted too."""
-    listed = (result.get("waivers") or []) + _inline_skips(result.get("findings") or [])
+    """The gate's waivers as the report lists them (the checkov inline skips it accepted among them): every one, with
+    its owner (or that none is named) and expiry."""
+    listed = result.get("waivers") or []
     return [{"source": "gate", "match": f"{w.get('rule')} on {w.get('match')}", "owner": w.get("owner") or "not named",
              "expires": str(w.get("expires")), "reason": str(w.get("reason")), "expired": bool(w.get("expired")),
              "applied_to": [f"{w.get('applied_to', 0)} gate findings"]} for w in listed]

@@ -3,6 +3,7 @@
 import json
 import re
 import string
+from dataclasses import asdict
 from datetime import date, timedelta
 
 import jsonschema
@@ -145,20 +146,29 @@ def test_a_saved_gate_result_cannot_waive_what_the_gate_would_not(change, why):
     assert item.status == "fail" and "marked waived, counted failing" in item.detail and why in item.detail
 
 
-@pytest.mark.parametrize("days, status", [(60, "risk-accepted"), (181, "fail")])
+@pytest.mark.parametrize("days, status", [(60, "risk-accepted"), (40, "fail")])
 def test_a_checkov_inline_skip_the_gate_accepted_is_judged_by_the_same_terms(days, status):
-    """An inline skip is a waiver the result does not list among its waivers: its terms are in the message."""
+    """The gate lists an inline skip it accepted among its waivers (policies.gate.checkov_findings); the audit judges
+    that entry on its own day: one whose expiry has passed by then counts failing."""
     from harden.audit import gate
+    from policies.gate import checkov_findings
 
     expires = (date.today() + timedelta(days=days)).isoformat()
-    result = {"findings": [{"rule_id": "RAE-SCR-001", "resource": "b5688dd3", "source": "checkov", "status": "waived",
-                            "controls": ["A.8.12"], "message": "CKV_SECRET_4: Basic Auth Credentials (checkov skip: "
-                                                               f"waived until {expires} by platform-security: a canary)"}],
-              "waivers": []}
-    [item] = gate.evidence(result)
-    assert item.status == status, item.detail
+    skips = []
+    [finding] = checkov_findings([{"check_type": "secrets", "results": {"skipped_checks": [{
+        "check_id": "CKV_SECRET_4", "check_name": "Basic Auth Credentials", "resource": "b5688dd3", "file_path": "/f.py",
+        "file_line_range": [3, 3],
+        "check_result": {"suppress_comment": f"a canary [owner=platform-security expires={expires}]"}}]}}],
+        skips=skips)
+    assert finding.status == "waived" and len(skips) == 1
+    result = {"findings": [asdict(finding)], "waivers": skips}
     [listed] = gate.waivers(result)
     assert (listed["owner"], listed["expires"], listed["reason"]) == ("platform-security", expires, "a canary")
+    audited_on = date.today() + timedelta(days=0 if status == "risk-accepted" else days + 10)
+    [item] = gate.evidence(result, today=audited_on)
+    assert item.status == status, item.detail
+    if status == "fail":
+        assert f"expired {expires}" in item.detail
 
 
 def test_comparison_lists_newly_failed_fixed_and_still_failing():

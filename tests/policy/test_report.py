@@ -112,6 +112,22 @@ def test_a_checkov_inline_skip_obeys_the_waiver_rules(comment, accepted):
     assert inline_skip(comment)[0] is accepted
 
 
+def test_an_accepted_inline_skip_is_listed_among_the_waivers():
+    from policies.gate import GateResult, checkov_findings
+    from policies.report import apply_waivers
+    result = GateResult(target=".")
+    report = {"check_type": "secrets", "results": {"skipped_checks": [{
+        "check_id": "CKV_SECRET_6", "check_name": "Base64 High Entropy String", "resource": "f.py", "file_path": "/f.py",
+        "file_line_range": [3, 3], "check_result": {"suppress_comment": f"a mock id [owner=platform-security expires={SOON}]"}}]}}
+    result.findings = checkov_findings([report], skips=result.waivers)
+    assert result.findings[0].status == "waived"
+    apply_waivers(result, [])
+    [listed] = result.waivers
+    assert (listed["match"], listed["owner"], listed["expires"], listed["reason"]) == (
+        "f.py", "platform-security", SOON, "a mock id") and listed["applied_to"] == 1 and not listed["expired"]
+    jsonschema.validate(result.as_json(), json.loads((REPO / "policies" / "gate-result.schema.json").read_text()))
+
+
 def test_an_inline_skip_without_owner_and_expiry_is_a_failure():
     from policies.gate import checkov_findings
     report = {"check_type": "secrets", "results": {"skipped_checks": [{
