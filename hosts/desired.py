@@ -58,6 +58,7 @@ def sshd_config_text(offered_kex: list, user_ca: bool = False) -> str:
 # Host data declaring SSH on interfaces outside FIREWALL.ssh_interfaces: {"interfaces": [...], "reason", "owner",
 # "expires": YYYY-MM-DD}, under the terms of baseline.exceptions (no wildcard, at most MAX_DAYS ahead)
 SSH_EXCEPTION_KEY = "firewall_ssh_exception"
+SSH_INTERFACES_CHECK = "firewall ssh interfaces"  # the verifier's check the exception covers (hosts.verify)
 ANY_INTERFACE = "any interface"
 
 

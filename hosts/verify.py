@@ -168,7 +168,7 @@ def ssh_interfaces_check(rendered, exception, today) -> dict:
     declared exception (its terms in the detail), fail otherwise, and fail when our table is not loaded (then
     nothing of ours restricts SSH at all)."""
     live = ssh_accepting_interfaces(rendered)
-    name, expected = "firewall ssh interfaces", list(FIREWALL.ssh_interfaces)
+    name, expected = desired.SSH_INTERFACES_CHECK, list(FIREWALL.ssh_interfaces)
     if live is None:
         return {**_check(name, expected, f"table inet {FIREWALL.table} not loaded", desired.ssh_interface_controls(),
                          "fail"), "detail": "nothing of the baseline's keeps SSH to these interfaces"}

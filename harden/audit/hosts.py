@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from baseline import SSH
 from harden.audit.evidence import FAIL, NOT_APPLICABLE, PASS, RISK_ACCEPTED, UNKNOWN, Evidence
-from hosts.desired import SSH_EXCEPTION_KEY
+from hosts.desired import SSH_EXCEPTION_KEY, SSH_INTERFACES_CHECK
 
 MAX_PARALLEL_HOSTS = 8
 _STATUS = {"pass": PASS, "ok": PASS, "passed": PASS, "fail": FAIL, "failed": FAIL, "drift": FAIL,
@@ -89,7 +89,7 @@ def declared_exceptions(hosts: list[dict], evidence: list[Evidence], today: str)
         exception = host["data"].get(SSH_EXCEPTION_KEY)
         if not isinstance(exception, dict):
             continue
-        key = f"host:host/{host['name']}:firewall ssh interfaces"
+        key = f"host:host/{host['name']}:{SSH_INTERFACES_CHECK}"
         listed.append({"source": "host", "match": key, "owner": str(exception.get("owner") or "not named"),
                        "expires": str(exception.get("expires") or ""), "reason": str(exception.get("reason") or ""),
                        "expired": str(exception.get("expires") or "") < today,
