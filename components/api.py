@@ -4,7 +4,6 @@ hardened container posture, never published, on the proxy's segment and the stor
 the proxy's client certificate required.
 """
 
-import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -13,8 +12,8 @@ import pulumi
 from baseline import CONTAINER, NETWORK, require
 from components import api_runtime
 from components.container import HardenedContainer, HardenedContainerArgs
+from posture.container import image_pinned
 
-_PINNED = re.compile(r"^(sha256:[0-9a-f]{64}|[a-z0-9][a-z0-9./_-]*@sha256:[0-9a-f]{64})$")
 
 
 @dataclass
@@ -46,7 +45,7 @@ class ApiService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ApiServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rae:hardening:ApiService", name, None, opts)
-        require(bool(_PINNED.match(args.image or "")),
+        require(image_pinned(args.image),
                 f"API image {args.image!r} must be pinned: repo@sha256:<64 hex> or a local image id sha256:<64 hex>",
                 CONTAINER.controls("image_pinning"))
         require(args.proxy_network != args.stores_network,

@@ -16,6 +16,7 @@ import pulumi_gcp as gcp
 
 import posture.serverless as run_posture
 from baseline import CONTAINER, NETWORK, SECRETS, TLS, require
+from posture.container import pinned_by_digest
 from posture.model import require_holds
 
 
@@ -61,7 +62,8 @@ class HttpsEndpoint(pulumi.ComponentResource):
         require(args.min_tls_version == TLS.gcp_min_tls_version,
                 f"endpoint {name}: minimum TLS version {args.min_tls_version} is below {TLS.gcp_min_tls_version}",
                 TLS.controls("gcp_min_tls_version"))
-        require("@sha256:" in args.image, f"endpoint {name}: image {args.image!r} is not pinned by digest",
+        require(pinned_by_digest(args.image), f"endpoint {name}: image {args.image!r} is not pinned by digest "
+                "(<registry>/<path>@sha256:<64 hex>: Cloud Run pulls it)",
                 CONTAINER.controls("image_pinning"))
         require(bool(args.domains), f"endpoint {name}: at least one domain is needed for the certificate",
                 TLS.controls("min_version"))

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from baseline import CONTAINER, SECRETS, TLS, require
 from components import proxy_runtime
 from components.spec import ContainerSpec, Healthcheck, Mount, Port, SecretFile
-from posture.container import pinned_by_digest, service_user
+from posture.container import local_image_id, pinned_by_digest, service_user
 
 VERSION = "1.18.3"
 # The official image of VERSION by digest, as pinned by independent public deployments of v1.18.3; no registry
@@ -76,8 +76,7 @@ FRONT_CLIENT_KEY_PATH = FRONT_CLIENT_CERT_PATH + ".key"  # HAProxy loads "<crt>.
 # The client identities (certificate CN, signed by the stack's CA) the front lets through: the API and the backup.
 FRONT_CLIENTS = ("rae-api", "rae-backup")
 
-_OFFICIAL_DIGEST = re.compile(r"^qdrant/qdrant@sha256:[0-9a-f]{64}$")
-_LOCAL_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+_OFFICIAL_REPOSITORY = "qdrant/qdrant@"
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # the tenant ids components/sql/005 accepts
 
 
@@ -98,8 +97,8 @@ class QdrantSecrets:
 
 def check_image(image: str, local_build_allowed: bool = True) -> None:
     """The official image pinned by digest, or (docker targets) our build by its local image id."""
-    official = bool(_OFFICIAL_DIGEST.match(image or ""))
-    local = local_build_allowed and bool(_LOCAL_IMAGE_ID.match(image or ""))
+    official = (image or "").startswith(_OFFICIAL_REPOSITORY) and pinned_by_digest(image)
+    local = local_build_allowed and local_image_id(image)
     accepted = "qdrant/qdrant@sha256:<64 hex>" + (" or a local image id sha256:<64 hex>" if local_build_allowed else "")
     require(official or local, f"Qdrant image {image!r} must be {accepted}", CONTAINER.controls("image_pinning"))
 
@@ -107,7 +106,7 @@ def check_image(image: str, local_build_allowed: bool = True) -> None:
 def check_front_image(image: str, local_build_allowed: bool = True) -> None:
     """The front's TLS proxy image pinned by digest (a host that pulls it), or (docker targets) our build by its local
     image id."""
-    local = local_build_allowed and bool(_LOCAL_IMAGE_ID.match(image or ""))
+    local = local_build_allowed and local_image_id(image)
     accepted = "<registry>/<path>@sha256:<64 hex>" + (" or a local image id sha256:<64 hex>" if local_build_allowed else "")
     require(pinned_by_digest(image) or local, f"TLS proxy image {image!r} of Qdrant's front must be {accepted}",
             CONTAINER.controls("image_pinning"))

@@ -389,8 +389,18 @@ def pinned_by_digest(image: str) -> bool:
     return bool(_IMAGE_DIGEST.match(image or ""))
 
 
+def local_image_id(image: str) -> bool:
+    """Whether `image` is a local image id (sha256:<64 hex>): what a Docker target that built the image itself runs."""
+    return bool(_IMAGE_ID.match(image or ""))
+
+
+def image_pinned(image: str) -> bool:
+    """RAE-CTR-011 (baseline CONTAINER.image_pinning): a local image id or a registry reference by digest, never a tag."""
+    return local_image_id(image) or pinned_by_digest(image)
+
+
 def _image(view, _context):
-    if not (_IMAGE_ID.match(view.image) or pinned_by_digest(view.image)):
+    if not image_pinned(view.image):
         yield f"image {view.image!r} is a mutable reference, not sha256:<id> or name@sha256:<digest>"
 
 

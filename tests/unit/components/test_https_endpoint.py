@@ -60,6 +60,9 @@ def test_secrets_reach_the_service_as_read_only_files_never_env():
     (dict(min_tls_version="TLS_1_2"), "A.8.24"),
     (dict(ingress="INGRESS_TRAFFIC_ALL"), "A.8.22"),
     (dict(image="europe-west4-docker.pkg.dev/p/r/api:latest"), "A.8.19"),
+    # "@sha256:" somewhere is not a digest: the same rule as every container (posture.container.pinned_by_digest)
+    (dict(image="europe-west4-docker.pkg.dev/p/r/api@sha256:latest"), "A.8.19"),
+    (dict(image="sha256:" + "d" * 64), "A.8.19"),  # a local image id: Cloud Run cannot pull it
     (dict(domains=[]), "A.8.24"),
 ])
 def test_weaker_endpoints_are_refused(overrides, control):
