@@ -165,7 +165,8 @@ def run_under_mocks(program: Path, stack: str, config: dict, project: str, revea
     sys.path.insert(0, str(program.parent))
     _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
     rendered = []
-    for resource in mocks.resources:
+    # The SDK registers resources from a thread pool: sorted, every rendering of one program lists them alike.
+    for resource in sorted(mocks.resources, key=lambda resource: resource["urn"]):
         secrets: list[str] = []
         inputs = _plain(resource["inputs"], secrets, reveal_secrets)
         rendered.append({**resource, "inputs": inputs, "secrets": secrets})

@@ -1,8 +1,8 @@
 """The renderer's collector tuning (components/render.py `_tune_collector`) changes how fast a graph renders, never
 which graph: each program below is rendered by render_program and by the same recorder at CPython's default collector
 settings, and both graphs must be equal resource by resource (inputs, secrets and their paths, unknown outputs,
-`protect`, dynamic providers). The SDK registers resources from a thread pool, so their order is not stable between
-two runs of the same program; the graphs are compared keyed by URN."""
+`protect`, dynamic providers). The SDK registers resources from a thread pool; the renderer sorts them by URN, so
+two renderings of one program list them alike (the plans the gate keeps as artifacts compare line by line)."""
 
 import json
 import os
@@ -82,3 +82,10 @@ def test_the_compared_graphs_hold_what_could_differ():
     assert any(resource.get("provider") for resource in docker)
     assert {resource["options"]["protect"] for resource in gcp if "options" in resource} == {True, False}
     assert any(not resource["custom"] for resource in gcp)
+
+
+def test_two_renderings_of_a_program_list_its_resources_in_one_order():
+    first, second = (render_program(*PROGRAMS["the gcp stack (components, secrets, protect)"]) for _ in range(2))
+    urns = [resource["urn"] for resource in first]
+    assert urns == sorted(urns) and len(urns) > 20
+    assert [resource["urn"] for resource in second] == urns
