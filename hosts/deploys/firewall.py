@@ -15,6 +15,8 @@ from baseline import FIREWALL, describe
 from hosts import desired
 from hosts.operations import harden
 
+_ANNOUNCED: set = set()  # hosts whose declared SSH exception was already logged in this run
+
 
 def check_ssh_interfaces() -> tuple:
     """The host's SSH interfaces, judged against the baseline before anything is changed; DeployError when they
@@ -29,7 +31,8 @@ def check_ssh_interfaces() -> tuple:
     if status == "fail":
         raise DeployError(f"{host.name}: refused, nothing changed: {why} "
                           f"[ISO 27001:2022 {describe(desired.ssh_interface_controls())}]")
-    if status == "risk-accepted":
+    if status == "risk-accepted" and host.name not in _ANNOUNCED:  # once per host, though node1.py checks it first
+        _ANNOUNCED.add(host.name)
         logger.warning(f"{host.name}: {why}")
     return tuple(ssh_interfaces)
 
