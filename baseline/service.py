@@ -49,6 +49,12 @@ API = Section(
     max_concurrency=S(64, ("A.8.6",), "The API serves at most 64 connections at once and answers 503 above."),
     hsts=S("max-age=63072000; includeSubDomains", ("A.8.24", "A.8.26"),
            "Browsers keep to HTTPS for two years, on every subdomain too."),
+    tenant_token_max_lifetime_s=S(3600, ("A.5.15", "A.8.3", "A.8.5"),
+                                  "Every tenant route needs a bearer token: a JWT signed with the stack's Ed25519 "
+                                  "key (EdDSA only; the API holds the public key and cannot mint one), audience "
+                                  "rae-api, naming the tenant of the path in `sub`, with `iat` and `exp` at most one "
+                                  "hour apart. Without one the API answers 401; for another tenant, 403. A stolen "
+                                  "token is good for one tenant and one hour."),
 )
 
 CONTAINER = Section(

@@ -4,7 +4,9 @@
 reference API (images/api, built on our Debian base by scripts/build-images.sh). Either runs this spec: the
 hardened container posture, on the API's own network segments (the proxy's side and the stores' side), TLS 1.3
 only, requiring a client certificate signed by the stack's CA (the TLS proxy's), and reaching Postgres and
-Qdrant's TLS 1.3 front with their certificates verified by name, presenting a client certificate to each. Pure Python: reads the baseline only.
+Qdrant's TLS 1.3 front with their certificates verified by name, presenting a client certificate to each. A caller
+names its tenant with a bearer token the API verifies with the stack's tenant-token public key (baseline
+API.tenant_token_max_lifetime_s; `harden api-token` mints one). Pure Python: reads the baseline only.
 
     >>> spec = api_spec("sha256:...", ApiSecrets(crt, key, ca, pg_password, qdrant_key), networks=("rae-api",))
 """
@@ -30,6 +32,12 @@ QDRANT_KEY_PATH = f"{SECRETS_DIR}/qdrant-api-key"
 QDRANT_CLIENT_CERT_PATH = f"{SECRETS_DIR}/qdrant-client.crt"
 QDRANT_CLIENT_KEY_PATH = f"{SECRETS_DIR}/qdrant-client.key"
 QDRANT_CLIENT_NAME = "rae-api"  # the CN of the API's client certificate towards Qdrant's front (FRONT_CLIENTS)
+TENANT_TOKEN_PUBLIC_KEY_PATH = f"{SECRETS_DIR}/tenant-token-public.pem"
+# Tenant tokens: EdDSA (Ed25519) JWTs for this audience, `sub` the tenant, `iat` and `exp` required.
+TENANT_TOKEN_ALGORITHM = "EdDSA"
+TENANT_TOKEN_KEY_ALGORITHM = "ED25519"  # pulumi-tls's name of the key pair that signs and verifies them
+TENANT_TOKEN_AUDIENCE = "rae-api"
+TENANT_TOKEN_MAX_LIFETIME_S = API.tenant_token_max_lifetime_s
 # Requests, stated in the baseline (API section) and read here for the proxy and the API: bodies above
 # MAX_BODY_BYTES are refused (413) by the proxy and again by the API; the proxy gives a client REQUEST_TIMEOUT_S to
 # send its headers and the API SERVER_TIMEOUT_S to answer; idle keep-alive connections close after KEEPALIVE_S.
@@ -53,6 +61,8 @@ class ApiSecrets:
     + postgres_client_cert, postgres_client_key: the application role's client certificate, where Postgres asks for one
     + qdrant_client_cert, qdrant_client_key: the API's client certificate (CN QDRANT_CLIENT_NAME) towards Qdrant's
       front, which requires one (baseline TLS.client_cert_required_hops)
+    + tenant_token_public_key: the Ed25519 public key (PEM) that verifies tenant tokens; required (the API refuses
+      every tenant route without it)
     """
 
     tls_cert: str
@@ -64,6 +74,7 @@ class ApiSecrets:
     postgres_client_key: str | None = None
     qdrant_client_cert: str | None = None
     qdrant_client_key: str | None = None
+    tenant_token_public_key: str | None = None
 
 
 def build_args() -> dict[str, str]:
@@ -97,6 +108,9 @@ def api_spec(image: str, secrets: ApiSecrets, networks: tuple[str, ...], name: s
             or bool(secrets.qdrant_client_cert and secrets.qdrant_client_key),
             "the API needs its client certificate and key towards Qdrant (ApiSecrets.qdrant_client_cert/_key): "
             "Qdrant's front refuses a client without one", TLS.controls("client_cert_required_hops"))
+    require(bool(secrets.tenant_token_public_key),
+            "the API needs the tenant-token public key (ApiSecrets.tenant_token_public_key): without it no caller could "
+            "be bound to a tenant", API.controls("tenant_token_max_lifetime_s"))
     client_cert = (secrets.postgres_client_cert, secrets.postgres_client_key)
     require(all(client_cert) or not any(client_cert),
             "the API's Postgres client certificate needs both its certificate and its key", TLS.controls("min_version"))
@@ -104,7 +118,8 @@ def api_spec(image: str, secrets: ApiSecrets, networks: tuple[str, ...], name: s
              SecretFile(secrets.ca_cert, CA_PATH), SecretFile(secrets.postgres_password, PG_PASSWORD_PATH),
              SecretFile(secrets.qdrant_api_key, QDRANT_KEY_PATH),
              SecretFile(secrets.qdrant_client_cert, QDRANT_CLIENT_CERT_PATH),
-             SecretFile(secrets.qdrant_client_key, QDRANT_CLIENT_KEY_PATH)]
+             SecretFile(secrets.qdrant_client_key, QDRANT_CLIENT_KEY_PATH),
+             SecretFile(secrets.tenant_token_public_key, TENANT_TOKEN_PUBLIC_KEY_PATH)]
     env = {"RAE_API_PORT": str(LISTEN_PORT), "RAE_API_TLS_CERT_FILE": TLS_CERT_PATH,
            "RAE_API_TLS_KEY_FILE": TLS_KEY_PATH, "RAE_CA_FILE": CA_PATH,
            "RAE_API_MAX_BODY_BYTES": str(MAX_BODY_BYTES), "RAE_API_KEEPALIVE_S": str(KEEPALIVE_S),
@@ -114,7 +129,10 @@ def api_spec(image: str, secrets: ApiSecrets, networks: tuple[str, ...], name: s
            "RAE_PG_PASSWORD_FILE": PG_PASSWORD_PATH,
            "RAE_QDRANT_HOST": qdrant_host or qdrant_runtime.FRONT_NAME, "RAE_QDRANT_PORT": str(qdrant_runtime.HTTP_PORT),
            "RAE_QDRANT_API_KEY_FILE": QDRANT_KEY_PATH, "RAE_QDRANT_CLIENT_CERT_FILE": QDRANT_CLIENT_CERT_PATH,
-           "RAE_QDRANT_CLIENT_KEY_FILE": QDRANT_CLIENT_KEY_PATH}
+           "RAE_QDRANT_CLIENT_KEY_FILE": QDRANT_CLIENT_KEY_PATH,
+           "RAE_API_BEARER_PUBLIC_KEY_FILE": TENANT_TOKEN_PUBLIC_KEY_PATH,
+           "RAE_API_BEARER_AUDIENCE": TENANT_TOKEN_AUDIENCE,
+           "RAE_API_BEARER_MAX_LIFETIME_S": str(TENANT_TOKEN_MAX_LIFETIME_S)}
     if all(client_cert):
         files += [SecretFile(secrets.postgres_client_cert, PG_CLIENT_CERT_PATH),
                   SecretFile(secrets.postgres_client_key, PG_CLIENT_KEY_PATH)]

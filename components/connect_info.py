@@ -52,6 +52,11 @@ def connect_commands(outputs: dict) -> list[str]:
                         f"ssl_min_protocol_version=TLSv1.3\"")
     if ca and outputs.get("apiEndpoint"):
         commands.append(f"  curl --tlsv1.3 --cacert {ca} https://{outputs['apiEndpoint']}/health")
+        if "apiTokenSigningKeyPem" in outputs:  # a tenant route needs that tenant's token (`harden api-token`)
+            commands.append("  TOKEN=$(pulumi stack output --show-secrets apiTokenSigningKeyPem | "
+                            ".venv/bin/harden api-token --tenant alpha)")
+            commands.append(f"  curl --tlsv1.3 --cacert {ca} -H \"Authorization: Bearer $TOKEN\" "
+                            f"https://{outputs['apiEndpoint']}/tenants/alpha/memories")
     return ["", "connect (TLS 1.3, verified against the stack's CA):", *commands] if commands else []
 
 

@@ -3,6 +3,7 @@
   harden policy PATH   the pull-request gate (CrossGuard rules + checkov + application checks)
   harden audit         drift and compliance evidence for auditors
   harden backup ACTION restic backups, retention, checks and restore drills of the local stack
+  harden api-token     a tenant's bearer token for the API, signed with the stack's key
 """
 
 import argparse
@@ -12,6 +13,7 @@ import sys
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="harden", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from harden.api_token_cli import register as register_api_token
     from harden.audit_cli import register as register_audit
     from harden.backup_cli import register as register_backup
     from harden.gate_cli import register as register_gate
@@ -19,6 +21,7 @@ def main(argv=None) -> int:
     register_gate(commands)
     register_audit(commands)
     register_backup(commands)
+    register_api_token(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
+import pulumi_tls as tls
 
 from baseline import NETWORK, TLS
 from components import api_runtime, postgres_runtime, proxy_runtime
@@ -157,8 +158,8 @@ def build() -> None:
     qdrant = _qdrant(config, images, secrets, ca, secrets_dir, (backend, backend_name))
     # Not a host:port on purpose: probes from the host cannot reach the internal network.
     pulumi.export("qdrantEndpoint", f"{qdrant.endpoint} (internal network {backend_name} only)")
-    app_client, api_service = _api(config, images, secrets, ca, secrets_dir, api_name, backend_name,
-                                   [api_network, backend, ca_file, postgres, qdrant.component])
+    app_client, api_service, token_key = _api(config, images, secrets, ca, secrets_dir, api_name, backend_name,
+                                              [api_network, backend, ca_file, postgres, qdrant.component])
     # After the API: HAProxy resolves the API's name once, at start (a proxy started first answers 503 for good).
     proxy = TlsProxy("tls-proxy", TlsProxyArgs(
         image=images["tls-proxy"], upstream=config.api_upstream, cert_file=proxy_cert_path, key_file=proxy_key_path,
@@ -171,6 +172,8 @@ def build() -> None:
     pulumi.export("apiImage", config.api_image or f"reference ({images['api']})")
     pulumi.export("postgresAppClientCertFile", app_client[0])
     pulumi.export("postgresAppClientKeyFile", app_client[1])
+    # Signs tenant tokens (`... | harden api-token --tenant T`); the API holds only the public key.
+    pulumi.export("apiTokenSigningKeyPem", pulumi.Output.secret(token_key.private_key_pem))
     if qdrant.encryption.startswith("EXEMPT"):
         exemptions["qdrant-data"] = qdrant.encryption
 
@@ -199,10 +202,11 @@ class _LocalQdrant:
 
 
 def _api(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: PrivateCa, secrets_dir: str,
-         proxy_network: str, stores_network: str, depends_on: list) -> tuple[tuple[str, str], ApiService]:
+         proxy_network: str, stores_network: str, depends_on: list) -> tuple[tuple[str, str], ApiService, tls.PrivateKey]:
     """The API slot: `rae:apiImage` or the reference API, on the proxy's segment and the stores' segment; returns
-    the host paths of the application role's client certificate and key (CN rae_app, which Postgres requires) and
-    the ApiService (the proxy starts after it)."""
+    the host paths of the application role's client certificate and key (CN rae_app, which Postgres requires),
+    the ApiService (the proxy starts after it) and the key pair of tenant tokens (baseline
+    API.tenant_token_max_lifetime_s: the API gets its public key, the stack's secret output its private key)."""
     owner = api_runtime.NAME
     api_cert, api_key, api_tls = _tls_files("api-tls", Certificate(
         "api-tls", CertificateArgs(ca, api_runtime.NAME, dns_names=[api_runtime.NAME])), secrets_dir, owner)
@@ -216,13 +220,18 @@ def _api(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: Priv
     app_password_path = f"{secrets_dir}/{owner}-postgres-app-password"
     app_password = HostSecretFile("api-postgres-app-password-file", app_password_path,
                                   secrets.values["postgres-app-password"], *service_user(owner))
+    token_key = tls.PrivateKey("api-tenant-token-key", algorithm=api_runtime.TENANT_TOKEN_KEY_ALGORITHM)
+    token_public_path = f"{secrets_dir}/{owner}-tenant-token-public.pem"
+    token_public = HostSecretFile("api-tenant-token-public-key-file", token_public_path, token_key.public_key_pem,
+                                  *service_user(owner))
     service = ApiService("api", ApiServiceArgs(
         image=config.api_image or images["api"],
         secrets=api_runtime.ApiSecrets(api_cert, api_key, api_ca_path, app_password_path,
-                                       secrets.files["qdrant-api-key"], app_cert, app_key, qdrant_cert, qdrant_key),
+                                       secrets.files["qdrant-api-key"], app_cert, app_key, qdrant_cert, qdrant_key,
+                                       token_public_path),
         proxy_network=proxy_network, stores_network=stores_network, host_roots=config.host_roots,
-        depends_on=[*depends_on, secrets, api_ca_file, app_password, *api_tls, *app_tls, *qdrant_tls]))
-    return (app_cert, app_key), service
+        depends_on=[*depends_on, secrets, api_ca_file, app_password, token_public, *api_tls, *app_tls, *qdrant_tls]))
+    return (app_cert, app_key), service, token_key
 
 
 def _qdrant(config: LocalConfig, images: dict[str, str], secrets: Secrets, ca: PrivateCa,

@@ -22,7 +22,8 @@ _PROXY_LINES = {
 }
 # The API container's environment (components/api_runtime.api_spec) -> the setting each must carry.
 _API_ENV = {"max_body_bytes": "RAE_API_MAX_BODY_BYTES", "keepalive_s": "RAE_API_KEEPALIVE_S",
-            "max_concurrency": "RAE_API_MAX_CONCURRENCY"}
+            "max_concurrency": "RAE_API_MAX_CONCURRENCY",
+            "tenant_token_max_lifetime_s": "RAE_API_BEARER_MAX_LIFETIME_S"}
 
 
 def _item(container: str, setting: str, actual, status: str, detail: str) -> Evidence:

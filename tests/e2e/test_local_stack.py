@@ -10,13 +10,15 @@ import socket
 import ssl
 import tempfile
 import subprocess
+import time
 from pathlib import Path
 
+import jwt
 import psycopg
 import pytest
 
 from baseline import CONTAINER, TLS
-from components import qdrant_backup
+from components import qdrant_backup, qdrant_runtime
 from components.pids_limit import live_pids_limit
 from components.postgres_runtime import APP_ROLE, DATABASE_NAME
 from harden.audit.stack import CONTAINER_TYPE, declared_containers, graph_drift, rendered_graph
@@ -65,13 +67,13 @@ def connect_postgres(outputs: dict, **overrides):
     return psycopg.connect(**(settings | overrides))
 
 
-def call_api(outputs: dict, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+def call_api(outputs: dict, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
     host, port = host_port(outputs["apiEndpoint"])
     context = ssl.create_default_context(cafile=outputs["caCertFile"])
     connection = http.client.HTTPSConnection(host, port, context=context, timeout=30)
     try:
-        connection.request(method, path, body=json.dumps(body) if body is not None else None,
-                           headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+        connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
         response = connection.getresponse()
         raw = response.read()
         return response.status, json.loads(raw) if raw else {}
@@ -155,14 +157,84 @@ def test_postgres_refuses_the_app_role_without_its_client_certificate(local_stac
         connect_postgres(local_stack_outputs, sslcert="", sslkey="")
 
 
-def test_a_memory_stored_through_the_proxy_is_recalled_by_its_tenant_only(local_stack_outputs):
+def token_for(local_stack, tenant: str) -> str:
+    """A tenant's bearer token as an operator mints one: the stack's secret output piped into `harden api-token`."""
+    key = local_stack.run("stack", "output", "apiTokenSigningKeyPem", "--show-secrets").stdout
+    minted = subprocess.run([str(Path(local_stack.env["PATH"].split(":")[0]) / "harden"), "api-token", "--tenant", tenant],
+                            input=key, capture_output=True, text=True, check=False)
+    assert minted.returncode == 0, minted.stderr
+    return minted.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def e2e_memory(local_stack, local_stack_outputs) -> int:
     status, stored = call_api(local_stack_outputs, "POST", "/tenants/e2e-alpha/memories",
-                              {"content": "the e2e lighthouse keeper's note"})
+                              {"content": "the e2e lighthouse keeper's note"}, token_for(local_stack, "e2e-alpha"))
     assert status == 201, stored
-    status, found = call_api(local_stack_outputs, "GET", "/tenants/e2e-alpha/memories?query=lighthouse+keeper")
-    assert status == 200 and stored["id"] in [m["id"] for m in found["memories"]]
-    status, other = call_api(local_stack_outputs, "GET", "/tenants/e2e-beta/memories?query=lighthouse+keeper")
-    assert status == 200 and stored["id"] not in [m["id"] for m in other["memories"]]
+    return stored["id"]
+
+
+def test_a_memory_stored_through_the_proxy_is_recalled_by_its_tenant_only(local_stack, local_stack_outputs, e2e_memory):
+    alpha, beta = token_for(local_stack, "e2e-alpha"), token_for(local_stack, "e2e-beta")
+    status, found = call_api(local_stack_outputs, "GET", "/tenants/e2e-alpha/memories?query=lighthouse+keeper", token=alpha)
+    assert status == 200 and e2e_memory in [m["id"] for m in found["memories"]]
+    status, other = call_api(local_stack_outputs, "GET", "/tenants/e2e-beta/memories?query=lighthouse+keeper", token=beta)
+    assert status == 200 and e2e_memory not in [m["id"] for m in other["memories"]]
+
+
+@pytest.mark.parametrize("token", [None, "e2e-beta"], ids=["no token", "another tenant's token"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_api_refuses_a_caller_without_a_token_of_the_paths_tenant(local_stack, local_stack_outputs, e2e_memory,
+                                                                       token, method):
+    """Cross-tenant negative test through the whole stack (seed 000 SEC-02): the proxy forwards anyone; the API binds
+    a caller to a tenant only by a token the stack's key signed."""
+    status, answer = call_api(local_stack_outputs, method, "/tenants/e2e-alpha/memories?query=lighthouse+keeper",
+                              {"content": "planted"} if method == "POST" else None,
+                              token_for(local_stack, token) if token else None)
+    assert status == (403 if token else 401), (status, answer)
+    assert "lighthouse" not in json.dumps(answer)
+
+
+def test_the_stores_refuse_one_tenant_everything_of_anothers_on_the_stack(local_stack, local_stack_outputs, e2e_memory):
+    """Below the API: the application role cannot read the memories table, nor recall another tenant's memory through
+    the functions; Qdrant's front with a token of e2e-beta (signed with the stack's own key) reaches no path of
+    e2e-alpha's collection."""
+    with connect_postgres(local_stack_outputs) as connection:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute("SELECT content FROM memories")
+    with connect_postgres(local_stack_outputs) as connection:
+        rows = connection.execute("SELECT memory_id FROM memory_recall(%s, %s::bigint[])",
+                                  ("e2e-beta", [e2e_memory])).fetchall()
+    assert rows == []
+    entry = json.loads(Path(local_stack_outputs["backupConfig"]).read_text())["qdrant"]
+    key = Path(local_stack_outputs["secretFiles"]["qdrant-api-key"]).read_text().strip()
+    claims = qdrant_runtime.tenant_claims("e2e-beta", "rw", int(time.time()) + 300)
+    beta = qdrant_backup.QdrantClient(
+        qdrant_runtime.FRONT_NAME, qdrant_runtime.HTTP_PORT, jwt.encode(claims, key, algorithm="HS256"),
+        Path(entry["cacert"]), qdrant_backup.container_address(entry["container"]),
+        client_cert=(Path(entry["client_cert"]), Path(entry["client_key"])))
+    alpha = f"/collections/{qdrant_runtime.tenant_collection('e2e-alpha')}"
+    size = qdrant_backup.QdrantSource.from_config(entry).reader().call("GET", alpha)["config"]["params"]["vectors"]["size"]
+    paths = {"info": ("GET", alpha, None),
+             "search": ("POST", f"{alpha}/points/search", {"vector": [0.1] * size, "limit": 5, "with_payload": True}),
+             "scroll": ("POST", f"{alpha}/points/scroll", {"limit": 10, "with_payload": True}),
+             "retrieve": ("POST", f"{alpha}/points", {"ids": [e2e_memory], "with_payload": True}),
+             "upsert": ("PUT", f"{alpha}/points?wait=true", {"points": [{"id": 99, "vector": [0.5] * size}]}),
+             "create snapshot": ("POST", f"{alpha}/snapshots", None),
+             "list snapshots": ("GET", f"{alpha}/snapshots", None),
+             "delete collection": ("DELETE", alpha, None)}
+    answers = {}
+    for name, (method, path, body) in paths.items():
+        connection, response = beta.open(method, path, None if body is None else json.dumps(body).encode(),
+                                         {"content-type": "application/json"})
+        answers[name] = response.status
+        response.read()
+        connection.close()
+    assert set(answers.values()) == {403}, answers
+    own = beta.open("GET", "/collections", None)
+    listed = json.loads(own[1].read())
+    own[0].close()
+    assert qdrant_runtime.tenant_collection("e2e-alpha") not in json.dumps(listed)
 
 
 def test_qdrant_s_front_lets_the_backup_in_with_its_client_certificate_only(local_stack_outputs):

@@ -4,9 +4,12 @@ A.8.24, A.5.14, A.5.15, A.8.11, A.8.15).
 
 Segments: `edge` (the proxy's published port), `api` (proxy and API only), `stores` (API, Postgres, Qdrant's
 front) and Qdrant's own (front and store). Every hop is TLS 1.3 and verified by name; the API requires the
-proxy's client certificate; the API reaches Postgres only through the SECURITY DEFINER functions.
+proxy's client certificate; the API reaches Postgres only through the SECURITY DEFINER functions. A caller acts for
+a tenant only with a bearer token of that tenant (`harden api-token`, baseline API.tenant_token_max_lifetime_s).
 """
 
+import base64
+import hmac
 import http.client
 import json
 import os
@@ -14,12 +17,17 @@ import secrets
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from baseline import API, DATABASE
 from components import api_runtime, postgres_runtime, proxy_runtime, qdrant_runtime
 from components.api_runtime import ApiSecrets, api_spec
 from components.postgres_runtime import PostgresSecrets, postgres_spec
@@ -28,6 +36,7 @@ from components.qdrant_runtime import FrontSecrets, QdrantSecrets, config_yaml, 
 from components.spec import Port
 from tests.fixtures.docker_engine import free_port, new_password, remove_quietly, superuser_sql, wait_healthy, write_secret
 from posture.container import service_user
+from harden.api_token_cli import tenant_token
 from tests.integration.conftest import create_on_networks
 
 pytestmark = pytest.mark.integration
@@ -49,6 +58,7 @@ class Service:
     ca_cert: str
     client_cert: str
     client_key: str
+    signing_key: bytes  # the tenant tokens' Ed25519 private key (PEM): the stack's secret output in real use
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +108,11 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
         wait_healthy(front)
         wait_healthy(postgres)
 
+        signing_key = Ed25519PrivateKey.generate()
+        signing_pem = signing_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption())
+        token_public = write_secret(secret_dir / f"api-tenant-token-{suffix}.pem", signing_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
         api_cert, api_key_file = test_pki.issue_server(secret_dir, names["api"])
         # The application role's client certificate: Postgres admits rae_app only with it (and its password).
         app_client_cert, app_client_key = test_pki.issue_client(secret_dir, f"api-{suffix}-{postgres_runtime.APP_ROLE}",
@@ -108,7 +123,7 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
         api = create_on_networks(docker_client, api_spec(
             built_images["api"], ApiSecrets(str(api_cert), str(api_key_file), str(ca), str(app_file), str(qdrant_key),
                                             str(app_client_cert), str(app_client_key), str(qdrant_client_cert),
-                                            str(qdrant_client_key)),
+                                            str(qdrant_client_key), str(token_public)),
             networks=(networks["api"].name, networks["stores"].name), name=names["api"],
             postgres_host=names["postgres"], qdrant_host=names["qdrant"], host_roots=roots),
             [networks["api"].name, networks["stores"].name], secret_dir)
@@ -128,7 +143,7 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
         started.append(proxy)
         wait_healthy(proxy)
         yield Service(proxy, api, postgres, front, store, port, {k: v.name for k, v in networks.items()}, names["api"],
-                      str(test_pki.ca_cert), str(client_cert), str(client_key))
+                      str(test_pki.ca_cert), str(client_cert), str(client_key), signing_pem)
     finally:
         for container in reversed(started):
             remove_quietly(docker_client, container)
@@ -137,13 +152,17 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
             network.remove()
 
 
-def call(service, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+def call(service, method: str, path: str, body: dict | None = None, token: str | None = "for the path") -> tuple[int, dict]:
+    """One request through the proxy; by default with a token of the path's tenant (token=None: no Authorization)."""
+    if token == "for the path":
+        tenant = path.split("/")[2] if path.startswith("/tenants/") else None
+        token = tenant_token(service.signing_key, tenant) if tenant and "%" not in tenant else None
     context = ssl.create_default_context(cafile=service.ca_cert)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     connection = http.client.HTTPSConnection("localhost", service.port, context=context, timeout=30)
     try:
-        connection.request(method, path, body=json.dumps(body) if body is not None else None,
-                           headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+        connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
         response = connection.getresponse()
         raw = response.read()
         return response.status, json.loads(raw) if raw else {}
@@ -208,6 +227,68 @@ def test_a_tenant_recalls_none_of_another_tenants_memories(service, stored):
         status, answer = call(service, "GET", path)
         assert status == 200 and stored["alpha"] not in [m["id"] for m in answer["memories"]]
         assert CONTENT not in json.dumps(answer)
+
+
+def _unsigned(claims: dict, header: dict) -> str:
+    encode = lambda part: base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{encode(header)}.{encode(claims)}."
+
+
+def _forged(service, forgery: str) -> str | None:
+    """A token that must not let its bearer act for tenant alpha."""
+    now = int(time.time())
+    claims = {"sub": "alpha", "aud": api_runtime.TENANT_TOKEN_AUDIENCE, "iat": now, "exp": now + 300}
+    key = serialization.load_pem_private_key(service.signing_key, password=None)
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return {
+        "none": lambda: None,
+        "for another tenant": lambda: tenant_token(service.signing_key, "beta"),
+        "signed with another key": lambda: jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA"),
+        "expired": lambda: jwt.encode(claims | {"iat": now - 600, "exp": now - 60}, key, algorithm="EdDSA"),
+        "living longer than the baseline allows": lambda: jwt.encode(
+            claims | {"exp": now + API.tenant_token_max_lifetime_s + 1}, key, algorithm="EdDSA"),
+        "without an expiry": lambda: jwt.encode({k: v for k, v in claims.items() if k != "exp"}, key, algorithm="EdDSA"),
+        "for another audience": lambda: jwt.encode(claims | {"aud": "someone-else"}, key, algorithm="EdDSA"),
+        "issued in the future": lambda: jwt.encode(claims | {"iat": now + 900, "exp": now + 1200}, key, algorithm="EdDSA"),
+        # the public key as an HMAC secret (algorithm confusion) and an unsigned token
+        "HS256 with the public key": lambda: _hs256(claims, public_pem),
+        "alg none": lambda: _unsigned(claims, {"alg": "none", "typ": "JWT"}),
+    }[forgery]()
+
+
+def _hs256(claims: dict, secret: bytes) -> str:
+    encode = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=")  # noqa: E731
+    signing_input = encode(b'{"alg":"HS256","typ":"JWT"}') + b"." + encode(json.dumps(claims).encode())
+    return (signing_input + b"." + encode(hmac.digest(secret, signing_input, "sha256"))).decode()
+
+
+FORGERIES = ("none", "for another tenant", "signed with another key", "expired", "living longer than the baseline allows",
+             "without an expiry", "for another audience", "issued in the future", "HS256 with the public key", "alg none")
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+@pytest.mark.parametrize("method, path", [("GET", "/tenants/alpha/memories"),
+                                          ("GET", "/tenants/alpha/memories?query=alice+mill"),
+                                          ("POST", "/tenants/alpha/memories")])
+def test_without_a_token_of_the_paths_tenant_nothing_is_read_or_written(service, stored, forgery, method, path):
+    """Seed 000 SEC-02 negative testing through the whole service: a caller that cannot prove it acts for alpha reads
+    nothing of alpha's and writes nothing for alpha (401 without a valid token, 403 with another tenant's)."""
+    count = f"SELECT count(*) FROM memories WHERE {DATABASE.tenant_column} = 'alpha'"
+    before = superuser_sql(service.postgres, count)
+    status, answer = call(service, method, path, {"content": "planted by a stranger"} if method == "POST" else None,
+                          token=_forged(service, forgery))
+    assert status == (403 if forgery == "for another tenant" else 401), (status, answer)
+    assert CONTENT not in json.dumps(answer) and "memories" not in answer
+    assert superuser_sql(service.postgres, count) == before
+
+
+def test_a_refused_token_is_logged_without_the_token(service, stored):
+    token = _forged(service, "signed with another key")
+    call(service, "GET", "/tenants/alpha/memories", token=token)
+    logs = service.api.logs().decode()
+    refusals = [json.loads(line) for line in logs.splitlines() if line.startswith("{") and "request.refused" in line]
+    assert any(event["status"] == 401 for event in refusals), logs[-2000:]
+    assert token.split(".")[2] not in logs and token.split(".")[1] not in logs
 
 
 def test_every_recall_through_the_api_leaves_an_audit_row_of_the_app_role(service, stored):

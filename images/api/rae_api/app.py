@@ -1,5 +1,9 @@
 """The reference API: store and recall a tenant's memories, and a health endpoint.
 
+- Every tenant route needs `Authorization: Bearer <token>`: a JWT signed with the stack's Ed25519 key (EdDSA only:
+  the API holds the public key and cannot mint one), for this audience, naming the path's tenant in `sub`, with
+  `iat` and `exp` at most RAE_API_BEARER_MAX_LIFETIME_S apart. No or a bad token: 401; another tenant: 403.
+
 - Postgres only through the SECURITY DEFINER functions (memory_store, memory_recall), which enforce the tenant and
   append the audit row; TLS 1.3 verified by the server's name (sslmode=verify-full), scram, and the client
   certificate of the application role when one is mounted.
@@ -21,6 +25,8 @@ import sys
 import time
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 import psycopg
 import structlog
 import uvicorn
@@ -34,6 +40,7 @@ from rae_api.masking import mask_personal_data
 
 TENANT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 TOKEN_LIFETIME_S = 60
+CLOCK_SKEW_S = 60  # a tenant token's iat may lie this far ahead of the API's clock
 
 
 def _env(name: str) -> str:
@@ -89,6 +96,18 @@ class Settings:
         self.qdrant_tls.minimum_version = ssl.TLSVersion.TLSv1_3
         # Qdrant's front requires a client certificate of the stack's CA (CN rae-api): without one it refuses.
         self.qdrant_tls.load_cert_chain(_env("RAE_QDRANT_CLIENT_CERT_FILE"), _env("RAE_QDRANT_CLIENT_KEY_FILE"))
+        with open(_env("RAE_API_BEARER_PUBLIC_KEY_FILE"), "rb") as handle:
+            self.tenant_key = _ed25519_public_key(handle.read())
+        self.tenant_audience = _env("RAE_API_BEARER_AUDIENCE")
+        self.tenant_token_max_lifetime_s = int(_env("RAE_API_BEARER_MAX_LIFETIME_S"))
+
+
+def _ed25519_public_key(pem: bytes):
+    """The Ed25519 public key of a PEM file; anything else stops the API at start."""
+    key = load_pem_public_key(pem)
+    if not isinstance(key, Ed25519PublicKey):
+        sys.exit("rae-api: the tenant-token public key is not an Ed25519 key")
+    return key
 
 
 settings: Settings | None = None
@@ -101,9 +120,25 @@ class Refused(Exception):
 
 
 def _tenant(request: Request) -> str:
+    """The path's tenant, once the caller's bearer token proves it acts for that tenant."""
     tenant = request.path_params["tenant"]
     if not (0 < len(tenant) <= 63 and tenant[0].isalnum() and all(c in TENANT_CHARS for c in tenant)):
         raise Refused(400, "not a tenant id")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refused(401, "a bearer token is required")
+    try:
+        claims = jwt.decode(token.strip(), settings.tenant_key, algorithms=["EdDSA"], audience=settings.tenant_audience,
+                            options={"require": ["exp", "iat", "sub", "aud"]})
+    except jwt.PyJWTError as error:
+        raise Refused(401, f"token refused: {type(error).__name__}") from None
+    lifetime = claims["exp"] - claims["iat"]
+    if not isinstance(lifetime, int) or lifetime > settings.tenant_token_max_lifetime_s:
+        raise Refused(401, f"token refused: it lives longer than {settings.tenant_token_max_lifetime_s} s")
+    if claims["iat"] > time.time() + CLOCK_SKEW_S:
+        raise Refused(401, "token refused: issued in the future")
+    if claims["sub"] != tenant:
+        raise Refused(403, "the token is for another tenant")
     return tenant
 
 
@@ -205,7 +240,8 @@ async def health(_request: Request) -> JSONResponse:
 
 async def refused(_request: Request, error: Refused) -> JSONResponse:
     log.info("request.refused", reason=error.reason, status=error.status)
-    return JSONResponse({"error": error.reason}, status_code=error.status)
+    headers = {"WWW-Authenticate": 'Bearer realm="rae-api"'} if error.status == 401 else None
+    return JSONResponse({"error": error.reason}, status_code=error.status, headers=headers)
 
 
 async def database_refused(_request: Request, error: psycopg.Error) -> JSONResponse:

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from baseline import BaselineViolation
+from baseline import API, BaselineViolation
 from components import api_runtime
 from components.api import ApiService, ApiServiceArgs
 from tests.unit.components.harness import declare, one
@@ -14,7 +14,8 @@ IMAGE = "sha256:" + "5" * 64
 SECRETS = api_runtime.ApiSecrets("/srv/data/s/api.crt", "/srv/data/s/api.key", "/srv/data/s/ca.crt",
                                  "/srv/data/s/pg-app", "/srv/data/s/qdrant-key",
                                  qdrant_client_cert="/srv/data/s/qdrant-client.crt",
-                                 qdrant_client_key="/srv/data/s/qdrant-client.key")
+                                 qdrant_client_key="/srv/data/s/qdrant-client.key",
+                                 tenant_token_public_key="/srv/data/s/tenant-token-public.pem")
 
 
 def _api(image=IMAGE, proxy_network="rae-unit-api", stores_network="rae-unit-backend", secrets=SECRETS) -> list[dict]:
@@ -73,3 +74,17 @@ def test_the_request_limits_are_the_baseline_s_for_the_proxy_and_the_api_alike()
     envs = one(_api(), "docker:index/container:Container")["envs"]
     assert f"RAE_API_MAX_BODY_BYTES={API.max_body_bytes}" in envs and f"RAE_API_KEEPALIVE_S={API.keepalive_s}" in envs
     assert f"RAE_API_MAX_CONCURRENCY={API.max_concurrency}" in envs
+
+
+def test_without_the_tenant_token_key_the_api_is_refused():
+    """No public key, no caller bound to a tenant: the component refuses rather than run an API anyone can use."""
+    with pytest.raises(BaselineViolation, match="A.5.15"):
+        _api(secrets=dataclasses.replace(SECRETS, tenant_token_public_key=None))
+
+
+def test_the_tenant_token_settings_reach_the_api_as_the_baseline_states_them():
+    container = one(_api(), "docker:index/container:Container")
+    assert f"RAE_API_BEARER_MAX_LIFETIME_S={API.tenant_token_max_lifetime_s}" in container["envs"]
+    assert f"RAE_API_BEARER_PUBLIC_KEY_FILE={api_runtime.TENANT_TOKEN_PUBLIC_KEY_PATH}" in container["envs"]
+    mounts = {m["target"]: m["source"] for m in container["mounts"]}
+    assert mounts[api_runtime.TENANT_TOKEN_PUBLIC_KEY_PATH] == "/srv/data/s/tenant-token-public.pem"
