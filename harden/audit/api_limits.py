@@ -1,11 +1,14 @@
 """The API's request limits (baseline API) as the live stack runs them: read from the TLS proxy's own HAProxy config
-(inside its container) and from the API container's environment, through the Docker API.
+(inside its container) and from the API container's environment, through the Docker API; and the tenant-token
+requirement as a caller meets it (a tenant route asked through the stack's endpoint without a valid token).
 
 One evidence item per setting and container: the value found against the baseline's. A container that is not running,
 a config that cannot be read or a line that is not there is unknown or fail, never pass.
 """
 
+import http.client
 import re
+import ssl
 
 from baseline import API
 from components import api_runtime, proxy_runtime
@@ -82,4 +85,41 @@ def collect(client, declared: dict[str, str], proxy_name: str = "tls-proxy",
                                      UNKNOWN, API.controls("max_body_bytes"), "container not readable"))
             continue
         evidence += read(container)
+    return evidence
+
+
+# The tenant the probe names: no tenant of the service is asked for its data (and with the requirement met, none is).
+PROBE_TENANT = "audit-probe"
+_PROBES = {"no_token": ("no Authorization header", None),
+           "unsigned_token": ("a token no key of the stack signed", "e30.e30.AAAA")}
+
+
+def tenant_token_evidence(endpoint: str, ca_file: str | None, timeout: float = 10) -> list[Evidence]:
+    """`GET /tenants/audit-probe/memories` through the stack's API endpoint (host:port), TLS verified against the
+    stack's CA: without a token, and with a token no key signed. Each must answer 401; any other answer fails, a
+    connection that cannot be made is unknown."""
+    host, _, port = endpoint.rpartition(":")
+    evidence = []
+    for name, (probe, token) in _PROBES.items():
+        check = f"api_tenant_token_required:{name}"
+        try:
+            context = ssl.create_default_context(cafile=ca_file)
+            context.minimum_version = ssl.TLSVersion.TLSv1_3
+            connection = http.client.HTTPSConnection(host, int(port), context=context, timeout=timeout)
+            try:
+                connection.request("GET", f"/tenants/{PROBE_TENANT}/memories",
+                                   headers={"Authorization": f"Bearer {token}"} if token else {})
+                response = connection.getresponse()
+                body = response.read(2048)
+            finally:
+                connection.close()
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            evidence.append(Evidence("stack", f"api/{endpoint}", check, 401, f"{type(error).__name__}: {error}",
+                                     UNKNOWN, API.controls("tenant_token_max_lifetime_s"), "no answer to read"))
+            continue
+        status = PASS if response.status == 401 else FAIL
+        detail = (f"GET /tenants/{PROBE_TENANT}/memories with {probe}: HTTP {response.status}"
+                  + ("" if status == PASS else f"; the API answered without a valid token ({body[:120]!r})"))
+        evidence.append(Evidence("stack", f"api/{endpoint}", check, 401, response.status, status,
+                                 API.controls("tenant_token_max_lifetime_s"), detail))
     return evidence

@@ -186,6 +186,10 @@ def collect(options: AuditOptions, endpoints, redactor: Redactor, scratch: Path)
             outputs = stack.stack_outputs(resources)
             evidence += stack.unencrypted_volume_evidence(outputs, options.stack)
             endpoints = endpoints + _stack_endpoints(outputs, options, scratch, resources, client)
+            api = outputs.get("apiEndpoint")
+            if isinstance(api, str) and api.rpartition(":")[2].isdigit() and " " not in api:
+                progress(f"stack {options.stack}: a tenant route asked without a valid token at {api}")
+                evidence += api_limits.tenant_token_evidence(api, options.ca or _stack_ca(outputs, scratch))
     endpoints = _unique(endpoints)
     if endpoints:
         evidence += tls_probe.collect(endpoints, options.timeout, progress)
@@ -218,14 +222,19 @@ def _unique(endpoints: list) -> list:
     return list(chosen.values())
 
 
+def _stack_ca(outputs: dict, scratch: Path) -> str | None:
+    """The CA certificate the stack exports, as a file in the run's scratch directory (None when it exports none)."""
+    if not isinstance(outputs.get("caCertPem"), str):
+        return None
+    ca_file = scratch / "stack-ca.pem"
+    ca_file.write_text(outputs["caCertPem"], encoding="utf-8")
+    return str(ca_file)
+
+
 def _stack_endpoints(outputs: dict, options: AuditOptions, scratch: Path, resources: list, client) -> list:
     """Endpoints the stack exports and the servers of its internal hops (mutual TLS required), probed against the CA
     certificate it exports (unless --ca names one)."""
-    ca_path = options.ca
-    if not ca_path and isinstance(outputs.get("caCertPem"), str):
-        ca_file = scratch / "stack-ca.pem"
-        ca_file.write_text(outputs["caCertPem"], encoding="utf-8")
-        ca_path = str(ca_file)
+    ca_path = options.ca or _stack_ca(outputs, scratch)
     specs = stack.endpoints_from_outputs(outputs, ca_path)
     internal = stack.internal_endpoints(resources, client, ca_path)
     progress(f"stack {options.stack}: {len(specs)} endpoints from the stack outputs, {len(internal)} internal hops "

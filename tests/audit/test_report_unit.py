@@ -477,3 +477,36 @@ def test_api_limits_fail_where_the_live_config_differs_from_the_baseline():
     found = {e.check: e for e in api_limits.api_evidence(Container("rae-api", env))}
     assert found["api_limit:max_body_bytes"].status == "pass" and found["api_limit:max_concurrency"].status == "fail"
     assert found["api_limit:max_concurrency"].actual == "absent"
+
+
+def test_a_tenant_route_answered_without_a_token_fails_and_no_answer_is_unknown(test_pki):
+    """The audit's tenant-token probe against an API that answers anyone (fail) and an address nobody serves (unknown)."""
+    import http.server
+    import ssl
+    import threading
+
+    from harden.audit import api_limits
+    from tests.fixtures.docker_engine import free_port
+
+    class Open(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"memories": []}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Open)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(test_pki.server_cert, test_pki.server_key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        found = api_limits.tenant_token_evidence(f"127.0.0.1:{server.server_address[1]}", str(test_pki.ca_cert))
+    finally:
+        server.shutdown()
+    assert [e.status for e in found] == ["fail", "fail"] and {e.actual for e in found} == {200}
+    assert "without a valid token" in found[0].detail
+    nobody = api_limits.tenant_token_evidence(f"127.0.0.1:{free_port()}", str(test_pki.ca_cert), timeout=3)
+    assert [e.status for e in nobody] == ["unknown", "unknown"]

@@ -112,3 +112,12 @@ def test_stack_audit_reads_the_api_limits_the_proxy_and_the_api_run_with(clean_s
     limits = [e for e in report["evidence"] if e["check"].startswith("api_limit:")]
     assert {e["check"].split(":", 1)[1] for e in limits} == {name for name, _ in API.items()}
     assert all(e["status"] == "pass" and e["actual"] == e["expected"] for e in limits), limits
+
+
+def test_stack_audit_asks_a_tenant_route_without_a_valid_token_and_is_refused(clean_stack_audit):
+    """Observed, not read from config: the stack's API endpoint answers 401 to a tenant route without a token and with
+    a token no key of the stack signed (harden/audit/api_limits.tenant_token_evidence)."""
+    _, report, _ = clean_stack_audit
+    probes = [e for e in report["evidence"] if e["check"].startswith("api_tenant_token_required:")]
+    assert len(probes) == 2 and all(e["status"] == "pass" and e["actual"] == 401 for e in probes), probes
+    assert all("A.5.15" in e["controls"] for e in probes)
