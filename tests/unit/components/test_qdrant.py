@@ -304,5 +304,8 @@ def test_tenant_tokens_refuse_bad_tenants_and_global_access(tenant, access):
 
 
 def test_the_gcp_stack_pins_the_official_image_of_the_same_release():
+    """By the official digest, through an Artifact Registry remote repository of Docker Hub (the VM reaches Google's
+    APIs only)."""
     config = yaml.safe_load((REPO / "Pulumi.gcp.yaml").read_text())["config"]
-    assert config["rae:qdrantImage"] == qdrant_runtime.OFFICIAL_IMAGE
+    assert config["rae:qdrantImage"].endswith("-docker.pkg.dev/rae-core-prod/dockerhub/" + qdrant_runtime.OFFICIAL_IMAGE)
+    qdrant_runtime.check_image(config["rae:qdrantImage"], local_build_allowed=False)
