@@ -106,7 +106,7 @@ class ApiFiles:
 
 # The names of the API's own TLS listener (images/api/rae_api/app.py main()). Cloud Run's front end forwards requests
 # to the container without TLS, so on gcp none is set and the reference API refuses to start there (it names the
-# first one missing): it has no mode for a platform that terminates TLS (see docs/gcp.md).
+# first one missing): it has no mode for a platform that terminates TLS (README, "The gcp stack").
 LISTENER_ENV = ("RAE_API_TLS_CERT_FILE", "RAE_API_TLS_KEY_FILE")
 
 
@@ -135,7 +135,8 @@ def api_env(files: ApiFiles, postgres_host, qdrant_host: str) -> dict:
     if files.tls_cert:
         env |= dict(zip(LISTENER_ENV, (files.tls_cert, files.tls_key)))
     if all(client_cert):
-        env |= {"RAE_PG_CLIENT_CERT_FILE": files.postgres_client_cert, "RAE_PG_CLIENT_KEY_FILE": files.postgres_client_key}
+        env |= {"RAE_PG_CLIENT_CERT_FILE": files.postgres_client_cert,
+                "RAE_PG_CLIENT_KEY_FILE": files.postgres_client_key}
     return env
 
 

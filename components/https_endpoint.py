@@ -109,7 +109,8 @@ class HttpsEndpoint(pulumi.ComponentResource):
                     for secret, secret_id in sorted(args.secret_files.items())],
                 containers=[gcp.cloudrunv2.ServiceTemplateContainerArgs(
                     image=args.image,
-                    ports=gcp.cloudrunv2.ServiceTemplateContainerPortsArgs(container_port=args.port) if args.port else None,
+                    ports=(gcp.cloudrunv2.ServiceTemplateContainerPortsArgs(container_port=args.port)
+                           if args.port else None),
                     volume_mounts=[gcp.cloudrunv2.ServiceTemplateContainerVolumeMountArgs(
                         name=secret, mount_path=f"{SECRETS_DIR}/{secret}") for secret in sorted(args.secret_files)],
                     envs=[gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=key, value=value)

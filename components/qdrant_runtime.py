@@ -76,9 +76,9 @@ FRONT_CLIENT_KEY_PATH = FRONT_CLIENT_CERT_PATH + ".key"  # HAProxy loads "<crt>.
 # The client identities (certificate CN, signed by the stack's CA) the front lets through: the API and the backup.
 FRONT_CLIENTS = ("rae-api", "rae-backup")
 
-# The official image by digest, from Docker Hub or a registry that mirrors it under its own path (an Artifact
-# Registry remote repository: LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/qdrant/qdrant): the digest pins the content.
-_OFFICIAL_DIGEST = re.compile(r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::[0-9]+)?/(?:[a-z0-9._-]+/)*)?"
+# The official image by digest, from Docker Hub or through an Artifact Registry remote repository of Docker Hub
+# (LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/qdrant/qdrant), which keeps its path and digest; no other registry.
+_OFFICIAL_DIGEST = re.compile(r"^(?:[a-z0-9-]+-docker\.pkg\.dev/[a-z][a-z0-9-]{4,28}[a-z0-9]/[a-z0-9][a-z0-9._-]*/)?"
                               r"qdrant/qdrant@sha256:[0-9a-f]{64}$")
 _LOCAL_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # the tenant ids components/sql/005 accepts
@@ -103,7 +103,8 @@ def check_image(image: str, local_build_allowed: bool = True) -> None:
     """The official image pinned by digest, or (docker targets) our build by its local image id."""
     official = bool(_OFFICIAL_DIGEST.match(image or ""))
     local = local_build_allowed and bool(_LOCAL_IMAGE_ID.match(image or ""))
-    accepted = "[<registry>/<path>/]qdrant/qdrant@sha256:<64 hex>" + (" or a local image id sha256:<64 hex>" if local_build_allowed else "")
+    accepted = "[LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/]qdrant/qdrant@sha256:<64 hex>" + (
+        " or a local image id sha256:<64 hex>" if local_build_allowed else "")
     require(official or local, f"Qdrant image {image!r} must be {accepted}", CONTAINER.controls("image_pinning"))
 
 

@@ -19,8 +19,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 TARGETS = ("local", "gcp")
 IMAGES = ("base", "postgres", "tls-proxy", "qdrant", "api")
 # An Artifact Registry Docker image by digest: LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/PATH@sha256:<64 hex>.
-_ARTIFACT_REGISTRY_IMAGE = re.compile(r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])/"
-                                      r"(?P<repository>[a-z0-9][a-z0-9._-]*)/[a-z0-9][a-z0-9._/-]*@sha256:[0-9a-f]{64}$")
+_ARTIFACT_REGISTRY_IMAGE = re.compile(
+    r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])/"
+    r"(?P<repository>[a-z0-9][a-z0-9._-]*)/[a-z0-9][a-z0-9._/-]*@sha256:[0-9a-f]{64}$")
 
 
 def artifact_repository(image: str) -> str | None:

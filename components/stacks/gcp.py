@@ -66,7 +66,8 @@ def build() -> None:
     # Qdrant's VM pulls its two images from their Artifact Registry repositories: read on those repositories only.
     pulls = {"qdrant": [ResourceGrant("artifact_repository", repository, "roles/artifactregistry.reader")
                         for repository in config.vm_image_repositories]}
-    identities = {service: ServiceIdentity(service, ServiceIdentityArgs(service, pulls.get(service, ()), project=project))
+    identities = {service: ServiceIdentity(service, ServiceIdentityArgs(service, pulls.get(service, ()),
+                                                                        project=project))
                   for service in SERVICES}
     ci = CiFederation("ci", CiFederationArgs(config.repository, identities["ci"].account.name, config.ci_subject,
                                              project=project))
