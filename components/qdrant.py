@@ -180,12 +180,13 @@ def cloud_init(store: ContainerSpec, front: ContainerSpec, secrets: Mapping[str,
             SECRETS.controls("delivery"))
     mode = f"{SECRETS.file_mode:04o}"
     # COS ships neither Python nor jq: the two JSON answers are cut with sed. A file is written under umask 077, then
-    # given to its reader; any failed fetch fails the unit, and the containers unit with it.
-    fetch = [f"curl -sf -H \"Authorization: Bearer $TOKEN\" "
-             f"https://secretmanager.googleapis.com/v1/{name}/versions/latest:access "
-             f"| tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d "
-             f"> {path} && chmod {mode} {path} && chown {readers[path].uid}:{readers[path].gid} {path}"
-             for path, name in sorted(secrets.items())]
+    # given to its reader. One command per line: `set -e` stops at the first failed fetch (it would not inside an
+    # `&&` list), which fails the unit, and the containers unit with it.
+    fetch = [line for path, name in sorted(secrets.items()) for line in (
+        f"curl -sf -H \"Authorization: Bearer $TOKEN\" "
+        f"https://secretmanager.googleapis.com/v1/{name}/versions/latest:access "
+        f"| tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d > {path}",
+        f"chmod {mode} {path}", f"chown {readers[path].uid}:{readers[path].gid} {path}")]
     token = ("TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' "
              "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token "
              "| sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')")

@@ -1,6 +1,7 @@
 """Qdrant: official image by digest or our build, non-root, behind a TLS 1.3 front, API keys only in a secret config
 file; on gcp a CMEK VM running the same store and front from cloud-init."""
 
+import os
 import re
 import shlex
 from dataclasses import replace
@@ -229,7 +230,7 @@ def test_the_front_mounts_a_tls13_config_that_requires_client_certificates(vm):
 def test_each_secret_file_is_fetched_into_tmpfs_for_its_own_reader(vm):
     fetch = _written(vm)["/etc/rae-qdrant/fetch-secrets.sh"]["content"]
     assert SECRETS.file_mode == 0o400
-    owners = dict(re.findall(r"> (/run/qdrant/\S+) && chmod 0400 \S+ && chown (\d+:\d+)", fetch))
+    owners = dict(re.findall(r"> (/run/qdrant/\S+)\nchmod 0400 \1\nchown (\d+:\d+) \1\n", fetch))
     store_uid, front_uid = "%d:%d" % service_user("qdrant-store"), "%d:%d" % service_user("qdrant")
     assert owners == {"/run/qdrant/local.yaml": store_uid, "/run/qdrant/cert.pem": store_uid,
                       "/run/qdrant/key.pem": store_uid, "/run/qdrant/ca.pem": store_uid,
@@ -273,6 +274,12 @@ def test_the_vm_pulls_from_artifact_registry_with_its_own_identity(vm):
     assert commands.index(login) < commands.index(_started(vm, "qdrant-store"))
     instance = one(vm, "gcp:compute/instance:Instance")
     assert instance["serviceAccount"]["email"] == "rae-qdrant@p.iam.gserviceaccount.com"
+    # bash parses both scripts as rendered (`bash -n`: syntax only; they run on the VM).
+    import subprocess
+
+    for path in ("/etc/rae-qdrant/start.sh", "/etc/rae-qdrant/fetch-secrets.sh"):
+        parsed = subprocess.run(["bash", "-n"], input=_written(vm)[path]["content"], capture_output=True, text=True)
+        assert parsed.returncode == 0, parsed.stderr
 
 
 def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service(vm):
@@ -357,3 +364,70 @@ def test_the_gcp_stack_pins_the_official_image_of_the_same_release():
     config = yaml.safe_load((REPO / "Pulumi.gcp.yaml").read_text())["config"]
     assert config["rae:qdrantImage"].endswith("-docker.pkg.dev/rae-core-prod/dockerhub/" + qdrant_runtime.OFFICIAL_IMAGE)
     qdrant_runtime.check_image(config["rae:qdrantImage"], local_build_allowed=False)
+
+
+CURL_SHIM = r"""#!/bin/bash
+# Answers as the metadata server and Secret Manager do; refuses a request without the token, and the secret FAILING.
+url="${@: -1}"
+case "$url" in
+  *metadata.google.internal*) echo '{"access_token":"tok-1","expires_in":3599,"token_type":"Bearer"}' ;;
+  *secrets/FAILING/*) exit 22 ;;
+  https://secretmanager.googleapis.com/v1/*)
+    [ "$3" = "Authorization: Bearer tok-1" ] || exit 22
+    name=${url#*secrets/}; name=${name%%/*}
+    printf '{\n  "name": "%s",\n  "payload": {\n    "data": "%s"\n  }\n}\n' "$name" \
+      "$(printf 'content of %s' "$name" | base64 -w0)" ;;
+  *) exit 22 ;;
+esac
+"""
+
+
+def _fetch_for_real(tmp_path, monkeypatch, failing: str | None = None):
+    """Render the secrets unit's script and run it with bash, its curl answering as GCP would (the only stand-in):
+    tr, sed, base64, chmod and chown really run. /dev/shm stands in for the VM's tmpfs."""
+    import subprocess
+
+    import components.qdrant as qdrant_module
+
+    monkeypatch.setattr(qdrant_module, "VM_SECRETS_PATH", "/dev/shm")
+    root = tmp_path / "secrets"
+    root.mkdir()
+    store_files = QdrantSecrets(*(str(root / n) for n in ("local.yaml", "cert.pem", "key.pem", "ca.pem")))
+    front_files = FrontSecrets(*(str(root / n) for n in ("front.cfg", "front-cert.pem", "front-key.pem",
+                                                         "front-ca.pem", "front-client-cert.pem", "front-client-key.pem")))
+    roots = (str(tmp_path),)
+    store = qdrant_spec(IMAGE, str(tmp_path / "storage"), store_files, networks=("rae-qdrant",), host_roots=roots)
+    front = qdrant_runtime.front_spec(PROXY_IMAGE, front_files, networks=("rae-qdrant-front", "rae-qdrant"),
+                                      host_roots=roots, publish_on=VM_ADDRESS)
+    names = {path: f"projects/p/secrets/{'FAILING' if path.endswith(failing or '//') else path.rsplit('/', 1)[1]}"
+             for path in (*vars(store_files).values(), *vars(front_files).values())}
+    config = yaml.safe_load(cloud_init(store, front, names, "/dev/sdb"))
+    (script,) = [f["content"] for f in config["write_files"] if f["path"].endswith("/fetch-secrets.sh")]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "curl").write_text(CURL_SHIM)
+    (bin_dir / "curl").chmod(0o755)
+    (tmp_path / "fetch-secrets.sh").write_text(script)
+    run = subprocess.run(["bash", str(tmp_path / "fetch-secrets.sh")], capture_output=True, text=True, timeout=60,
+                         env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    return run, store, front, store_files, front_files
+
+
+def test_the_secrets_script_writes_each_file_for_its_reader_only(tmp_path, monkeypatch):
+    run, store, front, store_files, front_files = _fetch_for_real(tmp_path, monkeypatch)
+    assert run.returncode == 0, run.stderr
+    for spec, files in ((store, store_files), (front, front_files)):
+        for path in vars(files).values():
+            stat = os.stat(path)
+            assert (stat.st_mode & 0o777, stat.st_uid, stat.st_gid) == (SECRETS.file_mode, spec.uid, spec.gid), path
+            assert open(path).read() == f"content of {path.rsplit('/', 1)[1]}"
+
+
+def test_a_failed_fetch_fails_the_secrets_unit_and_writes_nothing_after_it(tmp_path, monkeypatch):
+    run, _store, _front, store_files, front_files = _fetch_for_real(tmp_path, monkeypatch, failing="front-ca.pem")
+    assert run.returncode != 0
+    written = sorted(path for path in (*vars(store_files).values(), *vars(front_files).values())
+                     if os.path.exists(path) and os.path.getsize(path))
+    # Files are fetched in path order: those before the failing one were written, none after it.
+    assert written == sorted(p for p in (*vars(store_files).values(), *vars(front_files).values())
+                             if p.rsplit("/", 1)[1] < "front-ca.pem")
