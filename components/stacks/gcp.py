@@ -87,7 +87,7 @@ def build() -> None:
     qdrant, qdrant_client = _qdrant(config, identities, keys, ca, generated, vpc, subnet)
     # The API's client certificate towards Cloud SQL (issued by Cloud SQL's client CA, CN rae-api) and the server CA
     # that verifies the instance's name: files of the API's identity only.
-    pg_client = database.client_certificate("postgres-api-client", api_runtime.QDRANT_CLIENT_NAME)
+    pg_client = database.client_certificate("postgres-api-client", api_runtime.NAME)
     pg_files = {"postgres-client-cert": pg_client.cert, "postgres-client-key": pg_client.private_key,
                 "postgres-ca": pg_client.server_ca_cert}
     postgres_client = Secrets("api-postgres-client", SecretsArgs(
@@ -102,7 +102,8 @@ def build() -> None:
         postgres_password=mounted_path("postgres-app-password"), qdrant_api_key=mounted_path("qdrant-api-key"),
         qdrant_client_cert=mounted_path("qdrant-client-cert"), qdrant_client_key=mounted_path("qdrant-client-key"),
         postgres_client_cert=mounted_path("postgres-client-cert"),
-        postgres_client_key=mounted_path("postgres-client-key")), postgres_host=database.host, qdrant_host=QDRANT_ADDRESS)
+        postgres_client_key=mounted_path("postgres-client-key")),
+        postgres_host=database.host, qdrant_host=QDRANT_ADDRESS)
     api = HttpsEndpoint("api", HttpsEndpointArgs(
         region=config.region, image=config.api_image, service_account=identities["api"].email,
         domains=config.domains, subnetwork=subnet.id, project=project, port=api_runtime.LISTEN_PORT,
