@@ -90,6 +90,72 @@ def healthcheck() -> Healthcheck:
                        interval_s=5, timeout_s=3, retries=5, start_period_s=20)
 
 
+@dataclass(frozen=True)
+class ApiFiles:
+    """Where, inside the API's container, each file it reads sits (the target's mounts put them there).
+
+    + ca_cert: the stack's CA: verifies Qdrant's front (and, where the API serves TLS itself, its clients)
+    + postgres_ca_cert: verifies Postgres's server certificate (the stack's CA on docker, Cloud SQL's server CA on gcp)
+    + postgres_password, qdrant_api_key: the application role's password, the key that signs the tenants' JWTs
+    + qdrant_client_cert, qdrant_client_key: the API's client certificate towards Qdrant's front
+    + tls_cert, tls_key: the API's own TLS listener (docker: the TLS proxy's mutual TLS 1.3 hop); None where the
+      platform's front end terminates TLS (Cloud Run), see LISTENER_ENV
+    + postgres_client_cert, postgres_client_key: the application role's client certificate, where Postgres asks for one
+    + tenant_token_public_key: verifies the tenants' bearer tokens (baseline API.tenant_token_max_lifetime_s)
+    """
+
+    ca_cert: str
+    postgres_ca_cert: str
+    postgres_password: str
+    qdrant_api_key: str
+    qdrant_client_cert: str
+    qdrant_client_key: str
+    tenant_token_public_key: str
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    postgres_client_cert: str | None = None
+    postgres_client_key: str | None = None
+
+
+# The names of the API's own TLS listener (images/api/rae_api/app.py main()). Cloud Run's front end forwards requests
+# to the container without TLS, so on gcp none is set and the reference API refuses to start there (it names the
+# first one missing): it has no mode for a platform that terminates TLS (README, "The gcp stack").
+LISTENER_ENV = ("RAE_API_TLS_CERT_FILE", "RAE_API_TLS_KEY_FILE")
+
+
+def api_env(files: ApiFiles, postgres_host, qdrant_host: str) -> dict:
+    """The API's environment, on every target: each value an address, a limit or the path of a file (never a secret).
+
+    + files: the in-container paths of the files it reads
+    + postgres_host: the name Postgres's server certificate carries (sslmode=verify-full checks it); on gcp a value
+      Pulumi resolves later (the Cloud SQL instance's DNS name)
+    + qdrant_host: the name or address Qdrant's front's certificate carries
+    """
+    client_cert = (files.postgres_client_cert, files.postgres_client_key)
+    require(all(client_cert) or not any(client_cert),
+            "the API's Postgres client certificate needs both its certificate and its key", TLS.controls("min_version"))
+    require(bool(files.tls_cert) == bool(files.tls_key),
+            "the API's TLS listener needs both its certificate and its key", TLS.controls("min_version"))
+    env = {"RAE_API_PORT": str(LISTEN_PORT), "RAE_CA_FILE": files.ca_cert,
+           "RAE_API_MAX_BODY_BYTES": str(MAX_BODY_BYTES), "RAE_API_KEEPALIVE_S": str(KEEPALIVE_S),
+           "RAE_API_MAX_CONCURRENCY": str(MAX_CONCURRENCY),
+           "RAE_PG_HOST": postgres_host, "RAE_PG_PORT": str(postgres_runtime.PORT),
+           "RAE_PG_DATABASE": postgres_runtime.DATABASE_NAME, "RAE_PG_USER": postgres_runtime.APP_ROLE,
+           "RAE_PG_PASSWORD_FILE": files.postgres_password, "RAE_PG_CA_FILE": files.postgres_ca_cert,
+           "RAE_QDRANT_HOST": qdrant_host, "RAE_QDRANT_PORT": str(qdrant_runtime.HTTP_PORT),
+           "RAE_QDRANT_API_KEY_FILE": files.qdrant_api_key, "RAE_QDRANT_CLIENT_CERT_FILE": files.qdrant_client_cert,
+           "RAE_QDRANT_CLIENT_KEY_FILE": files.qdrant_client_key,
+           "RAE_API_BEARER_PUBLIC_KEY_FILE": files.tenant_token_public_key,
+           "RAE_API_BEARER_AUDIENCE": TENANT_TOKEN_AUDIENCE,
+           "RAE_API_BEARER_MAX_LIFETIME_S": str(TENANT_TOKEN_MAX_LIFETIME_S)}
+    if files.tls_cert:
+        env |= dict(zip(LISTENER_ENV, (files.tls_cert, files.tls_key)))
+    if all(client_cert):
+        env |= {"RAE_PG_CLIENT_CERT_FILE": files.postgres_client_cert,
+                "RAE_PG_CLIENT_KEY_FILE": files.postgres_client_key}
+    return env
+
+
 def api_spec(image: str, secrets: ApiSecrets, networks: tuple[str, ...], name: str = NAME,
              postgres_host: str = "postgres", qdrant_host: str | None = None,
              host_roots: tuple[str, ...] = CONTAINER.host_roots) -> ContainerSpec:
@@ -111,31 +177,23 @@ def api_spec(image: str, secrets: ApiSecrets, networks: tuple[str, ...], name: s
     require(bool(secrets.tenant_token_public_key),
             "the API needs the tenant-token public key (ApiSecrets.tenant_token_public_key): without it no caller could "
             "be bound to a tenant", API.controls("tenant_token_max_lifetime_s"))
-    client_cert = (secrets.postgres_client_cert, secrets.postgres_client_key)
-    require(all(client_cert) or not any(client_cert),
-            "the API's Postgres client certificate needs both its certificate and its key", TLS.controls("min_version"))
+    client_cert = all((secrets.postgres_client_cert, secrets.postgres_client_key))
+    # The stack's CA verifies Postgres too on docker: one file, named for each hop that trusts it.
+    env = api_env(ApiFiles(ca_cert=CA_PATH, postgres_ca_cert=CA_PATH, postgres_password=PG_PASSWORD_PATH,
+                           qdrant_api_key=QDRANT_KEY_PATH, qdrant_client_cert=QDRANT_CLIENT_CERT_PATH,
+                           qdrant_client_key=QDRANT_CLIENT_KEY_PATH, tenant_token_public_key=TENANT_TOKEN_PUBLIC_KEY_PATH,
+                           tls_cert=TLS_CERT_PATH, tls_key=TLS_KEY_PATH,
+                           postgres_client_cert=PG_CLIENT_CERT_PATH if secrets.postgres_client_cert else None,
+                           postgres_client_key=PG_CLIENT_KEY_PATH if secrets.postgres_client_key else None),
+                  postgres_host=postgres_host, qdrant_host=qdrant_host or qdrant_runtime.FRONT_NAME)
     files = [SecretFile(secrets.tls_cert, TLS_CERT_PATH), SecretFile(secrets.tls_key, TLS_KEY_PATH),
              SecretFile(secrets.ca_cert, CA_PATH), SecretFile(secrets.postgres_password, PG_PASSWORD_PATH),
              SecretFile(secrets.qdrant_api_key, QDRANT_KEY_PATH),
              SecretFile(secrets.qdrant_client_cert, QDRANT_CLIENT_CERT_PATH),
              SecretFile(secrets.qdrant_client_key, QDRANT_CLIENT_KEY_PATH),
              SecretFile(secrets.tenant_token_public_key, TENANT_TOKEN_PUBLIC_KEY_PATH)]
-    env = {"RAE_API_PORT": str(LISTEN_PORT), "RAE_API_TLS_CERT_FILE": TLS_CERT_PATH,
-           "RAE_API_TLS_KEY_FILE": TLS_KEY_PATH, "RAE_CA_FILE": CA_PATH,
-           "RAE_API_MAX_BODY_BYTES": str(MAX_BODY_BYTES), "RAE_API_KEEPALIVE_S": str(KEEPALIVE_S),
-           "RAE_API_MAX_CONCURRENCY": str(MAX_CONCURRENCY),
-           "RAE_PG_HOST": postgres_host, "RAE_PG_PORT": str(postgres_runtime.PORT),
-           "RAE_PG_DATABASE": postgres_runtime.DATABASE_NAME, "RAE_PG_USER": postgres_runtime.APP_ROLE,
-           "RAE_PG_PASSWORD_FILE": PG_PASSWORD_PATH,
-           "RAE_QDRANT_HOST": qdrant_host or qdrant_runtime.FRONT_NAME, "RAE_QDRANT_PORT": str(qdrant_runtime.HTTP_PORT),
-           "RAE_QDRANT_API_KEY_FILE": QDRANT_KEY_PATH, "RAE_QDRANT_CLIENT_CERT_FILE": QDRANT_CLIENT_CERT_PATH,
-           "RAE_QDRANT_CLIENT_KEY_FILE": QDRANT_CLIENT_KEY_PATH,
-           "RAE_API_BEARER_PUBLIC_KEY_FILE": TENANT_TOKEN_PUBLIC_KEY_PATH,
-           "RAE_API_BEARER_AUDIENCE": TENANT_TOKEN_AUDIENCE,
-           "RAE_API_BEARER_MAX_LIFETIME_S": str(TENANT_TOKEN_MAX_LIFETIME_S)}
-    if all(client_cert):
+    if client_cert:
         files += [SecretFile(secrets.postgres_client_cert, PG_CLIENT_CERT_PATH),
                   SecretFile(secrets.postgres_client_key, PG_CLIENT_KEY_PATH)]
-        env |= {"RAE_PG_CLIENT_CERT_FILE": PG_CLIENT_CERT_PATH, "RAE_PG_CLIENT_KEY_FILE": PG_CLIENT_KEY_PATH}
     return ContainerSpec(name=name, service=NAME, image=image, healthcheck=healthcheck(), secret_files=tuple(files), env=env,
                          networks=tuple(networks), host_roots=tuple(host_roots))

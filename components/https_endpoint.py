@@ -23,6 +23,12 @@ from posture.model import require_holds
 SECRETS_DIR = "/run/secrets"
 
 
+def mounted_path(secret: str) -> str:
+    """Where the container reads the secret file `secret` of HttpsEndpointArgs.secret_files (Cloud Run mounts one
+    directory per secret)."""
+    return f"{SECRETS_DIR}/{secret}/value"
+
+
 @dataclass
 class HttpsEndpointArgs:
     """+ region: Cloud Run region
@@ -30,9 +36,10 @@ class HttpsEndpointArgs:
     + service_account: email of the API's ServiceIdentity
     + domains: hostnames of the Google-managed certificate
     + min_tls_version: only the baseline's value is accepted (kept as an input so a weaker one is refused loudly)
-    + env: plain settings only; a name that looks like a secret is refused
-    + secret_files: name -> Secret Manager secret id, mounted read-only at /run/secrets/<name>/value
-      (Cloud Run mounts one directory per secret); env <NAME>_FILE points at it
+    + env: plain settings only (addresses, limits, file paths); a name or value that looks like a secret is refused
+    + secret_files: name -> Secret Manager secret id, mounted read-only at `mounted_path(name)`
+      (/run/secrets/<name>/value: Cloud Run mounts one directory per secret); `env` names the paths the image reads
+    + port: the container port Cloud Run sends requests to (the image's listener)
     + subnetwork: VPC subnetwork for direct egress to private addresses (Cloud SQL, Qdrant)
     + depends_on: what the service waits for (its accessor grants on the mounted secrets)
     """
@@ -46,6 +53,7 @@ class HttpsEndpointArgs:
     env: dict = field(default_factory=dict)
     secret_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     subnetwork: pulumi.Input[str] | None = None
+    port: int | None = None
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     project: str | None = None
 
@@ -67,8 +75,7 @@ class HttpsEndpoint(pulumi.ComponentResource):
                 CONTAINER.controls("image_pinning"))
         require(bool(args.domains), f"endpoint {name}: at least one domain is needed for the certificate",
                 TLS.controls("min_version"))
-        env = dict(args.env) | {f"RAE_{secret.upper().replace('-', '_')}_FILE": f"{SECRETS_DIR}/{secret}/value"
-                                for secret in args.secret_files}
+        env = dict(args.env)
 
         def judged(env_values: dict) -> None:
             view = run_posture.ServiceView(
@@ -104,6 +111,8 @@ class HttpsEndpoint(pulumi.ComponentResource):
                     for secret, secret_id in sorted(args.secret_files.items())],
                 containers=[gcp.cloudrunv2.ServiceTemplateContainerArgs(
                     image=args.image,
+                    ports=(gcp.cloudrunv2.ServiceTemplateContainerPortsArgs(container_port=args.port)
+                           if args.port else None),
                     volume_mounts=[gcp.cloudrunv2.ServiceTemplateContainerVolumeMountArgs(
                         name=secret, mount_path=f"{SECRETS_DIR}/{secret}") for secret in sorted(args.secret_files)],
                     envs=[gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=key, value=value)

@@ -1,7 +1,7 @@
 """Least-privilege identities on GCP: one service account per service, roles bound on resources only.
 
 `grant` is the only way the components bind a role: it knows the resource-level IAM member types
-(KMS key, secret, bucket, service account) and nothing project-wide, and refuses basic and
+(KMS key, secret, bucket, service account, Artifact Registry repository) and nothing project-wide, and refuses basic and
 impersonation roles and public members. `CiFederation` lets GitHub Actions act as the CI identity
 through Workload Identity Federation pinned to one repository and ref: no service account key exists.
 """
@@ -23,6 +23,7 @@ _MEMBER_TYPES = {
     "secret": (gcp.secretmanager.SecretIamMember, "secret_id"),
     "bucket": (gcp.storage.BucketIAMMember, "bucket"),
     "service_account": (gcp.serviceaccount.IAMMember, "service_account_id"),
+    "artifact_repository": (gcp.artifactregistry.RepositoryIamMember, "repository"),
 }
 _SERVICE = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -39,7 +40,8 @@ def check_grant(role: str, members: Sequence[str] = (), what: str = "grant") -> 
 
 @dataclass(frozen=True)
 class ResourceGrant:
-    """A role on one resource. `kind` is one of kms_key, secret, bucket, service_account; nothing project-wide.
+    """A role on one resource. `kind` is one of kms_key, secret, bucket, service_account, artifact_repository
+    (projects/P/locations/L/repositories/R); nothing project-wide.
 
     + kind: which IAM member type binds it
     + resource: the resource id (key id, secret id, bucket name, service account name)

@@ -5,7 +5,10 @@
   private CA, passwords as host secret files. The audit_log + row-level-security schema is baked
   into the image (components/sql) and applied on first start.
 - gcp: Cloud SQL with CMEK, private IP only, client certificates required, backups + PITR, the CIS
-  logging flags plus pgaudit, deletion protection. The database, the application role and the same
+  logging flags plus pgaudit, deletion protection. Its server certificate names the instance's DNS name
+  (SERVER_CA_MODE), which a private Cloud DNS zone on the VPC resolves to its private IP: the API connects to that
+  name with sslmode=verify-full against the instance's server CA, presenting a client certificate Cloud SQL issued
+  (`client_certificate`). The database, the application role and the same
   components/sql schema are NOT created by this program (a Cloud SQL API user would join
   cloudsqlsuperuser, with CREATEROLE): an operator or the CI identity applies them once with the
   exported `schema_command` through the Cloud SQL Auth Proxy. Mocks cannot verify that step.
@@ -28,6 +31,10 @@ from posture.model import require_holds
 
 
 AUTH_PROXY_PORT = 6432
+# The instance's server certificate is signed by Google's CAS-hosted regional CA and carries the instance's DNS name
+# (`dns_name`), so a client verifies it by name (sslmode=verify-full). The default per-instance CA's certificates name
+# no host a client connects to: only verify-ca would pass with them.
+SERVER_CA_MODE = "GOOGLE_MANAGED_CAS_CA"
 RetentionSettings = gcp.sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -91,7 +98,8 @@ class CloudSqlPostgres(pulumi.ComponentResource):
                 tier=args.tier, availability_type="REGIONAL", disk_autoresize=True,
                 deletion_protection_enabled=view.deletion_protection_enabled,
                 ip_configuration=gcp.sql.DatabaseInstanceSettingsIpConfigurationArgs(
-                    ipv4_enabled=view.ipv4_enabled, private_network=args.private_network, ssl_mode=view.ssl_mode),
+                    ipv4_enabled=view.ipv4_enabled, private_network=args.private_network, ssl_mode=view.ssl_mode,
+                    server_ca_mode=SERVER_CA_MODE),
                 backup_configuration=gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgs(
                     enabled=view.backups_enabled, start_time=view.backup_start_time,
                     point_in_time_recovery_enabled=view.point_in_time_recovery,
@@ -105,8 +113,27 @@ class CloudSqlPostgres(pulumi.ComponentResource):
                                         protect=DATABASE.deletion_protection))
         self.connection_name = self.instance.connection_name
         self.schema_command = self.connection_name.apply(schema_command)
-        self.register_outputs({"connection_name": self.connection_name,
+        # Clients name the instance by its certificate's DNS name; inside the VPC it resolves to the private IP.
+        self.host = self.instance.dns_name.apply(lambda dns: dns.rstrip("."))
+        child = pulumi.ResourceOptions(parent=self)
+        zone = gcp.dns.ManagedZone(
+            f"{name}-dns", dns_name=self.instance.dns_name, visibility="private", project=args.project,
+            description="The Cloud SQL instance's certificate name, inside the VPC only",
+            private_visibility_config=gcp.dns.ManagedZonePrivateVisibilityConfigArgs(
+                networks=[gcp.dns.ManagedZonePrivateVisibilityConfigNetworkArgs(network_url=args.private_network)]),
+            opts=child)
+        gcp.dns.RecordSet(f"{name}-dns", managed_zone=zone.name, name=self.instance.dns_name, type="A", ttl=300,
+                          rrdatas=[self.instance.private_ip_address], project=args.project, opts=child)
+        self._project = args.project
+        self.register_outputs({"connection_name": self.connection_name, "host": self.host,
                                "private_ip": self.instance.private_ip_address, "schema_command": self.schema_command})
+
+    def client_certificate(self, name: str, common_name: str) -> gcp.sql.SslCert:
+        """A client certificate Cloud SQL's client CA issues for one client (TRUSTED_CLIENT_CERTIFICATE_REQUIRED
+        admits no other): its `cert`, `private_key` (a Pulumi secret) and `server_ca_cert` (the CA that verifies the
+        instance) go to that client's identity only, as Secret Manager files."""
+        return gcp.sql.SslCert(name, common_name=common_name, instance=self.instance.name, project=self._project,
+                               opts=pulumi.ResourceOptions(parent=self))
 
 
 def schema_command(connection_name: str) -> str:

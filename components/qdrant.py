@@ -9,10 +9,12 @@ TLS directly on either target: the store shares an internal network with its TLS
   on its own internal network with its front; the front (our TLS proxy image) on the clients' network
   too, TLS 1.3 only, verifying the store's certificate by name. Neither is published on a host port.
 - gcp: a Container-Optimized OS VM (Qdrant needs block storage), CMEK boot and data disks, no external
-  IP, shielded VM. cloud-init fetches each container's files (the store's config with the API keys, TLS key and CA;
-  the front's config, TLS key, CA and client key) from Secret Manager into tmpfs with the VM's own service account,
-  each file its reader's (0400), and runs the same two ContainerSpecs with `docker run` arguments: the store (official
-  image by digest only) on a VM-local internal docker network, never published; the front (our TLS proxy image by
+  IP, shielded VM. At every boot a systemd unit fetches each container's files (the store's config with the API keys,
+  TLS key and CA; the front's config, TLS key, CA and client key) from Secret Manager into tmpfs with the VM's own
+  service account, each file its reader's (0400), and a second unit, ordered after it and requiring it, pulls the
+  images from Artifact Registry (docker-credential-gcr, the VM's identity: reader on those repositories only; Private
+  Google Access is its only way out) and runs the same two ContainerSpecs with `docker run` arguments: the store
+  (official image by digest only) on a VM-local internal docker network, never published; the front (our TLS proxy image by
   digest) on that network and one of its own, published on the VM's reserved VPC address only, on the REST and gRPC
   ports: TLS 1.3 only, a client certificate of the stack's CA required (the API's, CN `rae-api`), the store's
   certificate verified by name, its own client certificate presented to the store. The firewall admits the API's
@@ -22,6 +24,7 @@ TLS directly on either target: the store shares an internal network with its TLS
 
 import ipaddress
 import json
+import shlex
 from dataclasses import dataclass, field, fields, replace
 from typing import Mapping, Sequence
 
@@ -50,7 +53,8 @@ VM_SECRETS_PATH = "/run/qdrant"
 VM_STORE_NETWORK = "rae-qdrant"
 VM_FRONT_NETWORK = "rae-qdrant-front"
 NO_OUTBOUND_NAT = "com.docker.network.bridge.enable_ip_masquerade=false"
-# Where cloud-init writes each secret file (tmpfs, 0400, its reader's uid) and each container mounts it from.
+# Where the secrets unit writes each secret file (tmpfs, SECRETS.file_mode, its reader's uid) and each container
+# mounts it from.
 VM_STORE_FILES = QdrantSecrets(config=f"{VM_SECRETS_PATH}/local.yaml", tls_cert=f"{VM_SECRETS_PATH}/cert.pem",
                                tls_key=f"{VM_SECRETS_PATH}/key.pem", ca_cert=f"{VM_SECRETS_PATH}/ca.pem")
 VM_FRONT_FILES = FrontSecrets(config=f"{VM_SECRETS_PATH}/front.cfg", tls_cert=f"{VM_SECRETS_PATH}/front-cert.pem",
@@ -122,9 +126,34 @@ def _start(spec: ContainerSpec) -> list[list[str]]:
             ["docker", "start", spec.name]]
 
 
+# Units cloud-init writes and starts (COS keeps /etc and /var/lib/cloud on tmpfs: it applies the cloud-config at every
+# boot). The secrets unit fetches every file again on each boot (the tmpfs is empty after a reboot); the containers
+# unit requires it and starts after it, so no container starts on a boot whose secrets were not fetched.
+SECRETS_UNIT = "rae-qdrant-secrets.service"
+CONTAINERS_UNIT = "rae-qdrant.service"
+VM_SCRIPTS_PATH = "/etc/rae-qdrant"
+# docker-credential-gcr writes the registry credential helper's config under $HOME: root's home is read-only on COS.
+VM_DOCKER_HOME = "/var/lib/rae-qdrant"
+
+
+def _unit(description: str, script: str, after: tuple[str, ...], before: tuple[str, ...] = ()) -> str:
+    lines = ["[Unit]", f"Description={description}", f"Wants={' '.join(after)}", f"After={' '.join(after)}"]
+    lines += [f"Before={' '.join(before)}"] if before else []
+    return "\n".join([*lines, "", "[Service]", "Type=oneshot", "RemainAfterExit=yes",
+                      f"ExecStart=/bin/bash {script}", "", "[Install]", "WantedBy=multi-user.target", ""])
+
+
+def _registries(*images: str) -> list[str]:
+    """The registry hosts the images are pulled from (docker-credential-gcr answers for Artifact Registry's)."""
+    hosts = {image.split("/", 1)[0] for image in images if "/" in image}
+    return sorted(host for host in hosts if host.endswith(".pkg.dev"))
+
+
 def cloud_init(store: ContainerSpec, front: ContainerSpec, secrets: Mapping[str, str], data_device: str) -> str:
-    """cloud-config for COS: mount the CMEK data disk, fetch secrets into tmpfs (0400, each file its reader's), create
-    the store's internal network and the front's own, run the store on the first only, then its front on both.
+    """cloud-config for COS: mount the CMEK data disk and a tmpfs for the secrets (bootcmd: every boot), then two
+    systemd units: one fetches the secrets into the tmpfs (each file its reader's, SECRETS.file_mode) and one, ordered
+    after it and requiring it, creates the store's internal network and the front's own, runs the store on the first
+    only, then its front on both. Both run at every boot.
 
     + store: the store's ContainerSpec: on internal networks only, nothing published (reached from its front only)
     + front: the front's ContainerSpec: a network of its own first (its ports are published there), then the store's
@@ -149,21 +178,35 @@ def cloud_init(store: ContainerSpec, front: ContainerSpec, secrets: Mapping[str,
             readers[secret.source] = spec
     require(set(secrets) == set(readers), f"Qdrant VM: secrets {sorted(set(secrets) - set(readers))} have no reader",
             SECRETS.controls("delivery"))
-    # COS ships neither Python nor jq: the two JSON answers are cut with sed.
-    fetch = " && ".join(
+    mode = f"{SECRETS.file_mode:04o}"
+    # COS ships neither Python nor jq: the two JSON answers are cut with sed. A file is written under umask 077, then
+    # given to its reader. One command per line: `set -e` stops at the first failed fetch (it would not inside an
+    # `&&` list), which fails the unit, and the containers unit with it.
+    fetch = [line for path, name in sorted(secrets.items()) for line in (
         f"curl -sf -H \"Authorization: Bearer $TOKEN\" "
         f"https://secretmanager.googleapis.com/v1/{name}/versions/latest:access "
-        f"| tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d "
-        f"> {path} && chmod 0400 {path} && chown {readers[path].uid}:{readers[path].gid} {path}"
-        for path, name in sorted(secrets.items()))
+        f"| tr -d ' \\n' | sed -E 's/.*\"data\":\"([^\"]+)\".*/\\1/' | base64 -d > {path}",
+        f"chmod {mode} {path}", f"chown {readers[path].uid}:{readers[path].gid} {path}")]
     token = ("TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' "
              "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token "
              "| sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')")
-    storage = f"{VM_DATA_PATH}/storage"
+    fetch_script = "\n".join(["#!/bin/bash", "set -euo pipefail", "umask 077",
+                               f"grep -q ' {VM_SECRETS_PATH} tmpfs ' /proc/mounts", token, *fetch, ""])
+    # The containers are made again from their specs at every boot: what runs is what was declared.
     networks = [["docker", "network", "create", "--internal", network] for network in store.networks]
     # Published ports answer without outbound NAT; the front gets no route out through its own network.
     networks += [["docker", "network", "create", "--opt", NO_OUTBOUND_NAT, network]
                  for network in front.networks if network not in store.networks]
+    registries = _registries(store.image, front.image)
+    storage = f"{VM_DATA_PATH}/storage"
+    start_script = "\n".join([
+        "#!/bin/bash", "set -euo pipefail", f"export HOME={VM_DOCKER_HOME}", f"mkdir -p {VM_DOCKER_HOME}",
+        *([shlex.join(["docker-credential-gcr", "configure-docker", f"--registries={','.join(registries)}"])]
+          if registries else []),
+        shlex.join(["docker", "rm", "-f", front.name, store.name]) + " || true",
+        *(f"docker network inspect {shlex.quote(command[-1])} >/dev/null 2>&1 || {shlex.join(command)}"
+          for command in networks),
+        *(shlex.join(command) for command in (*_start(store), *_start(front))), ""])
     # JSON is YAML: every command stays one exact string whatever quotes or colons it holds.
     return "#cloud-config\n" + json.dumps({
         "bootcmd": [
@@ -172,12 +215,18 @@ def cloud_init(store: ContainerSpec, front: ContainerSpec, secrets: Mapping[str,
             f"mkdir -p {storage} && chown {store.uid}:{store.gid} {storage} && chmod 0700 {storage}",
             f"mkdir -p {VM_SECRETS_PATH} && mount -t tmpfs -o size=1m,mode=0700 tmpfs {VM_SECRETS_PATH}",
         ],
-        "runcmd": [
-            ["sh", "-c", f"{token} && {fetch}"],
-            *networks,
-            *_start(store),
-            *_start(front),
+        "write_files": [
+            {"path": f"{VM_SCRIPTS_PATH}/fetch-secrets.sh", "permissions": "0700", "content": fetch_script},
+            {"path": f"{VM_SCRIPTS_PATH}/start.sh", "permissions": "0700", "content": start_script},
+            {"path": f"/etc/systemd/system/{SECRETS_UNIT}", "permissions": "0644",
+             "content": _unit("RAE Qdrant: fetch the containers' files from Secret Manager into tmpfs",
+                              f"{VM_SCRIPTS_PATH}/fetch-secrets.sh", ("network-online.target",), (CONTAINERS_UNIT,))},
+            {"path": f"/etc/systemd/system/{CONTAINERS_UNIT}", "permissions": "0644",
+             "content": _unit("RAE Qdrant: the store and its TLS 1.3 front", f"{VM_SCRIPTS_PATH}/start.sh",
+                              ("docker.service", SECRETS_UNIT)).replace(
+                 f"Wants=docker.service {SECRETS_UNIT}", f"Requires=docker.service {SECRETS_UNIT}")},
         ],
+        "runcmd": [["systemctl", "daemon-reload"], ["systemctl", "start", CONTAINERS_UNIT]],
     }, indent=1) + "\n"
 
 

@@ -76,7 +76,10 @@ FRONT_CLIENT_KEY_PATH = FRONT_CLIENT_CERT_PATH + ".key"  # HAProxy loads "<crt>.
 # The client identities (certificate CN, signed by the stack's CA) the front lets through: the API and the backup.
 FRONT_CLIENTS = ("rae-api", "rae-backup")
 
-_OFFICIAL_REPOSITORY = "qdrant/qdrant@"
+# The official image by digest, from Docker Hub or through an Artifact Registry remote repository of Docker Hub
+# (LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/qdrant/qdrant), which keeps its path and digest; no other registry.
+_OFFICIAL_DIGEST = re.compile(r"^(?:[a-z0-9-]+-docker\.pkg\.dev/[a-z][a-z0-9-]{4,28}[a-z0-9]/[a-z0-9][a-z0-9._-]*/)?"
+                              r"qdrant/qdrant@sha256:[0-9a-f]{64}$")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # the tenant ids components/sql/005 accepts
 
 
@@ -97,9 +100,10 @@ class QdrantSecrets:
 
 def check_image(image: str, local_build_allowed: bool = True) -> None:
     """The official image pinned by digest, or (docker targets) our build by its local image id."""
-    official = (image or "").startswith(_OFFICIAL_REPOSITORY) and pinned_by_digest(image)
+    official = bool(_OFFICIAL_DIGEST.match(image or ""))
     local = local_build_allowed and local_image_id(image)
-    accepted = "qdrant/qdrant@sha256:<64 hex>" + (" or a local image id sha256:<64 hex>" if local_build_allowed else "")
+    accepted = "[LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/]qdrant/qdrant@sha256:<64 hex>" + (
+        " or a local image id sha256:<64 hex>" if local_build_allowed else "")
     require(official or local, f"Qdrant image {image!r} must be {accepted}", CONTAINER.controls("image_pinning"))
 
 

@@ -83,7 +83,10 @@ class GraphMocks(pulumi.runtime.Mocks):
         elif args.typ == "gcp:kms/keyRing:KeyRing":
             computed |= {"id": f"projects/{self.project}/locations/{args.inputs.get('location')}/keyRings/{name}"}
         elif args.typ == "gcp:sql/databaseInstance:DatabaseInstance":
-            computed |= {"connectionName": f"{self.project}:{args.inputs.get('region', 'region')}:{name}"}
+            region = args.inputs.get("region", "region")
+            # The instance's DNS name (a CAS-signed certificate names it) and its private address (RFC 5737).
+            computed |= {"connectionName": f"{self.project}:{region}:{name}", "dnsName": f"{name}.{region}.sql.goog.",
+                         "privateIpAddress": "192.0.2.20"}
         elif args.typ in ("gcp:compute/globalAddress:GlobalAddress", "gcp:compute/address:Address"):
             computed |= {"address": "192.0.2.10"}  # an RFC 5737 documentation address: no rule reads it
         elif args.typ == "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":

@@ -6,17 +6,29 @@ written into the committed stack files.
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 
-from baseline import CONTAINER, LUKS, require
+from baseline import COMPUTE, CONTAINER, LUKS, require
 from components.qdrant_runtime import check_front_image, check_image
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TARGETS = ("local", "gcp")
 IMAGES = ("base", "postgres", "tls-proxy", "qdrant", "api")
+# An Artifact Registry Docker image by digest: LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/PATH@sha256:<64 hex>.
+_ARTIFACT_REGISTRY_IMAGE = re.compile(
+    r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])/"
+    r"(?P<repository>[a-z0-9][a-z0-9._-]*)/[a-z0-9][a-z0-9._/-]*@sha256:[0-9a-f]{64}$")
+
+
+def artifact_repository(image: str) -> str | None:
+    """The Artifact Registry repository (projects/P/locations/L/repositories/R) an image reference names, or None."""
+    match = _ARTIFACT_REGISTRY_IMAGE.match(image or "")
+    return (f"projects/{match['project']}/locations/{match['location']}/repositories/{match['repository']}"
+            if match else None)
 
 
 def project_path(value: str) -> Path:
@@ -133,6 +145,8 @@ class GcpConfig:
     + api_image, qdrant_image: pinned by digest
     + tls_proxy_image: `rae:tlsProxyImage`, our TLS proxy image (images/tls-proxy) pushed to a registry the VM pulls
       from, pinned by digest: Qdrant's TLS 1.3 front on its VM
+    + qdrant_image, tls_proxy_image are both in Artifact Registry: the VM has no external IP and no NAT, and reaches
+      Google's APIs only (Private Google Access on its subnet); `vm_image_repositories` are their repositories
     + domains: hostnames of the API's certificate
     """
 
@@ -154,6 +168,13 @@ class GcpConfig:
         # The VM pulls its images: a local image id means nothing there. Refused before anything is declared.
         check_image(config.require("qdrantImage"), local_build_allowed=False)
         check_front_image(config.require("tlsProxyImage"), local_build_allowed=False)
+        for key in ("qdrantImage", "tlsProxyImage"):
+            require(artifact_repository(config.require(key)) is not None,
+                    f"rae:{key} {config.require(key)!r} is not an Artifact Registry image by digest "
+                    f"(LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/PATH@sha256:...): the Qdrant VM has no external IP and "
+                    f"no NAT, so it reaches Google's APIs only; copy the image there by digest (an Artifact Registry "
+                    f"remote repository of Docker Hub keeps the official path qdrant/qdrant)",
+                    COMPUTE.controls("external_ip_allowed"))
         return cls(
             project=gcp_config.require("project"),
             region=region,
@@ -166,3 +187,8 @@ class GcpConfig:
             domains=tuple(config.require_object("domains")),
             backup_location=config.get("backupLocation") or region,
         )
+
+    @property
+    def vm_image_repositories(self) -> tuple[str, ...]:
+        """The Artifact Registry repositories the Qdrant VM pulls from (its identity reads these only)."""
+        return tuple(sorted({artifact_repository(image) for image in (self.qdrant_image, self.tls_proxy_image)}))

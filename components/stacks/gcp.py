@@ -9,12 +9,13 @@ import ipaddress
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_tls as tls
 
 from baseline import TLS
 from components import api_runtime
 from components.backups import BucketBackups, BucketBackupsArgs
-from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs
-from components.identity import CiFederation, CiFederationArgs, ServiceIdentity, ServiceIdentityArgs
+from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs, mounted_path
+from components.identity import CiFederation, CiFederationArgs, ResourceGrant, ServiceIdentity, ServiceIdentityArgs
 from components.kms import CustomerManagedKeys, CustomerManagedKeysArgs, service_agent
 from components.postgres import CloudSqlArgs, CloudSqlPostgres
 from components.qdrant import GcpQdrant, GcpQdrantArgs, config_yaml, front_config
@@ -63,7 +64,11 @@ def build() -> None:
                                                service="servicenetworking.googleapis.com",
                                                reserved_peering_ranges=[peering_range.name])
 
-    identities = {service: ServiceIdentity(service, ServiceIdentityArgs(service, project=project))
+    # Qdrant's VM pulls its two images from their Artifact Registry repositories: read on those repositories only.
+    pulls = {"qdrant": [ResourceGrant("artifact_repository", repository, "roles/artifactregistry.reader")
+                        for repository in config.vm_image_repositories]}
+    identities = {service: ServiceIdentity(service, ServiceIdentityArgs(service, pulls.get(service, ()),
+                                                                        project=project))
                   for service in SERVICES}
     ci = CiFederation("ci", CiFederationArgs(config.repository, identities["ci"].account.name, config.ci_subject,
                                              project=project))
@@ -81,13 +86,37 @@ def build() -> None:
         region=config.region, private_network=vpc.id, kms_key=keys.keys["sql"].id,
         admin_password=generated.values["postgres-admin-password"], depends_on=[peering, keys], project=project))
     qdrant, qdrant_client = _qdrant(config, identities, keys, ca, generated, vpc, subnet)
+    # The API's client certificate towards Cloud SQL (issued by Cloud SQL's client CA, CN rae-api) and the server CA
+    # that verifies the instance's name: files of the API's identity only.
+    pg_client = database.client_certificate("postgres-api-client", api_runtime.NAME)
+    pg_files = {"postgres-client-cert": pg_client.cert, "postgres-client-key": pg_client.private_key,
+                "postgres-ca": pg_client.server_ca_cert}
+    postgres_client = Secrets("api-postgres-client", SecretsArgs(
+        "gcp", [], kms_key=keys.keys["secrets"].id, location=config.region, project=project, provided=pg_files,
+        accessors={name: [identities["api"].member] for name in pg_files}, depends_on=[keys]))
+    # Tenant tokens (baseline API.tenant_token_max_lifetime_s): the API verifies them with the public key; the signing
+    # key is a secret stack output only (`pulumi stack output --show-secrets apiTokenSigningKeyPem | harden api-token`).
+    token_key = tls.PrivateKey("api-tenant-token-key", algorithm=api_runtime.TENANT_TOKEN_KEY_ALGORITHM)
+    token_files = Secrets("api-tenant-token", SecretsArgs(
+        "gcp", [], kms_key=keys.keys["secrets"].id, location=config.region, project=project,
+        provided={"tenant-token-public-key": token_key.public_key_pem},
+        accessors={"tenant-token-public-key": [identities["api"].member]}, depends_on=[keys]))
+    mounted = {**{name: generated.secrets[name].id for name in ("postgres-app-password", "qdrant-api-key")},
+               **{name: secret.id for name, secret in (*qdrant_client.secrets.items(),
+                                                       *postgres_client.secrets.items(), *token_files.secrets.items())}}
+    # The reference API's environment (components.api_runtime, stated once), with the paths Cloud Run mounts.
+    env = api_runtime.api_env(api_runtime.ApiFiles(
+        ca_cert=mounted_path("ca"), postgres_ca_cert=mounted_path("postgres-ca"),
+        postgres_password=mounted_path("postgres-app-password"), qdrant_api_key=mounted_path("qdrant-api-key"),
+        qdrant_client_cert=mounted_path("qdrant-client-cert"), qdrant_client_key=mounted_path("qdrant-client-key"),
+        tenant_token_public_key=mounted_path("tenant-token-public-key"), postgres_client_cert=mounted_path("postgres-client-cert"),
+        postgres_client_key=mounted_path("postgres-client-key")),
+        postgres_host=database.host, qdrant_host=QDRANT_ADDRESS)
     api = HttpsEndpoint("api", HttpsEndpointArgs(
         region=config.region, image=config.api_image, service_account=identities["api"].email,
-        domains=config.domains, subnetwork=subnet.id, project=project,
-        secret_files={**{name: generated.secrets[name].id for name in ("postgres-app-password", "qdrant-api-key")},
-                      **{name: secret.id for name, secret in qdrant_client.secrets.items()}},
-        depends_on=[generated, qdrant_client],
-        env={"RAE_DB_CONNECTION_NAME": database.connection_name, "RAE_QDRANT_URL": qdrant.endpoint}))
+        domains=config.domains, subnetwork=subnet.id, project=project, port=api_runtime.LISTEN_PORT,
+        secret_files=mounted, depends_on=[generated, qdrant_client, postgres_client, token_files],
+        env=env))
     backups = BucketBackups("backups", BucketBackupsArgs(
         location=config.backup_location, kms_key=keys.keys["backups"].id, writers=[identities["backup"].member],
         depends_on=[keys], project=project))
@@ -100,6 +129,7 @@ def build() -> None:
     pulumi.export("sqlSchemaCommand", database.schema_command)
     pulumi.export("qdrantEndpoint", qdrant.endpoint)
     pulumi.export("caCertPem", ca.cert_pem)
+    pulumi.export("apiTokenSigningKeyPem", pulumi.Output.secret(token_key.private_key_pem))
     pulumi.export("backupBucket", backups.bucket.url)
     pulumi.export("serviceAccounts", {service: identity.email for service, identity in identities.items()})
     pulumi.export("ciWorkloadIdentityProvider", ci.provider.name)
@@ -132,7 +162,7 @@ def _qdrant(config: GcpConfig, identities: dict[str, ServiceIdentity], keys: Cus
     vm_files = Secrets("qdrant", SecretsArgs(
         "gcp", [], kms_key=keys.keys["secrets"].id, location=config.region, project=project, provided=files,
         accessors={name: [identities["qdrant"].member] for name in files}, depends_on=[keys]))
-    # Named as the API reads them (HttpsEndpoint: RAE_QDRANT_CLIENT_CERT_FILE, RAE_QDRANT_CLIENT_KEY_FILE, RAE_CA_FILE).
+    # Mounted where the API's environment names them (build: api_runtime.api_env with https_endpoint.mounted_path).
     api_files = {"qdrant-client-cert": api_client.cert_pem, "qdrant-client-key": api_client.private_key_pem,
                  "ca": ca.cert_pem}
     api_client_files = Secrets("api-qdrant-client", SecretsArgs(

@@ -5,8 +5,9 @@
   `iat` and `exp` at most RAE_API_BEARER_MAX_LIFETIME_S apart. No or a bad token: 401; another tenant: 403.
 
 - Postgres only through the SECURITY DEFINER functions (memory_store, memory_recall), which enforce the tenant and
-  append the audit row; TLS 1.3 verified by the server's name (sslmode=verify-full), scram, and the client
-  certificate of the application role when one is mounted.
+  append the audit row; TLS 1.3 verified by the server's name (sslmode=verify-full) against its own CA file
+  (RAE_PG_CA_FILE: the stack's CA on docker, Cloud SQL's server CA on gcp), scram, and the client certificate of the
+  application role when one is mounted.
 - Qdrant through its TLS 1.3 front, its certificate verified by name, with a short-lived JWT per request that
   names the tenant's one collection (Qdrant's jwt_rbac); the API key itself signs tokens and creates a
   tenant's collection once, nothing else.
@@ -85,7 +86,7 @@ class Settings:
         self.max_body_bytes = int(_env("RAE_API_MAX_BODY_BYTES"))
         self.pg = {"host": _env("RAE_PG_HOST"), "port": int(_env("RAE_PG_PORT")), "dbname": _env("RAE_PG_DATABASE"),
                    "user": _env("RAE_PG_USER"), "password": _read("RAE_PG_PASSWORD_FILE"), "sslmode": "verify-full",
-                   "sslrootcert": self.ca_file, "ssl_min_protocol_version": "TLSv1.3", "connect_timeout": 5,
+                   "sslrootcert": _env("RAE_PG_CA_FILE"), "ssl_min_protocol_version": "TLSv1.3", "connect_timeout": 5,
                    "application_name": "rae-api"}
         if os.environ.get("RAE_PG_CLIENT_CERT_FILE"):
             self.pg |= {"sslcert": _env("RAE_PG_CLIENT_CERT_FILE"), "sslkey": _env("RAE_PG_CLIENT_KEY_FILE")}

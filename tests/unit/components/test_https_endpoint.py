@@ -4,7 +4,7 @@ import pytest
 
 import posture.serverless as run_posture
 from baseline import CONTAINER, NETWORK, SECRETS, TLS, BaselineViolation
-from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs
+from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs, mounted_path
 from tests.unit.components.harness import declare, one
 
 IMAGE = "europe-west4-docker.pkg.dev/p/r/api@sha256:" + "d" * 64
@@ -45,14 +45,18 @@ def test_cloud_run_deploys_only_images_the_binary_authorization_policy_admits(en
 
 
 def test_secrets_reach_the_service_as_read_only_files_never_env():
-    service = one(_endpoint(secret_files={"qdrant-api-key": "projects/p/secrets/rae-qdrant-api-key"}),  # checkov:skip=CKV_SECRET_6:a Secret Manager resource path, not a secret [owner=platform-security expires=2027-05-29]
+    path = mounted_path("qdrant-api-key")
+    service = one(_endpoint(secret_files={"qdrant-api-key": "projects/p/secrets/rae-qdrant-api-key"},  # checkov:skip=CKV_SECRET_6:a Secret Manager resource path, not a secret [owner=platform-security expires=2027-05-29]
+                            env={"RAE_QDRANT_API_KEY_FILE": path}, port=8443),
                   "gcp:cloudrunv2/service:Service")
     (volume,) = service["template"]["volumes"]
     assert volume["secret"] == {"secret": "projects/p/secrets/rae-qdrant-api-key", "defaultMode": SECRETS.file_mode,
                                 "items": [{"path": "value", "version": "latest"}]}
     (container,) = service["template"]["containers"]
     assert container["volumeMounts"] == [{"name": "qdrant-api-key", "mountPath": "/run/secrets/qdrant-api-key"}]
-    assert container["envs"] == [{"name": "RAE_QDRANT_API_KEY_FILE", "value": "/run/secrets/qdrant-api-key/value"}]
+    assert path == "/run/secrets/qdrant-api-key/value"
+    assert container["envs"] == [{"name": "RAE_QDRANT_API_KEY_FILE", "value": path}]
+    assert container["ports"] == {"containerPort": 8443}
 
 
 @pytest.mark.parametrize("overrides, control", [

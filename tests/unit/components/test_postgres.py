@@ -4,7 +4,8 @@ import pytest
 
 from baseline import BACKUP, DATABASE, BaselineViolation
 from components import postgres_runtime
-from components.postgres import CloudSqlArgs, CloudSqlPostgres, DockerPostgres, DockerPostgresArgs, database_flags
+from components.postgres import (SERVER_CA_MODE, CloudSqlArgs, CloudSqlPostgres, DockerPostgres, DockerPostgresArgs,
+                                 database_flags)
 from components.postgres_runtime import PostgresSecrets
 from components.spec import Port
 from tests.unit.components.harness import declare, is_secret, one
@@ -37,7 +38,19 @@ def test_cmek_and_engine_version(instance):
 
 def test_private_ip_only_and_client_certificates_required(instance):
     ip = instance["settings"]["ipConfiguration"]
-    assert ip == {"ipv4Enabled": False, "privateNetwork": VPC, "sslMode": DATABASE.gcp_ssl_mode}
+    assert ip == {"ipv4Enabled": False, "privateNetwork": VPC, "sslMode": DATABASE.gcp_ssl_mode,
+                  "serverCaMode": SERVER_CA_MODE}
+
+
+def test_clients_reach_the_certificate_name_inside_the_vpc_only(cloud_sql):
+    """The server certificate (CAS CA) names the instance's DNS name; a private zone on the VPC resolves it to the
+    private IP, so a client verifies the server by name (sslmode=verify-full). Under mocks: rendered, not resolved."""
+    assert SERVER_CA_MODE == "GOOGLE_MANAGED_CAS_CA"
+    zone = one(cloud_sql, "gcp:dns/managedZone:ManagedZone")
+    assert zone["visibility"] == "private" and zone["dnsName"] == "db.europe-west4.sql.goog."
+    assert zone["privateVisibilityConfig"] == {"networks": [{"networkUrl": VPC}]}
+    record = one(cloud_sql, "gcp:dns/recordSet:RecordSet")
+    assert record["type"] == "A" and record["name"] == zone["dnsName"] and record["rrdatas"] == ["192.0.2.20"]
 
 
 def test_backups_with_pitr_and_retention(instance):

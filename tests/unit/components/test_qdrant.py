@@ -1,14 +1,16 @@
 """Qdrant: official image by digest or our build, non-root, behind a TLS 1.3 front, API keys only in a secret config
 file; on gcp a CMEK VM running the same store and front from cloud-init."""
 
+import os
 import re
+import shlex
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
-from baseline import CONTAINER, TLS, BaselineViolation
+from baseline import CONTAINER, SECRETS, TLS, BaselineViolation
 from components import proxy_runtime, qdrant_runtime
 from components.qdrant import COS_IMAGE, DockerQdrant, DockerQdrantArgs, GcpQdrant, GcpQdrantArgs, cloud_init
 from components.qdrant_runtime import (CONFIG_PATH, FrontSecrets, QdrantSecrets, config_yaml, front_config,
@@ -67,7 +69,9 @@ def test_the_stores_network_cannot_be_a_client_network():
         _docker(client_networks=["rae-unit-backend", "rae-unit-qdrant"])
 
 
-@pytest.mark.parametrize("image", ["qdrant/qdrant:latest", "qdrant/qdrant:v1.18.3", "evil/qdrant@sha256:" + "c" * 64])
+@pytest.mark.parametrize("image", ["qdrant/qdrant:latest", "qdrant/qdrant:v1.18.3", "evil/qdrant@sha256:" + "c" * 64,
+                                   "evil.example/mirror/qdrant/qdrant@sha256:" + "c" * 64,
+                                   "europe-west4-docker.pkg.dev/p-unit/dockerhub/qdrant/qdrant:v1.18.3"])
 def test_unpinned_or_unofficial_images_are_refused(image):
     with pytest.raises(BaselineViolation, match="A.8.19"):
         qdrant_spec(image, "rae-unit-qdrant", STORE_SECRETS)
@@ -126,8 +130,19 @@ def vm() -> list[dict]:
     return declare(lambda: GcpQdrant("qdrant", _gcp_args()))
 
 
+def _cloud_config(vm) -> dict:
+    return yaml.safe_load(one(vm, "gcp:compute/instance:Instance")["metadata"]["user-data"])
+
+
+def _written(vm) -> dict[str, dict]:
+    """The files cloud-init writes, by path."""
+    return {entry["path"]: entry for entry in _cloud_config(vm)["write_files"]}
+
+
 def _runcmd(vm) -> list[list[str]]:
-    return yaml.safe_load(one(vm, "gcp:compute/instance:Instance")["metadata"]["user-data"])["runcmd"]
+    """The commands of the containers unit's script, split as the shell splits them (one per line)."""
+    return [shlex.split(line) for line in _written(vm)["/etc/rae-qdrant/start.sh"]["content"].splitlines()
+            if line and not line.startswith("#")]
 
 
 def _started(vm, name: str) -> list[str]:
@@ -177,7 +192,8 @@ def test_the_store_runs_the_official_image_on_the_internal_network_only_never_pu
     assert store[:3] == ["docker", "run", "-d"] and store[-1] == IMAGE
     assert _values(store, "--network") == ["rae-qdrant"] and "--publish" not in store
     assert not any(VM_ADDRESS in arg for arg in store)
-    assert ["docker", "network", "create", "--internal", "rae-qdrant"] in _runcmd(vm)
+    assert ["docker", "network", "inspect", "rae-qdrant", ">/dev/null", "2>&1", "||", "docker", "network", "create",
+            "--internal", "rae-qdrant"] in _runcmd(vm)
     assert "type=bind,source=/mnt/disks/qdrant/storage,target=/qdrant/storage" in _values(store, "--mount")
 
 
@@ -212,8 +228,9 @@ def test_the_front_mounts_a_tls13_config_that_requires_client_certificates(vm):
 
 
 def test_each_secret_file_is_fetched_into_tmpfs_for_its_own_reader(vm):
-    fetch = _runcmd(vm)[0][2]
-    owners = dict(re.findall(r"> (/run/qdrant/\S+) && chmod 0400 \S+ && chown (\d+:\d+)", fetch))
+    fetch = _written(vm)["/etc/rae-qdrant/fetch-secrets.sh"]["content"]
+    assert SECRETS.file_mode == 0o400
+    owners = dict(re.findall(r"> (/run/qdrant/\S+)\nchmod 0400 \1\nchown (\d+:\d+) \1\n", fetch))
     store_uid, front_uid = "%d:%d" % service_user("qdrant-store"), "%d:%d" % service_user("qdrant")
     assert owners == {"/run/qdrant/local.yaml": store_uid, "/run/qdrant/cert.pem": store_uid,
                       "/run/qdrant/key.pem": store_uid, "/run/qdrant/ca.pem": store_uid,
@@ -225,6 +242,44 @@ def test_each_secret_file_is_fetched_into_tmpfs_for_its_own_reader(vm):
     config = yaml.safe_load(user_data)
     assert any(command.startswith("mkdir -p /run/qdrant && mount -t tmpfs") for command in config["bootcmd"])
     assert "api_key" not in user_data
+
+
+def test_secrets_are_fetched_at_every_boot_before_the_containers_start(vm):
+    """COS keeps /etc and /var/lib/cloud on tmpfs and applies the cloud-config at every boot (Google's COS docs; not
+    observed here: no VM of ours runs on GCP): the units are written and started again on each boot. The secrets unit
+    fails on any failed fetch and the containers unit requires it and starts after it."""
+    config, written = _cloud_config(vm), _written(vm)
+    secrets_unit = written["/etc/systemd/system/rae-qdrant-secrets.service"]["content"].splitlines()
+    containers_unit = written["/etc/systemd/system/rae-qdrant.service"]["content"].splitlines()
+    assert "ExecStart=/bin/bash /etc/rae-qdrant/fetch-secrets.sh" in secrets_unit
+    assert "Before=rae-qdrant.service" in secrets_unit and "After=network-online.target" in secrets_unit
+    assert "Requires=docker.service rae-qdrant-secrets.service" in containers_unit
+    assert "After=docker.service rae-qdrant-secrets.service" in containers_unit
+    assert "ExecStart=/bin/bash /etc/rae-qdrant/start.sh" in containers_unit
+    fetch = written["/etc/rae-qdrant/fetch-secrets.sh"]["content"].splitlines()
+    assert fetch[1:4] == ["set -euo pipefail", "umask 077", "grep -q ' /run/qdrant tmpfs ' /proc/mounts"]
+    assert all(written[path]["permissions"] == "0700" for path in ("/etc/rae-qdrant/fetch-secrets.sh",
+                                                                    "/etc/rae-qdrant/start.sh"))
+    assert config["runcmd"] == [["systemctl", "daemon-reload"], ["systemctl", "start", "rae-qdrant.service"]]
+    # The containers are made again from their specs at every boot (an old one is removed first).
+    commands = _runcmd(vm)
+    removed = ["docker", "rm", "-f", "qdrant", "qdrant-store", "||", "true"]
+    assert commands.index(removed) < commands.index(_started(vm, "qdrant-store"))
+
+
+def test_the_vm_pulls_from_artifact_registry_with_its_own_identity(vm):
+    commands = _runcmd(vm)
+    assert commands[0] == ["set", "-euo", "pipefail"] and ["export", "HOME=/var/lib/rae-qdrant"] in commands
+    login = ["docker-credential-gcr", "configure-docker", "--registries=europe-west4-docker.pkg.dev"]
+    assert commands.index(login) < commands.index(_started(vm, "qdrant-store"))
+    instance = one(vm, "gcp:compute/instance:Instance")
+    assert instance["serviceAccount"]["email"] == "rae-qdrant@p.iam.gserviceaccount.com"
+    # bash parses both scripts as rendered (`bash -n`: syntax only; they run on the VM).
+    import subprocess
+
+    for path in ("/etc/rae-qdrant/start.sh", "/etc/rae-qdrant/fetch-secrets.sh"):
+        parsed = subprocess.run(["bash", "-n"], input=_written(vm)[path]["content"], capture_output=True, text=True)
+        assert parsed.returncode == 0, parsed.stderr
 
 
 def test_the_data_disk_is_formatted_once_and_its_storage_owned_by_the_service(vm):
@@ -304,5 +359,75 @@ def test_tenant_tokens_refuse_bad_tenants_and_global_access(tenant, access):
 
 
 def test_the_gcp_stack_pins_the_official_image_of_the_same_release():
+    """By the official digest, through an Artifact Registry remote repository of Docker Hub (the VM reaches Google's
+    APIs only)."""
     config = yaml.safe_load((REPO / "Pulumi.gcp.yaml").read_text())["config"]
-    assert config["rae:qdrantImage"] == qdrant_runtime.OFFICIAL_IMAGE
+    assert config["rae:qdrantImage"].endswith("-docker.pkg.dev/rae-core-prod/dockerhub/" + qdrant_runtime.OFFICIAL_IMAGE)
+    qdrant_runtime.check_image(config["rae:qdrantImage"], local_build_allowed=False)
+
+
+CURL_SHIM = r"""#!/bin/bash
+# Answers as the metadata server and Secret Manager do; refuses a request without the token, and the secret FAILING.
+url="${@: -1}"
+case "$url" in
+  *metadata.google.internal*) echo '{"access_token":"tok-1","expires_in":3599,"token_type":"Bearer"}' ;;
+  *secrets/FAILING/*) exit 22 ;;
+  https://secretmanager.googleapis.com/v1/*)
+    [ "$3" = "Authorization: Bearer tok-1" ] || exit 22
+    name=${url#*secrets/}; name=${name%%/*}
+    printf '{\n  "name": "%s",\n  "payload": {\n    "data": "%s"\n  }\n}\n' "$name" \
+      "$(printf 'content of %s' "$name" | base64 -w0)" ;;
+  *) exit 22 ;;
+esac
+"""
+
+
+def _fetch_for_real(tmp_path, monkeypatch, failing: str | None = None):
+    """Render the secrets unit's script and run it with bash, its curl answering as GCP would (the only stand-in):
+    tr, sed, base64, chmod and chown really run. /dev/shm stands in for the VM's tmpfs."""
+    import subprocess
+
+    import components.qdrant as qdrant_module
+
+    monkeypatch.setattr(qdrant_module, "VM_SECRETS_PATH", "/dev/shm")
+    root = tmp_path / "secrets"
+    root.mkdir()
+    store_files = QdrantSecrets(*(str(root / n) for n in ("local.yaml", "cert.pem", "key.pem", "ca.pem")))
+    front_files = FrontSecrets(*(str(root / n) for n in ("front.cfg", "front-cert.pem", "front-key.pem",
+                                                         "front-ca.pem", "front-client-cert.pem", "front-client-key.pem")))
+    roots = (str(tmp_path),)
+    store = qdrant_spec(IMAGE, str(tmp_path / "storage"), store_files, networks=("rae-qdrant",), host_roots=roots)
+    front = qdrant_runtime.front_spec(PROXY_IMAGE, front_files, networks=("rae-qdrant-front", "rae-qdrant"),
+                                      host_roots=roots, publish_on=VM_ADDRESS)
+    names = {path: f"projects/p/secrets/{'FAILING' if path.endswith(failing or '//') else path.rsplit('/', 1)[1]}"
+             for path in (*vars(store_files).values(), *vars(front_files).values())}
+    config = yaml.safe_load(cloud_init(store, front, names, "/dev/sdb"))
+    (script,) = [f["content"] for f in config["write_files"] if f["path"].endswith("/fetch-secrets.sh")]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "curl").write_text(CURL_SHIM)
+    (bin_dir / "curl").chmod(0o755)
+    (tmp_path / "fetch-secrets.sh").write_text(script)
+    run = subprocess.run(["bash", str(tmp_path / "fetch-secrets.sh")], capture_output=True, text=True, timeout=60,
+                         env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    return run, store, front, store_files, front_files
+
+
+def test_the_secrets_script_writes_each_file_for_its_reader_only(tmp_path, monkeypatch):
+    run, store, front, store_files, front_files = _fetch_for_real(tmp_path, monkeypatch)
+    assert run.returncode == 0, run.stderr
+    for spec, files in ((store, store_files), (front, front_files)):
+        for path in vars(files).values():
+            stat = os.stat(path)
+            assert (stat.st_mode & 0o777, stat.st_uid, stat.st_gid) == (SECRETS.file_mode, spec.uid, spec.gid), path
+            assert open(path).read() == f"content of {path.rsplit('/', 1)[1]}"
+
+
+def test_a_failed_fetch_fails_the_secrets_unit_and_writes_nothing_after_it(tmp_path, monkeypatch):
+    run, _store, _front, store_files, front_files = _fetch_for_real(tmp_path, monkeypatch, failing="front-ca.pem")
+    assert run.returncode != 0
+    written = sorted(path for path in (*vars(store_files).values(), *vars(front_files).values())
+                     if os.path.exists(path) and os.path.getsize(path))
+    # Files are fetched in path order: those before the failing one were written, none after it.
+    assert written == sorted(p for p in (*vars(store_files).values(), *vars(front_files).values())
+                             if p.rsplit("/", 1)[1] < "front-ca.pem")

@@ -1,5 +1,9 @@
-"""Both stacks rendered through the program itself (Pulumi.yaml + __main__.py) with render_program."""
+"""Both stacks rendered through the program itself (Pulumi.yaml + __main__.py) with render_program.
 
+The gcp stack is rendered under Pulumi mocks only: no machine of ours reaches GCP.
+"""
+
+import ast
 import json
 from pathlib import Path
 
@@ -18,7 +22,7 @@ REPO = Path(__file__).resolve().parents[3]
 GCP_CONFIG = {
     "rae:target": "gcp", "gcp:project": "rae-unit", "gcp:region": "europe-west4", "rae:repository": "rae-org/rae-core",
     "rae:apiImage": "europe-west4-docker.pkg.dev/rae-unit/rae/api@sha256:" + "e" * 64,
-    "rae:qdrantImage": "qdrant/qdrant@sha256:" + "f" * 64, "rae:domains": json.dumps(["memory.example.org"]),
+    "rae:qdrantImage": "europe-west4-docker.pkg.dev/rae-unit/dockerhub/qdrant/qdrant@sha256:" + "f" * 64, "rae:domains": json.dumps(["memory.example.org"]),
     "rae:tlsProxyImage": "europe-west4-docker.pkg.dev/rae-unit/rae/tls-proxy@sha256:" + "d" * 64,
 }
 IMAGE_IDS = {name: {"ref": f"rae/{name}:unit", "id": "sha256:" + digit * 64}
@@ -111,7 +115,7 @@ def test_gcp_api_reaches_qdrant_through_its_front_with_a_client_certificate_of_i
 
     (service,) = _by_type(gcp_graph, "gcp:cloudrunv2/service:Service")
     env = {e["name"]: e["value"] for e in service["template"]["containers"][0]["envs"]}
-    assert env["RAE_QDRANT_URL"] == f"https://{QDRANT_ADDRESS}:6333"
+    assert (env["RAE_QDRANT_HOST"], env["RAE_QDRANT_PORT"]) == (QDRANT_ADDRESS, "6333")
     (nic,) = _by_type(gcp_graph, "gcp:compute/instance:Instance")[0]["networkInterfaces"]
     assert nic["networkIp"] == QDRANT_ADDRESS
     mounted = {volume["name"]: volume["secret"]["secret"] for volume in service["template"]["volumes"]}
@@ -146,6 +150,109 @@ def test_gcp_certificates_carry_one_use_each_and_the_api_is_a_client_only(gcp_gr
     assert requests["qdrant-store-tls-csr"]["dnsNames"] == ["qdrant-store"]
     from components.stacks.gcp import QDRANT_ADDRESS
     assert requests["qdrant-front-tls-csr"]["ipAddresses"] == [QDRANT_ADDRESS]
+
+
+def _reads(source: str) -> tuple[set[str], set[str]]:
+    """The environment names the reference API reads: (required: `_env("X")`/`_read("X")`, optional:
+    `os.environ.get("X")`), from its source."""
+    required, optional = set(), set()
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+            continue
+        function = node.func
+        if isinstance(function, ast.Name) and function.id in ("_env", "_read"):
+            required.add(node.args[0].value)
+        elif isinstance(function, ast.Attribute) and function.attr == "get" and ast.unparse(function.value) == "os.environ":
+            optional.add(node.args[0].value)
+    return required, optional
+
+
+def _api_env(graph: list[dict]) -> dict[str, str]:
+    (service,) = _by_type(graph, "gcp:cloudrunv2/service:Service")
+    return {e["name"]: e["value"] for e in service["template"]["containers"][0]["envs"]}
+
+
+def test_gcp_api_environment_is_what_the_reference_api_reads(gcp_graph):
+    """Every name app.py requires is set on gcp except its own TLS listener's (Cloud Run's front end terminates TLS:
+    api_runtime.LISTENER_ENV, the reference API refuses to start without them), and gcp sets no name app.py does not
+    read (a stale RAE_DB_CONNECTION_NAME or RAE_QDRANT_URL fails here)."""
+    from components import api_runtime
+
+    required, optional = _reads((REPO / "images" / "api" / "rae_api" / "app.py").read_text())
+    assert {"RAE_PG_HOST", "RAE_PG_PASSWORD_FILE", "RAE_QDRANT_HOST", "RAE_PG_CA_FILE"} <= required  # the parser sees
+    assert "RAE_PG_CLIENT_CERT_FILE" in optional
+    env = _api_env(gcp_graph)
+    assert required - set(env) == set(api_runtime.LISTENER_ENV)
+    assert set(env) <= required | optional
+    # Cloud SQL asks for a client certificate (TRUSTED_CLIENT_CERTIFICATE_REQUIRED): the optional pair is set.
+    assert {"RAE_PG_CLIENT_CERT_FILE", "RAE_PG_CLIENT_KEY_FILE"} <= set(env)
+
+
+def test_gcp_api_reaches_cloud_sql_by_its_certificate_name_with_its_own_client_certificate(gcp_graph):
+    from components.https_endpoint import mounted_path
+
+    env = _api_env(gcp_graph)
+    (instance,) = _by_type(gcp_graph, "gcp:sql/databaseInstance:DatabaseInstance")
+    assert instance["settings"]["ipConfiguration"]["serverCaMode"] == "GOOGLE_MANAGED_CAS_CA"
+    (zone,) = _by_type(gcp_graph, "gcp:dns/managedZone:ManagedZone")
+    assert env["RAE_PG_HOST"] + "." == zone["dnsName"] and zone["visibility"] == "private"
+    assert (env["RAE_PG_PORT"], env["RAE_PG_DATABASE"], env["RAE_PG_USER"]) == ("5432", "rae", "rae_app")
+    (client,) = _by_type(gcp_graph, "gcp:sql/sslCert:SslCert")
+    assert client["commonName"] == "rae-api"
+    (service,) = _by_type(gcp_graph, "gcp:cloudrunv2/service:Service")
+    mounted = {volume["name"]: volume["secret"]["secret"] for volume in service["template"]["volumes"]}
+    readers = _readers(gcp_graph)
+    for name, variable in (("postgres-client-cert", "RAE_PG_CLIENT_CERT_FILE"),
+                           ("postgres-client-key", "RAE_PG_CLIENT_KEY_FILE"), ("postgres-ca", "RAE_PG_CA_FILE"),
+                           ("postgres-app-password", "RAE_PG_PASSWORD_FILE")):
+        assert env[variable] == mounted_path(name) and "rae-api" in readers[mounted[name]]
+    assert readers[mounted["postgres-client-key"]] == {"rae-api"}
+    # Every value is an address, a number or a path: no secret in the environment.
+    assert all(value.startswith(("/run/secrets/", "10.", "qdrant")) or value.isdigit()
+               or value in ("rae", "rae_app", "rae-api") or value.endswith(".sql.goog") for value in env.values())
+
+
+def test_gcp_api_verifies_tenant_tokens_with_a_public_key_of_its_own_and_the_signing_key_is_only_an_output(gcp_graph):
+    from components.https_endpoint import mounted_path
+
+    env = _api_env(gcp_graph)
+    (service,) = _by_type(gcp_graph, "gcp:cloudrunv2/service:Service")
+    mounted = {volume["name"]: volume["secret"]["secret"] for volume in service["template"]["volumes"]}
+    assert env["RAE_API_BEARER_PUBLIC_KEY_FILE"] == mounted_path("tenant-token-public-key")
+    assert _readers(gcp_graph)[mounted["tenant-token-public-key"]] == {"rae-api"}
+    (key,) = [r for r in _by_type(gcp_graph, "tls:index/privateKey:PrivateKey") if r["algorithm"] == "ED25519"]
+    assert env["RAE_API_BEARER_AUDIENCE"] == "rae-api" and env["RAE_API_BEARER_MAX_LIFETIME_S"] == "3600"
+
+
+def test_gcp_qdrant_vm_reads_its_image_repositories_only(gcp_graph):
+    """roles/artifactregistry.reader on the repositories of the VM's two images, as a repository-level member, for
+    Qdrant's identity only; no project-level grant anywhere (the IAM posture model fails one: RAE-IAM-002)."""
+    import posture.iam as iam_posture
+
+    grants = _named(gcp_graph, "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
+    assert {(g["repository"], g["role"], g["member"].split("@")[0]) for g in grants.values()} == {
+        ("projects/rae-unit/locations/europe-west4/repositories/dockerhub", "roles/artifactregistry.reader",
+         "serviceAccount:rae-qdrant"),
+        ("projects/rae-unit/locations/europe-west4/repositories/rae", "roles/artifactregistry.reader",
+         "serviceAccount:rae-qdrant")}
+    assert not [r for r in gcp_graph if r["type"].startswith(("gcp:projects/iAM", "gcp:projects/iam"))]
+    for name, inputs in grants.items():
+        view = iam_posture.from_pulumi("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", name, inputs)
+        assert not list(iam_posture.judge(view))
+        wide = iam_posture.from_pulumi("gcp:projects/iAMMember:IAMMember", name,
+                                       {"project": "rae-unit", "role": inputs["role"], "member": inputs["member"]})
+        assert [requirement.rule_id for _n, requirement, _m in iam_posture.judge(wide)] == ["RAE-IAM-002"]
+    (subnet,) = _by_type(gcp_graph, "gcp:compute/subnetwork:Subnetwork")
+    assert subnet["privateIpGoogleAccess"] is True  # the VM's path to Artifact Registry: no external IP, no NAT
+    assert not _by_type(gcp_graph, "gcp:compute/routerNat:RouterNat")
+
+
+def test_gcp_config_refuses_vm_images_outside_artifact_registry():
+    from components.stacks import gcp
+
+    with pytest.raises(BaselineViolation, match="no NAT") as refused:
+        declare(gcp.build, GCP_CONFIG | {"rae:qdrantImage": "qdrant/qdrant@sha256:" + "f" * 64})
+    assert "A.8.20" in refused.value.controls
 
 
 @pytest.mark.parametrize("key, image", [
