@@ -83,8 +83,9 @@ CONTAINER = Section(
     image_pinning=S("digest-or-id", ("A.8.19", "A.8.32", "A.5.21"),
                     "An image is referenced by sha256 id or digest, never by a mutable tag."),
     cloud_run_binary_authorization=S(True, ("A.8.19", "A.8.32", "A.5.21"),
-                                     "A Cloud Run service deploys only images that a Binary Authorization policy "
-                                     "admits (v2: binaryAuthorization.useDefault = true or a named policy; v1: the "
+                                     "A Cloud Run service, job or worker pool deploys only images that a Binary "
+                                     "Authorization policy admits (v2: binaryAuthorization.useDefault = true or a "
+                                     "named policy; v1: the "
                                      "run.googleapis.com/binary-authorization annotation, 'default' or a policy "
                                      "name): an image that did not come through the attested build and review is "
                                      "refused at deploy, not found afterwards. Unset, any image runs. A breakglass "

@@ -141,7 +141,8 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-RUN-002", "Cloud Run runs as a service account of its own", "high",
          IDENTITY.controls("one_account_per_service"), IDENTITY.setting("one_account_per_service").why +
          " Unset, a service runs as the project's default compute account, usually an editor.",
-         "Create one serviceaccount.Account per service and set template.service_account (v1: service_account_name)."),
+         "Create one serviceaccount.Account per service and set template.service_account (a job: "
+         "template.template.service_account; v1: service_account_name)."),
     Rule("RAE-RUN-003", "Cloud Run environment carries no credential", "high",
          _union(SECRETS.controls("delivery"), SECRETS.controls("forbidden_env_markers")), SECRETS.setting("delivery").why,
          "Mount the secret as a file (a secret volume) and pass its path in NAME_FILE; never a literal or a "
@@ -149,7 +150,8 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-RUN-004", "Cloud Run runs only images its Binary Authorization policy admits, with no breakglass",
          "high", CONTAINER.controls("cloud_run_binary_authorization"),
          CONTAINER.setting("cloud_run_binary_authorization").why,
-         "Set binary_authorization=ServiceBinaryAuthorizationArgs(use_default=True) (or policy= a named Cloud Run "
+         "Set binary_authorization=ServiceBinaryAuthorizationArgs(use_default=True) (a job or worker pool: "
+         "JobBinaryAuthorizationArgs / WorkerPoolBinaryAuthorizationArgs; or policy= a named Cloud Run "
          "policy) and no breakglass_justification; v1: the annotation run.googleapis.com/binary-authorization = "
          "'default' and no run.googleapis.com/binary-authorization-breakglass."),
     Rule("RAE-SEC-001", "Secret Manager secrets are encrypted with a customer-managed key", "medium",
