@@ -1,5 +1,7 @@
 """The gcp stack (production): Cloud SQL, a Qdrant VM, Cloud Run behind a TLS 1.3 load balancer,
 CMEK keys, Secret Manager, a backup bucket, one identity per service and Workload Identity for CI.
+The project's Binary Authorization policy admits only images of the API image's own Artifact Registry
+repository (the default rule denies), so the service's binary authorization setting enforces something.
 
 Every data store is encrypted with its own customer-managed key; each Google service agent can use
 only the key of its own data class. Verified here under Pulumi mocks only (no GCP credentials).
@@ -13,6 +15,7 @@ import pulumi_gcp as gcp
 from baseline import TLS
 from components import api_runtime
 from components.backups import BucketBackups, BucketBackupsArgs
+from components.binary_authorization import BinaryAuthorizationPolicy, BinaryAuthorizationPolicyArgs, repository_of
 from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs
 from components.identity import CiFederation, CiFederationArgs, ServiceIdentity, ServiceIdentityArgs
 from components.kms import CustomerManagedKeys, CustomerManagedKeysArgs, service_agent
@@ -38,6 +41,10 @@ def build() -> None:
     """Declare the gcp stack from its config and export its endpoints."""
     config = GcpConfig.from_stack()
     project = config.project
+    # First: a policy that would admit images from outside the project's own registry is refused before anything else
+    # is declared.
+    admission = BinaryAuthorizationPolicy("images", BinaryAuthorizationPolicyArgs(
+        project, repositories=[repository_of(config.api_image)]))
     number = gcp.organizations.get_project_output(project_id=project).number
     sql_agent = gcp.projects.ServiceIdentity("sqladmin-agent", service="sqladmin.googleapis.com", project=project)
     secrets_agent = gcp.projects.ServiceIdentity("secretmanager-agent", service="secretmanager.googleapis.com",
@@ -86,7 +93,7 @@ def build() -> None:
         domains=config.domains, subnetwork=subnet.id, project=project,
         secret_files={**{name: generated.secrets[name].id for name in ("postgres-app-password", "qdrant-api-key")},
                       **{name: secret.id for name, secret in qdrant_client.secrets.items()}},
-        depends_on=[generated, qdrant_client],
+        depends_on=[generated, qdrant_client, admission],
         env={"RAE_DB_CONNECTION_NAME": database.connection_name, "RAE_QDRANT_URL": qdrant.endpoint}))
     backups = BucketBackups("backups", BucketBackupsArgs(
         location=config.backup_location, kms_key=keys.keys["backups"].id, writers=[identities["backup"].member],
