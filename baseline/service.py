@@ -89,15 +89,35 @@ CONTAINER = Section(
     image_pinning=S("digest-or-id", ("A.8.19", "A.8.32", "A.5.21"),
                     "An image is referenced by sha256 id or digest, never by a mutable tag."),
     cloud_run_binary_authorization=S(True, ("A.8.19", "A.8.32", "A.5.21"),
-                                     "A Cloud Run service deploys only images that a Binary Authorization policy "
-                                     "admits (v2: binaryAuthorization.useDefault = true or a named policy; v1: the "
+                                     "A Cloud Run service, job or worker pool deploys only images that a Binary "
+                                     "Authorization policy admits (v2: binaryAuthorization.useDefault = true or a "
+                                     "named policy; v1: the "
                                      "run.googleapis.com/binary-authorization annotation, 'default' or a policy "
                                      "name): an image that did not come through the attested build and review is "
                                      "refused at deploy, not found afterwards. Unset, any image runs. A breakglass "
                                      "justification (v2 binaryAuthorization.breakglassJustification, v1 the "
                                      "run.googleapis.com/binary-authorization-breakglass annotation) deploys around "
-                                     "the policy and is never set. Which attestations the policy requires is the "
-                                     "project's policy, not the service's, and is not judged here."),
+                                     "the policy and is never set. What the policy admits is the project's Binary "
+                                     "Authorization policy, judged by the binary_authorization_* settings below."),
+    binary_authorization_evaluation_modes=S(
+        ("REQUIRE_ATTESTATION", "ALWAYS_DENY"), ("A.8.19", "A.8.32", "A.5.21"),
+        "The project's Binary Authorization policy admits no image by default: its default admission rule (and any "
+        "per-cluster rule) requires attestation by at least one attestor or denies; ALWAYS_ALLOW makes every "
+        "service's binary authorization setting admit any image."),
+    binary_authorization_enforcement_mode=S(
+        "ENFORCED_BLOCK_AND_AUDIT_LOG", ("A.8.19", "A.8.32", "A.5.21"),
+        "An image the policy refuses is blocked and the refusal logged; DRYRUN_AUDIT_LOG_ONLY only logs it and lets "
+        "it run."),
+    binary_authorization_global_evaluation=S(
+        "ENABLE", ("A.8.19", "A.5.21"),
+        "Google's system images are admitted by Google's maintained global policy, so the project's allowlist needs "
+        "no broad pattern for them (unset is disabled)."),
+    binary_authorization_allowlist=S(
+        "project-artifact-registry", ("A.8.19", "A.8.32", "A.5.21"),
+        "An allowlist pattern exempts the images it matches from every admission rule, so a pattern names one "
+        "repository of the project's own Artifact Registry (<location>-docker.pkg.dev/<the policy's project>/"
+        "<repository>/..., no wildcard before the image name), where only the project's build pipeline pushes; "
+        "never another registry, project or a wildcard repository."),
     forbidden_mounts=S(("/var/run/docker.sock", "/run/docker.sock", "/", "/etc", "/proc", "/sys", "/dev"),
                        ("A.8.2", "A.8.18"), "Host control sockets and system trees are never mounted."),
     host_namespaces_allowed=S(False, ("A.8.22", "A.8.2"),

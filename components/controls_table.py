@@ -62,6 +62,10 @@ ROWS = (
     Row("HttpsEndpoint", "components.https_endpoint", "gcp",
         "Cloud Run (internal-LB ingress, only images the project's Binary Authorization policy admits) behind an "
         "HTTPS load balancer with a RESTRICTED TLS 1.3 SSL policy"),
+    Row("BinaryAuthorizationPolicy", "components.binary_authorization", "gcp",
+        "the project's Binary Authorization policy: the default rule denies (or requires the given attestors), "
+        "enforced, global policy on, allowlist only the project's own Artifact Registry repositories; protected",
+        ("posture.binary_authorization",)),
     Row("ServiceIdentity, CiFederation", "components.identity", "gcp",
         "one service account per service, roles on resources only, no keys; GitHub OIDC federation pinned "
         "to one assertion.sub"),

@@ -141,7 +141,8 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-RUN-002", "Cloud Run runs as a service account of its own", "high",
          IDENTITY.controls("one_account_per_service"), IDENTITY.setting("one_account_per_service").why +
          " Unset, a service runs as the project's default compute account, usually an editor.",
-         "Create one serviceaccount.Account per service and set template.service_account (v1: service_account_name)."),
+         "Create one serviceaccount.Account per service and set template.service_account (a job: "
+         "template.template.service_account; v1: service_account_name)."),
     Rule("RAE-RUN-003", "Cloud Run environment carries no credential", "high",
          _union(SECRETS.controls("delivery"), SECRETS.controls("forbidden_env_markers")), SECRETS.setting("delivery").why,
          "Mount the secret as a file (a secret volume) and pass its path in NAME_FILE; never a literal or a "
@@ -149,9 +150,31 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-RUN-004", "Cloud Run runs only images its Binary Authorization policy admits, with no breakglass",
          "high", CONTAINER.controls("cloud_run_binary_authorization"),
          CONTAINER.setting("cloud_run_binary_authorization").why,
-         "Set binary_authorization=ServiceBinaryAuthorizationArgs(use_default=True) (or policy= a named Cloud Run "
+         "Set binary_authorization=ServiceBinaryAuthorizationArgs(use_default=True) (a job or worker pool: "
+         "JobBinaryAuthorizationArgs / WorkerPoolBinaryAuthorizationArgs; or policy= a named Cloud Run "
          "policy) and no breakglass_justification; v1: the annotation run.googleapis.com/binary-authorization = "
          "'default' and no run.googleapis.com/binary-authorization-breakglass."),
+    # --- Binary Authorization (the project's admission policy the Cloud Run setting names) --------------
+    Rule("RAE-BIN-001", "Binary Authorization admits no image by default (deny, or require an attestor's attestation)",
+         "high", CONTAINER.controls("binary_authorization_evaluation_modes"),
+         CONTAINER.setting("binary_authorization_evaluation_modes").why,
+         "Set default_admission_rule.evaluation_mode (and every cluster_admission_rules[].evaluation_mode) to "
+         f"{' or '.join(CONTAINER.binary_authorization_evaluation_modes)}; REQUIRE_ATTESTATION names its attestors in "
+         "require_attestations_bies."),
+    Rule("RAE-BIN-002", "Binary Authorization blocks what it refuses (not dry run)", "high",
+         CONTAINER.controls("binary_authorization_enforcement_mode"),
+         CONTAINER.setting("binary_authorization_enforcement_mode").why,
+         f"Set enforcement_mode='{CONTAINER.binary_authorization_enforcement_mode}' on the default and every cluster "
+         "admission rule."),
+    Rule("RAE-BIN-003", "Binary Authorization evaluates Google's global policy for system images", "medium",
+         CONTAINER.controls("binary_authorization_global_evaluation"),
+         CONTAINER.setting("binary_authorization_global_evaluation").why,
+         f"Set global_policy_evaluation_mode='{CONTAINER.binary_authorization_global_evaluation}'."),
+    Rule("RAE-BIN-004", "Binary Authorization exempts only the project's own Artifact Registry repositories", "high",
+         CONTAINER.controls("binary_authorization_allowlist"), CONTAINER.setting("binary_authorization_allowlist").why,
+         "Set project on the policy and give each admission_whitelist_patterns[].name_pattern as "
+         "<location>-docker.pkg.dev/<that project>/<repository>/<image or *>; remove patterns for other registries, "
+         "projects or wildcard repositories."),
     Rule("RAE-SEC-001", "Secret Manager secrets are encrypted with a customer-managed key", "medium",
          _union(SECRETS.controls("delivery"), KMS.controls("cmek_required")),
          "CMEK on secrets puts their key under our rotation and audit.",
@@ -232,7 +255,7 @@ RULES: dict[str, Rule] = _rules(
          "Docker: mount data from a LUKS-backed volume (labelled encryption=luks). GCP: CMEK on the SQL instance and disks."),
     Rule("RAE-STK-002", "Each service runs under its own service account", "high", IDENTITY.controls("one_account_per_service"),
          IDENTITY.setting("one_account_per_service").why,
-         "Create one serviceaccount.Account per Cloud Run service / VM and set it explicitly."),
+         "Create one serviceaccount.Account per Cloud Run service, job or worker pool / VM and set it explicitly."),
     Rule("RAE-STK-003", "No database is reachable on a public address", "critical", NETWORK.controls("database_public_ip"),
          NETWORK.setting("database_public_ip").why,
          "Private IP only for Cloud SQL and database VMs; database containers publish no port beyond declared addresses."),

@@ -71,6 +71,7 @@ BLOCK_NAMES: dict[str, str] = {
     "allows": "allow", "denies": "deny", "drops": "drop", "adds": "add", "tests": "test", "envs": "env",
     "uploads": "upload", "hosts": "host", "conditions": "condition", "cors": "cors", "groupAdds": "group_add",
     "accesses": "access", "clusters": "cluster",
+    "requireAttestationsBies": "require_attestations_by",
 }
 # Attributes that are Terraform maps, not blocks: their keys are data and stay as written.
 MAP_ATTRIBUTES = frozenset({"labels", "userLabels", "resourceLabels", "logOpts", "driverOpts", "metadata",

@@ -1,17 +1,19 @@
-"""The serverless posture model: a Cloud Run service (v1 or v2) in one vocabulary, one small function per requirement.
+"""The serverless posture model: a Cloud Run workload (a v1 or v2 service, a v2 job or worker pool) in one vocabulary,
+one small function per requirement.
 
-Adapters build the view from pulumi-gcp `gcp.cloudrunv2.Service` and `gcp.cloudrun.Service` inputs (`from_pulumi`)
-and from a Terraform plan's or checkov's `google_cloud_run_v2_service` / `google_cloud_run_service` values
-(`from_terraform`). The component (components.https_endpoint.HttpsEndpoint), the CrossGuard rules RAE-RUN-00x, the
+Adapters build the view from pulumi-gcp `gcp.cloudrunv2.Service`, `gcp.cloudrun.Service`, `gcp.cloudrunv2.Job` and
+`gcp.cloudrunv2.WorkerPool` inputs (`from_pulumi`) and from a Terraform plan's or checkov's
+`google_cloud_run_v2_service` / `google_cloud_run_service` / `google_cloud_run_v2_job` /
+`google_cloud_run_v2_worker_pool` values (`from_terraform`). The component (components.https_endpoint.HttpsEndpoint), the CrossGuard rules RAE-RUN-00x, the
 checkov custom check RAE-RUN-001 and the stack rule RAE-STK-002 call `judge` or read the view; none restates a
 requirement. Who may invoke the service is an IAM grant on it (posture.iam: allUsers is never a member).
 
-Allow-lists: ingress one of NETWORK.cloud_run_ingresses_allowed (v1's annotation mapped to v2's names; unset is
-INGRESS_TRAFFIC_ALL); the service runs as a named account that is not a Google default; an environment variable
+Allow-lists: a service's ingress one of NETWORK.cloud_run_ingresses_allowed (v1's annotation mapped to v2's names;
+unset is INGRESS_TRAFFIC_ALL; a job or worker pool takes no requests and has no ingress); the workload runs as a named account that is not a Google default; an environment variable
 carries no credential, neither as a literal (posture.container.credential_reason decides what looks like one) nor
 by reference to a secret (the baseline delivers secrets as files: a secret volume); the service runs only images a
-Binary Authorization policy admits (v2 binaryAuthorization, v1 the run.googleapis.com/binary-authorization annotation)
-and has no breakglass justification. Unset is off, so it fails; a value the source could not resolve is unknown.
+Binary Authorization policy admits (v2 binaryAuthorization, on a job and a worker pool too; v1 the
+run.googleapis.com/binary-authorization annotation) and has no breakglass justification. Unset is off, so it fails; a value the source could not resolve is unknown.
 
 Example: judge(from_pulumi("gcp:cloudrunv2/service:Service", "api", {"ingress": "INGRESS_TRAFFIC_ALL"}))
 """
@@ -26,7 +28,13 @@ from posture.model import Requirement, is_unknown, items, judge_requirements, on
 
 V2 = "gcp:cloudrunv2/service:Service"
 V1 = "gcp:cloudrun/service:Service"
-TYPES = (V2, V1)
+JOB = "gcp:cloudrunv2/job:Job"
+WORKER_POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
+TYPES = (V2, V1, JOB, WORKER_POOL)
+# Each type's Terraform name; a job and a worker pool take no requests (no ingress).
+TERRAFORM_TYPES = {V2: "google_cloud_run_v2_service", V1: "google_cloud_run_service", JOB: "google_cloud_run_v2_job",
+                   WORKER_POOL: "google_cloud_run_v2_worker_pool"}
+SERVING = (V2, V1)
 INGRESS_ANNOTATION = "run.googleapis.com/ingress"
 BINARY_AUTHORIZATION_ANNOTATION = "run.googleapis.com/binary-authorization"
 BREAKGLASS_ANNOTATION = "run.googleapis.com/binary-authorization-breakglass"
@@ -37,9 +45,9 @@ _V1_INGRESS = {"all": "INGRESS_TRAFFIC_ALL", "internal": "INGRESS_TRAFFIC_INTERN
 
 @dataclass(frozen=True)
 class ServiceView:
-    """A Cloud Run service, whatever described it.
+    """A Cloud Run service, job or worker pool, whatever described it.
 
-    + ingress: in v2's names; "INGRESS_TRAFFIC_ALL" where unset
+    + ingress: in v2's names; "INGRESS_TRAFFIC_ALL" where unset; None for a job or worker pool (it takes no requests)
     + service_account: the identity it runs as ("" where unset: the default compute account)
     + env: (name, literal value or None, from a secret) per environment variable of every container; values are
       judged, never reported
@@ -51,7 +59,7 @@ class ServiceView:
 
     source: str
     name: str
-    ingress: str = "INGRESS_TRAFFIC_ALL"
+    ingress: str | None = "INGRESS_TRAFFIC_ALL"
     service_account: str = ""
     env: tuple[tuple[str, str | None, bool], ...] = ()
     binary_authorization: str = ""
@@ -60,7 +68,7 @@ class ServiceView:
 
 
 def _ingress(view, _context=None) -> Iterator[str]:
-    if view.ingress not in NETWORK.cloud_run_ingresses_allowed:
+    if view.ingress is not None and view.ingress not in NETWORK.cloud_run_ingresses_allowed:
         yield (f"ingress is {view.ingress!r}: reachable from the internet directly; allowed: "
                f"{list(NETWORK.cloud_run_ingresses_allowed)}")
 
@@ -68,7 +76,7 @@ def _ingress(view, _context=None) -> Iterator[str]:
 def _own_account(view, _context=None) -> Iterator[str]:
     if not view.service_account or is_default_account(view.service_account):
         yield (f"service account is {view.service_account or 'unset'!r}: it runs as the project's default compute "
-               f"account; give the service its own")
+               f"account; give it an account of its own")
 
 
 def _environment(view, _context=None) -> Iterator[str]:
@@ -85,11 +93,11 @@ def _binary_authorization(view, _context=None) -> Iterator[str]:
     if not CONTAINER.cloud_run_binary_authorization:
         return
     if not view.binary_authorization:
-        yield ("binary authorization is off: the service runs any image that reaches it; set "
+        yield ("binary authorization is off: it runs any image that reaches it; set "
                "binaryAuthorization.useDefault=True or a named policy (v1: the annotation "
                f"{BINARY_AUTHORIZATION_ANNOTATION} = 'default')")
     if view.breakglass:
-        yield ("a breakglass justification is set: the service deploys images its Binary Authorization policy refuses; "
+        yield ("a breakglass justification is set: it deploys images its Binary Authorization policy refuses; "
                f"remove binaryAuthorization.breakglassJustification (v1: the annotation {BREAKGLASS_ANNOTATION})")
 
 
@@ -111,13 +119,15 @@ def judge(view: ServiceView, rule_id: str | None = None) -> Iterator[tuple[str, 
     return judge_requirements(REQUIREMENTS, view, None, rule_id)
 
 
-def _view(name: str, props: dict, v1: bool, terraform: bool, source: str) -> ServiceView:
+def _view(name: str, props: dict, resource_type: str, terraform: bool, source: str) -> ServiceView:
     def get(value, *path):
         # Terraform names the env blocks in the singular (Pulumi: envs).
         return pick(value, tuple("env" if terraform and step == "envs" else step for step in path), terraform)
 
     unknown = set()
-    if v1:
+    # A job's task template sits one level down (template.template); a worker pool's is its template.
+    template = ("template", "template") if resource_type == JOB else ("template",)
+    if resource_type == V1:
         annotations = one(get(props, "metadata", "annotations"))
 
         def annotation(key):
@@ -131,9 +141,9 @@ def _view(name: str, props: dict, v1: bool, terraform: bool, source: str) -> Ser
         account, containers = get(spec, "serviceAccountName"), items(get(spec, "containers"))
         secret_ref = ("valueFrom", "secretKeyRef")
     else:
-        raw_ingress = get(props, "ingress")
-        ingress = str(one(raw_ingress) or "INGRESS_TRAFFIC_ALL")
-        account, containers = get(props, "template", "serviceAccount"), items(get(props, "template", "containers"))
+        raw_ingress = get(props, "ingress") if resource_type in SERVING else None
+        ingress = str(one(raw_ingress) or "INGRESS_TRAFFIC_ALL") if resource_type in SERVING else None
+        account, containers = get(props, *template, "serviceAccount"), items(get(props, *template, "containers"))
         secret_ref = ("valueSource", "secretKeyRef")
         settings = get(props, "binaryAuthorization")
         use_default, named = get(settings, "useDefault"), get(settings, "policy")
@@ -155,7 +165,7 @@ def _view(name: str, props: dict, v1: bool, terraform: bool, source: str) -> Ser
         unknown.add("binary_authorization")
     if is_unknown(raw_breakglass):
         unknown.add("breakglass")
-    if is_unknown(get(props, "template")):
+    if is_unknown(get(props, *template)):
         unknown |= {"service_account", "env"}
     return ServiceView(source=source, name=name, ingress=ingress, service_account=str(one(account) or ""),
                        env=tuple(env), binary_authorization=policy, breakglass=bool(one(raw_breakglass)),
@@ -163,15 +173,21 @@ def _view(name: str, props: dict, v1: bool, terraform: bool, source: str) -> Ser
 
 
 def from_pulumi(resource_type: str, name: str, props: dict) -> ServiceView:
-    """pulumi-gcp `gcp:cloudrunv2/service:Service` or `gcp:cloudrun/service:Service` inputs (camelCase)."""
-    return _view(name, props, resource_type == V1, False, "pulumi-gcp")
+    """pulumi-gcp inputs (camelCase) of one of TYPES."""
+    if resource_type not in TYPES:
+        raise ValueError(f"{resource_type!r} is not a Cloud Run workload; the serverless model reads {list(TYPES)}")
+    return _view(name, props, resource_type, False, "pulumi-gcp")
 
 
 def from_terraform(resource_type: str, name: str, values: dict) -> ServiceView:
-    """A Terraform `google_cloud_run_v2_service` or `google_cloud_run_service`'s values (snake_case; blocks, and in
-    checkov every value, in lists)."""
-    return _view(name, values, resource_type == "google_cloud_run_service", True, "terraform plan")
+    """A Terraform resource's values (snake_case; blocks, and in checkov every value, in lists) of one of
+    TERRAFORM_TYPES' values."""
+    by_terraform = {terraform: pulumi for pulumi, terraform in TERRAFORM_TYPES.items()}
+    if resource_type not in by_terraform:
+        raise ValueError(f"{resource_type!r} is not a Cloud Run workload; the serverless model reads "
+                         f"{list(by_terraform)}")
+    return _view(name, values, by_terraform[resource_type], True, "terraform plan")
 
 
-__all__ = ["BINARY_AUTHORIZATION_ANNOTATION", "BREAKGLASS_ANNOTATION", "REQUIREMENTS", "RULE_IDS", "ServiceView", "TYPES",
-           "V1", "V2", "from_pulumi", "from_terraform", "judge"]
+__all__ = ["BINARY_AUTHORIZATION_ANNOTATION", "BREAKGLASS_ANNOTATION", "JOB", "REQUIREMENTS", "RULE_IDS", "SERVING",
+           "ServiceView", "TERRAFORM_TYPES", "TYPES", "V1", "V2", "WORKER_POOL", "from_pulumi", "from_terraform", "judge"]

@@ -1,5 +1,7 @@
 """The gcp stack (production): Cloud SQL, a Qdrant VM, Cloud Run behind a TLS 1.3 load balancer,
 CMEK keys, Secret Manager, a backup bucket, one identity per service and Workload Identity for CI.
+The project's Binary Authorization policy admits only images of the API image's own Artifact Registry
+repository (the default rule denies), so the service's binary authorization setting enforces something.
 
 Every data store is encrypted with its own customer-managed key; each Google service agent can use
 only the key of its own data class. Verified here under Pulumi mocks only (no GCP credentials).
@@ -14,6 +16,7 @@ import pulumi_tls as tls
 from baseline import TLS
 from components import api_runtime
 from components.backups import BucketBackups, BucketBackupsArgs
+from components.binary_authorization import BinaryAuthorizationPolicy, BinaryAuthorizationPolicyArgs, repository_of
 from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs, mounted_path
 from components.identity import CiFederation, CiFederationArgs, ResourceGrant, ServiceIdentity, ServiceIdentityArgs
 from components.kms import CustomerManagedKeys, CustomerManagedKeysArgs, service_agent
@@ -39,6 +42,10 @@ def build() -> None:
     """Declare the gcp stack from its config and export its endpoints."""
     config = GcpConfig.from_stack()
     project = config.project
+    # First: a policy that would admit images from outside the project's own registry is refused before anything else
+    # is declared.
+    admission = BinaryAuthorizationPolicy("images", BinaryAuthorizationPolicyArgs(
+        project, repositories=[repository_of(config.api_image)]))
     number = gcp.organizations.get_project_output(project_id=project).number
     sql_agent = gcp.projects.ServiceIdentity("sqladmin-agent", service="sqladmin.googleapis.com", project=project)
     secrets_agent = gcp.projects.ServiceIdentity("secretmanager-agent", service="secretmanager.googleapis.com",
@@ -115,7 +122,7 @@ def build() -> None:
     api = HttpsEndpoint("api", HttpsEndpointArgs(
         region=config.region, image=config.api_image, service_account=identities["api"].email,
         domains=config.domains, subnetwork=subnet.id, project=project, port=api_runtime.LISTEN_PORT,
-        secret_files=mounted, depends_on=[generated, qdrant_client, postgres_client, token_files],
+        secret_files=mounted, depends_on=[generated, qdrant_client, postgres_client, token_files, admission],
         env=env))
     backups = BucketBackups("backups", BucketBackupsArgs(
         location=config.backup_location, kms_key=keys.keys["backups"].id, writers=[identities["backup"].member],

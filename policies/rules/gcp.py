@@ -1,6 +1,7 @@
 """Rules on raw pulumi-gcp resources (whether or not a component created them), read against the baseline."""
 
 from baseline import TLS
+import posture.binary_authorization as binary_authorization
 import posture.bucket as bucket
 import posture.database as database
 import posture.iam as iam
@@ -25,8 +26,8 @@ INSTANCE = vm.INSTANCE
 
 
 def _model_rule(model, rule_id: str):
-    """A rule that asks a posture model (bucket, database, key, secret): the model states the requirement and
-    decides, field by field, what it could not see. A rule built with options=True also hands the model the
+    """A rule that asks a posture model (bucket, database, key, secret, Binary Authorization policy): the model
+    states the requirement and decides, field by field, what it could not see. A rule built with options=True also hands the model the
     resource options (posture.key's protection)."""
     def check(props, *options):
         for _name, _requirement, message in model.judge(model.from_pulumi(str(props.get("name") or ""), props,
@@ -86,6 +87,8 @@ RULES = tuple(ResourceRule(rule_id, types, check) for rule_id, types, check in (
       ResourceRule("RAE-KMS-003", (CRYPTO_KEY, KEY_RING), _model_rule(key, "RAE-KMS-003"), per_field=True,
                    options=True),
       *(ResourceRule(rule_id, (SECRET,), _model_rule(secret, rule_id), per_field=True) for rule_id in secret.RULE_IDS),
+      *(ResourceRule(rule_id, (binary_authorization.POLICY,), _model_rule(binary_authorization, rule_id), per_field=True)
+        for rule_id in binary_authorization.RULE_IDS),
       *(_typed(iam, rule_id, type_pattern=iam.IAM_TYPE) for rule_id in iam.GRANT_RULE_IDS),
       _typed(iam, "RAE-IAM-003", (ACCOUNT_KEY,)), _typed(iam, "RAE-IAM-004", (WIF_PROVIDER,)),
       *(_typed(vm, rule_id, vm.TYPES) for rule_id in vm.RULE_IDS),

@@ -76,8 +76,8 @@ def encrypted_data_volumes(resources):
 
 
 def one_account_per_service(resources):
-    """Services that share an identity (whether each has one of its own, not a default, is RAE-RUN-002 and RAE-VM-004
-    of the serverless and VM models, whose views this reads)."""
+    """Services (Cloud Run services, jobs and worker pools, VMs) that share an identity (whether each has one of its
+    own, not a default, is RAE-RUN-002 and RAE-VM-004 of the serverless and VM models, whose views this reads)."""
     accounts = [(run["name"], serverless.from_pulumi(run["type"], run["name"], run["props"]).service_account)
                 for run in _of_type(resources, *serverless.TYPES)]
     accounts += [(instance["name"], vm.from_pulumi(instance["type"], instance["name"], instance["props"]).service_account)

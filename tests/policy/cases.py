@@ -33,6 +33,12 @@ HARDENED = {
     "gcp:kms/keyRing:KeyRing": {"location": "europe-west4"},
     "gcp:compute/disk:Disk": {"diskEncryptionKey": {"kmsKeySelfLink": KEY}},
     "gcp:compute/sSLPolicy:SSLPolicy": {"profile": TLS.gcp_ssl_policy_profile, "minTlsVersion": TLS.gcp_min_tls_version},
+    "gcp:binaryauthorization/policy:Policy": {
+        "project": "p", "globalPolicyEvaluationMode": CONTAINER.binary_authorization_global_evaluation,
+        "defaultAdmissionRule": {"evaluationMode": "ALWAYS_DENY",
+                                 "enforcementMode": CONTAINER.binary_authorization_enforcement_mode},
+        "admissionWhitelistPatterns": [{"namePattern": "europe-west4-docker.pkg.dev/p/images/*"}],
+    },
     "gcp:cloudrunv2/service:Service": {
         "ingress": NETWORK.cloud_run_ingress, "binaryAuthorization": {"useDefault": True},
         "template": {"serviceAccount": "api@p.iam.gserviceaccount.com", "containers": [
@@ -124,6 +130,12 @@ BREAKING = {
     "RAE-RUN-003": ("gcp:cloudrunv2/service:Service", {"template.containers": [
         {"image": "api@sha256:" + "b" * 64, "envs": [{"name": "DATABASE_PASSWORD", "value": "cases-fake"}]}]}),
     "RAE-RUN-004": ("gcp:cloudrunv2/service:Service", {"binaryAuthorization": None}),
+    "RAE-BIN-001": ("gcp:binaryauthorization/policy:Policy", {"defaultAdmissionRule.evaluationMode": "ALWAYS_ALLOW"}),
+    "RAE-BIN-002": ("gcp:binaryauthorization/policy:Policy",
+                    {"defaultAdmissionRule.enforcementMode": "DRYRUN_AUDIT_LOG_ONLY"}),
+    "RAE-BIN-003": ("gcp:binaryauthorization/policy:Policy", {"globalPolicyEvaluationMode": "DISABLE"}),
+    "RAE-BIN-004": ("gcp:binaryauthorization/policy:Policy",
+                    {"admissionWhitelistPatterns": [{"namePattern": "docker.io/*"}]}),
 }
 
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 # Where each rule's violation sits in tests/fixtures/insecure (a substring of the finding's resource or file).
 WHERE = {rule_id: rule_id.lower().removeprefix("rae-") for rule_id in RULES if rule_id.split("-")[1] in
-         ("CTR", "SQL", "KMS", "DSK", "TLS", "RUN", "SEC", "GCS", "IAM", "VM", "STK", "NET", "GATE")}
+         ("CTR", "SQL", "KMS", "DSK", "TLS", "RUN", "SEC", "GCS", "IAM", "VM", "STK", "NET", "GATE", "BIN")}
 WHERE |= {"RAE-IMG-001": "images/Dockerfile", "RAE-IMG-002": "images/Dockerfile", "RAE-IMG-003": "images/Dockerfile",
           "RAE-SCR-001": "secrets/", "RAE-SAST-001": "app/unsafe.py", "RAE-DEP-001": "app/requirements.txt",
           "RAE-APP-002": "django/production.py"}

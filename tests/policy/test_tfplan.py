@@ -44,6 +44,15 @@ def test_type_map_targets_terraform_names():
     # Found by the parity suite: vertex types carry their own `Ai`, and Bigtable's clusters are a `cluster` block.
     assert terraform_type("gcp:vertex/aiDataset:AiDataset") == "google_vertex_ai_dataset"
     assert terraform_values({"clusters": [{"clusterId": "c"}]}) == {"cluster": [{"cluster_id": "c"}]}
+    # The Binary Authorization policy and Cloud Run jobs: Terraform's blocks here are plural as in Pulumi, but its
+    # attestor list is require_attestations_by (Pulumi pluralised it to requireAttestationsBies).
+    assert terraform_type("gcp:binaryauthorization/policy:Policy") == "google_binary_authorization_policy"
+    assert terraform_type("gcp:cloudrunv2/job:Job") == "google_cloud_run_v2_job"
+    assert terraform_type("gcp:cloudrunv2/workerPool:WorkerPool") == "google_cloud_run_v2_worker_pool"
+    assert terraform_values({"admissionWhitelistPatterns": [{"namePattern": "p"}], "clusterAdmissionRules": [
+        {"cluster": "c", "requireAttestationsBies": ["a"]}]}) == {
+        "admission_whitelist_patterns": [{"name_pattern": "p"}],
+        "cluster_admission_rules": [{"cluster": "c", "require_attestations_by": ["a"]}]}
 
 
 def test_engine_json_from_preview_and_stack_export(tmp_path):

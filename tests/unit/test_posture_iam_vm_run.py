@@ -26,6 +26,13 @@ V1_RUN = {"metadata": {"annotations": {"run.googleapis.com/ingress": "internal-a
                                        "run.googleapis.com/binary-authorization": "default"}},
           "template": {"spec": {"serviceAccountName": "jobs@p.iam.gserviceaccount.com",
                                 "containers": [{"image": "jobs@sha256:" + "f" * 64}]}}}
+# A Cloud Run job and worker pool as a careful engineer writes them: no ingress (they take no requests).
+JOB_RUN = {"binaryAuthorization": {"useDefault": True},
+           "template": {"template": {"serviceAccount": "jobs@p.iam.gserviceaccount.com",
+                                     "containers": [{"image": "jobs@sha256:" + "f" * 64}]}}}
+POOL_RUN = {"binaryAuthorization": {"useDefault": True},
+            "template": {"serviceAccount": "pool@p.iam.gserviceaccount.com",
+                         "containers": [{"image": "pool@sha256:" + "f" * 64}]}}
 
 
 def rules(model, view) -> dict[str, list[str]]:
@@ -46,6 +53,8 @@ HOLDS = [
     (vm, TEMPLATE, "google_compute_instance_template", HARDENED_TEMPLATE),
     (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2]),
     (serverless, serverless.V1, "google_cloud_run_service", V1_RUN),
+    (serverless, serverless.JOB, "google_cloud_run_v2_job", JOB_RUN),
+    (serverless, serverless.WORKER_POOL, "google_cloud_run_v2_worker_pool", POOL_RUN),
     (iam, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "google_kms_crypto_key_iam_member",
      HARDENED["gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"]),
 ]
@@ -95,6 +104,18 @@ WEAKER = [
     (serverless, serverless.V1, "google_cloud_run_service", V1_RUN,
      {"metadata.annotations": {"run.googleapis.com/ingress": "internal", "run.googleapis.com/binary-authorization": ""}},
      "RAE-RUN-004"),
+    (serverless, serverless.JOB, "google_cloud_run_v2_job", JOB_RUN, {"binaryAuthorization": None}, "RAE-RUN-004"),
+    (serverless, serverless.JOB, "google_cloud_run_v2_job", JOB_RUN, {"binaryAuthorization.useDefault": False},
+     "RAE-RUN-004"),
+    (serverless, serverless.JOB, "google_cloud_run_v2_job", JOB_RUN,
+     {"binaryAuthorization.breakglassJustification": "hotfix, attestor down"}, "RAE-RUN-004"),
+    (serverless, serverless.JOB, "google_cloud_run_v2_job", JOB_RUN, {"template.template.serviceAccount": None},
+     "RAE-RUN-002"),
+    (serverless, serverless.JOB, "google_cloud_run_v2_job", JOB_RUN, {"template.template.containers": [
+        {"image": "a@sha256:" + "b" * 64, "envs": [{"name": "DATABASE_PASSWORD", "value": "cases-fake"}]}]},
+     "RAE-RUN-003"),
+    (serverless, serverless.WORKER_POOL, "google_cloud_run_v2_worker_pool", POOL_RUN, {"binaryAuthorization": None},
+     "RAE-RUN-004"),
 ]
 
 
@@ -131,6 +152,23 @@ def test_an_unresolved_binary_authorization_is_unknown_never_passed(changes, uns
     v1 = with_changes(V1_RUN, {"metadata.annotations": UNKNOWN_VALUE})
     [message] = rules(serverless, serverless.from_pulumi(serverless.V1, "r", v1))["RAE-RUN-004"]
     assert isinstance(message, Unknown)
+
+
+@pytest.mark.parametrize("pulumi_type, props", [(serverless.JOB, JOB_RUN), (serverless.WORKER_POOL, POOL_RUN)])
+def test_a_job_or_worker_pool_has_no_ingress_and_an_unresolved_binary_authorization_is_unknown(pulumi_type, props):
+    for view in from_every_source(serverless, pulumi_type, serverless.TERRAFORM_TYPES[pulumi_type], props):
+        assert view.ingress is None and view.binary_authorization == "default", view
+    found = rules(serverless, serverless.from_pulumi(pulumi_type, "r", with_changes(props, {
+        "binaryAuthorization": UNKNOWN_VALUE})))
+    [message] = found.pop("RAE-RUN-004")
+    assert found == {} and isinstance(message, Unknown) and "could not be resolved" in message
+
+
+def test_the_model_refuses_a_type_it_does_not_read():
+    with pytest.raises(ValueError, match="not a Cloud Run workload"):
+        serverless.from_pulumi("gcp:cloudfunctionsv2/function:Function", "f", {})
+    with pytest.raises(ValueError, match="not a Cloud Run workload"):
+        serverless.from_terraform("google_cloudfunctions2_function", "f", {})
 
 
 @pytest.mark.parametrize("member", ["allUsers", "allAuthenticatedUsers", "domain:example.org",

@@ -72,6 +72,27 @@ def test_gcp_has_a_tls13_ssl_policy(gcp_graph):
     assert service["binaryAuthorization"] == {"useDefault": True}
 
 
+def test_gcp_declares_the_binary_authorization_policy_the_service_names(gcp_graph):
+    import posture.binary_authorization as admission
+    (policy,) = _by_type(gcp_graph, admission.POLICY)
+    assert policy["defaultAdmissionRule"]["evaluationMode"] in CONTAINER.binary_authorization_evaluation_modes
+    assert policy["admissionWhitelistPatterns"] == [{"namePattern": "europe-west4-docker.pkg.dev/rae-unit/rae/*"}]
+    assert GCP_CONFIG["rae:apiImage"].startswith("europe-west4-docker.pkg.dev/rae-unit/rae/")
+    assert not list(admission.judge(admission.from_pulumi("images", policy)))
+
+
+@pytest.mark.parametrize("image", ["docker.io/rae/api@sha256:" + "e" * 64,
+                                   "europe-west4-docker.pkg.dev/other-project/rae/api@sha256:" + "e" * 64])
+def test_gcp_refuses_an_api_image_from_outside_the_projects_artifact_registry(image):
+    from components.stacks import gcp
+    from tests.unit.components.harness import MOCKS
+
+    before = len(MOCKS.resources)
+    with pytest.raises(BaselineViolation, match="allowlist pattern.*A.8.19"):
+        declare(gcp.build, GCP_CONFIG | {"rae:apiImage": image})
+    assert len(MOCKS.resources) == before  # refused before anything is declared
+
+
 def test_gcp_has_one_service_account_per_service(gcp_graph):
     accounts = sorted(account["accountId"] for account in _by_type(gcp_graph, "gcp:serviceaccount/account:Account"))
     assert accounts == ["rae-api", "rae-backup", "rae-ci", "rae-qdrant"]
