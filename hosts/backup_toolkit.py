@@ -29,6 +29,8 @@ LOCK = "requirements-backup.lock"
 PACKAGES = ("baseline", "posture", "components", "hosts", "policies", "harden")
 TOP_FILES = ("pyproject.toml", "README.md", LOCK)
 SUFFIXES = (".py", ".csv", ".json")
+# What the node needs for the backup timers, from Debian: restic, and python3-venv for the toolkit's venv
+NODE_PACKAGES = ("restic", "python3-venv")
 INSTALL_DIR = ".install"  # under the project dir: the archive and the wheels as uploaded
 STAMP_FILE = ".venv/rae-backup-toolkit.sha256"
 WHEEL_CACHE = REPO / ".tools" / "node-wheels"

@@ -58,8 +58,8 @@ def harden_backups():
         docker = desired.backup_needs_docker(host.get_fact(BackupConfigDatasets, config_path=config_path))
     except BaselineViolation as error:
         raise DeployError(f"{host.name}: backup config {config_path}: {error}") from None
-    # python3-venv: the venv of the toolkit the timers run (hosts/backup_toolkit.py)
-    apt.packages(name="restic and python3-venv present", packages=["restic", "python3-venv"])
+    apt.packages(name=f"{' and '.join(backup_toolkit.NODE_PACKAGES)} present",
+                 packages=list(backup_toolkit.NODE_PACKAGES))
     _install_toolkit(project_dir)
     user = backup_units.SERVICE_USER
     server.group(name=f"{user}: system group", group=user, system=True)

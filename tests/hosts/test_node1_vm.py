@@ -11,7 +11,11 @@ unencrypted data disk (refused). Operators: AllowGroups refuses a user outside t
 configured user CA logs in, sudo logs to its file and a sudoers file visudo rejects never lands. Forwarding: a
 published port, built as Docker builds one, answers from the declared interface only. Logs: a line logged on the node
 arrives at the log collector on the control node (tests/fixtures/vm.py: log_collector) over mutual TLS, a client
-without the nodes' CA's certificate is refused, and the audit reads the collector's retention.
+without the nodes' CA's certificate is refused, and the audit reads the collector's retention. Backups: the first
+apply schedules them for a config of files only (no Docker on the VM) and installs the toolkit the timers run; the
+run, check and forget services, triggered, fill the local repository on the LUKS volume and the append-only off-site
+server on the control node (tests/fixtures/vm.py: backup_offsite), the check fails on a corrupted pack, root on the
+node cannot forget the off-site snapshots, and the operator restores them on the control node with the operator's key.
 Lynis runs once; several tests read its report. Tests run in file order and build on each other's state.
 """
 
@@ -305,7 +309,7 @@ def test_backup_check_service_detects_a_corrupted_pack(first_apply, node1_vm, ba
     assert _restic_on_vm(node1_vm, "local", "check").returncode == 0
 
 
-def test_off_site_history_survives_root_on_node1_and_restores_with_the_operators_key(first_apply, node1_vm,
+def test_backup_off_site_history_survives_root_on_node1_and_restores_with_the_operators_key(first_apply, node1_vm,
                                                                                      backup_offsite, backup_steps,
                                                                                      tmp_path):
     """Root on Node1, with Node1's own off-site credentials and key, tries to erase the off-site history (`restic
