@@ -11,17 +11,22 @@ import sys
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="harden", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from harden.api_token_cli import register as register_api_token
-    from harden.audit_cli import register as register_audit
     from harden.backup_cli import register as register_backup
-    from harden.gate_cli import register as register_gate
 
-    register_gate(commands)
-    register_audit(commands)
+    # `harden backup` imports only what it needs: a node's backup venv holds requirements-backup.lock, not the
+    # gate's or the audit's dependencies (hosts/deploys/backup.py installs it)
+    if argv[:1] != ["backup"]:
+        from harden.api_token_cli import register as register_api_token
+        from harden.audit_cli import register as register_audit
+        from harden.gate_cli import register as register_gate
+
+        register_gate(commands)
+        register_audit(commands)
+        register_api_token(commands)
     register_backup(commands)
-    register_api_token(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

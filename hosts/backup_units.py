@@ -7,12 +7,13 @@ One oneshot service per `harden backup` action and one timer each: `run` daily a
 Each run appends JSON lines to the backup log the audit reads; its stdout goes to the journal under
 SyslogIdentifier=rae-backup.
 
-The services run as their own system user, not root. It is in the `docker` group (the dump runs `docker
-exec` in the Postgres container and the drill starts scratch containers): that group is root-equivalent
-on the host, so the unit's sandbox limits mistakes and plain-file access, not a compromised backup tool.
-Two ambient capabilities only: CAP_DAC_READ_SEARCH (read the secret files and the CA, owned by the
-service uid 0400, as restic's own docs advise instead of root) and CAP_CHOWN (the drill's throwaway
-secret files are handed to the container's uid).
+The services run as their own system user, not root. Where the config backs up a container's data (`postgres`,
+`qdrant`: the dump runs `docker exec` in the Postgres container, the drill starts scratch containers) the user is in
+the `docker` group and the units require docker.service: that group is root-equivalent on the host, so the unit's
+sandbox limits mistakes and plain-file access, not a compromised backup tool. A config of files only (the secret
+files and the CA) gets neither. Ambient capabilities: CAP_DAC_READ_SEARCH (read the secret files and the CA, owned
+by the service uid 0400, as restic's own docs advise instead of root) and, with Docker only, CAP_CHOWN (the drill's
+throwaway secret files are handed to the container's uid).
 
 Pure: reads the baseline, imports nothing from pyinfra.
 
@@ -70,40 +71,46 @@ def service_name(action: str) -> str:
     return f"rae-backup-{action}"
 
 
-def service_unit(action: str, project_dir: str, config_path: str, write_paths: tuple[str, ...]) -> str:
+def service_unit(action: str, project_dir: str, config_path: str, write_paths: tuple[str, ...],
+                 docker: bool = True) -> str:
     """A hardened oneshot service running `harden backup ACTION --config CONFIG` from the project's .venv.
 
     + project_dir: the toolkit's checkout on the node (with its .venv)
     + config_path: the `harden backup` config (the stack's backup.json)
     + write_paths: where the run writes: the local repository and its log, the off-site cache
+    + docker: the config backs up a container's data (desired.backup_needs_docker): the docker group and
+      docker.service, CAP_CHOWN for the drill
     """
     require(all(path.startswith("/") for path in (project_dir, config_path, *write_paths)),
             f"backup units: paths must be absolute ({project_dir}, {config_path}, {list(write_paths)})", _CONTROLS)
     command = shlex.join([f"{project_dir}/.venv/bin/harden", "backup", action, "--config", config_path])
     writable = " ".join(sorted({*write_paths, STATE_DIR}))
+    capabilities = "CAP_DAC_READ_SEARCH CAP_CHOWN" if docker else "CAP_DAC_READ_SEARCH"
+    requires = "Requires=docker.service\nAfter=docker.service network-online.target" if docker else \
+        "After=network-online.target"
+    groups = "SupplementaryGroups=docker\n" if docker else ""
+    tmp_comment = ("# The drill's throwaway secrets are bind-mounted by dockerd: they must sit on a path the host sees "
+                   "(no PrivateTmp).\n") if docker else ""
     return f"""# Written by hosts/deploys/backup.py from hosts/backup_units.py (baseline.BACKUP); edits are reverted.
 [Unit]
 Description=RAE backup: harden backup {action}
 Documentation=file://{project_dir}/README.md
-Requires=docker.service
-After=docker.service network-online.target
+{requires}
 Wants=network-online.target
 
 [Service]
 Type=oneshot
 User={SERVICE_USER}
 Group={SERVICE_USER}
-SupplementaryGroups=docker
-WorkingDirectory={project_dir}
+{groups}WorkingDirectory={project_dir}
 ExecStart={command}
 SyslogIdentifier=rae-backup
 StateDirectory=rae-backup
 StateDirectoryMode=0700
 UMask=0077
-# The drill's throwaway secrets are bind-mounted by dockerd: they must sit on a path the host sees (no PrivateTmp).
-Environment=TMPDIR={TMP_DIR}
-AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_CHOWN
-CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_CHOWN
+{tmp_comment}Environment=TMPDIR={TMP_DIR}
+AmbientCapabilities={capabilities}
+CapabilityBoundingSet={capabilities}
 NoNewPrivileges=yes
 ProtectSystem=strict
 ReadWritePaths={writable}
@@ -144,11 +151,12 @@ WantedBy=timers.target
 """
 
 
-def units(project_dir: str, config_path: str, write_paths: tuple[str, ...]) -> dict[str, str]:
-    """File name -> content of every unit (services and timers), in install order."""
+def units(project_dir: str, config_path: str, write_paths: tuple[str, ...], docker: bool = True) -> dict[str, str]:
+    """File name -> content of every unit (services and timers), in install order (docker: as in service_unit)."""
     rendered = {}
     for action in ACTIONS:
-        rendered[f"{service_name(action)}.service"] = service_unit(action, project_dir, config_path, write_paths)
+        rendered[f"{service_name(action)}.service"] = service_unit(action, project_dir, config_path, write_paths,
+                                                                   docker)
         rendered[f"{service_name(action)}.timer"] = timer_unit(action)
     return rendered
 
@@ -173,9 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="the `harden backup` config (backup.json)")
     parser.add_argument("--write-path", action="append", default=[], help="where a run writes (repeatable)")
     parser.add_argument("--out", required=True, type=Path, help="directory to write the unit files into")
+    parser.add_argument("--without-docker", action="store_true",
+                        help="the config backs up files only (no `postgres`, no `qdrant`): no docker group")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, text in units(args.project_dir, args.config, tuple(args.write_path)).items():
+    for name, text in units(args.project_dir, args.config, tuple(args.write_path), not args.without_docker).items():
         (args.out / name).write_text(text)
         print(args.out / name)
     return 0

@@ -286,6 +286,15 @@ def runs_qdrant(container_names: list | None) -> bool:
     return any(name.startswith("rae-") and name.endswith(QDRANT_STORE_SUFFIX) for name in container_names or ())
 
 
+def backup_needs_docker(datasets: list | None) -> bool:
+    """Whether a node's backup user needs the `docker` group (root-equivalent): only where its config backs up a
+    container's data (`postgres` is dumped with `docker exec`, `qdrant` and the drills use containers); a config of
+    files only (the secret files and the CA) never gets it. An unreadable config is refused, never guessed."""
+    if datasets and "unreadable" in datasets:
+        raise BaselineViolation("the backup config cannot be read: not a JSON object", BACKUP.controls("copies"))
+    return bool({"postgres", "qdrant"} & set(datasets or ()))
+
+
 def backup_qdrant_credentials(entry: dict | None, qdrant_running: bool) -> dict[str, str]:
     """The Qdrant credential files a node's backup must own (key -> path), or a BaselineViolation naming the gap.
 

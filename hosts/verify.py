@@ -25,13 +25,14 @@ from pyinfra.api import Config, Inventory, State
 from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.server import LinuxDistribution
+from pyinfra.facts.server import LinuxDistribution, Users
 
 from baseline import (ACCOUNTS, AUDITD, DEPLOY, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO,
                       SYSCTL, TIME, BaselineViolation)
-from hosts import collector, connection, desired, network_unlock
+from hosts import backup_toolkit, backup_units, collector, connection, desired, network_unlock
+from hosts.desired import backup_needs_docker
 from hosts.facts.clevis import ClevisBindings, NetworkUnlockState
-from hosts.facts.node import (AuditRules, AuditStatus, EncryptionBacking, FileLines, FileModes, FstabTypes, MountOptions,
+from hosts.facts.node import (AuditRules, AuditStatus, BackupConfigDatasets, BackupToolkit, EncryptionBacking, FileLines, FileModes, FstabTypes, MountOptions,
                               NftablesRendered,
                               SshdEffective, SshHostKeyFiles, SshOfferedKex, SudoDefaults, SysctlValues, TimeServices,
                               UnitStates, WeakModuli)
@@ -404,6 +405,39 @@ def _network_unlock_checks(host, data: dict) -> list[dict]:
                                                mount=unlock.mount))
 
 
+def backup_checks(config_datasets, toolkit: dict, user_groups) -> list[dict]:
+    """The backup timers' prerequisites on a node with a backup config (hosts/deploys/backup.py): the toolkit they run is
+    this checkout's, installed from requirements-backup.lock, and `harden backup` starts (hosts.backup_toolkit); the
+    backup user is in the root-equivalent `docker` group exactly when the config backs up a container's data.
+
+    + config_datasets: hosts.facts.node.BackupConfigDatasets (None: no config at the path)
+    + toolkit: hosts.facts.node.BackupToolkit
+    + user_groups: the backup user's groups (None: no such user)
+    """
+    controls = ("A.8.13", "A.8.19")
+    if config_datasets is None:
+        return [_check("backup config present", True, False, controls)]
+    try:
+        docker = backup_needs_docker(config_datasets)
+    except BaselineViolation as error:
+        return [_check("backup config readable", True, str(error), controls)]
+    in_docker = None if user_groups is None else "docker" in user_groups  # None: no backup user, a fail
+    return [_check("backup toolkit installed (this checkout, hash-pinned venv)",
+                   {"stamp": backup_toolkit.stamp(), "runs": True}, toolkit, controls),
+            _check(f"backup user {backup_units.SERVICE_USER} in the docker group", docker, in_docker,
+                   ("A.8.2", "A.8.18"))]
+
+
+def _backup_checks(host, data: dict) -> list[dict]:
+    config = data.get("backup_config")
+    if not config:
+        return [_check("backup timers", None, None, ("A.8.13",), "not applicable")]
+    return backup_checks(host.get_fact(BackupConfigDatasets, config_path=config),
+                         host.get_fact(BackupToolkit, project_dir=data.get("backup_project_dir", "/opt/rae"),
+                                       stamp_file=backup_toolkit.STAMP_FILE),
+                         (host.get_fact(Users).get(backup_units.SERVICE_USER) or {}).get("groups"))
+
+
 def verify_host(name: str, host_data: dict) -> list[dict]:
     """Connect to one host (pyinfra over paramiko, strict host keys) and check it against the baseline.
 
@@ -424,7 +458,7 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
             checks += _kernel_checks(host) + _firewall_checks(host, data) + [_apt_security_check(host),
                                                                              _module_blacklist_check(host)]
             checks += _luks_checks(host, data) + _journal_upload_checks(host, data)
-            checks += _network_unlock_checks(host, data)
+            checks += _network_unlock_checks(host, data) + _backup_checks(host, data)
             # the collector's side, read where the audit runs: the control node's unit files
             checks += collector_checks(Path(data.get("journal_collector_units") or collector.UNIT_DIR))
             checks += time_checks(host.get_fact(TimeServices, units=(TIME.service, *OTHER_TIME_DAEMONS)),

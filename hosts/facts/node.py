@@ -341,6 +341,40 @@ class BackupConfigQdrant(FactBase):
         return dict(entry) if isinstance(entry, dict) else {}
 
 
+class BackupConfigDatasets(FactBase):
+    """The data sets a `harden backup` config on the node names, sorted (of `postgres`, `qdrant`, `files`); None when
+    the config is absent; ["unreadable"] when it is not a JSON object (paths only, no secret is returned)."""
+
+    def command(self, config_path):
+        return f"cat {shlex.quote(config_path)} 2>/dev/null || true"
+
+    def process(self, output):
+        text = "\n".join(output).strip()
+        if not text:
+            return None
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError:
+            return ["unreadable"]
+        if not isinstance(config, dict):
+            return ["unreadable"]
+        return sorted(key for key in ("postgres", "qdrant", "files") if config.get(key))
+
+
+class BackupToolkit(FactBase):
+    """The backup toolkit at a project dir: {"stamp": the stamp file's content or None, "runs": whether its
+    `.venv/bin/harden backup --help` exits 0} (hosts.backup_toolkit)."""
+
+    def command(self, project_dir, stamp_file):
+        project = shlex.quote(project_dir)
+        return (f"echo \"stamp=$(cat {project}/{shlex.quote(stamp_file)} 2>/dev/null)\"; "
+                f"if {project}/.venv/bin/harden backup --help >/dev/null 2>&1; then echo runs=yes; else echo runs=no; fi")
+
+    def process(self, output):
+        values = dict(line.split("=", 1) for line in output if "=" in line)
+        return {"stamp": values.get("stamp") or None, "runs": values.get("runs") == "yes"}
+
+
 class RunningContainerNames(FactBase):
     """Names of the containers Docker runs on the node (None when Docker cannot be asked)."""
 

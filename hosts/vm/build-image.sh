@@ -27,9 +27,12 @@ read_baseline() { PYTHONPATH=. "$python" -c "import os; from baseline import JOU
 # meets: libpam-tmpdir gives sudo sessions a private TMPDIR (uploads), libpam-pwquality rewrites the PAM password
 # stack, needrestart restarts services (sshd among them) after package installs. The slow post-install scripts
 # (aide, rkhunter) and the journal uploader (about 10 minutes of a loaded first apply) stay in the image:
-# benchmarks/hosts.md measures the full bare-node apply instead.
+# benchmarks/hosts.md measures the full bare-node apply instead. So do the backup timers' packages (restic,
+# python3-venv: installed by the deploy, python3-venv took about 6 minutes under TCG, byte-compiling the upgraded
+# standard library).
 fetched_by_deploy="libpam-tmpdir libpam-pwquality needrestart"
-deploy_packages=$(read_baseline "\",\".join(p for p in PACKAGES.required + PACKAGES.integrity_tools + (JOURNALD.upload_package,) if p not in '$fetched_by_deploy'.split())")
+backup_packages=$(PYTHONPATH=. "$python" -c "from hosts.backup_toolkit import NODE_PACKAGES; print(','.join(NODE_PACKAGES))")
+deploy_packages=$(read_baseline "\",\".join(p for p in PACKAGES.required + PACKAGES.integrity_tools + (JOURNALD.upload_package,) if p not in '$fetched_by_deploy'.split())"),$backup_packages
 luks_cipher=$(read_baseline 'LUKS.allowed_ciphers[0]')
 luks_key_bits=$(read_baseline 'LUKS.min_key_bits')
 luks_mount=$(read_baseline 'os.path.commonpath(list(LUKS.data_paths.values()))')

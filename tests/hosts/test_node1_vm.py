@@ -11,7 +11,11 @@ unencrypted data disk (refused). Operators: AllowGroups refuses a user outside t
 configured user CA logs in, sudo logs to its file and a sudoers file visudo rejects never lands. Forwarding: a
 published port, built as Docker builds one, answers from the declared interface only. Logs: a line logged on the node
 arrives at the log collector on the control node (tests/fixtures/vm.py: log_collector) over mutual TLS, a client
-without the nodes' CA's certificate is refused, and the audit reads the collector's retention.
+without the nodes' CA's certificate is refused, and the audit reads the collector's retention. Backups: the first
+apply schedules them for a config of files only (no Docker on the VM) and installs the toolkit the timers run; the
+run, check and forget services, triggered, fill the local repository on the LUKS volume and the append-only off-site
+server on the control node (tests/fixtures/vm.py: backup_offsite), the check fails on a corrupted pack, root on the
+node cannot forget the off-site snapshots, and the operator restores them on the control node with the operator's key.
 Lynis runs once; several tests read its report. Tests run in file order and build on each other's state.
 """
 
@@ -19,6 +23,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import ssl
 import subprocess
 import sys
@@ -28,10 +33,15 @@ import uuid
 import pytest
 
 from baseline import AUDITD, DEPLOY, FIREWALL, JOURNALD, LUKS, SSH, SUDO, TIME, BaselineViolation
-from hosts import desired
+from components import restic
+from components.restic import Repository
+from harden.audit import backups as backup_evidence
+from harden.audit.evidence import PASS
+from hosts import backup_units, desired
 from hosts.collector import RECEIVER_UNIT, TLS_FRONT_UNIT, VACUUM_UNIT, exec_start
 from hosts.verify import collector_checks, verify_host
 from hosts.vm.boot import GUEST_GATEWAY, free_loopback_port
+from tests.fixtures.vm import BACKUP_CREDENTIALS, BACKUP_FILES, BACKUP_ROOT
 from tests.hosts.pyinfra_run import run_pyinfra
 
 pytestmark = pytest.mark.integration
@@ -42,7 +52,8 @@ FETCHED_BY_DEPLOY = ("libpam-tmpdir", "libpam-pwquality", "needrestart")  # host
 # Time budgets (seconds): about 2.5x the step times measured under software emulation on a 2-core machine at load
 # average 14-18 (another session's Go build and debootstrap beside it; benchmarks/hosts.md): first apply 917 s,
 # refused run 10 s, so a busy machine is not a failure and a hang still is.
-BUDGET = {"refused": 120, "first_apply": 2400, "re_run": 1200, "lynis": 2700, "reboot": 900, "journal": 300}
+BUDGET = {"refused": 120, "first_apply": 2400, "re_run": 1200, "lynis": 2700, "reboot": 900, "journal": 300,
+          "backup": 600}
 # A UEFI node's EFI system partition as its fstab names it: the deploy must keep vfat loadable for it. The VM boots
 # without firmware of its own (qemu -kernel), so the entry is nofail and nothing answers to the label.
 DATA_MOUNT = os.path.commonpath(list(LUKS.data_paths.values()))  # where hosts/vm/build-image.sh mounts the LUKS disk
@@ -103,11 +114,45 @@ def test_ssh_outside_tailscale_without_a_declared_exception_is_refused_before_an
     assert not _installed(node1_vm, FETCHED_BY_DEPLOY), "nothing may be installed"
 
 
+def _put_secret(node1_vm, path: str, content: str, mode: str = "0600") -> None:
+    """Write a file on the VM, root's, through ssh's stdin (never on a command line)."""
+    subprocess.run(node1_vm.ssh_command(f"sudo install -D -m {mode} /dev/stdin {path}"), input=content, text=True,
+                   check=True, capture_output=True, timeout=120)
+
+
+def _provision_backup(node1_vm, offsite) -> dict:
+    """What the stack leaves on a node before the deploy schedules its backups, for the data sets that need no Docker:
+    the secret files and the CA (root's, 0400), the repository passwords and the off-site location with Node1's own
+    credentials (0600, in a directory apart from the backed-up files), the off-site CA, and the `harden backup`
+    config. The off-site password is the operator's key. Returns {"config": path, "files": {path: content}}."""
+    credentials = BACKUP_CREDENTIALS
+    files = {f"{BACKUP_FILES[0]}/postgres-password": secrets.token_urlsafe(24),
+             f"{BACKUP_FILES[0]}/qdrant-api-key": secrets.token_urlsafe(24),
+             f"{BACKUP_FILES[1]}/ca.crt": offsite["tls"]["ca.crt"].read_text()}
+    for path, content in files.items():
+        _put_secret(node1_vm, path, content, "0400")
+    _put_secret(node1_vm, f"{credentials}/restic-local-key", secrets.token_urlsafe(32) + "\n")
+    _put_secret(node1_vm, f"{credentials}/restic-offsite-key", offsite["operator_key_file"].read_text())
+    _put_secret(node1_vm, f"{credentials}/offsite-repository",
+                f"rest:https://{offsite['user']}:{offsite['password']}@{offsite['url'].removeprefix('https://')}\n")
+    _put_secret(node1_vm, f"{credentials}/offsite-ca.crt", offsite["tls"]["ca.crt"].read_text(), "0644")
+    config = {"repositories": [
+        {"name": "local", "location": f"{BACKUP_ROOT}/restic", "password_file": f"{credentials}/restic-local-key"},
+        {"name": "offsite", "repository_file": f"{credentials}/offsite-repository", "append_only": True,
+         "password_file": f"{credentials}/restic-offsite-key", "cacert": f"{credentials}/offsite-ca.crt",
+         "cache_dir": f"{credentials}/cache"}],
+        "files": list(BACKUP_FILES), "log": f"{BACKUP_ROOT}/backup.jsonl"}
+    _put_secret(node1_vm, f"{credentials}/backup.json", json.dumps(config, indent=1))
+    node1_vm.ssh(f"sudo chmod 0700 {credentials}")
+    return {"config": f"{credentials}/backup.json", "files": files}
+
+
 @pytest.fixture(scope="session")
-def first_apply(node1_vm, tmp_path_factory):
+def first_apply(node1_vm, tmp_path_factory, backup_offsite):
     """The deploy's first run on the bare VM, from an inventory outside hosts/, with the same VM listed a second
-    time under a changed host key."""
+    time under a changed host key. The node holds a backup config of files only (no Docker on the VM) before it."""
     work = tmp_path_factory.mktemp("first-apply")
+    backup = _provision_backup(node1_vm, backup_offsite)
     node1_vm.ssh(f"sudo nft add table {SURVIVOR_TABLE}")
     node1_vm.ssh(f"echo '{EFI_FSTAB_LINE}' | sudo tee -a /etc/fstab >/dev/null")
     before = {"sshd": node1_vm.ssh("sudo sshd -T").stdout, "installed": _installed(node1_vm, FETCHED_BY_DEPLOY),
@@ -116,7 +161,7 @@ def first_apply(node1_vm, tmp_path_factory):
         node1_vm.inventory_entry(),
         node1_vm.inventory_entry("changed-host-key", ssh_known_hosts_file=str(_known_hosts_with_other_key(node1_vm, work))),
     ]}, work, timeout=BUDGET["first_apply"])
-    return {"run": run, "before": before}
+    return {"run": run, "before": before, "backup": backup}
 
 
 def test_changed_host_key_is_refused_in_the_same_run(first_apply):
@@ -140,6 +185,159 @@ def test_first_apply_installs_what_changes_the_environment_and_completes(first_a
                       "sysctl values", "deploy completed: baseline recorded"):
         assert operation in changed, (operation, changed)
     assert node1_vm.ssh(f"cat {DEPLOY.completion_marker}").stdout == desired.completion_text()
+
+
+def _restic_on_vm(node1_vm, repository: str, arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    """restic as root on the VM against its local or its off-site repository, with the node's own credentials."""
+    where = {"local": f"-r {BACKUP_ROOT}/restic --password-file {BACKUP_CREDENTIALS}/restic-local-key",
+             "offsite": f"--repository-file {BACKUP_CREDENTIALS}/offsite-repository --password-file "
+                        f"{BACKUP_CREDENTIALS}/restic-offsite-key --cacert {BACKUP_CREDENTIALS}/offsite-ca.crt"}[repository]
+    return node1_vm.ssh(f"sudo restic {where} --no-cache {arguments}", check=check, timeout=BUDGET["backup"])
+
+
+def _start_backup_service(node1_vm, action: str, steps: dict) -> subprocess.CompletedProcess:
+    """`systemctl start` the timer's service (a oneshot: returns when the run ended), timed into steps."""
+    started = time.monotonic()
+    result = node1_vm.ssh(f"sudo systemctl start rae-backup-{action}.service", check=False, timeout=BUDGET["backup"])
+    steps.setdefault(action, []).append(round(time.monotonic() - started, 1))
+    return result
+
+
+def _backup_log(node1_vm) -> list[dict]:
+    return [json.loads(line) for line in node1_vm.ssh(f"sudo cat {BACKUP_ROOT}/backup.jsonl").stdout.splitlines()]
+
+
+def _operator_repository(backup_offsite, work) -> Repository:
+    """The off-site repository as the operator reaches it from the control node: the same server (its loopback side),
+    Node1's HTTP credentials, the operator's key."""
+    location = work / "offsite-repository"
+    location.write_text(f"rest:https://{backup_offsite['user']}:{backup_offsite['password']}@127.0.0.1:"
+                        f"{backup_offsite['port']}/{backup_offsite['url'].rsplit('/', 1)[1]}\n")
+    location.chmod(0o600)
+    return Repository("offsite", password_file=backup_offsite["operator_key_file"], repository_file=location,
+                      cacert=backup_offsite["tls"]["ca.crt"])
+
+
+@pytest.fixture(scope="module")
+def backup_steps():
+    """Seconds per triggered service run, printed at the end for benchmarks/hosts.md."""
+    steps: dict = {}
+    yield steps
+    print(f"backup services on the VM (seconds per run): {steps}")
+
+
+def test_backup_run_service_fills_the_local_and_the_off_site_repository(first_apply, node1_vm, backup_offsite,
+                                                                        backup_steps, tmp_path):
+    """The deploy installed the toolkit the timers run (this checkout, a venv from requirements-backup.lock) and left
+    the backup user out of the docker group (the config backs up files only); the verifier reads both. The run
+    timer's service, triggered, backs the secret files and the CA up into the local repository on the LUKS volume
+    and into the append-only off-site server on the control node (over TLS at qemu's gateway); the audit reads the
+    log lines it wrote, and the operator sees the off-site snapshot with the operator's key."""
+    run = first_apply["run"]
+    assert run.succeeded("node1-vm"), run.log[-3000:]
+    assert any(name.startswith("backup toolkit installed at") for name in run.changed("node1-vm")), run.changed("node1-vm")
+    checks = {check["check"]: check for check in verify_host("node1-vm", node1_vm.inventory_entry()[1])}
+    toolkit = checks["backup toolkit installed (this checkout, hash-pinned venv)"]
+    assert toolkit["status"] == "pass" and toolkit["actual"]["runs"] is True, toolkit
+    assert checks[f"backup user {backup_units.SERVICE_USER} in the docker group"] | {"controls": None} == {
+        "check": f"backup user {backup_units.SERVICE_USER} in the docker group", "expected": False, "actual": False,
+        "controls": None, "status": "pass"}
+    assert node1_vm.ssh("getent group docker", check=False).returncode != 0, "no Docker on the VM: no docker group"
+    assert node1_vm.ssh(f"systemctl is-enabled {' '.join(backup_units.timers())}").stdout.split() == ["enabled"] * 4
+    unit = node1_vm.ssh("systemctl cat rae-backup-run.service").stdout
+    assert "docker" not in unit and "CapabilityBoundingSet=CAP_DAC_READ_SEARCH\n" in unit
+
+    result = _start_backup_service(node1_vm, "run", backup_steps)
+    assert result.returncode == 0, node1_vm.ssh("sudo journalctl -u rae-backup-run --no-pager -n 40").stdout
+    lines = _backup_log(node1_vm)
+    done = {(line["dataset"], line["repository"]): line for line in lines if line["action"] == "backup"}
+    assert {key: line["result"] for key, line in done.items()} == {("files", "local"): "ok", ("files", "offsite"): "ok"}
+    # what the audit reads of it: the files' last good backup is fresh in both copies
+    work = tmp_path / "audit"
+    work.mkdir()
+    (work / "backup.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    evidence = {(e.subject, e.check): e for e in backup_evidence.collect(work / "backup.jsonl", datasets=("files",))}
+    assert evidence[("backup/files/local", "last_success_age")].status == PASS
+    assert evidence[("backup/files/offsite", "last_success_age")].status == PASS
+    assert evidence[("backup/files", "fresh_copies")].status == PASS
+    journal = node1_vm.ssh("sudo journalctl -t rae-backup --no-pager -o cat").stdout
+    assert done[("files", "local")]["snapshot"] in journal  # the run's output reaches the journal (and the collector)
+    local = json.loads(_restic_on_vm(node1_vm, "local", "snapshots --json").stdout)
+    offsite = restic.snapshots(_operator_repository(backup_offsite, tmp_path))
+    assert [snapshot["short_id"] for snapshot in local] == [done[("files", "local")]["snapshot"]]
+    assert [snapshot["short_id"] for snapshot in offsite] == [done[("files", "offsite")]["snapshot"]]
+    assert sorted(offsite[0]["paths"]) == sorted(BACKUP_FILES)
+
+
+def _tree_pack(node1_vm) -> tuple[str, int]:
+    """The local repository's pack holding tree blobs, and the offset of its first tree blob (restic's index)."""
+    for index_id in _restic_on_vm(node1_vm, "local", "list index").stdout.split():
+        index = json.loads(_restic_on_vm(node1_vm, "local", f"cat index {index_id}").stdout)
+        for pack in index["packs"]:
+            trees = [blob for blob in pack["blobs"] if blob["type"] == "tree"]
+            if trees:
+                return pack["id"], trees[0]["offset"]
+    raise AssertionError("no tree blob in the local repository's index")
+
+
+def test_backup_check_service_detects_a_corrupted_pack(first_apply, node1_vm, backup_steps):
+    """The check timer's service passes on both repositories and probes the off-site server with Node1's credentials
+    (a delete is refused). Then one byte of a pack in the local repository is changed: the next check fails, the
+    unit fails and the log says which repository. The pack is the one holding the snapshot's trees, which `restic
+    check` reads on every run; a corrupted data pack is found only when it falls in the run's read-data subset
+    (baseline BACKUP.check_read_data_subset), so it is not what this test corrupts. The original pack is put back."""
+    assert _start_backup_service(node1_vm, "check", backup_steps).returncode == 0, \
+        node1_vm.ssh("sudo journalctl -u rae-backup-check --no-pager -n 40").stdout
+    checks = {line["repository"]: line for line in _backup_log(node1_vm) if line["action"] == "check"}
+    assert checks["local"]["result"] == "ok" and checks["offsite"]["result"] == "ok"
+    assert checks["offsite"]["append_only"] is True and checks["offsite"]["delete_refused"] is True
+    pack, offset = _tree_pack(node1_vm)
+    path = f"{BACKUP_ROOT}/restic/data/{pack[:2]}/{pack}"
+    node1_vm.ssh(f"sudo cp -p {path} /root/pack.orig && sudo chmod u+w {path} && "
+                 f"printf '\\377\\000\\377' | sudo dd of={path} bs=1 seek={offset + 20} conv=notrunc status=none")
+    assert node1_vm.ssh(f"sudo cmp -s {path} /root/pack.orig", check=False).returncode == 1, "the pack did not change"
+    try:
+        failed = _start_backup_service(node1_vm, "check", backup_steps)
+        assert failed.returncode != 0
+        assert node1_vm.ssh("systemctl show -p Result --value rae-backup-check").stdout.strip() == "exit-code"
+        last = [line for line in _backup_log(node1_vm) if line["action"] == "check"][-2:]
+        by_repository = {line["repository"]: line for line in last}
+        assert by_repository["local"]["result"] == "fail", last
+        assert by_repository["offsite"]["result"] == "ok", last
+    finally:
+        node1_vm.ssh(f"sudo cp -p /root/pack.orig {path} && sudo rm /root/pack.orig")
+    assert _restic_on_vm(node1_vm, "local", "check").returncode == 0
+
+
+def test_backup_off_site_history_survives_root_on_node1_and_restores_with_the_operators_key(first_apply, node1_vm,
+                                                                                     backup_offsite, backup_steps,
+                                                                                     tmp_path):
+    """Root on Node1, with Node1's own off-site credentials and key, tries to erase the off-site history (`restic
+    forget` of the snapshot, and with --prune): the append-only server refuses and every snapshot stays. The forget
+    timer's service prunes the local repository and leaves the off-site one to its operator. Then the operator
+    restores the files from the off-site repository with the operator's key on the control node, a machine other
+    than Node1, and gets what Node1 held: the restore needs nothing of Node1's disks. (Not shown here: the same on a
+    freshly booted VM.)"""
+    operator = _operator_repository(backup_offsite, tmp_path)
+    before = restic.snapshots(operator)
+    assert before, "the run test left a snapshot off-site"
+    victim = before[-1]["id"]
+    forget = _restic_on_vm(node1_vm, "offsite", f"forget {victim}", check=False)
+    assert forget.returncode != 0, forget.stdout
+    wipe = _restic_on_vm(node1_vm, "offsite", f"forget {victim} --prune", check=False)
+    assert wipe.returncode != 0, wipe.stdout
+    assert [snapshot["id"] for snapshot in restic.snapshots(operator)] == [snapshot["id"] for snapshot in before]
+    print(f"off-site deletion as root on Node1: forget exit {forget.returncode}, forget --prune exit "
+          f"{wipe.returncode} ({restic.last_lines(wipe.stderr.encode())})")
+    assert _start_backup_service(node1_vm, "forget", backup_steps).returncode == 0
+    forgot = {line["repository"]: line for line in _backup_log(node1_vm) if line["action"] == "forget"}
+    assert forgot["local"]["result"] == "ok" and "append-only" in forgot["offsite"]["skipped"]
+    target = tmp_path / "restored"
+    started = time.monotonic()
+    restic.run(operator, "restore", "latest", "--target", str(target))
+    backup_steps["operator restore off-site"] = [round(time.monotonic() - started, 1)]
+    for path, content in first_apply["backup"]["files"].items():
+        assert (target / path.lstrip("/")).read_text() == content, path
 
 
 def _post_journal_entry(log_collector, client: str | None, message: str) -> str:
