@@ -143,7 +143,8 @@ def pki(tmp_path_factory):
 
 class TlsServer:
     """A TLS server on 127.0.0.1 in a thread; `postgres=True` answers the SSLRequest preamble with 'S' first;
-    `http_answer` is sent once a request's headers have arrived (a stand-in for an HTTPS service)."""
+    `http_answer` is sent once a request's headers have arrived (a stand-in for an HTTPS service); a callable gets the
+    request's bytes and returns the answer."""
 
     def __init__(self, cert: str, key: str, minimum=ssl.TLSVersion.TLSv1_3, postgres=False, port: int = 0,
                  http_answer: bytes | None = None):
@@ -177,7 +178,8 @@ class TlsServer:
                 while self.http_answer is not None and received and b"\r\n\r\n" not in received:
                     received += tls.recv(4096)
                 if self.http_answer is not None and received:
-                    tls.sendall(self.http_answer)
+                    answer = self.http_answer
+                    tls.sendall(answer(received) if callable(answer) else answer)
         except (OSError, ssl.SSLError):
             pass
         finally:
