@@ -80,7 +80,7 @@ FRONT_CLIENTS = ("rae-api", "rae-backup")
 # (LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/qdrant/qdrant), which keeps its path and digest; no other registry.
 _OFFICIAL_DIGEST = re.compile(r"^(?:[a-z0-9-]+-docker\.pkg\.dev/[a-z][a-z0-9-]{4,28}[a-z0-9]/[a-z0-9][a-z0-9._-]*/)?"
                               r"qdrant/qdrant@sha256:[0-9a-f]{64}$")
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # the tenant ids components/sql/005 accepts
+TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # the tenant ids components/sql/005 accepts
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def config_yaml(api_key: str, read_only_api_key: str, require_client_certificate
 
 def tenant_collection(tenant: str) -> str:
     """The one collection of a tenant's memory vectors (tenant isolation is collection per tenant)."""
-    require(bool(_TENANT.match(tenant or "")), f"tenant {tenant!r} is not a tenant id", ("A.5.15", "A.8.3"))
+    require(bool(TENANT_ID.match(tenant or "")), f"tenant {tenant!r} is not a tenant id", ("A.5.15", "A.8.3"))
     return f"memories-{tenant}"
 
 

@@ -9,14 +9,12 @@ rae-api, `sub` the tenant, `iat` now and `exp` at most the baseline's lifetime l
 """
 
 import argparse
-import re
 import sys
 import time
 
 from baseline import API, BaselineViolation, require
 from components import api_runtime
-
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # what the API and the SQL functions accept
+from components.qdrant_runtime import TENANT_ID
 
 
 def tenant_token(signing_key_pem: str | bytes, tenant: str, lifetime_s: int = API.tenant_token_max_lifetime_s,
@@ -27,7 +25,7 @@ def tenant_token(signing_key_pem: str | bytes, tenant: str, lifetime_s: int = AP
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     controls = API.controls("tenant_token_max_lifetime_s")
-    require(bool(_TENANT.match(tenant or "")), f"tenant {tenant!r} is not a tenant id (1-63 of A-Z a-z 0-9 . _ -, "
+    require(bool(TENANT_ID.match(tenant or "")), f"tenant {tenant!r} is not a tenant id (1-63 of A-Z a-z 0-9 . _ -, "
                                                "starting with a letter or digit)", controls)
     require(0 < lifetime_s <= API.tenant_token_max_lifetime_s,
             f"lifetime {lifetime_s} s is outside 1..{API.tenant_token_max_lifetime_s} s", controls)

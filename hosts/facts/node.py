@@ -328,17 +328,23 @@ class BackupConfigQdrant(FactBase):
         return f"cat {shlex.quote(config_path)} 2>/dev/null || true"
 
     def process(self, output):
-        text = "\n".join(output).strip()
-        if not text:
-            return None
-        try:
-            config = json.loads(text)
-        except json.JSONDecodeError as error:
-            return {"unreadable": f"not JSON ({error.msg})"}
-        if not isinstance(config, dict):
-            return {"unreadable": "not a JSON object"}
+        config = _backup_config(output)
+        if config is None or isinstance(config, str):
+            return config and {"unreadable": config}
         entry = config.get("qdrant")
         return dict(entry) if isinstance(entry, dict) else {}
+
+
+def _backup_config(output) -> dict | str | None:
+    """A `harden backup` config as `cat` printed it: the JSON object, None when absent, or why it is unreadable."""
+    text = "\n".join(output).strip()
+    if not text:
+        return None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        return f"not JSON ({error.msg})"
+    return config if isinstance(config, dict) else "not a JSON object"
 
 
 class BackupConfigDatasets(FactBase):
@@ -349,15 +355,9 @@ class BackupConfigDatasets(FactBase):
         return f"cat {shlex.quote(config_path)} 2>/dev/null || true"
 
     def process(self, output):
-        text = "\n".join(output).strip()
-        if not text:
-            return None
-        try:
-            config = json.loads(text)
-        except json.JSONDecodeError:
-            return ["unreadable"]
-        if not isinstance(config, dict):
-            return ["unreadable"]
+        config = _backup_config(output)
+        if config is None or isinstance(config, str):
+            return config and ["unreadable"]
         return sorted(key for key in ("postgres", "qdrant", "files") if config.get(key))
 
 
