@@ -213,6 +213,20 @@ FILESYSTEM = Section(
                       ("A.8.19", "A.8.20"), "Clear-text and obsolete services are removed."),
 )
 
+BOOTLOADER = Section(
+    "bootloader",
+    superuser=S("grubadmin", ("A.8.2", "A.8.5", "A.8.9"),
+                "GRUB's one superuser: editing a boot entry at the console (its kernel command line: `init=/bin/sh`, "
+                "`audit=0`), the recovery entries and GRUB's shell ask for this user's password (CIS 1.4.1)."),
+    password_min_iterations=S(10000, ("A.8.5",),
+                              "The password is stored only as grub-mkpasswd-pbkdf2's PBKDF2-SHA512 hash, with at least "
+                              "its default iterations; the hash comes from a 0600 file on the control node that host "
+                              "data grub_password_hash_file names, never from the inventory text."),
+    unrestricted_default=S(True, ("A.5.30", "A.8.9"),
+                           "The OS's own boot entries carry --unrestricted: an unattended reboot boots without a "
+                           "password, so the node comes back on its own; editing them still needs the superuser."),
+)
+
 # CIS Debian Linux 12 Benchmark v1.1.0, section 6.2.3 (audit rules): each syscall rule for both ABIs (b64 and b32:
 # a 32-bit binary reaches the kernel through the b32 table and escapes a b64-only rule), watches on the real files
 # (Debian installs dockerd in /usr/sbin; the module tools are symlinks to /usr/bin/kmod, so kmod is what runs).

@@ -1,15 +1,18 @@
 """The state a node should be in, derived from the baseline: what the deploys write and hosts.verify expects.
 
-Pure functions of baseline values (and of what the node's OpenSSH offers), so hardening and
-verification cannot disagree about the target.
+Pure functions of baseline values (and of what the node's OpenSSH offers, and the boot loader's password hash read
+from the control node's file), so hardening and verification cannot disagree about the target.
 """
 
 import hashlib
+import hmac
 import json
 import re
+import stat
 from datetime import date
+from pathlib import Path
 
-from baseline import ACCOUNTS, AUDITD, BACKUP, DEPLOY, DOCKER_DAEMON, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
+from baseline import ACCOUNTS, AUDITD, BACKUP, BOOTLOADER, DEPLOY, DOCKER_DAEMON, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
 from baseline import exceptions
 from baseline import host as node_baseline
 
@@ -178,6 +181,7 @@ def auditd_conf() -> dict:
 
 
 GRUB_DROPIN = "/etc/default/grub.d/50-harden-audit.cfg"
+GRUB_CONFIG = "/boot/grub/grub.cfg"  # what update-grub writes from the drop-ins
 
 
 def grub_dropin_text() -> str:
@@ -185,6 +189,76 @@ def grub_dropin_text() -> str:
     params = " ".join(AUDITD.kernel_cmdline)
     return ("# Written by hosts/deploys/audit.py from baseline.AUDITD.kernel_cmdline\n"
             f'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX {params}"\n')
+
+
+GRUB_PASSWORD_HOST_DATA = "grub_password_hash_file"
+GRUB_PASSWORD_SCRIPT = "/etc/grub.d/01_harden_password"  # grub-mkconfig runs /etc/grub.d/* in name order
+GRUB_LINUX_SCRIPT = "/etc/grub.d/10_linux"  # Debian's; its CLASS line is added to each of the OS's own entries
+GRUB_LINUX_CLASS = 'CLASS="--class gnu-linux --class gnu --class os"'
+GRUB_LINUX_CLASS_UNRESTRICTED = 'CLASS="--class gnu-linux --class gnu --class os --unrestricted"'
+_GRUB_PBKDF2 = re.compile(r"^grub\.pbkdf2\.sha512\.(\d+)\.([0-9A-Fa-f]{32,})\.([0-9A-Fa-f]{128})$")
+
+
+def grub_password_hash(data: dict) -> str:
+    """The GRUB superuser's PBKDF2 hash (baseline.BOOTLOADER), read from the control-node file host data
+    grub_password_hash_file names (`grub-mkpasswd-pbkdf2`'s last word, mode 0600). Raises BaselineViolation naming the
+    problem; the hash itself is never put in a message."""
+    controls = tuple(dict.fromkeys(BOOTLOADER.controls("superuser") + BOOTLOADER.controls("password_min_iterations")))
+    named = data.get(GRUB_PASSWORD_HOST_DATA)
+    if not named:
+        raise BaselineViolation(
+            f"host data {GRUB_PASSWORD_HOST_DATA} is not set: a node's boot loader needs a superuser password "
+            f"(baseline.BOOTLOADER.superuser {BOOTLOADER.superuser!r}); write `grub-mkpasswd-pbkdf2`'s hash to a "
+            "0600 file on the control node and name it there", controls)
+    path = Path(str(named)).expanduser()
+    try:
+        info = path.stat()
+        text = path.read_text().strip()
+    except OSError as error:
+        raise BaselineViolation(f"{GRUB_PASSWORD_HOST_DATA} cannot be read: {error.strerror}", controls) from None
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        raise BaselineViolation(f"{GRUB_PASSWORD_HOST_DATA} has mode {stat.S_IMODE(info.st_mode):04o}: the boot "
+                                "loader's password hash must be readable by its owner only (0600)", controls)
+    match = _GRUB_PBKDF2.match(text)
+    if not match:
+        raise BaselineViolation(f"{GRUB_PASSWORD_HOST_DATA} does not hold one grub.pbkdf2.sha512.<iterations>.<salt>."
+                                "<hash> line (the output of grub-mkpasswd-pbkdf2)", controls)
+    if int(match.group(1)) < BOOTLOADER.password_min_iterations:
+        raise BaselineViolation(f"{GRUB_PASSWORD_HOST_DATA}: {match.group(1)} PBKDF2 iterations, fewer than "
+                                f"baseline.BOOTLOADER.password_min_iterations ({BOOTLOADER.password_min_iterations})",
+                                controls)
+    return text
+
+
+def grub_password_script(password_hash: str) -> str:
+    """The /etc/grub.d script whose output makes BOOTLOADER.superuser GRUB's only superuser, with the hash."""
+    return ("#!/bin/sh\n# Written by hosts/deploys/audit.py from baseline.BOOTLOADER; local edits are reverted.\n"
+            "cat <<'EOF'\n"
+            f'set superusers="{BOOTLOADER.superuser}"\n'
+            f"password_pbkdf2 {BOOTLOADER.superuser} {password_hash}\n"
+            "EOF\n")
+
+
+def grub_password_findings(config_lines: list | None, password_hash: str) -> list[str]:
+    """What a node's grub.cfg lacks against baseline.BOOTLOADER: the superuser and its password (the configured hash,
+    compared here and never returned), and the default entry (GRUB's first menuentry) unrestricted."""
+    if not config_lines:
+        return ["grub.cfg missing, empty or unreadable"]
+    lines = [line.strip() for line in config_lines]
+    problems = []
+    superusers = [line for line in lines if line.startswith("set superusers=")]
+    if superusers != [f'set superusers="{BOOTLOADER.superuser}"']:
+        problems.append(f"superusers: {', '.join(superusers) or 'none set'}")
+    passwords = [line.split()[1:3] for line in lines if line.startswith("password")]
+    users = sorted({parts[0] for parts in passwords if parts})
+    if users != [BOOTLOADER.superuser]:
+        problems.append(f"password lines for: {', '.join(users) or 'nobody'}")
+    elif not all(len(parts) == 2 and hmac.compare_digest(parts[1], password_hash) for parts in passwords):
+        problems.append(f"{BOOTLOADER.superuser}'s password is not the configured one")
+    entries = [line for line in lines if line.startswith("menuentry ")]
+    if BOOTLOADER.unrestricted_default and not (entries and " --unrestricted " in f" {entries[0]} "):
+        problems.append("the default boot entry asks for a password (no --unrestricted): an unattended reboot stops")
+    return problems
 
 
 def journald_conf_text() -> str:

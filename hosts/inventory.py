@@ -26,6 +26,8 @@ node1 = [
          firewall_service_ports={},
          firewall_published_interfaces=FIREWALL.published_interfaces,
          luks_data_paths=LUKS.data_paths,
+         # the boot loader's superuser password: `grub-mkpasswd-pbkdf2 | awk 'END {print $NF}' > FILE; chmod 600 FILE`
+         grub_password_hash_file=os.environ.get("NODE1_GRUB_PASSWORD_HASH_FILE", "~/.config/harden/node1-grub.pbkdf2"),
          journal_upload_url=os.environ.get("NODE1_JOURNAL_UPLOAD_URL"),
          journal_upload_tls={"key": os.environ.get("NODE1_JOURNAL_UPLOAD_KEY"),
                              "certificate": os.environ.get("NODE1_JOURNAL_UPLOAD_CERT"),

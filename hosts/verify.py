@@ -27,7 +27,7 @@ from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import LinuxDistribution, Users
 
-from baseline import (ACCOUNTS, AUDITD, DEPLOY, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO,
+from baseline import (ACCOUNTS, AUDITD, BOOTLOADER, DEPLOY, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO,
                       SYSCTL, TIME, BaselineViolation)
 from hosts import backup_toolkit, backup_units, collector, connection, desired, network_unlock
 from hosts.desired import backup_needs_docker
@@ -99,6 +99,23 @@ def audit_checks(listed: list, status: dict, cmdline: list) -> list[dict]:
                       parameter if parameter in parameters else "missing", AUDITD.controls("kernel_cmdline"))
                for parameter in AUDITD.kernel_cmdline]
     return checks
+
+
+BOOT_LOADER_CHECK = "boot loader password (GRUB)"
+
+
+def boot_loader_check(config_lines: list, data: dict) -> dict:
+    """GRUB's superuser and password against baseline.BOOTLOADER, read from the node's grub.cfg: the configured
+    hash (host data grub_password_hash_file on the control node; never shown), and the default entry unrestricted
+    (an unattended reboot boots). Host data without a usable hash: unknown, since there is nothing to compare with."""
+    controls = BOOTLOADER.controls("superuser") + BOOTLOADER.controls("unrestricted_default")
+    expected = f"superuser {BOOTLOADER.superuser} with the configured password; default entry unrestricted"
+    try:
+        password_hash = desired.grub_password_hash(data)
+    except BaselineViolation as violation:
+        return _check(BOOT_LOADER_CHECK, expected, violation.problem, controls, "unknown")
+    problems = desired.grub_password_findings(config_lines, password_hash)
+    return _check(BOOT_LOADER_CHECK, expected, "; ".join(problems) or expected, controls)
 
 
 def _firewall_checks(host, data: dict) -> list[dict]:
@@ -457,6 +474,7 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
         if data.get("harden_scope") == "node":
             checks += _kernel_checks(host) + _firewall_checks(host, data) + [_apt_security_check(host),
                                                                              _module_blacklist_check(host)]
+            checks.append(boot_loader_check(host.get_fact(FileLines, path=desired.GRUB_CONFIG), data))
             checks += _luks_checks(host, data) + _journal_upload_checks(host, data)
             checks += _network_unlock_checks(host, data) + _backup_checks(host, data)
             # the collector's side, read where the audit runs: the control node's unit files

@@ -11,8 +11,10 @@ Host data read here: harden_scope ("node": a machine with its own kernel and sys
 sshd in a container, where kernel, systemd and disk parts are reported not applicable),
 firewall_ssh_interfaces (with firewall_ssh_exception for one outside Tailscale), firewall_service_ports,
 firewall_published_interfaces, luks_data_paths, apt_security_mirror, journal_upload_url and journal_upload_tls (the
-log collector), the backup_* keys of hosts/deploys/backup.py and the tang_* keys of hosts/network_unlock.py
-(network-bound unlock of the data volume; without tang_url and tang_thp that part adds no operation).
+log collector), the backup_* keys of hosts/deploys/backup.py, the tang_* keys of hosts/network_unlock.py
+(network-bound unlock of the data volume; without tang_url and tang_thp that part adds no operation), and
+grub_password_hash_file (a node: the boot loader's superuser password hash, a 0600 file on the control node;
+hosts.desired.grub_password_hash).
 """
 
 from pyinfra import config, host, state
@@ -45,6 +47,10 @@ if scope not in harden.SCOPES:
     raise DeployError(f"{host.name}: host data harden_scope must be one of {harden.SCOPES}, not {scope!r}")
 
 if scope == "node":
+    try:  # the boot loader's password hash, from the control node, before anything on the node is read or changed
+        desired.grub_password_hash(host.data)
+    except BaselineViolation as violation:
+        raise DeployError(f"{host.name}: refused, nothing changed: {violation}") from None
     check_ssh_interfaces()
     check_network_unlock()
     harden.require_encrypted(name="data and swap on LUKS (SEC-06)",

@@ -6,15 +6,16 @@ desired state it is given, and yields only the commands that close the gap.
 
 import hashlib
 import re
+import secrets
 import shlex
-from io import StringIO
+from io import BytesIO, StringIO
 
 from pyinfra import host
-from pyinfra.api import OperationError, operation
+from pyinfra.api import FileUploadCommand, OperationError, operation
 from pyinfra.facts.files import Sha256File
 from pyinfra.operations import files
 
-from baseline import LUKS, BaselineViolation, require
+from baseline import DEPLOY, LUKS, BaselineViolation, require
 from hosts.facts.node import (AuditRules, AuditStatus, CommandPresent, EncryptionBacking, FileLines, FileModes,
                               MountOptions, NftablesRendered, SshHostKeyFiles, SysctlValues, WeakModuli)
 
@@ -28,6 +29,23 @@ def _sha256(text: str) -> str:
 def _put_text(text: str, path: str, mode: str):
     """Commands that upload text to path with mode, none when the node already has exactly that text."""
     yield from files.put._inner(src=StringIO(text), dest=path, mode=mode, user="root", group="root")
+
+
+def _put_private_text(text: str, path: str, mode: str):
+    """As _put_text for a file that holds a credential (a password hash): its text is never shown (pyinfra's --diff
+    prints what files.put changes), and it is never readable by others on the node, not even while it is written:
+    both upload files exist with the mode before a byte is written (pyinfra's sudo upload writes the first as the
+    SSH user and copies it, mode kept, to the second as root), then the second replaces path."""
+    if host.get_fact(Sha256File, path=path) == _sha256(text):
+        return
+    staged = f"{path}.harden-new"
+    upload = f"{DEPLOY.upload_dir}/harden-{secrets.token_hex(8)}.upload"
+    yield f"install -m {mode} -o root -g root /dev/null {shlex.quote(staged)}"
+    user = host.data.get("ssh_user")
+    if host.data.get("_sudo") and user and user != "root":
+        yield f"install -m 0600 -o {shlex.quote(user)} /dev/null {shlex.quote(upload)}"
+    yield FileUploadCommand(BytesIO(text.encode()), staged, remote_temp_filename=upload)
+    yield f"mv -f {shlex.quote(staged)} {shlex.quote(path)}"
 
 
 @operation()
@@ -264,21 +282,44 @@ def audit_rules(rules: tuple, finalize: str, enabled: str, path: str, finalize_p
     yield "augenrules --load"
 
 
-@operation()
-def grub_kernel_parameters(text: str, path: str):
-    """Write the GRUB drop-in carrying kernel parameters and regenerate grub.cfg where GRUB is installed;
-    without update-grub (a node booted another way) the drop-in is written and the run says so.
+_SED_SAFE = re.compile(r'^[A-Za-z0-9 ="-]+$')
 
-    + text: the drop-in's content
-    + path: the file under /etc/default/grub.d
+
+@operation()
+def grub_boot_config(files: tuple, linux_script: str, class_line: str, unrestricted_line: str, config: str,
+                     config_mode: str):
+    """The node's GRUB configuration: each file (the kernel-parameter drop-in under /etc/default/grub.d, the
+    superuser-password script under /etc/grub.d), the OS's own entries made unrestricted (linux_script's CLASS line),
+    then grub.cfg regenerated once where anything changed. grub-mkconfig leaves a new grub.cfg world-readable (0444),
+    so its mode is set again in the same command. Without update-grub (a node booted another way) the files are
+    written and the run says so. A linux_script without the expected CLASS line stops the run: the default entry
+    would ask for a password at the next unattended boot.
+
+    + files: ((path, text, mode, private), ...): private files hold a credential (_put_private_text)
+    + linux_script: Debian's /etc/grub.d/10_linux
+    + class_line, unrestricted_line: its CLASS line as shipped, and with --unrestricted
+    + config: the grub.cfg update-grub writes
+    + config_mode: its mode (baseline.FILESYSTEM.permissions)
     """
-    changed = host.get_fact(Sha256File, path=path) != _sha256(text)
-    yield from _put_text(text, path, "0644")
+    changed = False
+    for path, text, mode, private in files:
+        changed |= host.get_fact(Sha256File, path=path) != _sha256(text)
+        yield from (_put_private_text if private else _put_text)(text, path, mode)
     if not host.get_fact(CommandPresent, program="update-grub"):
         host.noop("update-grub not installed: the boot loader's own command line must carry the parameters "
-                  "(checked in /proc/cmdline)")
-    elif changed:
-        yield "update-grub"
+                  "(checked in /proc/cmdline) and its own configuration the password")
+        return
+    script = host.get_fact(FileLines, path=linux_script) or []
+    if unrestricted_line not in script:
+        if class_line not in script:
+            raise OperationError(f"{linux_script} has no line {class_line} to add --unrestricted to: the default boot "
+                                 "entry would ask for GRUB's password at the next unattended boot; nothing regenerated "
+                                 "(baseline.BOOTLOADER.unrestricted_default) [ISO 27001:2022 A.5.30, A.8.9]")
+        assert _SED_SAFE.match(class_line) and _SED_SAFE.match(unrestricted_line)
+        yield f"sed -i {shlex.quote(f's/^{class_line}$/{unrestricted_line}/')} {shlex.quote(linux_script)}"
+        changed = True
+    if changed:
+        yield f"update-grub && chmod {config_mode} {shlex.quote(config)}"
 
 
 @operation()

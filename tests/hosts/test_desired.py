@@ -5,7 +5,7 @@ import paramiko
 from pyinfra.api import OperationError
 import pytest
 
-from baseline import (ACCOUNTS, AUDITD, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME,
+from baseline import (ACCOUNTS, AUDITD, BOOTLOADER, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME,
                       BaselineViolation, require)
 from hosts import desired
 from hosts.connection import node, problems
@@ -315,3 +315,77 @@ def test_mount_verifier_wants_every_option_on_every_tree():
     checks = {check["check"]: check for check in mount_checks(mounted)}
     assert _failed(checks.values()) == ["mount options of /tmp", "mount options of /var/tmp"]
     assert checks["mount options of /proc"]["expected"] == [f"hidepid={FILESYSTEM.proc_hidepid}"]
+
+
+def _grub_hash(iterations: int = 10000) -> str:
+    """A hash in grub-mkpasswd-pbkdf2's format (PBKDF2-HMAC-SHA512, 64-byte salt and key, upper-case hex)."""
+    import hashlib
+    import secrets
+
+    salt = secrets.token_bytes(64)
+    key = hashlib.pbkdf2_hmac("sha512", b"correct horse", salt, iterations, 64)
+    return f"grub.pbkdf2.sha512.{iterations}.{salt.hex().upper()}.{key.hex().upper()}"
+
+
+def _hash_file(tmp_path, text: str, mode: int = 0o600):
+    path = tmp_path / f"grub-{len(list(tmp_path.iterdir()))}.pbkdf2"
+    path.write_text(text + "\n")
+    path.chmod(mode)
+    return {desired.GRUB_PASSWORD_HOST_DATA: str(path)}
+
+
+def test_grub_password_hash_is_read_only_from_a_private_file_in_grub_format(tmp_path):
+    good = _grub_hash()
+    assert desired.grub_password_hash(_hash_file(tmp_path, good)) == good
+    cases = {"is not set": {}, "cannot be read": {desired.GRUB_PASSWORD_HOST_DATA: str(tmp_path / "missing")},
+             "mode 0644": _hash_file(tmp_path, good, 0o644),
+             "does not hold one grub.pbkdf2.sha512": _hash_file(tmp_path, "hunter2"),
+             "fewer than": _hash_file(tmp_path, _grub_hash(1000))}
+    for problem, data in cases.items():
+        with pytest.raises(BaselineViolation) as raised:
+            desired.grub_password_hash(data)
+        assert problem in str(raised.value) and "A.8.5" in str(raised.value), raised.value
+        assert good not in str(raised.value)
+
+
+def _grub_cfg(password_hash: str, users: str = '"grubadmin"', entry_class: str = desired.GRUB_LINUX_CLASS_UNRESTRICTED):
+    classes = entry_class.split('"')[1]
+    return ["### BEGIN /etc/grub.d/01_harden_password ###", f"set superusers={users}",
+            f"password_pbkdf2 grubadmin {password_hash}",
+            f"menuentry 'Debian GNU/Linux' {classes} $menuentry_id_option 'gnulinux-simple-x' {{",
+            "submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-advanced-x' {",
+            f"\tmenuentry 'Debian GNU/Linux, with Linux 6.1.0 (recovery mode)' --class gnu-linux {{"]
+
+
+def test_grub_password_findings_compare_the_configured_hash_without_showing_it():
+    configured, other = _grub_hash(), _grub_hash()
+    script = desired.grub_password_script(configured)
+    assert script.startswith("#!/bin/sh\n") and f"password_pbkdf2 {BOOTLOADER.superuser} {configured}" in script
+    assert desired.grub_password_findings(_grub_cfg(configured), configured) == []
+    findings = {
+        "other hash": desired.grub_password_findings(_grub_cfg(other), configured),
+        "no superusers": desired.grub_password_findings([line for line in _grub_cfg(configured)
+                                                        if not line.startswith("set superusers")], configured),
+        "other superuser": desired.grub_password_findings(_grub_cfg(configured, '"root"'), configured),
+        "restricted default": desired.grub_password_findings(_grub_cfg(configured, entry_class=desired.GRUB_LINUX_CLASS),
+                                                             configured),
+        "no grub.cfg": desired.grub_password_findings([], configured),
+    }
+    assert findings["other hash"] == ["grubadmin's password is not the configured one"]
+    assert findings["no superusers"] == ["superusers: none set"]
+    assert findings["other superuser"] == ['superusers: set superusers="root"']
+    assert len(findings["restricted default"]) == 1 and "unattended reboot" in findings["restricted default"][0]
+    assert findings["no grub.cfg"] == ["grub.cfg missing, empty or unreadable"]
+    assert not any(configured in problem or other in problem for problems in findings.values() for problem in problems)
+
+
+def test_boot_loader_check_is_unknown_without_a_hash_and_fails_on_another(tmp_path):
+    from hosts.verify import BOOT_LOADER_CHECK, boot_loader_check
+
+    configured = _grub_hash()
+    data = _hash_file(tmp_path, configured)
+    assert boot_loader_check(_grub_cfg(configured), data)["status"] == "pass"
+    other = boot_loader_check(_grub_cfg(_grub_hash()), data)
+    assert other["status"] == "fail" and other["check"] == BOOT_LOADER_CHECK and configured not in str(other)
+    assert set(other["controls"]) >= {"A.8.5", "A.5.30"}
+    assert boot_loader_check(_grub_cfg(configured), {})["status"] == "unknown"
