@@ -4,13 +4,16 @@
 #   apt-packages.sh test   that plus what the suites need (qemu VM, checkov's venv, Chromium, Graphviz,
 #                          rclone as the append-only off-site restic server, clevis and tang for the network-bound
 #                          disk unlock: the tang server of the control node and clevis binding a loop-device volume,
-#                          systemd-journal-remote as the log collector the Node1 VM ships its journal to)
+#                          systemd-journal-remote as the log collector the Node1 VM ships its journal to, ovmf as
+#                          the VM's UEFI firmware and dosfstools/mtools/fdisk to build its GPT disk with an EFI
+#                          system partition without mounting anything)
 set -euo pipefail
 group=${1:-test}
 packages=(docker.io debootstrap openssl postgresql-client ca-certificates restic)
 if [ "$group" = test ]; then
     packages+=(qemu-system-x86 qemu-utils cryptsetup-bin e2fsprogs openssh-client nftables iproute2
-               graphviz chromium fonts-dejavu-core socat python3-venv rclone clevis clevis-luks tang systemd-journal-remote)
+               graphviz chromium fonts-dejavu-core socat python3-venv rclone clevis clevis-luks tang systemd-journal-remote
+               ovmf dosfstools mtools fdisk)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,13 +1,15 @@
 """Boot the Node1 test VM (built by hosts/vm/build-image.sh) under qemu and wait until its sshd answers.
 
-Disks are attached with snapshot=on, so every boot starts from the freshly built, unhardened image.
-KVM is used when it works; where `-enable-kvm` hangs (nested or restricted hosts) the kernel never
+Disks are attached with snapshot=on, so every boot starts from the freshly built, unhardened image. The machine
+boots as a UEFI node does: OVMF firmware, then GRUB from the disk's EFI system partition, then the node's grub.cfg.
+KVM is used when it works; where `-enable-kvm` hangs (nested or restricted hosts) the firmware never
 writes to the console, so after a short wait the VM is restarted under software emulation (TCG).
 
     python -m hosts.vm.boot            # boots, prints host/port/key/known_hosts, waits for Ctrl-C
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,10 +19,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from baseline import AUDITD
-
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_DIR = REPO / ".tools" / "vm"
+OVMF_DIR = Path("/usr/share/OVMF")  # Debian's ovmf package
 ADMIN_USER = "admin"
 GUEST_INTERFACE = "eth0"  # the build script pins classic names (net.ifnames=0 below)
 GUEST_GATEWAY = "10.0.2.2"  # qemu's user network: connections forwarded to the guest come from here
@@ -78,20 +79,37 @@ def _kvm_usable() -> bool:
         return False
 
 
-def _qemu_command(accelerator: str, port: int, console_log: Path, memory_mb: int) -> list[str]:
-    disks = ["root.img", "data-luks.img", "data-plain.img"]
+def _firmware(run_dir: Path) -> list[str]:
+    """UEFI firmware as two flash chips, like a physical board's: Debian's OVMF code (read-only) and a copy of its
+    empty variable store for this boot. The firmware finds GRUB at the removable-media path of the disk's EFI system
+    partition, as it does on a node whose boot entries were never written."""
+    code, variables = OVMF_DIR / "OVMF_CODE_4M.fd", OVMF_DIR / "OVMF_VARS_4M.fd"
+    for needed in (code, variables):
+        if not needed.exists():
+            raise RuntimeError(f"UEFI firmware missing ({needed}): install Debian's ovmf package (scripts/apt-packages.sh)")
+    store = run_dir / "OVMF_VARS.fd"
+    if not store.exists():  # kept across a reboot of the same VM, as NVRAM is
+        shutil.copyfile(variables, store)
+    return ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={store}"]
+
+
+def _qemu_command(accelerator: str, port: int, console_log: Path, memory_mb: int, run_dir: Path) -> list[str]:
+    disks = ["disk.img", "data-luks.img", "data-plain.img"]
     command = [
         "qemu-system-x86_64", "-accel", accelerator, "-m", str(memory_mb), "-smp", "2",
         "-display", "none", "-monitor", "none", "-serial", f"file:{console_log}",
-        "-kernel", str(IMAGE_DIR / "vmlinuz"), "-initrd", str(IMAGE_DIR / "initrd.img"),
-        # The image has no boot loader (qemu loads the kernel): this command line stands in for GRUB's, with the
-        # audit parameters the deploy writes to /etc/default/grub.d on a node that has GRUB (baseline.AUDITD).
-        "-append", f"root=/dev/vda rw console=ttyS0 net.ifnames=0 {' '.join(AUDITD.kernel_cmdline)}",
-        "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:22", "-device", "virtio-net-pci,netdev=net0",
+        # No -kernel: the firmware boots the disk's own GRUB, which reads the node's grub.cfg (the deploy's
+        # update-grub writes the kernel parameters there, baseline.AUDITD), so a reboot tests what a node boots.
+        *_firmware(run_dir),
+        # no network boot ROM: the firmware boots the system disk (bootindex 0) and never tries PXE first
+        "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:22", "-device", "virtio-net-pci,netdev=net0,romfile=",
         "-device", "virtio-rng-pci",
     ]
-    for disk in disks:
-        command += ["-drive", f"file={IMAGE_DIR / disk},format=raw,if=virtio,snapshot=on"]
+    for index, disk in enumerate(disks):
+        boot_index = ",bootindex=0" if index == 0 else ""
+        command += ["-drive", f"file={IMAGE_DIR / disk},format=raw,if=none,id=disk{index},snapshot=on",
+                    "-device", f"virtio-blk-pci,drive=disk{index}{boot_index}"]
     return command
 
 
@@ -112,7 +130,7 @@ def _start(accelerator: str, run_dir: Path, memory_mb: int) -> tuple[subprocess.
     port = free_loopback_port()
     console_log = run_dir / "console.log"
     console_log.unlink(missing_ok=True)
-    process = subprocess.Popen(_qemu_command(accelerator, port, console_log, memory_mb),
+    process = subprocess.Popen(_qemu_command(accelerator, port, console_log, memory_mb, run_dir),
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return process, port, console_log
 
@@ -123,7 +141,7 @@ def boot(run_dir: Path, memory_mb: int = 2048) -> RunningVM:
     + run_dir: where the console log and the known_hosts file (with this boot's port) are written
     + memory_mb: guest memory
     """
-    for needed in ("root.img", "vmlinuz", "initrd.img", "admin_ed25519", "host_ed25519.pub"):
+    for needed in ("disk.img", "admin_ed25519", "host_ed25519.pub"):
         if not (IMAGE_DIR / needed).exists():
             raise RuntimeError(f"VM image incomplete ({IMAGE_DIR / needed} missing): run bash hosts/vm/build-image.sh")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -131,9 +149,9 @@ def boot(run_dir: Path, memory_mb: int = 2048) -> RunningVM:
     if _kvm_usable():
         process, port, console_log = _start("kvm", run_dir, memory_mb)
         deadline = time.monotonic() + KVM_PROBE_SECONDS
-        while time.monotonic() < deadline and "Linux version" not in _console_text(console_log):
+        while time.monotonic() < deadline and not _console_text(console_log).strip():
             time.sleep(0.5)
-        if "Linux version" in _console_text(console_log):
+        if _console_text(console_log).strip():
             accelerator = "kvm"
         else:
             _say(f"KVM gave no console output within {KVM_PROBE_SECONDS} s: falling back to software emulation (TCG)")

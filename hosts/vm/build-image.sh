@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Build the Node1 test VM (a Debian 12 guest for qemu) into .tools/vm/ (git-ignored):
-#   root.img        ext4 root filesystem of a Debian install with the deploy's packages present EXCEPT those that
+#   disk.img        the node's system disk as an installer leaves a UEFI machine: GPT, an EFI system partition
+#                   (vfat, mounted at /boot/efi) holding GRUB's EFI binary at the removable-media path, and an ext4
+#                   root with /boot/grub. hosts/vm/boot.py boots it with UEFI firmware (OVMF), so the node's own
+#                   boot loader and its grub.cfg (which the deploy regenerates with update-grub) start the kernel.
+#                   The root is a Debian install with the deploy's packages present EXCEPT those that
 #                   change the node's environment mid-run (PAM, sudo's session, sshd restarts: fetched_by_deploy
 #                   below); the suite's first deploy installs those itself from Debian's mirror through qemu's
 #                   user-mode NAT, as on a freshly installed node. Its apt sources name the main and updates
 #                   suites but not the security suite, which the deploy adds (Lynis PKGS-7388).
-#   data-luks.img   LUKS2 (cipher and key size from baseline.LUKS), opened at boot (keyfile baked into the
-#                   image) and mounted above baseline.LUKS.data_paths
+#   data-luks.img   LUKS2 (cipher and key size from baseline.LUKS), opened at the first boot with a key file baked
+#                   into the image (the installer's stand-in: the suite binds the volume to tang with that key, then
+#                   removes the file and its unit before the node's first reboot, so later boots open it through tang)
+#                   and mounted above baseline.LUKS.data_paths; data-luks.uuid holds its LUKS UUID
 #   data-plain.img  an unencrypted disk, mounted at /srv/plain, for the "data not encrypted" test
 #   admin_ed25519   the test operator's key (user "admin", sudo); root login is what the deploy disables
 #   host_ed25519    the guest's Ed25519 host key, generated here, so tests check it strictly
-# Cached: nothing is rebuilt while root.img exists and the inputs (this script, the package lists) are unchanged.
+# Cached: nothing is rebuilt while disk.img exists and the inputs (this script, the package lists) are unchanged.
 # Env: NODE1_MIRROR overrides the Debian mirror (default: the first Debian mirror of this host's apt sources).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,11 +38,13 @@ read_baseline() { PYTHONPATH=. "$python" -c "import os; from baseline import JOU
 # standard library).
 fetched_by_deploy="libpam-tmpdir libpam-pwquality needrestart"
 backup_packages=$(PYTHONPATH=. "$python" -c "from hosts.backup_toolkit import NODE_PACKAGES; print(','.join(NODE_PACKAGES))")
-deploy_packages=$(read_baseline "\",\".join(p for p in PACKAGES.required + PACKAGES.integrity_tools + (JOURNALD.upload_package,) if p not in '$fetched_by_deploy'.split())"),$backup_packages
+# clevis for the network-bound unlock the deploy binds (hosts/network_unlock.py): installed like the backup packages
+unlock_packages=$(PYTHONPATH=. "$python" -c "from hosts.network_unlock import PACKAGES; print(','.join(PACKAGES))")
+deploy_packages=$(read_baseline "\",\".join(p for p in PACKAGES.required + PACKAGES.integrity_tools + (JOURNALD.upload_package,) if p not in '$fetched_by_deploy'.split())"),$backup_packages,$unlock_packages
 luks_cipher=$(read_baseline 'LUKS.allowed_ciphers[0]')
 luks_key_bits=$(read_baseline 'LUKS.min_key_bits')
 luks_mount=$(read_baseline 'os.path.commonpath(list(LUKS.data_paths.values()))')
-boot_packages=systemd-sysv,openssh-server,linux-image-cloud-amd64,cryptsetup,dmsetup,udev,iproute2,kmod,procps,dbus,e2fsprogs,less
+boot_packages=systemd-sysv,openssh-server,linux-image-cloud-amd64,grub-efi-amd64,dosfstools,cryptsetup,dmsetup,udev,iproute2,kmod,procps,dbus,e2fsprogs,less
 
 mirror=${NODE1_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
           2>/dev/null | grep -v '^ *#' | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -1 | tr -d ' ' || true)}
@@ -44,8 +52,8 @@ mirror=${NODE1_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sou
 
 inputs=$(printf '%s\n' "$(sha256sum < "$0")" "$deploy_packages" "$mirror" "$luks_cipher $luks_key_bits $luks_mount" "$boot_packages" \
          | sha256sum | cut -d' ' -f1)
-if [ -f "$out/root.img" ] && [ "$(cat "$out/inputs.sha256" 2>/dev/null)" = "$inputs" ]; then
-    say "image up to date ($out/root.img), nothing to do"; exit 0
+if [ -f "$out/disk.img" ] && [ "$(cat "$out/inputs.sha256" 2>/dev/null)" = "$inputs" ]; then
+    say "image up to date ($out/disk.img), nothing to do"; exit 0
 fi
 
 # a debootstrap that failed half-way leaves proc/sys mounted inside the tree
@@ -103,6 +111,7 @@ truncate -s 96M "$out/data-luks.img"
 cryptsetup luksFormat --batch-mode --type luks2 --cipher "$luks_cipher" --key-size "$luks_key_bits" \
     --pbkdf argon2id --pbkdf-memory 65536 --pbkdf-force-iterations 4 --key-file "$out/data.key" "$out/data-luks.img"
 luks_uuid=$(cryptsetup luksUUID "$out/data-luks.img")
+echo "$luks_uuid" > "$out/data-luks.uuid"
 install -d -m 0700 "$rootfs/etc/cryptsetup-keys.d"
 install -m 0400 "$out/data.key" "$rootfs/etc/cryptsetup-keys.d/srvdata.key"
 # Opened by a oneshot unit rather than crypttab: in this minimal guest the dm device never becomes a
@@ -136,16 +145,74 @@ in_guest systemctl enable srv-data-open.service >/dev/null 2>&1
 truncate -s 64M "$out/data-plain.img"
 mkfs.ext4 -q -L plaindata "$out/data-plain.img"
 mkdir -p "$rootfs$luks_mount" "$rootfs/srv/plain"
+# The system disk's file systems get their identities here, so fstab and GRUB can name them as an installer's do.
+root_uuid=$(cat /proc/sys/kernel/random/uuid)
+esp_id=$(head -c 4 /dev/urandom | od -An -tx4 | tr -d ' ' | tr a-f A-F)
+esp_uuid="${esp_id:0:4}-${esp_id:4:4}"
 cat > "$rootfs/etc/fstab" <<FSTAB
-/dev/vda / ext4 defaults,errors=remount-ro 0 1
+UUID=$root_uuid / ext4 defaults,errors=remount-ro 0 1
+UUID=$esp_uuid /boot/efi vfat umask=0077 0 1
 LABEL=plaindata /srv/plain ext4 defaults,nodev,nosuid,nofail 0 2
 FSTAB
+mkdir -p "$rootfs/boot/efi"
 
-say "root filesystem image (ext4, from the tree)"
-rm -f "$out/root.img"
-size_mb=$(( $(du -sm "$rootfs" | cut -f1) + 1024 ))
-mkfs.ext4 -q -L node1root -d "$rootfs" "$out/root.img" "${size_mb}M"
-cp "$rootfs"/boot/vmlinuz-* "$out/vmlinuz"
-cp "$rootfs"/boot/initrd.img-* "$out/initrd.img"
+say "boot loader: GRUB for x86_64-efi, its modules in /boot/grub, grub.cfg as a first install leaves it"
+# Debian's own defaults plus what a serial-console node needs (kernel messages on the console the tests read, not
+# "quiet"); the deploy adds its parameters through grub.d.
+install -d "$rootfs/etc/default/grub.d"
+cat > "$rootfs/etc/default/grub.d/10-node1-console.cfg" <<GRUB
+GRUB_TIMEOUT=1
+GRUB_CMDLINE_LINUX="console=ttyS0 net.ifnames=0"
+GRUB_CMDLINE_LINUX_DEFAULT=""
+GRUB_TERMINAL="serial console"
+GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
+GRUB
+# What grub-install does, without probing this host's devices from inside a chroot: the modules and their lists
+# under /boot/grub, and an EFI image whose embedded configuration finds the root by UUID and reads its grub.cfg.
+install -d "$rootfs/boot/grub/x86_64-efi"
+cp "$rootfs"/usr/lib/grub/x86_64-efi/*.mod "$rootfs"/usr/lib/grub/x86_64-efi/*.lst "$rootfs/boot/grub/x86_64-efi/"
+cat > "$rootfs/tmp/early.cfg" <<EARLY
+search --no-floppy --fs-uuid --set=root $root_uuid
+set prefix=(\$root)/boot/grub
+configfile \$prefix/grub.cfg
+EARLY
+in_guest grub-mkimage -O x86_64-efi -c /tmp/early.cfg -p /boot/grub -o /tmp/BOOTX64.EFI \
+    part_gpt part_msdos ext2 fat search search_fs_uuid configfile normal linux echo test gzio serial terminal
+mv "$rootfs/tmp/BOOTX64.EFI" "$out/BOOTX64.EFI"; rm -f "$rootfs/tmp/early.cfg"
+kernel=$(basename "$rootfs"/boot/vmlinuz-*); kernel_version=${kernel#vmlinuz-}
+# grub-mkconfig cannot run in a chroot (it probes the device of /); the node's first `update-grub` (the deploy's,
+# when it adds the audit parameters) replaces this file with the generated one.
+cat > "$rootfs/boot/grub/grub.cfg" <<CFG
+set timeout=1
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+menuentry 'Debian GNU/Linux' {
+    insmod part_gpt
+    insmod ext2
+    search --no-floppy --fs-uuid --set=root $root_uuid
+    linux /boot/vmlinuz-$kernel_version root=UUID=$root_uuid ro console=ttyS0 net.ifnames=0
+    initrd /boot/initrd.img-$kernel_version
+}
+CFG
+
+say "system disk: GPT, EFI system partition (FAT32) and the ext4 root from the tree"
+rm -f "$out/disk.img" "$out/root.img" "$out/vmlinuz" "$out/initrd.img" "$out/esp.part" "$out/root.part"
+esp_mb=100
+root_mb=$(( $(du -sm "$rootfs" | cut -f1) + 1024 ))
+mkfs.vfat -C -F 32 -n EFI -i "$esp_id" "$out/esp.part" $(( esp_mb * 1024 ))
+mmd -i "$out/esp.part" ::/EFI ::/EFI/BOOT
+mcopy -i "$out/esp.part" "$out/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+rm -f "$out/BOOTX64.EFI"
+mkfs.ext4 -q -L node1root -U "$root_uuid" -d "$rootfs" "$out/root.part" "${root_mb}M"
+truncate -s $(( 1 + esp_mb + root_mb + 1 ))M "$out/disk.img"
+sfdisk --quiet "$out/disk.img" <<PARTITIONS
+label: gpt
+start=1MiB, size=${esp_mb}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=EFI
+start=$(( 1 + esp_mb ))MiB, size=${root_mb}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root
+PARTITIONS
+dd if="$out/esp.part" of="$out/disk.img" bs=1M seek=1 conv=notrunc,sparse status=none
+dd if="$out/root.part" of="$out/disk.img" bs=1M seek=$(( 1 + esp_mb )) conv=notrunc,sparse status=none
+rm -f "$out/esp.part" "$out/root.part"
 echo "$inputs" > "$out/inputs.sha256"
-say "done: $out/root.img (${size_mb} MiB), kernel $(basename "$rootfs"/boot/vmlinuz-*)"
+say "done: $out/disk.img ($(( 2 + esp_mb + root_mb )) MiB), kernel $kernel_version, boots through UEFI and GRUB"
