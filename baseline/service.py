@@ -250,6 +250,13 @@ DATABASE = Section(
     reject_non_tls=S(True, ("A.8.24", "A.5.14"), "pg_hba: hostnossl ... reject before any host rule."),
     gcp_ssl_mode=S("TRUSTED_CLIENT_CERTIFICATE_REQUIRED", ("A.8.24", "A.8.5"),
                    "Cloud SQL has no TLS-version knob: client certificates are required instead."),
+    gcp_server_ca_mode=S(("GOOGLE_MANAGED_CAS_CA", "CUSTOMER_MANAGED_CAS_CA"), ("A.8.24", "A.8.20", "A.8.21"),
+                         "Cloud SQL's server certificate is issued from a Certificate Authority Service pool (an "
+                         "allow-list: Google's regional pool, or our own named in serverCaPool): the CA is rotated "
+                         "and pinned per pool, CAS keeps its own audit logs, and the certificate names the instance's "
+                         "DNS name, so clients verify the server by name (sslmode=verify-full). The per-instance "
+                         "GOOGLE_MANAGED_INTERNAL_CA, which an unset mode means, is none of that. The components "
+                         "set the first unless given a pool of our own."),
     log_flags=S({
         "log_checkpoints": "on",
         "log_connections": "on",

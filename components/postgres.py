@@ -5,8 +5,9 @@
   private CA, passwords as host secret files. The audit_log + row-level-security schema is baked
   into the image (components/sql) and applied on first start.
 - gcp: Cloud SQL with CMEK, private IP only, client certificates required, backups + PITR, the CIS
-  logging flags plus pgaudit, deletion protection. Its server certificate names the instance's DNS name
-  (SERVER_CA_MODE), which a private Cloud DNS zone on the VPC resolves to its private IP: the API connects to that
+  logging flags plus pgaudit, deletion protection. Its server certificate comes from a Certificate Authority Service
+  pool (baseline DATABASE.gcp_server_ca_mode) and names the instance's DNS name, which a private Cloud DNS zone on the
+  VPC resolves to its private IP: the API connects to that
   name with sslmode=verify-full against the instance's server CA, presenting a client certificate Cloud SQL issued
   (`client_certificate`). The database, the application role and the same
   components/sql schema are NOT created by this program (a Cloud SQL API user would join
@@ -31,10 +32,11 @@ from posture.model import require_holds
 
 
 AUTH_PROXY_PORT = 6432
-# The instance's server certificate is signed by Google's CAS-hosted regional CA and carries the instance's DNS name
-# (`dns_name`), so a client verifies it by name (sslmode=verify-full). The default per-instance CA's certificates name
-# no host a client connects to: only verify-ca would pass with them.
-SERVER_CA_MODE = "GOOGLE_MANAGED_CAS_CA"
+# The instance's server certificate is signed by a CAS-hosted CA and carries the instance's DNS name (`dns_name`), so
+# a client verifies it by name (sslmode=verify-full). The default per-instance CA's certificates name no host a client
+# connects to: only verify-ca would pass with them. The baseline's first mode (Google's regional pool) unless the
+# caller brings a pool of its own, which this mode names.
+CUSTOMER_CA_MODE = "CUSTOMER_MANAGED_CAS_CA"
 RetentionSettings = gcp.sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -56,6 +58,8 @@ class CloudSqlArgs:
     + admin_password: the built-in `postgres` user's password (a Pulumi secret), used to apply the schema
     + extra_flags: more database flags; baseline flags cannot be overridden
     + retained_backups: at least baseline.BACKUP.retained_backups
+    + server_ca_mode: one of baseline DATABASE.gcp_server_ca_mode; CUSTOMER_MANAGED_CAS_CA needs server_ca_pool
+    + server_ca_pool: our own CAS pool (projects/.../locations/.../caPools/...) that issues the server certificate
     """
 
     region: str
@@ -65,6 +69,8 @@ class CloudSqlArgs:
     tier: str = "db-custom-2-7680"
     extra_flags: Mapping[str, str] = field(default_factory=dict)
     retained_backups: int = BACKUP.retained_backups
+    server_ca_mode: str = DATABASE.gcp_server_ca_mode[0]
+    server_ca_pool: pulumi.Input[str] | None = None
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     project: str | None = None
 
@@ -80,10 +86,14 @@ class CloudSqlPostgres(pulumi.ComponentResource):
         require(bool(args.private_network), f"Cloud SQL {name}: a private network is required (no public IP)",
                 NETWORK.controls("database_public_ip"))
         flags = database_flags(args.extra_flags)
+        require((args.server_ca_mode == CUSTOMER_CA_MODE) == bool(args.server_ca_pool),
+                f"Cloud SQL {name}: server_ca_pool goes with server_ca_mode {CUSTOMER_CA_MODE!r} and only with it "
+                f"(server_ca_mode is {args.server_ca_mode!r})", DATABASE.controls("gcp_server_ca_mode"))
         # The instance's settings come from a view the database posture model judged: what the gate requires.
         view = database_posture.InstanceView(
             source="CloudSqlPostgres", name=name, kms_key="customer-managed" if args.kms_key else "",
-            ssl_mode=DATABASE.gcp_ssl_mode, ipv4_enabled=NETWORK.database_public_ip, backups_enabled=True,
+            ssl_mode=DATABASE.gcp_ssl_mode, server_ca_mode=args.server_ca_mode, ipv4_enabled=NETWORK.database_public_ip,
+            backups_enabled=True,
             retained_backups=args.retained_backups, backup_start_time=BACKUP.start_time,
             point_in_time_recovery=BACKUP.point_in_time_recovery,
             transaction_log_retention_days=BACKUP.transaction_log_retention_days,
@@ -99,7 +109,7 @@ class CloudSqlPostgres(pulumi.ComponentResource):
                 deletion_protection_enabled=view.deletion_protection_enabled,
                 ip_configuration=gcp.sql.DatabaseInstanceSettingsIpConfigurationArgs(
                     ipv4_enabled=view.ipv4_enabled, private_network=args.private_network, ssl_mode=view.ssl_mode,
-                    server_ca_mode=SERVER_CA_MODE),
+                    server_ca_mode=view.server_ca_mode, server_ca_pool=args.server_ca_pool),
                 backup_configuration=gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgs(
                     enabled=view.backups_enabled, start_time=view.backup_start_time,
                     point_in_time_recovery_enabled=view.point_in_time_recovery,

@@ -113,6 +113,10 @@ RULES: dict[str, Rule] = _rules(
     Rule("RAE-SQL-007", "Cloud SQL logging and pgaudit flags are set", "medium",
          _union(DATABASE.controls("log_flags"), DATABASE.controls("gcp_extra_flags")), DATABASE.setting("log_flags").why,
          "Set settings.database_flags to the baseline's DATABASE.log_flags and gcp_extra_flags."),
+    Rule("RAE-SQL-008", "Cloud SQL server certificates come from a Certificate Authority Service pool", "medium",
+         DATABASE.controls("gcp_server_ca_mode"), DATABASE.setting("gcp_server_ca_mode").why,
+         f"Set settings.ip_configuration.server_ca_mode to one of {list(DATABASE.gcp_server_ca_mode)} (with "
+         "server_ca_pool for CUSTOMER_MANAGED_CAS_CA); never leave it unset or GOOGLE_MANAGED_INTERNAL_CA."),
     # --- KMS, disks, TLS, Cloud Run, Secret Manager ---------------------------------------------------
     Rule("RAE-KMS-001", "KMS keys rotate at least every 90 days", "high", KMS.controls("rotation_period_seconds"),
          KMS.setting("rotation_period_seconds").why,

@@ -5,9 +5,11 @@ checkov's `google_sql_database_instance` values (`from_terraform`). The componen
 CloudSqlPostgres), the CrossGuard rules RAE-SQL-00x and the checkov custom check RAE-SQL-001 call `judge`; none
 restates a requirement.
 
-Allow-lists: the SSL mode is the baseline's (client certificates required); every authorized network sits inside
-NETWORK.ingress_sources_allowed (0.0.0.0/0, or a range split to look narrow, is the internet); the database flags
-hold the baseline's values, and a different pgaudit.log is judged class by class on what it puts at stake.
+Allow-lists: the SSL mode is the baseline's (client certificates required); the server CA mode is one of the
+baseline's Certificate Authority Service modes (unset is the provider's per-instance CA, so it fails); every
+authorized network sits inside NETWORK.ingress_sources_allowed (0.0.0.0/0, or a range split to look narrow, is the
+internet); the database flags hold the baseline's values, and a different pgaudit.log is judged class by class on
+what it puts at stake.
 
 Example: judge(from_pulumi("db", {"settings": {"ipConfiguration": {"ipv4Enabled": True}}}))
 """
@@ -34,6 +36,7 @@ class InstanceView:
     name: str
     kms_key: str = ""
     ssl_mode: object = None
+    server_ca_mode: object = None
     ipv4_enabled: object = None
     authorized_networks: tuple[str, ...] = ()
     backups_enabled: object = None
@@ -55,6 +58,16 @@ def _cmek(view, _context=None) -> Iterator[str]:
 def _ssl_mode(view, _context=None) -> Iterator[str]:
     if view.ssl_mode != DATABASE.gcp_ssl_mode:
         yield f"settings.ipConfiguration.sslMode is {view.ssl_mode!r}, the baseline requires {DATABASE.gcp_ssl_mode!r}"
+
+
+def _server_ca(view, _context=None) -> Iterator[str]:
+    allowed, controls = DATABASE.gcp_server_ca_mode, ", ".join(DATABASE.controls("gcp_server_ca_mode"))
+    if view.server_ca_mode in (None, ""):
+        yield (f"settings.ipConfiguration.serverCaMode is not set: the provider's default is the per-instance "
+               f"GOOGLE_MANAGED_INTERNAL_CA; the baseline allows {list(allowed)} [{controls}]")
+    elif view.server_ca_mode not in allowed:
+        yield (f"settings.ipConfiguration.serverCaMode is {view.server_ca_mode!r}, the baseline allows "
+               f"{list(allowed)} [{controls}]")
 
 
 def _private_only(view, _context=None) -> Iterator[str]:
@@ -146,6 +159,7 @@ REQUIREMENTS: dict[str, Requirement] = {
     "deletion_protection": Requirement("RAE-SQL-006", ((DATABASE, "deletion_protection"),),
                                        ("deletion_protection", "deletion_protection_enabled"), _deletion_protection),
     "flags": Requirement("RAE-SQL-007", ((DATABASE, "log_flags"), (DATABASE, "gcp_extra_flags")), ("flags",), _flags),
+    "server_ca": Requirement("RAE-SQL-008", ((DATABASE, "gcp_server_ca_mode"),), ("server_ca_mode",), _server_ca),
 }
 RULE_IDS: tuple[str, ...] = rule_ids(REQUIREMENTS)
 
@@ -159,7 +173,8 @@ _IP = ("settings", "ipConfiguration")
 _BACKUP = ("settings", "backupConfiguration")
 # view field -> Pulumi (camelCase) path; Terraform's is the same in snake_case.
 _PATHS = {
-    "kms_key": ("encryptionKeyName",), "ssl_mode": (*_IP, "sslMode"), "ipv4_enabled": (*_IP, "ipv4Enabled"),
+    "kms_key": ("encryptionKeyName",), "ssl_mode": (*_IP, "sslMode"), "server_ca_mode": (*_IP, "serverCaMode"),
+    "ipv4_enabled": (*_IP, "ipv4Enabled"),
     "authorized_networks": (*_IP, "authorizedNetworks"), "backups_enabled": (*_BACKUP, "enabled"),
     "retained_backups": (*_BACKUP, "backupRetentionSettings", "retainedBackups"),
     "backup_start_time": (*_BACKUP, "startTime"),
@@ -179,7 +194,8 @@ def _view(name: str, props: dict, terraform: bool, source: str) -> InstanceView:
              for entry in items(raw["flags"]) if isinstance(entry, dict)}
     return InstanceView(
         source=source, name=name, kms_key=str(values["kms_key"] or ""), ssl_mode=values["ssl_mode"],
-        ipv4_enabled=values["ipv4_enabled"], authorized_networks=networks, backups_enabled=values["backups_enabled"],
+        server_ca_mode=values["server_ca_mode"], ipv4_enabled=values["ipv4_enabled"], authorized_networks=networks,
+        backups_enabled=values["backups_enabled"],
         retained_backups=values["retained_backups"], backup_start_time=values["backup_start_time"],
         point_in_time_recovery=values["point_in_time_recovery"],
         transaction_log_retention_days=values["transaction_log_retention_days"],

@@ -19,7 +19,8 @@ HARDENED = {
         "encryptionKeyName": KEY, "deletionProtection": True,
         "settings": {
             "deletionProtectionEnabled": True,
-            "ipConfiguration": {"ipv4Enabled": False, "sslMode": DATABASE.gcp_ssl_mode},
+            "ipConfiguration": {"ipv4Enabled": False, "sslMode": DATABASE.gcp_ssl_mode,
+                                "serverCaMode": DATABASE.gcp_server_ca_mode[0]},
             "backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": True, "startTime": BACKUP.start_time,
                                     "transactionLogRetentionDays": BACKUP.transaction_log_retention_days,
                                     "backupRetentionSettings": {"retainedBackups": BACKUP.retained_backups}},
@@ -95,6 +96,8 @@ BREAKING = {
                     {"settings.backupConfiguration.pointInTimeRecoveryEnabled": False}),
     "RAE-SQL-006": ("gcp:sql/databaseInstance:DatabaseInstance", {"deletionProtection": False}),
     "RAE-SQL-007": ("gcp:sql/databaseInstance:DatabaseInstance", {"settings.databaseFlags": []}),
+    "RAE-SQL-008": ("gcp:sql/databaseInstance:DatabaseInstance",
+                    {"settings.ipConfiguration.serverCaMode": "GOOGLE_MANAGED_INTERNAL_CA"}),
     "RAE-KMS-001": ("gcp:kms/cryptoKey:CryptoKey", {"rotationPeriod": f"{KMS.rotation_period_seconds + 1}s"}),
     "RAE-KMS-002": ("gcp:kms/cryptoKey:CryptoKey", {"destroyScheduledDuration": "86400s"}),
     "RAE-KMS-003": ("gcp:kms/cryptoKey:CryptoKey", {"opts.protect": False}),

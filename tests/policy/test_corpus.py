@@ -56,7 +56,7 @@ BYPASSES = {
     "ctr-009-cgroupns-unset": "RAE-CTR-009", "ctr-009-ipc-shareable": "RAE-CTR-009", "ctr-013-unset": "RAE-CTR-013",
     "ctr-007-publish-all": "RAE-CTR-007", "ctr-014-gpus": "RAE-CTR-014", "ctr-010-volumes-from": "RAE-CTR-010",
     "ctr-010-propagation": "RAE-CTR-010", "ctr-005-no-pids-step": "RAE-CTR-005",
-    "sql-003-authorized-split": "RAE-SQL-003",
+    "sql-003-authorized-split": "RAE-SQL-003", "sql-008-unset": "RAE-SQL-008",
 }
 
 

@@ -77,6 +77,9 @@ WEAKER = [
     (database, SQL, {"settings.backupConfiguration.startTime": None}, "RAE-SQL-004"),
     (database, SQL, {"settings.backupConfiguration.transactionLogRetentionDays": 1}, "RAE-SQL-005"),
     (database, SQL, {"settings.backupConfiguration.transactionLogRetentionDays": None}, "RAE-SQL-005"),
+    (database, SQL, {"settings.ipConfiguration.serverCaMode": "GOOGLE_MANAGED_INTERNAL_CA"}, "RAE-SQL-008"),
+    (database, SQL, {"settings.ipConfiguration.serverCaMode": None}, "RAE-SQL-008"),
+    (database, SQL, {"settings.ipConfiguration.serverCaMode": ""}, "RAE-SQL-008"),
     (key, KEY, {"rotationPeriod": "31536000s"}, "RAE-KMS-001"),
     (key, KEY, {"rotationPeriod": None}, "RAE-KMS-001"),
     (key, KEY, {"versionTemplate.algorithm": "EC_SIGN_P256_SHA256"}, "RAE-KMS-002"),
@@ -95,6 +98,37 @@ def test_each_weakening_fails_its_rule_only_from_pulumi_terraform_and_checkov(mo
     assert set(found(model, model.from_pulumi("r", props, *options))) == {rule_id}
     assert set(found(model, model.from_terraform("r", terraform_values(props) | lifecycle))) == {rule_id}
     assert set(found(model, model.from_terraform("r", checkov_conf(terraform_values(props) | lifecycle)))) == {rule_id}
+
+
+@pytest.mark.parametrize("mode", ["GOOGLE_MANAGED_CAS_CA", "CUSTOMER_MANAGED_CAS_CA"])
+def test_either_certificate_authority_service_mode_holds(mode):
+    props = broken(SQL, {"settings.ipConfiguration.serverCaMode": mode})
+    assert found(database, database.from_pulumi("r", props)) == {}
+    assert found(database, database.from_terraform("r", checkov_conf(terraform_values(props)))) == {}
+
+
+@pytest.mark.parametrize("mode, said", [
+    ("GOOGLE_MANAGED_INTERNAL_CA", "serverCaMode is 'GOOGLE_MANAGED_INTERNAL_CA'"),
+    (None, "serverCaMode is not set: the provider's default is the per-instance GOOGLE_MANAGED_INTERNAL_CA"),
+])
+def test_a_server_ca_outside_the_allow_list_fails_naming_the_value_and_the_controls(mode, said):
+    props = broken(SQL, {"settings.ipConfiguration.serverCaMode": mode})
+    [message] = found(database, database.from_pulumi("r", props))["RAE-SQL-008"]
+    assert not isinstance(message, Unknown)
+    assert said in message and "['GOOGLE_MANAGED_CAS_CA', 'CUSTOMER_MANAGED_CAS_CA']" in message
+    assert "[A.8.24, A.8.20, A.8.21]" in message
+    assert database.REQUIREMENTS["server_ca"].controls == ("A.8.24", "A.8.20", "A.8.21")
+
+
+def test_a_server_ca_mode_that_cannot_be_resolved_is_unknown_not_passed():
+    props = broken(SQL, {"settings.ipConfiguration.serverCaMode": UNKNOWN_VALUE})
+    rules = found(database, database.from_pulumi("r", props))
+    assert set(rules) == {"RAE-SQL-008"} and all(isinstance(m, Unknown) for m in rules["RAE-SQL-008"])
+    # A whole ipConfiguration the renderer could not resolve leaves every requirement that reads it undecided.
+    rules = found(database, database.from_terraform("r", terraform_values(broken(SQL, {
+        "settings.ipConfiguration": UNKNOWN_VALUE}))))
+    assert {"RAE-SQL-002", "RAE-SQL-003", "RAE-SQL-008"} <= set(rules)
+    assert all(isinstance(m, Unknown) for m in rules["RAE-SQL-008"])
 
 
 def test_an_authorized_network_inside_the_allowed_ranges_holds():

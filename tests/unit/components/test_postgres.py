@@ -4,8 +4,7 @@ import pytest
 
 from baseline import BACKUP, DATABASE, BaselineViolation
 from components import postgres_runtime
-from components.postgres import (SERVER_CA_MODE, CloudSqlArgs, CloudSqlPostgres, DockerPostgres, DockerPostgresArgs,
-                                 database_flags)
+from components.postgres import CloudSqlArgs, CloudSqlPostgres, DockerPostgres, DockerPostgresArgs, database_flags
 from components.postgres_runtime import PostgresSecrets
 from components.spec import Port
 from tests.unit.components.harness import declare, is_secret, one
@@ -39,13 +38,12 @@ def test_cmek_and_engine_version(instance):
 def test_private_ip_only_and_client_certificates_required(instance):
     ip = instance["settings"]["ipConfiguration"]
     assert ip == {"ipv4Enabled": False, "privateNetwork": VPC, "sslMode": DATABASE.gcp_ssl_mode,
-                  "serverCaMode": SERVER_CA_MODE}
+                  "serverCaMode": "GOOGLE_MANAGED_CAS_CA"}
 
 
 def test_clients_reach_the_certificate_name_inside_the_vpc_only(cloud_sql):
     """The server certificate (CAS CA) names the instance's DNS name; a private zone on the VPC resolves it to the
     private IP, so a client verifies the server by name (sslmode=verify-full). Under mocks: rendered, not resolved."""
-    assert SERVER_CA_MODE == "GOOGLE_MANAGED_CAS_CA"
     zone = one(cloud_sql, "gcp:dns/managedZone:ManagedZone")
     assert zone["visibility"] == "private" and zone["dnsName"] == "db.europe-west4.sql.goog."
     assert zone["privateVisibilityConfig"] == {"networks": [{"networkUrl": VPC}]}
@@ -137,6 +135,9 @@ WEAKENINGS = [
     ("fewer backups", dict(retained_backups=BACKUP.retained_backups - 1), "A.8.13"),
     ("logging weakened", dict(extra_flags={"log_connections": "off"}), "A.8.15"),
     ("pgaudit off", dict(extra_flags={"cloudsql.enable_pgaudit": "off"}), "A.8.15"),
+    ("per-instance server CA", dict(server_ca_mode="GOOGLE_MANAGED_INTERNAL_CA"), "A.8.24"),
+    ("customer CA without its pool", dict(server_ca_mode="CUSTOMER_MANAGED_CAS_CA"), "A.8.24"),
+    ("a pool the mode does not use", dict(server_ca_pool="projects/p/locations/europe-west4/caPools/sql"), "A.8.24"),
 ]
 
 
@@ -144,6 +145,14 @@ WEAKENINGS = [
 def test_weaker_cloud_sql_is_refused(what, overrides, control):
     with pytest.raises(BaselineViolation, match=control):
         _cloud_sql(**overrides)
+
+
+def test_a_customer_managed_server_ca_names_its_pool():
+    pool = "projects/p/locations/europe-west4/caPools/sql"
+    instance = one(_cloud_sql(server_ca_mode="CUSTOMER_MANAGED_CAS_CA", server_ca_pool=pool),
+                   "gcp:sql/databaseInstance:DatabaseInstance")
+    ip = instance["settings"]["ipConfiguration"]
+    assert ip["serverCaMode"] == "CUSTOMER_MANAGED_CAS_CA" and ip["serverCaPool"] == pool
 
 
 def test_extra_flags_that_do_not_weaken_are_kept():
