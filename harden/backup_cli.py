@@ -227,13 +227,15 @@ def _check(config: BackupConfig, repositories: list, args) -> int:
 
 
 def _drill(config: BackupConfig, repositories: list, args) -> int:
-    if not config.postgres and not config.qdrant:
-        raise BackupInputError("drill: the config names neither a `postgres` nor a `qdrant` data set to restore "
+    if not config.postgres and not config.qdrant and not config.files:
+        raise BackupInputError("drill: the config names no `postgres`, `qdrant` or `files` data set to restore "
                                "[ISO 27001:2022 A.8.13 Information backup]")
     if config.postgres is None and config.drill_image is not None:
         raise BackupInputError("drill: `drill_image` is the Postgres drill's image, but the config has no `postgres`")
     status = 0
     for repository in repositories:
+        if config.files:
+            status = _drill_files(config, repository) or status
         if config.postgres:
             status = _drill_postgres(config, repository) or status
         if config.qdrant:
@@ -253,6 +255,34 @@ def objectives_missed(rto_seconds: float, rpo_seconds: float) -> list[str]:
     if rpo_seconds > BACKUP.rpo_hours * 3600:
         missed.append(f"the restored snapshot was {rpo_seconds / 3600:.1f} h old, above the RPO of {BACKUP.rpo_hours} h")
     return missed
+
+
+def _drill_files(config: BackupConfig, repository) -> int:
+    """The files data set (secret files, the CA): restored into a private scratch directory, verified, compared with
+    the live files unchanged since the snapshot, then removed (components.backup_runtime.drill_files)."""
+    import shutil
+    import tempfile
+
+    from components import backup_runtime
+    from harden import backup_log
+
+    work = Path(tempfile.mkdtemp(prefix="rae-drill-files-"))  # 0700, under the unit's TMPDIR
+    try:
+        result = backup_runtime.drill_files(repository, work)
+    except (RuntimeError, ValueError) as error:
+        return _failed(config, "drill", error, dataset="files", repository=repository.name, matched=False)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    missed = objectives_missed(result.rto_seconds, result.rpo_seconds)
+    backup_log.append(config.log, backup_log.record(
+        "drill", "ok" if result.matched and not missed else "fail", dataset="files", repository=repository.name,
+        matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
+        snapshot=result.snapshot, taken_at=result.taken_at, files=result.files, compared=result.compared,
+        problems=[*result.problems, *missed] or None))
+    print(f"drill files from {repository.name}: snapshot {result.snapshot}, {result.files} files restored and "
+          f"verified, {result.compared} compared with the live copy, RTO {result.rto_seconds:.1f} s, "
+          f"RPO {result.rpo_seconds:.0f} s", flush=True)
+    return 0 if result.matched and not missed else 1
 
 
 def _drill_postgres(config: BackupConfig, repository) -> int:

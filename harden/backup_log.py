@@ -23,7 +23,7 @@ RESULTS = ("ok", "fail")
 FIELDS = ("time", "action", "dataset", "repository", "result", "error", "snapshot", "manifest_snapshot", "taken_at",
           "seconds", "bytes_processed", "bytes_added", "tables", "rows", "matched", "rto_seconds", "rpo_seconds",
           "problems", "read_data_subset", "keep_within_days", "skipped", "token_expires", "token_days_left",
-          "append_only", "delete_refused")
+          "append_only", "delete_refused", "files", "compared")
 
 
 def utc_now() -> str:

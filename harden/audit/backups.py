@@ -18,8 +18,8 @@ from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 SOURCE = "backup"
 # Both stores of the memory service and the secret files: a data set left out of the audit is never seen as missing.
 DEFAULT_DATASETS = ("postgres", "qdrant", "files")
-# Data sets a drill restores and compares (the files data set is restored by `restic restore`, not drilled).
-DRILLED = ("postgres", "qdrant")
+# Data sets a drill restores and compares (files: restic restore --verify, then compared with the live files).
+DRILLED = ("postgres", "qdrant", "files")
 
 
 def _age_seconds(stamp: str, now: datetime) -> float | None:

@@ -70,8 +70,10 @@ def test_no_log_is_unknown_never_pass(tmp_path):
 
 def test_fresh_backups_checks_and_a_good_drill_pass(tmp_path):
     log = write_log(tmp_path / "log.jsonl", *fresh_lines(), drill_line(20, rto_s=90, rpo_s=3600),
-                    drill_line(20, rto_s=60, rpo_s=3600, dataset="qdrant"))
+                    drill_line(20, rto_s=60, rpo_s=3600, dataset="qdrant"),
+                    drill_line(20, rto_s=2, rpo_s=3600, dataset="files"))
     statuses = by_key(backups.collect(log, now=NOW))
+    assert statuses[("backup/drill/files", "last_result")] == PASS
     assert statuses[("backup/postgres/offsite", "last_success_age")] == PASS
     assert statuses[("backup/qdrant/offsite", "last_success_age")] == PASS
     assert statuses[("backup/drill/qdrant", "last_result")] == PASS
@@ -184,7 +186,7 @@ def test_each_drilled_data_set_needs_its_own_drill(tmp_path):
                                       ("postgres", "files", "qdrant"), now=NOW))
     assert statuses[("backup/drill/qdrant", "last_result")] == PASS
     assert [key for key, status in statuses.items() if status == FAIL] == [("backup/drill/qdrant", "rto")]
-    assert ("backup/drill/files", "last_result") not in statuses
+    assert statuses[("backup/drill/files", "last_result")] == UNKNOWN  # no files drill on record
 
 
 @pytest.mark.parametrize("forget, status", [
