@@ -99,6 +99,15 @@ CONTAINER = Section(
                                      "run.googleapis.com/binary-authorization-breakglass annotation) deploys around "
                                      "the policy and is never set. What the policy admits is the project's Binary "
                                      "Authorization policy, judged by the binary_authorization_* settings below."),
+    cloud_run_default_policy_declared=S(
+        True, ("A.8.19", "A.8.32", "A.5.21"),
+        "A Cloud Run workload that names the project's default Binary Authorization policy (v2 "
+        "binaryAuthorization.useDefault, v1 the annotation 'default') is admitted by whatever that policy is, and a "
+        "project whose policy nobody declared has Google's default, which admits every image. So the program that "
+        "declares the workload declares its project's policy too (gcp.binaryauthorization.Policy, judged by the "
+        "binary_authorization_* settings below): a default rule that admits every image fails, one that denies or "
+        "requires attestation holds, and a policy the program does not declare, or a project it does not name, "
+        "is unknown, never passed."),
     binary_authorization_evaluation_modes=S(
         ("REQUIRE_ATTESTATION", "ALWAYS_DENY"), ("A.8.19", "A.8.32", "A.5.21"),
         "The project's Binary Authorization policy admits no image by default: its default admission rule (and any "

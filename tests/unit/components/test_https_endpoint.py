@@ -4,16 +4,23 @@ import pytest
 
 import posture.serverless as run_posture
 from baseline import CONTAINER, NETWORK, SECRETS, TLS, BaselineViolation
+from components.binary_authorization import BinaryAuthorizationPolicy, BinaryAuthorizationPolicyArgs
 from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs, mounted_path
+from policies.rules import evaluate
 from tests.unit.components.harness import declare, one
 
 IMAGE = "europe-west4-docker.pkg.dev/p/r/api@sha256:" + "d" * 64
 
 
 def _endpoint(**overrides) -> list[dict]:
-    args = dict(region="europe-west4", image=IMAGE, service_account="rae-api@p.iam.gserviceaccount.com",
-                domains=["memory.example.org"]) | overrides
-    return declare(lambda: HttpsEndpoint("api", HttpsEndpointArgs(**args)))
+    def program():
+        admission = BinaryAuthorizationPolicy("images", BinaryAuthorizationPolicyArgs(
+            "p", repositories=["europe-west4-docker.pkg.dev/p/r"]))
+        args = dict(region="europe-west4", image=IMAGE, service_account="rae-api@p.iam.gserviceaccount.com",
+                    domains=["memory.example.org"], admission=admission) | overrides
+        HttpsEndpoint("api", HttpsEndpointArgs(**args))
+
+    return declare(program)
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +49,23 @@ def test_cloud_run_deploys_only_images_the_binary_authorization_policy_admits(en
     assert service["binaryAuthorization"] == {"useDefault": CONTAINER.cloud_run_binary_authorization} == {
         "useDefault": True}
     assert not [m for _n, _r, m in run_posture.judge(run_posture.from_pulumi(run_posture.V2, "api", service))]
+
+
+def test_the_service_deploys_in_the_admission_policys_project_and_passes_run_005(endpoint):
+    """The service names the declared policy's project, so the stack rule ties the two: RAE-RUN-005 holds (under
+    mocks: rendered inputs, no GCP project)."""
+    service = one(endpoint, "gcp:cloudrunv2/service:Service")
+    policy = one(endpoint, "gcp:binaryauthorization/policy:Policy")
+    assert service["project"] == policy["project"] == "p"
+    graph = [{"type": r["type"], "name": r["name"], "props": r["inputs"]} for r in endpoint if r.get("custom", True)]
+    assert not [(rule, message) for rule, _, message in evaluate(graph) if rule == "RAE-RUN-005"]
+
+
+def test_an_endpoint_without_its_declared_admission_policy_is_refused():
+    with pytest.raises(BaselineViolation, match="A.8.19"):
+        _endpoint(admission="projects/p/policy")
+    with pytest.raises(BaselineViolation, match="not the declared policy of project 'p'"):
+        _endpoint(project="q")
 
 
 def test_secrets_reach_the_service_as_read_only_files_never_env():
