@@ -119,6 +119,11 @@ WEAKER = [
      "RAE-RUN-003"),
     (serverless, serverless.WORKER_POOL, "google_cloud_run_v2_worker_pool", POOL_RUN, {"binaryAuthorization": None},
      "RAE-RUN-004"),
+    (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2],
+     {"ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY", "invokerIamDisabled": True}, "RAE-RUN-006"),
+    (serverless, serverless.V1, "google_cloud_run_service", V1_RUN, {"metadata.annotations": {
+        "run.googleapis.com/ingress": "internal", "run.googleapis.com/binary-authorization": "default",
+        "run.googleapis.com/invoker-iam-disabled": "true"}}, "RAE-RUN-006"),
 ]
 
 
@@ -128,6 +133,37 @@ def test_each_weakness_fails_its_rule_from_every_source(model, pulumi_type, terr
     for view in from_every_source(model, pulumi_type, terraform_type, props):
         assert set(rules(model, view)) == {rule_id}, view
 
+
+
+@pytest.mark.parametrize("pulumi_type, terraform_type, props", [
+    (serverless.V2, "google_cloud_run_v2_service", with_changes(HARDENED[serverless.V2], {"invokerIamDisabled": True})),
+    (serverless.V1, "google_cloud_run_service", with_changes(V1_RUN, {"metadata.annotations": {
+        **V1_RUN["metadata"]["annotations"], "run.googleapis.com/invoker-iam-disabled": "true"}})),
+])
+def test_the_invoker_check_off_behind_the_load_balancer_holds_and_open_to_the_internet_fails(pulumi_type,
+                                                                                           terraform_type, props):
+    for view in from_every_source(serverless, pulumi_type, terraform_type, props):
+        assert view.invoker_iam_disabled and rules(serverless, view) == {}, view
+    if pulumi_type == serverless.V2:
+        open_props = with_changes(props, {"ingress": "INGRESS_TRAFFIC_ALL"})
+    else:
+        open_props = with_changes(props, {"metadata.annotations": {**props["metadata"]["annotations"],
+                                                                   "run.googleapis.com/ingress": "all"}})
+    for view in from_every_source(serverless, pulumi_type, terraform_type, open_props):
+        found = rules(serverless, view)
+        assert set(found) == {"RAE-RUN-001", "RAE-RUN-006"}, view
+        [message] = found["RAE-RUN-006"]
+        assert "'INGRESS_TRAFFIC_ALL'" in message and "without an identity" in message
+    assert serverless.REQUIREMENTS["invoker_check"].controls == ("A.5.15", "A.8.20", "A.8.22")
+
+
+def test_an_unresolved_invoker_check_is_unknown_and_a_job_has_none():
+    found = rules(serverless, serverless.from_pulumi(serverless.V2, "r", with_changes(
+        HARDENED[serverless.V2], {"invokerIamDisabled": UNKNOWN_VALUE})))
+    [message] = found.pop("RAE-RUN-006")
+    assert found == {} and isinstance(message, Unknown)
+    assert not serverless.from_pulumi(serverless.JOB, "r", with_changes(JOB_RUN, {"invokerIamDisabled": True})
+                                      ).invoker_iam_disabled
 
 
 def test_a_named_binary_authorization_policy_holds_and_a_breakglass_fails_beside_it():
