@@ -8,6 +8,13 @@ That policy is an input: the program declares it (components.binary_authorizatio
 service is declared in its project and waits for it, so the gate sees what admits the service
 (CONTAINER.cloud_run_default_policy_declared, RAE-RUN-005). Its ingress, identity, environment and binary
 authorization are judged by the serverless posture model (posture.serverless) before anything is declared.
+
+The load balancer forwards its clients' requests without an IAM identity, and allUsers is never granted the invoker
+role (posture.iam), so the service's IAM invoker check is off (invoker_iam_disabled), which the model allows only
+with the load balancer's ingress (NETWORK.cloud_run_invoker_check_off_ingresses, RAE-RUN-006): the API authenticates
+its callers itself (mTLS, tenant tokens). Without it Cloud Run would answer every request through the load balancer
+403. That last point is Cloud Run's documented behaviour, not observed here: this component is tested under Pulumi
+mocks only, no GCP project is reachable.
 """
 
 from dataclasses import dataclass, field
@@ -98,7 +105,8 @@ class HttpsEndpoint(pulumi.ComponentResource):
                 source="HttpsEndpoint", name=name, ingress=args.ingress,
                 service_account=args.service_account if isinstance(args.service_account, str) else "own ServiceIdentity",
                 env=tuple((key, value if isinstance(value, str) else None, False) for key, value in env_values.items()),
-                binary_authorization="default" if CONTAINER.cloud_run_binary_authorization else "", project=project)
+                binary_authorization="default" if CONTAINER.cloud_run_binary_authorization else "", project=project,
+                invoker_iam_disabled=True)
             require_holds([*run_posture.judge(view), *run_posture.judge_in_program(view, admission)],
                           f"endpoint {name}")
 
@@ -113,6 +121,7 @@ class HttpsEndpoint(pulumi.ComponentResource):
             project=project, opts=child)
         self.service = gcp.cloudrunv2.Service(
             name, location=args.region, ingress=args.ingress, project=project, deletion_protection=True,
+            invoker_iam_disabled=True,
             binary_authorization=gcp.cloudrunv2.ServiceBinaryAuthorizationArgs(
                 use_default=CONTAINER.cloud_run_binary_authorization),
             template=gcp.cloudrunv2.ServiceTemplateArgs(
