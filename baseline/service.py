@@ -99,6 +99,15 @@ CONTAINER = Section(
                                      "run.googleapis.com/binary-authorization-breakglass annotation) deploys around "
                                      "the policy and is never set. What the policy admits is the project's Binary "
                                      "Authorization policy, judged by the binary_authorization_* settings below."),
+    cloud_run_default_policy_declared=S(
+        True, ("A.8.19", "A.8.32", "A.5.21"),
+        "A Cloud Run workload that names the project's default Binary Authorization policy (v2 "
+        "binaryAuthorization.useDefault, v1 the annotation 'default') is admitted by whatever that policy is, and a "
+        "project whose policy nobody declared has Google's default, which admits every image. So the program that "
+        "declares the workload declares its project's policy too (gcp.binaryauthorization.Policy, judged by the "
+        "binary_authorization_* settings below): a default rule that admits every image fails, one that denies or "
+        "requires attestation holds, and a policy the program does not declare, or a project it does not name, "
+        "is unknown, never passed."),
     binary_authorization_evaluation_modes=S(
         ("REQUIRE_ATTESTATION", "ALWAYS_DENY"), ("A.8.19", "A.8.32", "A.5.21"),
         "The project's Binary Authorization policy admits no image by default: its default admission rule (and any "
@@ -195,6 +204,16 @@ NETWORK = Section(
                                   "A Cloud Run service (v2 ingress, or v1's run.googleapis.com/ingress annotation "
                                   "'internal-and-cloud-load-balancing' / 'internal') is never reachable from the "
                                   "internet directly; unset means INGRESS_TRAFFIC_ALL."),
+    cloud_run_invoker_check_off_ingresses=S(
+        ("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",), ("A.5.15", "A.8.20", "A.8.22"),
+        "A Cloud Run service answers only callers IAM lets invoke it (run.routes.invoke) unless its invoker check is "
+        "off (v2 invokerIamDisabled, v1 the annotation run.googleapis.com/invoker-iam-disabled). An external "
+        "HTTPS load balancer forwards its clients' requests without an IAM identity, so a service behind it must "
+        "either grant allUsers the invoker role (never: IDENTITY.member_kinds_allowed) or turn the check off; it is "
+        "off only where the service's ingress is in this allow-list, so the load balancer (its TLS 1.3 policy and "
+        "logs) is the only way in from outside, and the service authenticates its callers itself (the API: mTLS "
+        "and tenant tokens). With ingress INGRESS_TRAFFIC_ALL anyone on the internet invokes it; with "
+        "INGRESS_TRAFFIC_INTERNAL_ONLY no load balancer needs it off. Unset is on."),
     docker_internal_network=S(True, ("A.8.22",), "Backends sit on an internal Docker network without egress."),
     internet_ingress_allowed=S(False, ("A.8.20", "A.8.22"),
                                "No firewall rule admits the whole internet: clients reach the load balancer, whose "

@@ -65,6 +65,7 @@ class BinaryAuthorizationPolicy(pulumi.ComponentResource):
             admission_whitelist_patterns=[gcp.binaryauthorization.PolicyAdmissionWhitelistPatternArgs(name_pattern=p)
                                           for p in patterns] or None,
             opts=pulumi.ResourceOptions(parent=self, protect=True))
+        self.project, self.view = args.project, view
         self.register_outputs({"policy": self.policy.id})
 
 

@@ -60,8 +60,9 @@ ROWS = (
         "the API's published endpoint: our HAProxy image, TLS 1.3 only with the baseline suites",
         ("components.proxy_runtime",)),
     Row("HttpsEndpoint", "components.https_endpoint", "gcp",
-        "Cloud Run (internal-LB ingress, only images the project's Binary Authorization policy admits) behind an "
-        "HTTPS load balancer with a RESTRICTED TLS 1.3 SSL policy"),
+        "Cloud Run (internal-LB ingress, only images the project's Binary Authorization policy admits, that policy "
+        "declared in the same program and required as an input) behind an HTTPS load balancer with a RESTRICTED "
+        "TLS 1.3 SSL policy"),
     Row("BinaryAuthorizationPolicy", "components.binary_authorization", "gcp",
         "the project's Binary Authorization policy: the default rule denies (or requires the given attestors), "
         "enforced, global policy on, allowlist only the project's own Artifact Registry repositories; protected",

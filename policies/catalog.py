@@ -158,6 +158,20 @@ RULES: dict[str, Rule] = _rules(
          "JobBinaryAuthorizationArgs / WorkerPoolBinaryAuthorizationArgs; or policy= a named Cloud Run "
          "policy) and no breakglass_justification; v1: the annotation run.googleapis.com/binary-authorization = "
          "'default' and no run.googleapis.com/binary-authorization-breakglass."),
+    Rule("RAE-RUN-006", "Cloud Run's IAM invoker check is off only behind the load balancer", "critical",
+         NETWORK.controls("cloud_run_invoker_check_off_ingresses"),
+         NETWORK.setting("cloud_run_invoker_check_off_ingresses").why,
+         "Leave invoker_iam_disabled unset (grant roles/run.invoker to named identities), or set it only with "
+         f"ingress={NETWORK.cloud_run_invoker_check_off_ingresses[0]!r} behind the HTTPS load balancer "
+         "(components.https_endpoint.HttpsEndpoint) and authenticate callers in the service."),
+    Rule("RAE-RUN-005", "Cloud Run on the project's default Binary Authorization policy: the program declares that "
+         "policy, and it admits no image by default", "high",
+         CONTAINER.controls("cloud_run_default_policy_declared"),
+         CONTAINER.setting("cloud_run_default_policy_declared").why,
+         "Declare the project's gcp.binaryauthorization.Policy in the same program as the workload (components."
+         "binary_authorization.BinaryAuthorizationPolicy; HttpsEndpoint requires it), with default_admission_rule "
+         f"evaluation_mode {' or '.join(CONTAINER.binary_authorization_evaluation_modes)}, enforced; name the "
+         "workload's project (project= or the stack's gcp:project)."),
     # --- Binary Authorization (the project's admission policy the Cloud Run setting names) --------------
     Rule("RAE-BIN-001", "Binary Authorization admits no image by default (deny, or require an attestor's attestation)",
          "high", CONTAINER.controls("binary_authorization_evaluation_modes"),

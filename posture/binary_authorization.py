@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from baseline import CONTAINER
-from posture.model import Requirement, is_unknown, items, judge_requirements, one, pick, rule_ids
+from posture.model import Requirement, Unknown, is_unknown, items, judge_requirements, one, pick, rule_ids
 
 POLICY = "gcp:binaryauthorization/policy:Policy"
 TERRAFORM_TYPE = "google_binary_authorization_policy"
@@ -104,6 +104,26 @@ def _allowlist(view, _context=None) -> Iterator[str]:
                    f"own {view.project!r}")
 
 
+def default_rule_admits(view: PolicyView) -> Iterator[str]:
+    """Why the policy's default admission rule lets an image nobody attested run (a Cloud Run workload on the
+    project's default policy is admitted by that rule alone: posture.serverless, RAE-RUN-005); a posture.Unknown where
+    the rules could not be resolved; nothing where it denies or requires attestation, enforced."""
+    if "rules" in view.unknown:
+        yield Unknown(f"the admission rules of policy {view.name} could not be resolved ({view.source}); not judged, "
+                      f"so not passed")
+        return
+    default = next((rule for rule in view.rules if rule.where == "default"), None)
+    allowed, enforced = CONTAINER.binary_authorization_evaluation_modes, CONTAINER.binary_authorization_enforcement_mode
+    if default is None:
+        yield f"policy {view.name} has no default admission rule"
+    elif default.evaluation_mode not in allowed:
+        yield (f"policy {view.name}'s default admission rule evaluates {default.evaluation_mode or 'unset'!r}: it "
+               f"admits every image; allowed: {list(allowed)}")
+    elif default.enforcement_mode != enforced:
+        yield (f"policy {view.name}'s default admission rule is enforced as {default.enforcement_mode or 'unset'!r}: "
+               f"an image it refuses still runs; set {enforced!r}")
+
+
 REQUIREMENTS: dict[str, Requirement] = {
     "admits_nothing_by_default": Requirement(
         "RAE-BIN-001", ((CONTAINER, "binary_authorization_evaluation_modes"),), ("rules",), _admits_nothing_by_default),
@@ -167,5 +187,5 @@ def from_terraform(name: str, values: dict) -> PolicyView:
     return _view(name, values, True, "terraform plan")
 
 
-__all__ = ["AdmissionRule", "POLICY", "PolicyView", "REQUIREMENTS", "RULE_IDS", "TERRAFORM_TYPE", "from_pulumi",
-           "from_terraform", "judge"]
+__all__ = ["AdmissionRule", "POLICY", "PolicyView", "REQUIREMENTS", "RULE_IDS", "TERRAFORM_TYPE",
+           "default_rule_admits", "from_pulumi", "from_terraform", "judge"]

@@ -118,13 +118,15 @@ class ContainerView:
 
 @dataclass(frozen=True)
 class Context:
-    """What a stack declares: the addresses ports may bind to, the roots host paths must sit under, and the
-    containers (by name) that a pids-limit step in the program targets; pids_limited is None where the caller sees
-    one resource only, so a container whose source cannot carry a pids limit is undecided there, never passed."""
+    """What a stack declares: the addresses ports may bind to, the roots host paths must sit under, the
+    containers (by name) that a pids-limit step in the program targets, and the Google Cloud project its config names
+    (gcp:project; "" where it names none); pids_limited is None where the caller sees one resource only, so a
+    container whose source cannot carry a pids limit is undecided there, never passed."""
 
     bind_addresses: tuple[str, ...] = CONTAINER.bind_addresses
     host_roots: tuple[str, ...] = CONTAINER.host_roots
     pids_limited: tuple[str, ...] | None = None
+    gcp_project: str = ""
 
     @classmethod
     def from_environment(cls, environ) -> "Context":
@@ -135,7 +137,7 @@ class Context:
         values = json.loads(text)
         limited = values.get("pids_limited")
         return cls(tuple(values["bind_addresses"]), tuple(values["host_roots"]),
-                   tuple(limited) if limited is not None else None)
+                   tuple(limited) if limited is not None else None, str(values.get("gcp_project") or ""))
 
 
 # How the gate tells its checkov custom checks (another process) what the judged stack declares.
@@ -744,9 +746,11 @@ def from_volume(name: str, props: dict, terraform: bool = False) -> ContainerVie
 
 def declared_context(config: dict, project_dir: str = ".") -> Context:
     """What a stack declares, from its flat config ("rae:bindAddress", "rae:dataRoot"; a relative data root is
-    resolved against the project directory, as the program does), on top of the baseline's addresses and roots."""
+    resolved against the project directory, as the program does), on top of the baseline's addresses and roots, and
+    the project its Google Cloud provider is configured with (gcp:project)."""
     address, root = config.get("rae:bindAddress"), config.get("rae:dataRoot")
     addresses = (*CONTAINER.bind_addresses, *([str(address)] if address and str(address) not in _WILDCARDS else []))
     roots = (*CONTAINER.host_roots, *([posixpath.join(str(project_dir), str(root))] if root else []))
     return Context(bind_addresses=tuple(dict.fromkeys(addresses)),
-                   host_roots=tuple(dict.fromkeys(normalize_host_path(r) for r in roots)))
+                   host_roots=tuple(dict.fromkeys(normalize_host_path(r) for r in roots)),
+                   gcp_project=str(config.get("gcp:project") or ""))

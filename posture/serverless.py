@@ -15,6 +15,16 @@ by reference to a secret (the baseline delivers secrets as files: a secret volum
 Binary Authorization policy admits (v2 binaryAuthorization, on a job and a worker pool too; v1 the
 run.googleapis.com/binary-authorization annotation) and has no breakglass justification. Unset is off, so it fails; a value the source could not resolve is unknown.
 
+A service whose IAM invoker check is off (v2 invokerIamDisabled, v1 the annotation
+run.googleapis.com/invoker-iam-disabled) answers every caller its ingress lets in: it is off only with an ingress in
+NETWORK.cloud_run_invoker_check_off_ingresses (the load balancer's, which also lets in the project's VPC: the service
+authenticates its callers itself); RAE-RUN-006.
+
+A workload on the project's default policy is admitted by whatever that policy is: RAE-RUN-005 (PROGRAM_REQUIREMENTS,
+`judge_in_program`) judges it with what the whole program declares for its project (`Admission`, built by the stack
+rule policies.rules.stack.default_policy_declared): a declared policy whose default rule admits every image fails, one
+that denies or requires attestation holds, no declared policy or no resolvable project is unknown.
+
 Example: judge(from_pulumi("gcp:cloudrunv2/service:Service", "api", {"ingress": "INGRESS_TRAFFIC_ALL"}))
 """
 
@@ -22,9 +32,10 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from baseline import CONTAINER, IDENTITY, NETWORK, SECRETS
+from posture.binary_authorization import PolicyView, default_rule_admits
 from posture.container import credential_reason
 from posture.iam import is_default_account
-from posture.model import Requirement, is_unknown, items, judge_requirements, one, pick, rule_ids
+from posture.model import Requirement, Unknown, is_unknown, items, judge_requirements, one, pick, rule_ids
 
 V2 = "gcp:cloudrunv2/service:Service"
 V1 = "gcp:cloudrun/service:Service"
@@ -38,6 +49,7 @@ SERVING = (V2, V1)
 INGRESS_ANNOTATION = "run.googleapis.com/ingress"
 BINARY_AUTHORIZATION_ANNOTATION = "run.googleapis.com/binary-authorization"
 BREAKGLASS_ANNOTATION = "run.googleapis.com/binary-authorization-breakglass"
+INVOKER_IAM_DISABLED_ANNOTATION = "run.googleapis.com/invoker-iam-disabled"
 # v1's annotation values in v2's vocabulary.
 _V1_INGRESS = {"all": "INGRESS_TRAFFIC_ALL", "internal": "INGRESS_TRAFFIC_INTERNAL_ONLY",
                "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}
@@ -54,6 +66,9 @@ class ServiceView:
     + binary_authorization: the Binary Authorization policy it deploys under ("default": the project's; else the
       policy's name); "" where unset or turned off
     + breakglass: a breakglass justification is set (the policy is bypassed)
+    + project: the project it names ("" where unset: the provider's, which the resource does not show)
+    + invoker_iam_disabled: the IAM invoker check is off (any caller the ingress lets in invokes it); False for a job
+      or worker pool (it takes no requests)
     + unknown: fields whose value the source could not resolve
     """
 
@@ -64,7 +79,23 @@ class ServiceView:
     env: tuple[tuple[str, str | None, bool], ...] = ()
     binary_authorization: str = ""
     breakglass: bool = False
+    project: str = ""
+    invoker_iam_disabled: bool = False
     unknown: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the whole program declares about the project a workload deploys in.
+
+    + project: the workload's project (its own, else its provider's); "" where neither can be resolved
+    + policies: the Binary Authorization policies the program declares for that project
+    + unresolved: declared policies whose project could not be resolved (one of them may be this project's)
+    """
+
+    project: str = ""
+    policies: tuple[PolicyView, ...] = ()
+    unresolved: tuple[str, ...] = ()
 
 
 def _ingress(view, _context=None) -> Iterator[str]:
@@ -101,6 +132,37 @@ def _binary_authorization(view, _context=None) -> Iterator[str]:
                f"remove binaryAuthorization.breakglassJustification (v1: the annotation {BREAKGLASS_ANNOTATION})")
 
 
+def _invoker_check(view, _context=None) -> Iterator[str]:
+    allowed = NETWORK.cloud_run_invoker_check_off_ingresses
+    if view.invoker_iam_disabled and view.ingress not in allowed:
+        yield (f"the IAM invoker check is off (invokerIamDisabled) with ingress {view.ingress!r}: every caller that "
+               f"reaches it invokes it, without an identity; turn it off only with ingress in {list(allowed)} (the "
+               f"load balancer the only way in from outside), else grant run.invoker to named identities")
+
+
+def _default_policy_declared(view, admission: Admission) -> Iterator[str]:
+    if view.binary_authorization != "default" or not CONTAINER.cloud_run_default_policy_declared:
+        return
+    missing = "the policy that admits this workload is not in this program"
+    if not admission.project:
+        yield Unknown(f"{missing}: its project cannot be resolved (no project input, no provider project the gate "
+                      f"sees), so no declared policy can be tied to it; not judged, so not passed")
+        return
+    verdicts = [message for policy in admission.policies for message in default_rule_admits(policy)]
+    failures = [message for message in verdicts if not isinstance(message, Unknown)]
+    if failures:
+        yield from (f"it deploys under the default policy of project {admission.project!r}, and {message}"
+                    for message in failures)
+    elif verdicts:
+        yield from verdicts
+    elif admission.unresolved:
+        yield Unknown(f"{missing}: no declared policy names project {admission.project!r} and the project of "
+                      f"{sorted(admission.unresolved)} could not be resolved; not judged, so not passed")
+    elif not admission.policies:
+        yield Unknown(f"{missing}: it declares no Binary Authorization policy for project {admission.project!r}, "
+                      f"whose policy may admit every image (Google's default does); not judged, so not passed")
+
+
 REQUIREMENTS: dict[str, Requirement] = {
     "ingress": Requirement("RAE-RUN-001", ((NETWORK, "cloud_run_ingress"), (NETWORK, "cloud_run_ingresses_allowed")),
                            ("ingress",), _ingress),
@@ -110,13 +172,30 @@ REQUIREMENTS: dict[str, Requirement] = {
                                  _environment),
     "binary_authorization": Requirement("RAE-RUN-004", ((CONTAINER, "cloud_run_binary_authorization"),),
                                         ("binary_authorization", "breakglass"), _binary_authorization),
+    "invoker_check": Requirement("RAE-RUN-006", ((NETWORK, "cloud_run_invoker_check_off_ingresses"),),
+                                 ("ingress", "invoker_iam_disabled"), _invoker_check),
 }
 RULE_IDS: tuple[str, ...] = rule_ids(REQUIREMENTS)
+# Requirements only the whole program can decide: judged with what it declares for the workload's project.
+PROGRAM_REQUIREMENTS: dict[str, Requirement] = {
+    "default_policy_declared": Requirement(
+        "RAE-RUN-005", ((CONTAINER, "cloud_run_default_policy_declared"),
+                        (CONTAINER, "binary_authorization_evaluation_modes")),
+        ("binary_authorization",), _default_policy_declared),
+}
+PROGRAM_RULE_IDS: tuple[str, ...] = rule_ids(PROGRAM_REQUIREMENTS)
 
 
 def judge(view: ServiceView, rule_id: str | None = None) -> Iterator[tuple[str, Requirement, str]]:
     """Every violation (str) or undecided requirement (posture.Unknown) as (name, requirement, message)."""
     return judge_requirements(REQUIREMENTS, view, None, rule_id)
+
+
+def judge_in_program(view: ServiceView, admission: Admission, rule_id: str | None = None
+                     ) -> Iterator[tuple[str, Requirement, str]]:
+    """Every violation or undecided requirement of PROGRAM_REQUIREMENTS, given what the program declares for the
+    workload's project (`admission`)."""
+    return judge_requirements(PROGRAM_REQUIREMENTS, view, admission, rule_id)
 
 
 def _view(name: str, props: dict, resource_type: str, terraform: bool, source: str) -> ServiceView:
@@ -137,10 +216,14 @@ def _view(name: str, props: dict, resource_type: str, terraform: bool, source: s
         ingress = _V1_INGRESS.get(str(one(raw_ingress) or "all").lower(), str(one(raw_ingress)))
         raw_policy, raw_breakglass = annotation(BINARY_AUTHORIZATION_ANNOTATION), annotation(BREAKGLASS_ANNOTATION)
         policy = str(one(raw_policy) or "")
+        raw_invoker_off = annotation(INVOKER_IAM_DISABLED_ANNOTATION)
+        invoker_off = str(one(raw_invoker_off)).lower() == "true"
         spec = get(props, "template", "spec")
         account, containers = get(spec, "serviceAccountName"), items(get(spec, "containers"))
         secret_ref = ("valueFrom", "secretKeyRef")
     else:
+        raw_invoker_off = get(props, "invokerIamDisabled") if resource_type in SERVING else None
+        invoker_off = one(raw_invoker_off) is True or str(one(raw_invoker_off)).lower() == "true"
         raw_ingress = get(props, "ingress") if resource_type in SERVING else None
         ingress = str(one(raw_ingress) or "INGRESS_TRAFFIC_ALL") if resource_type in SERVING else None
         account, containers = get(props, *template, "serviceAccount"), items(get(props, *template, "containers"))
@@ -165,10 +248,16 @@ def _view(name: str, props: dict, resource_type: str, terraform: bool, source: s
         unknown.add("binary_authorization")
     if is_unknown(raw_breakglass):
         unknown.add("breakglass")
+    if is_unknown(raw_invoker_off):
+        unknown.add("invoker_iam_disabled")
+    raw_project = get(props, "project")
+    if is_unknown(raw_project):
+        unknown.add("project")
     if is_unknown(get(props, *template)):
         unknown |= {"service_account", "env"}
     return ServiceView(source=source, name=name, ingress=ingress, service_account=str(one(account) or ""),
                        env=tuple(env), binary_authorization=policy, breakglass=bool(one(raw_breakglass)),
+                       project=str(one(raw_project) or ""), invoker_iam_disabled=invoker_off,
                        unknown=frozenset(unknown))
 
 
@@ -189,5 +278,6 @@ def from_terraform(resource_type: str, name: str, values: dict) -> ServiceView:
     return _view(name, values, by_terraform[resource_type], True, "terraform plan")
 
 
-__all__ = ["BINARY_AUTHORIZATION_ANNOTATION", "BREAKGLASS_ANNOTATION", "JOB", "REQUIREMENTS", "RULE_IDS", "SERVING",
-           "ServiceView", "TERRAFORM_TYPES", "TYPES", "V1", "V2", "WORKER_POOL", "from_pulumi", "from_terraform", "judge"]
+__all__ = ["Admission", "BINARY_AUTHORIZATION_ANNOTATION", "BREAKGLASS_ANNOTATION", "INVOKER_IAM_DISABLED_ANNOTATION", "JOB", "PROGRAM_REQUIREMENTS",
+           "PROGRAM_RULE_IDS", "REQUIREMENTS", "RULE_IDS", "SERVING", "ServiceView", "TERRAFORM_TYPES", "TYPES", "V1",
+           "V2", "WORKER_POOL", "from_pulumi", "from_terraform", "judge", "judge_in_program"]

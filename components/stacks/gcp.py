@@ -121,8 +121,9 @@ def build() -> None:
         postgres_host=database.host, qdrant_host=QDRANT_ADDRESS)
     api = HttpsEndpoint("api", HttpsEndpointArgs(
         region=config.region, image=config.api_image, service_account=identities["api"].email,
-        domains=config.domains, subnetwork=subnet.id, project=project, port=api_runtime.LISTEN_PORT,
-        secret_files=mounted, depends_on=[generated, qdrant_client, postgres_client, token_files, admission],
+        domains=config.domains, admission=admission, subnetwork=subnet.id, project=project,
+        port=api_runtime.LISTEN_PORT, secret_files=mounted, depends_on=[generated, qdrant_client, postgres_client,
+                                                                        token_files],
         env=env))
     backups = BucketBackups("backups", BucketBackupsArgs(
         location=config.backup_location, kms_key=keys.keys["backups"].id, writers=[identities["backup"].member],

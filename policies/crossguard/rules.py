@@ -101,11 +101,25 @@ def _by_id(rules) -> dict[str, list[ResourceRule]]:
     return grouped
 
 
+def _provider_project(resource):
+    """The project of the provider the engine resolved for the resource (the default provider's is the stack's
+    gcp:project), where it is a Google Cloud provider that names one."""
+    provider = getattr(resource, "provider", None)
+    if provider is None or not str(provider.resource_type).startswith("pulumi:providers:gcp"):
+        return None
+    try:
+        return provider.props.get("project")
+    except UnknownValueError:
+        return UNKNOWN_VALUE
+
+
 def stack_policy(rule: StackRule) -> StackValidationPolicy:
     def validate(args, report_violation):
-        resources = [{"type": r.resource_type, "name": r.name, "urn": r.urn, "props": r.props} for r in args.resources]
+        resources = [{"type": r.resource_type, "name": r.name, "urn": r.urn, "props": _plain(r.props),
+                      **({"provider_project": _provider_project(r)} if _provider_project(r) else {})}
+                     for r in args.resources]
         urns = {resource["name"]: resource["urn"] for resource in resources}
-        for name, detail in rule.check(resources):
+        for name, detail in rule.violations(resources):
             report_violation(_message(rule.rule_id, f"{name}: {detail}"), urns.get(name))
 
     return StackValidationPolicy(validate=validate, **_metadata(rule.rule_id))

@@ -59,11 +59,18 @@ class ResourceRule:
 class StackRule:
     """A rule judged on the whole graph: `check(resources)` yields (resource name, message) per violation.
 
-    + resources: [{"type", "name", "props"}]
+    + resources: [{"type", "name", "props", "provider_project"?}] ("provider_project": the project of the provider
+      the engine resolved for the resource, where the source of the graph shows it)
+    + contextual: check(resources, context) also takes what the stack declares (posture.container.Context: its
+      gcp:project), None where the caller has no stack config
     """
 
     rule_id: str
-    check: Callable[[list[dict]], Iterator[tuple[str, str]]]
+    check: Callable[..., Iterator[tuple[str, str]]]
+    contextual: bool = False
+
+    def violations(self, resources: list[dict], context=None) -> Iterator[tuple[str, str]]:
+        return self.check(resources, context) if self.contextual else self.check(resources)
 
 
 def _is_list(value) -> bool:
@@ -180,6 +187,6 @@ def evaluate(resources: Iterable[dict], context=None) -> Iterator[tuple[str, dic
                 yield rule.rule_id, resource, message
     named = {resource["name"]: resource for resource in resources}
     for rule in stack_rules():
-        for name, message in rule.check(resources):
+        for name, message in rule.violations(resources, context):
             yield rule.rule_id, named.get(name, {"type": "pulumi:pulumi:Stack", "name": name, "props": {}}), message
 

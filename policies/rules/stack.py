@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 
+import posture.binary_authorization as binary_authorization
 import posture.database as database
 import posture.iam as iam
 import posture.serverless as serverless
@@ -93,6 +94,41 @@ def one_account_per_service(resources):
                 yield name, f"shares service account {account} with {sorted(set(names) - {name})}"
 
 
+GCP_PROVIDER = "pulumi:providers:gcp"
+
+
+def _project_of(resource, props_project, resources, context) -> str:
+    """The project a resource deploys in: its own `project`; else its provider's (CrossGuard names the provider the
+    engine resolved for it: "provider_project"); else the stack's gcp:project (the gate reads it from the stack's
+    config, `context`), unless the program declares a gcp provider of its own, which the resource may use. "" where
+    none resolves."""
+    if props_project:
+        return "" if is_unknown(props_project) else str(props_project)
+    if resource.get("provider_project"):
+        return "" if is_unknown(resource["provider_project"]) else str(resource["provider_project"])
+    configured = getattr(context, "gcp_project", "")
+    if configured and not _of_type(resources, GCP_PROVIDER):
+        return configured
+    return ""
+
+
+def default_policy_declared(resources, context=None):
+    """Cloud Run workloads on their project's default Binary Authorization policy, judged with the policies the
+    program declares for that project (posture.serverless RAE-RUN-005)."""
+    declared = []
+    for policy in _of_type(resources, binary_authorization.POLICY):
+        view = binary_authorization.from_pulumi(policy["name"], policy["props"])
+        declared.append((_project_of(policy, policy["props"].get("project"), resources, context), view))
+    for workload in _of_type(resources, *serverless.TYPES):
+        view = serverless.from_pulumi(workload["type"], workload["name"], workload["props"])
+        project = _project_of(workload, workload["props"].get("project"), resources, context)
+        admission = serverless.Admission(
+            project=project, policies=tuple(policy for where, policy in declared if project and where == project),
+            unresolved=tuple(policy.name for where, policy in declared if not where))
+        for _name, _requirement, message in serverless.judge_in_program(view, admission):
+            yield workload["name"], message
+
+
 def private_databases(resources):
     for instance in _of_type(resources, SQL):
         view = database.from_pulumi(instance["name"], instance["props"])
@@ -129,4 +165,5 @@ RULES = (
     StackRule("RAE-STK-002", one_account_per_service),
     StackRule("RAE-STK-003", private_databases),
     StackRule("RAE-STK-004", tls13_endpoints),
+    StackRule("RAE-RUN-005", default_policy_declared, contextual=True),
 )

@@ -133,6 +133,9 @@ BREAKING = {
     "RAE-RUN-003": ("gcp:cloudrunv2/service:Service", {"template.containers": [
         {"image": "api@sha256:" + "b" * 64, "envs": [{"name": "DATABASE_PASSWORD", "value": "cases-fake"}]}]}),
     "RAE-RUN-004": ("gcp:cloudrunv2/service:Service", {"binaryAuthorization": None}),
+    # Internal-only ingress passes RAE-RUN-001, but no load balancer needs the invoker check off there.
+    "RAE-RUN-006": ("gcp:cloudrunv2/service:Service", {"ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY",
+                                                       "invokerIamDisabled": True}),
     "RAE-BIN-001": ("gcp:binaryauthorization/policy:Policy", {"defaultAdmissionRule.evaluationMode": "ALWAYS_ALLOW"}),
     "RAE-BIN-002": ("gcp:binaryauthorization/policy:Policy",
                     {"defaultAdmissionRule.enforcementMode": "DRYRUN_AUDIT_LOG_ONLY"}),

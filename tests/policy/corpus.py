@@ -18,7 +18,8 @@ from policies.catalog import RULES
 # Resources named after the rule they break: <family>-<number>[-variant].
 _NAMED = re.compile(r"^(ctr|sql|kms|dsk|tls|run|sec|gcs|iam|vm|stk|net|gate|bin)-(\d{3})(-[a-z0-9-]+)?$")
 # Resources whose weakness the gate must report unknown, not failed.
-UNKNOWN_RESOURCES = {"ctr-001-unresolved", "gate-001", "iam-001-custom-role", "run-004-job-unresolved"}
+UNKNOWN_RESOURCES = {"ctr-001-unresolved", "gate-001", "iam-001-custom-role", "run-004-job-unresolved",
+                     "run-005-undeclared"}
 # Resources that are part of another fixture (the volume a stack rule judges with its container).
 PARTS = {"stk-001-pgdata", "stk-002-b", "scratch"}
 # (file, setting or "" for the whole file, rule, expected status): settings, images, application code, secrets.

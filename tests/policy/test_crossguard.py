@@ -1,8 +1,8 @@
 """Each CrossGuard policy called directly (no engine, no CLI): a hardened resource passes, one change fails it."""
 
 import pytest
-from pulumi_policy import (PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs,
-                           StackValidationPolicy)
+from pulumi_policy import (PolicyProviderResource, PolicyResource, PolicyResourceOptions, ResourceValidationArgs,
+                           StackValidationArgs, StackValidationPolicy)
 
 from baseline import CONTAINER
 from policies.catalog import RULES
@@ -123,8 +123,28 @@ def test_stack_tls13_endpoints():
     assert stack_violations("RAE-STK-004", [("gcp:compute/targetHttpProxy:TargetHttpProxy", "http", {"urlMap": "m"})])
 
 
+def test_stack_cloud_run_on_a_declared_default_policy():
+    """RAE-RUN-005 in CrossGuard: the workload's project is its own or, without one, the project of the provider the
+    engine resolved for it (the default provider's is the stack's gcp:project)."""
+    run, policy = "gcp:cloudrunv2/service:Service", "gcp:binaryauthorization/policy:Policy"
+    service = {**HARDENED[run], "project": "p"}
+    assert stack_violations("RAE-RUN-005", [(run, "api", service), (policy, "images", HARDENED[policy])]) == []
+    allow_all = broken(policy, {"defaultAdmissionRule.evaluationMode": "ALWAYS_ALLOW"})
+    [message] = stack_violations("RAE-RUN-005", [(run, "api", service), (policy, "images", allow_all)])
+    assert "ALWAYS_ALLOW" in message and "[ISO 27001:2022 A.8.19, A.8.32, A.5.21]" in message
+    [message] = stack_violations("RAE-RUN-005", [(run, "api", service)])
+    assert "the policy that admits this workload is not in this program" in message
+    default_provider = PolicyProviderResource("pulumi:providers:gcp", {"project": "p"}, "urn::default", "default_8_0_0")
+    resources = [PolicyResource(kind, props, f"urn::{name}", name, engine_options(OPTIONS), default_provider, None,
+                                [], {}) for kind, name, props in [(run, "api", HARDENED[run]), (policy, "images", allow_all)]]
+    reported = []
+    POLICIES["RAE-RUN-005"].validate(StackValidationArgs(resources), lambda message, urn=None: reported.append(message))
+    assert len(reported) == 1 and "project 'p'" in reported[0] and "ALWAYS_ALLOW" in reported[0]
+
+
 def test_every_stack_rule_is_tested_here():
-    assert {rule.rule_id for rule in stack_rules()} == {"RAE-STK-001", "RAE-STK-002", "RAE-STK-003", "RAE-STK-004"}
+    assert {rule.rule_id for rule in stack_rules()} == {"RAE-STK-001", "RAE-STK-002", "RAE-STK-003", "RAE-STK-004",
+                                                        "RAE-RUN-005"}
 
 
 def test_a_container_with_no_pids_limit_step_fails_in_crossguard_and_the_gate():

@@ -7,12 +7,15 @@ import string
 
 import pytest
 
+import posture.binary_authorization as binary_authorization
 import posture.iam as iam
 import posture.serverless as serverless
 import posture.vm as vm
 from baseline import NETWORK, BaselineViolation
 from posture import UNKNOWN_VALUE, Unknown
+from policies.rules import evaluate
 from policies.tfplan import terraform_values
+from posture.container import declared_context
 from tests.policy.cases import HARDENED, with_changes
 from tests.unit.test_posture_gcp import checkov_conf
 
@@ -116,6 +119,11 @@ WEAKER = [
      "RAE-RUN-003"),
     (serverless, serverless.WORKER_POOL, "google_cloud_run_v2_worker_pool", POOL_RUN, {"binaryAuthorization": None},
      "RAE-RUN-004"),
+    (serverless, serverless.V2, "google_cloud_run_v2_service", HARDENED[serverless.V2],
+     {"ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY", "invokerIamDisabled": True}, "RAE-RUN-006"),
+    (serverless, serverless.V1, "google_cloud_run_service", V1_RUN, {"metadata.annotations": {
+        "run.googleapis.com/ingress": "internal", "run.googleapis.com/binary-authorization": "default",
+        "run.googleapis.com/invoker-iam-disabled": "true"}}, "RAE-RUN-006"),
 ]
 
 
@@ -125,6 +133,37 @@ def test_each_weakness_fails_its_rule_from_every_source(model, pulumi_type, terr
     for view in from_every_source(model, pulumi_type, terraform_type, props):
         assert set(rules(model, view)) == {rule_id}, view
 
+
+
+@pytest.mark.parametrize("pulumi_type, terraform_type, props", [
+    (serverless.V2, "google_cloud_run_v2_service", with_changes(HARDENED[serverless.V2], {"invokerIamDisabled": True})),
+    (serverless.V1, "google_cloud_run_service", with_changes(V1_RUN, {"metadata.annotations": {
+        **V1_RUN["metadata"]["annotations"], "run.googleapis.com/invoker-iam-disabled": "true"}})),
+])
+def test_the_invoker_check_off_behind_the_load_balancer_holds_and_open_to_the_internet_fails(pulumi_type,
+                                                                                           terraform_type, props):
+    for view in from_every_source(serverless, pulumi_type, terraform_type, props):
+        assert view.invoker_iam_disabled and rules(serverless, view) == {}, view
+    if pulumi_type == serverless.V2:
+        open_props = with_changes(props, {"ingress": "INGRESS_TRAFFIC_ALL"})
+    else:
+        open_props = with_changes(props, {"metadata.annotations": {**props["metadata"]["annotations"],
+                                                                   "run.googleapis.com/ingress": "all"}})
+    for view in from_every_source(serverless, pulumi_type, terraform_type, open_props):
+        found = rules(serverless, view)
+        assert set(found) == {"RAE-RUN-001", "RAE-RUN-006"}, view
+        [message] = found["RAE-RUN-006"]
+        assert "'INGRESS_TRAFFIC_ALL'" in message and "without an identity" in message
+    assert serverless.REQUIREMENTS["invoker_check"].controls == ("A.5.15", "A.8.20", "A.8.22")
+
+
+def test_an_unresolved_invoker_check_is_unknown_and_a_job_has_none():
+    found = rules(serverless, serverless.from_pulumi(serverless.V2, "r", with_changes(
+        HARDENED[serverless.V2], {"invokerIamDisabled": UNKNOWN_VALUE})))
+    [message] = found.pop("RAE-RUN-006")
+    assert found == {} and isinstance(message, Unknown)
+    assert not serverless.from_pulumi(serverless.JOB, "r", with_changes(JOB_RUN, {"invokerIamDisabled": True})
+                                      ).invoker_iam_disabled
 
 
 def test_a_named_binary_authorization_policy_holds_and_a_breakglass_fails_beside_it():
@@ -162,6 +201,87 @@ def test_a_job_or_worker_pool_has_no_ingress_and_an_unresolved_binary_authorizat
         "binaryAuthorization": UNKNOWN_VALUE})))
     [message] = found.pop("RAE-RUN-004")
     assert found == {} and isinstance(message, Unknown) and "could not be resolved" in message
+
+
+# RAE-RUN-005: a workload on its project's default Binary Authorization policy, judged with what the program declares
+# (policies.rules.stack.default_policy_declared builds the Admission from the graph).
+POLICY = HARDENED[binary_authorization.POLICY]
+
+
+def program_rules(resources, context=None) -> list[str]:
+    graph = [{"type": kind, "name": name, "props": props} for kind, name, props in resources]
+    return [message for rule, _, message in evaluate(graph, context) if rule == "RAE-RUN-005"]
+
+
+def policy(evaluation_mode, project="p", **changes):
+    return with_changes(POLICY, {"project": project, "defaultAdmissionRule.evaluationMode": evaluation_mode, **changes})
+
+
+WORKLOADS = [(serverless.V2, with_changes(HARDENED[serverless.V2], {"project": "p"})),
+             (serverless.V1, {**V1_RUN, "project": "p"}), (serverless.JOB, {**JOB_RUN, "project": "p"}),
+             (serverless.WORKER_POOL, {**POOL_RUN, "project": "p"})]
+
+
+@pytest.mark.parametrize("pulumi_type, props", WORKLOADS)
+def test_the_default_policy_that_admits_every_image_fails(pulumi_type, props):
+    [message] = program_rules([(pulumi_type, "run", props), (binary_authorization.POLICY, "pol", policy("ALWAYS_ALLOW"))])
+    assert not isinstance(message, Unknown)
+    assert "default policy of project 'p'" in message and "'ALWAYS_ALLOW'" in message
+    requirement = serverless.PROGRAM_REQUIREMENTS["default_policy_declared"]
+    assert requirement.rule_id == "RAE-RUN-005" and requirement.controls == ("A.8.19", "A.8.32", "A.5.21")
+
+
+@pytest.mark.parametrize("pulumi_type, props", WORKLOADS)
+@pytest.mark.parametrize("mode", ["ALWAYS_DENY", "REQUIRE_ATTESTATION"])
+def test_a_declared_policy_that_denies_or_requires_attestation_holds(pulumi_type, props, mode):
+    attested = policy(mode, **({"defaultAdmissionRule.requireAttestationsBies": ["attestors/built"]}
+                               if mode == "REQUIRE_ATTESTATION" else {}))
+    assert program_rules([(pulumi_type, "run", props), (binary_authorization.POLICY, "pol", attested)]) == []
+
+
+def test_a_dry_run_default_rule_admits_too():
+    dry = policy("ALWAYS_DENY", **{"defaultAdmissionRule.enforcementMode": "DRYRUN_AUDIT_LOG_ONLY"})
+    [message] = program_rules([(serverless.JOB, "run", {**JOB_RUN, "project": "p"}),
+                               (binary_authorization.POLICY, "pol", dry)])
+    assert not isinstance(message, Unknown) and "DRYRUN_AUDIT_LOG_ONLY" in message
+
+
+@pytest.mark.parametrize("resources, said", [
+    # No policy declared for the workload's project (one for another project does not count).
+    ([(serverless.JOB, "run", {**JOB_RUN, "project": "p"}), (binary_authorization.POLICY, "pol", policy("ALWAYS_DENY", "q"))],
+     "declares no Binary Authorization policy for project 'p'"),
+    # No project input and no config: nothing ties a policy to it.
+    ([(serverless.JOB, "run", JOB_RUN), (binary_authorization.POLICY, "pol", policy("ALWAYS_DENY"))],
+     "its project cannot be resolved"),
+    ([(serverless.JOB, "run", {**JOB_RUN, "project": UNKNOWN_VALUE}), (binary_authorization.POLICY, "pol", policy("ALWAYS_DENY"))],
+     "its project cannot be resolved"),
+    # The only policy's project is a value the mocks could not resolve.
+    ([(serverless.JOB, "run", {**JOB_RUN, "project": "p"}),
+      (binary_authorization.POLICY, "pol", policy("ALWAYS_DENY", UNKNOWN_VALUE))], "could not be resolved"),
+    ([(serverless.JOB, "run", {**JOB_RUN, "project": "p"}),
+      (binary_authorization.POLICY, "pol", with_changes(policy("ALWAYS_DENY"), {"defaultAdmissionRule": UNKNOWN_VALUE}))],
+     "admission rules of policy pol could not be resolved"),
+])
+def test_a_policy_the_program_does_not_show_is_unknown_never_passed(resources, said):
+    [message] = program_rules(resources)
+    assert isinstance(message, Unknown) and said in message
+    assert "not passed" in message
+
+
+def test_the_stacks_gcp_project_resolves_a_workload_without_one_unless_the_program_brings_a_provider():
+    resources = [(serverless.JOB, "run", JOB_RUN), (binary_authorization.POLICY, "pol", policy("ALWAYS_ALLOW", None))]
+    [message] = program_rules(resources, declared_context({"gcp:project": "p"}))
+    assert not isinstance(message, Unknown) and "project 'p'" in message
+    provider = [("pulumi:providers:gcp", "elsewhere", {"project": "q"})]
+    [message] = program_rules(resources + provider, declared_context({"gcp:project": "p"}))
+    assert isinstance(message, Unknown)
+
+
+def test_a_named_policy_or_no_binary_authorization_is_not_run_005s():
+    named = with_changes(JOB_RUN, {"binaryAuthorization": {"policy": "projects/p/platforms/cloudrun/policies/x"},
+                                   "project": "p"})
+    assert program_rules([(serverless.JOB, "run", named)]) == []
+    assert program_rules([(serverless.JOB, "run", with_changes(JOB_RUN, {"binaryAuthorization": None}))]) == []
 
 
 def test_the_model_refuses_a_type_it_does_not_read():

@@ -4,16 +4,23 @@ import pytest
 
 import posture.serverless as run_posture
 from baseline import CONTAINER, NETWORK, SECRETS, TLS, BaselineViolation
+from components.binary_authorization import BinaryAuthorizationPolicy, BinaryAuthorizationPolicyArgs
 from components.https_endpoint import HttpsEndpoint, HttpsEndpointArgs, mounted_path
+from policies.rules import evaluate
 from tests.unit.components.harness import declare, one
 
 IMAGE = "europe-west4-docker.pkg.dev/p/r/api@sha256:" + "d" * 64
 
 
 def _endpoint(**overrides) -> list[dict]:
-    args = dict(region="europe-west4", image=IMAGE, service_account="rae-api@p.iam.gserviceaccount.com",
-                domains=["memory.example.org"]) | overrides
-    return declare(lambda: HttpsEndpoint("api", HttpsEndpointArgs(**args)))
+    def program():
+        admission = BinaryAuthorizationPolicy("images", BinaryAuthorizationPolicyArgs(
+            "p", repositories=["europe-west4-docker.pkg.dev/p/r"]))
+        args = dict(region="europe-west4", image=IMAGE, service_account="rae-api@p.iam.gserviceaccount.com",
+                    domains=["memory.example.org"], admission=admission) | overrides
+        HttpsEndpoint("api", HttpsEndpointArgs(**args))
+
+    return declare(program)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +51,34 @@ def test_cloud_run_deploys_only_images_the_binary_authorization_policy_admits(en
     assert not [m for _n, _r, m in run_posture.judge(run_posture.from_pulumi(run_posture.V2, "api", service))]
 
 
+def test_the_service_deploys_in_the_admission_policys_project_and_passes_run_005(endpoint):
+    """The service names the declared policy's project, so the stack rule ties the two: RAE-RUN-005 holds (under
+    mocks: rendered inputs, no GCP project)."""
+    service = one(endpoint, "gcp:cloudrunv2/service:Service")
+    policy = one(endpoint, "gcp:binaryauthorization/policy:Policy")
+    assert service["project"] == policy["project"] == "p"
+    graph = [{"type": r["type"], "name": r["name"], "props": r["inputs"]} for r in endpoint if r.get("custom", True)]
+    assert not [(rule, message) for rule, _, message in evaluate(graph) if rule == "RAE-RUN-005"]
+
+
+def test_the_load_balancers_unauthenticated_requests_reach_the_service_behind_it_only(endpoint):
+    """The invoker check is off (the load balancer carries no IAM identity; allUsers is never an invoker) and the
+    ingress is the load balancer's, so RAE-RUN-006 holds and nothing grants run.invoker. Under Pulumi mocks only: that
+    GCP then answers the load balancer's requests instead of 403 is Cloud Run's documented behaviour, not tested."""
+    service = one(endpoint, "gcp:cloudrunv2/service:Service")
+    assert service["invokerIamDisabled"] is True and service["ingress"] == "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+    assert not [r for r in endpoint if "IamMember" in r["type"] or "IamBinding" in r["type"]]
+    view = run_posture.from_pulumi(run_posture.V2, "api", service)
+    assert view.invoker_iam_disabled and not list(run_posture.judge(view, "RAE-RUN-006"))
+
+
+def test_an_endpoint_without_its_declared_admission_policy_is_refused():
+    with pytest.raises(BaselineViolation, match="A.8.19"):
+        _endpoint(admission="projects/p/policy")
+    with pytest.raises(BaselineViolation, match="not the declared policy of project 'p'"):
+        _endpoint(project="q")
+
+
 def test_secrets_reach_the_service_as_read_only_files_never_env():
     path = mounted_path("qdrant-api-key")
     service = one(_endpoint(secret_files={"qdrant-api-key": "projects/p/secrets/rae-qdrant-api-key"},  # checkov:skip=CKV_SECRET_6:a Secret Manager resource path, not a secret [owner=platform-security expires=2027-05-29]
@@ -63,6 +98,8 @@ def test_secrets_reach_the_service_as_read_only_files_never_env():
     (dict(env={"DATABASE_PASSWORD": "x"}), "A.5.17"),
     (dict(min_tls_version="TLS_1_2"), "A.8.24"),
     (dict(ingress="INGRESS_TRAFFIC_ALL"), "A.8.22"),
+    # Internal-only is no load balancer's ingress: the invoker check could not be off there (RAE-RUN-006).
+    (dict(ingress="INGRESS_TRAFFIC_INTERNAL_ONLY"), "A.5.15"),
     (dict(image="europe-west4-docker.pkg.dev/p/r/api:latest"), "A.8.19"),
     # "@sha256:" somewhere is not a digest: the same rule as every container (posture.container.pinned_by_digest)
     (dict(image="europe-west4-docker.pkg.dev/p/r/api@sha256:latest"), "A.8.19"),
