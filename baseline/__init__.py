@@ -5,14 +5,14 @@ checkov's own virtual environment and the reports can all read it.
 """
 
 from baseline.annex_a import Control, control, controls, describe
-from baseline.host import (ACCOUNTS, AUDITD, BOOTLOADER, DEPLOY, DOCKER_DAEMON, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS,
+from baseline.host import (ACCOUNTS, AUDITD, BOOTLOADER, DEPLOY, DOCKER_DAEMON, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, USB,
                            PACKAGES, SSH, SUDO, SYSCTL, TIME)
 from baseline.model import Section, Setting
 from baseline.service import API, BACKUP, COMPUTE, CONTAINER, DATABASE, IDENTITY, KMS, NETWORK, SECRETS, STORAGE, TLS
 
 SECTIONS: tuple[Section, ...] = (
     TLS, API, CONTAINER, KMS, SECRETS, IDENTITY, NETWORK, COMPUTE, STORAGE, DATABASE, BACKUP,
-    SSH, DEPLOY, SYSCTL, ACCOUNTS, SUDO, KERNEL_MODULES, FILESYSTEM, BOOTLOADER, AUDITD, FIREWALL, JOURNALD, DOCKER_DAEMON, PACKAGES, TIME, LUKS,
+    SSH, DEPLOY, SYSCTL, ACCOUNTS, SUDO, KERNEL_MODULES, FILESYSTEM, BOOTLOADER, USB, AUDITD, FIREWALL, JOURNALD, DOCKER_DAEMON, PACKAGES, TIME, LUKS,
 )
 
 
@@ -32,7 +32,7 @@ def require(condition: bool, problem: str, controls_at_stake) -> None:
 
 
 __all__ = [
-    "ACCOUNTS", "API", "AUDITD", "BACKUP", "BOOTLOADER", "BaselineViolation", "COMPUTE", "CONTAINER", "Control", "DATABASE", "DEPLOY", "DOCKER_DAEMON",
+    "ACCOUNTS", "API", "AUDITD", "BACKUP", "BOOTLOADER", "USB", "BaselineViolation", "COMPUTE", "CONTAINER", "Control", "DATABASE", "DEPLOY", "DOCKER_DAEMON",
     "FILESYSTEM", "FIREWALL", "IDENTITY", "JOURNALD", "KERNEL_MODULES", "KMS", "LUKS", "NETWORK",
     "PACKAGES", "SECRETS", "SECTIONS", "SSH", "STORAGE", "SUDO", "SYSCTL", "Section", "Setting", "TIME", "TLS", "control", "controls",
     "describe", "require",

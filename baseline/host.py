@@ -171,6 +171,12 @@ ACCOUNTS = Section(
     faillock=S({"deny": "5", "unlock_time": "900", "fail_interval": "900", "audit": ""},
                ("A.8.5",), "Lockout after 5 failures for 15 minutes."),
     umask=S("027", ("A.8.3",), "New files are not world-readable."),
+    shell_timeout_seconds=S(900, ("A.7.7", "A.8.5"),
+                            "An idle login shell ends after 15 minutes: TMOUT, read-only, from /etc/profile.d "
+                            "(CIS Debian 12 5.4.3.2, Lynis SHLL-6220); non-interactive commands (pyinfra) are untouched."),
+    core_dumps=S(False, ("A.8.12", "A.8.9"),
+                 "No process leaves a core dump (its memory, secrets included) on disk: hard and soft core limits 0, "
+                 "systemd-coredump storing nothing, login shells' `ulimit -c 0` (CIS 1.5.x, Lynis KRNL-5820)."),
     su_restricted_group=S("sudo", ("A.8.2",), "Only the sudo group may use su."),
 )
 
@@ -225,6 +231,29 @@ BOOTLOADER = Section(
     unrestricted_default=S(True, ("A.5.30", "A.8.9"),
                            "The OS's own boot entries carry --unrestricted: an unattended reboot boots without a "
                            "password, so the node comes back on its own; editing them still needs the superuser."),
+)
+
+USB = Section(
+    "usb",
+    package=S("usbguard", ("A.7.10", "A.8.1", "A.8.12"),
+              "USBGuard (Debian's package) authorises each USB device against an allow-list, at boot and when plugged "
+              "in: a storage stick, a network adapter or a keyboard-emulating gadget with a storage or network "
+              "interface is blocked (Lynis USB-3000)."),
+    allow_rules=S(("allow with-interface equals { 09:00:* }", "allow with-interface equals { 03:*:* }"),
+                  ("A.7.10", "A.8.1", "A.5.30"),
+                  "Allowed: hubs, and devices whose every interface is HID (keyboards and mice: the console stays "
+                  "usable for break-glass). Anything else is blocked, present at boot or inserted later; a node that "
+                  "needs another device declares its rule in host data usbguard_allow_rules."),
+    daemon=S((("RuleFile", "/etc/usbguard/rules.conf"), ("ImplicitPolicyTarget", "block"),
+              ("PresentDevicePolicy", "apply-policy"), ("PresentControllerPolicy", "apply-policy"),
+              ("InsertedDevicePolicy", "apply-policy"), ("AuthorizedDefault", "none"),
+              ("RestoreControllerDeviceState", "false"), ("DeviceManagerBackend", "uevent"),
+              ("IPCAllowedUsers", "root"), ("IPCAllowedGroups", ""), ("DeviceRulesWithPort", "false"),
+              ("AuditBackend", "LinuxAudit"), ("HidePII", "false")),
+             ("A.7.10", "A.8.1", "A.8.15"),
+             "usbguard-daemon.conf: what no rule allows is blocked, controllers and devices present at boot are judged "
+             "by the rules too, the kernel authorises nothing before the daemon decides, only root talks to the "
+             "daemon, and its decisions go to the Linux audit log."),
 )
 
 # CIS Debian Linux 12 Benchmark v1.1.0, section 6.2.3 (audit rules): each syscall rule for both ABIs (b64 and b32:

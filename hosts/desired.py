@@ -12,7 +12,7 @@ import stat
 from datetime import date
 from pathlib import Path
 
-from baseline import ACCOUNTS, AUDITD, BACKUP, BOOTLOADER, DEPLOY, DOCKER_DAEMON, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, BaselineViolation, Section
+from baseline import ACCOUNTS, AUDITD, BACKUP, BOOTLOADER, DEPLOY, DOCKER_DAEMON, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, PACKAGES, SSH, SUDO, SYSCTL, TIME, USB, BaselineViolation, Section
 from baseline import exceptions
 from baseline import host as node_baseline
 
@@ -230,6 +230,46 @@ def grub_password_hash(data: dict) -> str:
     return text
 
 
+USBGUARD_CONF = "/etc/usbguard/usbguard-daemon.conf"
+USBGUARD_RULES = dict(USB.daemon)["RuleFile"]
+USBGUARD_ALLOW_HOST_DATA = "usbguard_allow_rules"
+# one USBGuard rule that allows: a device id, a hash, a serial or interfaces, never a rule that matches every device
+_USB_ALLOW_RULE = re.compile(r"allow (?=.*\S)(?!.*\b(?:via-port|if)\b)[ -~]+")
+
+
+def usbguard_rules_text(data) -> str:
+    """The USBGuard rule file: the baseline's allow rules (hubs, all-HID devices), then the host's declared ones
+    (host data usbguard_allow_rules, each one `allow` rule on one line). A declared rule that is not a plain allow
+    rule, or `allow` alone (every device), is refused: BaselineViolation naming the control."""
+    declared = list(data.get(USBGUARD_ALLOW_HOST_DATA) or [])
+    for rule in declared:
+        if not isinstance(rule, str) or not _USB_ALLOW_RULE.fullmatch(rule.strip()):
+            raise BaselineViolation(f"host data {USBGUARD_ALLOW_HOST_DATA}: {rule!r} is not one USBGuard allow rule "
+                                    "naming the device (id, hash, serial or with-interface; no via-port, no if, not "
+                                    "`allow` alone)", USB.controls("allow_rules"))
+    lines = ["# Written by the Node1 deploy from baseline.USB (hosts/desired.py); edits are reverted.",
+             *USB.allow_rules, *(rule.strip() for rule in declared)]
+    return "\n".join(lines) + "\n"
+
+
+def usbguard_daemon_text() -> str:
+    """usbguard-daemon.conf as the baseline states it (every key the daemon reads from it, in order)."""
+    return "# Written by the Node1 deploy from baseline.USB (hosts/desired.py); edits are reverted.\n" + \
+        "".join(f"{key}={value}\n" for key, value in USB.daemon)
+
+
+def usbguard_findings(daemon_lines: list[str], rule_lines: list[str], modes: dict, data) -> list[str]:
+    """What differs on the node from the USBGuard files the baseline renders (their text and their 0600 modes)."""
+    findings = []
+    for path, wanted, lines in ((USBGUARD_CONF, usbguard_daemon_text(), daemon_lines),
+                                (USBGUARD_RULES, usbguard_rules_text(data), rule_lines)):
+        if [line.rstrip("\n") for line in lines] != wanted.splitlines():
+            findings.append(f"{path} differs from the baseline" if lines else f"{path} missing")
+        elif modes.get(path) != "0600":
+            findings.append(f"{path} mode {modes.get(path)}, not 0600")
+    return findings
+
+
 def grub_password_script(password_hash: str) -> str:
     """The /etc/grub.d script whose output makes BOOTLOADER.superuser GRUB's only superuser, with the hash."""
     return ("#!/bin/sh\n# Written by hosts/deploys/audit.py from baseline.BOOTLOADER; local edits are reverted.\n"
@@ -289,6 +329,30 @@ def su_restriction_line() -> str:
 def umask_profile_text() -> str:
     """The login shells' umask."""
     return f"umask {ACCOUNTS.umask}\n"
+
+
+SESSION_PROFILE_PATH = "/etc/profile.d/harden-session.sh"
+CORE_LIMITS_PATH = "/etc/security/limits.d/harden-core.conf"
+COREDUMP_DROPIN_PATH = "/etc/systemd/coredump.conf.d/harden.conf"
+
+
+def session_profile_text() -> str:
+    """Login shells: the idle timeout (read-only, so a user cannot lift it; set once, so a nested login shell that
+    reads the profile again does not fail on the read-only variable) and no core dumps."""
+    timeout = ACCOUNTS.shell_timeout_seconds
+    lines = [f'if [ "${{TMOUT:-}}" != {timeout} ]; then', f"    TMOUT={timeout}", "    readonly TMOUT", "    export TMOUT",
+             "fi"]
+    if not ACCOUNTS.core_dumps:
+        lines.append("ulimit -c 0")
+    return "\n".join(lines) + "\n"
+
+
+def core_dump_files() -> dict:
+    """Path -> text of the files that turn core dumps off (ACCOUNTS.core_dumps False), else nothing."""
+    if ACCOUNTS.core_dumps:
+        return {}
+    return {CORE_LIMITS_PATH: "* hard core 0\n* soft core 0\n",
+            COREDUMP_DROPIN_PATH: "[Coredump]\nStorage=none\nProcessSizeMax=0\n"}
 
 
 TIMESYNCD_DROPIN_PATH = "/etc/systemd/timesyncd.conf.d/harden.conf"

@@ -28,7 +28,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import LinuxDistribution, Users
 
 from baseline import (ACCOUNTS, AUDITD, BOOTLOADER, DEPLOY, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO,
-                      SYSCTL, TIME, BaselineViolation)
+                      SYSCTL, TIME, USB, BaselineViolation)
 from hosts import backup_toolkit, backup_units, collector, connection, desired, network_unlock
 from hosts.desired import backup_needs_docker
 from hosts.facts.clevis import ClevisBindings, NetworkUnlockState
@@ -116,6 +116,23 @@ def boot_loader_check(config_lines: list, data: dict) -> dict:
         return _check(BOOT_LOADER_CHECK, expected, violation.problem, controls, "unknown")
     problems = desired.grub_password_findings(config_lines, password_hash)
     return _check(BOOT_LOADER_CHECK, expected, "; ".join(problems) or expected, controls)
+
+
+USB_SERVICE_CHECK = "USBGuard daemon usbguard"
+USB_POLICY_CHECK = "USB devices by allow-list (USBGuard rules and daemon settings)"
+
+
+def usb_checks(units: dict, daemon_lines: list, rule_lines: list, modes: dict, data: dict) -> list[dict]:
+    """USBGuard as the node runs it: the daemon active and enabled, its settings and rule file exactly what baseline.USB
+    renders for this host (0600). A host whose declared rules are refused cannot be compared: unknown."""
+    state = units.get("usbguard.service", {"active": "unknown", "enabled": "unknown"})
+    checks = [_check(USB_SERVICE_CHECK, "active, enabled", f"{state['active']}, {state['enabled']}",
+                     USB.controls("package"))]
+    try:
+        findings = desired.usbguard_findings(daemon_lines, rule_lines, modes, data)
+    except BaselineViolation as violation:
+        return checks + [_check(USB_POLICY_CHECK, [], violation.problem, USB.controls("allow_rules"), "unknown")]
+    return checks + [_check(USB_POLICY_CHECK, [], findings, USB.controls("allow_rules") + USB.controls("daemon"))]
 
 
 def _firewall_checks(host, data: dict) -> list[dict]:
@@ -356,6 +373,12 @@ def account_checks(files: dict) -> list[dict]:
                              ACCOUNTS.controls(key)))
     checks.append(_check("login shells' umask", desired.umask_profile_text().splitlines(),
                          files.get(desired.UMASK_PROFILE_PATH, []), ACCOUNTS.controls("umask")))
+    checks.append(_check("login shells' idle timeout and core limit", desired.session_profile_text().splitlines(),
+                         files.get(desired.SESSION_PROFILE_PATH, []),
+                         ACCOUNTS.controls("shell_timeout_seconds") + ACCOUNTS.controls("core_dumps")))
+    core_files = desired.core_dump_files()
+    checks.append(_check("core dumps off", {path: text.splitlines() for path, text in core_files.items()},
+                         {path: files.get(path, []) for path in core_files}, ACCOUNTS.controls("core_dumps")))
     su_line = desired.su_restriction_line().split()
     restricted = any(line.split() == su_line for line in files.get(desired.SU_PAM_PATH, []))
     checks.append(_check("su restricted to a group", ACCOUNTS.su_restricted_group,
@@ -372,7 +395,8 @@ def mount_checks(mounted: dict) -> list[dict]:
 
 
 def _account_checks(host) -> list[dict]:
-    paths = [path for path, _ in desired.ACCOUNT_CONFIG_FILES.values()] + [desired.UMASK_PROFILE_PATH, desired.SU_PAM_PATH]
+    paths = [path for path, _ in desired.ACCOUNT_CONFIG_FILES.values()] + [
+        desired.UMASK_PROFILE_PATH, desired.SESSION_PROFILE_PATH, desired.SU_PAM_PATH, *desired.core_dump_files()]
     return account_checks({path: host.get_fact(FileLines, path=path) for path in paths})
 
 
@@ -475,6 +499,10 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
             checks += _kernel_checks(host) + _firewall_checks(host, data) + [_apt_security_check(host),
                                                                              _module_blacklist_check(host)]
             checks.append(boot_loader_check(host.get_fact(FileLines, path=desired.GRUB_CONFIG), data))
+            checks += usb_checks(host.get_fact(UnitStates, units=("usbguard.service",)),
+                                 host.get_fact(FileLines, path=desired.USBGUARD_CONF),
+                                 host.get_fact(FileLines, path=desired.USBGUARD_RULES),
+                                 host.get_fact(FileModes, paths=(desired.USBGUARD_CONF, desired.USBGUARD_RULES)), data)
             checks += _luks_checks(host, data) + _journal_upload_checks(host, data)
             checks += _network_unlock_checks(host, data) + _backup_checks(host, data)
             # the collector's side, read where the audit runs: the control node's unit files

@@ -14,7 +14,8 @@ firewall_published_interfaces, luks_data_paths, apt_security_mirror, journal_upl
 log collector), the backup_* keys of hosts/deploys/backup.py, the tang_* keys of hosts/network_unlock.py
 (network-bound unlock of the data volume; without tang_url and tang_thp that part adds no operation), and
 grub_password_hash_file (a node: the boot loader's superuser password hash, a 0600 file on the control node;
-hosts.desired.grub_password_hash).
+hosts.desired.grub_password_hash); optional usbguard_allow_rules (a node: USB devices allowed beyond hubs and
+all-HID devices, one USBGuard `allow` rule each; hosts.desired.usbguard_rules_text).
 """
 
 from pyinfra import config, host, state
@@ -27,7 +28,8 @@ from hosts.deploys.audit import harden_audit
 from hosts.deploys.backup import harden_backups
 from hosts.deploys.clevis import check_network_unlock, harden_network_unlock
 from hosts.deploys.firewall import check_ssh_interfaces, harden_firewall
-from hosts.deploys.services import harden_docker_daemon, harden_journal_upload, harden_time_and_logs, harden_updates
+from hosts.deploys.services import (harden_docker_daemon, harden_journal_upload, harden_time_and_logs, harden_updates,
+                                    harden_usb)
 from hosts.deploys.ssh import harden_ssh
 from hosts.deploys.system import harden_accounts, harden_files, harden_kernel, harden_packages
 from hosts.operations import harden
@@ -60,7 +62,7 @@ if scope == "node":
 else:
     reason = "harden_scope=container: no own kernel, systemd or disks; the image brings its packages"
     for part in ("LUKS data and swap", "packages", "sysctl, modules and mounts", "auditd", "nftables",
-                 "time sync and journald", "journal upload", "docker daemon", "backup timers"):
+                 "time sync and journald", "journal upload", "USB devices", "docker daemon", "backup timers"):
         harden.not_applicable(name=f"{part}: not applicable", part=part, reason=reason)
 
 harden_ssh()
@@ -72,6 +74,7 @@ if scope == "node":
     harden_updates()
     harden_time_and_logs()
     harden_journal_upload()
+    harden_usb()
     harden_docker_daemon()
     harden_backups()
     harden_firewall()

@@ -1,10 +1,11 @@
-"""Updates, time, logs (kept and shipped off the node), Docker daemon: the services every node runs, from the baseline."""
+"""Updates, time, logs (kept and shipped off the node), Docker daemon, USB devices by allow-list: the services every
+node runs, from the baseline."""
 
 from pyinfra import host
 from pyinfra.api import DeployError, deploy
 from pyinfra.operations import apt, files, systemd
 
-from baseline import JOURNALD, TIME, BaselineViolation
+from baseline import JOURNALD, TIME, USB, BaselineViolation
 from hosts import desired
 from hosts.facts.node import CommandPresent
 from hosts.operations import harden
@@ -70,3 +71,23 @@ def harden_docker_daemon():
         return
     daemon = harden.text_file(name="daemon.json", path="/etc/docker/daemon.json", text=desired.docker_daemon_json())
     systemd.service(name="docker restarted on change", service="docker", restarted=True, _if=daemon.did_change)
+
+
+@deploy("USB devices by allow-list (baseline.USB, USBGuard)")
+def harden_usb():
+    """The rule file and the daemon's settings land before the package: its first start (at install) already blocks
+    what the allow-list does not name, and apt keeps our files over the package's (--force-confold)."""
+    try:
+        rules_text = desired.usbguard_rules_text(host.data)
+    except BaselineViolation as error:
+        raise DeployError(f"{host.name}: refused: {error}") from None
+    files.directory(name="USBGuard directory", path=desired.USBGUARD_CONF.rsplit("/", 1)[0], user="root",
+                    group="root", mode="0755")
+    rules = harden.text_file(name="USBGuard rules: hubs, all-HID devices and the host's declared devices",
+                             path=desired.USBGUARD_RULES, text=rules_text, mode="0600")
+    daemon = harden.text_file(name="USBGuard daemon: what no rule allows is blocked, present or inserted",
+                              path=desired.USBGUARD_CONF, text=desired.usbguard_daemon_text(), mode="0600")
+    apt.packages(name=f"{USB.package} present", packages=[USB.package])
+    systemd.service(name="usbguard running", service="usbguard", running=True, enabled=True)
+    systemd.service(name="usbguard restarted on change", service="usbguard", restarted=True,
+                    _if=lambda: rules.did_change() or daemon.did_change())

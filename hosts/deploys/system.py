@@ -49,6 +49,8 @@ def harden_accounts():
     files.line(name="su only for the sudo group", path=desired.SU_PAM_PATH,
                line=r"^#?\s*auth\s+required\s+pam_wheel\.so.*$", replace=desired.su_restriction_line())
     harden.text_file(name="umask for login shells", path=desired.UMASK_PROFILE_PATH, text=desired.umask_profile_text())
+    harden.text_file(name="login shells: idle timeout, no core dumps", path=desired.SESSION_PROFILE_PATH,
+                     text=desired.session_profile_text())
     harden.sudoers_dropin(name="sudo: use_pty and its own log file (validated by visudo)", text=desired.sudoers_text(),
                           path=SUDO.dropin)
 
@@ -56,10 +58,8 @@ def harden_accounts():
 @deploy("Filesystem: modes, core dumps off")
 def harden_files():
     harden.modes(name="file modes", wanted=FILESYSTEM.permissions)
-    harden.text_file(name="no core dumps (limits)", path="/etc/security/limits.d/harden-core.conf",
-                     text="* hard core 0\n* soft core 0\n")
-    harden.text_file(name="no core dumps (systemd)", path="/etc/systemd/coredump.conf.d/harden.conf",
-                     text="[Coredump]\nStorage=none\nProcessSizeMax=0\n")
+    for path, text in desired.core_dump_files().items():
+        harden.text_file(name=f"no core dumps ({path})", path=path, text=text)
 
 
 @deploy("Kernel: sysctl, module blacklist, mount options")

@@ -94,6 +94,17 @@ def _firmware(run_dir: Path) -> list[str]:
             "-drive", f"if=pflash,format=raw,unit=1,file={store}"]
 
 
+USB_STICK_SERIAL = "RAESTICK0001"
+
+
+def _usb_stick(run_dir: Path) -> Path:
+    stick = run_dir / "usb-stick.img"
+    if not stick.exists():
+        with open(stick, "wb") as blank:
+            blank.truncate(8 << 20)
+    return stick
+
+
 def _qemu_command(accelerator: str, port: int, console_log: Path, memory_mb: int, run_dir: Path) -> list[str]:
     disks = ["disk.img", "data-luks.img", "data-plain.img"]
     command = [
@@ -105,6 +116,12 @@ def _qemu_command(accelerator: str, port: int, console_log: Path, memory_mb: int
         # no network boot ROM: the firmware boots the system disk (bootindex 0) and never tries PXE first
         "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:22", "-device", "virtio-net-pci,netdev=net0,romfile=",
         "-device", "virtio-rng-pci",
+        # a USB bus as a physical node has one: a keyboard (HID, for the console) and a storage stick plugged in
+        # before boot, which USBGuard (baseline.USB) must block once the deploy ran; the stick is a blank raw file of
+        # this boot's own
+        "-device", "qemu-xhci,id=usb", "-device", "usb-kbd,bus=usb.0",
+        "-drive", f"file={_usb_stick(run_dir)},format=raw,if=none,id=usbstick",
+        "-device", f"usb-storage,bus=usb.0,drive=usbstick,serial={USB_STICK_SERIAL}",
     ]
     for index, disk in enumerate(disks):
         boot_index = ",bootindex=0" if index == 0 else ""

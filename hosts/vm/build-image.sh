@@ -44,7 +44,7 @@ deploy_packages=$(read_baseline "\",\".join(p for p in PACKAGES.required + PACKA
 luks_cipher=$(read_baseline 'LUKS.allowed_ciphers[0]')
 luks_key_bits=$(read_baseline 'LUKS.min_key_bits')
 luks_mount=$(read_baseline 'os.path.commonpath(list(LUKS.data_paths.values()))')
-boot_packages=systemd-sysv,openssh-server,linux-image-cloud-amd64,grub-efi-amd64,dosfstools,cryptsetup,dmsetup,udev,iproute2,kmod,procps,dbus,e2fsprogs,less
+boot_packages=systemd-sysv,openssh-server,linux-image-amd64,grub-efi-amd64,dosfstools,cryptsetup,dmsetup,udev,iproute2,kmod,procps,dbus,e2fsprogs,less
 
 mirror=${NODE1_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
           2>/dev/null | grep -v '^ *#' | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -1 | tr -d ' ' || true)}

@@ -1,9 +1,11 @@
 """The desired host state derived from the baseline, checked without a host: paramiko can still connect,
 the firewall file keeps other tables, the encryption findings name the problem."""
 
+import subprocess
+
 import paramiko
-from pyinfra.api import OperationError
 import pytest
+from pyinfra.api import OperationError
 
 from baseline import (ACCOUNTS, AUDITD, BOOTLOADER, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, TIME,
                       BaselineViolation, require)
@@ -285,6 +287,8 @@ def _hardened_account_files() -> dict:
              for name, (path, separator) in desired.ACCOUNT_CONFIG_FILES.items()}
     files[desired.ACCOUNT_CONFIG_FILES["login_defs"][0]].insert(0, "# UMASK 022")  # a comment is not in force
     files[desired.UMASK_PROFILE_PATH] = desired.umask_profile_text().splitlines()
+    files[desired.SESSION_PROFILE_PATH] = desired.session_profile_text().splitlines()
+    files.update({path: text.splitlines() for path, text in desired.core_dump_files().items()})
     files[desired.SU_PAM_PATH] = ["auth       sufficient pam_rootok.so", desired.su_restriction_line()]
     return files
 
@@ -389,3 +393,52 @@ def test_boot_loader_check_is_unknown_without_a_hash_and_fails_on_another(tmp_pa
     assert other["status"] == "fail" and other["check"] == BOOT_LOADER_CHECK and configured not in str(other)
     assert set(other["controls"]) >= {"A.8.5", "A.5.30"}
     assert boot_loader_check(_grub_cfg(configured), {})["status"] == "unknown"
+
+
+def test_usbguard_rules_are_the_baseline_allow_list_and_declared_rules_must_name_a_device():
+    from baseline import USB
+
+    text = desired.usbguard_rules_text({"usbguard_allow_rules": ["allow id 0781:5581 serial \"4C530001\""]})
+    rules = [line for line in text.splitlines() if not line.startswith("#")]
+    assert rules == [*USB.allow_rules, 'allow id 0781:5581 serial "4C530001"']
+    assert not any(rule.startswith(("block", "reject")) for rule in rules)  # blocking is the daemon's implicit target
+    for bad in ("allow", "allow  ", 'allow via-port "1-1"', "block id 1:2", "allow id 1:2\nallow",
+                'allow id 1:2 if !rule-applied'):
+        with pytest.raises(BaselineViolation, match="usbguard_allow_rules.*A.7.10"):
+            desired.usbguard_rules_text({"usbguard_allow_rules": [bad]})
+
+
+def test_usbguard_checks_fail_on_a_weakened_daemon_a_loose_mode_or_a_stopped_service():
+    from hosts.verify import USB_POLICY_CHECK, USB_SERVICE_CHECK, usb_checks
+
+    daemon, rules = desired.usbguard_daemon_text().splitlines(), desired.usbguard_rules_text({}).splitlines()
+    modes = {desired.USBGUARD_CONF: "0600", desired.USBGUARD_RULES: "0600"}
+    running = {"usbguard.service": {"active": "active", "enabled": "enabled"}}
+
+    def statuses(units=running, daemon=daemon, rules=rules, modes=modes, data=None):
+        return {check["check"]: check["status"] for check in usb_checks(units, daemon, rules, modes, data or {})}
+
+    assert statuses() == {USB_SERVICE_CHECK: "pass", USB_POLICY_CHECK: "pass"}
+    weakened = [line.replace("ImplicitPolicyTarget=block", "ImplicitPolicyTarget=allow") for line in daemon]
+    assert statuses(daemon=weakened)[USB_POLICY_CHECK] == "fail"
+    assert statuses(rules=rules + ["allow"])[USB_POLICY_CHECK] == "fail"
+    assert statuses(rules=[])[USB_POLICY_CHECK] == "fail"
+    assert statuses(modes={**modes, desired.USBGUARD_RULES: "0644"})[USB_POLICY_CHECK] == "fail"
+    assert statuses(units={"usbguard.service": {"active": "inactive", "enabled": "enabled"}})[USB_SERVICE_CHECK] == "fail"
+    assert statuses(data={"usbguard_allow_rules": ["allow"]})[USB_POLICY_CHECK] == "unknown"
+
+
+def test_session_profile_and_core_dump_files_are_verified():
+    profile = desired.session_profile_text()
+    assert "    TMOUT=900\n    readonly TMOUT\n" in profile and profile.endswith("fi\nulimit -c 0\n")
+    # a login shell, and a nested one reading the profile again: TMOUT is 900 and read-only, no error
+    nested = subprocess.run(["bash", "-c", f"{profile}\n{profile}\n(TMOUT=0) 2>/dev/null && echo lifted; echo $TMOUT"],
+                            capture_output=True, text=True)
+    assert (nested.stdout.strip(), nested.stderr) == ("900", ""), nested
+    files = _hardened_account_files()
+    files[desired.SESSION_PROFILE_PATH] = ["TMOUT=900", "export TMOUT"]  # a user could lift it
+    files[desired.COREDUMP_DROPIN_PATH] = ["[Coredump]", "Storage=external"]
+    checks = {check["check"]: check for check in account_checks(files)}
+    assert _failed(checks.values()) == ["login shells' idle timeout and core limit", "core dumps off"]
+    assert "A.7.7" in checks["login shells' idle timeout and core limit"]["controls"]
+    assert "A.8.12" in checks["core dumps off"]["controls"]
