@@ -257,6 +257,19 @@ def objectives_missed(rto_seconds: float, rpo_seconds: float) -> list[str]:
     return missed
 
 
+def _record_drill(config: BackupConfig, repository, dataset: str, result, **figures) -> int:
+    """Log one drill's result (the recovery objectives judged here, components measured them) and return the exit
+    status: 1 unless the restore matched and met RTO and RPO."""
+    from harden import backup_log
+
+    missed = objectives_missed(result.rto_seconds, result.rpo_seconds)
+    backup_log.append(config.log, backup_log.record(
+        "drill", "ok" if result.matched and not missed else "fail", dataset=dataset, repository=repository.name,
+        matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
+        taken_at=result.taken_at, problems=[*result.problems, *missed] or None, **figures))
+    return 0 if result.matched and not missed else 1
+
+
 def _drill_files(config: BackupConfig, repository) -> int:
     """The files data set (secret files, the CA): restored into a private scratch directory, verified, compared with
     the live files unchanged since the snapshot, then removed (components.backup_runtime.drill_files)."""
@@ -264,7 +277,6 @@ def _drill_files(config: BackupConfig, repository) -> int:
     import tempfile
 
     from components import backup_runtime
-    from harden import backup_log
 
     work = Path(tempfile.mkdtemp(prefix="rae-drill-files-"))  # 0700, under the unit's TMPDIR
     try:
@@ -273,51 +285,34 @@ def _drill_files(config: BackupConfig, repository) -> int:
         return _failed(config, "drill", error, dataset="files", repository=repository.name, matched=False)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    missed = objectives_missed(result.rto_seconds, result.rpo_seconds)
-    backup_log.append(config.log, backup_log.record(
-        "drill", "ok" if result.matched and not missed else "fail", dataset="files", repository=repository.name,
-        matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
-        snapshot=result.snapshot, taken_at=result.taken_at, files=result.files, compared=result.compared,
-        problems=[*result.problems, *missed] or None))
     print(f"drill files from {repository.name}: snapshot {result.snapshot}, {result.files} files restored and "
           f"verified, {result.compared} compared with the live copy, RTO {result.rto_seconds:.1f} s, "
           f"RPO {result.rpo_seconds:.0f} s", flush=True)
-    return 0 if result.matched and not missed else 1
+    return _record_drill(config, repository, "files", result, snapshot=result.snapshot, files=result.files,
+                         compared=result.compared)
 
 
 def _drill_postgres(config: BackupConfig, repository) -> int:
     from components import backup_drill
-    from harden import backup_log
 
     try:
         image = config.drill_image or backup_drill.container_image(config.postgres["container"])
         result = backup_drill.drill(repository, image)
     except (RuntimeError, ValueError) as error:
         return _failed(config, "drill", error, dataset="postgres", repository=repository.name, matched=False)
-    missed = objectives_missed(result.rto_seconds, result.rpo_seconds)
-    backup_log.append(config.log, backup_log.record(
-        "drill", "ok" if result.matched and not missed else "fail", dataset="postgres", repository=repository.name,
-        matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
-        snapshot=result.dump_snapshot, taken_at=result.taken_at, tables=result.tables, rows=result.rows,
-        problems=[*result.problems, *missed] or None))
-    return 0 if result.matched and not missed else 1
+    return _record_drill(config, repository, "postgres", result, snapshot=result.dump_snapshot, tables=result.tables,
+                         rows=result.rows)
 
 
 def _drill_qdrant(config: BackupConfig, repository) -> int:
     from components import qdrant_backup
-    from harden import backup_log
 
     try:
         result = qdrant_backup.drill_qdrant(repository, config.qdrant.image())
     except (RuntimeError, ValueError) as error:
         return _failed(config, "drill", error, dataset="qdrant", repository=repository.name, matched=False)
-    missed = objectives_missed(result.rto_seconds, result.rpo_seconds)
-    backup_log.append(config.log, backup_log.record(
-        "drill", "ok" if result.matched and not missed else "fail", dataset="qdrant", repository=repository.name,
-        matched=result.matched, rto_seconds=result.rto_seconds, rpo_seconds=result.rpo_seconds,
-        snapshot=result.snapshot, taken_at=result.taken_at, tables=result.collections, rows=result.points,
-        problems=[*result.problems, *missed] or None))
-    return 0 if result.matched and not missed else 1
+    return _record_drill(config, repository, "qdrant", result, snapshot=result.snapshot, tables=result.collections,
+                         rows=result.points)
 
 
 def _restore(config: BackupConfig, repositories: list, args) -> int:
