@@ -35,8 +35,8 @@ AUTH_PROXY_PORT = 6432
 # The instance's server certificate is signed by a CAS-hosted CA and carries the instance's DNS name (`dns_name`), so
 # a client verifies it by name (sslmode=verify-full). The default per-instance CA's certificates name no host a client
 # connects to: only verify-ca would pass with them. The baseline's first mode (Google's regional pool) unless the
-# caller brings a pool of its own, which this mode names.
-CUSTOMER_CA_MODE = "CUSTOMER_MANAGED_CAS_CA"
+# caller brings a pool of its own, which this mode names (the database posture model refuses it without the pool).
+CUSTOMER_CA_MODE = database_posture.CUSTOMER_CA_MODE
 RetentionSettings = gcp.sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -86,13 +86,16 @@ class CloudSqlPostgres(pulumi.ComponentResource):
         require(bool(args.private_network), f"Cloud SQL {name}: a private network is required (no public IP)",
                 NETWORK.controls("database_public_ip"))
         flags = database_flags(args.extra_flags)
-        require((args.server_ca_mode == CUSTOMER_CA_MODE) == bool(args.server_ca_pool),
-                f"Cloud SQL {name}: server_ca_pool goes with server_ca_mode {CUSTOMER_CA_MODE!r} and only with it "
+        # A pool under another mode is an argument error (the instance would not use it); a customer-managed mode
+        # without its pool is the posture model's to refuse, below.
+        require(not args.server_ca_pool or args.server_ca_mode == CUSTOMER_CA_MODE,
+                f"Cloud SQL {name}: server_ca_pool is used only with server_ca_mode {CUSTOMER_CA_MODE!r} "
                 f"(server_ca_mode is {args.server_ca_mode!r})", DATABASE.controls("gcp_server_ca_mode"))
         # The instance's settings come from a view the database posture model judged: what the gate requires.
         view = database_posture.InstanceView(
             source="CloudSqlPostgres", name=name, kms_key="customer-managed" if args.kms_key else "",
-            ssl_mode=DATABASE.gcp_ssl_mode, server_ca_mode=args.server_ca_mode, ipv4_enabled=NETWORK.database_public_ip,
+            ssl_mode=DATABASE.gcp_ssl_mode, server_ca_mode=args.server_ca_mode, server_ca_pool=args.server_ca_pool,
+            ipv4_enabled=NETWORK.database_public_ip,
             backups_enabled=True,
             retained_backups=args.retained_backups, backup_start_time=BACKUP.start_time,
             point_in_time_recovery=BACKUP.point_in_time_recovery,
@@ -109,7 +112,7 @@ class CloudSqlPostgres(pulumi.ComponentResource):
                 deletion_protection_enabled=view.deletion_protection_enabled,
                 ip_configuration=gcp.sql.DatabaseInstanceSettingsIpConfigurationArgs(
                     ipv4_enabled=view.ipv4_enabled, private_network=args.private_network, ssl_mode=view.ssl_mode,
-                    server_ca_mode=view.server_ca_mode, server_ca_pool=args.server_ca_pool),
+                    server_ca_mode=view.server_ca_mode, server_ca_pool=view.server_ca_pool),
                 backup_configuration=gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgs(
                     enabled=view.backups_enabled, start_time=view.backup_start_time,
                     point_in_time_recovery_enabled=view.point_in_time_recovery,

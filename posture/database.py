@@ -6,7 +6,8 @@ CloudSqlPostgres), the CrossGuard rules RAE-SQL-00x and the checkov custom check
 restates a requirement.
 
 Allow-lists: the SSL mode is the baseline's (client certificates required); the server CA mode is one of the
-baseline's Certificate Authority Service modes (unset is the provider's per-instance CA, so it fails); every
+baseline's Certificate Authority Service modes (unset is the provider's per-instance CA, so it fails), and
+CUSTOMER_MANAGED_CAS_CA names the pool of our own that issues the certificate in serverCaPool; every
 authorized network sits inside NETWORK.ingress_sources_allowed (0.0.0.0/0, or a range split to look narrow, is the
 internet); the database flags hold the baseline's values, and a different pgaudit.log is judged class by class on
 what it puts at stake.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from baseline import BACKUP, DATABASE, KMS, NETWORK
-from posture.model import Requirement, is_unknown, items, judge_requirements, one, pick, rule_ids
+from posture.model import Requirement, Unknown, is_unknown, items, judge_requirements, one, pick, rule_ids
 from posture.network import outside_allowed
 
 
@@ -26,6 +27,7 @@ from posture.network import outside_allowed
 class InstanceView:
     """A Cloud SQL instance, whatever described it.
 
+    + server_ca_pool: settings.ipConfiguration.serverCaPool, the CA Service pool CUSTOMER_MANAGED_CAS_CA issues from
     + authorized_networks: the CIDR values of settings.ipConfiguration.authorizedNetworks
     + deletion_protection: the provider's resource-level guard (None where unset: the provider defaults it on)
     + flags: database flag name -> value (as strings)
@@ -37,6 +39,7 @@ class InstanceView:
     kms_key: str = ""
     ssl_mode: object = None
     server_ca_mode: object = None
+    server_ca_pool: object = None
     ipv4_enabled: object = None
     authorized_networks: tuple[str, ...] = ()
     backups_enabled: object = None
@@ -60,6 +63,10 @@ def _ssl_mode(view, _context=None) -> Iterator[str]:
         yield f"settings.ipConfiguration.sslMode is {view.ssl_mode!r}, the baseline requires {DATABASE.gcp_ssl_mode!r}"
 
 
+# The mode whose certificate comes from a CA Service pool of our own, named in serverCaPool.
+CUSTOMER_CA_MODE = "CUSTOMER_MANAGED_CAS_CA"
+
+
 def _server_ca(view, _context=None) -> Iterator[str]:
     allowed, controls = DATABASE.gcp_server_ca_mode, ", ".join(DATABASE.controls("gcp_server_ca_mode"))
     if view.server_ca_mode in (None, ""):
@@ -68,6 +75,16 @@ def _server_ca(view, _context=None) -> Iterator[str]:
     elif view.server_ca_mode not in allowed:
         yield (f"settings.ipConfiguration.serverCaMode is {view.server_ca_mode!r}, the baseline allows "
                f"{list(allowed)} [{controls}]")
+    elif view.server_ca_mode == CUSTOMER_CA_MODE:
+        # The pool is read only for this mode: an unresolved pool under another mode leaves nothing undecided.
+        if "server_ca_pool" in view.unknown:
+            yield Unknown(f"settings.ipConfiguration.serverCaPool of {view.name} could not be resolved "
+                          f"({view.source}) under serverCaMode {CUSTOMER_CA_MODE!r}; not judged, so not passed "
+                          f"[{controls}]")
+        elif view.server_ca_pool is None or (isinstance(view.server_ca_pool, str) and not view.server_ca_pool.strip()):
+            yield (f"settings.ipConfiguration.serverCaMode is {CUSTOMER_CA_MODE!r} but "
+                   f"settings.ipConfiguration.serverCaPool names no CA Service pool: that mode issues the server "
+                   f"certificate from a pool of our own, and none is named [{controls}]")
 
 
 def _private_only(view, _context=None) -> Iterator[str]:
@@ -174,6 +191,7 @@ _BACKUP = ("settings", "backupConfiguration")
 # view field -> Pulumi (camelCase) path; Terraform's is the same in snake_case.
 _PATHS = {
     "kms_key": ("encryptionKeyName",), "ssl_mode": (*_IP, "sslMode"), "server_ca_mode": (*_IP, "serverCaMode"),
+    "server_ca_pool": (*_IP, "serverCaPool"),
     "ipv4_enabled": (*_IP, "ipv4Enabled"),
     "authorized_networks": (*_IP, "authorizedNetworks"), "backups_enabled": (*_BACKUP, "enabled"),
     "retained_backups": (*_BACKUP, "backupRetentionSettings", "retainedBackups"),
@@ -194,7 +212,8 @@ def _view(name: str, props: dict, terraform: bool, source: str) -> InstanceView:
              for entry in items(raw["flags"]) if isinstance(entry, dict)}
     return InstanceView(
         source=source, name=name, kms_key=str(values["kms_key"] or ""), ssl_mode=values["ssl_mode"],
-        server_ca_mode=values["server_ca_mode"], ipv4_enabled=values["ipv4_enabled"], authorized_networks=networks,
+        server_ca_mode=values["server_ca_mode"], server_ca_pool=values["server_ca_pool"],
+        ipv4_enabled=values["ipv4_enabled"], authorized_networks=networks,
         backups_enabled=values["backups_enabled"],
         retained_backups=values["retained_backups"], backup_start_time=values["backup_start_time"],
         point_in_time_recovery=values["point_in_time_recovery"],
@@ -214,4 +233,5 @@ def from_terraform(name: str, values: dict) -> InstanceView:
     return _view(name, values, True, "terraform plan")
 
 
-__all__ = ["InstanceView", "REQUIREMENTS", "RULE_IDS", "from_pulumi", "from_terraform", "judge", "pgaudit_stakes"]
+__all__ = ["CUSTOMER_CA_MODE", "InstanceView", "REQUIREMENTS", "RULE_IDS", "from_pulumi", "from_terraform", "judge",
+           "pgaudit_stakes"]

@@ -57,6 +57,7 @@ BYPASSES = {
     "ctr-007-publish-all": "RAE-CTR-007", "ctr-014-gpus": "RAE-CTR-014", "ctr-010-volumes-from": "RAE-CTR-010",
     "ctr-010-propagation": "RAE-CTR-010", "ctr-005-no-pids-step": "RAE-CTR-005",
     "sql-003-authorized-split": "RAE-SQL-003", "sql-008-unset": "RAE-SQL-008",
+    "sql-008-no-pool": "RAE-SQL-008",
 }
 
 
@@ -64,6 +65,18 @@ BYPASSES = {
 def test_every_bypass_now_fails_the_gate(corpus_result, name):
     caught = [f for f in corpus_result.findings if f.rule_id == BYPASSES[name] and f.resource.endswith(f"::{name}")]
     assert caught and caught[0].status == "failed", f"{name} passed {BYPASSES[name]}"
+
+
+def test_a_customer_managed_server_ca_without_its_pool_is_its_one_weakness(corpus_result):
+    """sql-008-no-pool differs from sql-008-unset only in its (allowed) mode: the same rules are reported on both,
+    and RAE-SQL-008 names the missing pool."""
+    def reported(name):
+        return [f for f in corpus_result.findings if f.status != "passed" and
+                (f.resource.endswith(f"::{name}") or f.resource.endswith(f".{name}"))]
+    no_pool = reported("sql-008-no-pool")
+    assert {(f.rule_id, f.status) for f in no_pool} == {(f.rule_id, f.status) for f in reported("sql-008-unset")}
+    assert any(f.rule_id == "RAE-SQL-008" and f.status == "failed" and "serverCaPool names no CA Service pool"
+               in f.message for f in no_pool)
 
 
 def test_a_secret_is_judged_and_never_shown(corpus_result):

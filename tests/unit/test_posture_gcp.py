@@ -80,6 +80,9 @@ WEAKER = [
     (database, SQL, {"settings.ipConfiguration.serverCaMode": "GOOGLE_MANAGED_INTERNAL_CA"}, "RAE-SQL-008"),
     (database, SQL, {"settings.ipConfiguration.serverCaMode": None}, "RAE-SQL-008"),
     (database, SQL, {"settings.ipConfiguration.serverCaMode": ""}, "RAE-SQL-008"),
+    (database, SQL, {"settings.ipConfiguration.serverCaMode": "CUSTOMER_MANAGED_CAS_CA"}, "RAE-SQL-008"),
+    (database, SQL, {"settings.ipConfiguration.serverCaMode": "CUSTOMER_MANAGED_CAS_CA",
+                     "settings.ipConfiguration.serverCaPool": ""}, "RAE-SQL-008"),
     (key, KEY, {"rotationPeriod": "31536000s"}, "RAE-KMS-001"),
     (key, KEY, {"rotationPeriod": None}, "RAE-KMS-001"),
     (key, KEY, {"versionTemplate.algorithm": "EC_SIGN_P256_SHA256"}, "RAE-KMS-002"),
@@ -100,9 +103,15 @@ def test_each_weakening_fails_its_rule_only_from_pulumi_terraform_and_checkov(mo
     assert set(found(model, model.from_terraform("r", checkov_conf(terraform_values(props) | lifecycle)))) == {rule_id}
 
 
-@pytest.mark.parametrize("mode", ["GOOGLE_MANAGED_CAS_CA", "CUSTOMER_MANAGED_CAS_CA"])
-def test_either_certificate_authority_service_mode_holds(mode):
-    props = broken(SQL, {"settings.ipConfiguration.serverCaMode": mode})
+POOL = "projects/p/locations/europe-west4/caPools/sql"
+
+
+@pytest.mark.parametrize("changes", [{"settings.ipConfiguration.serverCaMode": "GOOGLE_MANAGED_CAS_CA"},
+                                     {"settings.ipConfiguration.serverCaMode": "CUSTOMER_MANAGED_CAS_CA",
+                                      "settings.ipConfiguration.serverCaPool": POOL}],
+                         ids=["google-managed", "customer-managed-with-its-pool"])
+def test_either_certificate_authority_service_mode_holds(changes):
+    props = broken(SQL, changes)
     assert found(database, database.from_pulumi("r", props)) == {}
     assert found(database, database.from_terraform("r", checkov_conf(terraform_values(props)))) == {}
 
@@ -129,6 +138,48 @@ def test_a_server_ca_mode_that_cannot_be_resolved_is_unknown_not_passed():
         "settings.ipConfiguration": UNKNOWN_VALUE}))))
     assert {"RAE-SQL-002", "RAE-SQL-003", "RAE-SQL-008"} <= set(rules)
     assert all(isinstance(m, Unknown) for m in rules["RAE-SQL-008"])
+
+
+@pytest.mark.parametrize("pool", [None, "", "  "])
+def test_a_customer_managed_server_ca_without_its_pool_fails_naming_the_setting_and_the_controls(pool):
+    props = broken(SQL, {"settings.ipConfiguration.serverCaMode": "CUSTOMER_MANAGED_CAS_CA",
+                         "settings.ipConfiguration.serverCaPool": pool})
+    for view in (database.from_pulumi("r", props), database.from_terraform("r", terraform_values(props)),
+                 database.from_terraform("r", checkov_conf(terraform_values(props)))):
+        rules = found(database, view)
+        assert set(rules) == {"RAE-SQL-008"}, view
+        [message] = rules["RAE-SQL-008"]
+        assert not isinstance(message, Unknown)
+        assert "serverCaMode is 'CUSTOMER_MANAGED_CAS_CA'" in message
+        assert "serverCaPool names no CA Service pool" in message
+        assert "[A.8.24, A.8.20, A.8.21]" in message
+
+
+def test_a_customer_managed_server_ca_pool_that_cannot_be_resolved_is_unknown_not_passed():
+    props = broken(SQL, {"settings.ipConfiguration.serverCaMode": "CUSTOMER_MANAGED_CAS_CA",
+                         "settings.ipConfiguration.serverCaPool": UNKNOWN_VALUE})
+    for view in (database.from_pulumi("r", props), database.from_terraform("r", terraform_values(props))):
+        rules = found(database, view)
+        assert set(rules) == {"RAE-SQL-008"}
+        [message] = rules["RAE-SQL-008"]
+        assert isinstance(message, Unknown) and "serverCaPool" in message and "not passed" in message
+    # Under Google's pool the pool is not read: an unresolved one leaves nothing undecided.
+    assert found(database, database.from_pulumi("r", broken(SQL, {
+        "settings.ipConfiguration.serverCaPool": UNKNOWN_VALUE}))) == {}
+
+
+def test_the_gate_and_the_component_refuse_a_customer_managed_server_ca_without_its_pool_alike():
+    from components.postgres import CloudSqlArgs, CloudSqlPostgres
+    from policies.rules import evaluate
+    graph = [{"type": SQL, "name": "db", "props": broken(SQL, {
+        "settings.ipConfiguration.serverCaMode": "CUSTOMER_MANAGED_CAS_CA"})}]
+    [(rule, _, message)] = list(evaluate(graph))
+    assert rule == "RAE-SQL-008" and not isinstance(message, Unknown)
+    with pytest.raises(BaselineViolation) as refused:
+        CloudSqlPostgres("db", CloudSqlArgs("europe-west4", "vpc", "key", "pw",
+                                            server_ca_mode="CUSTOMER_MANAGED_CAS_CA"))
+    assert message in str(refused.value)
+    assert refused.value.controls == database.REQUIREMENTS["server_ca"].controls
 
 
 def test_an_authorized_network_inside_the_allowed_ranges_holds():
