@@ -411,7 +411,14 @@ DOCKER_DAEMON = Section(
     }, ("A.8.9", "A.8.22", "A.8.15", "A.8.6"),
         "docker-bench section 2: no inter-container traffic by default, no-new-privileges, bounded logs. The pids "
         "limit is set per container (CONTAINER.pids_limit): Debian 12's dockerd 20.10 rejects a daemon-wide one."),
+    userns_remap=S("default", ("A.8.2", "A.8.3", "A.8.9"),
+                   "docker-bench 2.8 (user namespace support): containers run in a user namespace of their own, so a "
+                   "container's root, or its service uid, is an unprivileged subordinate uid on the host "
+                   "(dockerd's `dockremap` user and its /etc/subuid and /etc/subgid ranges); a process that escapes "
+                   "its container owns nothing on the host. Files the host hands a container are owned by the "
+                   "mapped ids (components.host_files.engine_ids)."),
 )
+
 
 PACKAGES = Section(
     "packages",

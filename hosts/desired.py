@@ -395,9 +395,15 @@ def unattended_upgrades_text() -> str:
             f"Unattended-Upgrade::Origins-Pattern {{\n{origins}}};\n")
 
 
+def docker_daemon_config() -> dict:
+    """/etc/docker/daemon.json as the baseline states it: DOCKER_DAEMON.config and the user-namespace remap (this
+    host's engine through scripts/ensure-docker.sh, a node's through the deploy)."""
+    return {**DOCKER_DAEMON.config, "userns-remap": DOCKER_DAEMON.userns_remap}
+
+
 def docker_daemon_json() -> str:
     """/etc/docker/daemon.json."""
-    return json.dumps(DOCKER_DAEMON.config, indent=2, sort_keys=True) + "\n"
+    return json.dumps(docker_daemon_config(), indent=2, sort_keys=True) + "\n"
 
 
 def baseline_digest() -> str:

@@ -27,17 +27,18 @@ from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import LinuxDistribution, Users
 
-from baseline import (ACCOUNTS, AUDITD, BOOTLOADER, DEPLOY, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO,
+from baseline import (ACCOUNTS, AUDITD, BOOTLOADER, DEPLOY, DOCKER_DAEMON, FILESYSTEM, FIREWALL, JOURNALD, KERNEL_MODULES, LUKS, PACKAGES, SSH, SUDO,
                       SYSCTL, TIME, USB, BaselineViolation)
 from hosts import backup_toolkit, backup_units, collector, connection, desired, network_unlock
 from hosts.desired import backup_needs_docker
 from hosts.facts.clevis import ClevisBindings, NetworkUnlockState
-from hosts.facts.node import (AuditRules, AuditStatus, BackupConfigDatasets, BackupToolkit, EncryptionBacking, FileLines, FileModes, FstabTypes, MountOptions,
+from hosts.facts.node import (AuditRules, AuditStatus, BackupConfigDatasets, BackupToolkit, DockerEngine, EncryptionBacking, FileLines, FileModes, FstabTypes, MountOptions,
                               NftablesRendered,
                               SshdEffective, SshHostKeyFiles, SshOfferedKex, SudoDefaults, SysctlValues, TimeServices,
                               UnitStates, WeakModuli)
 from hosts.operations.harden import audit_rule_findings, config_in_force, luks_findings, nftables_text
 from hosts.operations.packages import has_security_suite, node_codename, security_suite
+from posture.container import remap_from_info
 
 SSHD_LIST_CONTROLS = {"kexalgorithms": SSH.controls("kex_classical") + SSH.controls("kex_preferred"),
                       "ciphers": SSH.controls("ciphers"), "macs": SSH.controls("macs"),
@@ -469,6 +470,42 @@ def backup_checks(config_datasets, toolkit: dict, user_groups) -> list[dict]:
                    ("A.8.2", "A.8.18"))]
 
 
+def docker_daemon_checks(engine: dict) -> list[dict]:
+    """The node's Docker engine against baseline.DOCKER_DAEMON: daemon.json as the deploy writes it, and what the
+    running engine reports (`docker info`): its containers in a user namespace of their own (userns-remap, with the
+    remap user's subordinate range), live restore and the log driver. An engine that does not answer is unknown.
+
+    + engine: the DockerEngine fact
+    """
+    config_controls, remap_controls = DOCKER_DAEMON.controls("config"), DOCKER_DAEMON.controls("userns_remap")
+    if not engine.get("installed"):
+        return [_check("docker daemon", None, "dockerd not installed", config_controls + remap_controls,
+                       "not applicable")]
+    expected = desired.docker_daemon_config()
+    config = engine.get("config")
+    checks = [_check("docker daemon.json", expected, config if config is not None else "absent or not JSON",
+                     config_controls + remap_controls)]
+    info = engine.get("info")
+    remap_expected = f"userns-remap {DOCKER_DAEMON.userns_remap}: container ids in a subordinate range"
+    if info is None:
+        return checks + [_check("docker engine user-namespace remap", remap_expected, "engine does not answer",
+                                remap_controls, "unknown")]
+    try:
+        remap = remap_from_info(info, (engine.get("subuid", ""), engine.get("subgid", "")))
+    except BaselineViolation as error:
+        checks.append(_check("docker engine user-namespace remap", remap_expected, error.problem, remap_controls,
+                             "fail"))
+    else:
+        actual = f"container root is host {remap[0]}:{remap[1]} ({remap[2]} ids)" if remap else "no user namespace"
+        checks.append(_check("docker engine user-namespace remap", remap_expected, actual, remap_controls,
+                             "pass" if remap else "fail"))
+    checks.append(_check("docker engine live restore", expected["live-restore"], info.get("LiveRestoreEnabled"),
+                         config_controls))
+    checks.append(_check("docker engine log driver", expected["log-driver"], info.get("LoggingDriver"),
+                         config_controls))
+    return checks
+
+
 def _backup_checks(host, data: dict) -> list[dict]:
     config = data.get("backup_config")
     if not config:
@@ -505,6 +542,7 @@ def verify_host(name: str, host_data: dict) -> list[dict]:
                                  host.get_fact(FileModes, paths=(desired.USBGUARD_CONF, desired.USBGUARD_RULES)), data)
             checks += _luks_checks(host, data) + _journal_upload_checks(host, data)
             checks += _network_unlock_checks(host, data) + _backup_checks(host, data)
+            checks += docker_daemon_checks(host.get_fact(DockerEngine))
             # the collector's side, read where the audit runs: the control node's unit files
             checks += collector_checks(Path(data.get("journal_collector_units") or collector.UNIT_DIR))
             checks += time_checks(host.get_fact(TimeServices, units=(TIME.service, *OTHER_TIME_DAEMONS)),

@@ -31,9 +31,9 @@ render_baseline() {
     NOFILE_CAP=$nofile_cap "$python" - "$@" <<'EOF'
 import json, os, sys
 sys.path.insert(0, ".")
-from baseline import DOCKER_DAEMON
+from hosts.desired import docker_daemon_config
 left_out = set(sys.argv[1:])
-config = {k: v for k, v in DOCKER_DAEMON.config.items() if k not in left_out}
+config = {k: v for k, v in docker_daemon_config().items() if k not in left_out}
 cap = os.environ["NOFILE_CAP"]
 nofile = config.get("default-ulimits", {}).get("nofile")
 if nofile and cap != "unlimited" and int(cap) < nofile["Hard"]:
@@ -93,11 +93,13 @@ report_rejected() {
 import json, sys
 sys.path.insert(0, ".")
 from baseline import DOCKER_DAEMON
-print(json.dumps({key: {"value": DOCKER_DAEMON.config[key], "controls": list(DOCKER_DAEMON.controls("config"))}
+from hosts.desired import docker_daemon_config
+setting = lambda key: "userns_remap" if key == "userns-remap" else "config"
+print(json.dumps({key: {"value": docker_daemon_config()[key], "controls": list(DOCKER_DAEMON.controls(setting(key)))}
                   for key in sys.argv[1].split()}))
 EOF
     warn "this dockerd ($(dockerd --version)) does not accept baseline key(s): $keys"
-    warn "  baseline.DOCKER_DAEMON.config, ISO 27001:2022 $("$python" -c 'import sys; sys.path.insert(0, "."); from baseline import DOCKER_DAEMON, describe; print(describe(DOCKER_DAEMON.controls("config")))')"
+    warn "  baseline.DOCKER_DAEMON, ISO 27001:2022 $("$python" -c 'import json, sys; sys.path.insert(0, "."); from baseline import describe; print(describe(sorted({c for v in json.load(open(sys.argv[1])).values() for c in v["controls"]})))' "$state_dir/rejected-keys.json")"
     warn "  the engine starts without them; recorded in $state_dir/rejected-keys.json for the reports"
 }
 

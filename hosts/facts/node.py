@@ -290,6 +290,36 @@ class CommandPresent(FactBase):
         return output[0] == "yes"
 
 
+class DockerEngine(FactBase):
+    """The node's Docker engine as it runs: `{"installed": bool, "config": /etc/docker/daemon.json parsed (None when
+    absent or not JSON), "info": `docker info` (None when the engine does not answer), "subuid"/"subgid": the texts of
+    /etc/subuid and /etc/subgid}`; nothing but "installed" where dockerd is not on the PATH."""
+
+    def command(self):
+        return ("command -v dockerd >/dev/null || { echo absent; exit 0; }; echo present; "
+                "for file in /etc/docker/daemon.json /etc/subuid /etc/subgid; do "
+                "printf '%s ' \"$file\"; base64 -w0 \"$file\" 2>/dev/null; echo; done; "
+                "printf 'info '; docker info --format '{{json .}}' 2>/dev/null | base64 -w0; echo")
+
+    def process(self, output):
+        lines = list(output)
+        if not lines or lines[0] != "present":
+            return {"installed": False}
+        fields = {}
+        for line in lines[1:]:
+            name, _, encoded = line.partition(" ")
+            fields[name] = base64.b64decode(encoded.strip()).decode(errors="replace") if encoded.strip() else ""
+
+        def parsed(text):
+            try:
+                return json.loads(text) if text else None
+            except ValueError:
+                return None
+        return {"installed": True, "config": parsed(fields.get("/etc/docker/daemon.json")),
+                "info": parsed(fields.get("info")), "subuid": fields.get("/etc/subuid", ""),
+                "subgid": fields.get("/etc/subgid", "")}
+
+
 class TimeServices(FactBase):
     """The node's time daemons as systemd runs them, and whether systemd-timesyncd has synchronised the clock.
 

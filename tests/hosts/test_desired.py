@@ -1,6 +1,8 @@
 """The desired host state derived from the baseline, checked without a host: paramiko can still connect,
 the firewall file keeps other tables, the encryption findings name the problem."""
 
+import base64
+import json
 import subprocess
 
 import paramiko
@@ -442,3 +444,48 @@ def test_session_profile_and_core_dump_files_are_verified():
     assert _failed(checks.values()) == ["login shells' idle timeout and core limit", "core dumps off"]
     assert "A.7.7" in checks["login shells' idle timeout and core limit"]["controls"]
     assert "A.8.12" in checks["core dumps off"]["controls"]
+
+
+REMAPPED_INFO = {"SecurityOptions": ["name=seccomp,profile=default", "name=userns"],
+                 "DockerRootDir": "/var/lib/docker/231072.231072", "LiveRestoreEnabled": True,
+                 "LoggingDriver": "json-file"}
+SUBORDINATE = ("dockremap:231072:65536\n", "dockremap:231072:65536\n")
+
+
+def test_daemon_json_states_the_user_namespace_remap():
+    from baseline import DOCKER_DAEMON
+
+    written = json.loads(desired.docker_daemon_json())
+    assert written["userns-remap"] == DOCKER_DAEMON.userns_remap == "default"
+    assert {key: written[key] for key in DOCKER_DAEMON.config} == DOCKER_DAEMON.config
+
+
+def test_docker_daemon_checks_read_the_running_engine_and_fail_closed():
+    from hosts.facts.node import DockerEngine
+    from hosts.verify import docker_daemon_checks
+
+    engine = {"installed": True, "config": json.loads(desired.docker_daemon_json()), "info": REMAPPED_INFO,
+              "subuid": SUBORDINATE[0], "subgid": SUBORDINATE[1]}
+
+    def statuses(**changes):
+        return {check["check"]: check["status"] for check in docker_daemon_checks({**engine, **changes})}
+
+    assert set(statuses().values()) == {"pass"} and len(statuses()) == 4
+    remap = {check["check"]: check for check in docker_daemon_checks(engine)}["docker engine user-namespace remap"]
+    assert remap["actual"] == "container root is host 231072:231072 (65536 ids)"
+    plain = {**REMAPPED_INFO, "SecurityOptions": ["name=seccomp,profile=default"], "DockerRootDir": "/var/lib/docker"}
+    assert statuses(info=plain)["docker engine user-namespace remap"] == "fail"
+    assert statuses(subuid="")["docker engine user-namespace remap"] == "fail"  # a remap whose range is not there
+    assert statuses(info=None)["docker engine user-namespace remap"] == "unknown"
+    config = {key: value for key, value in engine["config"].items() if key != "userns-remap"}
+    assert statuses(config=config)["docker daemon.json"] == "fail"
+    assert statuses(config=None)["docker daemon.json"] == "fail"
+    assert [check["status"] for check in docker_daemon_checks({"installed": False})] == ["not applicable"]
+
+    fact = DockerEngine()
+    assert fact.process(["absent"]) == {"installed": False}
+    encoded = base64.b64encode(json.dumps(REMAPPED_INFO).encode()).decode()
+    parsed = fact.process(["present", "/etc/docker/daemon.json ", "/etc/subuid " + base64.b64encode(
+        SUBORDINATE[0].encode()).decode(), "/etc/subgid ", "info " + encoded])
+    assert parsed == {"installed": True, "config": None, "info": REMAPPED_INFO, "subuid": SUBORDINATE[0],
+                      "subgid": ""}

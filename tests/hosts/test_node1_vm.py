@@ -26,6 +26,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import ssl
 import subprocess
 import sys
@@ -45,6 +46,7 @@ from hosts.collector import RECEIVER_UNIT, TLS_FRONT_UNIT, VACUUM_UNIT, exec_sta
 from hosts.verify import BOOT_LOADER_CHECK, USB_POLICY_CHECK, USB_SERVICE_CHECK, collector_checks, verify_host
 from hosts.vm import boot
 from hosts.vm.boot import GUEST_GATEWAY, USB_STICK_SERIAL, free_loopback_port
+from posture.container import mapped_ids, service_user
 from tests.fixtures.vm import BACKUP_CREDENTIALS, BACKUP_FILES, BACKUP_ROOT, DATA_DEVICE, REPO, Node1VM
 from tests.hosts.pyinfra_run import run_pyinfra
 
@@ -1033,3 +1035,75 @@ def test_restore_onto_a_fresh_node_after_node1s_disks_are_gone(first_apply, node
         assert mount == "/dev/mapper/srvdata", mount
     finally:
         fresh.stop()
+
+
+# A container image made on the node from its own binaries (no registry, no network): a shell, cat, sleep, id.
+PROBE_IMAGE = "rae-probe:node"
+PROBE_IMAGE_SCRIPT = """set -eu
+root=$(mktemp -d)
+for binary in /bin/sh /bin/cat /bin/sleep /usr/bin/id; do
+    cp -L --parents "$binary" "$root"
+    for library in $(ldd "$binary" | grep -o '/[^ ]*'); do cp -L --parents "$library" "$root"; done
+done
+tar -C "$root" -c . | docker import - {image} >/dev/null
+rm -rf "$root"
+"""
+
+
+def test_docker_on_node1_runs_its_containers_in_a_remapped_user_namespace(first_apply, node1_vm, tmp_path):
+    """Node1 with Docker (Debian's docker.io, installed as an operator would, after Lynis has read the node): the
+    deploy's Docker part writes /etc/docker/daemon.json from baseline.DOCKER_DAEMON, userns-remap included, and
+    restarts the engine; the verifier reads the running engine (issue 12 item 6). Then, from the node's own kernel: a container's
+    root is the first uid of dockremap's subordinate range, a root-only host file mounted into it stays unreadable,
+    and a secret file handed to a service's uid is readable by that service only when it is owned by the mapped ids
+    (posture.container.mapped_ids, what components.host_files writes), not by the bare container uid."""
+    # apparmor: the generic kernel runs AppArmor, and dockerd refuses to start a container whose docker-default
+    # profile it cannot load (apparmor_parser is a recommendation of docker.io, not a dependency)
+    install = node1_vm.ssh("sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
+                           "docker.io apparmor", check=False, timeout=BUDGET["re_run"])
+    assert install.returncode == 0, install.stderr[-2000:]
+    # The deploy's Docker part (hosts/deploys/node1.py calls it with every other part; a whole re-run costs minutes
+    # under software emulation and changes nothing else: test_second_run_changes_nothing_while_bad_hosts_fail_alone)
+    deploy = tmp_path / "docker_daemon.py"
+    deploy.write_text("from hosts.deploys.services import harden_docker_daemon\n\nharden_docker_daemon()\n")
+    run = run_pyinfra({"node1_vms": [node1_vm.inventory_entry()]}, tmp_path, deploy=str(deploy),
+                      timeout=BUDGET["re_run"])
+    print(f"Docker daemon part of the deploy: {run.seconds:.0f} s, changed {run.changed('node1-vm')}")
+    assert run.succeeded("node1-vm"), run.log[-4000:]
+    assert run.changed("node1-vm") == ["daemon.json", "docker restarted on change"]
+    assert json.loads(node1_vm.ssh("sudo cat /etc/docker/daemon.json").stdout)["userns-remap"] == "default"
+
+    checks = {check["check"]: check for check in verify_host("node1-vm", node1_vm.inventory_entry()[1])
+              if check["check"].startswith("docker")}
+    assert {"docker daemon.json", "docker engine user-namespace remap", "docker engine live restore",
+            "docker engine log driver"} <= set(checks), checks
+    assert {check["status"] for check in checks.values()} == {"pass"}, json.dumps(checks, indent=1)
+    first_uid, first_gid, size = map(int, re.fullmatch(r"container root is host (\d+):(\d+) \((\d+) ids\)", checks[
+        "docker engine user-namespace remap"]["actual"]).groups())
+    assert first_uid > 0 and first_gid > 0 and size >= 65536
+
+    node1_vm.ssh(f"sudo sh -c {shlex.quote(PROBE_IMAGE_SCRIPT.format(image=PROBE_IMAGE))}")
+    docker = f"sudo docker run --rm --network none --read-only --cap-drop ALL --security-opt no-new-privileges"
+    assert node1_vm.ssh(f"{docker} {PROBE_IMAGE} /usr/bin/id -u").stdout.strip() == "0"
+    node1_vm.ssh(f"sudo docker run -d --name rae-probe --network none {PROBE_IMAGE} /bin/sleep 600")
+    try:
+        pid = node1_vm.ssh("sudo docker inspect -f '{{.State.Pid}}' rae-probe").stdout.strip()
+        host_view = node1_vm.ssh(f"sudo awk '/^Uid:/ {{print $2}}' /proc/{pid}/status").stdout.strip()
+        assert host_view == str(first_uid), f"the container's root is host uid {host_view}"
+    finally:
+        node1_vm.ssh("sudo docker rm -f rae-probe", check=False)
+
+    shadow = node1_vm.ssh(f"{docker} -v /etc/shadow:/probe/shadow:ro {PROBE_IMAGE} /bin/cat /probe/shadow",
+                          check=False)
+    assert shadow.returncode != 0 and "Permission denied" in shadow.stderr, (shadow.returncode, shadow.stderr)
+
+    uid, gid = service_user("postgres")
+    mapped = mapped_ids(uid, gid, (first_uid, first_gid, size))
+    for owner, readable in ((mapped, True), ((uid, gid), False)):
+        path = f"/srv/rae-probe-secret-{owner[0]}"
+        node1_vm.ssh(f"echo probe | sudo tee {path} >/dev/null && sudo chown {owner[0]}:{owner[1]} {path} && "
+                     f"sudo chmod 0400 {path}")
+        read = node1_vm.ssh(f"{docker} --user {uid}:{gid} -v {path}:/probe/secret:ro {PROBE_IMAGE} "
+                            "/bin/cat /probe/secret", check=False)
+        node1_vm.ssh(f"sudo rm -f {path}")
+        assert (read.returncode == 0 and read.stdout == "probe\n") is readable, (owner, read.returncode, read.stderr)
