@@ -32,6 +32,7 @@ from components import backup_runtime, postgres_runtime
 from components.postgres_runtime import PostgresSecrets, postgres_spec
 from components.restic import Repository
 from components.spec import docker_run_args
+from components.host_files import host_ids
 from posture.container import service_user
 
 
@@ -55,7 +56,7 @@ def throwaway_secret_file(path: Path, data: bytes, service: str = postgres_runti
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRETS.file_mode)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-    os.chown(path, *service_user(service))
+    os.chown(path, *host_ids(*service_user(service)))
     return str(path)
 
 

@@ -9,19 +9,47 @@ never appears in diffs, logs or errors. Writing is idempotent (same content, mod
 and atomic (temporary file in the same directory, then rename).
 """
 
+import functools
 import hashlib
+import json
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
 import pulumi
 import pulumi.dynamic as dynamic
 
-from baseline import CONTAINER, SECRETS, require
+from baseline import CONTAINER, DOCKER_DAEMON, SECRETS, BaselineViolation, require
+from posture.container import mapped_ids, remap_from_info
 
 
 _DIRECTORY_MODE = 0o700
+
+
+@functools.cache
+def engine_remap() -> tuple[int, int, int] | None:
+    """The user-namespace remap of the Docker engine on this host (remap_from_info of its `docker info`), read once."""
+    try:
+        done = subprocess.run(["docker", "info", "--format", "{{json .}}"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        done = subprocess.CompletedProcess([], 1, "", str(error))
+    if done.returncode != 0:
+        raise BaselineViolation("the Docker engine on this host does not answer `docker info`, so the host ids of a "
+                                f"container's user cannot be told: {done.stderr.strip()[-300:]}",
+                                DOCKER_DAEMON.controls("userns_remap"))
+    return remap_from_info(json.loads(done.stdout))
+
+
+def host_ids(uid: int, gid: int) -> tuple[int, int]:
+    """The host uid and gid that are a container's `uid:gid` on this host's engine (posture.container.mapped_ids of
+    engine_remap): the same ids without a user-namespace remap, shifted into its subordinate range with one
+    (baseline.DOCKER_DAEMON.userns_remap). Files the host hands a container (secrets, data directories) have them.
+
+    Example: host_ids(*service_user("postgres"))  # -> (10010, 10010), or (241082, 241082) under a remap at 231072
+    """
+    return mapped_ids(uid, gid, engine_remap())
 
 
 def _fingerprint(content: str) -> str:
@@ -33,7 +61,7 @@ def write_secret_file(path: str, content: str, uid: int, gid: int, mode: int = S
 
     + path: absolute host path
     + content: the secret (never logged)
-    + uid, gid: the service's numeric owner inside and outside the container
+    + uid, gid: the owner's host ids (host_ids of the service's container user)
     """
     target = Path(path)
     make_private_parents(target)
@@ -59,25 +87,30 @@ def file_matches(path: str, content: str, uid: int, gid: int, mode: int = SECRET
     return (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (mode, uid, gid) and current == content
 
 
+def _owner(props) -> tuple[int, int]:
+    """The host ids of a resource's owner: its props hold the container's user (uid, gid), the host file its mapping."""
+    return host_ids(int(props["uid"]), int(props["gid"]))
+
+
 class SecretFileProvider(dynamic.ResourceProvider):
     """Create/update/delete the file; `read` (refresh) reports drift of content, owner or mode."""
 
     def create(self, props):
-        write_secret_file(props["path"], props["content"], int(props["uid"]), int(props["gid"]))
+        write_secret_file(props["path"], props["content"], *_owner(props))
         return dynamic.CreateResult(id_=props["path"], outs={**props, "fingerprint": _fingerprint(props["content"])})
 
     def diff(self, _id, olds, news):
         changed = [key for key in ("path", "content", "uid", "gid") if olds.get(key) != news.get(key)]
-        drifted = not file_matches(news["path"], news["content"], int(news["uid"]), int(news["gid"]))
+        drifted = not file_matches(news["path"], news["content"], *_owner(news))
         return dynamic.DiffResult(changes=bool(changed) or drifted, replaces=["path"] if "path" in changed else [],
                                   delete_before_replace=False)
 
     def update(self, _id, olds, news):
-        write_secret_file(news["path"], news["content"], int(news["uid"]), int(news["gid"]))
+        write_secret_file(news["path"], news["content"], *_owner(news))
         return dynamic.UpdateResult(outs={**news, "fingerprint": _fingerprint(news["content"])})
 
     def read(self, id_, props):
-        if not file_matches(props["path"], props["content"], int(props["uid"]), int(props["gid"])):
+        if not file_matches(props["path"], props["content"], *_owner(props)):
             return dynamic.ReadResult(id_=id_, outs={**props, "fingerprint": "drifted"})
         return dynamic.ReadResult(id_=id_, outs=props)
 
@@ -117,20 +150,20 @@ class DirectoryProvider(dynamic.ResourceProvider):
     """Create the directory (0700, owner uid:gid) if absent and fix its mode and owner; delete only released data."""
 
     def create(self, props):
-        ensure_directory(props["path"], int(props["uid"]), int(props["gid"]))
+        ensure_directory(props["path"], *_owner(props))
         return dynamic.CreateResult(id_=props["path"], outs=props)
 
     def diff(self, _id, olds, news):
         # remove_on_delete must reach the state too: delete only sees the stored properties.
         changed = [key for key in ("path", "uid", "gid", "remove_on_delete") if olds.get(key) != news.get(key)]
         return dynamic.DiffResult(changes=bool(changed) or not directory_matches(
-            news["path"], int(news["uid"]), int(news["gid"])), replaces=["path"] if "path" in changed else [])
+            news["path"], *_owner(news)), replaces=["path"] if "path" in changed else [])
 
     def update(self, _id, olds, news):
-        ensure_directory(news["path"], int(news["uid"]), int(news["gid"]))
+        ensure_directory(news["path"], *_owner(news))
         if (olds.get("uid"), olds.get("gid")) != (news["uid"], news["gid"]):
             # The service's user changed (a stack from before each service had its own uid): its data follows.
-            hand_over_tree(news["path"], int(news["uid"]), int(news["gid"]))
+            hand_over_tree(news["path"], *_owner(news))
         return dynamic.UpdateResult(outs=news)
 
     def delete(self, _id, props):

@@ -16,13 +16,16 @@ Example: judge(from_pulumi("web", {"image": "nginx:latest"}))  # -> [(requiremen
 
 import json
 import math
+import os
 import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from baseline import CONTAINER, SECRETS, BaselineViolation
+from pathlib import Path
+
+from baseline import CONTAINER, DOCKER_DAEMON, SECRETS, BaselineViolation
 from posture.model import Requirement, Unknown, is_unknown, judge_requirements, rule_ids
 
 _IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -55,6 +58,62 @@ _TRUE = ("", "true", "1")
 _WILDCARDS = ("", "0.0.0.0", "::", "[::]")  # nosec B104 - the addresses we refuse
 # The label by which a deployed container names its service (components.container sets it; the audit reads it).
 SERVICE_LABEL = "org.rae.hardening.service"
+
+
+_SUBORDINATE_FILES = ("/etc/subuid", "/etc/subgid")
+
+
+def _subordinate_range(text: str, start: int) -> int | None:
+    """The size of the subordinate range that begins at `start` in an /etc/subuid or /etc/subgid text (None: none)."""
+    for line in text.splitlines():
+        fields = line.strip().split(":")
+        if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit() and int(fields[1]) == start:
+            return int(fields[2])
+    return None
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def remap_from_info(info: dict, subordinate: tuple[str, str] | None = None) -> tuple[int, int, int] | None:
+    """(first host uid, first host gid, size) of the engine's user-namespace remap from `docker info`, None without one.
+
+    dockerd under `userns-remap` (baseline.DOCKER_DAEMON.userns_remap) lists `name=userns` among its security
+    options and keeps its images and containers under `<data-root>/<uid>.<gid>`, the host ids its containers' root has;
+    the range's size is the remap user's line in /etc/subuid and /etc/subgid. A remap whose range cannot be read is
+    refused: the ids a container's user has on the host would be a guess.
+
+    + subordinate: the texts of the engine host's /etc/subuid and /etc/subgid (this host's files by default)
+    """
+    if not any(option.startswith("name=userns") for option in info.get("SecurityOptions") or []):
+        return None
+    controls = DOCKER_DAEMON.controls("userns_remap")
+    suffix = os.path.basename(str(info.get("DockerRootDir") or "").rstrip("/"))
+    uid, _, gid = suffix.partition(".")
+    if not (uid.isdigit() and gid.isdigit()):
+        raise BaselineViolation(f"the engine remaps user namespaces but its data root {info.get('DockerRootDir')!r} "
+                                "does not name the host ids of its containers' root", controls)
+    texts = subordinate or tuple(_read(path) for path in _SUBORDINATE_FILES)
+    sizes = [_subordinate_range(text, int(start)) for text, start in zip(texts, (uid, gid))]
+    if None in sizes:
+        raise BaselineViolation(f"the engine remaps user namespaces to {uid}:{gid} but {' / '.join(_SUBORDINATE_FILES)} "
+                                "hold no range starting there", controls)
+    return int(uid), int(gid), min(sizes)
+
+
+def mapped_ids(uid: int, gid: int, remap: tuple[int, int, int] | None) -> tuple[int, int]:
+    """The host ids of a container's `uid:gid` under an engine's remap (remap_from_info); the same ids without one."""
+    if not remap:
+        return uid, gid
+    first_uid, first_gid, size = remap
+    if not (0 <= uid < size and 0 <= gid < size):
+        raise BaselineViolation(f"container ids {uid}:{gid} lie outside the engine's subordinate range of {size} ids",
+                                DOCKER_DAEMON.controls("userns_remap"))
+    return first_uid + uid, first_gid + gid
 
 
 def service_user(service: str) -> tuple[int, int]:

@@ -10,7 +10,7 @@ import os
 import stat
 
 import posture.container as posture
-from baseline import CONTAINER, DOCKER_DAEMON, SECRETS
+from baseline import CONTAINER, DOCKER_DAEMON, SECRETS, BaselineViolation
 from harden.audit.evidence import FAIL, PASS, UNKNOWN, Evidence
 
 COMPONENT_LABEL = "org.rae.hardening.component"
@@ -29,12 +29,13 @@ def hardened_containers(client, stack: str | None = None, names=()) -> list:
 
 
 def check_container(attrs: dict, bind_addresses=CONTAINER.bind_addresses,
-                    host_roots=CONTAINER.host_roots) -> list[Evidence]:
+                    host_roots=CONTAINER.host_roots, remap=None) -> list[Evidence]:
     """docker-bench section 5 checks of one container's inspect data, judged by the container posture model.
 
     + attrs: `container.attrs` (docker inspect)
     + bind_addresses: host addresses published ports may bind to (baseline plus the stack's declared ones)
     + host_roots: data and secret roots bind mounts may come from (baseline plus the stack's declared one)
+    + remap: the engine's user-namespace remap (posture.container.remap_from_info), None without one
     """
     view = posture.from_inspect(attrs)
     subject = f"container/{view.name}"
@@ -47,17 +48,18 @@ def check_container(attrs: dict, bind_addresses=CONTAINER.bind_addresses,
         found.append(Evidence("container", subject, name, posture.EXPECTED[name], posture.shown(name, view), status,
                               requirement.controls, "; ".join(messages) or f"{requirement.rule_id} holds"))
     found.extend(_health(subject, attrs.get("Config") or {}, attrs.get("State") or {}))
-    found.extend(secret_file_modes(subject, attrs))
+    found.extend(secret_file_modes(subject, attrs, remap=remap))
     return found
 
 
-def secret_file_modes(subject: str, attrs: dict, stat_path=os.stat) -> list[Evidence]:
+def secret_file_modes(subject: str, attrs: dict, stat_path=os.stat, remap=None) -> list[Evidence]:
     """The secret files of one container (read-only bind mounts of regular files) as the host holds them: each must
     have exactly baseline.SECRETS.file_mode and belong to the container's numeric user. A source that cannot be
     stat-ed (the audit is not on the Docker host, or may not look) is unknown, never passed; a container with no
     read-only file mount gives no evidence.
 
     + stat_path: os.stat (a test may pass another)
+    + remap: the engine's user-namespace remap: the file belongs to the host ids the container's uid has under it
     """
     expected = f"mode {SECRETS.file_mode:04o}, owner the container's uid"
     user = str((attrs.get("Config") or {}).get("User") or "")
@@ -76,8 +78,10 @@ def secret_file_modes(subject: str, attrs: dict, stat_path=os.stat) -> list[Evid
         found.append({"file": str(mount.get("Destination")), "mode": f"{mode:04o}", "owner": f"{info.st_uid}:{info.st_gid}"})
         if mode != SECRETS.file_mode:
             problems.append(f"{mount.get('Destination')} has mode {mode:04o}")
-        if not uid.isdigit() or info.st_uid != int(uid):
-            problems.append(f"{mount.get('Destination')} belongs to uid {info.st_uid}, the container runs as {user!r}")
+        if not uid.isdigit() or info.st_uid != posture.mapped_ids(int(uid), 0, remap)[0]:
+            problems.append(f"{mount.get('Destination')} belongs to uid {info.st_uid}, the container runs as {user!r}"
+                            + (f" (host uid {posture.mapped_ids(int(uid), 0, remap)[0]} under the engine's user-namespace "
+                               "remap)" if remap and uid.isdigit() else ""))
     if not found and not unseen:
         return []
     status = FAIL if problems else UNKNOWN if unseen else PASS
@@ -116,7 +120,21 @@ def check_engine(info: dict) -> list[Evidence]:
         Evidence("container", "docker-engine", "seccomp_default_profile", "enabled",
                  "enabled" if seccomp else info.get("SecurityOptions"), PASS if seccomp else FAIL,
                  CONTAINER.controls("forbidden_security_opts"), "docker-bench 2.16"),
+        _userns_remap(info),
     ]
+
+
+def _userns_remap(info: dict) -> Evidence:
+    """docker-bench 2.8: the engine runs its containers in a user namespace of their own (DOCKER_DAEMON.userns_remap)."""
+    expected = f"userns-remap {DOCKER_DAEMON.userns_remap}: container ids mapped to a subordinate range"
+    try:
+        remap = posture.remap_from_info(info)
+    except BaselineViolation as error:
+        return Evidence("container", "docker-engine", "userns_remap", expected, info.get("DockerRootDir"), UNKNOWN,
+                        DOCKER_DAEMON.controls("userns_remap"), error.problem)
+    actual = f"container root is host {remap[0]}:{remap[1]} ({remap[2]} ids)" if remap else "no user namespace"
+    return Evidence("container", "docker-engine", "userns_remap", expected, actual, PASS if remap else FAIL,
+                    DOCKER_DAEMON.controls("userns_remap"), "docker-bench 2.8")
 
 
 def collect(client, stack=None, names=(), bind_addresses=CONTAINER.bind_addresses, progress=print, redactor=None,
@@ -131,10 +149,15 @@ def collect(client, stack=None, names=(), bind_addresses=CONTAINER.bind_addresse
         scope = f"stack {stack}" if stack else f"label {COMPONENT_LABEL}"
         return [Evidence("container", "docker-engine", "hardened_containers", f"at least one container ({scope})", 0,
                          UNKNOWN, CONTAINER.controls("healthcheck_required"), "nothing to check is not a pass")]
-    evidence = check_engine(client.info())
+    info = client.info()
+    evidence = check_engine(info)
+    try:
+        remap = posture.remap_from_info(info)
+    except BaselineViolation:
+        remap = None  # unknown in check_engine's userns_remap; secret files are then judged against the plain uid
     for container in containers:
         progress(f"container {container.name}: docker-bench section 5 checks")
         if redactor is not None:
             redactor.learn_env(container.attrs.get("Config", {}).get("Env") or [])
-        evidence.extend(check_container(container.attrs, bind_addresses, host_roots))
+        evidence.extend(check_container(container.attrs, bind_addresses, host_roots, remap))
     return evidence

@@ -19,6 +19,7 @@ import pytest
 
 from baseline import CONTAINER, TLS
 from components import qdrant_backup, qdrant_runtime
+from components.host_files import engine_remap, host_ids
 from components.pids_limit import live_pids_limit
 from components.postgres_runtime import APP_ROLE, DATABASE_NAME
 from harden.audit.stack import CONTAINER_TYPE, declared_containers, graph_drift, rendered_graph
@@ -103,8 +104,10 @@ def test_up_starts_every_service_healthy_and_hardened(local_stack, docker_client
         assert host_config["ReadonlyRootfs"] is True, container.name
         assert host_config["CapDrop"] == list(CONTAINER.cap_drop), container.name
         assert "no-new-privileges:true" in host_config["SecurityOpt"], container.name
-        status = kernel_status(container)
-        assert set(status["Uid"].split()) == {str(uid)} and set(status["Gid"].split()) == {str(gid)}, container.name
+        status = kernel_status(container)  # the host's kernel: the service's ids under the engine's remap
+        host_uid, host_gid = host_ids(uid, gid)
+        assert set(status["Uid"].split()) == {str(host_uid)} and set(status["Gid"].split()) == {str(host_gid)}, \
+            container.name
         users[service] = (uid, gid)
         assert int(status["CapEff"], 16) == 0, container.name
         assert status["NoNewPrivs"].strip() == "1", container.name
@@ -115,20 +118,25 @@ def test_up_starts_every_service_healthy_and_hardened(local_stack, docker_client
 
 def test_host_directories_are_private_and_each_belongs_to_its_service(local_stack):
     """The data root and every directory the stack created under it are 0700; the data directories and secret files
-    belong to their own service's uid and gid (baseline CONTAINER.service_users), no two services sharing one."""
+    belong to their own service's uid and gid (baseline CONTAINER.service_users) as the engine's user-namespace remap
+    maps them on the host (baseline DOCKER_DAEMON.userns_remap), no two services sharing one."""
+    remap = engine_remap()
+    assert remap is not None, "the stack's engine runs its containers in the host's user namespace"
+    owner = {service: host_ids(*ids) for service, ids in CONTAINER.service_users.items()}
+    assert all(uid >= remap[0] > 0 for uid, _ in owner.values())
     root = local_stack.data_root
     for directory in [root, *sorted(path for path in root.rglob("*") if path.is_dir()
                                     and path.relative_to(root).parts[0] in ("secrets", "backup-credentials"))]:
         assert directory.stat().st_mode & 0o777 == 0o700, directory
     for directory, service in (("postgres", "postgres"), ("qdrant", "qdrant-store")):
         info = (root / directory).stat()
-        assert (info.st_mode & 0o777, info.st_uid, info.st_gid) == (0o700, *CONTAINER.service_users[service]), directory
+        assert (info.st_mode & 0o777, info.st_uid, info.st_gid) == (0o700, *owner[service]), directory
     owners = {path.name: (path.stat().st_uid, path.stat().st_gid) for path in (root / "secrets").iterdir()}
-    assert owners["postgres-tls.key"] == CONTAINER.service_users["postgres"]
-    assert owners["api-tls.key"] == CONTAINER.service_users["rae-api"]
-    assert owners["qdrant-store-tls.key"] == CONTAINER.service_users["qdrant-store"]
-    assert owners["qdrant-front-client-tls.key"] == CONTAINER.service_users["qdrant"]
-    assert owners["proxy-tls.key"] == CONTAINER.service_users["tls-proxy"]
+    assert owners["postgres-tls.key"] == owner["postgres"]
+    assert owners["api-tls.key"] == owner["rae-api"]
+    assert owners["qdrant-store-tls.key"] == owner["qdrant-store"]
+    assert owners["qdrant-front-client-tls.key"] == owner["qdrant"]
+    assert owners["proxy-tls.key"] == owner["tls-proxy"]
     assert all((path.stat().st_mode & 0o777) == 0o400 for path in (root / "secrets").iterdir() if path.is_file())
 
 
@@ -367,8 +375,10 @@ def test_a_container_recreated_privileged_by_hand_is_named_and_replaced(local_st
     intruder removed, `up --refresh` brings the declared container back."""
     proxy = [c for c in stack_containers(docker_client, local_stack.name)
              if c.labels.get("org.rae.hardening.service") == "tls-proxy"][0]
-    intruder = _recreate_by_hand(docker_client, proxy, Privileged=True, CapAdd=["NET_ADMIN"])
-    assert intruder.attrs["HostConfig"]["Privileged"] is True
+    # the engine's user-namespace remap refuses a privileged container in a namespace of its own: the intruder
+    # asks for the host's (docker run --privileged --userns=host)
+    intruder = _recreate_by_hand(docker_client, proxy, Privileged=True, CapAdd=["NET_ADMIN"], UsernsMode="host")
+    assert intruder.attrs["HostConfig"]["Privileged"] is True and intruder.attrs["HostConfig"]["UsernsMode"] == "host"
 
     drift = {resource_name(urn): attributes for urn, attributes in local_stack.drift().items()}
     assert drift.get("tls-proxy") == {"exists": (True, False)}, drift

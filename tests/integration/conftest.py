@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from posture.container import service_user
+from components.host_files import host_ids
 from components import qdrant_runtime
 from components.proxy_runtime import LISTEN_PORT, ProxySecrets, proxy_spec
 from components.qdrant_runtime import FrontSecrets, QdrantSecrets, config_yaml, front_config, front_spec, qdrant_spec
@@ -156,7 +157,7 @@ def qdrant(docker_client, built_images, test_pki, secret_dir, tmp_path_factory):
     front_client = test_pki.issue_client(secret_dir, f"qdrant-front-{suffix}", common_name=qdrant_runtime.FRONT_NAME)
     front_config_file = write_secret(secret_dir / f"qdrant-front-{suffix}.cfg", front_config(store_name).encode())
     storage = tmp_path_factory.mktemp("qdrant-storage")
-    os.chown(storage, *service_user(qdrant_runtime.STORE_NAME))
+    os.chown(storage, *host_ids(*service_user(qdrant_runtime.STORE_NAME)))
     storage.chmod(0o700)
     store_network = docker_client.networks.create(f"rae-test-qdrant-net-{suffix}", internal=True)
     client_network = docker_client.networks.create(f"rae-test-qdrant-clients-{suffix}")

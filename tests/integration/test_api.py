@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from baseline import API, DATABASE
+from components.host_files import host_ids
 from components import api_runtime, postgres_runtime, proxy_runtime, qdrant_runtime
 from components.api_runtime import ApiSecrets, api_spec
 from components.postgres_runtime import PostgresSecrets, postgres_spec
@@ -90,7 +91,7 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
         front_cert, front_key = test_pki.issue_server(secret_dir, names["qdrant"])
         front_cfg = write_secret(secret_dir / f"api-front-{suffix}.cfg", front_config(names["qdrant-store"]).encode())
         storage = tmp_path_factory.mktemp("api-qdrant-storage")
-        os.chown(storage, *service_user(qdrant_runtime.STORE_NAME))
+        os.chown(storage, *host_ids(*service_user(qdrant_runtime.STORE_NAME)))
         storage.chmod(0o700)
         store = create_on_networks(docker_client, qdrant_spec(
             built_images["qdrant"], str(storage), QdrantSecrets(str(qdrant_config), str(store_cert), str(store_key),
@@ -132,7 +133,7 @@ def service(docker_client, built_images, test_pki, secret_dir, tmp_path_factory)
 
         # Owned by the proxy's uid: the probes below play a client of the proxy's kind, as the proxy's user.
         client_cert, client_key = test_pki.issue_client(secret_dir, f"rae-test-proxy-client-{suffix}",
-                                                        owner=service_user(proxy_runtime.SERVICE))
+                                                        owner=host_ids(*service_user(proxy_runtime.SERVICE)))
         port = free_port()
         proxy = create_on_networks(docker_client, proxy_spec(
             built_images["tls-proxy"], ProxySecrets(str(test_pki.server_cert), str(test_pki.server_key),
@@ -197,14 +198,15 @@ def _process_ids(container) -> set[str]:
 
 
 def test_each_service_runs_as_a_uid_and_gid_of_its_own(service):
-    """The five containers of the service, read from the kernel: each process's uid and gid are its service's own
-    (baseline CONTAINER.service_users), none root, and no two containers share a uid or a gid."""
+    """The five containers of the service, read from the host's kernel: each process's uid and gid are its service's
+    own (baseline CONTAINER.service_users) as the engine's user-namespace remap maps them, none root, and no two
+    containers share a uid or a gid."""
     containers = {api_runtime.NAME: service.api, "postgres": service.postgres, "qdrant-store": service.store,
                   "qdrant": service.front, proxy_runtime.SERVICE: service.proxy}
     seen = {}
     for name, container in containers.items():
         uids, gids = _process_ids(container)
-        uid, gid = service_user(name)
+        uid, gid = host_ids(*service_user(name))  # the host's view: the service's ids under the engine's remap
         assert (uids, gids) == ({str(uid)}, {str(gid)}), (name, uids, gids)
         seen[name] = (uid, gid)
     assert len({uid for uid, _ in seen.values()}) == len({gid for _, gid in seen.values()}) == len(containers), seen

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from baseline import CONTAINER
+from components.host_files import host_ids
 from components import postgres_runtime, proxy_runtime, qdrant_runtime
 from posture.container import service_user
 
@@ -34,8 +35,9 @@ def kernel_status(container) -> dict[str, str]:
 def test_process_runs_as_its_services_own_uid_and_gid_not_root(request, fixture):
     status = kernel_status(request.getfixturevalue(fixture).container)
     uid, gid = service_user(SERVICE_OF[fixture])
-    assert set(status["Uid"].split()) == {str(uid)} and set(status["Gid"].split()) == {str(gid)}
-    assert uid != 0 and gid != 0
+    host_uid, host_gid = host_ids(uid, gid)  # the host kernel's view under the engine's user-namespace remap
+    assert set(status["Uid"].split()) == {str(host_uid)} and set(status["Gid"].split()) == {str(host_gid)}
+    assert uid != 0 and gid != 0 and host_uid != 0 and host_gid != 0
 
 
 def test_no_effective_capabilities(service):

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from baseline import DOCKER_DAEMON
+from hosts.desired import docker_daemon_config
+from components.host_files import engine_remap
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +24,7 @@ def daemon_config():
 
 def test_daemon_json_is_the_baseline(daemon_config):
     """Every baseline key is written; a value differs only where ensure-docker.sh capped nofile to the host."""
-    for key, value in DOCKER_DAEMON.config.items():
+    for key, value in docker_daemon_config().items():
         if key == "default-pids-limit" and key not in daemon_config:
             continue  # upstream dockerd has no such option; ensure-docker.sh reports it on every start
         if key == "default-ulimits":
@@ -46,6 +48,16 @@ def test_default_bridge_has_no_inter_container_traffic(docker_client):
 def test_containers_get_no_new_privileges_by_default(docker_client, built_images):
     status = docker_client.containers.run(built_images["base"], ["cat", "/proc/self/status"], remove=True).decode()
     assert "NoNewPrivs:\t1" in status
+
+
+def test_containers_run_in_a_remapped_user_namespace(docker_client, built_images):
+    """userns-remap (docker-bench 2.8): a container's root is the first id of dockremap's subordinate range, as the
+    kernel's uid map inside the container says, and that is the remap every host file is handed out by."""
+    remap = engine_remap()
+    assert remap is not None, "the engine runs its containers in the host's user namespace"
+    uid_map = docker_client.containers.run(built_images["base"], ["cat", "/proc/self/uid_map", "/proc/self/gid_map"],
+                                           remove=True).decode().split()
+    assert uid_map == ["0", str(remap[0]), str(remap[2]), "0", str(remap[1]), str(remap[2])]
 
 
 def test_published_ports_have_no_userland_proxy(postgres):

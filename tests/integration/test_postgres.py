@@ -11,6 +11,7 @@ import pytest
 from psycopg import errors, sql
 
 from baseline import DATABASE, TLS
+from components.host_files import host_ids
 from components.postgres_runtime import (APP_PASSWORD_PATH, APP_ROLE, DATABASE_NAME, OWNER_ROLE, SUPERUSER,
                                          TENANT_SETTING, PostgresSecrets, postgres_spec)
 from components import postgres_runtime
@@ -354,7 +355,7 @@ def test_refuses_to_initialise_over_foreign_files(docker_client, built_images, t
     foreign = tmp_path / "not-a-database"
     foreign.mkdir()
     (foreign / "keep-me").write_text("someone's data\n")
-    os.chown(foreign, *service_user(postgres_runtime.SERVICE))
+    os.chown(foreign, *host_ids(*service_user(postgres_runtime.SERVICE)))
     exit_code, logs, data = run_until_exit(docker_client, built_images, test_pki, secret_dir, "foreign",
                                            data_volume=str(foreign))
     assert exit_code != 0

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from baseline import TLS
+from components.host_files import host_ids
 from components import qdrant_runtime
 from components.qdrant_runtime import FrontSecrets, front_config, front_spec, tenant_claims, tenant_collection
 from components.spec import Port
@@ -61,7 +62,7 @@ def test_store_runs_as_non_root_with_read_only_rootfs_and_no_capabilities(qdrant
     qdrant.store.reload()
     status = dict(line.split(":\t", 1) for line in
                   Path(f"/proc/{qdrant.store.attrs['State']['Pid']}/status").read_text().splitlines() if ":\t" in line)
-    assert status["Uid"].split()[1] == str(service_user(qdrant_runtime.STORE_NAME)[0])
+    assert status["Uid"].split()[1] == str(host_ids(*service_user(qdrant_runtime.STORE_NAME))[0])
     assert int(status["CapEff"], 16) == 0
     assert qdrant.store.attrs["HostConfig"]["ReadonlyRootfs"] is True
     assert qdrant.store.attrs["Config"]["Image"] != qdrant_runtime.OFFICIAL_IMAGE  # our build, by local image id
@@ -214,7 +215,7 @@ def test_snapshots_are_written_on_the_data_volume(qdrant, test_pki, collection):
     assert status == 200
     snapshot = qdrant.storage / "snapshots" / collection / body["result"]["name"]
     assert snapshot.is_file() and snapshot.stat().st_size > 0
-    assert snapshot.stat().st_uid == service_user(qdrant_runtime.STORE_NAME)[0]
+    assert snapshot.stat().st_uid == host_ids(*service_user(qdrant_runtime.STORE_NAME))[0]
     assert (qdrant.storage / ".qdrant-initialized").is_file()
     # Nothing was written to the container's own filesystem but the mount points Docker made for its files.
     mount_points = {mount["Destination"] for mount in qdrant.store.attrs["Mounts"]}

@@ -6,12 +6,13 @@ from a ContainerSpec.
 """
 
 import dataclasses
+import os
 
 import pytest
 
 import posture.container as posture
 from posture import UNKNOWN_VALUE
-from baseline import CONTAINER, SECRETS, BaselineViolation
+from baseline import CONTAINER, DOCKER_DAEMON, SECRETS, BaselineViolation
 from components.spec import ContainerSpec, Healthcheck, Mount, Port, SecretFile
 from policies.catalog import RULES
 from policies.tfplan import terraform_values
@@ -352,3 +353,44 @@ def test_a_spec_is_refused_with_another_services_user_or_an_unlisted_service():
     assert "A.8.2" in refused.value.controls
     with pytest.raises(BaselineViolation, match="no user of its own"):
         ContainerSpec("cache", IMAGE, health)
+
+
+def test_remap_read_from_docker_info_and_ids_shifted_into_the_range():
+    from posture.container import mapped_ids, remap_from_info
+
+    info = {"SecurityOptions": ["name=seccomp,profile=default", "name=userns"],
+            "DockerRootDir": "/var/lib/docker/100000.100000"}
+    ranges = ("dockremap:100000:65536\n", "other:1:2\ndockremap:100000:65536\n")
+    remap = remap_from_info(info, ranges)
+    assert remap == (100000, 100000, 65536)
+    assert mapped_ids(10010, 10010, remap) == (110010, 110010)
+    assert mapped_ids(10010, 10010, None) == (10010, 10010)
+    assert remap_from_info({"SecurityOptions": ["name=seccomp,profile=default"],
+                            "DockerRootDir": "/var/lib/docker"}, ranges) is None
+    with pytest.raises(BaselineViolation, match="A.8.2"):
+        mapped_ids(70000, 10, remap)  # outside the subordinate range: no host id to give
+    with pytest.raises(BaselineViolation, match="no range starting there"):
+        remap_from_info(info, ("dockremap:200000:65536\n", ranges[1]))
+    with pytest.raises(BaselineViolation, match="does not name"):
+        remap_from_info({**info, "DockerRootDir": "/var/lib/docker"}, ranges)
+
+
+def test_audit_judges_the_engines_user_namespace_remap():
+    from harden.audit.containers import check_engine, secret_file_modes
+
+    base = {"LiveRestoreEnabled": True, "LoggingDriver": "json-file",
+            "SecurityOptions": ["name=seccomp,profile=default"], "DockerRootDir": "/var/lib/docker"}
+    plain = {e.check: e for e in check_engine(base)}["userns_remap"]
+    assert plain.status == "fail" and plain.actual == "no user namespace"
+    assert tuple(plain.controls) == DOCKER_DAEMON.controls("userns_remap")
+    unnamed = {**base, "SecurityOptions": ["name=userns"]}  # remapped, but the data root names no ids: unknown
+    assert {e.check: e for e in check_engine(unnamed)}["userns_remap"].status == "unknown"
+
+    # a secret file is the container user's when it belongs to the host uid that user has under the remap
+    attrs = {"Config": {"User": "10010:10010"},
+             "Mounts": [{"Type": "bind", "RW": False, "Source": "/s", "Destination": "/run/secrets/x"}]}
+    stat = lambda owner: (lambda _path: os.stat_result((0o100400, 0, 0, 1, owner, owner, 1, 0, 0, 0)))
+    remap = (100000, 100000, 65536)
+    assert secret_file_modes("c", attrs, stat(110010), remap=remap)[0].status == "pass"
+    assert secret_file_modes("c", attrs, stat(10010), remap=remap)[0].status == "fail"
+    assert secret_file_modes("c", attrs, stat(10010))[0].status == "pass"

@@ -11,13 +11,23 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from baseline import SECRETS, BaselineViolation
-from components.host_files import (DirectoryProvider, SecretFileProvider, directory_matches, file_matches,
+from components import host_files
+from components.host_files import (DirectoryProvider, SecretFileProvider, directory_matches, file_matches, host_ids,
                                   write_secret_file)
 from components.secrets import ACCESSOR, Secrets, SecretsArgs
 from tests.unit.components.harness import declare, is_secret, of_type, one
 from posture.container import service_user
 
 UID, GID = service_user("postgres")  # the owner of the files these tests write
+# An engine's user-namespace remap (baseline.DOCKER_DAEMON.userns_remap) at 100000: the providers hand each file and
+# directory to the host ids the container's user has under it.
+REMAP = (100000, 100000, 65536)
+HOST_UID, HOST_GID = UID + 100000, GID + 100000
+
+
+@pytest.fixture
+def remapped(monkeypatch):
+    monkeypatch.setattr(host_files, "engine_remap", lambda: REMAP)
 
 KEY = "projects/p/locations/europe-west4/keyRings/k/cryptoKeys/secrets"
 REPO = Path(__file__).resolve().parents[3]
@@ -85,7 +95,7 @@ def test_secret_file_is_written_0400_for_the_owner_and_atomically(tmp_path: Path
     assert [p.name for p in path.parent.iterdir()] == ["secret"]
 
 
-def test_secret_file_provider_is_idempotent_and_sees_drift(tmp_path: Path):
+def test_secret_file_provider_is_idempotent_and_sees_drift(tmp_path: Path, remapped):
     provider = SecretFileProvider()
     props = {"path": str(tmp_path / "key"), "content": "v1", "uid": UID, "gid": GID}
     created = provider.create(props)
@@ -94,17 +104,19 @@ def test_secret_file_provider_is_idempotent_and_sees_drift(tmp_path: Path):
     os.chmod(props["path"], 0o644)
     assert provider.diff(created.id, created.outs, props).changes is True
     provider.update(created.id, created.outs, props)
-    assert file_matches(props["path"], "v1", UID, GID)
+    assert file_matches(props["path"], "v1", HOST_UID, HOST_GID)
+    os.chown(props["path"], UID, GID)  # the container's bare uid is another host user: drift
+    assert provider.diff(created.id, created.outs, props).changes is True
     assert provider.diff(created.id, created.outs, props | {"content": "v2"}).changes is True
     provider.delete(created.id, props)
     assert not Path(props["path"]).exists()
 
 
-def test_data_directory_provider_keeps_data_unless_released(tmp_path: Path):
+def test_data_directory_provider_keeps_data_unless_released(tmp_path: Path, remapped):
     provider = DirectoryProvider()
     kept = {"path": str(tmp_path / "pgdata"), "uid": UID, "gid": GID, "remove_on_delete": False}
     created = provider.create(kept)
-    assert directory_matches(kept["path"], UID, GID)
+    assert directory_matches(kept["path"], HOST_UID, HOST_GID)
     (tmp_path / "pgdata" / "PG_VERSION").write_text("15\n")
     assert provider.diff(created.id, created.outs, kept).changes is False
     provider.delete(created.id, kept)
@@ -124,10 +136,11 @@ def test_providers_survive_the_engines_pickling_into_a_fresh_process(tmp_path: P
     completed = subprocess.run([sys.executable, "-c", program, serialized], cwd=REPO, capture_output=True, text=True,
                                check=False)
     assert completed.returncode == 0, completed.stderr
-    assert file_matches(str(path), "x", UID, GID)
+    assert file_matches(str(path), "x", *host_ids(UID, GID))  # this host's engine, as the fresh process read it
 
 
-def test_a_data_directory_and_its_missing_parents_are_0700_and_its_data_follows_a_new_owner(tmp_path: Path):
+def test_a_data_directory_and_its_missing_parents_are_0700_and_its_data_follows_a_new_owner(tmp_path: Path,
+                                                                                          remapped):
     """Parents the provider creates are 0700 (mkdir -p would leave them 0755); a stack from before each service had
     its own uid hands the whole tree to the service's new uid and gid on update."""
     provider = DirectoryProvider()
@@ -142,4 +155,5 @@ def test_a_data_directory_and_its_missing_parents_are_0700_and_its_data_follows_
     new = old | {"uid": UID, "gid": GID}
     assert provider.diff(created.id, created.outs, new).changes is True
     provider.update(created.id, created.outs, new)
-    assert {(p.stat().st_uid, p.stat().st_gid) for p in (nested, nested.parent, nested.parent.parent)} == {(UID, GID)}
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in (nested, nested.parent, nested.parent.parent)} == {
+        (HOST_UID, HOST_GID)}
