@@ -160,10 +160,17 @@ class DirectoryProvider(dynamic.ResourceProvider):
             news["path"], *_owner(news)), replaces=["path"] if "path" in changed else [])
 
     def update(self, _id, olds, news):
-        ensure_directory(news["path"], *_owner(news))
-        if (olds.get("uid"), olds.get("gid")) != (news["uid"], news["gid"]):
-            # The service's user changed (a stack from before each service had its own uid): its data follows.
-            hand_over_tree(news["path"], *_owner(news))
+        owner = _owner(news)
+        try:
+            before = os.stat(news["path"])
+            moved = (before.st_uid, before.st_gid) != owner
+        except OSError:
+            moved = False
+        ensure_directory(news["path"], *owner)
+        if moved or (olds.get("uid"), olds.get("gid")) != (news["uid"], news["gid"]):
+            # The service's user changed (a stack from before each service had its own uid), or its host ids did
+            # (the engine's user-namespace remap was turned on or moved): its data follows.
+            hand_over_tree(news["path"], *owner)
         return dynamic.UpdateResult(outs=news)
 
     def delete(self, _id, props):

@@ -21,9 +21,8 @@ import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterator
-
 from pathlib import Path
+from typing import Iterator
 
 from baseline import CONTAINER, DOCKER_DAEMON, SECRETS, BaselineViolation
 from posture.model import Requirement, Unknown, is_unknown, judge_requirements, rule_ids

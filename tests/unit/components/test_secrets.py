@@ -157,3 +157,21 @@ def test_a_data_directory_and_its_missing_parents_are_0700_and_its_data_follows_
     provider.update(created.id, created.outs, new)
     assert {(p.stat().st_uid, p.stat().st_gid) for p in (nested, nested.parent, nested.parent.parent)} == {
         (HOST_UID, HOST_GID)}
+
+
+def test_a_data_directory_follows_the_engines_remap_when_it_is_turned_on(tmp_path: Path, monkeypatch):
+    """A stack's data written under an engine without a remap: once the engine remaps user namespaces, the next
+    update hands the whole tree to the mapped ids, or the service could not read its own data."""
+    provider = DirectoryProvider()
+    props = {"path": str(tmp_path / "pgdata"), "uid": UID, "gid": GID, "remove_on_delete": False}
+    monkeypatch.setattr(host_files, "engine_remap", lambda: None)
+    created = provider.create(props)
+    (tmp_path / "pgdata" / "base").mkdir()
+    (tmp_path / "pgdata" / "base" / "1").write_text("data\n")
+    for path in (tmp_path / "pgdata" / "base", tmp_path / "pgdata" / "base" / "1"):
+        os.chown(path, UID, GID)
+    monkeypatch.setattr(host_files, "engine_remap", lambda: REMAP)
+    assert provider.diff(created.id, created.outs, props).changes is True
+    provider.update(created.id, created.outs, props)
+    owners = {(p.stat().st_uid, p.stat().st_gid) for p in (tmp_path / "pgdata").rglob("*")}
+    assert owners == {(HOST_UID, HOST_GID)} and directory_matches(props["path"], HOST_UID, HOST_GID)
