@@ -32,7 +32,7 @@ from components import backup_runtime, postgres_runtime
 from components.postgres_runtime import PostgresSecrets, postgres_spec
 from components.restic import Repository
 from components.spec import docker_run_args
-from components.host_files import host_ids
+from components.engine_ids import host_ids
 from posture.container import service_user
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from baseline import CONTAINER, TLS
 from components import qdrant_backup, qdrant_runtime
-from components.host_files import engine_remap, host_ids
+from components.engine_ids import engine_remap, host_ids
 from components.pids_limit import live_pids_limit
 from components.postgres_runtime import APP_ROLE, DATABASE_NAME
 from harden.audit.stack import CONTAINER_TYPE, declared_containers, graph_drift, rendered_graph

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from posture.container import service_user
-from components.host_files import host_ids
+from components.engine_ids import host_ids
 from components import qdrant_runtime
 from components.proxy_runtime import LISTEN_PORT, ProxySecrets, proxy_spec
 from components.qdrant_runtime import FrontSecrets, QdrantSecrets, config_yaml, front_config, front_spec, qdrant_spec

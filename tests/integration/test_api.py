@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from baseline import API, DATABASE
-from components.host_files import host_ids
+from components.engine_ids import host_ids
 from components import api_runtime, postgres_runtime, proxy_runtime, qdrant_runtime
 from components.api_runtime import ApiSecrets, api_spec
 from components.postgres_runtime import PostgresSecrets, postgres_spec

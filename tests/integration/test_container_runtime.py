@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from baseline import CONTAINER
-from components.host_files import host_ids
+from components.engine_ids import host_ids
 from components import postgres_runtime, proxy_runtime, qdrant_runtime
 from posture.container import service_user
 

@@ -8,7 +8,7 @@ import pytest
 
 from baseline import DOCKER_DAEMON
 from hosts.desired import docker_daemon_config
-from components.host_files import engine_remap
+from components.engine_ids import engine_remap
 
 pytestmark = pytest.mark.integration
 

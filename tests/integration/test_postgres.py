@@ -11,7 +11,7 @@ import pytest
 from psycopg import errors, sql
 
 from baseline import DATABASE, TLS
-from components.host_files import host_ids
+from components.engine_ids import host_ids
 from components.postgres_runtime import (APP_PASSWORD_PATH, APP_ROLE, DATABASE_NAME, OWNER_ROLE, SUPERUSER,
                                          TENANT_SETTING, PostgresSecrets, postgres_spec)
 from components import postgres_runtime

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from baseline import TLS
-from components.host_files import host_ids
+from components.engine_ids import host_ids
 from components import qdrant_runtime
 from components.qdrant_runtime import FrontSecrets, front_config, front_spec, tenant_claims, tenant_collection
 from components.spec import Port

@@ -11,8 +11,9 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from baseline import SECRETS, BaselineViolation
-from components import host_files
-from components.host_files import (DirectoryProvider, SecretFileProvider, directory_matches, file_matches, host_ids,
+from components import engine_ids
+from components.engine_ids import host_ids
+from components.host_files import (DirectoryProvider, SecretFileProvider, directory_matches, file_matches,
                                   write_secret_file)
 from components.secrets import ACCESSOR, Secrets, SecretsArgs
 from tests.unit.components.harness import declare, is_secret, of_type, one
@@ -27,7 +28,7 @@ HOST_UID, HOST_GID = UID + 100000, GID + 100000
 
 @pytest.fixture
 def remapped(monkeypatch):
-    monkeypatch.setattr(host_files, "engine_remap", lambda: REMAP)
+    monkeypatch.setattr(engine_ids, "engine_remap", lambda: REMAP)
 
 KEY = "projects/p/locations/europe-west4/keyRings/k/cryptoKeys/secrets"
 REPO = Path(__file__).resolve().parents[3]
@@ -164,13 +165,13 @@ def test_a_data_directory_follows_the_engines_remap_when_it_is_turned_on(tmp_pat
     update hands the whole tree to the mapped ids, or the service could not read its own data."""
     provider = DirectoryProvider()
     props = {"path": str(tmp_path / "pgdata"), "uid": UID, "gid": GID, "remove_on_delete": False}
-    monkeypatch.setattr(host_files, "engine_remap", lambda: None)
+    monkeypatch.setattr(engine_ids, "engine_remap", lambda: None)
     created = provider.create(props)
     (tmp_path / "pgdata" / "base").mkdir()
     (tmp_path / "pgdata" / "base" / "1").write_text("data\n")
     for path in (tmp_path / "pgdata" / "base", tmp_path / "pgdata" / "base" / "1"):
         os.chown(path, UID, GID)
-    monkeypatch.setattr(host_files, "engine_remap", lambda: REMAP)
+    monkeypatch.setattr(engine_ids, "engine_remap", lambda: REMAP)
     assert provider.diff(created.id, created.outs, props).changes is True
     provider.update(created.id, created.outs, props)
     owners = {(p.stat().st_uid, p.stat().st_gid) for p in (tmp_path / "pgdata").rglob("*")}
