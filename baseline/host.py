@@ -416,7 +416,7 @@ DOCKER_DAEMON = Section(
                    "container's root, or its service uid, is an unprivileged subordinate uid on the host "
                    "(dockerd's `dockremap` user and its /etc/subuid and /etc/subgid ranges); a process that escapes "
                    "its container owns nothing on the host. Files the host hands a container are owned by the "
-                   "mapped ids (components.host_files.engine_ids)."),
+                   "mapped ids (components.engine_ids.host_ids)."),
 )
 
 
