@@ -38,7 +38,7 @@ from hosts.facts.node import (AuditRules, AuditStatus, BackupConfigDatasets, Bac
                               UnitStates, WeakModuli)
 from hosts.operations.harden import audit_rule_findings, config_in_force, luks_findings, nftables_text
 from hosts.operations.packages import has_security_suite, node_codename, security_suite
-from posture.container import remap_from_info
+from posture.container import remap_from_info, shown_remap
 
 SSHD_LIST_CONTROLS = {"kexalgorithms": SSH.controls("kex_classical") + SSH.controls("kex_preferred"),
                       "ciphers": SSH.controls("ciphers"), "macs": SSH.controls("macs"),
@@ -496,8 +496,7 @@ def docker_daemon_checks(engine: dict) -> list[dict]:
         checks.append(_check("docker engine user-namespace remap", remap_expected, error.problem, remap_controls,
                              "fail"))
     else:
-        actual = f"container root is host {remap[0]}:{remap[1]} ({remap[2]} ids)" if remap else "no user namespace"
-        checks.append(_check("docker engine user-namespace remap", remap_expected, actual, remap_controls,
+        checks.append(_check("docker engine user-namespace remap", remap_expected, shown_remap(remap), remap_controls,
                              "pass" if remap else "fail"))
     checks.append(_check("docker engine live restore", expected["live-restore"], info.get("LiveRestoreEnabled"),
                          config_controls))

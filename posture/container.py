@@ -104,6 +104,11 @@ def remap_from_info(info: dict, subordinate: tuple[str, str] | None = None) -> t
     return int(uid), int(gid), min(sizes)
 
 
+def shown_remap(remap: tuple[int, int, int] | None) -> str:
+    """A remap as the audit and the node's verifier report it."""
+    return f"container root is host {remap[0]}:{remap[1]} ({remap[2]} ids)" if remap else "no user namespace"
+
+
 def mapped_ids(uid: int, gid: int, remap: tuple[int, int, int] | None) -> tuple[int, int]:
     """The host ids of a container's `uid:gid` under an engine's remap (remap_from_info); the same ids without one."""
     if not remap:

@@ -78,10 +78,11 @@ def secret_file_modes(subject: str, attrs: dict, stat_path=os.stat, remap=None) 
         found.append({"file": str(mount.get("Destination")), "mode": f"{mode:04o}", "owner": f"{info.st_uid}:{info.st_gid}"})
         if mode != SECRETS.file_mode:
             problems.append(f"{mount.get('Destination')} has mode {mode:04o}")
-        if not uid.isdigit() or info.st_uid != posture.mapped_ids(int(uid), 0, remap)[0]:
+        host_uid = posture.mapped_ids(int(uid), 0, remap)[0] if uid.isdigit() else None
+        if info.st_uid != host_uid:
             problems.append(f"{mount.get('Destination')} belongs to uid {info.st_uid}, the container runs as {user!r}"
-                            + (f" (host uid {posture.mapped_ids(int(uid), 0, remap)[0]} under the engine's user-namespace "
-                               "remap)" if remap and uid.isdigit() else ""))
+                            + (f" (host uid {host_uid} under the engine's user-namespace remap)"
+                               if remap and host_uid is not None else ""))
     if not found and not unseen:
         return []
     status = FAIL if problems else UNKNOWN if unseen else PASS
@@ -132,8 +133,8 @@ def _userns_remap(info: dict) -> Evidence:
     except BaselineViolation as error:
         return Evidence("container", "docker-engine", "userns_remap", expected, info.get("DockerRootDir"), UNKNOWN,
                         DOCKER_DAEMON.controls("userns_remap"), error.problem)
-    actual = f"container root is host {remap[0]}:{remap[1]} ({remap[2]} ids)" if remap else "no user namespace"
-    return Evidence("container", "docker-engine", "userns_remap", expected, actual, PASS if remap else FAIL,
+    return Evidence("container", "docker-engine", "userns_remap", expected, posture.shown_remap(remap),
+                    PASS if remap else FAIL,
                     DOCKER_DAEMON.controls("userns_remap"), "docker-bench 2.8")
 
 
