@@ -394,3 +394,37 @@ def test_audit_judges_the_engines_user_namespace_remap():
     assert secret_file_modes("c", attrs, stat(110010), remap=remap)[0].status == "pass"
     assert secret_file_modes("c", attrs, stat(10010), remap=remap)[0].status == "fail"
     assert secret_file_modes("c", attrs, stat(10010))[0].status == "pass"
+    # the engine remaps but its range could not be read: the owner is unknown, not judged against the bare uid
+    unread = secret_file_modes("c", attrs, stat(10010), remap_problem="no range starting there")[0]
+    assert unread.status == "unknown" and "no range starting there" in unread.detail
+    assert secret_file_modes("c", attrs, lambda _p: os.stat_result((0o100644, 0, 0, 1, 1, 1, 1, 0, 0, 0)),
+                             remap_problem="unread")[0].status == "fail"  # the mode is still judged
+    # a container uid beyond the subordinate range has no host id: no file can be the service's
+    outside = secret_file_modes("c", {**attrs, "Config": {"User": "70000:70000"}}, stat(170000), remap=remap)[0]
+    assert outside.status == "fail" and "outside the engine's subordinate range" in outside.detail
+
+
+def test_audit_reads_the_remap_once_and_reports_an_unreadable_one_as_unknown(monkeypatch, tmp_path):
+    from harden.audit import containers
+
+    secret = tmp_path / "token"
+    secret.write_text("x")
+    secret.chmod(0o400)
+    attrs = {"Name": "/c", "Config": {"User": "10010:10010", "Env": []}, "HostConfig": {}, "State": {},
+             "Mounts": [{"Type": "bind", "RW": False, "Source": str(secret), "Destination": "/run/secrets/x"}]}
+    container = type("Container", (), {"name": "c", "attrs": attrs})()
+    client = type("Client", (), {"info": lambda self: {"SecurityOptions": ["name=userns"],
+                                                         "DockerRootDir": "/var/lib/docker/100000.100000"}})()
+    calls = []
+
+    def unreadable(info, subordinate=None):
+        calls.append(info)
+        raise containers.BaselineViolation("no range starting there", DOCKER_DAEMON.controls("userns_remap"))
+
+    monkeypatch.setattr(containers.posture, "remap_from_info", unreadable)
+    monkeypatch.setattr(containers, "hardened_containers", lambda *_args: [container])
+    found = {e.check: e for e in containers.collect(client, names=("c",), progress=lambda _m: None)}
+    assert len(calls) == 1
+    assert found["userns_remap"].status == "unknown"
+    assert found["secret_file_modes"].status == "unknown"  # owned by this test's uid, but the host uid is not known
+    assert "no range starting there" in found["secret_file_modes"].detail
