@@ -8,14 +8,15 @@ import hashlib
 import re
 import secrets
 import shlex
-from io import BytesIO, StringIO
+from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, OperationError, operation
+from pyinfra.api import OperationError, operation
 from pyinfra.facts.files import Sha256File
 from pyinfra.operations import files
 
 from baseline import DEPLOY, LUKS, BaselineViolation, require
+from hosts.operations.private_upload import private_upload, sudo_upload_user
 from hosts.facts.node import (AuditRules, AuditStatus, CommandPresent, EncryptionBacking, FileLines, FileModes,
                               MountOptions, NftablesRendered, SshHostKeyFiles, SysctlValues, WeakModuli)
 
@@ -34,17 +35,12 @@ def _put_text(text: str, path: str, mode: str):
 def _put_private_text(text: str, path: str, mode: str):
     """As _put_text for a file that holds a credential (a password hash): its text is never shown (pyinfra's --diff
     prints what files.put changes), and it is never readable by others on the node, not even while it is written:
-    both upload files exist with the mode before a byte is written (pyinfra's sudo upload writes the first as the
-    SSH user and copies it, mode kept, to the second as root), then the second replaces path."""
+    private_upload stages it, then the staged file replaces path."""
     if host.get_fact(Sha256File, path=path) == _sha256(text):
         return
     staged = f"{path}.harden-new"
     upload = f"{DEPLOY.upload_dir}/harden-{secrets.token_hex(8)}.upload"
-    yield f"install -m {mode} -o root -g root /dev/null {shlex.quote(staged)}"
-    user = host.data.get("ssh_user")
-    if host.data.get("_sudo") and user and user != "root":
-        yield f"install -m 0600 -o {shlex.quote(user)} /dev/null {shlex.quote(upload)}"
-    yield FileUploadCommand(BytesIO(text.encode()), staged, remote_temp_filename=upload)
+    yield from private_upload(text.encode(), staged, upload, mode, sudo_upload_user())
     yield f"mv -f {shlex.quote(staged)} {shlex.quote(path)}"
 
 

@@ -3,16 +3,15 @@ boot left it locked. Each reads hosts.facts.clevis first and changes nothing whe
 
 import os
 import secrets
-import shlex
 import stat
-from io import BytesIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, OperationError, operation
+from pyinfra.api import OperationError, operation
 
 from baseline import LUKS, BaselineViolation
 from hosts import network_unlock
 from hosts.facts.clevis import ClevisBindings, NetworkUnlockState
+from hosts.operations.private_upload import private_upload, sudo_upload_user
 
 
 def read_key_file(path: str | None, device: str) -> bytes:
@@ -56,13 +55,7 @@ def tang_binding(unlock: network_unlock.NetworkUnlock):
             raise OperationError(str(violation)) from None
         staged = f"{network_unlock.STAGING_DIR}/harden-clevis-{secrets.token_hex(8)}.key"
         upload = f"{staged}.upload"
-        # Both files exist, 0600, before a byte is written: pyinfra's sudo upload writes the first as the SSH user
-        # and copies it (mode kept) to the second as root, then deletes the first.
-        yield f"install -m 0600 /dev/null {staged}"
-        user = host.data.get("ssh_user")
-        if host.data.get("_sudo") and user and user != "root":
-            yield f"install -m 0600 -o {shlex.quote(user)} /dev/null {upload}"
-        yield FileUploadCommand(BytesIO(key), staged, remote_temp_filename=upload)
+        yield from private_upload(key, staged, upload, "0600", sudo_upload_user())
         yield network_unlock.bind_command(unlock.device, unlock.url, unlock.thp, staged)
     for slot in stale:
         yield network_unlock.unbind_command(unlock.device, slot)
