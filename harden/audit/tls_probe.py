@@ -180,29 +180,48 @@ def _body_limit(endpoint: Endpoint, timeout: float) -> Evidence:
 
 def _client_certificate_required(endpoint: Endpoint, timeout: float) -> Evidence:
     """A TLS 1.3 client without a certificate must be refused. In TLS 1.3 the server's refusal (the
-    certificate_required alert) arrives after the client's Finished, so the probe reads once after the handshake."""
+    certificate_required alert) arrives after the client's Finished, so the probe reads once after the handshake.
+
+    Some servers refuse without an alert the client can read: asyncio's TLS (uvicorn's) drops the connection when
+    the handshake fails, without the alert it wrote and without TLS's close_notify. Such a refusal is told from an
+    accepted connection by what the server sent before the connection ended: a server that completed its side of
+    the handshake sends its session tickets at once (OpenSSL does by default) and ends a connection it closes with
+    close_notify. An abrupt end (no close_notify) before the client spoke, with no ticket issued, is a refusal; any
+    other close without an alert stays unknown."""
     check, expected = "client_without_certificate_refused", "refused (certificate required)"
     detail = f"server_name={endpoint.server_name or endpoint.host} kind={endpoint.kind}"
+    controls = TLS.controls("client_cert_required_for_nodes")
+    abrupt = False
     try:
         sock = _connect(endpoint, timeout)
         with _context("TLSv1.3", None, endpoint.kind).wrap_socket(
-                sock, server_hostname=endpoint.server_name or endpoint.host) as tls:
+                sock, server_hostname=endpoint.server_name or endpoint.host, suppress_ragged_eofs=False) as tls:
             tls.settimeout(min(timeout, 2.0))
             try:
                 data = tls.recv(1)
             except TimeoutError:
                 return Evidence("tls", endpoint.subject, check, expected, "accepted: no alert, the connection stayed open",
-                                FAIL, TLS.controls("client_cert_required_for_nodes"), detail)
+                                FAIL, controls, detail)
+            except (ssl.SSLEOFError, ConnectionResetError):
+                data, abrupt = b"", True
+            ticket = tls.session is not None and tls.session.has_ticket
     except ssl.SSLError as error:
         refused = "CERTIFICATE" in str(error).upper()
         return Evidence("tls", endpoint.subject, check, expected, f"refused ({_reason(error)})",
-                        PASS if refused else UNKNOWN, TLS.controls("client_cert_required_for_nodes"), detail)
+                        PASS if refused else UNKNOWN, controls, detail)
     except OSError as error:
         return Evidence("tls", endpoint.subject, check, expected, f"{type(error).__name__}: {error}", UNKNOWN,
-                        TLS.controls("client_cert_required_for_nodes"), detail)
+                        controls, detail)
+    if data:
+        return Evidence("tls", endpoint.subject, check, expected, "accepted: the server sent data", FAIL, controls,
+                        detail)
+    if abrupt and not ticket:
+        return Evidence("tls", endpoint.subject, check, expected,
+                        "refused (no alert: the connection dropped before the client spoke, no session ticket issued, "
+                        "no close_notify)", PASS, controls, detail)
     return Evidence("tls", endpoint.subject, check, expected,
-                    "connection closed without an alert" if not data else "accepted: the server sent data",
-                    UNKNOWN if not data else FAIL, TLS.controls("client_cert_required_for_nodes"), detail)
+                    "connection closed without an alert " + ("after a session ticket" if ticket else "with close_notify"),
+                    UNKNOWN, controls, detail)
 
 
 def _chain(endpoint: Endpoint, timeout: float) -> Evidence:
