@@ -16,9 +16,9 @@ from pyinfra.facts.files import Sha256File
 from pyinfra.operations import files
 
 from baseline import DEPLOY, LUKS, BaselineViolation, require
-from hosts.operations.private_upload import private_upload, sudo_upload_user
 from hosts.facts.node import (AuditRules, AuditStatus, CommandPresent, EncryptionBacking, FileLines, FileModes,
                               MountOptions, NftablesRendered, SshHostKeyFiles, SysctlValues, WeakModuli)
+from hosts.operations.private_upload import private_upload, sudo_upload_user
 
 SCOPES = ("node", "container")
 
