@@ -168,13 +168,17 @@ GRUB_TERMINAL="serial console"
 GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
 GRUB
 # What grub-install does, without probing this host's devices from inside a chroot: the modules and their lists
-# under /boot/grub, and an EFI image whose embedded configuration finds the root by UUID and reads its grub.cfg.
+# under /boot/grub, and an EFI image whose embedded configuration finds the root by UUID and sets the prefix there.
+# As in grub-install's image, the embedded configuration ends there and GRUB's normal mode then reads
+# $prefix/grub.cfg: normal mode reads the module lists of that prefix first (command.lst: the commands it loads on
+# first use). A `configfile` in the embedded configuration would read grub.cfg nested, without those lists, and
+# every command not built into the image would be missing: the deploy's `password_pbkdf2` (baseline.BOOTLOADER)
+# failed with "can't find command" at every boot, leaving the superuser without a password.
 install -d "$rootfs/boot/grub/x86_64-efi"
 cp "$rootfs"/usr/lib/grub/x86_64-efi/*.mod "$rootfs"/usr/lib/grub/x86_64-efi/*.lst "$rootfs/boot/grub/x86_64-efi/"
 cat > "$rootfs/tmp/early.cfg" <<EARLY
 search --no-floppy --fs-uuid --set=root $root_uuid
 set prefix=(\$root)/boot/grub
-configfile \$prefix/grub.cfg
 EARLY
 in_guest grub-mkimage -O x86_64-efi -c /tmp/early.cfg -p /boot/grub -o /tmp/BOOTX64.EFI \
     part_gpt part_msdos ext2 fat search search_fs_uuid configfile normal linux echo test gzio serial terminal

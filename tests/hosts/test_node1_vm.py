@@ -256,6 +256,14 @@ def test_node_came_back_from_its_own_reboot_through_uefi_and_grub(first_apply, n
     assert not set(AUDITD.kernel_cmdline) & set(first_apply["before"]["cmdline"]), first_apply["before"]["cmdline"]
     assert set(AUDITD.kernel_cmdline) <= set(cmdline), cmdline
     assert "BOOT_IMAGE=/boot/vmlinuz" in " ".join(cmdline), "GRUB started the kernel"
+    # GRUB ran every command of its grub.cfg at both boots, the deploy's password_pbkdf2 among them (GRUB prints
+    # "error: can't find command" for one it cannot load, and the superuser is then left without a password); the
+    # VM has no display, so "no suitable video mode" is the one error GRUB may print
+    boots = node1_vm.console_log.read_text(errors="replace").split("Welcome to GRUB!")[1:]
+    assert len(boots) >= 2, f"{len(boots)} boots through GRUB on the console"
+    grub_errors = [line for boot in boots for line in boot.split("Linux version", 1)[0].splitlines()
+                   if "error:" in line and "no suitable video mode" not in line]
+    assert not grub_errors, grub_errors
     efi = node1_vm.ssh("findmnt -n -o FSTYPE,TARGET /boot/efi").stdout.split()
     assert efi == ["vfat", "/boot/efi"], efi
     assert node1_vm.ssh("sudo test -f /boot/efi/EFI/BOOT/BOOTX64.EFI && echo present").stdout.strip() == "present"
