@@ -69,7 +69,7 @@ def secret_file_modes(subject: str, attrs: dict, stat_path=os.stat, remap=None, 
     uid = user.split(":", 1)[0]
     binds = [m for m in attrs.get("Mounts") or [] if m.get("Type") == "bind" and m.get("RW") is False]
     found, problems, unseen = [], [], []
-    host_uid, owner_unknown = None, remap_problem
+    host_uid = None
     if uid.isdigit() and not remap_problem:
         try:
             host_uid = posture.mapped_ids(int(uid), 0, remap)[0]
@@ -87,7 +87,7 @@ def secret_file_modes(subject: str, attrs: dict, stat_path=os.stat, remap=None, 
         found.append({"file": str(mount.get("Destination")), "mode": f"{mode:04o}", "owner": f"{info.st_uid}:{info.st_gid}"})
         if mode != SECRETS.file_mode:
             problems.append(f"{mount.get('Destination')} has mode {mode:04o}")
-        if owner_unknown or (uid.isdigit() and host_uid is None):  # unknown, or failed above for the range
+        if remap_problem or (uid.isdigit() and host_uid is None):  # unknown, or failed above for the range
             continue
         if info.st_uid != host_uid:
             problems.append(f"{mount.get('Destination')} belongs to uid {info.st_uid}, the container runs as {user!r}"
@@ -95,9 +95,9 @@ def secret_file_modes(subject: str, attrs: dict, stat_path=os.stat, remap=None, 
                                if remap and host_uid is not None else ""))
     if not found and not unseen:
         return []
-    status = FAIL if problems else UNKNOWN if unseen or (owner_unknown and found) else PASS
-    if owner_unknown and found:
-        unseen.append(f"the owners, which must be the container user's host uid: {owner_unknown}")
+    if remap_problem and found:
+        unseen.append(f"the owners, which must be the container user's host uid: {remap_problem}")
+    status = FAIL if problems else UNKNOWN if unseen else PASS
     detail = "; ".join(problems + [f"not seen: {', '.join(unseen)}" if unseen else ""]).strip("; ")
     return [Evidence("container", subject, "secret_file_modes", expected, found, status, SECRETS.controls("file_mode"),
                      detail or f"{len(found)} secret files, each {SECRETS.file_mode:04o} and the service's")]

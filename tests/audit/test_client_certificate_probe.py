@@ -81,12 +81,17 @@ def _probe(port):
     return _client_certificate_required(Endpoint.parse(f"127.0.0.1:{port},name=localhost,mtls"), timeout=5)
 
 
-def test_a_refusal_without_an_alert_from_asyncios_tls_passes(test_pki):
-    port, stop = _asyncio_server(_context(test_pki, ssl.CERT_REQUIRED))
+def _probe_asyncio(context: ssl.SSLContext):
+    """The probe's evidence against an asyncio TLS server with context, stopped afterwards."""
+    port, stop = _asyncio_server(context)
     try:
-        evidence = _probe(port)
+        return _probe(port)
     finally:
         stop()
+
+
+def test_a_refusal_without_an_alert_from_asyncios_tls_passes(test_pki):
+    evidence = _probe_asyncio(_context(test_pki, ssl.CERT_REQUIRED))
     assert evidence.status == "pass", evidence
     assert "no session ticket" in evidence.actual and "no close_notify" in evidence.actual
     assert evidence.controls == TLS.controls("client_cert_required_for_nodes")
@@ -99,11 +104,7 @@ def test_the_certificate_required_alert_passes(test_pki):
 
 
 def test_an_asyncio_server_that_accepts_without_a_certificate_fails(test_pki):
-    port, stop = _asyncio_server(_context(test_pki, ssl.CERT_NONE))
-    try:
-        evidence = _probe(port)
-    finally:
-        stop()
+    evidence = _probe_asyncio(_context(test_pki, ssl.CERT_NONE))
     assert evidence.status == "fail" and "stayed open" in evidence.actual, evidence
 
 
